@@ -1,0 +1,34 @@
+# The two commands of the README: `make demo` and `make test`. Both build .venv from
+# pyproject.toml on first use (and again when it changes), so a fresh clone needs nothing else.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
+
+.PHONY: demo test lint typecheck bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-ato: pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[dev]'
+	@touch $@ $(VENV)/.installed-ato
+
+demo: $(VENV)/.installed-ato
+	$(BIN)/python examples/quickstart/run.py
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m ruff check src tests benchmarks examples
+	$(BIN)/python -m mypy
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed-dev
+	$(PIP) install -e '.[dev,bench]'
+	$(BIN)/python benchmarks/bench_adict.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

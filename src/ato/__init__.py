@@ -1,0 +1,48 @@
+"""ato: a thin layer beside your ML stack that answers "why did this result change?".
+
+The public API, in one place. Light parts are imported here; anything heavier is loaded
+on first use through the module ``__getattr__`` below, so ``import ato`` stays fast and
+pulls in neither SQLAlchemy, numpy nor torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ato.adict import ADict
+from ato.errors import (
+    AtoError,
+    ConfigFileError,
+    ConfigKeyError,
+    ConfigStructureError,
+    FrozenConfigError,
+    InheritanceCycleError,
+    UnrepresentableValueError,
+    UnsupportedFormatError,
+)
+from ato.structure import StructuralDiff
+
+__all__ = [
+    "ADict",
+    "AtoError",
+    "ConfigFileError",
+    "ConfigKeyError",
+    "ConfigStructureError",
+    "FrozenConfigError",
+    "InheritanceCycleError",
+    "StructuralDiff",
+    "UnrepresentableValueError",
+    "UnsupportedFormatError",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("ato")
+        except PackageNotFoundError:  # running from a source tree that is not installed
+            return "0+unknown"
+    raise AttributeError(f"module 'ato' has no attribute {name!r}")

@@ -1,0 +1,179 @@
+"""Building one config from several files.
+
+- OpenMMLab style (:func:`load_mm_config`): a file names its parents in ``_base_``; the
+  parents merge in order, then the file itself. A mapping with ``_delete_=True`` replaces
+  what it lands on instead of merging into it.
+- Hydra style (:func:`compose_hierarchy`): a base file, then one file per selected option
+  of each group (``root/model/resnet.yaml``), then dotted overrides.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+from ato import files
+from ato.adict import ADict
+from ato.errors import (
+    ConfigFileError,
+    ConfigKeyError,
+    ConfigStructureError,
+    InheritanceCycleError,
+)
+
+__all__ = ["COMPOSE_EXTENSIONS", "compose_hierarchy", "load_mm_config", "merge"]
+
+_Config = TypeVar("_Config", bound=ADict)
+PathLike = str | os.PathLike[str]
+
+#: Extensions ``compose_hierarchy`` looks for, as in ato 2.x.
+COMPOSE_EXTENSIONS = (".yaml", ".yml", ".json", ".toml", ".xyz")
+_ON_MISSING = ("error", "warn", "ignore")
+
+
+def merge(target: ADict, source: Mapping[Any, Any]) -> ADict:
+    """Merge ``source`` into ``target`` recursively, honouring ``_delete_=True``; return it."""
+    for key, value in source.items():
+        if isinstance(value, Mapping):
+            value = dict(value)
+            replace = bool(value.pop("_delete_", False))
+            current = target.get(key) if key in target else None
+            if isinstance(current, ADict) and not replace:
+                merge(current, value)
+            else:
+                target[key] = merge(ADict(), value)
+        else:
+            target[key] = value
+    return target
+
+
+def load_mm_config(
+    path: PathLike, cls: type[_Config] = ADict, _chain: tuple[str, ...] = ()  # type: ignore[assignment]
+) -> _Config:
+    """Read ``path`` with its ``_base_`` files merged under it."""
+    real = os.path.realpath(os.fspath(path))
+    if real in _chain:
+        cycle = " -> ".join([*_chain[_chain.index(real) :], real])
+        raise InheritanceCycleError(
+            f"_base_ files include each other: {cycle}. Remove one of these _base_ entries.",
+            path=os.fspath(path),
+        )
+    data = files.read(path)
+    if not isinstance(data, Mapping):
+        raise ConfigFileError(
+            f"an OpenMMLab-style config must hold a mapping, not {type(data).__name__}",
+            path=os.fspath(path),
+        )
+    data = dict(data)
+    bases = data.pop("_base_", [])
+    if isinstance(bases, (str, os.PathLike)):
+        bases = [bases]
+    if not isinstance(bases, (list, tuple)) or not all(
+        isinstance(b, (str, os.PathLike)) for b in bases
+    ):
+        raise ConfigFileError(
+            f"_base_ must be a path or a list of paths, not {bases!r:.60}", path=os.fspath(path)
+        )
+    config = cls()
+    for base in bases:
+        merge(config, load_mm_config(_resolve_base(path, base), cls, (*_chain, real)))
+    return merge(config, data)  # type: ignore[return-value]
+
+
+def _resolve_base(path: PathLike, base: PathLike) -> str:
+    """``base`` relative to the including file; 2.x also accepted paths relative to the
+    working directory, so those are tried when the first does not exist."""
+    base = os.fspath(base)
+    if os.path.isabs(base):
+        return base
+    beside = os.path.join(os.path.dirname(os.path.abspath(os.fspath(path))), base)
+    if os.path.exists(beside) or not os.path.exists(base):
+        return beside
+    return base
+
+
+def _find(root: str, stem: str) -> str | None:
+    found = [stem + ext for ext in COMPOSE_EXTENSIONS if os.path.isfile(os.path.join(root, stem + ext))]
+    if len(found) > 1:
+        raise ConfigFileError(
+            f"{' and '.join(found)} both exist in {root}; keep one so the choice is not "
+            f"left to the order of extensions"
+        )
+    return os.path.join(root, found[0]) if found else None
+
+
+def compose_hierarchy(
+    root: PathLike,
+    config_filename: str = "config",
+    select: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    on_missing: str = "error",
+    required: Iterable[str] | None = None,
+    cls: type[_Config] = ADict,  # type: ignore[assignment]
+) -> _Config:
+    """Compose a config from ``root``: ``config_filename.<ext>``, then for each group in
+    ``select`` the file ``root/<group>/<option>.<ext>`` of each chosen option (merged
+    recursively, in order), then ``overrides`` (``{'train.lr': 0.1}``).
+
+    ``on_missing`` says what a missing file does: ``'error'`` (FileNotFoundError),
+    ``'warn'`` or ``'ignore'``. Every dotted key in ``required`` must be present at the end.
+    """
+    if on_missing not in _ON_MISSING:
+        raise ValueError(f"on_missing must be one of {', '.join(_ON_MISSING)}, not {on_missing!r}")
+    root = os.fspath(root)
+    config = cls()
+    wanted = [("base config", config_filename)]
+    for group, options in (select or {}).items():
+        chosen = options if isinstance(options, (list, tuple)) else [options]
+        wanted += [(f"option {option!r} of group {group!r}", f"{group}/{option}") for option in chosen]
+    loaded = []
+    for label, stem in wanted:
+        path = _find(root, stem)
+        if path is None:
+            message = (
+                f"{label}: no {stem}{{{','.join(COMPOSE_EXTENSIONS)}}} in {os.path.abspath(root)}"
+            )
+            if on_missing == "error":
+                raise FileNotFoundError(message)
+            if on_missing == "warn":
+                warnings.warn(message, stacklevel=3)
+            continue
+        data = files.read(path)
+        if not isinstance(data, Mapping):
+            raise ConfigFileError(f"must hold a mapping, not {type(data).__name__}", path=path)
+        merge(config, data)
+        loaded.append(path)
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(config, dotted, value)
+    for dotted in required or ():
+        try:
+            config.get_value_by_name(dotted)
+        except KeyError:
+            shown = ", ".join(loaded) or "no files"
+            raise ConfigKeyError(
+                f"Required key {dotted!r} is missing after composing {shown}. Add it to one "
+                f"of these files or pass it in overrides.",
+                dotted,
+            ) from None
+    return config
+
+
+def _set_dotted(config: ADict, dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    if not all(parts):
+        raise ConfigKeyError(f"Override key {dotted!r} has an empty part; write e.g. 'train.lr'.")
+    node = config
+    for depth, part in enumerate(parts[:-1]):
+        if part not in node:
+            node[part] = ADict()
+        child = dict.__getitem__(node, part)
+        if not isinstance(child, ADict):
+            where = ".".join(parts[: depth + 1])
+            raise ConfigStructureError(
+                f"Cannot set override {dotted!r}: {where!r} holds {child!r:.40}, not a "
+                f"mapping. Override {where!r} itself instead."
+            )
+        node = child
+    node[parts[-1]] = value

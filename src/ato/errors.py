@@ -1,0 +1,139 @@
+"""Every error ato raises on purpose.
+
+Each class also derives from the builtin exception that callers already catch, so code
+written as ``except KeyError`` or ``except ValueError`` keeps working::
+
+    AtoError
+    ├── ConfigKeyError          (KeyError, AttributeError)  a key that is not in a config
+    ├── FrozenConfigError       (TypeError, AttributeError) a write to a frozen/immutable config
+    ├── ConfigStructureError    (ValueError, IndexError)    keys and values that do not line up
+    ├── ConfigFileError         (ValueError)                a config file that cannot be read
+    │   ├── UnsupportedFormatError                          an extension ato has no format for
+    │   └── InheritanceCycleError                           ``_base_`` files that include each other
+    └── UnrepresentableValueError (ValueError, TypeError)   a value a file format cannot hold
+
+Messages say what was wrong, where (file and line, key path) and how to fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = [
+    "AtoError",
+    "ConfigFileError",
+    "ConfigKeyError",
+    "ConfigStructureError",
+    "FrozenConfigError",
+    "InheritanceCycleError",
+    "UnrepresentableValueError",
+    "UnsupportedFormatError",
+    "close_matches",
+    "did_you_mean",
+]
+
+
+class AtoError(Exception):
+    """Root of every error ato raises on purpose."""
+
+    def __str__(self) -> str:
+        # KeyError would otherwise show the message with quotes around it.
+        return str(self.args[0]) if self.args else ""
+
+
+class ConfigKeyError(AtoError, KeyError, AttributeError):
+    """A key that is not in a config, read as an item or as an attribute."""
+
+    def __init__(self, message: str, key: object = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class FrozenConfigError(AtoError, TypeError, AttributeError):
+    """A write to a config that was frozen or made immutable."""
+
+
+class ConfigStructureError(AtoError, ValueError, IndexError):
+    """Keys and values that do not line up (e.g. two keys, three values)."""
+
+
+class ConfigFileError(AtoError, ValueError):
+    """A config file that cannot be read: malformed, unsafe, or of the wrong shape.
+
+    ``path``, ``line`` and ``column`` (1-based) say where, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        where = ""
+        if path is not None:
+            where = str(path)
+            if line is not None:
+                where += f":{line}"
+                if column is not None:
+                    where += f":{column}"
+            where += ": "
+        super().__init__(where + message)
+        self.path = path
+        self.line = line
+        self.column = column
+
+
+class UnsupportedFormatError(ConfigFileError):
+    """A file extension with no reader or writer."""
+
+
+class InheritanceCycleError(ConfigFileError):
+    """Config files whose ``_base_`` entries include each other."""
+
+
+class UnrepresentableValueError(AtoError, ValueError, TypeError):
+    """A value that the chosen file format cannot hold, with the key path that holds it."""
+
+    def __init__(self, message: str, key_path: str = "") -> None:
+        super().__init__(message)
+        self.key_path = key_path
+
+
+def did_you_mean(word: str, candidates: Iterable[object]) -> str:
+    """Return `` Did you mean 'x'?`` for the closest candidates, or an empty string.
+
+    Besides spelling (difflib), a candidate matches when it shares a ``_``-separated word
+    with ``word`` (``lr_rate`` -> ``lr``) or one is a prefix of the other.
+    """
+    matches = close_matches(word, candidates)
+    if not matches:
+        return ""
+    if len(matches) == 1:
+        return f" Did you mean '{matches[0]}'?"
+    quoted = ", ".join(f"'{m}'" for m in matches[:-1])
+    return f" Did you mean {quoted} or '{matches[-1]}'?"
+
+
+def close_matches(word: str, candidates: Iterable[object], limit: int = 3) -> list[str]:
+    """The candidates most like ``word``, best first."""
+    from difflib import SequenceMatcher
+
+    lowered = word.lower()
+    words = {part for part in lowered.replace("-", "_").split("_") if len(part) >= 2}
+    scored: list[tuple[float, str]] = []
+    for name in candidates:
+        if not isinstance(name, str) or name == word:
+            continue
+        other = name.lower()
+        score = SequenceMatcher(None, lowered, other).ratio()
+        if other == lowered:
+            score = 1.0
+        elif words & {part for part in other.split("_") if len(part) >= 2}:
+            score = max(score, 0.7)
+        elif other.startswith(lowered) or lowered.startswith(other):
+            score = max(score, 0.65)
+        if score >= 0.6:
+            scored.append((score, name))
+    scored.sort(key=lambda pair: -pair[0])
+    return [name for _, name in scored[:limit]]

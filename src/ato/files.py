@@ -1,0 +1,374 @@
+"""Config files: one table from extension to reader and writer.
+
+Readers return plain data (dicts, lists, scalars); :class:`~ato.adict.ADict` wraps it.
+Writers check every value first and name the key path of one the format cannot hold,
+then write through a temporary file and an atomic rename, so a failed write never leaves
+a truncated file behind.
+
+YAML is read with PyYAML's safe loader (its C version when available): a tag that would
+build a Python object is refused. Unlike plain PyYAML, ``1e-3`` reads as a float, and
+strings that look like such floats are quoted when written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import errno
+import json
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from ato.errors import ConfigFileError, UnrepresentableValueError, UnsupportedFormatError
+
+__all__ = ["FORMATS", "Format", "dumps", "format_for", "read", "write", "write_text_atomic"]
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class Format:
+    """How to read (and maybe write) one kind of config file."""
+
+    name: str
+    extensions: tuple[str, ...]
+    read: Callable[[str], Any]
+    dumps: Callable[..., str] | None = None
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+def _read_text(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except UnicodeDecodeError as error:
+        raise ConfigFileError(
+            f"not UTF-8 text (byte {error.start}); save the file as UTF-8", path=path
+        ) from None
+
+
+def _read_json(path: str) -> Any:
+    text = _read_text(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigFileError(
+            f"invalid JSON: {error.msg}", path=path, line=error.lineno, column=error.colno
+        ) from None
+
+
+def _read_json_lines(path: str) -> list[Any]:
+    text = _read_text(path)
+    if text.lstrip().startswith("["):  # ato 2.x read .jsonl files holding one JSON array
+        return _read_json(path)  # type: ignore[no-any-return]
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            raise ConfigFileError(
+                f"invalid JSON on this line of a JSON Lines file: {error.msg}",
+                path=path,
+                line=number,
+                column=error.colno,
+            ) from None
+    return records
+
+
+# YAML 1.1 (PyYAML) reads 1e-3 as a string because it has no dot; configs mean a float.
+_YAML_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+_YAML_FLOAT_TAG = "tag:yaml.org,2002:float"
+
+
+@cache
+def _yaml_classes() -> tuple[type, type]:
+    import yaml
+
+    base_loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    base_dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    loader = type("AtoYamlLoader", (base_loader,), {})
+    dumper = type("AtoYamlDumper", (base_dumper,), {})
+    for cls in (loader, dumper):
+        cls.add_implicit_resolver(_YAML_FLOAT_TAG, _YAML_EXPONENT_FLOAT, list("-+0123456789"))
+    return loader, dumper
+
+
+def _read_yaml(path: str) -> Any:
+    import yaml
+
+    loader, _ = _yaml_classes()
+    text = _read_text(path)
+    try:
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader subclass
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        problem = error.problem or "unreadable YAML"
+        if isinstance(error, yaml.constructor.ConstructorError) and "tag" in problem:
+            problem += (
+                ". ato reads YAML with a safe loader, so tags that build Python objects "
+                "(!!python/...) are refused; write plain values instead"
+            )
+        elif error.context:
+            problem = f"{problem} ({error.context})"
+        raise ConfigFileError(
+            f"invalid YAML: {problem}",
+            path=path,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+        ) from None
+    except yaml.YAMLError as error:
+        raise ConfigFileError(f"invalid YAML: {error}", path=path) from None
+    return {} if data is None else data
+
+
+_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def _read_toml(path: str) -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    text = _read_text(path)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        message = str(error)
+        where = _TOML_POSITION.search(message)
+        raise ConfigFileError(
+            f"invalid TOML: {_TOML_POSITION.sub('', message).strip()}",
+            path=path,
+            line=int(where.group(1)) if where else None,
+            column=int(where.group(2)) if where else None,
+        ) from None
+
+
+def _read_xyz(path: str) -> Any:
+    from ato import xyz
+
+    return xyz.loads(_read_text(path), source=path)
+
+
+def _read_python(path: str) -> dict[str, Any]:
+    """Run a .py config file (code by the user's own choice) and keep its plain names."""
+    import importlib.util
+    import types
+
+    name = f"_ato_config_{abs(hash(os.path.abspath(path)))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ConfigFileError("cannot be loaded as a Python module", path=path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # while it runs, so dataclasses and pickling can find it
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(name, None)
+    return {
+        key: value
+        for key, value in vars(module).items()
+        if not key.startswith("__")
+        and not isinstance(value, (types.ModuleType, types.FunctionType))
+    }
+
+
+# -- writing ---------------------------------------------------------------------------
+
+_JSON_SCALARS: tuple[type, ...] = (str, int, float, bool, type(None))
+_YAML_SCALARS: tuple[type, ...] = (
+    *_JSON_SCALARS,
+    bytes,
+    datetime.date,
+    datetime.datetime,
+)
+_TOML_SCALARS: tuple[type, ...] = (
+    str,
+    int,
+    float,
+    bool,
+    datetime.date,
+    datetime.datetime,
+    datetime.time,
+)
+
+
+def _plain(value: Any, scalars: tuple[type, ...], format_name: str, path: str = "") -> Any:
+    """Plain dicts and lists for a writer; raise naming the key path of anything else."""
+    if isinstance(value, Mapping):
+        result = {}
+        for key, child in value.items():
+            child_path = f"{path}.{key}" if path else str(key)
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                raise UnrepresentableValueError(
+                    f"{format_name} keys must be strings, but {child_path!r} has a "
+                    f"{type(key).__name__} key. Use a string key.",
+                    key_path=child_path,
+                )
+            result[key] = _plain(child, scalars, format_name, child_path)
+        return result
+    if isinstance(value, (list, tuple)):
+        return [
+            _plain(item, scalars, format_name, f"{path}[{index}]")
+            for index, item in enumerate(value)
+        ]
+    if isinstance(value, scalars):
+        return value
+    where = path or "the top level"
+    if value is None:
+        fix = "remove the key or give it a value; TOML has no null"
+    else:
+        fix = "convert it to a string, number, list or mapping first"
+    raise UnrepresentableValueError(
+        f"{format_name} cannot hold the {type(value).__name__} value at {where} "
+        f"({value!r:.60}): {fix}.",
+        key_path=path,
+    )
+
+
+def _dumps_json(data: Any, **options: Any) -> str:
+    options.setdefault("indent", 2)
+    options.setdefault("ensure_ascii", False)
+    return json.dumps(_plain(data, _JSON_SCALARS, "JSON"), **options) + "\n"
+
+
+def _dumps_yaml(data: Any, **options: Any) -> str:
+    import yaml
+
+    _, dumper = _yaml_classes()
+    options.setdefault("sort_keys", False)
+    options.setdefault("allow_unicode", True)
+    options.setdefault("default_flow_style", False)
+    text: str = yaml.dump(_plain(data, _YAML_SCALARS, "YAML"), Dumper=dumper, **options)
+    return text
+
+
+def _dumps_toml(data: Any, **options: Any) -> str:
+    import tomli_w
+
+    if not isinstance(data, Mapping):
+        raise UnrepresentableValueError(
+            f"TOML needs a mapping at the top level, not {type(data).__name__}."
+        )
+    plain = _plain(data, _TOML_SCALARS, "TOML")
+    return tomli_w.dumps(_string_keys(plain), **options)
+
+
+def _string_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _string_keys(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [_string_keys(item) for item in value]
+    return value
+
+
+def _dumps_xyz(data: Any, **options: Any) -> str:
+    from ato import xyz
+
+    return xyz.dumps(data, **options)
+
+
+FORMATS: dict[str, Format] = {
+    fmt.name: fmt
+    for fmt in (
+        Format("json", (".json",), _read_json, _dumps_json),
+        Format("jsonl", (".jsonl",), _read_json_lines),
+        Format("yaml", (".yaml", ".yml"), _read_yaml, _dumps_yaml),
+        Format("toml", (".toml",), _read_toml, _dumps_toml),
+        Format("xyz", (".xyz",), _read_xyz, _dumps_xyz),
+        Format("python", (".py",), _read_python),
+    )
+}
+_BY_EXTENSION = {ext: fmt for fmt in FORMATS.values() for ext in fmt.extensions}
+
+
+def format_for(path: PathLike, *, writing: bool = False) -> Format:
+    """The :class:`Format` for ``path``'s extension, or an error listing the supported ones."""
+    extension = os.path.splitext(os.fspath(path))[1].lower()
+    fmt = _BY_EXTENSION.get(extension)
+    supported = sorted(
+        ext for ext, f in _BY_EXTENSION.items() if not writing or f.dumps is not None
+    )
+    action = "write" if writing else "read"
+    if fmt is None:
+        shown = f"extension {extension!r}" if extension else "no extension"
+        raise UnsupportedFormatError(
+            f"cannot {action} a config file with {shown}. Supported: {', '.join(supported)}",
+            path=os.fspath(path),
+        )
+    if writing and fmt.dumps is None:
+        raise UnsupportedFormatError(
+            f"{extension} files can be read but not written. Write one of: "
+            f"{', '.join(supported)}",
+            path=os.fspath(path),
+        )
+    return fmt
+
+
+def read(path: PathLike) -> Any:
+    """Read a config file into plain data (format by extension)."""
+    fmt = format_for(path)
+    text_path = os.fspath(path)
+    if not os.path.exists(text_path):
+        raise FileNotFoundError(
+            errno.ENOENT, f"Config file not found (working directory: {os.getcwd()})", text_path
+        )
+    return fmt.read(text_path)
+
+
+def dumps(data: Any, format_name: str, **options: Any) -> str:
+    """``data`` as text in the named format (``'json'``, ``'yaml'``, ``'toml'``, ``'xyz'``)."""
+    fmt = FORMATS.get(format_name)
+    if fmt is None or fmt.dumps is None:
+        writable = sorted(name for name, f in FORMATS.items() if f.dumps is not None)
+        raise UnsupportedFormatError(
+            f"cannot write format {format_name!r}; choose one of {', '.join(writable)}"
+        )
+    return fmt.dumps(data, **options)
+
+
+def write(data: Any, path: PathLike, **options: Any) -> None:
+    """Write ``data`` to ``path`` (format by extension) atomically; ``options`` go to the
+    underlying writer (e.g. ``indent`` for JSON)."""
+    fmt = format_for(path, writing=True)
+    assert fmt.dumps is not None
+    write_text_atomic(path, fmt.dumps(data, **options))
+
+
+def write_text_atomic(path: PathLike, text: str) -> None:
+    """Replace ``path`` with ``text`` all at once: readers see the old file or the new one."""
+    target = os.path.abspath(os.fspath(path))
+    directory = os.path.dirname(target)
+    os.makedirs(directory, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(
+        prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory
+    )
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, _mode_for(target))
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _mode_for(target: str) -> int:
+    try:
+        return os.stat(target).st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

@@ -1,0 +1,95 @@
+"""The structure of a config: its dotted keys and the type name of each value.
+
+Two configs with the same keys and value types share a structural hash whatever their
+values, so the hash tells an architecture change from a hyperparameter change.
+
+The hash is the one ato 2.x computed, so tracker databases written by 2.x stay
+searchable: SHA-1 of the sorted ``[dotted.key:typename]`` pairs, concatenated. Mappings
+are walked into (an empty one therefore adds no pair); every other value is a leaf named
+by ``type(value).__name__``. Sequences are leaves typed ``list``: 2.x stored tuples as
+lists, and JSON, YAML and TOML cannot tell the two apart, so a config keeps its hash
+through a round trip to a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+__all__ = ["StructuralDiff", "structural_diff", "structural_hash", "structural_items"]
+
+
+def _type_name(value: object) -> str:
+    kind = type(value)
+    if kind is tuple:
+        return "list"
+    return kind.__name__
+
+
+def _walk(mapping: Mapping[object, object], prefix: str) -> Iterator[tuple[str, str]]:
+    for key, value in mapping.items():
+        dotted = f"{prefix}.{key}" if prefix else f"{key}"
+        if isinstance(value, dict) or (
+            not isinstance(value, (str, int, float, list, tuple)) and isinstance(value, Mapping)
+        ):
+            yield from _walk(value, dotted)
+        else:
+            yield dotted, _type_name(value)
+
+
+def structural_items(mapping: Mapping[object, object]) -> list[tuple[str, str]]:
+    """Return ``(dotted_key, type_name)`` for every leaf, sorted by key.
+
+    A dotted key reached twice (a key ``'a.b'`` beside ``a: {b: ...}``) counts once, the
+    last one winning, as in 2.x.
+    """
+    return sorted(dict(_walk(mapping, "")).items())
+
+
+def structural_hash(mapping: Mapping[object, object]) -> str:
+    """Return the SHA-1 hex digest of the config's keys and value types (not values)."""
+    import hashlib
+
+    text = "".join(f"[{key}:{name}]" for key, name in structural_items(mapping))
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class StructuralDiff:
+    """How the structure of one config differs from another's.
+
+    ``changed`` holds ``(key, old_type, new_type)``. A diff is false when the structures
+    are the same.
+    """
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+    def __str__(self) -> str:
+        if not self:
+            return "same structure"
+        lines = [f"+ {key}" for key in self.added]
+        lines += [f"- {key}" for key in self.removed]
+        lines += [f"~ {key}: {old} -> {new}" for key, old, new in self.changed]
+        return "\n".join(lines)
+
+
+def structural_diff(
+    old: Mapping[object, object], new: Mapping[object, object]
+) -> StructuralDiff:
+    """List the keys that ``new`` adds, removes, or holds with another type than ``old``."""
+    before = dict(_walk(old, ""))
+    after = dict(_walk(new, ""))
+    return StructuralDiff(
+        added=sorted(after.keys() - before.keys()),
+        removed=sorted(before.keys() - after.keys()),
+        changed=[
+            (key, before[key], after[key])
+            for key in sorted(before.keys() & after.keys())
+            if before[key] != after[key]
+        ],
+    )
