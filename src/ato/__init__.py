@@ -7,8 +7,6 @@ pulls in neither SQLAlchemy, numpy nor torch.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ato.adict import ADict
 from ato.errors import (
     AtoError,
@@ -37,7 +35,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name == "__version__":
         from importlib.metadata import PackageNotFoundError, version
 

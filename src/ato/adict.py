@@ -20,15 +20,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, TypeVar
 
 from ato.errors import ConfigKeyError, ConfigStructureError, FrozenConfigError, did_you_mean
 from ato.structure import StructuralDiff, structural_diff, structural_hash, structural_items
 
-__all__ = ["AUTO", "ADict"]
+TYPE_CHECKING = False  # importing typing costs import time; annotations are strings here
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias, TypeVar
 
-_Self = TypeVar("_Self", bound="ADict")
-PathLike = str | os.PathLike[str]
+    _Self = TypeVar("_Self", bound="ADict")
+    PathLike: TypeAlias = str | os.PathLike[str]
+
+__all__ = ["AUTO", "ADict"]
 
 
 class _Marker:
@@ -75,7 +78,7 @@ def _is_omegaconf(value: object) -> bool:
 def _from_omegaconf(value: object) -> object:
     from omegaconf import OmegaConf  # only reached when omegaconf is already imported
 
-    return OmegaConf.to_container(value, resolve=True)  # type: ignore[call-overload]
+    return OmegaConf.to_container(value, resolve=True)
 
 
 def _convert(value: Any) -> Any:
@@ -106,7 +109,7 @@ def _adict_from_dict(cls: type[_Self], data: Mapping[Any, Any]) -> _Self:
     return new
 
 
-class ADict(dict[Any, Any]):
+class ADict(dict):  # type: ignore[type-arg]
     """A config: a dict whose keys are also attributes.
 
     ``ADict(mapping_or_pairs, ..., default=..., **kwargs)`` merges its arguments left to
@@ -162,7 +165,7 @@ class ADict(dict[Any, Any]):
         state = _get_state(self)
         state.accessed[key] = None
         if state.frozen and type(value) in _MUTABLE_LEAVES:
-            return _clone(value, {})
+            return _frozen_copy(value)
         return value
 
     def _read_missing(self, key: Any, attribute: bool) -> Any:
@@ -233,7 +236,7 @@ class ADict(dict[Any, Any]):
                     f"Cannot assign {len(values)} values to {len(keys)} keys {list(keys)!r}: "
                     f"give one value per key, or a single non-sequence value for all of them."
                 )
-            for key, value in zip(keys, values):
+            for key, value in zip(keys, values, strict=True):
                 self[key] = value
         else:
             for key in keys:
@@ -317,17 +320,17 @@ class ADict(dict[Any, Any]):
                         current.update_if_absent(value)
         return self
 
-    def __ior__(self: _Self, other: Any) -> _Self:  # type: ignore[override,misc]
+    def __ior__(self: _Self, other: Any) -> _Self:
         return self.update(other)
 
-    def __or__(self, other: Any) -> ADict:  # type: ignore[override]
+    def __or__(self, other: Any) -> ADict:
         if not isinstance(other, Mapping):
             return NotImplemented
         merged = self.copy()
         _get_state(merged).frozen = _get_state(merged).immutable = False
         return merged.update(other)
 
-    def __ror__(self, other: Any) -> ADict:  # type: ignore[override,misc]
+    def __ror__(self, other: Any) -> ADict:
         if not isinstance(other, Mapping):
             return NotImplemented
         return ADict(other).update(self)
@@ -353,7 +356,7 @@ class ADict(dict[Any, Any]):
         values = [dict.__getitem__(self, key) for key in src_keys]
         for key in src_keys:
             del self[key]
-        for key, value in zip(tgt_keys, values):
+        for key, value in zip(tgt_keys, values, strict=True):
             self[key] = value
 
     def _check_writable(self, action: str) -> None:
@@ -486,9 +489,7 @@ class ADict(dict[Any, Any]):
             else:
                 where = ".".join(walked) or "the config"
                 hint = did_you_mean(part, node) if isinstance(node, Mapping) else ""
-                raise ConfigKeyError(
-                    f"{part!r} is not in {where}, reading {name!r}.{hint}", name
-                )
+                raise ConfigKeyError(f"{part!r} is not in {where}, reading {name!r}.{hint}", name)
             walked.append(part)
         return node
 
@@ -626,7 +627,7 @@ def _make_getattribute(cls: type) -> Callable[[Any, str], Any]:
         state = _get_state(self)
         state.accessed[name] = None
         if state.frozen and type(value) in _MUTABLE_LEAVES:
-            return _clone(value, {})
+            return _frozen_copy(value)
         return value
 
     return __getattribute__
@@ -634,7 +635,7 @@ def _make_getattribute(cls: type) -> Callable[[Any, str], Any]:
 
 def _install_getattribute(cls: type) -> None:
     # Set after the class body so the set of class names is complete.
-    cls.__getattribute__ = _make_getattribute(cls)  # type: ignore[method-assign]
+    cls.__getattribute__ = _make_getattribute(cls)  # type: ignore[method-assign,assignment]
 
 
 _install_getattribute(ADict)
@@ -682,6 +683,14 @@ def _adicts_within(value: Any) -> Iterator[ADict]:
             stack.extend(v for v in dict.values(node) if type(v) not in _ATOMIC)
         elif isinstance(node, (list, tuple)):
             stack.extend(v for v in node if type(v) not in _ATOMIC)
+
+
+def _frozen_copy(value: Any) -> Any:
+    """What a frozen config hands out for a list or dict: a copy, its configs frozen too."""
+    duplicate = _clone(value, {})
+    for node in _adicts_within(duplicate):
+        _get_state(node).frozen = True
+    return duplicate
 
 
 def _clone(value: Any, memo: dict[int, Any]) -> Any:

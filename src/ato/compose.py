@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from ato import files
 from ato.adict import ADict
@@ -25,7 +25,6 @@ from ato.errors import (
 
 __all__ = ["COMPOSE_EXTENSIONS", "compose_hierarchy", "load_mm_config", "merge"]
 
-_Config = TypeVar("_Config", bound=ADict)
 PathLike = str | os.PathLike[str]
 
 #: Extensions ``compose_hierarchy`` looks for, as in ato 2.x.
@@ -50,8 +49,10 @@ def merge(target: ADict, source: Mapping[Any, Any]) -> ADict:
 
 
 def load_mm_config(
-    path: PathLike, cls: type[_Config] = ADict, _chain: tuple[str, ...] = ()  # type: ignore[assignment]
-) -> _Config:
+    path: PathLike,
+    cls: type[ADict] = ADict,
+    _chain: tuple[str, ...] = (),
+) -> ADict:
     """Read ``path`` with its ``_base_`` files merged under it."""
     real = os.path.realpath(os.fspath(path))
     if real in _chain:
@@ -79,7 +80,7 @@ def load_mm_config(
     config = cls()
     for base in bases:
         merge(config, load_mm_config(_resolve_base(path, base), cls, (*_chain, real)))
-    return merge(config, data)  # type: ignore[return-value]
+    return merge(config, data)
 
 
 def _resolve_base(path: PathLike, base: PathLike) -> str:
@@ -95,7 +96,9 @@ def _resolve_base(path: PathLike, base: PathLike) -> str:
 
 
 def _find(root: str, stem: str) -> str | None:
-    found = [stem + ext for ext in COMPOSE_EXTENSIONS if os.path.isfile(os.path.join(root, stem + ext))]
+    found = [
+        stem + ext for ext in COMPOSE_EXTENSIONS if os.path.isfile(os.path.join(root, stem + ext))
+    ]
     if len(found) > 1:
         raise ConfigFileError(
             f"{' and '.join(found)} both exist in {root}; keep one so the choice is not "
@@ -111,8 +114,8 @@ def compose_hierarchy(
     overrides: Mapping[str, Any] | None = None,
     on_missing: str = "error",
     required: Iterable[str] | None = None,
-    cls: type[_Config] = ADict,  # type: ignore[assignment]
-) -> _Config:
+    cls: type[ADict] = ADict,
+) -> ADict:
     """Compose a config from ``root``: ``config_filename.<ext>``, then for each group in
     ``select`` the file ``root/<group>/<option>.<ext>`` of each chosen option (merged
     recursively, in order), then ``overrides`` (``{'train.lr': 0.1}``).
@@ -127,7 +130,9 @@ def compose_hierarchy(
     wanted = [("base config", config_filename)]
     for group, options in (select or {}).items():
         chosen = options if isinstance(options, (list, tuple)) else [options]
-        wanted += [(f"option {option!r} of group {group!r}", f"{group}/{option}") for option in chosen]
+        wanted += [
+            (f"option {option!r} of group {group!r}", f"{group}/{option}") for option in chosen
+        ]
     loaded = []
     for label, stem in wanted:
         path = _find(root, stem)

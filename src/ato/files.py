@@ -99,7 +99,8 @@ def _yaml_classes() -> tuple[type, type]:
     loader = type("AtoYamlLoader", (base_loader,), {})
     dumper = type("AtoYamlDumper", (base_dumper,), {})
     for cls in (loader, dumper):
-        cls.add_implicit_resolver(_YAML_FLOAT_TAG, _YAML_EXPONENT_FLOAT, list("-+0123456789"))
+        resolver = list("-+0123456789")
+        cls.add_implicit_resolver(_YAML_FLOAT_TAG, _YAML_EXPONENT_FLOAT, resolver)  # type: ignore[attr-defined]
     return loader, dumper
 
 
@@ -109,7 +110,7 @@ def _read_yaml(path: str) -> Any:
     loader, _ = _yaml_classes()
     text = _read_text(path)
     try:
-        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader subclass
+        data = yaml.load(text, Loader=loader)  # a safe loader subclass
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         problem = error.problem or "unreadable YAML"
@@ -138,7 +139,7 @@ def _read_toml(path: str) -> Any:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only
-        import tomli as tomllib
+        import tomli as tomllib  # type: ignore[import-not-found]
     text = _read_text(path)
     try:
         return tomllib.loads(text)
@@ -160,7 +161,8 @@ def _read_xyz(path: str) -> Any:
 
 
 def _read_python(path: str) -> dict[str, Any]:
-    """Run a .py config file (code by the user's own choice) and keep its plain names."""
+    """Run a .py config file (code by the user's own choice) and keep its plain names:
+    module-level names that are not dunders, modules or functions."""
     import importlib.util
     import types
 
@@ -178,7 +180,7 @@ def _read_python(path: str) -> dict[str, Any]:
         key: value
         for key, value in vars(module).items()
         if not key.startswith("__")
-        and not isinstance(value, (types.ModuleType, types.FunctionType))
+        and not isinstance(value, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType))
     }
 
 
@@ -307,8 +309,7 @@ def format_for(path: PathLike, *, writing: bool = False) -> Format:
         )
     if writing and fmt.dumps is None:
         raise UnsupportedFormatError(
-            f"{extension} files can be read but not written. Write one of: "
-            f"{', '.join(supported)}",
+            f"{extension} files can be read but not written. Write one of: {', '.join(supported)}",
             path=os.fspath(path),
         )
     return fmt

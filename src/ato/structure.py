@@ -14,7 +14,6 @@ through a round trip to a file.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 
 __all__ = ["StructuralDiff", "structural_diff", "structural_hash", "structural_items"]
 
@@ -54,17 +53,41 @@ def structural_hash(mapping: Mapping[object, object]) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True)
 class StructuralDiff:
     """How the structure of one config differs from another's.
 
-    ``changed`` holds ``(key, old_type, new_type)``. A diff is false when the structures
-    are the same.
+    ``added`` and ``removed`` hold dotted keys; ``changed`` holds
+    ``(key, old_type, new_type)``. A diff is false when the structures are the same.
     """
 
-    added: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    changed: list[tuple[str, str, str]] = field(default_factory=list)
+    __slots__ = ("added", "changed", "removed")
+
+    def __init__(
+        self,
+        added: list[str] | None = None,
+        removed: list[str] | None = None,
+        changed: list[tuple[str, str, str]] | None = None,
+    ) -> None:
+        self.added = added or []
+        self.removed = removed or []
+        self.changed = changed or []
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StructuralDiff):
+            return NotImplemented
+        return (self.added, self.removed, self.changed) == (
+            other.added,
+            other.removed,
+            other.changed,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"StructuralDiff(added={self.added!r}, removed={self.removed!r}, "
+            f"changed={self.changed!r})"
+        )
 
     def __bool__(self) -> bool:
         return bool(self.added or self.removed or self.changed)
@@ -78,9 +101,7 @@ class StructuralDiff:
         return "\n".join(lines)
 
 
-def structural_diff(
-    old: Mapping[object, object], new: Mapping[object, object]
-) -> StructuralDiff:
+def structural_diff(old: Mapping[object, object], new: Mapping[object, object]) -> StructuralDiff:
     """List the keys that ``new`` adds, removes, or holds with another type than ``old``."""
     before = dict(_walk(old, ""))
     after = dict(_walk(new, ""))

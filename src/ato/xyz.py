@@ -75,12 +75,7 @@ def parse_scalar(text: str) -> Any:
 
 def _format_string(text: str, *, is_key: bool = False) -> str:
     """``text`` bare when it reads back as itself, else JSON-quoted."""
-    bare = (
-        text != ""
-        and text == text.strip()
-        and text.isprintable()
-        and not text.startswith('"')
-    )
+    bare = text != "" and text == text.strip() and text.isprintable() and not text.startswith('"')
     if is_key:
         # Keys are always read as strings, but must not look like a list item or hold ':'.
         bare = bare and ":" not in text and not _INDEX_HEAD.match(text)
@@ -160,7 +155,10 @@ class _Parser:
     def __init__(self, text: str, source: str | None) -> None:
         self.source = source
         self.lines = []
-        for number, raw in enumerate(text.splitlines(), start=1):
+        # Only "\n" ends a line: splitlines() would also split on characters such as
+        # U+0085 that may stand inside a quoted string.
+        for number, raw in enumerate(text.split("\n"), start=1):
+            raw = raw.rstrip("\r")
             stripped = raw.strip()
             if not stripped:
                 continue
@@ -185,7 +183,8 @@ class _Parser:
             line = self.lines[self.position]
             raise self.error(
                 line,
-                f"indentation of {line.indent} spaces does not match any enclosing level",
+                f"indentation of {line.indent} spaces matches no enclosing level "
+                f"(expected {self.lines[0].indent})",
                 column=1,
             )
         return value
@@ -202,6 +201,8 @@ class _Parser:
             except ValueError as error:
                 raise self.error(line, f"unreadable quoted key: {error}", column=1) from None
             rest = content[end:]
+            if not rest:
+                return "value", None, content
             if not isinstance(key, str) or not rest.startswith(":"):
                 raise self.error(
                     line, "expected ':' after a quoted key", column=line.indent + end + 1
@@ -229,7 +230,12 @@ class _Parser:
             if line.indent < indent:
                 break
             if line.indent > indent:
-                raise self.error(line, "unexpected indentation", column=1)
+                raise self.error(
+                    line,
+                    f"indentation of {line.indent} spaces matches no enclosing level "
+                    f"(expected {indent})",
+                    column=1,
+                )
             line_kind, key, inline = self._split(line)
             if line_kind != kind:
                 expected = "a 'key: value' line" if kind == "key" else "a list item 'N) value'"

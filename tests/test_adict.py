@@ -1,0 +1,431 @@
+"""ADict: construction, access, writing, defaults, freezing, copies, tracking."""
+
+from __future__ import annotations
+
+import copy
+import json
+import pickle
+from collections import OrderedDict
+from types import MappingProxyType
+
+import pytest
+
+from ato.adict import ADict
+from ato.errors import AtoError, ConfigKeyError, ConfigStructureError, FrozenConfigError
+
+# -- construction ------------------------------------------------------------------------
+
+
+def test_construction_from_mapping_pairs_kwargs_and_several():
+    assert ADict({"a": 1}) == {"a": 1}
+    assert ADict([("a", 1), ("b", 2)]) == {"a": 1, "b": 2}
+    assert ADict(a=1, b=2) == {"a": 1, "b": 2}
+    assert ADict({"a": 1}, [("b", 2)], {"a": 3}, c=4) == {"a": 3, "b": 2, "c": 4}
+    assert ADict(OrderedDict(x=1)) == {"x": 1}
+    assert ADict(MappingProxyType({"x": 1})) == {"x": 1}
+
+
+def test_nested_dicts_become_adicts_on_construction_and_assignment():
+    config = ADict(model={"backbone": {"depth": 50}}, heads=[{"n": 1}, ({"m": 2},)])
+    assert type(config.model) is ADict
+    assert type(config.model.backbone) is ADict
+    assert type(config.heads[0]) is ADict
+    assert type(config.heads[1]) is tuple
+    assert type(config.heads[1][0]) is ADict
+    config.data = {"loader": {"workers": 4}}
+    assert config.data.loader.workers == 4
+    config["aug"] = [{"name": "flip"}]
+    assert config.aug[0].name == "flip"
+
+
+def test_tuples_stay_tuples():
+    config = ADict(betas=(0.9, 0.99))
+    assert config.betas == (0.9, 0.99)
+    assert type(config.betas) is tuple
+
+
+@pytest.mark.parametrize(
+    ("argument", "fragment"),
+    [
+        (5, "not int"),
+        ("ab", "not str"),
+        (None, "not NoneType"),
+        ([1, 2], "could not read list as (key, value) pairs"),
+        ([("a", 1, 2)], "could not read list"),
+    ],
+)
+def test_construction_rejects_other_types(argument, fragment):
+    with pytest.raises(TypeError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+        ADict(argument)
+
+
+def test_is_a_real_dict():
+    config = ADict(a=1, b={"c": 2})
+    assert isinstance(config, dict)
+    assert json.loads(json.dumps(config)) == {"a": 1, "b": {"c": 2}}
+    assert dict(**config) == {"a": 1, "b": {"c": 2}}
+    assert config == {"a": 1, "b": {"c": 2}}
+    assert config == {"a": 1, "b": {"c": 2}}
+    assert config != {"a": 1}
+
+
+# -- reading -----------------------------------------------------------------------------
+
+
+def test_attribute_and_item_access():
+    config = ADict(lr=0.1, batch_size=32, model={"depth": 50})
+    assert config.lr == config["lr"] == 0.1
+    assert config["lr", "batch_size"] == [0.1, 32]
+    assert config[["lr", "batch_size"]] == [0.1, 32]
+    assert config.model.depth == 50
+    assert "lr" in config
+    assert "nope" not in config
+    assert len(config) == 3
+    assert list(config) == ["lr", "batch_size", "model"]
+
+
+def test_tuple_key_that_exists_is_read_as_one_key():
+    config = ADict({("a", "b"): 1, "a": 2, "b": 3})
+    assert config["a", "b"] == 1
+
+
+def test_methods_win_over_keys_of_the_same_name():
+    config = ADict(items=3, update=4)
+    assert callable(config.items)
+    assert config["items"] == 3
+    assert config["update"] == 4
+
+
+@pytest.mark.parametrize(
+    ("config", "key", "fragment"),
+    [
+        (ADict(lr=0.1), "lr_rate", "'lr_rate' is not in this config. Did you mean 'lr'?"),
+        (ADict(batch_size=1), "batchsize", "Did you mean 'batch_size'?"),
+        (ADict(a=1, b=2), "zzz", "Its keys: 'a', 'b'."),
+        (ADict(), "x", "Its keys: none."),
+    ],
+)
+def test_missing_key_errors_name_the_key_and_close_matches(config, key, fragment):
+    with pytest.raises(AttributeError) as as_attribute:
+        getattr(config, key)
+    assert fragment in str(as_attribute.value)
+    with pytest.raises(KeyError) as as_item:
+        config[key]
+    assert fragment in str(as_item.value)
+    assert isinstance(as_item.value, ConfigKeyError)
+    assert isinstance(as_item.value, AtoError)
+
+
+def test_hasattr_and_getattr_default_work():
+    config = ADict(a=1)
+    assert hasattr(config, "a")
+    assert not hasattr(config, "b")
+    assert getattr(config, "b", 7) == 7
+
+
+def test_dunder_keys_are_readable_as_attributes():
+    config = ADict(__num_halved__=2)
+    assert config.__num_halved__ == 2
+
+
+def test_get_and_pop_follow_2x():
+    config = ADict(a=1)
+    assert config.get("a") == 1
+    assert config.get("b") is None
+    assert config.get("b", 5) == 5
+    assert config.pop("b") is None
+    assert config.pop("b", 3) == 3
+    assert config.pop("a") == 1
+    assert config == {}
+
+
+def test_dir_lists_identifier_keys():
+    config = ADict(lr=1, **{"not an identifier": 2})
+    names = dir(config)
+    assert "lr" in names
+    assert "not an identifier" not in names
+    assert "freeze" in names
+
+
+# -- writing -----------------------------------------------------------------------------
+
+
+def test_attribute_and_item_writes_and_deletes():
+    config = ADict()
+    config.a = 1
+    config["b"] = 2
+    config["c", "d"] = [3, 4]
+    config["e", "f"] = 0
+    assert config == {"a": 1, "b": 2, "c": 3, "d": 4, "e": 0, "f": 0}
+    del config.a
+    del config["b"]
+    del config["c", "d"]
+    assert config == {"e": 0, "f": 0}
+
+
+def test_multi_assignment_with_wrong_count_raises():
+    config = ADict()
+    with pytest.raises(ConfigStructureError, match="Cannot assign 3 values to 2 keys"):
+        config["a", "b"] = [1, 2, 3]
+
+
+@pytest.mark.parametrize("deleter", [lambda c: c.__delitem__("x"), lambda c: delattr(c, "x")])
+def test_deleting_a_missing_key_raises_key_error(deleter):
+    with pytest.raises(KeyError, match="'x' is not in this config"):
+        deleter(ADict(a=1))
+
+
+def test_clear_setdefault_popitem_or():
+    config = ADict(a=1)
+    assert config.setdefault("b", {"c": 1}).c == 1
+    assert config.setdefault("a", 5) == 1
+    assert config.popitem() == ("b", {"c": 1})
+    merged = config | {"z": {"y": 1}}
+    assert type(merged) is ADict
+    assert merged.z.y == 1
+    assert config == {"a": 1}
+    assert type({"q": 1} | config) is ADict
+    config |= {"w": 2}
+    assert config == {"a": 1, "w": 2}
+    config.clear()
+    assert config == {}
+
+
+def test_update_shallow_and_recurrent():
+    config = ADict(model={"depth": 50, "width": 2}, lr=0.1)
+    assert config.update({"model": {"depth": 101}}) is config
+    assert config.model == {"depth": 101}
+    config = ADict(model={"depth": 50, "width": 2}, lr=0.1)
+    config.update({"model": {"depth": 101}}, recurrent=True, lr=0.2)
+    assert config == {"model": {"depth": 101, "width": 2}, "lr": 0.2}
+    config.update(model=5, recurrent=True)
+    assert config.model == 5
+    config.update([("pairs", 1)])
+    assert config.pairs == 1
+
+
+def test_update_if_absent_adds_only_missing_keys_recursively():
+    config = ADict(lr=0.001, model={"depth": 50})
+    config.update_if_absent(lr=0.01, scheduler="cosine", model={"depth": 1, "width": 2})
+    assert config == {"lr": 0.001, "scheduler": "cosine", "model": {"depth": 50, "width": 2}}
+    config.update_if_absent({"lr": {"nested": 1}})
+    assert config.lr == 0.001
+
+
+def test_filter_replace_keys_raw_and_get_value_by_name():
+    config = ADict(a=1, b=2, c=3)
+    assert config.filter(lambda key, value: value != 2) is config
+    assert config == {"a": 1, "c": 3}
+    config.replace_keys(["a", "c"], ["x", "y"])
+    assert config == {"x": 1, "y": 3}
+    assert config.raw("x") == {"key": "x", "value": 1}
+    nested = ADict(model={"layers": [{"width": 64}]})
+    assert nested.get_value_by_name("model.layers.0.width") == 64
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "fragment"),
+    [
+        (lambda c: c.replace_keys(["a"], ["x", "y"]), ConfigStructureError, "as many target"),
+        (lambda c: c.replace_keys(["q"], ["x"]), KeyError, "'q' is not in this config"),
+        (
+            lambda c: c.get_value_by_name("model.dpth"),
+            KeyError,
+            "'dpth' is not in model, reading 'model.dpth'. Did you mean 'depth'?",
+        ),
+        (lambda c: c.get_value_by_name("model.layers.5"), KeyError, "Index 5 is out of range"),
+        (lambda c: c.get_value_by_name("a.b"), KeyError, "'b' is not in a"),
+    ],
+)
+def test_structured_access_errors(call, error, fragment):
+    config = ADict(a=1, model={"depth": 1, "layers": [1]})
+    with pytest.raises(error) as raised:
+        call(config)
+    assert fragment in str(raised.value)
+
+
+# -- defaults and auto -------------------------------------------------------------------
+
+
+def test_auto_creates_intermediate_configs():
+    config = ADict.auto()
+    config.model.backbone.layers = [64, 128, 256]
+    assert config.to_dict() == {"model": {"backbone": {"layers": [64, 128, 256]}}}
+    assert type(config.model.backbone) is ADict
+
+
+def test_auto_does_not_grow_on_private_or_dunder_probes():
+    config = ADict.auto()
+    assert not hasattr(config, "_repr_html_")
+    assert not hasattr(config, "__array__")
+    assert config == {}
+
+
+def test_default_value_is_copied_per_key_and_factory_is_called():
+    config = ADict(default=[])
+    config.a.append(1)
+    assert config.b == []
+    assert config.a == [1]
+    counter = iter(range(10))
+    config = ADict(default=lambda: next(counter))
+    assert (config.x, config.y, config.x) == (0, 1, 0)
+    assert config.get("z") == 2  # 2.x: get returns the default without storing it
+    assert "z" not in config
+
+
+def test_frozen_auto_adict_raises_instead_of_creating():
+    config = ADict.auto()
+    config.a.b = 1
+    config.freeze()
+    assert config.a.b == 1
+    with pytest.raises(ConfigKeyError, match="frozen"):
+        _ = config.missing
+
+
+def test_default_accessors():
+    config = ADict()
+    with pytest.raises(ValueError, match="no default"):
+        config.get_default()
+    config.set_default(3)
+    assert config.q == 3
+    config.remove_default()
+    with pytest.raises(KeyError):
+        _ = config.r
+
+
+# -- freezing ----------------------------------------------------------------------------
+
+WRITES = [
+    ("setattr", lambda c: setattr(c, "lr", 1)),
+    ("setitem", lambda c: c.__setitem__("lr", 1)),
+    ("nested setattr", lambda c: setattr(c.model, "depth", 1)),
+    ("delattr", lambda c: delattr(c, "lr")),
+    ("delitem", lambda c: c.__delitem__("lr")),
+    ("update", lambda c: c.update(lr=2)),
+    ("update_if_absent", lambda c: c.update_if_absent(new=2)),
+    ("setdefault", lambda c: c.setdefault("new", 2)),
+    ("pop", lambda c: c.pop("lr")),
+    ("popitem", lambda c: c.popitem()),
+    ("clear", lambda c: c.clear()),
+    ("ior", lambda c: c.__ior__({"x": 1})),
+    ("filter", lambda c: c.filter(lambda k, v: False)),
+    ("replace_keys", lambda c: c.replace_keys(["lr"], ["rate"])),
+    ("list in list", lambda c: setattr(c.heads[0], "n", 3)),
+]
+
+
+@pytest.mark.parametrize(("name", "write"), WRITES, ids=[name for name, _ in WRITES])
+def test_frozen_config_refuses_every_write(name, write):
+    config = ADict(lr=0.1, model={"depth": 50}, heads=[{"n": 1}]).freeze()
+    before = config.to_dict()
+    with pytest.raises(FrozenConfigError, match=r"frozen\. Call config\.defrost"):
+        write(config)
+    assert config.to_dict() == before
+
+
+@pytest.mark.parametrize(("name", "write"), WRITES, ids=[name for name, _ in WRITES])
+def test_immutable_config_refuses_every_write_with_type_error(name, write):
+    config = ADict(lr=0.1, model={"depth": 50}, heads=[{"n": 1}])
+    config.convert_to_immutable()
+    with pytest.raises(TypeError, match="immutable"):
+        write(config)
+    config.defrost()  # does not undo immutability
+    with pytest.raises(TypeError):
+        write(config)
+
+
+def test_freeze_defrost_and_reads_of_mutable_leaves():
+    config = ADict(layers=[1, 2], model={"depth": 50})
+    assert config.freeze() is config
+    assert config.frozen and config.model.frozen
+    config.layers.append(3)  # a copy: the frozen config cannot change
+    assert config.layers == [1, 2]
+    config.defrost()
+    assert not config.frozen and not config.model.frozen
+    config.lr = 1
+    assert config.lr == 1
+
+
+def test_copy_keeps_flags_clone_does_not():
+    config = ADict(model={"depth": 50}).freeze()
+    shallow = copy.copy(config)
+    assert shallow.frozen
+    assert shallow.model is config.model
+    deep = config.clone()
+    assert not deep.frozen and not deep.model.frozen
+    deep.model.depth = 1
+    assert config.model.depth == 50
+    assert copy.deepcopy(config) == config
+
+
+def test_clone_keeps_default_and_copies_other_objects():
+    class Thing:
+        def __init__(self):
+            self.items = [1]
+
+    config = ADict.auto()
+    config.a.thing = Thing()
+    clone = config.clone()
+    clone.b.c = 1
+    assert clone.a.thing is not config.a.thing
+    assert clone.a.thing.items == [1]
+
+
+# -- access tracking ---------------------------------------------------------------------
+
+
+def test_accessed_keys_and_minimal_config():
+    config = ADict(lr=0.1, unused=1, model={"depth": 50, "width": 2})
+    assert config.accessed_keys == set()
+    _ = config.lr
+    _ = config["model"].depth
+    assert config.accessed_keys == {"lr", "model"}
+    assert config.get_minimal_config() == {"lr": 0.1, "model": {"depth": 50}}
+
+
+# -- conversions -------------------------------------------------------------------------
+
+
+def test_to_dict_and_json():
+    config = ADict(a={"b": [{"c": 1}]}, t=(1, 2))
+    plain = config.to_dict()
+    assert type(plain) is dict
+    assert type(plain["a"]) is dict
+    assert type(plain["a"]["b"][0]) is dict
+    assert plain["t"] == (1, 2)
+    assert json.loads(config.json()) == {"a": {"b": [{"c": 1}]}, "t": [1, 2]}
+
+
+def test_json_names_the_key_path_of_an_unserialisable_value():
+    with pytest.raises(ValueError, match=r"model\.fn"):
+        ADict(model={"fn": object()}).json()
+
+
+def test_subclass_keeps_behaviour_and_own_methods():
+    class Config(ADict):
+        def describe(self):
+            return f"lr={self.lr}"
+
+    config = Config(lr=0.1, nested={"a": 1})
+    assert config.describe() == "lr=0.1"
+    assert config.nested.a == 1
+    assert type(Config.auto()) is Config
+
+
+# -- pickling ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", range(2, pickle.HIGHEST_PROTOCOL + 1))
+def test_pickle_round_trip_keeps_everything(protocol):
+    config = ADict.auto()
+    config.model.depth = 50
+    config.lr = 0.1
+    _ = config.lr
+    config.freeze()
+    restored = pickle.loads(pickle.dumps(config, protocol=protocol))
+    assert restored == config
+    assert restored.frozen and restored.model.frozen
+    assert restored.accessed_keys == {"model", "lr"}
+    restored.defrost()
+    restored.new.key = 1  # still an auto ADict
+    assert restored.new.key == 1
