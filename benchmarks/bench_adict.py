@@ -127,7 +127,7 @@ def operations(workdir: str) -> dict[str, dict[str, tuple[Callable[[], object], 
 
     def plain_yaml() -> None:
         with open(plain_yaml_path) as handle:
-            data = yaml.load(handle, Loader=loader)  # noqa: S506 - the C safe loader
+            data = yaml.load(handle, Loader=loader)
         with open(plain_yaml_path, "w") as handle:
             yaml.dump(data, handle, Dumper=dumper, sort_keys=False)
 
@@ -164,11 +164,11 @@ def _add_peers(
     try:
         from omegaconf import OmegaConf
     except ImportError:
-        OmegaConf = None  # noqa: N806
+        OmegaConf = None
     try:
         from ml_collections import ConfigDict
     except ImportError:
-        ConfigDict = None  # noqa: N806
+        ConfigDict = None
     if OmegaConf is not None:
         oc = OmegaConf.create(plain)
         oc_tree = OmegaConf.create(tree)

@@ -20,7 +20,7 @@ def test_readme_examples_run(tmp_path, monkeypatch, capsys):
     assert len(blocks) >= 5
     namespace: dict[str, object] = {}
     for block in blocks:
-        exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own docs
+        exec(compile(block, "README.md", "exec"), namespace)
     assert "~ epochs: int -> str" in capsys.readouterr().out
 
 
