@@ -20,3 +20,13 @@ settings.load_profile("ci" if os.environ.get("CI") == "true" else "ato")
 @pytest.fixture
 def data_dir() -> Path:
     return DATA
+
+
+@pytest.fixture(autouse=True)
+def fresh_scope_registry():
+    """Every test starts with no scopes and an unread command line."""
+    from ato.scope import Scope
+
+    Scope.initialize_registry()
+    yield
+    Scope.initialize_registry()

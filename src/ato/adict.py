@@ -60,15 +60,22 @@ _MUTABLE_LEAVES = frozenset({list, dict, set, bytearray})
 
 
 class _State:
-    """Per-instance bookkeeping, kept in one slot so reads pay a single lookup."""
+    """Per-instance bookkeeping, kept in one slot so reads pay a single lookup.
 
-    __slots__ = ("accessed", "default", "frozen", "immutable")
+    ``observer`` is set only while a Scope assembles a config: it then performs (or, when
+    replaying a view, deliberately skips) every write and records where it came from.
+    ``path`` is this node's key path inside the observed config.
+    """
+
+    __slots__ = ("accessed", "default", "frozen", "immutable", "observer", "path")
 
     def __init__(self, default: object = NO_DEFAULT) -> None:
         self.accessed: dict[Any, None] = {}
         self.default = default
         self.frozen = False
         self.immutable = False
+        self.observer: Any = None
+        self.path: tuple[Any, ...] = ()
 
 
 def _is_omegaconf(value: object) -> bool:
@@ -189,6 +196,8 @@ class ADict(dict):  # type: ignore[type-arg]
             value = _convert(default())
         else:
             value = _clone(_convert(default), {})
+        if state.observer is not None:
+            return state.observer.create(self, key, value)
         dict.__setitem__(self, key, value)
         state.accessed[key] = None
         return value
@@ -221,12 +230,18 @@ class ADict(dict):  # type: ignore[type-arg]
         if type(key) is tuple or type(key) is list:
             self._set_many(key, value)
             return
+        if state.observer is not None:
+            state.observer.write(self, key, value)
+            return
         dict.__setitem__(self, key, value if type(value) in _ATOMIC else _convert(value))
 
     def __setattr__(self, name: str, value: Any) -> None:
         state = _get_state(self)
         if state.frozen or state.immutable:
             raise _frozen_error(state, name)
+        if state.observer is not None:
+            state.observer.write(self, name, value)
+            return
         dict.__setitem__(self, name, value if type(value) in _ATOMIC else _convert(value))
 
     def _set_many(self, keys: tuple[Any, ...] | list[Any], values: Any) -> None:
@@ -249,6 +264,11 @@ class ADict(dict):  # type: ignore[type-arg]
         if type(key) is tuple and not dict.__contains__(self, key):
             for k in key:
                 del self[k]
+            return
+        if not dict.__contains__(self, key):
+            raise ConfigKeyError(_missing_message(self, key), key)
+        if state.observer is not None:
+            state.observer.delete(self, key)
             return
         try:
             dict.__delitem__(self, key)
@@ -274,12 +294,19 @@ class ADict(dict):  # type: ignore[type-arg]
 
     def popitem(self) -> tuple[Any, Any]:
         self._check_writable("popitem()")
-        key, value = dict.popitem(self)
-        _get_state(self).accessed.pop(key, None)
+        if not self:
+            raise ConfigKeyError("popitem(): this config is empty.")
+        key = next(reversed(self.keys()))
+        value = dict.__getitem__(self, key)
+        del self[key]
         return key, value
 
     def clear(self) -> None:
         self._check_writable("clear()")
+        if _get_state(self).observer is not None:
+            for key in list(self):
+                del self[key]
+            return
         dict.clear(self)
         _get_state(self).accessed.clear()
 
@@ -541,9 +568,9 @@ class ADict(dict):  # type: ignore[type-arg]
                 path=os.fspath(path),
             )
         self._check_writable("load()")
-        dict.clear(self)
-        _get_state(self).accessed.clear()
-        dict.update(self, loaded)
+        self.clear()
+        for key, value in dict.items(loaded):
+            self[key] = value
 
     @classmethod
     def from_mm_config(cls, path: PathLike) -> ADict:
@@ -639,6 +666,43 @@ def _install_getattribute(cls: type) -> None:
 
 
 _install_getattribute(ADict)
+
+
+def store(node: ADict, key: Any, value: Any) -> Any:
+    """Convert and store ``value`` under ``key``, past any observer; return what is stored.
+
+    For observers (see ``_State``), which decide whether and how a write happens.
+    """
+    if type(value) not in _ATOMIC:
+        value = _convert(value)
+    dict.__setitem__(node, key, value)
+    return value
+
+
+def observe(node: ADict, observer: Any, path: tuple[Any, ...] = ()) -> None:
+    """Attach ``observer`` (or detach, with None) to ``node`` and every ADict inside it."""
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(node, path)]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, ADict):
+            state = _get_state(value)
+            state.observer, state.path = observer, where
+            stack.extend(
+                (child, (*where, key))
+                for key, child in dict.items(value)
+                if type(child) not in _ATOMIC
+            )
+        elif isinstance(value, (list, tuple)):
+            stack.extend(
+                (child, (*where, index))
+                for index, child in enumerate(value)
+                if type(child) not in _ATOMIC
+            )
+
+
+def node_path(node: ADict) -> tuple[Any, ...]:
+    """The key path of ``node`` inside the config an observer watches."""
+    return _get_state(node).path
 
 
 def _unpickle(cls: type[ADict], data: dict[Any, Any], flags: tuple[Any, ...]) -> ADict:

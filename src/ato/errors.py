@@ -10,7 +10,16 @@ written as ``except KeyError`` or ``except ValueError`` keeps working::
     ├── ConfigFileError         (ValueError)                a config file that cannot be read
     │   ├── UnsupportedFormatError                          an extension ato has no format for
     │   └── InheritanceCycleError                           ``_base_`` files that include each other
-    └── UnrepresentableValueError (ValueError, TypeError)   a value a file format cannot hold
+    ├── UnrepresentableValueError (ValueError, TypeError)   a value a file format cannot hold
+    └── ScopeError              (ValueError)                misuse of scopes and views
+        ├── CommandLineError                                a command line ato cannot follow
+        │   ├── OverrideParseError                          a token against the grammar
+        │   ├── UnknownViewError                            a view name no scope has
+        │   └── UnknownKeyError                             strict: a key no view sets
+        ├── OverrideTypeError   (TypeError)                 strict: a value of another type
+        └── ViewCycleError                                  views that chain to each other
+
+    AtoWarning (UserWarning)                                e.g. a key set only on the command line
 
 Messages say what was wrong, where (file and line, key path) and how to fix it.
 """
@@ -21,6 +30,14 @@ from collections.abc import Iterable
 
 __all__ = [
     "AtoError",
+    "AtoWarning",
+    "CommandLineError",
+    "OverrideParseError",
+    "OverrideTypeError",
+    "ScopeError",
+    "UnknownKeyError",
+    "UnknownViewError",
+    "ViewCycleError",
     "ConfigFileError",
     "ConfigKeyError",
     "ConfigStructureError",
@@ -98,6 +115,44 @@ class UnrepresentableValueError(AtoError, ValueError, TypeError):
     def __init__(self, message: str, key_path: str = "") -> None:
         super().__init__(message)
         self.key_path = key_path
+
+
+class ScopeError(AtoError, ValueError):
+    """Misuse of a scope: duplicate names, lazy blocks outside views, bad views."""
+
+
+class CommandLineError(ScopeError):
+    """A command line that ato cannot follow; the entry point exits with status 2."""
+
+
+class OverrideParseError(CommandLineError):
+    """A command-line token that does not follow the grammar (see :mod:`ato.parser`)."""
+
+    def __init__(self, token: str, problem: str, column: int | None = None, key: str = "") -> None:
+        where = f" (key {key!r})" if key else ""
+        at = f" at column {column}" if column is not None else ""
+        super().__init__(f"Cannot parse override {token!r}{where}: {problem}{at}")
+        self.token, self.problem, self.column, self.key = token, problem, column, key
+
+
+class UnknownViewError(CommandLineError):
+    """A view name that no scope has."""
+
+
+class UnknownKeyError(CommandLineError):
+    """In strict mode, a command-line key that no view sets."""
+
+
+class OverrideTypeError(ScopeError, TypeError):
+    """In strict mode, a command-line value whose type differs from the one views set."""
+
+
+class ViewCycleError(ScopeError):
+    """Views whose ``chain_with`` lead back to themselves."""
+
+
+class AtoWarning(UserWarning):
+    """Something ato did as asked but that looks unintended."""
 
 
 def did_you_mean(word: str, candidates: Iterable[object]) -> str:
