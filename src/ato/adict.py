@@ -486,10 +486,13 @@ class ADict(dict):  # type: ignore[type-arg]
         return _to_plain(self)  # type: ignore[no-any-return]
 
     def json(self, **options: Any) -> str:
-        """This config as a JSON string (``options`` go to ``json.dumps``)."""
+        """This config as one line of JSON, as 2.x wrote it (``options`` go to
+        ``json.dumps``); a value JSON cannot hold raises naming its key path."""
         from ato import files
 
-        return files.dumps(self, "json", **options)
+        options.setdefault("indent", None)
+        options.setdefault("ensure_ascii", True)
+        return files.dumps(self, "json", **options).rstrip("\n")
 
     def to_xyz(self) -> str:
         """This config in XYZ, ato's line-per-key text format."""
@@ -569,7 +572,7 @@ class ADict(dict):  # type: ignore[type-arg]
             )
         self._check_writable("load()")
         self.clear()
-        for key, value in dict.items(loaded):
+        for key, value in loaded.items():
             self[key] = value
 
     @classmethod
@@ -679,7 +682,7 @@ def store(node: ADict, key: Any, value: Any) -> Any:
     return value
 
 
-def observe(node: ADict, observer: Any, path: tuple[Any, ...] = ()) -> None:
+def observe(node: Any, observer: Any, path: tuple[Any, ...] = ()) -> None:
     """Attach ``observer`` (or detach, with None) to ``node`` and every ADict inside it."""
     stack: list[tuple[Any, tuple[Any, ...]]] = [(node, path)]
     while stack:

@@ -169,7 +169,9 @@ class _Reader:
                 try:
                     entries[key] = self.value(closers="," + closer)
                 except TypeError:
-                    raise self.fail(f"a dict key cannot be {type(key).__name__}", key_start) from None
+                    raise self.fail(
+                        f"a dict key cannot be {type(key).__name__}", key_start
+                    ) from None
             else:
                 items.append(self.value(closers="," + closer))
             self.skip_spaces()
@@ -258,8 +260,10 @@ def _is_float(word: str) -> bool:
     whole, dot, fraction = mantissa.partition(".")
     if not dot:
         return "e" in body.lower() and _digits(whole)
-    return (_digits(whole) or not whole) and (_digits(fraction) or not fraction) and bool(
-        whole or fraction
+    return (
+        (_digits(whole) or not whole)
+        and (_digits(fraction) or not fraction)
+        and bool(whole or fraction)
     )
 
 
@@ -387,7 +391,9 @@ def format_value(value: Any) -> str:
         inner = ", ".join(format_value(item) for item in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{format_value(k)}: {format_value(v)}" for k, v in value.items()) + "}"
+        return (
+            "{" + ", ".join(f"{format_value(k)}: {format_value(v)}" for k, v in value.items()) + "}"
+        )
     raise TypeError(f"cannot write a {type(value).__name__} on the command line: {value!r:.60}")
 
 

@@ -74,7 +74,9 @@ class View:
 
     def source(self, kind: str | None = None) -> Source:
         file = os.fspath(self.config) if isinstance(self.config, (str, os.PathLike)) else None
-        return Source(kind or ("lazy view" if self.lazy else "view"), self.name, self.priority, file)
+        return Source(
+            kind or ("lazy view" if self.lazy else "view"), self.name, self.priority, file
+        )
 
     def apply(self, config: ADict) -> None:
         if self.fn is not None:
@@ -457,7 +459,7 @@ class Scope:
             return
         reference = expected[-1]
         old, new = type(reference.value), type(override.value)
-        if old is new or (old is float and new is int) or override.forced_string and old is str:
+        if old is new or (old is float and new is int) or (override.forced_string and old is str):
             return
         raise OverrideTypeError(
             f"{override.token!r} gives a {new.__name__}, but {reference.source} sets "
@@ -696,7 +698,9 @@ def _assign_override(scopes: list[Scope], override: Override) -> None:
     if len(scopes) == 1:
         scope = scopes[0]
         if first == scope.name and rest:
-            override = Override(".".join(rest), override.value, override.token, override.forced_string)
+            override = Override(
+                ".".join(rest), override.value, override.token, override.forced_string
+            )
         scope.assign(override)
         return
     target = next((scope for scope in scopes if scope.name == first), None)
@@ -706,9 +710,7 @@ def _assign_override(scopes: list[Scope], override: Override) -> None:
             f"{override.token!r}: with several scopes, a key starts with the scope it is for "
             f"({names}), e.g. {scopes[0].name}.{override.key}={override.token.partition('=')[2]}"
         )
-    target.assign(
-        Override(".".join(rest), override.value, override.token, override.forced_string)
-    )
+    target.assign(Override(".".join(rest), override.value, override.token, override.forced_string))
 
 
 __all__ += ["MISSING"]
