@@ -197,7 +197,7 @@ class ADict(dict):  # type: ignore[type-arg]
         else:
             value = _clone(_convert(default), {})
         if state.observer is not None:
-            return state.observer.create(self, key, value)
+            return state.observer.create(self, state.path, key, value)
         dict.__setitem__(self, key, value)
         state.accessed[key] = None
         return value
@@ -231,7 +231,7 @@ class ADict(dict):  # type: ignore[type-arg]
             self._set_many(key, value)
             return
         if state.observer is not None:
-            state.observer.write(self, key, value)
+            state.observer.write(self, state.path, key, value)
             return
         dict.__setitem__(self, key, value if type(value) in _ATOMIC else _convert(value))
 
@@ -240,7 +240,7 @@ class ADict(dict):  # type: ignore[type-arg]
         if state.frozen or state.immutable:
             raise _frozen_error(state, name)
         if state.observer is not None:
-            state.observer.write(self, name, value)
+            state.observer.write(self, state.path, name, value)
             return
         dict.__setitem__(self, name, value if type(value) in _ATOMIC else _convert(value))
 
@@ -268,7 +268,7 @@ class ADict(dict):  # type: ignore[type-arg]
         if not dict.__contains__(self, key):
             raise ConfigKeyError(_missing_message(self, key), key)
         if state.observer is not None:
-            state.observer.delete(self, key)
+            state.observer.delete(self, state.path, key)
             return
         try:
             dict.__delitem__(self, key)

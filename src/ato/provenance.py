@@ -113,57 +113,70 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 class Recorder:
     """The observer a scope attaches to its config while assembling it.
 
-    ``history`` maps each key path (a tuple) to its writes, oldest first.
+    ``history`` maps each key path (a tuple) to its writes, oldest first, as
+    ``(value, source)`` pairs (kept as pairs because a write is on the hot path);
+    :meth:`provenance` turns them into :class:`Provenance` records.
     """
 
     def __init__(self) -> None:
-        self.history: dict[tuple[Any, ...], list[Provenance]] = {}
+        self.history: dict[tuple[Any, ...], list[tuple[Any, Source]]] = {}
         self.source: Source | None = None
         self.skipping = False  # a replayed view outside its lazy blocks
 
-    def write(self, node: ADict, key: Any, value: Any) -> None:
+    def write(self, node: ADict, path: tuple[Any, ...], key: Any, value: Any) -> None:
         if self.skipping:
             return
-        base = (*adict.node_path(node), key)
+        base = (*path, key)
         old = dict.get(node, key, MISSING)
         if type(value) in _SCALARS and not isinstance(old, ADict):  # the common case
             dict.__setitem__(node, key, value)
-            self._record(base, value)
+            entries = self.history.get(base)
+            if entries is None:
+                self.history[base] = [(value, self.source)]
+            else:
+                entries.append((value, self.source))
             return
         stored = adict.store(node, key, value)
         if isinstance(stored, (ADict, list, tuple)):
             adict.observe(stored, self, base)
         if isinstance(old, ADict) and old is not stored:
             adict.observe(old, None)
-            for path, _ in leaves(old, base):
-                if path != base:
-                    self._record(path, MISSING)
-        for path, leaf in leaves(stored, base):
-            self._record(path, leaf)
+            for leaf_path, _ in leaves(old, base):
+                if leaf_path != base:
+                    self._record(leaf_path, MISSING)
+        for leaf_path, leaf in leaves(stored, base):
+            self._record(leaf_path, leaf)
 
-    def delete(self, node: ADict, key: Any) -> None:
+    def delete(self, node: ADict, path: tuple[Any, ...], key: Any) -> None:
         if self.skipping:
             return
-        base = (*adict.node_path(node), key)
+        base = (*path, key)
         old = dict.pop(node, key)
         if isinstance(old, ADict):
             adict.observe(old, None)
-        for path, _ in leaves(old, base):
-            self._record(path, MISSING)
+        for leaf_path, _ in leaves(old, base):
+            self._record(leaf_path, MISSING)
 
-    def create(self, node: ADict, key: Any, value: Any) -> Any:
+    def create(self, node: ADict, path: tuple[Any, ...], key: Any, value: Any) -> Any:
         """A missing key read from an auto ADict: store (or, when skipping, hand out)."""
         if self.skipping:
             return value
-        path = (*adict.node_path(node), key)
         adict.store(node, key, value)
-        adict.observe(value, self, path)
+        adict.observe(value, self, (*path, key))
         return value
 
     def _record(self, path: tuple[Any, ...], value: Any) -> None:
         assert self.source is not None, "a write outside any source"
-        entries = self.history.get(path)
-        if entries is None:
-            self.history[path] = [Provenance(path, value, self.source, MISSING)]
-        else:
-            entries.append(Provenance(path, value, self.source, entries[-1].value))
+        self.history.setdefault(path, []).append((value, self.source))
+
+    def provenance(self, path: tuple[Any, ...]) -> list[Provenance]:
+        """The writes to ``path`` as records, oldest first."""
+        records = []
+        replaced: Any = MISSING
+        for value, source in self.history.get(path, []):
+            records.append(Provenance(path, value, source, replaced))
+            replaced = value
+        return records
+
+    def sources(self, path: tuple[Any, ...]) -> list[Source]:
+        return [source for _, source in self.history.get(path, [])]

@@ -424,33 +424,38 @@ class Scope:
         node[parts[-1]] = override.value
 
     def _check_command_line_keys(self) -> None:
+        if not self._literals:
+            return
         assert self._recorder is not None
         history = self._recorder.history
-        known = [
-            dotted(path)
-            for path, entries in history.items()
-            if any(entry.source.kind != "command line" for entry in entries)
-        ]
         for override in self._literals:
             path = tuple(override.path)
-            entries = [
-                entry
-                for key, found in history.items()
-                if key[: len(path)] == path
-                for entry in found
-            ]
-            if not any(entry.source.kind != "command line" for entry in entries):
-                matches = close_matches(override.key, known, limit=1)
-                hint = f"; did you mean {matches[0]}?" if matches else ""
-                message = f"{override.key} is set only on the command line{hint}"
+            if self._set_elsewhere(path):
                 if self.strict:
-                    raise UnknownKeyError(
-                        f"{message} (scope {self.name!r} is strict: only keys that a view "
-                        f"sets can be overridden)"
-                    )
-                warnings.warn(message, AtoWarning, stacklevel=_stacklevel_outside_ato())
-            elif self.strict:
-                self._check_type(override, history.get(path, []))
+                    self._check_type(override, self._recorder.provenance(path))
+                continue
+            known = [dotted(p) for p in history if self._set_elsewhere(p)]
+            matches = close_matches(override.key, known, limit=1)
+            hint = f"; did you mean {matches[0]}?" if matches else ""
+            message = f"{override.key} is set only on the command line{hint}"
+            if self.strict:
+                raise UnknownKeyError(
+                    f"{message} (scope {self.name!r} is strict: only keys that a view "
+                    f"sets can be overridden)"
+                )
+            warnings.warn(message, AtoWarning, stacklevel=_stacklevel_outside_ato())
+
+    def _set_elsewhere(self, path: tuple[Any, ...]) -> bool:
+        """Whether something other than the command line wrote ``path`` or a key under it."""
+        assert self._recorder is not None
+        history = self._recorder.history
+        if any(source.kind != "command line" for _, source in history.get(path, [])):
+            return True
+        return any(
+            key[: len(path)] == path and any(s.kind != "command line" for _, s in entries)
+            for key, entries in history.items()
+            if len(key) > len(path)
+        )
 
     def _check_type(self, override: Override, entries: list[Provenance]) -> None:
         before = [e for e in entries if e.source.kind != "command line" and not e.deleted]
@@ -459,7 +464,7 @@ class Scope:
             return
         reference = expected[-1]
         old, new = type(reference.value), type(override.value)
-        if old is new or (old is float and new is int) or (override.forced_string and old is str):
+        if old is new or (old is float and new is int) or override.forced_string and old is str:
             return
         raise OverrideTypeError(
             f"{override.token!r} gives a {new.__name__}, but {reference.source} sets "
@@ -473,13 +478,13 @@ class Scope:
         """Every write to ``key`` (dotted) during the last assembly, oldest first."""
         history = self._history()
         path = tuple(key.split("."))
-        found = history.get(path)
-        if found is None:
-            found = next((v for k, v in history.items() if dotted(k) == key), None)
-        if found is None:
+        if path not in history:
+            path = next((k for k in history if dotted(k) == key), path)
+        if path not in history:
             hint = did_you_mean(key, [dotted(k) for k in history])
             raise ConfigKeyError(f"Nothing in scope {self.name!r} wrote {key!r}.{hint}", key)
-        return list(found)
+        assert self._recorder is not None
+        return self._recorder.provenance(path)
 
     def explain(self, key: str) -> str:
         """One sentence on where ``key``'s value came from."""
@@ -493,7 +498,7 @@ class Scope:
                 text += f", which replaced {previous.value!r} from {previous.source}"
         return text + "."
 
-    def _history(self) -> dict[tuple[Any, ...], list[Provenance]]:
+    def _history(self) -> dict[tuple[Any, ...], list[tuple[Any, Source]]]:
         if self._recorder is None:
             raise ScopeError(
                 f"Scope {self.name!r} has not been applied yet: call the decorated "
@@ -509,11 +514,11 @@ class Scope:
             if not path:
                 continue
             chain: list[Source] = []
-            for entry in reversed(history.get(path, [])):
-                if entry.deleted:
+            for written, source in reversed(history.get(path, [])):
+                if written is MISSING:
                     break
-                if not chain or chain[-1] != entry.source:
-                    chain.append(entry.source)
+                if not chain or chain[-1] != source:
+                    chain.append(source)
             rows.append((dotted(path), value, chain))
         return rows
 
