@@ -120,7 +120,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.history: dict[tuple[Any, ...], list[tuple[Any, Source]]] = {}
-        self.source: Source | None = None
+        self.source = Source("initial", "Scope(config=...)")
         self.skipping = False  # a replayed view outside its lazy blocks
 
     def write(self, node: ADict, path: tuple[Any, ...], key: Any, value: Any) -> None:
@@ -166,7 +166,6 @@ class Recorder:
         return value
 
     def _record(self, path: tuple[Any, ...], value: Any) -> None:
-        assert self.source is not None, "a write outside any source"
         self.history.setdefault(path, []).append((value, self.source))
 
     def provenance(self, path: tuple[Any, ...]) -> list[Provenance]:

@@ -464,7 +464,7 @@ class Scope:
             return
         reference = expected[-1]
         old, new = type(reference.value), type(override.value)
-        if old is new or (old is float and new is int) or override.forced_string and old is str:
+        if old is new or (old is float and new is int) or (override.forced_string and old is str):
             return
         raise OverrideTypeError(
             f"{override.token!r} gives a {new.__name__}, but {reference.source} sets "
