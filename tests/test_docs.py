@@ -21,7 +21,9 @@ def test_readme_examples_run(tmp_path, monkeypatch, capsys):
     namespace: dict[str, object] = {}
     for block in blocks:
         exec(compile(block, "README.md", "exec"), namespace)
-    assert "~ epochs: int -> str" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "~ epochs: int -> str" in out
+    assert "lr = 0.05, set by command line (lr=0.05), which replaced 0.01" in out
 
 
 def test_quickstart_demo_runs():
@@ -34,3 +36,26 @@ def test_quickstart_demo_runs():
     assert "Demo finished." in result.stdout
     assert "(same: values only)" in result.stdout
     assert "~ train.epochs: int -> str" in result.stdout
+    assert "lr = 0.05  ← command line (lr=0.05) ← high_lr (priority 1) ← defaults" in result.stdout
+
+
+def test_readme_scope_program_gives_the_documented_output(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    program = next(block for block in python_blocks(readme) if "def train(config)" in block)
+    (tmp_path / "train.py").write_text(program + "\nif __name__ == '__main__':\n    train()\n")
+    shell = re.search(r"```bash\n(python train\.py\n.*?)```", readme, flags=re.DOTALL)
+    assert shell is not None
+    for line in shell.group(1).splitlines():
+        command, _, expected = line.partition("#")
+        argv = command.split()[2:]
+        if "manual" in argv:
+            continue
+        output = subprocess.run(
+            [sys.executable, "train.py", *argv],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for fact in expected.replace("...", "").split():
+            assert fact in output, (line, output)

@@ -8,6 +8,8 @@ values. Files go to ./out next to this script.
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from ato.adict import ADict
@@ -72,7 +74,25 @@ def main() -> None:
     except TypeError as error:
         print(f"wide.train.lr = 1.0 -> {error}")
 
+    rule("6. A Scope: views, priorities and the command line")
+    for argv in ([], ["high_lr", "lr=0.05"], ["long_training", "dataset=%cifar10%"]):
+        shown = " ".join(["python train.py", *argv])
+        print(f"$ {shown}")
+        print("  " + run_train(argv).strip())
+    print("$ python train.py high_lr lr=0.05 manual")
+    print(run_train(["high_lr", "lr=0.05", "manual"]).rstrip())
+
     print("\nDemo finished.")
+
+
+def run_train(argv: list[str]) -> str:
+    result = subprocess.run(
+        [sys.executable, str(HERE / "train.py"), *argv],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
 
 
 if __name__ == "__main__":

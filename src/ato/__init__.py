@@ -10,6 +10,7 @@ from __future__ import annotations
 from ato.adict import ADict
 from ato.errors import (
     AtoError,
+    AtoWarning,
     ConfigFileError,
     ConfigKeyError,
     ConfigStructureError,
@@ -23,6 +24,7 @@ from ato.structure import StructuralDiff
 __all__ = [
     "ADict",
     "AtoError",
+    "AtoWarning",
     "ConfigFileError",
     "ConfigKeyError",
     "ConfigStructureError",
@@ -34,6 +36,13 @@ __all__ = [
     "__version__",
 ]
 
+# Loaded on first use: name -> module that defines it.
+_LAZY = {
+    "MultiScope": "ato.scope",
+    "Scope": "ato.scope",
+}
+__all__ += sorted(_LAZY)
+
 
 def __getattr__(name: str) -> object:
     if name == "__version__":
@@ -43,4 +52,8 @@ def __getattr__(name: str) -> object:
             return version("ato")
         except PackageNotFoundError:  # running from a source tree that is not installed
             return "0+unknown"
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'ato' has no attribute {name!r}")
