@@ -43,7 +43,7 @@ def test_readme_scope_program_gives_the_documented_output(tmp_path):
     readme = (ROOT / "README.md").read_text()
     program = next(block for block in python_blocks(readme) if "def train(config)" in block)
     (tmp_path / "train.py").write_text(program + "\nif __name__ == '__main__':\n    train()\n")
-    shell = re.search(r"```bash\n(python train\.py\n.*?)```", readme, flags=re.DOTALL)
+    shell = re.search(r"```bash\n(python train\.py .*?)```", readme, flags=re.DOTALL)
     assert shell is not None
     for line in shell.group(1).splitlines():
         command, _, expected = line.partition("#")

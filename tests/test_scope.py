@@ -422,6 +422,17 @@ def test_chain_with_applies_dependencies_first_once():
     assert config.project_name == "my_project" and config.nodes == 4
 
 
+def test_default_views_apply_before_chosen_ones_whatever_their_priority():
+    scope = Scope()
+    scope.observe("base", config={"lr": 1, "seed": 0}, default=True, priority=5)
+    scope.observe("override", config={"lr": 2}, priority=-5)
+    scope.observe("late", config={"lr": 3}, priority=1)
+    scope.observe("early", config={"lr": 4}, priority=0)
+    scope.assign(["late", "override", "early"])
+    assert scope.get_assigned_views().views == ["override", "early", "late"]
+    assert scope.apply().lr == 3
+
+
 def test_chain_cycle_is_named():
     scope = Scope()
     scope.observe("a", config={"x": 1}, chain_with="b")

@@ -4,11 +4,11 @@ A *view* is a function that writes into the config (``@scope.observe``) or a map
 (``scope.observe(field, config={...})``). Default views always apply; the others apply
 when named on the command line or with ``scope.assign``. The order is:
 
-1. non-lazy views (default and chosen ones) by priority, ties in registration order,
-   each after the views it ``chain_with``-s;
+1. non-lazy default views, then the chosen ones, each group by priority (ties in
+   registration order), every view after the views it ``chain_with``-s;
 2. command-line values (``lr=0.01``), which so win over every non-lazy view;
 3. the ``with Scope.lazy():`` blocks of those views, run again so that they see step 2;
-4. lazy views, by priority.
+4. lazy views, default ones first, each group by priority.
 
 Every write is recorded (:mod:`ato.provenance`): ``scope.provenance('lr')`` gives its
 history and ``scope.explain('lr')`` a sentence.
@@ -88,7 +88,9 @@ class View:
         config.update(values, recurrent=True)
 
     def sort_key(self) -> tuple[int, int, int]:
-        return (self.priority, 0 if self.default else 1, self.order)
+        """Default views first, then chosen ones; each group by priority, ties in
+        registration order."""
+        return (0 if self.default else 1, self.priority, self.order)
 
 
 class ScopeRegistry(MutableMapping[str, "Scope"]):
