@@ -40,6 +40,7 @@ from ato.errors import (
 )
 from ato.parser import Command, Override, ViewName, parse_command, parse_token
 from ato.provenance import MISSING, Provenance, Recorder, Source, dotted, leaves
+from ato.trace import Fingerprint, RuntimeCall, Tracer
 
 __all__ = ["MultiScope", "Scope", "ScopeRegistry", "View", "parse_args_pythonic"]
 
@@ -205,6 +206,7 @@ class Scope:
         self._order_counter = 0
         self.active = True
         self.is_applied = False
+        self._tracer = Tracer()
         self._register(enable_override)
         if use_external_parser:
             from ato import external_parser
@@ -523,6 +525,35 @@ class Scope:
                     chain.append(source)
             rows.append((dotted(path), value, chain))
         return rows
+
+    # -- fingerprints --------------------------------------------------------------------
+
+    def trace(self, trace_id: str | None = None) -> Callable[[_F], _F]:
+        """Fingerprint the decorated function's logic (above or below ``@scope``)."""
+        return self._tracer.trace(trace_id)
+
+    def runtime_trace(
+        self,
+        init_fn: Callable[[], Any] | None = None,
+        inspect_fn: Callable[[Any], Any] | None = None,
+        trace_id: str | None = None,
+    ) -> Callable[[_F], _F]:
+        """Fingerprint what the decorated function returns, at every call."""
+        return self._tracer.runtime_trace(init_fn=init_fn, inspect_fn=inspect_fn, trace_id=trace_id)
+
+    @property
+    def fingerprints(self) -> dict[str, Fingerprint]:
+        """``{trace_id: Fingerprint}``: static ones, and the latest of each runtime trace."""
+        return self._tracer.fingerprints
+
+    @property
+    def runtime_calls(self) -> list[RuntimeCall]:
+        """Every runtime-traced call so far, in order."""
+        return self._tracer.calls
+
+    @property
+    def _traced_data(self) -> ADict:
+        return self._tracer.legacy_view()
 
     # -- running -------------------------------------------------------------------------
 

@@ -1,0 +1,483 @@
+"""The logic of a function, as a canonical form of its AST, and its SHA-256.
+
+Two functions get the same fingerprint when they compute the same thing the same way,
+whatever their comments, formatting, docstrings, type annotations, own name, the names
+of their local variables (consistently renamed), the order of names in one
+``from x import a, b``, or an ``@scope.trace`` decorator. Everything else counts: constants,
+operators, call targets and attribute names, argument order, keyword names, global names,
+control flow, default values, other decorators, parameter names (ato injects configs by
+parameter name), the order of keys in a dict literal and the text of f-strings.
+
+The form is written by this module, field by field, in an order it fixes itself, so the
+hash is the same on every Python from 3.10 to 3.13 (``ast.dump`` is not).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import inspect
+import os
+import sys
+import sysconfig
+import textwrap
+import types
+from collections.abc import Callable, Iterator
+from typing import Any
+
+__all__ = ["CodeFingerprint", "canonical_form", "fingerprint_function", "is_user_function"]
+
+# Fields left out everywhere: positions, comments of type, and fields that only some
+# Python versions have and that are empty in code those versions share.
+_SKIPPED_FIELDS = {"type_comment", "kind", "type_ignores", "lineno", "col_offset"}
+_EMPTY_IF_ABSENT = {"type_params"}
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_TRACE_DECORATORS = {"trace"}
+
+
+class CodeFingerprint:
+    """A function's fingerprint: ``value`` (hex SHA-256) and how it was made (``basis``:
+    ``'ast'``, or ``'code object'`` when the source could not be read)."""
+
+    __slots__ = ("basis", "value")
+
+    def __init__(self, value: str, basis: str) -> None:
+        self.value, self.basis = value, basis
+
+
+def _is_trace_decorator(node: ast.expr) -> bool:
+    target = node.func if isinstance(node, ast.Call) else node
+    if isinstance(target, ast.Attribute):
+        return target.attr in _TRACE_DECORATORS
+    return isinstance(target, ast.Name) and target.id in _TRACE_DECORATORS
+
+
+class _Scope:
+    """Names bound in one function, lambda, comprehension or class body."""
+
+    def __init__(self, parent: _Scope | None, renames: bool) -> None:
+        self.parent, self.renames = parent, renames
+        self.bound: set[str] = set()
+        self.declared_outer: set[str] = set()  # global / nonlocal
+        self.kept: set[str] = set()  # bound, but keep their names (traced parameters)
+
+
+def _bound_names(node: ast.AST, params_too: bool) -> tuple[set[str], set[str]]:
+    """Names a scope binds (not descending into nested scopes), and global/nonlocal ones."""
+    bound: set[str] = set()
+    outer: set[str] = set()
+    if params_too and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        bound.update(a.arg for a in _all_args(node.args))
+    if isinstance(node, _COMPREHENSIONS):
+        for generator in node.generators:
+            bound.update(_target_names(generator.target))
+        return bound, outer
+    body = node.body if isinstance(node.body, list) else [node.body]
+    stack: list[ast.AST] = list(body)
+    while stack:
+        child = stack.pop()
+        if isinstance(child, (ast.Global, ast.Nonlocal)):
+            outer.update(child.names)
+            continue
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(child.name)
+            stack.extend(child.decorator_list)
+            if not isinstance(child, ast.ClassDef):
+                stack.extend(d for d in child.args.defaults if d is not None)
+                stack.extend(d for d in child.args.kw_defaults if d is not None)
+            continue
+        if isinstance(child, ast.Lambda):
+            stack.extend(child.args.defaults)
+            stack.extend(d for d in child.args.kw_defaults if d is not None)
+            continue
+        if isinstance(child, _COMPREHENSIONS):
+            stack.append(child.generators[0].iter)
+            for generator in child.generators:  # walrus inside binds here
+                stack.extend(n for n in ast.walk(generator) if isinstance(n, ast.NamedExpr))
+            continue
+        if isinstance(child, ast.Name) and isinstance(child.ctx, (ast.Store, ast.Del)):
+            bound.add(child.id)
+        elif isinstance(child, ast.NamedExpr) and isinstance(child.target, ast.Name):
+            bound.add(child.target.id)
+        elif isinstance(child, (ast.Import, ast.ImportFrom)):
+            for alias in child.names:
+                bound.add((alias.asname or alias.name).split(".")[0])
+        elif isinstance(child, ast.ExceptHandler) and child.name:
+            bound.add(child.name)
+        elif isinstance(child, (ast.MatchAs, ast.MatchStar)) and child.name:
+            bound.add(child.name)
+        elif isinstance(child, ast.MatchMapping) and child.rest:
+            bound.add(child.rest)
+        stack.extend(ast.iter_child_nodes(child))
+    return bound - outer, outer
+
+
+def _target_names(target: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+
+
+def _all_args(args: ast.arguments) -> list[ast.arg]:
+    found = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    if args.vararg:
+        found.append(args.vararg)
+    if args.kwarg:
+        found.append(args.kwarg)
+    return found
+
+
+class _Writer:
+    """Writes the canonical form of one top-level function."""
+
+    def __init__(self) -> None:
+        self.out: list[str] = []
+        self.names: dict[tuple[int, str], str] = {}  # (scope id, name) -> canonical
+        self.counter = 0
+        self.scope: _Scope | None = None
+        self.globals_used: list[str] = []
+
+    # -- names -----------------------------------------------------------------------
+
+    def _resolve(self, name: str) -> str:
+        scope = self.scope
+        while scope is not None:
+            if name in scope.declared_outer:
+                scope = scope.parent
+                continue
+            if name in scope.bound:
+                if not scope.renames or name in scope.kept:
+                    return name
+                key = (id(scope), name)
+                if key not in self.names:
+                    self.counter += 1
+                    self.names[key] = f"_{self.counter}"
+                return self.names[key]
+            scope = scope.parent
+        if name not in self.globals_used:
+            self.globals_used.append(name)
+        return name
+
+    def _enter(self, node: ast.AST, renames: bool, params_too: bool) -> _Scope:
+        scope = _Scope(self.scope, renames)
+        scope.bound, scope.declared_outer = _bound_names(node, params_too)
+        self.scope = scope
+        return scope
+
+    # -- writing ---------------------------------------------------------------------
+
+    def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, top: bool) -> None:
+        self.out.append(type(node).__name__ + "(")
+        decorators = [d for d in node.decorator_list if not _is_trace_decorator(d)]
+        self._field("decorators", decorators)
+        if not top:
+            self.out.append(f"name={self._resolve(node.name)};")
+        parent = self.scope
+        # Defaults are evaluated in the enclosing scope.
+        self._defaults(node.args)
+        scope = self._enter(node, renames=True, params_too=True)
+        if top:
+            # Parameters of the traced function keep their names: configs are injected by
+            # parameter name, so renaming one changes behaviour.
+            scope.kept = {a.arg for a in _all_args(node.args)}
+        self._arguments(node.args, keep_names=top)
+        self._field("body", _without_docstring(node.body))
+        self.scope = parent
+        self.out.append(")")
+
+    def _defaults(self, args: ast.arguments) -> None:
+        self._field("defaults", args.defaults)
+        self._field("kw_defaults", args.kw_defaults)
+
+    def _arguments(self, args: ast.arguments, keep_names: bool) -> None:
+        def names(items: list[ast.arg]) -> list[str]:
+            return [a.arg if keep_names else self._resolve(a.arg) for a in items]
+
+        self.out.append(
+            f"args(posonly={names(args.posonlyargs)},args={names(args.args)},"
+            f"kwonly={names(args.kwonlyargs)},"
+            f"vararg={names([args.vararg]) if args.vararg else None},"
+            f"kwarg={names([args.kwarg]) if args.kwarg else None});"
+        )
+
+    def _field(self, name: str, value: Any) -> None:
+        self.out.append(f"{name}=")
+        self.value(value)
+        self.out.append(";")
+
+    def value(self, value: Any) -> None:
+        if isinstance(value, ast.AST):
+            self.node(value)
+        elif isinstance(value, list):
+            self.out.append("[")
+            for item in value:
+                self.value(item)
+                self.out.append(",")
+            self.out.append("]")
+        elif value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
+            self.out.append(f"{type(value).__name__}:{value!r}")
+        elif value is Ellipsis:
+            self.out.append("Ellipsis")
+        else:
+            self.out.append(repr(value))
+
+    def node(self, node: ast.AST) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            self.function(node, top=False)
+            return
+        if isinstance(node, ast.Name):
+            self.out.append(f"Name({self._resolve(node.id)},{type(node.ctx).__name__})")
+            return
+        if isinstance(node, ast.Lambda):
+            self.out.append("Lambda(")
+            self._defaults(node.args)
+            parent = self.scope
+            self._enter(node, renames=True, params_too=True)
+            self._arguments(node.args, keep_names=False)
+            self._field("body", node.body)
+            self.scope = parent
+            self.out.append(")")
+            return
+        if isinstance(node, _COMPREHENSIONS):
+            self._comprehension(node)
+            return
+        if isinstance(node, ast.ClassDef):
+            self.out.append(f"ClassDef(name={self._resolve(node.name)};")
+            self._field("bases", node.bases)
+            self._field("keywords", node.keywords)
+            self._field("decorators", node.decorator_list)
+            parent = self.scope
+            self._enter(node, renames=False, params_too=False)
+            self._field("body", _without_docstring(node.body))
+            self.scope = parent
+            self.out.append(")")
+            return
+        if isinstance(node, ast.AnnAssign):
+            if node.value is None:
+                return  # a bare annotation computes nothing
+            self.node(ast.Assign(targets=[node.target], value=node.value))
+            return
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            self._import(node)
+            return
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            self.out.append(f"{type(node).__name__}({sorted(node.names)})")
+            return
+        if isinstance(node, ast.ExceptHandler):
+            self.out.append("ExceptHandler(")
+            self._field("type", node.type)
+            self.out.append(f"name={self._resolve(node.name) if node.name else None};")
+            self._field("body", node.body)
+            self.out.append(")")
+            return
+        if isinstance(node, ast.JoinedStr):
+            self.out.append("JoinedStr(")
+            self._field("values", _merge_constants(node.values))
+            self.out.append(")")
+            return
+        if isinstance(node, ast.arg):
+            self.out.append(f"arg({self._resolve(node.arg)})")
+            return
+        if isinstance(node, ast.keyword):
+            self.out.append(f"keyword({node.arg!r},")
+            self.value(node.value)
+            self.out.append(")")
+            return
+        if isinstance(node, (ast.MatchAs, ast.MatchStar)):
+            name = self._resolve(node.name) if node.name else None
+            self.out.append(f"{type(node).__name__}(name={name};")
+            if isinstance(node, ast.MatchAs):
+                self._field("pattern", node.pattern)
+            self.out.append(")")
+            return
+        self.out.append(type(node).__name__ + "(")
+        for field in node._fields:
+            if field in _SKIPPED_FIELDS:
+                continue
+            value = getattr(node, field, None)
+            if field in _EMPTY_IF_ABSENT and not value:
+                continue
+            if field == "annotation" or field == "returns":
+                continue
+            self._field(field, value)
+        self.out.append(")")
+
+    def _comprehension(self, node: ast.expr) -> None:
+        assert isinstance(node, _COMPREHENSIONS)
+        self.out.append(type(node).__name__ + "(")
+        # The first iterable is evaluated in the enclosing scope.
+        self._field("first_iter", node.generators[0].iter)
+        parent = self.scope
+        self._enter(node, renames=True, params_too=False)
+        for index, generator in enumerate(node.generators):
+            self.out.append("for(")
+            self._field("target", generator.target)
+            if index:
+                self._field("iter", generator.iter)
+            self._field("ifs", generator.ifs)
+            self.out.append(f"async={generator.is_async});")
+        if isinstance(node, ast.DictComp):
+            self._field("key", node.key)
+            self._field("value", node.value)
+        else:
+            self._field("elt", node.elt)
+        self.scope = parent
+        self.out.append(")")
+
+    def _import(self, node: ast.Import | ast.ImportFrom) -> None:
+        aliases = sorted(node.names, key=lambda a: (a.name, a.asname or ""))
+        module = node.module if isinstance(node, ast.ImportFrom) else None
+        level = node.level if isinstance(node, ast.ImportFrom) else 0
+        parts = []
+        for alias in aliases:
+            local = (alias.asname or alias.name).split(".")[0]
+            parts.append(f"{alias.name}->{self._resolve(local)}")
+        self.out.append(f"{type(node).__name__}({module!r},{level},{parts})")
+
+
+def _without_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
+        return body[1:] or [ast.Pass()]
+    return body
+
+
+def _merge_constants(values: list[ast.expr]) -> list[ast.expr]:
+    merged: list[ast.expr] = []
+    for value in values:
+        if (
+            merged
+            and isinstance(value, ast.Constant)
+            and isinstance(merged[-1], ast.Constant)
+            and isinstance(value.value, str)
+            and isinstance(merged[-1].value, str)
+        ):
+            merged[-1] = ast.Constant(value=merged[-1].value + value.value)
+        elif not (isinstance(value, ast.Constant) and value.value == ""):
+            merged.append(value)
+    return merged
+
+
+def _function_node(func: Callable[..., Any]) -> ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda:
+    source = textwrap.dedent(inspect.getsource(func))
+    code = func.__code__  # type: ignore[attr-defined]
+    if code.co_name == "<lambda>":
+        lambdas = [n for n in ast.walk(_parse_fragment(source)) if isinstance(n, ast.Lambda)]
+        if len(lambdas) != 1:
+            raise OSError("cannot tell which lambda on this line is the function")
+        return lambdas[0]
+    tree = _parse_fragment(source)
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return node
+    raise OSError("no function definition in the source")
+
+
+def _parse_fragment(source: str) -> ast.Module:
+    try:
+        return ast.parse(source)
+    except SyntaxError:
+        # getsource of a lambda gives its whole line, which may not parse alone.
+        return ast.parse(source.strip().rstrip(",").split("=", 1)[-1].strip())
+
+
+def canonical_form(func: Callable[..., Any]) -> str:
+    """The canonical text of ``func``'s logic (what the fingerprint hashes)."""
+    node = _function_node(inspect.unwrap(func))
+    writer = _Writer()
+    if isinstance(node, ast.Lambda):
+        writer.node(node)
+    else:
+        writer.function(node, top=True)
+    return "".join(writer.out)
+
+
+def global_names(func: Callable[..., Any]) -> list[str]:
+    """Global names ``func`` reads, in order of first use."""
+    node = _function_node(inspect.unwrap(func))
+    writer = _Writer()
+    if isinstance(node, ast.Lambda):
+        writer.node(node)
+    else:
+        writer.function(node, top=True)
+    return writer.globals_used
+
+
+def _code_object_hash(code: types.CodeType, digest: Any) -> None:
+    digest.update(code.co_code)
+    digest.update(repr(code.co_names).encode())
+    digest.update(repr((code.co_argcount, code.co_kwonlyargcount, code.co_varnames)).encode())
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            _code_object_hash(constant, digest)
+        else:
+            digest.update(repr(constant).encode())
+
+
+def fingerprint_function(func: Callable[..., Any]) -> CodeFingerprint:
+    """SHA-256 of the canonical form, or of the code object when there is no source."""
+    try:
+        text = canonical_form(func)
+    except (OSError, TypeError, SyntaxError):
+        import warnings
+
+        from ato.errors import AtoWarning
+
+        digest = hashlib.sha256(b"code object\0")
+        code = getattr(inspect.unwrap(func), "__code__", None)
+        if code is None:
+            digest.update(repr(func).encode())
+        else:
+            _code_object_hash(code, digest)
+        warnings.warn(
+            f"No source for {getattr(func, '__qualname__', func)!r}; its fingerprint hashes "
+            f"the code object instead, which changes with the Python version.",
+            AtoWarning,
+            stacklevel=3,
+        )
+        return CodeFingerprint(digest.hexdigest(), "code object")
+    return CodeFingerprint(hashlib.sha256(text.encode("utf-8")).hexdigest(), "ast")
+
+
+def _library_roots() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    roots = {paths.get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    roots.add(os.path.dirname(os.path.abspath(__file__)))  # ato itself
+    return tuple(os.path.realpath(p) for p in roots if p)
+
+
+def is_user_function(value: object) -> bool:
+    """A Python function defined in a file outside the standard library, site-packages
+    and ato."""
+    if not isinstance(value, types.FunctionType):
+        return False
+    filename = value.__code__.co_filename
+    if not filename or filename.startswith("<"):
+        return False
+    real = os.path.realpath(filename)
+    return not any(real.startswith(root + os.sep) for root in _library_roots())
+
+
+def callees(func: Callable[..., Any]) -> Iterator[tuple[str, Callable[..., Any]]]:
+    """User-code functions that ``func`` names as module globals (``name`` or
+    ``module.name``), found transitively, each once."""
+    seen: set[int] = {id(inspect.unwrap(func))}
+    stack = [inspect.unwrap(func)]
+    while stack:
+        current = stack.pop()
+        try:
+            names = global_names(current)
+        except (OSError, TypeError, SyntaxError):
+            continue
+        namespace = getattr(current, "__globals__", {})
+        for name in names:
+            value = namespace.get(name)
+            value = inspect.unwrap(value) if callable(value) else value
+            if is_user_function(value) and id(value) not in seen:
+                seen.add(id(value))
+                assert isinstance(value, types.FunctionType)
+                yield f"{value.__module__}.{value.__qualname__}", value
+                stack.append(value)
