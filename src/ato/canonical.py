@@ -18,7 +18,6 @@ import ast
 import hashlib
 import inspect
 import os
-import sys
 import sysconfig
 import textwrap
 import types
@@ -73,7 +72,8 @@ def _bound_names(node: ast.AST, params_too: bool) -> tuple[set[str], set[str]]:
         for generator in node.generators:
             bound.update(_target_names(generator.target))
         return bound, outer
-    body = node.body if isinstance(node.body, list) else [node.body]
+    raw_body = getattr(node, "body", [])
+    body = raw_body if isinstance(raw_body, list) else [raw_body]
     stack: list[ast.AST] = list(body)
     while stack:
         child = stack.pop()
@@ -103,9 +103,7 @@ def _bound_names(node: ast.AST, params_too: bool) -> tuple[set[str], set[str]]:
         elif isinstance(child, (ast.Import, ast.ImportFrom)):
             for alias in child.names:
                 bound.add((alias.asname or alias.name).split(".")[0])
-        elif isinstance(child, ast.ExceptHandler) and child.name:
-            bound.add(child.name)
-        elif isinstance(child, (ast.MatchAs, ast.MatchStar)) and child.name:
+        elif (isinstance(child, ast.ExceptHandler) and child.name) or (isinstance(child, (ast.MatchAs, ast.MatchStar)) and child.name):
             bound.add(child.name)
         elif isinstance(child, ast.MatchMapping) and child.rest:
             bound.add(child.rest)
@@ -363,7 +361,7 @@ def _merge_constants(values: list[ast.expr]) -> list[ast.expr]:
 
 def _function_node(func: Callable[..., Any]) -> ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda:
     source = textwrap.dedent(inspect.getsource(func))
-    code = func.__code__  # type: ignore[attr-defined]
+    code = func.__code__
     if code.co_name == "<lambda>":
         lambdas = [n for n in ast.walk(_parse_fragment(source)) if isinstance(n, ast.Lambda)]
         if len(lambdas) != 1:

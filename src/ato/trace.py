@@ -120,6 +120,4 @@ class Tracer:
 
     def legacy_view(self) -> ADict:
         """What 2.x code reads as ``scope._traced_data``: fingerprints as hex strings."""
-        return ADict(
-            fingerprints=ADict({name: fp.value for name, fp in self.fingerprints.items()})
-        )
+        return ADict(fingerprints=ADict({name: fp.value for name, fp in self.fingerprints.items()}))

@@ -107,7 +107,10 @@ def _feed(digest: Any, value: Any, path: str) -> None:
         _unordered(
             digest,
             b"d",
-            [_sub_hash(key, path) + _sub_hash(item, f"{path}[{key!r}]") for key, item in value.items()],
+            [
+                _sub_hash(key, path) + _sub_hash(item, f"{path}[{key!r}]")
+                for key, item in value.items()
+            ],
         )
     elif kind is set or kind is frozenset:
         _unordered(digest, b"S", [_sub_hash(item, path) for item in value])
@@ -141,7 +144,7 @@ def _feed_other(digest: Any, value: Any, path: str) -> None:
         _text(digest, b"E", f"{_type_name(value)}.{value.name}")
         _feed(digest, value.value, path)
         return
-    if isinstance(value, type) or callable(value) and hasattr(value, "__qualname__"):
+    if isinstance(value, type) or (callable(value) and hasattr(value, "__qualname__")):
         # Classes and functions stand for themselves by name (their code is what
         # @scope.trace fingerprints).
         _text(digest, b"R", f"{getattr(value, '__module__', '')}.{value.__qualname__}")
@@ -214,13 +217,18 @@ def _feed_tensor(digest: Any, tensor: Any) -> None:
     data = data.contiguous()
     if data.dtype in (torch.bfloat16,):
         data = data.view(torch.int16)
-    if data.is_complex() or data.dtype.is_floating_point or data.dtype in (
-        torch.int8,
-        torch.int16,
-        torch.int32,
-        torch.int64,
-        torch.uint8,
-        torch.bool,
+    if (
+        data.is_complex()
+        or data.dtype.is_floating_point
+        or data.dtype
+        in (
+            torch.int8,
+            torch.int16,
+            torch.int32,
+            torch.int64,
+            torch.uint8,
+            torch.bool,
+        )
     ):
         digest.update(memoryview(data.numpy()).cast("B") if data.numel() else b"")
     else:
