@@ -103,7 +103,7 @@ def _bound_names(node: ast.AST, params_too: bool) -> tuple[set[str], set[str]]:
         elif isinstance(child, (ast.Import, ast.ImportFrom)):
             for alias in child.names:
                 bound.add((alias.asname or alias.name).split(".")[0])
-        elif (isinstance(child, ast.ExceptHandler) and child.name) or (isinstance(child, (ast.MatchAs, ast.MatchStar)) and child.name):
+        elif isinstance(child, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and child.name:
             bound.add(child.name)
         elif isinstance(child, ast.MatchMapping) and child.rest:
             bound.add(child.rest)
