@@ -208,6 +208,8 @@ class _Writer:
         elif isinstance(value, list):
             self.out.append("[")
             for item in value:
+                if isinstance(item, ast.AnnAssign) and item.value is None:
+                    continue  # a bare annotation computes nothing
                 self.value(item)
                 self.out.append(",")
             self.out.append("]")
@@ -250,9 +252,9 @@ class _Writer:
             self.out.append(")")
             return
         if isinstance(node, ast.AnnAssign):
-            if node.value is None:
-                return  # a bare annotation computes nothing
-            self.node(ast.Assign(targets=[node.target], value=node.value))
+            if node.value is not None:
+                self.node(ast.Assign(targets=[node.target], value=node.value))
+            return
             return
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             self._import(node)

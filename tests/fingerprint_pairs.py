@@ -1,0 +1,523 @@
+"""Labelled pairs of functions: SAME or DIFFERENT code fingerprint.
+
+Each pair is ``(label, expected, source_a, source_b)``; each source defines a function
+``f`` (and may define helpers). The tests write every source to its own file and import
+it as a real module.
+"""
+
+from __future__ import annotations
+
+SAME, DIFFERENT = "SAME", "DIFFERENT"
+
+BASE = """
+def f(config, x):
+    out = model(x)
+    return out
+"""
+
+PAIRS: list[tuple[str, str, str, str]] = [
+    # -- cosmetic: SAME -------------------------------------------------------------------
+    ("identical", SAME, BASE, BASE),
+    (
+        "comments",
+        SAME,
+        BASE,
+        """
+def f(config, x):
+    # run the model
+    out = model(x)  # forward
+    return out  # done
+""",
+    ),
+    (
+        "blank lines and whitespace",
+        SAME,
+        BASE,
+        """
+def f( config ,x ) :
+
+    out=model( x )
+
+
+    return   out
+""",
+    ),
+    (
+        "line breaks",
+        SAME,
+        "def f(config, x):\n    return model(x, 1, 2)\n",
+        "def f(config, x):\n    return model(\n        x,\n        1,\n        2,\n    )\n",
+    ),
+    (
+        "docstring",
+        SAME,
+        BASE,
+        '''
+def f(config, x):
+    """Run the model on x."""
+    out = model(x)
+    return out
+''',
+    ),
+    (
+        "type annotations",
+        SAME,
+        BASE,
+        """
+def f(config: dict, x: "Tensor") -> "Tensor":
+    out: "Tensor" = model(x)
+    count: int
+    return out
+""",
+    ),
+    ("own name", SAME, BASE, BASE.replace("def f(", "def f(").replace("\ndef f", "\ndef f")),
+    (
+        "renamed local",
+        SAME,
+        BASE,
+        """
+def f(config, x):
+    result = model(x)
+    return result
+""",
+    ),
+    (
+        "renamed loop variable",
+        SAME,
+        "def f(xs):\n    t = 0\n    for i in xs:\n        t += i\n    return t\n",
+        "def f(xs):\n    acc = 0\n    for item in xs:\n        acc += item\n    return acc\n",
+    ),
+    (
+        "renamed comprehension variable",
+        SAME,
+        "def f(xs):\n    return [v * 2 for v in xs if v]\n",
+        "def f(xs):\n    return [w * 2 for w in xs if w]\n",
+    ),
+    (
+        "renamed dict comprehension variables",
+        SAME,
+        "def f(d):\n    return {k: v for k, v in d.items()}\n",
+        "def f(d):\n    return {a: b for a, b in d.items()}\n",
+    ),
+    (
+        "renamed lambda parameter",
+        SAME,
+        "def f(xs):\n    return sorted(xs, key=lambda p: p[1])\n",
+        "def f(xs):\n    return sorted(xs, key=lambda item: item[1])\n",
+    ),
+    (
+        "renamed nested helper",
+        SAME,
+        "def f(x):\n    def helper(y):\n        return y + 1\n    return helper(x)\n",
+        "def f(x):\n    def plus_one(z):\n        return z + 1\n    return plus_one(x)\n",
+    ),
+    (
+        "renamed local import alias",
+        SAME,
+        "def f(x):\n    import numpy as np\n    return np.abs(x)\n",
+        "def f(x):\n    import numpy as numerical\n    return numerical.abs(x)\n",
+    ),
+    (
+        "order of names in one from-import",
+        SAME,
+        "def f(x):\n    from math import sin, cos\n    return sin(x) + cos(x)\n",
+        "def f(x):\n    from math import cos, sin\n    return sin(x) + cos(x)\n",
+    ),
+    (
+        "renamed exception variable",
+        SAME,
+        "def f(x):\n    try:\n        return g(x)\n    except ValueError as e:\n        return str(e)\n",
+        "def f(x):\n    try:\n        return g(x)\n    except ValueError as err:\n        return str(err)\n",
+    ),
+    (
+        "renamed with-target",
+        SAME,
+        "def f(p):\n    with open(p) as fh:\n        return fh.read()\n",
+        "def f(p):\n    with open(p) as handle:\n        return handle.read()\n",
+    ),
+    (
+        "renamed walrus target",
+        SAME,
+        "def f(xs):\n    if (n := len(xs)) > 3:\n        return n\n    return 0\n",
+        "def f(xs):\n    if (size := len(xs)) > 3:\n        return size\n    return 0\n",
+    ),
+    (
+        "swapped names consistently",
+        SAME,
+        "def f(x):\n    a = x + 1\n    b = x * 2\n    return a - b\n",
+        "def f(x):\n    b = x + 1\n    a = x * 2\n    return b - a\n",
+    ),
+    (
+        "trace decorator and its trace_id",
+        SAME,
+        "@scope.trace(trace_id='one')\ndef f(x):\n    return x\n",
+        "@scope.trace(trace_id='two')\ndef f(x):\n    return x\n",
+    ),
+    (
+        "trace decorator present or not",
+        SAME,
+        "@scope.trace()\ndef f(x):\n    return x\n",
+        "def f(x):\n    return x\n",
+    ),
+    (
+        "dict unpacking (2.x crashed here)",
+        SAME,
+        "def f(defaults, lr):\n    merged = {**defaults, 'lr': lr}\n    return merged\n",
+        "def f(defaults, lr):\n    out = {**defaults, 'lr': lr}\n    return out\n",
+    ),
+    (
+        "nested function parameters renamed",
+        SAME,
+        "def f(x):\n    def g(a, b=2):\n        return a * b\n    return g(x)\n",
+        "def f(x):\n    def h(m, n=2):\n        return m * n\n    return h(x)\n",
+    ),
+    (
+        "global and local of the same name in a comprehension",
+        SAME,
+        "def f(xs):\n    return [len(v) for v in xs], len(xs)\n",
+        "def f(xs):\n    return [len(u) for u in xs], len(xs)\n",
+    ),
+    (
+        "f-string spacing",
+        SAME,
+        "def f(loss):\n    return f'{loss:.3f}'\n",
+        "def f(loss):\n    return f'{ loss :.3f}'\n",
+    ),
+    (
+        "parenthesised expression",
+        SAME,
+        "def f(a, b):\n    return (a + b)\n",
+        "def f(a, b):\n    return a + b\n",
+    ),
+    (
+        "string quote style",
+        SAME,
+        "def f(x):\n    return x + 'a'\n",
+        'def f(x):\n    return x + "a"\n',
+    ),
+    (
+        "implicit string concatenation",
+        SAME,
+        "def f(x):\n    return x + 'ab'\n",
+        "def f(x):\n    return x + ('a'\n        'b')\n",
+    ),
+    (
+        "trailing pass after docstring-only body",
+        SAME,
+        "def f(x):\n    '''doc'''\n",
+        "def f(x):\n    pass\n",
+    ),
+    (
+        "class body inside function: method locals renamed",
+        SAME,
+        "def f(x):\n    class A:\n        def m(self, v):\n            w = v\n            return w\n    return A().m(x)\n",
+        "def f(x):\n    class A:\n        def m(self, v):\n            q = v\n            return q\n    return A().m(x)\n",
+    ),
+    # -- logic: DIFFERENT ----------------------------------------------------------------
+    (
+        "constant",
+        DIFFERENT,
+        "def f(x):\n    return x * 2\n",
+        "def f(x):\n    return x * 3\n",
+    ),
+    (
+        "constant type",
+        DIFFERENT,
+        "def f(x):\n    return x * 2\n",
+        "def f(x):\n    return x * 2.0\n",
+    ),
+    (
+        "bool vs int constant",
+        DIFFERENT,
+        "def f(x):\n    return x + 1\n",
+        "def f(x):\n    return x + True\n",
+    ),
+    (
+        "string constant",
+        DIFFERENT,
+        "def f(x):\n    return x + 'a'\n",
+        "def f(x):\n    return x + 'b'\n",
+    ),
+    (
+        "operator",
+        DIFFERENT,
+        "def f(a, b):\n    return a + b\n",
+        "def f(a, b):\n    return a - b\n",
+    ),
+    (
+        "comparison operator",
+        DIFFERENT,
+        "def f(a, b):\n    return a < b\n",
+        "def f(a, b):\n    return a <= b\n",
+    ),
+    (
+        "readme: times two",
+        DIFFERENT,
+        "def f(config):\n    loss = model(data)\n    return loss\n",
+        "def f(config):\n    loss = model(data) * 2\n    return loss\n",
+    ),
+    (
+        "call target attribute",
+        DIFFERENT,
+        "def f(model, x):\n    return model(x)\n",
+        "def f(model, x):\n    return model.backbone(x)\n",
+    ),
+    (
+        "readme: unsafe refactor",
+        DIFFERENT,
+        "def f(model, x):\n    out = model(x)\n    return out\n",
+        "def f(model, x):\n    features = model.backbone(x)\n    logits = model.head(features)\n    return logits\n",
+    ),
+    (
+        "attribute name",
+        DIFFERENT,
+        "def f(m):\n    return m.train()\n",
+        "def f(m):\n    return m.eval()\n",
+    ),
+    (
+        "argument order",
+        DIFFERENT,
+        "def f(a, b):\n    return g(a, b)\n",
+        "def f(a, b):\n    return g(b, a)\n",
+    ),
+    (
+        "keyword name",
+        DIFFERENT,
+        "def f(x):\n    return g(x, dim=1)\n",
+        "def f(x):\n    return g(x, axis=1)\n",
+    ),
+    (
+        "referenced global name",
+        DIFFERENT,
+        "def f(x):\n    return relu(x)\n",
+        "def f(x):\n    return gelu(x)\n",
+    ),
+    (
+        "global vs local",
+        DIFFERENT,
+        "def f(x):\n    y = x\n    return y\n",
+        "def f(x):\n    return y\n",
+    ),
+    (
+        "control flow: if vs while",
+        DIFFERENT,
+        "def f(x):\n    if x:\n        x -= 1\n    return x\n",
+        "def f(x):\n    while x:\n        x -= 1\n    return x\n",
+    ),
+    (
+        "control flow: else branch",
+        DIFFERENT,
+        "def f(x):\n    if x:\n        return 1\n    return 2\n",
+        "def f(x):\n    if x:\n        return 1\n    else:\n        return 3\n",
+    ),
+    (
+        "statement order",
+        DIFFERENT,
+        "def f(x):\n    g(x)\n    h(x)\n",
+        "def f(x):\n    h(x)\n    g(x)\n",
+    ),
+    (
+        "break vs continue",
+        DIFFERENT,
+        "def f(xs):\n    for v in xs:\n        if v:\n            break\n",
+        "def f(xs):\n    for v in xs:\n        if v:\n            continue\n",
+    ),
+    (
+        "default value",
+        DIFFERENT,
+        "def f(x, scale=1.0):\n    return x * scale\n",
+        "def f(x, scale=2.0):\n    return x * scale\n",
+    ),
+    (
+        "keyword-only default",
+        DIFFERENT,
+        "def f(x, *, scale=1):\n    return x * scale\n",
+        "def f(x, *, scale=2):\n    return x * scale\n",
+    ),
+    (
+        "other decorator",
+        DIFFERENT,
+        "@torch.no_grad()\ndef f(x):\n    return x\n",
+        "def f(x):\n    return x\n",
+    ),
+    (
+        "decorator argument",
+        DIFFERENT,
+        "@cache(maxsize=1)\ndef f(x):\n    return x\n",
+        "@cache(maxsize=2)\ndef f(x):\n    return x\n",
+    ),
+    (
+        "parameter name",
+        DIFFERENT,
+        "def f(config, x):\n    return x\n",
+        "def f(cfg, x):\n    return x\n",
+    ),
+    (
+        "parameter order",
+        DIFFERENT,
+        "def f(a, b):\n    return a\n",
+        "def f(b, a):\n    return a\n",
+    ),
+    (
+        "positional-only vs normal parameter",
+        DIFFERENT,
+        "def f(a, /, b):\n    return a + b\n",
+        "def f(a, b):\n    return a + b\n",
+    ),
+    (
+        "varargs",
+        DIFFERENT,
+        "def f(*args):\n    return args\n",
+        "def f(*items):\n    return items\n",
+    ),
+    (
+        "dict literal key order",
+        DIFFERENT,
+        "def f(a, b):\n    return {'a': a, 'b': b}\n",
+        "def f(a, b):\n    return {'b': b, 'a': a}\n",
+    ),
+    (
+        "f-string text",
+        DIFFERENT,
+        "def f(loss):\n    return f'{loss=}'\n",
+        "def f(loss):\n    return f'{loss}'\n",
+    ),
+    (
+        "f-string self-documenting name",
+        DIFFERENT,
+        "def f(x):\n    loss = x\n    return f'{loss=}'\n",
+        "def f(x):\n    value = x\n    return f'{value=}'\n",
+    ),
+    (
+        "f-string format spec",
+        DIFFERENT,
+        "def f(loss):\n    return f'{loss:.3f}'\n",
+        "def f(loss):\n    return f'{loss:.4f}'\n",
+    ),
+    (
+        "async vs sync",
+        DIFFERENT,
+        "async def f(x):\n    return x\n",
+        "def f(x):\n    return x\n",
+    ),
+    (
+        "await",
+        DIFFERENT,
+        "async def f(x):\n    return await g(x)\n",
+        "async def f(x):\n    return g(x)\n",
+    ),
+    (
+        "import target",
+        DIFFERENT,
+        "def f(x):\n    from math import sin\n    return sin(x)\n",
+        "def f(x):\n    from numpy import sin\n    return sin(x)\n",
+    ),
+    (
+        "list vs tuple literal",
+        DIFFERENT,
+        "def f(a):\n    return [a, 1]\n",
+        "def f(a):\n    return (a, 1)\n",
+    ),
+    (
+        "subscript index",
+        DIFFERENT,
+        "def f(xs):\n    return xs[0]\n",
+        "def f(xs):\n    return xs[-1]\n",
+    ),
+    (
+        "slice",
+        DIFFERENT,
+        "def f(xs):\n    return xs[:100]\n",
+        "def f(xs):\n    return xs[:10]\n",
+    ),
+    (
+        "augmented operator",
+        DIFFERENT,
+        "def f(x):\n    x += 1\n    return x\n",
+        "def f(x):\n    x -= 1\n    return x\n",
+    ),
+    (
+        "unary minus",
+        DIFFERENT,
+        "def f(x):\n    return -x\n",
+        "def f(x):\n    return x\n",
+    ),
+    (
+        "boolean operator",
+        DIFFERENT,
+        "def f(a, b):\n    return a and b\n",
+        "def f(a, b):\n    return a or b\n",
+    ),
+    (
+        "exception type",
+        DIFFERENT,
+        "def f(x):\n    try:\n        return g(x)\n    except ValueError:\n        return 0\n",
+        "def f(x):\n    try:\n        return g(x)\n    except KeyError:\n        return 0\n",
+    ),
+    (
+        "raise message",
+        DIFFERENT,
+        "def f(x):\n    raise ValueError('a')\n",
+        "def f(x):\n    raise ValueError('b')\n",
+    ),
+    (
+        "comprehension condition",
+        DIFFERENT,
+        "def f(xs):\n    return [v for v in xs if v > 0]\n",
+        "def f(xs):\n    return [v for v in xs if v >= 0]\n",
+    ),
+    (
+        "generator vs list comprehension",
+        DIFFERENT,
+        "def f(xs):\n    return sum(v for v in xs)\n",
+        "def f(xs):\n    return sum([v for v in xs])\n",
+    ),
+    (
+        "global statement",
+        DIFFERENT,
+        "def f(x):\n    global counter\n    counter = x\n",
+        "def f(x):\n    counter = x\n",
+    ),
+    (
+        "lambda body",
+        DIFFERENT,
+        "def f(xs):\n    return sorted(xs, key=lambda p: p[0])\n",
+        "def f(xs):\n    return sorted(xs, key=lambda p: p[1])\n",
+    ),
+    (
+        "nested helper logic",
+        DIFFERENT,
+        "def f(x):\n    def g(y):\n        return y + 1\n    return g(x)\n",
+        "def f(x):\n    def g(y):\n        return y + 2\n    return g(x)\n",
+    ),
+    (
+        "inconsistent renaming (two locals merged)",
+        DIFFERENT,
+        "def f(x):\n    a = x\n    b = x\n    return a + b\n",
+        "def f(x):\n    a = x\n    a = x\n    return a + a\n",
+    ),
+    (
+        "with statement context",
+        DIFFERENT,
+        "def f(p):\n    with open(p) as h:\n        return h.read()\n",
+        "def f(p):\n    with open(p, 'rb') as h:\n        return h.read()\n",
+    ),
+    (
+        "return vs yield",
+        DIFFERENT,
+        "def f(x):\n    return x\n",
+        "def f(x):\n    yield x\n",
+    ),
+    (
+        "match case pattern",
+        DIFFERENT,
+        "def f(x):\n    match x:\n        case 1:\n            return 'a'\n    return 'b'\n",
+        "def f(x):\n    match x:\n        case 2:\n            return 'a'\n    return 'b'\n",
+    ),
+    (
+        "annotation-only vs assignment",
+        DIFFERENT,
+        "def f(x):\n    y: int\n    return x\n",
+        "def f(x):\n    y: int = 0\n    return x\n",
+    ),
+]
