@@ -23,7 +23,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def load_module(path: Path, source: str):
-    path.write_text("import torch, functools\nscope = None\n" if False else "")
     path.write_text(textwrap.dedent(source))
     spec = importlib.util.spec_from_file_location(f"fp_{path.parent.name}_{path.stem}", path)
     assert spec is not None and spec.loader is not None
