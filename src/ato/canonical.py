@@ -255,7 +255,6 @@ class _Writer:
             if node.value is not None:
                 self.node(ast.Assign(targets=[node.target], value=node.value))
             return
-            return
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             self._import(node)
             return

@@ -1,0 +1,235 @@
+"""The environment a run happened in, as a JSON-able record with a hash, and what changed.
+
+``capture()`` records the interpreter, the OS and machine, installed distributions, the
+git state of the repository holding the entry-point script (with a hash of ``git diff
+HEAD`` when dirty), torch / CUDA / cuDNN and GPUs when torch is already imported (it is
+never imported for this), numpy's BLAS when numpy is imported, and the environment
+variables that change determinism. ``diff(a, b)`` lists the differences.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["DETERMINISM_VARIABLES", "EnvironmentChange", "capture", "diff", "distributions"]
+
+DETERMINISM_VARIABLES = (
+    "PYTHONHASHSEED",
+    "CUBLAS_WORKSPACE_CONFIG",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "CUDA_VISIBLE_DEVICES",
+)
+
+
+def _normalize(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def distributions(paths: Iterable[str] | None = None) -> dict[str, str]:
+    """Installed distributions (normalized name -> version), read from the names of
+    ``.dist-info`` / ``.egg-info`` folders: no metadata file is opened for most of them,
+    which keeps this fast with hundreds installed."""
+    found: dict[str, str] = {}
+    for entry in paths if paths is not None else sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            stem, dot, suffix = name.rpartition(".")
+            if not dot or suffix not in ("dist-info", "egg-info"):
+                continue
+            project, dash, version_text = stem.partition("-")
+            version = version_text if dash else _version_from_metadata(os.path.join(entry, name))
+            if version is None:
+                continue
+            found.setdefault(
+                _normalize(project), version
+            )  # the first on sys.path is the one imported
+    return dict(sorted(found.items()))
+
+
+def _version_from_metadata(folder: str) -> str | None:
+    for filename in ("METADATA", "PKG-INFO"):
+        try:
+            with open(os.path.join(folder, filename), encoding="utf-8") as handle:
+                for line in handle:
+                    if line.startswith("Version:"):
+                        return line.split(":", 1)[1].strip()
+                    if not line.strip():
+                        break
+        except OSError:
+            continue
+    return None
+
+
+def _entry_point_folder() -> str:
+    main = sys.modules.get("__main__")
+    script = getattr(main, "__file__", None) or (sys.argv[0] if sys.argv else "")
+    return os.path.dirname(os.path.abspath(script)) if script else os.getcwd()
+
+
+def _git(folder: str, *args: str) -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", "-C", folder, *args], capture_output=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.decode("utf-8", "replace").strip() if result.returncode == 0 else None
+
+
+def git_state(folder: str | None = None) -> dict[str, Any] | None:
+    """Commit, branch and dirty flag of the repository holding ``folder`` (default: the
+    entry-point script's), with a hash of ``git diff HEAD`` when dirty; None outside git."""
+    folder = folder or _entry_point_folder()
+    root = _git(folder, "rev-parse", "--show-toplevel")
+    if root is None:
+        return None
+    commit = _git(root, "rev-parse", "HEAD")
+    status = _git(root, "status", "--porcelain") or ""
+    untracked = [line[3:] for line in status.splitlines() if line.startswith("??")]
+    changed = [line for line in status.splitlines() if not line.startswith("??")]
+    state: dict[str, Any] = {
+        "root": root,
+        "commit": commit,
+        "branch": _git(root, "rev-parse", "--abbrev-ref", "HEAD"),
+        "dirty": bool(status),
+        "untracked": untracked[:100],  # git diff HEAD does not cover these
+    }
+    if changed:
+        patch = subprocess.run(
+            ["git", "-C", root, "diff", "HEAD"], capture_output=True, timeout=30, check=False
+        ).stdout
+        state["diff_sha256"] = hashlib.sha256(patch).hexdigest()
+    return state
+
+
+def _torch_state() -> dict[str, Any] | None:
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return None
+    state: dict[str, Any] = {"version": getattr(torch, "__version__", None)}
+    try:
+        state["cuda"] = torch.version.cuda
+        state["cudnn"] = (
+            torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+        )
+        if torch.cuda.is_available():
+            state["gpus"] = [
+                torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())
+            ]
+        else:
+            state["gpus"] = []
+    except Exception as error:  # a broken CUDA install must not stop a run
+        state["error"] = f"{type(error).__name__}: {error}"
+    return state
+
+
+def _numpy_state() -> dict[str, Any] | None:
+    numpy = sys.modules.get("numpy")
+    if numpy is None:
+        return None
+    state: dict[str, Any] = {"version": numpy.__version__}
+    try:
+        config = numpy.show_config(mode="dicts")
+        blas = config.get("Build Dependencies", {}).get("blas", {})
+        state["blas"] = {k: blas.get(k) for k in ("name", "version") if k in blas}
+    except Exception:  # numpy < 1.25 has no mode="dicts"
+        state["blas"] = None
+    return state
+
+
+def capture() -> dict[str, Any]:
+    """The environment record; ``record['hash']`` is the SHA-256 of everything else."""
+    record: dict[str, Any] = {
+        "python": {
+            "version": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "executable": sys.executable,
+        },
+        "os": {
+            "system": platform.system(),
+            "release": platform.release(),
+            "machine": platform.machine(),
+        },
+        "cpu_count": os.cpu_count(),
+        "distributions": distributions(),
+        "git": git_state(),
+        "torch": _torch_state(),
+        "numpy": _numpy_state(),
+        "variables": {name: os.environ.get(name) for name in DETERMINISM_VARIABLES},
+    }
+    record["hash"] = environment_hash(record)
+    return record
+
+
+def environment_hash(record: dict[str, Any]) -> str:
+    body = {key: value for key, value in record.items() if key != "hash"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class EnvironmentChange:
+    """One difference: ``kind`` ('added', 'removed', 'upgraded', 'downgraded',
+    'changed'), ``what`` (e.g. 'package numpy', 'python.version', 'git.commit'), and the
+    values before and after."""
+
+    __slots__ = ("after", "before", "kind", "what")
+
+    def __init__(self, kind: str, what: str, before: Any, after: Any) -> None:
+        self.kind, self.what, self.before, self.after = kind, what, before, after
+
+    def __str__(self) -> str:
+        if self.kind == "added":
+            return f"{self.what} added ({self.after})"
+        if self.kind == "removed":
+            return f"{self.what} removed (was {self.before})"
+        return f"{self.what} {self.kind}: {self.before} -> {self.after}"
+
+    def __repr__(self) -> str:
+        return f"EnvironmentChange({self.kind!r}, {self.what!r}, {self.before!r}, {self.after!r})"
+
+
+def _version_key(version: str) -> tuple[Any, ...]:
+    parts: list[Any] = []
+    for piece in version.replace("-", ".").split("."):
+        parts.append((0, int(piece), "") if piece.isdigit() else (1, 0, piece))
+    return tuple(parts)
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> list[EnvironmentChange]:
+    """What changed from ``before`` to ``after``: packages, interpreter, git, variables..."""
+    changes: list[EnvironmentChange] = []
+    old_packages = before.get("distributions") or {}
+    new_packages = after.get("distributions") or {}
+    for name in sorted(old_packages.keys() | new_packages.keys()):
+        old, new = old_packages.get(name), new_packages.get(name)
+        if old == new:
+            continue
+        if old is None:
+            changes.append(EnvironmentChange("added", f"package {name}", None, new))
+        elif new is None:
+            changes.append(EnvironmentChange("removed", f"package {name}", old, None))
+        else:
+            kind = "upgraded" if _version_key(new) > _version_key(old) else "downgraded"
+            changes.append(EnvironmentChange(kind, f"package {name}", old, new))
+    for section in sorted((before.keys() | after.keys()) - {"distributions", "hash"}):
+        _diff_values(section, before.get(section), after.get(section), changes)
+    return changes
+
+
+def _diff_values(path: str, old: Any, new: Any, changes: list[EnvironmentChange]) -> None:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(old.keys() | new.keys()):
+            _diff_values(f"{path}.{key}", old.get(key), new.get(key), changes)
+    elif old != new:
+        changes.append(EnvironmentChange("changed", path, old, new))

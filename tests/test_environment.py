@@ -1,0 +1,103 @@
+"""The environment record: what it holds, its hash, git state, and diffs."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ato import environment
+
+
+def test_capture_is_json_able_with_a_stable_hash():
+    record = environment.capture()
+    assert json.loads(json.dumps(record)) == record
+    for key in ("python", "os", "cpu_count", "distributions", "git", "torch", "numpy", "variables"):
+        assert key in record
+    assert record["python"]["version"] == ".".join(map(str, sys.version_info[:3]))
+    assert record["distributions"]["pyyaml"]
+    assert set(record["variables"]) == set(environment.DETERMINISM_VARIABLES)
+    assert record["hash"] == environment.environment_hash(record)
+    assert environment.capture()["hash"] == record["hash"]
+
+
+def test_capture_never_imports_torch():
+    code = (
+        "import sys; from ato import environment; environment.capture(); "
+        "print('torch' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
+
+
+def test_distributions_read_from_folder_names(tmp_path):
+    (tmp_path / "Some_Package-1.2.3.dist-info").mkdir()
+    (tmp_path / "old_thing-0.1-py3.8.egg-info").mkdir()
+    odd = tmp_path / "noversion.dist-info"
+    odd.mkdir()
+    (odd / "METADATA").write_text("Metadata-Version: 2.1\nName: noversion\nVersion: 9.9\n\n")
+    found = environment.distributions([str(tmp_path)])
+    assert found == {"noversion": "9.9", "old-thing": "0.1-py3.8", "some-package": "1.2.3"}
+
+
+def git(folder, *args):
+    subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True)
+
+
+def test_git_state_clean_dirty_and_diff_hash(tmp_path):
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "config", "user.email", "t@example.invalid")
+    git(tmp_path, "config", "user.name", "t")
+    (tmp_path / "train.py").write_text("x = 1\n")
+    git(tmp_path, "add", "train.py")
+    git(tmp_path, "commit", "-q", "-m", "one")
+    clean = environment.git_state(str(tmp_path))
+    assert clean is not None
+    assert clean["dirty"] is False and clean["branch"] == "main" and len(clean["commit"]) == 40
+    (tmp_path / "train.py").write_text("x = 2\n")
+    dirty = environment.git_state(str(tmp_path))
+    assert dirty["dirty"] is True and len(dirty["diff_sha256"]) == 64
+    (tmp_path / "train.py").write_text("x = 3\n")
+    assert environment.git_state(str(tmp_path))["diff_sha256"] != dirty["diff_sha256"]
+    (tmp_path / "new.py").write_text("")
+    assert "new.py" in environment.git_state(str(tmp_path))["untracked"]
+
+
+def test_git_state_outside_a_repository(tmp_path):
+    assert environment.git_state(str(tmp_path)) is None
+
+
+def test_diff_lists_packages_interpreter_commit_and_variables():
+    before = environment.capture()
+    after = copy.deepcopy(before)
+    after["distributions"]["pyyaml"] = "999.0"
+    after["distributions"]["brand-new"] = "1.0"
+    del after["distributions"]["tomli-w"]
+    after["python"]["version"] = "3.99.0"
+    after["variables"]["PYTHONHASHSEED"] = "7"
+    after["git"] = (
+        {"commit": "abc"} if before["git"] is None else {**before["git"], "commit": "abc"}
+    )
+    changes = {str(change) for change in environment.diff(before, after)}
+    assert f"package pyyaml upgraded: {before['distributions']['pyyaml']} -> 999.0" in changes
+    assert "package brand-new added (1.0)" in changes
+    assert any(text.startswith("package tomli-w removed") for text in changes)
+    assert f"python.version changed: {before['python']['version']} -> 3.99.0" in changes
+    assert "variables.PYTHONHASHSEED changed: None -> 7" in changes or any(
+        text.startswith("variables.PYTHONHASHSEED changed") for text in changes
+    )
+    assert any(text.startswith("git.commit changed") for text in changes)
+    assert environment.diff(before, copy.deepcopy(before)) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "kind"), [("1.9", "1.10", "upgraded"), ("2.0", "1.99", "downgraded")]
+)
+def test_version_order_is_numeric(old, new, kind):
+    change = environment.diff({"distributions": {"p": old}}, {"distributions": {"p": new}})
+    assert change[0].kind == kind
