@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import runpy
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +39,12 @@ def test_quickstart_demo_runs():
     assert "(same: values only)" in result.stdout
     assert "~ train.epochs: int -> str" in result.stdout
     assert "lr = 0.05  ← command line (lr=0.05) ← high_lr (priority 1) ← defaults" in result.stdout
+    prints = dict(
+        line.rsplit(None, 1)
+        for line in result.stdout.splitlines()
+        if line.startswith(("original ", "cosmetic edit ", "logic edit "))
+    )
+    assert prints["original"] == prints["cosmetic edit"] != prints["logic edit"]
 
 
 def test_readme_scope_program_gives_the_documented_output(tmp_path):

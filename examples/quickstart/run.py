@@ -7,12 +7,15 @@ values. Files go to ./out next to this script.
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from ato import environment
 from ato.adict import ADict
+from ato.scope import Scope
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -82,7 +85,56 @@ def main() -> None:
     print("$ python train.py high_lr lr=0.05 manual")
     print(run_train(["high_lr", "lr=0.05", "manual"]).rstrip())
 
+    rule("7. Fingerprints: code logic, outputs, environment")
+    versions = {
+        "original": (
+            "def train_step(config, batch):\n"
+            "    loss = model(batch) * config.scale\n"
+            "    return loss\n"
+        ),
+        "cosmetic edit": (
+            "def train_step(config, batch):\n"
+            '    """Comments, spacing and a renamed local do not count."""\n'
+            "    out=model( batch )*config.scale  # scaled loss\n"
+            "    return out\n"
+        ),
+        "logic edit": (
+            "def train_step(config, batch):\n"
+            "    loss = model(batch) * config.scale * 2\n"
+            "    return loss\n"
+        ),
+    }
+    scope = Scope(name="demo")
+    for label, source in versions.items():
+        scope.trace(trace_id="train_step")(load_function(source, label))
+        print(f"{label:<14} {scope.fingerprints['train_step'].value[:16]}")
+
+    @scope.runtime_trace(trace_id="predictions", inspect_fn=lambda out: out[:3])
+    def predict(xs):
+        return [round(x * 0.5, 3) for x in xs]
+
+    predict([1, 2, 3, 4])
+    predict([1, 2, 3, 5])  # the same first three outputs: the same fingerprint
+    for call in scope.runtime_calls:
+        print(f"runtime {call.trace_id}[{call.index}] {call.fingerprint[:16]}")
+    record = environment.capture()
+    print(
+        f"environment {record['hash'][:16]}: Python {record['python']['version']}, "
+        f"{len(record['distributions'])} distributions, git "
+        f"{(record['git'] or {}).get('commit', 'none')!s:.12}"
+    )
+
     print("\nDemo finished.")
+
+
+def load_function(source: str, label: str):
+    """Write ``source`` to its own module file and import it, as an edited file would be."""
+    path = OUT / f"step_{label.replace(' ', '_')}.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.train_step
 
 
 def run_train(argv: list[str]) -> str:
