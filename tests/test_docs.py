@@ -20,9 +20,12 @@ def test_readme_examples_run(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     blocks = python_blocks((ROOT / "README.md").read_text())
     assert len(blocks) >= 5
-    namespace: dict[str, object] = {}
-    for block in blocks:
-        exec(compile(block, "README.md", "exec"), namespace)
+    # One real file, so that code fingerprints can read the functions' source.
+    script = tmp_path / "readme_examples.py"
+    script.write_text("\n".join(blocks))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        runpy.run_path(str(script), run_name="readme_examples")
     out = capsys.readouterr().out
     assert "~ epochs: int -> str" in out
     assert "lr = 0.05, set by command line (lr=0.05), which replaced 0.01" in out
