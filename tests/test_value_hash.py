@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import subprocess
@@ -242,3 +243,50 @@ def test_runtime_trace_detects_a_silent_change():
     predict(1.0)
     first, second = scope.runtime_calls
     assert first.fingerprint != second.fingerprint
+
+
+CROSS_PYTHON = f"""
+import json
+from ato.value_hash import value_hash
+values = [{CORPUS}, {{'nested': [1.5, -0.0, float('nan'), None, True]}}, 'text', 2**70]
+print(json.dumps([value_hash(v) for v in values]))
+"""
+
+
+def test_stable_across_installed_pythons():
+    from tests.test_canonical import ROOT, _pythons
+
+    pythons = _pythons()
+    if len(pythons) < 2:
+        pytest.skip("fewer than two Python versions installed")
+    results = {}
+    for python in pythons:
+        version = subprocess.run(
+            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        # xxhash for that interpreter, installed once into a folder of its own.
+        target = ROOT / ".venv" / "cross-python" / version
+        if not (target / "xxhash").exists():
+            subprocess.run(
+                [
+                    python,
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--target",
+                    str(target),
+                    "xxhash",
+                ],
+                check=True,
+                capture_output=True,
+            )
+        env = {"PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{target}", "PATH": "/usr/bin:/bin"}
+        run = subprocess.run([python, "-c", CROSS_PYTHON], capture_output=True, text=True, env=env)
+        assert run.returncode == 0, (python, run.stderr)
+        results[version] = json.loads(run.stdout)
+    assert len(set(map(tuple, results.values()))) == 1, results
