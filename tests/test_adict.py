@@ -429,3 +429,58 @@ def test_pickle_round_trip_keeps_everything(protocol):
     restored.defrost()
     restored.new.key = 1  # still an auto ADict
     assert restored.new.key == 1
+
+
+# -- found in review -------------------------------------------------------------------
+
+
+def test_assigning_an_adict_stores_a_copy_as_2x_did():
+    config = ADict(train={"lr": 0.1})
+    config.eval = config.train
+    config.eval.lr = 0.0
+    assert config.train.lr == 0.1
+    outside = ADict(depth=50)
+    built = ADict(model=outside, models=[outside])
+    outside.depth = 101
+    assert built.model.depth == 50 and built.models[0].depth == 50
+
+
+class Settings(ADict):
+    def describe(self):
+        return sorted(self)
+
+
+def test_nested_mappings_of_a_subclass_keep_the_subclass():
+    config = Settings({"model": {"depth": 50}, "heads": [{"n": 1}]})
+    assert type(config.model) is Settings and type(config.heads[0]) is Settings
+    config.data = {"name": "imagenet"}
+    config["opt"] = {"name": "adam"}
+    assert type(config.data) is Settings and type(config.opt) is Settings
+    assert config.model.describe() == ["depth"]
+
+
+def test_a_frozen_config_cannot_change_through_values_or_items():
+    config = ADict(layers=[1, 2], model={"depth": 50}).freeze()
+    for value in config.values():
+        if isinstance(value, list):
+            value.append(3)
+    for _, value in config.items():
+        if isinstance(value, list):
+            value.append(4)
+    assert config.layers == [1, 2]
+    defrosted = config.defrost()
+    assert isinstance(defrosted.items(), type({}.items()))  # a live view again
+
+
+def test_an_immutable_config_hands_out_copies_of_lists():
+    config = ADict(layers=[1, 2], heads=[{"n": 1}]).convert_to_immutable()
+    config.layers.append(3)
+    assert config.layers == [1, 2]
+    with pytest.raises(FrozenConfigError, match="immutable"):
+        config.heads[0].n = 2
+
+
+def test_deleting_from_a_frozen_config_says_delete():
+    config = ADict(lr=0.1).freeze()
+    with pytest.raises(FrozenConfigError, match="Cannot delete 'lr'"):
+        del config.lr

@@ -310,3 +310,17 @@ def test_nan_and_infinities_round_trip(tmp_path, extension):
     assert math.isnan(loaded.nan)
     assert loaded.inf == math.inf
     assert loaded.ninf == -math.inf
+
+
+def test_yaml_refuses_a_key_written_twice_naming_both_lines(tmp_path):
+    path = tmp_path / "dup.yaml"
+    path.write_text("a: 1\nmodel:\n  depth: 50\n  depth: 101\n")
+    expected = r"dup\.yaml:4:3: .*duplicate key 'depth' \(first at line 3\)"
+    with pytest.raises(ConfigFileError, match=expected):
+        ADict.from_file(path)
+
+
+def test_yaml_merge_keys_may_repeat_a_merged_key(tmp_path):
+    path = tmp_path / "merge.yaml"
+    path.write_text("base: &b\n  x: 1\n  y: 2\nd:\n  <<: *b\n  x: 3\n")
+    assert ADict.from_file(path).d == {"x": 3, "y": 2}

@@ -143,3 +143,25 @@ def test_unrepresentable_value_names_its_key_path():
     with pytest.raises(UnrepresentableValueError, match=r"model\.layers\[1\]"):
         xyz.dumps({"model": {"layers": [1, object()]}})
     assert "object object" in xyz.dumps({"x": object()}, strict=False)
+
+
+@pytest.mark.parametrize("text", ["a:b", "a:b\nc", "0) x", 'say "hi": now', "plain"])
+def test_a_lone_string_round_trips_without_double_quoting(text):
+    written = xyz.dumps(text)
+    assert xyz.loads(written) == text
+    assert not written.startswith('"\\"')
+
+
+def test_format_dict_of_2x_changes_the_marks_for_display():
+    text = ADict(a=1, b=[1, {"c": 2}]).to_xyz(format_dict={"key_prefix": "-", "index_postfix": "]"})
+    assert text.splitlines() == [
+        "key_prefix -> -",
+        "index_postfix -> ]",
+        "-a: 1",
+        "-b:",
+        "  0] 1",
+        "  1]",
+        "    -c: 2",
+    ]
+    with pytest.raises(ValueError, match="unknown entries"):
+        xyz.dumps({"a": 1}, format_dict={"colour": "red"})

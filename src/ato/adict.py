@@ -67,15 +67,40 @@ class _State:
     ``path`` is this node's key path inside the observed config.
     """
 
-    __slots__ = ("accessed", "default", "frozen", "immutable", "observer", "path")
+    __slots__ = (
+        "accessed",
+        "default",
+        "frozen",
+        "immutable",
+        "observer",
+        "path",
+        "replaying",
+        "shield",
+    )
 
     def __init__(self, default: object = NO_DEFAULT) -> None:
         self.accessed: dict[Any, None] = {}
         self.default = default
         self.frozen = False
         self.immutable = False
+        # A Scope replaying a view outside its lazy blocks: writes are skipped, and reads
+        # of lists and dicts hand out copies so in-place edits (append) are not repeated.
+        self.replaying = False
         self.observer: Any = None
         self.path: tuple[Any, ...] = ()
+        # What a read of a mutable leaf goes through (None: the leaf itself); derived from
+        # the flags above by ``_refresh`` so that a read checks one attribute.
+        self.shield: Callable[[Any], Any] | None = None
+
+    def refresh(self) -> None:
+        if self.immutable:
+            self.shield = _immutable_copy
+        elif self.frozen:
+            self.shield = _frozen_copy
+        elif self.replaying:
+            self.shield = _plain_copy
+        else:
+            self.shield = None
 
 
 def _is_omegaconf(value: object) -> bool:
@@ -88,21 +113,30 @@ def _from_omegaconf(value: object) -> object:
     return OmegaConf.to_container(value, resolve=True)
 
 
-def _convert(value: Any) -> Any:
-    """Return ``value`` with every mapping inside it (lists and tuples too) as an ADict."""
+def _convert(value: Any, cls: type[ADict] | None = None) -> Any:
+    """Return ``value`` as a config holds it: every mapping inside it (lists and tuples
+    too) becomes an ADict of class ``cls`` (default ``ADict``), and an ADict is copied.
+
+    Copying an ADict on assignment (as 2.x did) keeps two keys from sharing one node:
+    ``config.a = config.b`` followed by ``config.a.x = 1`` must not change ``config.b``.
+    """
     kind = type(value)
-    if kind in _ATOMIC or isinstance(value, ADict):
+    if kind in _ATOMIC:
         return value
+    if isinstance(value, ADict):
+        return _clone(value, {})
+    if cls is None:
+        cls = ADict
     if kind is dict:
-        return _adict_from_dict(ADict, value)
+        return _adict_from_dict(cls, value)
     if kind is list:
-        return [_convert(item) for item in value]
+        return [_convert(item, cls) for item in value]
     if kind is tuple:
-        return tuple([_convert(item) for item in value])
+        return tuple([_convert(item, cls) for item in value])
     if _is_omegaconf(value):
-        return _convert(_from_omegaconf(value))
+        return _convert(_from_omegaconf(value), cls)
     if isinstance(value, Mapping):
-        return ADict(value)
+        return _adict_from_dict(cls, dict(value))
     return value
 
 
@@ -112,7 +146,7 @@ def _adict_from_dict(cls: type[_Self], data: Mapping[Any, Any]) -> _Self:
     dict.update(new, data)
     for key, value in data.items():
         if type(value) not in _ATOMIC:
-            dict.__setitem__(new, key, _convert(value))
+            dict.__setitem__(new, key, _convert(value, cls))
     return new
 
 
@@ -153,8 +187,9 @@ class ADict(dict):  # type: ignore[type-arg]
                 raise TypeError(
                     f"ADict() could not read {type(arg).__name__} as (key, value) pairs: {error}"
                 ) from None
+        cls = type(self)
         for key, value in arg.items():
-            dict.__setitem__(self, key, _convert(value))
+            dict.__setitem__(self, key, _convert(value, cls))
 
     # -- reading ---------------------------------------------------------------------
 
@@ -171,8 +206,8 @@ class ADict(dict):  # type: ignore[type-arg]
             raise
         state = _get_state(self)
         state.accessed[key] = None
-        if state.frozen and type(value) in _MUTABLE_LEAVES:
-            return _frozen_copy(value)
+        if state.shield is not None and type(value) in _MUTABLE_LEAVES:
+            return state.shield(value)
         return value
 
     def _read_missing(self, key: Any, attribute: bool) -> Any:
@@ -216,6 +251,20 @@ class ADict(dict):  # type: ignore[type-arg]
             raise ConfigKeyError(_missing_message(self, key), key)
         return self.get_default()
 
+    def values(self) -> Any:
+        state = _get_state(self)
+        if state.shield is None:
+            return dict.values(self)
+        shield = state.shield
+        return [shield(v) if type(v) in _MUTABLE_LEAVES else v for v in dict.values(self)]
+
+    def items(self) -> Any:
+        state = _get_state(self)
+        if state.shield is None:
+            return dict.items(self)
+        shield = state.shield
+        return [(k, shield(v) if type(v) in _MUTABLE_LEAVES else v) for k, v in dict.items(self)]
+
     def __dir__(self) -> Iterable[str]:
         names = set(super().__dir__())
         names.update(k for k in self if isinstance(k, str) and k.isidentifier())
@@ -233,7 +282,9 @@ class ADict(dict):  # type: ignore[type-arg]
         if state.observer is not None:
             state.observer.write(self, state.path, key, value)
             return
-        dict.__setitem__(self, key, value if type(value) in _ATOMIC else _convert(value))
+        dict.__setitem__(
+            self, key, value if type(value) in _ATOMIC else _convert(value, type(self))
+        )
 
     def __setattr__(self, name: str, value: Any) -> None:
         state = _get_state(self)
@@ -242,7 +293,9 @@ class ADict(dict):  # type: ignore[type-arg]
         if state.observer is not None:
             state.observer.write(self, state.path, name, value)
             return
-        dict.__setitem__(self, name, value if type(value) in _ATOMIC else _convert(value))
+        dict.__setitem__(
+            self, name, value if type(value) in _ATOMIC else _convert(value, type(self))
+        )
 
     def _set_many(self, keys: tuple[Any, ...] | list[Any], values: Any) -> None:
         if isinstance(values, (list, tuple)):
@@ -260,7 +313,7 @@ class ADict(dict):  # type: ignore[type-arg]
     def __delitem__(self, key: Any) -> None:
         state = _get_state(self)
         if state.frozen or state.immutable:
-            raise _frozen_error(state, key)
+            raise _frozen_error(state, key, f"delete {key!r}")
         if type(key) is tuple and not dict.__contains__(self, key):
             for k in key:
                 del self[k]
@@ -354,7 +407,9 @@ class ADict(dict):  # type: ignore[type-arg]
         if not isinstance(other, Mapping):
             return NotImplemented
         merged = self.copy()
-        _get_state(merged).frozen = _get_state(merged).immutable = False
+        state = _get_state(merged)
+        state.frozen = state.immutable = False
+        state.refresh()
         return merged.update(other)
 
     def __ror__(self, other: Any) -> ADict:
@@ -427,19 +482,25 @@ class ADict(dict):  # type: ignore[type-arg]
     def freeze(self: _Self) -> _Self:
         """Refuse writes to this config and every config inside it until ``defrost()``."""
         for node in _adicts_within(self):
-            _get_state(node).frozen = True
+            state = _get_state(node)
+            state.frozen = True
+            state.refresh()
         return self
 
     def defrost(self: _Self) -> _Self:
         """Undo ``freeze()`` here and in every config inside."""
-        for node in _adicts_within(self):
-            _get_state(node).frozen = False
+        for node in _adicts_within(self):  # immutability stays: it is for good
+            state = _get_state(node)
+            state.frozen = False
+            state.refresh()
         return self
 
     def convert_to_immutable(self: _Self) -> _Self:
         """Make this config and every config inside it read-only for good."""
         for node in _adicts_within(self):
-            _get_state(node).immutable = True
+            state = _get_state(node)
+            state.immutable = True
+            state.refresh()
         return self
 
     # -- access tracking ---------------------------------------------------------------
@@ -468,6 +529,7 @@ class ADict(dict):  # type: ignore[type-arg]
         state = _get_state(self)
         new_state = _State(state.default)
         new_state.frozen, new_state.immutable = state.frozen, state.immutable
+        new_state.refresh()
         _set_state(new, new_state)
         dict.update(new, self)
         return new
@@ -494,11 +556,12 @@ class ADict(dict):  # type: ignore[type-arg]
         options.setdefault("ensure_ascii", True)
         return files.dumps(self, "json", **options).rstrip("\n")
 
-    def to_xyz(self) -> str:
-        """This config in XYZ, ato's line-per-key text format."""
+    def to_xyz(self, format_dict: Mapping[str, str] | None = None) -> str:
+        """This config in XYZ, ato's line-per-key text format (``format_dict``: custom
+        key and index marks for display, see :func:`ato.xyz.dumps`)."""
         from ato import xyz
 
-        return xyz.dumps(self)
+        return xyz.dumps(self, format_dict=format_dict)
 
     def get_value_by_name(self, name: str) -> Any:
         """Read a dotted key path such as ``'model.backbone.depth'`` (``'layers.0'`` indexes)."""
@@ -624,6 +687,7 @@ class ADict(dict):  # type: ignore[type-arg]
         new_state.frozen = bool(state.get("_frozen", False))
         new_state.accessed = dict.fromkeys(state.get("_accessed_keys", ()))
         new_state.immutable = not isinstance(data, dict)  # 2.x's convert_to_immutable
+        new_state.refresh()
         _set_state(self, new_state)
         dict.update(self, {key: _convert(value) for key, value in data.items()})
 
@@ -656,8 +720,8 @@ def _make_getattribute(cls: type) -> Callable[[Any, str], Any]:
             return self._read_missing(name, attribute=True)
         state = _get_state(self)
         state.accessed[name] = None
-        if state.frozen and type(value) in _MUTABLE_LEAVES:
-            return _frozen_copy(value)
+        if state.shield is not None and type(value) in _MUTABLE_LEAVES:
+            return state.shield(value)
         return value
 
     return __getattribute__
@@ -677,7 +741,7 @@ def store(node: ADict, key: Any, value: Any) -> Any:
     For observers (see ``_State``), which decide whether and how a write happens.
     """
     if type(value) not in _ATOMIC:
-        value = _convert(value)
+        value = _convert(value, type(node))
     dict.__setitem__(node, key, value)
     return value
 
@@ -714,6 +778,7 @@ def _unpickle(cls: type[ADict], data: dict[Any, Any], flags: tuple[Any, ...]) ->
     state = _State(default)
     state.accessed = dict.fromkeys(accessed)
     state.frozen, state.immutable = frozen, immutable
+    state.refresh()
     _set_state(new, state)
     dict.update(new, data)
     return new
@@ -756,8 +821,32 @@ def _frozen_copy(value: Any) -> Any:
     """What a frozen config hands out for a list or dict: a copy, its configs frozen too."""
     duplicate = _clone(value, {})
     for node in _adicts_within(duplicate):
-        _get_state(node).frozen = True
+        state = _get_state(node)
+        state.frozen = True
+        state.refresh()
     return duplicate
+
+
+def _immutable_copy(value: Any) -> Any:
+    duplicate = _clone(value, {})
+    for node in _adicts_within(duplicate):
+        state = _get_state(node)
+        state.immutable = True
+        state.refresh()
+    return duplicate
+
+
+def _plain_copy(value: Any) -> Any:
+    """What a replayed view reads for a list or dict: a writable copy, outside the config."""
+    return _clone(value, {})
+
+
+def set_replaying(node: ADict, replaying: bool) -> None:
+    """Mark ``node`` and every config inside it as being replayed (see ``_State``)."""
+    for child in _adicts_within(node):
+        state = _get_state(child)
+        state.replaying = replaying
+        state.refresh()
 
 
 def _clone(value: Any, memo: dict[int, Any]) -> Any:

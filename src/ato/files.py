@@ -90,13 +90,34 @@ _YAML_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]
 _YAML_FLOAT_TAG = "tag:yaml.org,2002:float"
 
 
+def _unique_mapping(self: Any, node: Any, deep: bool = False) -> Any:
+    """A YAML mapping, refusing a key written twice (PyYAML keeps the last silently,
+    so a config would lose a value without a word)."""
+    import yaml
+
+    seen: dict[Any, Any] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+            continue
+        key = self.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"duplicate key {key!r} (first at line {seen[key].line + 1}); keep one of them",
+                key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark
+    return super(type(self), self).construct_mapping(node, deep)
+
+
 @cache
 def _yaml_classes() -> tuple[type, type]:
     import yaml
 
     base_loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     base_dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    loader = type("AtoYamlLoader", (base_loader,), {})
+    loader = type("AtoYamlLoader", (base_loader,), {"construct_mapping": _unique_mapping})
     dumper = type("AtoYamlDumper", (base_dumper,), {})
     for cls in (loader, dumper):
         resolver = list("-+0123456789")

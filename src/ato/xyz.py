@@ -103,7 +103,18 @@ def _format_scalar(value: Any, path: str, strict: bool) -> str:
     return _format_string(str(value))
 
 
-def _emit(value: Any, head: str, depth: int, path: str, out: list[str], strict: bool) -> None:
+_PLAIN_MARKS = {"key_prefix": "", "key_postfix": ":", "index_prefix": "", "index_postfix": ")"}
+
+
+def _emit(
+    value: Any,
+    head: str,
+    depth: int,
+    path: str,
+    out: list[str],
+    strict: bool,
+    marks: dict[str, str] = _PLAIN_MARKS,
+) -> None:
     indent = _INDENT * depth
     prefix = f"{indent}{head}" if head else ""
     if isinstance(value, Mapping):
@@ -116,7 +127,8 @@ def _emit(value: Any, head: str, depth: int, path: str, out: list[str], strict: 
         for key, child in value.items():
             key_text = _format_string(str(key), is_key=True)
             child_path = f"{path}.{key}" if path else str(key)
-            _emit(child, f"{key_text}:", child_depth, child_path, out, strict)
+            key_head = f"{marks['key_prefix']}{key_text}{marks['key_postfix']}"
+            _emit(child, key_head, child_depth, child_path, out, strict, marks)
     elif isinstance(value, (list, tuple)):
         if not value:
             out.append(f"{prefix} {EMPTY_SEQUENCE}" if head else EMPTY_SEQUENCE)
@@ -125,22 +137,39 @@ def _emit(value: Any, head: str, depth: int, path: str, out: list[str], strict: 
             out.append(prefix)
         child_depth = depth + 1 if head else depth
         for index, child in enumerate(value):
-            _emit(child, f"{index})", child_depth, f"{path}[{index}]", out, strict)
+            index_head = f"{marks['index_prefix']}{index}{marks['index_postfix']}"
+            _emit(child, index_head, child_depth, f"{path}[{index}]", out, strict, marks)
     else:
         text = _format_scalar(value, path, strict)
-        if not head and (":" in text or _INDEX.match(text)):
+        already_quoted = isinstance(value, str) and text.startswith('"')
+        if not head and not already_quoted and (":" in text or _INDEX.match(text)):
             text = json.dumps(text, ensure_ascii=False)  # a lone scalar must not look like a key
         out.append(f"{prefix} {text}" if head else text)
 
 
-def dumps(obj: Any, *, strict: bool = True) -> str:
+def dumps(obj: Any, *, strict: bool = True, format_dict: Mapping[str, str] | None = None) -> str:
     """Return ``obj`` as XYZ text.
 
     With ``strict=False`` a value of another type is written as its ``str()`` instead of
     raising :class:`~ato.errors.UnrepresentableValueError` (for display only).
+    ``format_dict`` (2.x) changes the marks around keys and indices, e.g.
+    ``{'key_prefix': '-', 'index_postfix': ']'}`` (keys ``key_prefix``, ``key_postfix``,
+    ``index_prefix``, ``index_postfix``); the text then starts with one ``name -> mark``
+    line per entry, as 2.x wrote it, and is for display: ``loads`` reads plain XYZ only.
     """
     out: list[str] = []
-    _emit(obj, "", 0, "", out, strict)
+    marks = dict(_PLAIN_MARKS)
+    if format_dict:
+        unknown = sorted(set(format_dict) - set(_PLAIN_MARKS))
+        if unknown:
+            raise ValueError(
+                f"format_dict has unknown entries {unknown}; the known ones are "
+                f"{sorted(_PLAIN_MARKS)}."
+            )
+        # 2.x: an empty postfix falls back to the plain mark.
+        marks.update({k: v for k, v in format_dict.items() if v or k.endswith("prefix")})
+        out.extend(f"{name} -> {mark}" for name, mark in format_dict.items())
+    _emit(obj, "", 0, "", out, strict, marks)
     return "\n".join(out) + "\n"
 
 
