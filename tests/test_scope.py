@@ -617,3 +617,144 @@ def test_multiscope_in_process():
 
     parse_args_pythonic(["model.lr=0.5"])
     assert train() == (0.5, 0.001)
+
+
+# -- found in review: sharing, replay, errors of views, argparse scope ------------------
+
+
+def test_a_dict_view_given_as_adict_is_not_changed_by_overrides():
+    scope = Scope()
+    base = ADict(lr=0.1, model={"depth": 50})
+    scope.observe("base", config=base, default=True)
+    scope.assign("model.depth=101")
+    scope.assign("lr=0.5")
+    config = scope.apply()
+    assert config.model.depth == 101 and config.lr == 0.5
+    assert base == {"lr": 0.1, "model": {"depth": 50}}
+
+
+def test_copying_a_section_inside_a_view_keeps_two_independent_sections():
+    scope = Scope()
+
+    @scope.observe(default=True)
+    def defaults(config):
+        config.train = ADict(lr=0.1)
+        config.eval = config.train
+        config.eval.lr = 0.0
+
+    config = scope.apply()
+    assert config.train.lr == 0.1 and config.eval.lr == 0.0
+    assert [p.value for p in scope.provenance("train.lr")] == [0.1]
+
+
+def test_in_place_list_edits_in_a_view_with_a_lazy_block_happen_once():
+    scope = Scope()
+
+    @scope.observe(default=True)
+    def defaults(config):
+        config.layers = [64]
+        config.layers.append(128)
+        config.width = 1
+        with Scope.lazy():
+            config.layers.append(config.width)
+
+    scope.assign("width=7")
+    config = scope.apply()
+    assert config.layers == [64, 128, 7]
+
+
+def test_a_view_that_breaks_raises_its_own_error_not_exit_2(tmp_path):
+    result = run(
+        tmp_path,
+        """
+        from ato.scope import Scope
+        scope = Scope()
+
+        @scope.observe(default=True)
+        def defaults(config):
+            config['a', 'b'] = [1, 2, 3]  # a bug in the view
+
+        @scope
+        def main(config):
+            pass
+
+        main()
+        """,
+    )
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "ConfigStructureError" in result.stderr
+
+
+def test_a_command_line_path_through_a_value_exits_2(tmp_path):
+    result = run(tmp_path, TRAIN, "model.depth=50")
+    assert result.returncode == 2
+    assert "'model' in scope 'config' holds" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_provenance_of_a_section_lists_the_writes_under_it():
+    scope = make_scope()
+    scope.assign("model.depth=101")
+    scope.apply()
+    records = scope.provenance("model")
+    assert [(r.key, r.value) for r in records] == [("model.depth", 50), ("model.depth", 101)]
+
+
+def test_multiscope_unknown_key_warning_names_the_scope():
+    model = Scope(name="model")
+    data = Scope(name="data")
+    MultiScope(model, data)
+    model.observe("m", config={"lr": 0.1}, default=True)
+    data.observe("d", config={"size": 1}, default=True)
+    parse_args_pythonic(["model.lr_rate=0.5"])
+    with pytest.warns(AtoWarning, match=r"model\.lr_rate is set only .* did you mean model\.lr\?"):
+        model.apply()
+
+
+def test_argparse_opt_in_leaves_other_parsers_alone(monkeypatch):
+    scope = Scope(use_external_parser=True)
+    scope.observe("defaults", config={"lr": 0.1}, default=True)
+    monkeypatch.setattr(sys, "argv", ["prog", "--epochs", "3", "lr=0.5"])
+    library = argparse.ArgumentParser()
+    library.add_argument("--verbose", action="store_true")
+    # A parser given its own words is not the program's: plain argparse behaviour.
+    assert library.parse_known_args(["--verbose", "x=1"]) == (
+        argparse.Namespace(verbose=True),
+        ["x=1"],
+    )
+    program = argparse.ArgumentParser()
+    program.add_argument("--epochs", type=int, default=1)
+    assert program.parse_args().epochs == 3
+    other = argparse.ArgumentParser()
+    other.add_argument("--epochs", type=int, default=1)
+    # Another parser of sys.argv after the program's: untouched, ato's words stay its own.
+    assert other.parse_known_args()[1] == ["lr=0.5"]
+    assert list(scope.views) == ["defaults", "_argparse"]
+    parse_args_pythonic()
+    assert scope.apply().lr == 0.5
+
+
+def test_argparse_help_also_prints_the_ato_manual(tmp_path):
+    result = run(
+        tmp_path,
+        """
+        import argparse
+        from ato.scope import Scope
+        scope = Scope(use_external_parser=True)
+
+        @scope.observe(default=True)
+        def defaults(config):
+            config.lr = 0.1
+
+        @scope.observe()
+        def high_lr(config):
+            config.lr = 1.0
+
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--epochs", type=int, default=1)
+        parser.parse_args()
+        """,
+        "--help",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--epochs" in result.stdout
+    assert "high_lr" in result.stdout and "lr = 0.1" in result.stdout

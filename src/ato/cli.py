@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ato.errors import CommandLineError, ConfigStructureError, OverrideTypeError
+from ato.errors import CommandLineError, OverrideTypeError
 
 if TYPE_CHECKING:
     from ato.scope import Scope, ScopeRegistry
@@ -39,7 +39,7 @@ def prepare_scopes(registry: ScopeRegistry, scopes: Sequence[Scope]) -> None:
         for scope in targets:
             if not scope.is_applied:
                 scope.apply()
-    except (CommandLineError, OverrideTypeError, ConfigStructureError) as error:
+    except (CommandLineError, OverrideTypeError) as error:
         if not first_time:
             raise
         print(f"{_program()}: error: {error}", file=sys.stderr)

@@ -15,7 +15,8 @@ written as ``except KeyError`` or ``except ValueError`` keeps working::
         ├── CommandLineError                                a command line ato cannot follow
         │   ├── OverrideParseError                          a token against the grammar
         │   ├── UnknownViewError                            a view name no scope has
-        │   └── UnknownKeyError                             strict: a key no view sets
+        │   ├── UnknownKeyError                             strict: a key no view sets
+        │   └── OverridePathError (ConfigStructureError)    a key path through a non-mapping
         ├── OverrideTypeError   (TypeError)                 strict: a value of another type
         └── ViewCycleError                                  views that chain to each other
 
@@ -38,6 +39,7 @@ __all__ = [
     "FrozenConfigError",
     "InheritanceCycleError",
     "OverrideParseError",
+    "OverridePathError",
     "OverrideTypeError",
     "ScopeError",
     "UnknownKeyError",
@@ -141,6 +143,10 @@ class UnknownViewError(CommandLineError):
 
 class UnknownKeyError(CommandLineError):
     """In strict mode, a command-line key that no view sets."""
+
+
+class OverridePathError(CommandLineError, ConfigStructureError):
+    """A command-line key path that goes through a value that is not a mapping."""
 
 
 class OverrideTypeError(ScopeError, TypeError):

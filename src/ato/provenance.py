@@ -121,10 +121,25 @@ class Recorder:
     def __init__(self) -> None:
         self.history: dict[tuple[Any, ...], list[tuple[Any, Source]]] = {}
         self.source = Source("initial", "Scope(config=...)")
-        self.skipping = False  # a replayed view outside its lazy blocks
+        self.root: ADict | None = None  # the config being assembled
+        self._skipping = False
+
+    @property
+    def skipping(self) -> bool:
+        """True while a view is replayed outside its lazy blocks (or a lazy block is
+        passed over on the first pass): writes are dropped, and reads of lists and dicts
+        give copies, so that nothing the view does there reaches the config twice."""
+        return self._skipping
+
+    @skipping.setter
+    def skipping(self, skipping: bool) -> None:
+        if skipping != self._skipping:
+            self._skipping = skipping
+            if self.root is not None:
+                adict.set_replaying(self.root, skipping)
 
     def write(self, node: ADict, path: tuple[Any, ...], key: Any, value: Any) -> None:
-        if self.skipping:
+        if self._skipping:
             return
         base = (*path, key)
         old = dict.get(node, key, MISSING)
@@ -148,7 +163,7 @@ class Recorder:
             self._record(leaf_path, leaf)
 
     def delete(self, node: ADict, path: tuple[Any, ...], key: Any) -> None:
-        if self.skipping:
+        if self._skipping:
             return
         base = (*path, key)
         old = dict.pop(node, key)
@@ -159,9 +174,9 @@ class Recorder:
 
     def create(self, node: ADict, path: tuple[Any, ...], key: Any, value: Any) -> Any:
         """A missing key read from an auto ADict: store (or, when skipping, hand out)."""
-        if self.skipping:
+        if self._skipping:
             return value
-        adict.store(node, key, value)
+        dict.__setitem__(node, key, value)  # made for this key: store it, not a copy
         adict.observe(value, self, (*path, key))
         return value
 

@@ -29,7 +29,7 @@ from ato.adict import ADict
 from ato.errors import (
     AtoWarning,
     ConfigKeyError,
-    ConfigStructureError,
+    OverridePathError,
     OverrideTypeError,
     ScopeError,
     UnknownKeyError,
@@ -375,6 +375,7 @@ class Scope:
         adict.observe(config, None)
         dict.clear(config)
         recorder = Recorder()
+        recorder.root = config
         assembly = _Assembly(self, recorder)
         token = _ASSEMBLY.set(assembly)
         adict.observe(config, recorder)
@@ -420,7 +421,7 @@ class Scope:
             child = dict.__getitem__(node, part)
             if not isinstance(child, ADict):
                 where = ".".join(parts[: depth + 1])
-                raise ConfigStructureError(
+                raise OverridePathError(
                     f"Cannot apply {override.token!r}: {where!r} in scope {self.name!r} holds "
                     f"{child!r:.40}, not a mapping. Override {where!r} itself instead."
                 )
@@ -440,8 +441,10 @@ class Scope:
                 continue
             known = [dotted(p) for p in history if self._set_elsewhere(p)]
             matches = close_matches(override.key, known, limit=1)
-            hint = f"; did you mean {matches[0]}?" if matches else ""
-            message = f"{override.key} is set only on the command line{hint}"
+            # With several scopes, keys are typed with their scope's name: show them so.
+            shown = f"{self.name}." if len(self.registry) > 1 else ""
+            hint = f"; did you mean {shown}{matches[0]}?" if matches else ""
+            message = f"{shown}{override.key} is set only on the command line{hint}"
             if self.strict:
                 raise UnknownKeyError(
                     f"{message} (scope {self.name!r} is strict: only keys that a view "
@@ -479,16 +482,24 @@ class Scope:
     # -- provenance ----------------------------------------------------------------------
 
     def provenance(self, key: str) -> list[Provenance]:
-        """Every write to ``key`` (dotted) during the last assembly, oldest first."""
+        """Every write to ``key`` (dotted) during the last assembly, oldest first.
+
+        For a section (``'model'``), the writes to each key under it, key by key; each
+        record's ``key`` says which.
+        """
         history = self._history()
         path = tuple(key.split("."))
         if path not in history:
             path = next((k for k in history if dotted(k) == key), path)
-        if path not in history:
+        assert self._recorder is not None
+        if path in history:
+            return self._recorder.provenance(path)
+        prefix = key + "."
+        under = [k for k in history if dotted(k).startswith(prefix)]
+        if not under:
             hint = did_you_mean(key, [dotted(k) for k in history])
             raise ConfigKeyError(f"Nothing in scope {self.name!r} wrote {key!r}.{hint}", key)
-        assert self._recorder is not None
-        return self._recorder.provenance(path)
+        return [record for k in under for record in self._recorder.provenance(k)]
 
     def explain(self, key: str) -> str:
         """One sentence on where ``key``'s value came from."""
