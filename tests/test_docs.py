@@ -29,6 +29,9 @@ def test_readme_examples_run(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "~ epochs: int -> str" in out
     assert "lr = 0.05, set by command line (lr=0.05), which replaced 0.01" in out
+    assert "Run 1: lr=0.001 completed, best accuracy 0.80" in out
+    assert "Run 2: lr=0.01 completed, best accuracy 0.84" in out
+    assert "model_forward has 2 versions" in out
 
 
 def test_quickstart_demo_runs():
@@ -48,6 +51,11 @@ def test_quickstart_demo_runs():
         if line.startswith(("original ", "cosmetic edit ", "logic edit "))
     )
     assert prints["original"] == prints["cosmetic edit"] != prints["logic edit"]
+    assert "run 1 [completed] lr=0.05" in result.stdout
+    assert "run 2 [completed] lr=0.3" in result.stdout
+    assert "best run by final_loss: 2 (lr=0.3)" in result.stdout
+    assert "config values that differ: {'lr': (0.05, 0.3)}, set by high_lr" in result.stdout
+    assert "train_step fingerprint equal in both runs: True" in result.stdout
 
 
 def test_readme_scope_program_gives_the_documented_output(tmp_path):

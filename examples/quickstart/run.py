@@ -2,7 +2,9 @@
 
 It builds configs from Python and from files, writes them in every format, and shows how
 ato tells a change of structure (a new key, a value of another type) from a change of
-values. Files go to ./out next to this script.
+values; runs a Scope-configured script; fingerprints code, outputs and the environment;
+and logs two tracked runs to out/experiments.db, then asks why they differ. Files go to
+./out next to this script.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from ato import environment
 from ato.adict import ADict
 from ato.scope import Scope
+from ato.tracking import SQLFinder
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -124,6 +127,36 @@ def main() -> None:
         f"{(record['git'] or {}).get('commit', 'none')!s:.12}"
     )
 
+    rule("8. Tracked runs in SQLite, and why they differ")
+    for argv in ([], ["high_lr"]):
+        print(f"$ {' '.join(['python track.py', *argv])}")
+        print("  " + run_script("track.py", argv).strip())
+    finder = SQLFinder(
+        ADict(experiment=ADict(sql=ADict(db_path=f"sqlite:///{OUT / 'experiments.db'}")))
+    )
+    runs = finder.get_runs_in_project("quickstart")
+    for run in runs:
+        loss = run.summary["loss"]
+        print(
+            f"run {run.id} [{run.status}] lr={run.config.lr} tags={run.tags}: "
+            f"loss {loss.count} points, last {loss.last:.2e}"
+        )
+    best = finder.find_best_run("quickstart", "final_loss", mode="min")
+    print(f"best run by final_loss: {best.id} (lr={best.config.lr})")
+    first, second = runs
+    print(f"same config structure: {[r.id for r in finder.find_similar_runs(first.id)]}")
+    changed = {
+        key: (first.config.get_value_by_name(key), second.config.get_value_by_name(key))
+        for key in ("lr", "epochs", "target")
+        if first.config.get_value_by_name(key) != second.config.get_value_by_name(key)
+    }
+    print(f"config values that differ: {changed}, set by {second.provenance['lr'][0]}")
+    same_code = first.static_fingerprints() == second.static_fingerprints()
+    print(f"train_step fingerprint equal in both runs: {same_code}")
+    stats = finder.get_trace_statistics("quickstart", "evaluate")
+    print(f"evaluate() outputs: {stats['runtime_trace_versions']} distinct fingerprints")
+    print(f"same environment: {first.environment_hash == second.environment_hash}")
+
     print("\nDemo finished.")
 
 
@@ -138,8 +171,12 @@ def load_function(source: str, label: str):
 
 
 def run_train(argv: list[str]) -> str:
+    return run_script("train.py", argv)
+
+
+def run_script(name: str, argv: list[str]) -> str:
     result = subprocess.run(
-        [sys.executable, str(HERE / "train.py"), *argv],
+        [sys.executable, str(HERE / name), *argv],
         capture_output=True,
         text=True,
         check=True,

@@ -11,14 +11,20 @@ written as ``except KeyError`` or ``except ValueError`` keeps working::
     │   ├── UnsupportedFormatError                          an extension ato has no format for
     │   └── InheritanceCycleError                           ``_base_`` files that include each other
     ├── UnrepresentableValueError (ValueError, TypeError)   a value a file format cannot hold
-    └── ScopeError              (ValueError)                misuse of scopes and views
-        ├── CommandLineError                                a command line ato cannot follow
-        │   ├── OverrideParseError                          a token against the grammar
-        │   ├── UnknownViewError                            a view name no scope has
-        │   ├── UnknownKeyError                             strict: a key no view sets
-        │   └── OverridePathError (ConfigStructureError)    a key path through a non-mapping
-        ├── OverrideTypeError   (TypeError)                 strict: a value of another type
-        └── ViewCycleError                                  views that chain to each other
+    ├── ScopeError              (ValueError)                misuse of scopes and views
+    │   ├── CommandLineError                            a command line ato cannot follow
+    │   │   ├── OverrideParseError                      a token against the grammar
+    │   │   ├── UnknownViewError                        a view name no scope has
+    │   │   ├── UnknownKeyError                         strict: a key no view sets
+    │   │   └── OverridePathError (ConfigStructureError) a key path through a non-mapping
+    │   ├── OverrideTypeError   (TypeError)                 strict: a value of another type
+    │   └── ViewCycleError                                  views that chain to each other
+    └── TrackerError                                        experiment tracking
+        ├── TrackerConfigError  (KeyError, AttributeError)  a config without experiment.sql...
+        ├── MetricValueError    (TypeError, ValueError)     a metric that is not a number
+        ├── NoActiveRunError    (RuntimeError)              logging before logger.run()
+        └── TrackerDatabaseError (RuntimeError)             a file that is not an ato database,
+                                                            or one from a newer ato
 
     AtoWarning (UserWarning)                                e.g. a key set only on the command line
 
@@ -38,10 +44,15 @@ __all__ = [
     "ConfigStructureError",
     "FrozenConfigError",
     "InheritanceCycleError",
+    "MetricValueError",
+    "NoActiveRunError",
     "OverrideParseError",
     "OverridePathError",
     "OverrideTypeError",
     "ScopeError",
+    "TrackerConfigError",
+    "TrackerDatabaseError",
+    "TrackerError",
     "UnknownKeyError",
     "UnknownViewError",
     "UnrepresentableValueError",
@@ -155,6 +166,29 @@ class OverrideTypeError(ScopeError, TypeError):
 
 class ViewCycleError(ScopeError):
     """Views whose ``chain_with`` lead back to themselves."""
+
+
+class TrackerError(AtoError):
+    """Experiment tracking (:mod:`ato.tracking`) could not do what was asked."""
+
+
+class TrackerConfigError(TrackerError, KeyError, AttributeError):
+    """A config that lacks a key the tracker needs (``experiment.sql.db_path``...)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class MetricValueError(TrackerError, TypeError, ValueError):
+    """A metric value that is not a real number."""
+
+
+class NoActiveRunError(TrackerError, RuntimeError):
+    """Logging to a tracker that has no run started (or one already finished)."""
+
+
+class TrackerDatabaseError(TrackerError, RuntimeError):
+    """A database the tracker cannot use: not SQLite, or written by a newer ato."""
 
 
 class AtoWarning(UserWarning):

@@ -563,6 +563,12 @@ class Scope:
         return self._tracer.calls
 
     @property
+    def tracer(self) -> Tracer:
+        """The scope's fingerprints and runtime calls; ``tracer.listeners`` are called
+        with each new runtime call (the tracker stores them as they come)."""
+        return self._tracer
+
+    @property
     def _traced_data(self) -> ADict:
         return self._tracer.legacy_view()
 

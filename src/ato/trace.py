@@ -77,6 +77,8 @@ class Tracer:
         self.fingerprints: dict[str, Fingerprint] = {}
         self.calls: list[RuntimeCall] = []
         self._call_counts: dict[str, int] = {}
+        # Called with each RuntimeCall as it happens (a tracker stores them as they come).
+        self.listeners: list[Callable[[RuntimeCall], None]] = []
 
     def trace(self, trace_id: str | None = None) -> Callable[[_F], _F]:
         from ato.canonical import callees, fingerprint_function
@@ -110,8 +112,11 @@ class Tracer:
                 fingerprint = value_hash(inspected)
                 index = self._call_counts.get(name, 0)
                 self._call_counts[name] = index + 1
-                self.calls.append(RuntimeCall(name, index, fingerprint))
+                call = RuntimeCall(name, index, fingerprint)
+                self.calls.append(call)
                 self.fingerprints[name] = Fingerprint("runtime", fingerprint, basis="value")
+                for listener in list(self.listeners):
+                    listener(call)
                 return result
 
             return traced  # type: ignore[return-value]

@@ -1,0 +1,208 @@
+"""The tracker against raw sqlite3, in one run.
+
+    python benchmarks/bench_tracker.py            # everything (about a minute)
+    python benchmarks/bench_tracker.py --quick    # smaller sizes, for a smoke test
+
+The floor is ``sqlite3`` ``executemany`` of the same metric rows into the same table in
+one WAL transaction: what SQLite itself can take. Targets (issue #5):
+
+(a) one process, 100,000 ``log_metric`` calls then ``finish``: >= 40% of the floor's rate;
+(b) 8 processes logging to one new file at once (creating it together): total >= 30% of
+    the floor, every point present, no error;
+(c) 1,000 runs and 1,000,000 metric rows: best run by metric, runs of a project and
+    similar runs each under 10 ms (beside the query ato 2.x ran for best run);
+and at most 8.5 MB of database per 100,000 points.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from ato.adict import ADict
+from ato.tracking import SQLFinder, SQLLogger
+
+INSERT = "INSERT INTO metrics (run_id, key, value, step, timestamp) VALUES (?, ?, ?, ?, ?)"
+
+
+def config_for(path: str, project: str = "bench", **extra: object) -> ADict:
+    return ADict(
+        experiment=ADict(project_name=project, sql=ADict(db_path=f"sqlite:///{path}")), **extra
+    )
+
+
+def fresh_schema(path: str) -> None:
+    """A new database with ato's schema (migrated, no rows), closed."""
+    SQLLogger(config_for(path)).engine.dispose()
+
+
+def floor_rate(path: str, points: int) -> float:
+    fresh_schema(path)
+    rows = [(1, "loss", 1.0 / (i + 1), i, time.time()) for i in range(points)]
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode = WAL")
+    start = time.perf_counter()
+    connection.execute("BEGIN IMMEDIATE")
+    connection.executemany(INSERT, rows)
+    connection.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    connection.close()
+    return points / elapsed
+
+
+def ato_rate(path: str, points: int) -> float:
+    logger = SQLLogger(config_for(path))
+    logger.run(tags=["bench"])
+    start = time.perf_counter()
+    for i in range(points):
+        logger.log_metric("loss", 1.0 / (i + 1))
+    logger.finish()
+    elapsed = time.perf_counter() - start
+    logger.engine.dispose()
+    return points / elapsed
+
+
+def size_per_100k(path: str, points: int) -> float:
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    return os.path.getsize(path) / points * 100_000 / 1e6
+
+
+def worker(path: str, go: str, points: int) -> None:
+    with open(go + f".ready{os.getpid()}", "w"):
+        pass  # imported and ready: the parent starts the clock when all are
+    while not os.path.exists(go):
+        time.sleep(0.001)
+    logger = SQLLogger(config_for(path))  # the first ones create the file, together
+    with logger.run(tags=["worker"]):
+        for i in range(points):
+            logger.log_metric("loss", float(i))
+
+
+def concurrent(path: str, processes: int, points: int) -> tuple[float, int, list[str]]:
+    go = path + ".go"
+    children = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--worker", path, go, str(points)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    folder = os.path.dirname(path)
+    while (
+        sum(name.startswith(os.path.basename(go) + ".ready") for name in os.listdir(folder))
+        < processes
+    ):
+        time.sleep(0.01)
+    start = time.time()
+    with open(go, "w"):
+        pass
+    errors = []
+    for child in children:
+        _, stderr = child.communicate()
+        if child.returncode != 0:
+            errors.append(stderr.strip().splitlines()[-1] if stderr.strip() else "exit")
+    elapsed = time.time() - start
+    connection = sqlite3.connect(path)
+    stored = connection.execute("SELECT count(*) FROM metrics").fetchone()[0]
+    connection.close()
+    return processes * points / elapsed, stored, errors
+
+
+def build_big(path: str, runs: int, points_per_run: int) -> list[int]:
+    logger = SQLLogger(config_for(path), batch_size=50_000)
+    ids = []
+    for index in range(runs):
+        shape = index % 10  # ten config structures
+        logger.config = config_for(path, lr=0.001 * (index + 1), **{f"option_{shape}": index})
+        run = logger.run(tags=[f"shape{shape}"])
+        ids.append(int(run))
+        half = points_per_run // 2
+        for step in range(half):
+            logger.log_metric("loss", 1.0 / (step + 1 + index))
+            logger.log_metric("acc", (step + index % 97) / (half + 97))
+        logger.finish()
+    logger.engine.dispose()
+    return ids
+
+
+def median_ms(fn, repeat: int = 15) -> float:
+    fn()  # warm
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
+
+
+def legacy_best_run(path: str) -> object:
+    """The query ato 2.1.4 ran: every metric row of the key, sorted by value."""
+    connection = sqlite3.connect(path)
+    row = connection.execute(
+        "SELECT experiments.id, metrics.value FROM experiments JOIN metrics "
+        "ON experiments.id = metrics.run_id WHERE experiments.project_id = 1 "
+        "AND metrics.key = 'acc' ORDER BY metrics.value DESC LIMIT 1"
+    ).fetchone()
+    connection.close()
+    return row
+
+
+def main(quick: bool) -> int:
+    points = 20_000 if quick else 100_000
+    with tempfile.TemporaryDirectory() as folder:
+        floors, ours = [], []
+        for attempt in range(3):  # interleaved, best of three each: the machine is noisy
+            floors.append(floor_rate(os.path.join(folder, f"floor{attempt}.db"), points))
+            ours.append(ato_rate(os.path.join(folder, f"ato{attempt}.db"), points))
+        floor, rate = max(floors), max(ours)
+        size = size_per_100k(os.path.join(folder, "ato0.db"), points)
+        print(f"(a) floor (sqlite3 executemany, one WAL transaction): {floor:,.0f} points/s")
+        print(f"    ato log_metric x {points:,} + finish:              {rate:,.0f} points/s")
+        print(f"    ratio: {rate / floor:.0%} of the floor (target >= 40%)")
+        print(f"    database size: {size:.2f} MB per 100,000 points (target <= 8.5 MB)")
+
+        processes, each = 8, points // 2
+        total, stored, errors = concurrent(os.path.join(folder, "shared.db"), processes, each)
+        print(
+            f"(b) {processes} processes x {each:,} points into one new file: {total:,.0f} points/s"
+        )
+        print(f"    ratio: {total / floor:.0%} of the floor (target >= 30%)")
+        print(f"    points stored: {stored:,} of {processes * each:,}; errors: {errors or 'none'}")
+
+        runs, per_run = (100, 1_000) if quick else (1_000, 1_000)
+        big = os.path.join(folder, "big.db")
+        start = time.perf_counter()
+        ids = build_big(big, runs, per_run)
+        print(
+            f"(c) built {runs:,} runs x {per_run:,} points in {time.perf_counter() - start:.1f} s"
+        )
+        finder = SQLFinder(config_for(big))
+        best = median_ms(lambda: finder.find_best_run("bench", "acc", mode="max"))
+        legacy = median_ms(lambda: legacy_best_run(big), repeat=3)
+        listing = median_ms(lambda: finder.get_runs_in_project("bench"))
+        similar = median_ms(lambda: finder.find_similar_runs(ids[len(ids) // 2]))
+        print(
+            f"    best run by metric:  {best:.2f} ms (2.x's query on the same data: "
+            f"{legacy:.1f} ms, {legacy / best:.0f}x slower)"
+        )
+        print(f"    runs of a project:   {listing:.2f} ms ({runs:,} runs)")
+        count = len(finder.find_similar_runs(ids[0]))
+        print(f"    similar runs:        {similar:.2f} ms ({count} runs)")
+        print("    target: each under 10 ms")
+    ok = rate / floor >= 0.4 and total / floor >= 0.3 and stored == processes * each and not errors
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        worker(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    else:
+        raise SystemExit(main(quick="--quick" in sys.argv))

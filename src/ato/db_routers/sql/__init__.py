@@ -1,0 +1,1 @@
+"""ato 2.x's SQL tracker package; see :mod:`ato.tracking`."""

@@ -1,0 +1,141 @@
+"""Opening a tracker database: engines set up for many writers, and retries.
+
+SQLite is used the way that survives many processes and hard kills: WAL journal (readers
+never block the writer, a killed writer loses only its open transaction),
+``synchronous=NORMAL`` (a commit survives a process crash; only a power cut can lose the
+last commits), a long busy timeout, and every write transaction started with ``BEGIN
+IMMEDIATE`` so that two writers queue for the lock instead of both reading and then
+failing to upgrade (SQLite answers that with an immediate "database is locked", whatever
+the timeout). What still comes back busy is retried with backoff.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from ato.errors import TrackerDatabaseError
+
+__all__ = ["BUSY_TIMEOUT_S", "is_sqlite", "not_a_database", "open_engine", "retry"]
+
+BUSY_TIMEOUT_S = 60.0
+WRITER_BUSY_TIMEOUT_S = 0.02
+_T = TypeVar("_T")
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _sqlite_file(url: str) -> str | None:
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None  # a URI filename; sqlite3 itself will judge it
+    return database
+
+
+def _check_sqlite_folder(path: str, url: str) -> None:
+    # Only stat() here: opening the database file (say, to read its header) and closing
+    # it would drop every POSIX lock this process holds on it through SQLite, which is
+    # how SQLite databases get corrupted. SQLite itself refuses a file that is not a
+    # database on the first read (see ``not_a_database``).
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.exists(path) and not os.path.isdir(folder):
+        raise TrackerDatabaseError(
+            f"Cannot create the tracker database {path!r} (from {url!r}): the folder "
+            f"{folder!r} does not exist. Create it, or point experiment.sql.db_path "
+            f"elsewhere."
+        )
+
+
+def not_a_database(error: BaseException, url: str) -> TrackerDatabaseError | None:
+    """The error to raise when SQLite found that ``url`` is not a database file."""
+    text = str(getattr(error, "orig", error))
+    if "file is not a database" not in text and "file is encrypted" not in text:
+        return None
+    return TrackerDatabaseError(
+        f"{url!r} (experiment.sql.db_path) is not an SQLite database ({text}). Nothing "
+        f"was changed. Point db_path at a new file or an existing ato database."
+    )
+
+
+def open_engine(url: str, *, writer: bool) -> Engine:
+    """An engine for ``url``. A writer's transactions take the write lock at BEGIN."""
+    if not isinstance(url, str) or not url:
+        raise TrackerDatabaseError(
+            f"experiment.sql.db_path must be an SQLAlchemy URL such as "
+            f"'sqlite:///experiments.db', not {url!r}."
+        )
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise TrackerDatabaseError(
+            f"experiment.sql.db_path={url!r} is not an SQLAlchemy URL ({error}); write "
+            f"'sqlite:///path/to/experiments.db' or 'postgresql+psycopg://user@host/db'."
+        ) from None
+    path = _sqlite_file(url)
+    if path is not None:
+        _check_sqlite_folder(path, url)
+    if parsed.get_backend_name() == "sqlite":
+        # Writers: SQLite waits briefly, then ``retry`` takes over (see there); readers
+        # never hold the write lock and simply wait.
+        timeout = WRITER_BUSY_TIMEOUT_S if writer else BUSY_TIMEOUT_S
+        engine = create_engine(url, connect_args={"timeout": timeout})
+        _prepare_sqlite(engine, writer=writer, timeout=timeout)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _prepare_sqlite(engine: Engine, *, writer: bool, timeout: float) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, record: Any) -> None:
+        # Autocommit at the driver, so that SQLAlchemy's "begin" below decides how a
+        # transaction starts (pysqlite would otherwise BEGIN DEFERRED on its own).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            mode = retry(lambda: cursor.execute("PRAGMA journal_mode").fetchone()[0])
+            if str(mode).lower() != "wal" and mode != "memory":
+                retry(lambda: cursor.execute("PRAGMA journal_mode = WAL").fetchone())
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+
+def _is_busy(error: BaseException) -> bool:
+    text = str(getattr(error, "orig", error)).lower()
+    return "locked" in text or "busy" in text
+
+
+def retry(action: Callable[[], _T], deadline_s: float = BUSY_TIMEOUT_S) -> _T:
+    """Run ``action`` (a whole transaction); while SQLite reports the database busy or
+    locked, run it again after a short random pause, for up to ``deadline_s``.
+
+    Writers wait here rather than in SQLite's busy handler, whose sleeps grow to 100 ms:
+    with eight processes taking turns, that left the lock idle more than it was held.
+    """
+    import sqlite3
+
+    give_up = time.monotonic() + deadline_s
+    while True:
+        try:
+            return action()
+        except (OperationalError, sqlite3.OperationalError) as error:
+            if not _is_busy(error) or time.monotonic() > give_up:
+                raise
+        time.sleep(0.0005 + 0.002 * random.random())

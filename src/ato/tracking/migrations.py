@@ -1,0 +1,229 @@
+"""Versioned, additive migrations, applied when a database is opened.
+
+Version 1 is the schema ato 2.x created (its five tables, as it made them); version 2
+adds what ato records beyond 2.x. Each migration only adds (tables, columns, indexes,
+rows computed from existing rows) and checks before it adds, so it is idempotent. All
+of them run in one transaction that holds the write lock (SQLite: ``BEGIN IMMEDIATE``;
+PostgreSQL: a transaction-scoped advisory lock), so when several processes open a new
+file at the same moment, one migrates and the others find it done.
+
+A database whose version is newer than :data:`LATEST` was written by a newer ato: it is
+refused, unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    inspect,
+    text,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from ato.errors import TrackerDatabaseError
+from ato.tracking.database import not_a_database, retry
+from ato.tracking.schema import Base, Environment, MetricSummary, SchemaVersion, utc_now
+
+__all__ = ["LATEST", "MIGRATIONS", "migrate", "schema_version"]
+
+# The tables exactly as ato 2.x's SQLAlchemy models created them.
+_legacy = MetaData()
+Table(
+    "projects",
+    _legacy,
+    Column("id", Integer, primary_key=True),
+    Column("name", String, unique=True, nullable=False, index=True),
+    Column("description", Text),
+    Column("created_at", DateTime),
+)
+Table(
+    "experiments",
+    _legacy,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False, index=True),
+    Column("config", JSON, nullable=False),
+    Column("structural_hash", String(64), index=True),
+    Column("tags", JSON),
+    Column("status", String, index=True),
+    Column("start_time", DateTime),
+    Column("end_time", DateTime),
+)
+Table(
+    "metrics",
+    _legacy,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("experiments.id"), nullable=False, index=True),
+    Column("key", String, nullable=False, index=True),
+    Column("value", Float, nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("timestamp", DateTime),
+)
+Table(
+    "artifacts",
+    _legacy,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("experiments.id"), nullable=False, index=True),
+    Column("path", String, nullable=False),
+    Column("data_type", String),
+    Column("data_info", JSON),
+)
+Table(
+    "fingerprints",
+    _legacy,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("experiments.id"), nullable=False, index=True),
+    Column("trace_id", String, nullable=False, index=True),
+    Column("trace_type", String(32), nullable=False, index=True),
+    Column("fingerprint", String(128), nullable=False, index=True),
+)
+
+
+def _v1_tables_of_ato_2(connection: Connection) -> None:
+    _legacy.create_all(connection, checkfirst=True)
+
+
+_NEW_COLUMNS = {
+    "experiments": [
+        "uuid",
+        "host",
+        "pid",
+        "heartbeat_at",
+        "error",
+        "provenance",
+        "environment_hash",
+        "ato_version",
+    ],
+    "artifacts": ["size", "sha256", "created_at"],
+    "fingerprints": ["call_index", "callees", "basis"],
+}
+
+
+def _v2_runs_record_more(connection: Connection) -> None:
+    dialect = connection.dialect
+    inspector = inspect(connection)
+    for table_name, column_names in _NEW_COLUMNS.items():
+        present = {column["name"] for column in inspector.get_columns(table_name)}
+        table = Base.metadata.tables[table_name]
+        for name in column_names:
+            if name not in present:
+                kind = table.c[name].type.compile(dialect=dialect)
+                connection.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {name} {kind}"))
+    indexes = {
+        index["name"]
+        for table in ("metrics", "experiments")
+        for index in inspector.get_indexes(table)
+    }
+    if "ix_experiments_uuid" not in indexes:
+        connection.execute(text("CREATE UNIQUE INDEX ix_experiments_uuid ON experiments (uuid)"))
+    if "ix_metrics_run_key_step" not in indexes:
+        connection.execute(
+            text("CREATE INDEX ix_metrics_run_key_step ON metrics (run_id, key, step)")
+        )
+    # The composite index answers everything these did; dropping them keeps the metrics
+    # table near half its 2.x size. Indexes hold no data: nothing is lost.
+    for name in ("ix_metrics_run_id", "ix_metrics_key"):
+        if name in indexes:
+            connection.execute(text(f"DROP INDEX {name}"))
+    if not inspector.has_table("environments"):
+        Environment.__table__.create(connection)  # type: ignore[attr-defined]
+    if not inspector.has_table("metric_summaries"):
+        MetricSummary.__table__.create(connection)  # type: ignore[attr-defined]
+        _backfill_summaries(connection)
+
+
+def _backfill_summaries(connection: Connection) -> None:
+    """Summaries of the metrics already there (a database written by 2.x)."""
+    sqlite = connection.dialect.name == "sqlite"
+    # SQLite keeps NaN as the text 'NaN' (see schema.MetricValue): not a min or max.
+    numeric = "typeof(value) = 'real' OR typeof(value) = 'integer'" if sqlite else "value <> 'NaN'"
+    connection.execute(
+        text(
+            f"""
+            INSERT INTO metric_summaries
+                (run_id, key, count, min_value, max_value, last_value, last_step)
+            SELECT m.run_id, m.key, m.n, m.lo, m.hi, last.value, last.step
+            FROM (
+                SELECT run_id, key, count(*) AS n,
+                       min(CASE WHEN {numeric} THEN value END) AS lo,
+                       max(CASE WHEN {numeric} THEN value END) AS hi,
+                       max(id) AS last_id
+                FROM metrics GROUP BY run_id, key
+            ) AS m
+            JOIN metrics AS last ON last.id = m.last_id
+            """
+        )
+    )
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
+    (1, "the tables of ato 2.x", _v1_tables_of_ato_2),
+    (2, "run identity, heartbeat, provenance, environment, summaries", _v2_runs_record_more),
+]
+LATEST = MIGRATIONS[-1][0]
+
+_PG_LOCK_KEY = 0x61746F  # 'ato': one advisory lock for every ato migration
+
+
+def schema_version(connection: Connection) -> int:
+    """The version recorded in the database (0 for an empty database; 1 for a 2.x one)."""
+    inspector = inspect(connection)
+    if inspector.has_table("ato_schema"):
+        row = connection.execute(text("SELECT max(version) FROM ato_schema")).scalar()
+        return int(row or 0)
+    return 1 if inspector.has_table("experiments") else 0
+
+
+def migrate(engine: Engine, url: str) -> int:
+    """Bring the database at ``engine`` to :data:`LATEST`; return the version found."""
+
+    def run() -> int:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY}
+                )
+            found = schema_version(connection)
+            if found > LATEST:
+                raise TrackerDatabaseError(
+                    f"The database {url!r} has schema version {found}, but this ato knows "
+                    f"versions up to {LATEST}: it was written by a newer ato. Nothing was "
+                    f"changed. Upgrade ato (pip install -U ato) to use it."
+                )
+            if found == LATEST:
+                return found
+            for version, _, step in MIGRATIONS:
+                if version > found:
+                    step(connection)
+            _record(connection, LATEST)
+            return found
+
+    try:
+        return retry(run)
+    except DBAPIError as error:
+        refusal = not_a_database(error, url)
+        if refusal is None:
+            raise
+        engine.dispose()
+        raise refusal from None
+
+
+def _record(connection: Connection, version: int) -> None:
+    inspector = inspect(connection)
+    if not inspector.has_table("ato_schema"):
+        SchemaVersion.__table__.create(connection)  # type: ignore[attr-defined]
+    table: Any = SchemaVersion.__table__
+    connection.execute(table.delete())
+    connection.execute(table.insert().values(id=1, version=version, updated_at=utc_now()))

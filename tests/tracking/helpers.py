@@ -1,0 +1,35 @@
+"""Helpers shared by the tracker tests."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from ato.adict import ADict
+
+
+def make_config(url: str, project: str = "vision", **values) -> ADict:
+    return ADict(
+        experiment=ADict(project_name=project, sql=ADict(db_path=url)),
+        **values,
+    )
+
+
+def run_script(
+    tmp_path: Path, source: str, *args: str, name: str = "job.py", **popen
+) -> subprocess.Popen:
+    """Start ``source`` as a real Python program in ``tmp_path``."""
+    script = tmp_path / name
+    text = textwrap.dedent(source)
+    if not script.exists() or script.read_text() != text:  # never rewrite a running script
+        script.write_text(text)
+    return subprocess.Popen(
+        [sys.executable, str(script), *args],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )

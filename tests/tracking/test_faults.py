@@ -1,0 +1,190 @@
+"""Faults with real processes: many writers at once, kill -9, SIGTERM, stopped
+processes, and programs that end without finishing their run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import time
+
+import pytest
+
+from ato.tracking import SQLFinder
+from tests.tracking.helpers import make_config, run_script
+
+WORKER = """
+import os, sys, time
+from ato.adict import ADict
+from ato.tracking import SQLLogger
+
+url, go, index, points = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+open(f"{go}.ready{index}", "w").close()
+while not os.path.exists(go):
+    time.sleep(0.001)
+config = ADict(experiment=ADict(project_name='shared', sql=ADict(db_path=url)), worker=index)
+logger = SQLLogger(config, batch_size=500)
+with logger.run(tags=[f"worker{index}"]):
+    for step in range(points):
+        logger.log_metric("loss", index + step / points)
+"""
+
+
+def test_32_processes_share_one_new_database_without_losing_a_point(db_url, tmp_path):
+    processes, points = 32, 1500
+    go = str(tmp_path / "go")
+    children = [
+        run_script(tmp_path, WORKER, db_url, go, str(index), str(points), name="worker.py")
+        for index in range(processes)
+    ]
+    deadline = time.time() + 120
+    while sum(name.startswith("go.ready") for name in os.listdir(tmp_path)) < processes:
+        assert time.time() < deadline, "workers did not start"
+        dead = [child for child in children if child.poll() is not None]
+        assert not dead, dead[0].stderr.read() if dead else ""
+        time.sleep(0.01)
+    (tmp_path / "go").touch()  # all of them create the database at the same moment
+    failures = []
+    for child in children:
+        _, stderr = child.communicate(timeout=300)
+        if child.returncode != 0 or stderr.strip():
+            failures.append(stderr.strip()[-2000:])
+    assert failures == []
+    finder = SQLFinder(make_config(db_url, "shared"))
+    runs = finder.get_runs_in_project("shared")
+    assert len(runs) == processes
+    assert {run.status for run in runs} == {"completed"}
+    for run in runs:
+        summary = run.summary["loss"]
+        assert (summary.count, summary.last_step) == (points, points - 1)
+    total = sum(len(finder.metrics(run.id, "loss")) for run in runs)
+    assert total == processes * points
+    assert finder.find_project("shared").name == "shared"
+
+
+LOGGER = """
+import sys, time
+from ato.adict import ADict
+from ato.tracking import SQLLogger
+
+url, mode = sys.argv[1], sys.argv[2]
+config = ADict(experiment=ADict(project_name='faults', sql=ADict(db_path=url)))
+logger = SQLLogger(config, heartbeat_interval=0.2)
+run = logger.run()
+print("run", int(run), flush=True)
+step = 0
+if mode == "steady":
+    while True:
+        logger.log_metric("x", float(step), step=step)
+        if step % 20 == 0:
+            print("logged", step, time.time(), flush=True)
+        step += 1
+        time.sleep(0.002)
+elif mode == "long_step":
+    logger.log_metric("x", 1.0)
+    print("long step", flush=True)
+    time.sleep(3)
+    logger.finish()
+elif mode == "no_finish":
+    logger.log_metric("x", 1.0)
+elif mode == "raise":
+    logger.log_metric("x", 1.0)
+    raise RuntimeError("diverged at step 7")
+elif mode == "interrupt":
+    logger.log_metric("x", 1.0)
+    raise KeyboardInterrupt
+"""
+
+
+def start(tmp_path, url, mode):
+    child = run_script(tmp_path, LOGGER, url, mode, name="logger.py")
+    first = child.stdout.readline().split()
+    assert first[:1] == ["run"], child.stderr.read()
+    return child, int(first[1])
+
+
+def test_kill_9_keeps_every_point_flushed_before_it_and_reads_as_crashed(db_url, tmp_path):
+    child, run_id = start(tmp_path, db_url, "steady")
+    seen: list[tuple[int, float]] = []
+    while len(seen) < 2 or seen[-1][1] - seen[0][1] < 2.5:
+        _, step, stamp = child.stdout.readline().split()
+        seen.append((int(step), float(stamp)))
+    killed_at = time.time()
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    child.stdout.close()
+    child.stderr.close()
+    # Everything logged more than a second before the kill must be there.
+    due = max(step for step, stamp in seen if stamp < killed_at - 1.0)
+    finder = SQLFinder(make_config(db_url), heartbeat_grace=60)
+    steps = [point.step for point in finder.metrics(run_id, "x")]
+    assert steps == list(range(len(steps))), "points lost in the middle"
+    assert len(steps) > due
+    run = finder.find_run(run_id)
+    assert run.stored_status == "running" and run.status == "crashed"  # its pid is gone
+    if db_url.startswith("sqlite"):
+        connection = sqlite3.connect(db_url.removeprefix("sqlite:///"))
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        connection.close()
+
+
+def test_a_stopped_process_is_crashed_once_its_heartbeat_is_stale(db_url, tmp_path):
+    child, run_id = start(tmp_path, db_url, "steady")
+    child.stdout.readline()
+    child.send_signal(signal.SIGSTOP)  # alive, but silent: like a hung node
+    try:
+        time.sleep(0.3)
+        finder = SQLFinder(make_config(db_url), heartbeat_grace=1.5)
+        assert finder.find_run(run_id).status == "running"
+        time.sleep(2.0)
+        assert finder.find_run(run_id).status == "crashed"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.send_signal(signal.SIGCONT)
+        child.communicate()
+
+
+def test_a_live_run_in_a_long_step_keeps_running(db_url, tmp_path):
+    child, run_id = start(tmp_path, db_url, "long_step")
+    assert child.stdout.readline().strip() == "long step"
+    finder = SQLFinder(make_config(db_url), heartbeat_grace=1.0)
+    for _ in range(4):
+        time.sleep(0.5)
+        assert finder.find_run(run_id).status == "running"
+    child.communicate(timeout=30)
+    assert finder.find_run(run_id).status == "completed"
+
+
+def test_sigterm_writes_pending_points_and_marks_the_run_killed(db_url, tmp_path):
+    child, run_id = start(tmp_path, db_url, "steady")
+    for _ in range(5):
+        last = int(child.stdout.readline().split()[1])
+    child.send_signal(signal.SIGTERM)
+    child.communicate(timeout=30)
+    assert child.returncode == -signal.SIGTERM  # it still dies of the signal
+    finder = SQLFinder(make_config(db_url))
+    run = finder.find_run(run_id)
+    assert run.status == "killed" and "SIGTERM" in run.error
+    steps = [point.step for point in finder.metrics(run_id, "x")]
+    assert steps == list(range(len(steps))) and len(steps) > last
+
+
+@pytest.mark.parametrize(
+    ("mode", "status", "error"),
+    [
+        ("no_finish", "completed", None),
+        ("raise", "failed", "RuntimeError: diverged at step 7"),
+        ("interrupt", "killed", "KeyboardInterrupt"),
+    ],
+)
+def test_a_program_that_ends_without_finish_gets_the_status_of_its_end(
+    db_url, tmp_path, mode, status, error
+):
+    child, run_id = start(tmp_path, db_url, mode)
+    child.communicate(timeout=30)
+    run = SQLFinder(make_config(db_url)).find_run(run_id)
+    assert run.status == status
+    if error:
+        assert error in run.error
+    assert [point.value for point in run.metrics] == [1.0]
+    assert run.end_time is not None

@@ -1,0 +1,156 @@
+"""SQLFinder: queries over runs, answered with records that outlive their session."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from ato.adict import ADict
+from ato.tracking import SQLFinder, SQLLogger
+from tests.tracking.helpers import make_config
+
+
+def log_runs(url: str) -> list[int]:
+    """Three vision runs (two with the same config structure) and one nlp run."""
+    ids = []
+    for index, (project, extra) in enumerate(
+        [("vision", {}), ("vision", {}), ("vision", {"dropout": 0.1}), ("nlp", {})]
+    ):
+        config = make_config(url, project, lr=0.01 * (index + 1), model=ADict(depth=50), **extra)
+        logger = SQLLogger(config)
+        with logger.run(tags=[f"run{index}"]) as run_id:
+            for step in range(5):
+                logger.log_metric("loss", 1.0 / (step + 1 + index))
+                logger.log_metric("acc", 0.5 + 0.1 * index + 0.01 * step)
+        ids.append(run_id)
+    return ids
+
+
+def test_find_project_and_runs_of_a_project(db_url):
+    ids = log_runs(db_url)
+    finder = SQLFinder(make_config(db_url))
+    project = finder.find_project("vision")
+    assert project.name == "vision" and project.created_at.tzinfo is not None
+    assert finder.find_project("nope") is None
+    runs = finder.get_runs_in_project("vision")
+    assert [run.id for run in runs] == ids[:3]
+    assert [run.config.lr for run in runs] == pytest.approx([0.01, 0.02, 0.03])
+    assert [run.summary["acc"].last for run in runs] == pytest.approx([0.54, 0.64, 0.74])
+    assert finder.get_runs_in_project("nope") == []
+
+
+def test_best_run_by_metric_max_and_min(db_url):
+    ids = log_runs(db_url)
+    finder = SQLFinder(make_config(db_url))
+    best = finder.find_best_run("vision", "acc", mode="max")
+    assert best.id == ids[2] and best.config.dropout == 0.1
+    lowest_loss = finder.find_best_run(project_name="vision", metric_key="loss", mode="min")
+    assert lowest_loss.id == ids[2]
+    assert finder.find_best_run("vision", "loss", mode="max").id == ids[0]
+    assert finder.find_best_run("nope", "acc") == {"error": "Project not found"}
+    assert finder.find_best_run("vision", "nope") == {"error": "Run not found"}
+    with pytest.raises(ValueError, match="'max' or 'min'"):
+        finder.find_best_run("vision", "acc", mode="maximum")
+
+
+def test_similar_runs_share_the_config_structure(db_url):
+    ids = log_runs(db_url)
+    finder = SQLFinder(make_config(db_url))
+    assert [run.id for run in finder.find_similar_runs(ids[0])] == [ids[1], ids[3]]
+    assert finder.find_similar_runs(ids[2]) == []
+    assert finder.find_similar_runs(10_000) == []
+
+
+def test_records_stay_usable_after_the_finder_is_gone(db_url):
+    ids = log_runs(db_url)
+    finder = SQLFinder(make_config(db_url))
+    runs = finder.get_runs_in_project("vision")
+    finder.engine.dispose()
+    del finder
+    run = runs[1]
+    assert run.config.model.depth == 50
+    assert [p.value for p in run.metric("loss")] == pytest.approx(
+        [1 / 2, 1 / 3, 1 / 4, 1 / 5, 1 / 6]
+    )
+    assert run.fingerprints == [] and run.artifacts == []
+    assert run.id == ids[1] and run.project_name == "vision"
+
+
+def test_to_dataframe_has_a_row_per_run(db_url):
+    pytest.importorskip("pandas")
+    ids = log_runs(db_url)
+    frame = SQLFinder(make_config(db_url)).to_dataframe("vision")
+    assert list(frame["id"]) == ids[:3]
+    assert list(frame["config.lr"]) == pytest.approx([0.01, 0.02, 0.03])
+    assert list(frame["metric.acc"]) == pytest.approx([0.54, 0.64, 0.74])
+    assert math.isnan(frame["config.dropout"][0]) and frame["config.dropout"][2] == 0.1
+
+
+TRAIN = """
+from ato.adict import ADict
+from ato.scope import Scope
+from ato.tracking import SQLLogger
+
+scope = Scope()
+
+@scope.observe(default=True)
+def defaults(config):
+    config.experiment = ADict(project_name='vision', sql=ADict(db_path='sqlite:///x.db'))
+    config.lr = 0.1
+
+@scope.trace(trace_id='model_forward')
+def forward(x):
+    return x * 2
+
+@scope.runtime_trace(trace_id='evaluate')
+def evaluate(x):
+    return round(forward(x), 6)
+
+@scope
+def main(config):
+    with SQLLogger(config).run() as run:
+        evaluate(config.lr)
+    print(int(run))
+
+main()
+"""
+
+
+def run_program(tmp_path, source, url):
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent(source))
+    result = subprocess.run(
+        # The database is chosen on the command line, as a user would.
+        [sys.executable, str(script), f"experiment.sql.db_path:={url}"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout.split()[-1])
+
+
+def test_trace_statistics_count_versions_of_a_function_across_real_runs(db_url, tmp_path):
+    first = run_program(tmp_path, TRAIN, db_url)
+    cosmetic = TRAIN.replace("    return x * 2", "    # doubled\n    return (x *\n            2)")
+    second = run_program(tmp_path, cosmetic, db_url)
+    changed = TRAIN.replace("return x * 2", "return x * 3")
+    third = run_program(tmp_path, changed, db_url)
+    finder = SQLFinder(make_config(db_url))
+    stats = finder.get_trace_statistics("vision", trace_id="model_forward")
+    assert stats == {
+        "project_name": "vision",
+        "trace_id": "model_forward",
+        "static_trace_versions": 2,
+        "runtime_trace_versions": 0,
+    }
+    assert finder.get_trace_statistics("vision", "evaluate")["runtime_trace_versions"] == 2
+    assert [r.id for r in finder.find_similar_runs_by_trace(first, "model_forward")] == [second]
+    assert finder.find_similar_runs_by_trace(third, "model_forward") == []
+    same_output = finder.find_similar_runs_by_trace(first, "evaluate", trace_type="runtime")
+    assert [r.id for r in same_output] == [second]
+    assert finder.get_trace_statistics("nope", "model_forward") == {"error": "Project not found"}
