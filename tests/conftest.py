@@ -30,3 +30,21 @@ def fresh_scope_registry():
     Scope.initialize_registry()
     yield
     Scope.initialize_registry()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL 15 server for the session (see tests/pg_server.py).
+
+    Without the binaries or psycopg, tests that need it are skipped, except on CI
+    (``CI=true``), where they fail: CI must exercise both backends.
+    """
+    from tests.pg_server import PostgresServer, postgres_available
+
+    available, reason = postgres_available()
+    if not available:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required on CI: {reason}")
+        pytest.skip(f"PostgreSQL not available: {reason}")
+    with PostgresServer() as server:
+        yield server

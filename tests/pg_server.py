@@ -1,7 +1,7 @@
 """A throwaway PostgreSQL server for tests (PostgreSQL 15 binaries + psycopg 3).
 
-One server per test session (start-up takes about a second) and a fresh database per test
-(``CREATE DATABASE`` takes milliseconds).  Fixtures live in the conftest that uses this
+One server per test session (initdb + start take ~2 s) and a fresh database per test
+(``CREATE DATABASE`` takes ~50-300 ms).  Fixtures live in the conftest that uses this
 module; the usual shape is::
 
     import os

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Iterator
 
 import pytest
 
-from tests.pg_server import PostgresServer, new_database, postgres_available
+from tests.pg_server import PostgresServer, new_database
 
 sqlalchemy = pytest.importorskip("sqlalchemy")
 
 
-@pytest.fixture(scope="session")
-def pg() -> Iterator[PostgresServer]:
-    available, reason = postgres_available()
-    if not available:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required on CI: {reason}")
-        pytest.skip(f"PostgreSQL not available: {reason}")
-    with PostgresServer() as server:
-        yield server
+@pytest.fixture
+def pg(postgres_server: PostgresServer) -> PostgresServer:
+    return postgres_server  # the session's server (tests/conftest.py)
 
 
 def test_server_runs_postgres_15(pg: PostgresServer) -> None:

@@ -183,6 +183,13 @@ def test_torch_tensors_by_dtype_shape_and_values():
     assert value_hash(tensor) == value_hash(tensor.t().contiguous().t())
     assert value_hash(tensor) != value_hash(tensor.double())
     assert value_hash(tensor.bfloat16()) == value_hash(tensor.bfloat16().clone())
+    assert value_hash(tensor) != value_hash(tensor.reshape(3, 2))
+    assert value_hash(tensor.requires_grad_()) == value_hash(tensor.detach().clone())
+    wide = torch.arange(12, dtype=torch.float32).reshape(2, 6)
+    assert value_hash(wide[:, ::2]) == value_hash(wide[:, ::2].contiguous())
+    changed = tensor.detach().clone()
+    changed[1, 2] = 5.5
+    assert value_hash(changed) != value_hash(tensor)
 
 
 # -- @scope.runtime_trace ---------------------------------------------------------------

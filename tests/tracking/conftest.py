@@ -1,9 +1,5 @@
-"""Every tracker test runs twice: on an SQLite file and on a throwaway PostgreSQL 15
-server (started once per session by ``tests.pg_server``; a fresh database per test).
-
-Without the PostgreSQL binaries or psycopg the PostgreSQL half is skipped, except on CI
-(``CI=true``), where it fails: CI must exercise both backends.
-"""
+"""Every tracker test runs twice: on an SQLite file and on the session's throwaway
+PostgreSQL 15 server (``postgres_server`` in tests/conftest.py), in a fresh database."""
 
 from __future__ import annotations
 
@@ -13,21 +9,6 @@ import os
 import pytest
 
 _counter = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def postgres_server():
-    from tests.pg_server import PostgresServer, postgres_available
-
-    available, reason = postgres_available()
-    if not available:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required on CI: {reason}")
-        pytest.skip(f"PostgreSQL not available: {reason}")
-    server = PostgresServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -44,3 +25,15 @@ def db_url(request, tmp_path):
 @pytest.fixture
 def sqlite_url(tmp_path):
     return f"sqlite:///{tmp_path / 'experiments.db'}"
+
+
+@pytest.fixture(autouse=True)
+def no_process_left_behind():
+    from tests.tracking.helpers import STARTED
+
+    yield
+    for process in STARTED:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    STARTED.clear()

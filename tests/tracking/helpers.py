@@ -9,6 +9,10 @@ from pathlib import Path
 
 from ato.adict import ADict
 
+# Every process run_script started; the autouse fixture in conftest.py kills those still
+# running when a test ends, so a failed test never leaves a logging loop behind.
+STARTED: list[subprocess.Popen] = []
+
 
 def make_config(url: str, project: str = "vision", **values) -> ADict:
     return ADict(
@@ -25,7 +29,7 @@ def run_script(
     text = textwrap.dedent(source)
     if not script.exists() or script.read_text() != text:  # never rewrite a running script
         script.write_text(text)
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, str(script), *args],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -33,3 +37,5 @@ def run_script(
         text=True,
         **popen,
     )
+    STARTED.append(process)
+    return process

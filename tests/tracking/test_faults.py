@@ -37,18 +37,24 @@ def test_32_processes_share_one_new_database_without_losing_a_point(db_url, tmp_
         run_script(tmp_path, WORKER, db_url, go, str(index), str(points), name="worker.py")
         for index in range(processes)
     ]
-    deadline = time.time() + 120
-    while sum(name.startswith("go.ready") for name in os.listdir(tmp_path)) < processes:
-        assert time.time() < deadline, "workers did not start"
-        dead = [child for child in children if child.poll() is not None]
-        assert not dead, dead[0].stderr.read() if dead else ""
-        time.sleep(0.01)
-    (tmp_path / "go").touch()  # all of them create the database at the same moment
-    failures = []
-    for child in children:
-        _, stderr = child.communicate(timeout=300)
-        if child.returncode != 0 or stderr.strip():
-            failures.append(stderr.strip()[-2000:])
+    try:
+        deadline = time.time() + 120
+        while sum(name.startswith("go.ready") for name in os.listdir(tmp_path)) < processes:
+            assert time.time() < deadline, "workers did not start"
+            dead = [child for child in children if child.poll() is not None]
+            assert not dead, dead[0].stderr.read() if dead else ""
+            time.sleep(0.01)
+        (tmp_path / "go").touch()  # all of them create the database at the same moment
+        failures = []
+        for child in children:
+            _, stderr = child.communicate(timeout=300)
+            if child.returncode != 0 or stderr.strip():
+                failures.append(stderr.strip()[-2000:])
+    finally:
+        for child in children:  # never leave workers behind a failed test
+            if child.poll() is None:
+                child.kill()
+                child.communicate()
     assert failures == []
     finder = SQLFinder(make_config(db_url, "shared"))
     runs = finder.get_runs_in_project("shared")
@@ -155,16 +161,21 @@ def test_a_live_run_in_a_long_step_keeps_running(db_url, tmp_path):
     assert finder.find_run(run_id).status == "completed"
 
 
-def test_sigterm_writes_pending_points_and_marks_the_run_killed(db_url, tmp_path):
+@pytest.mark.parametrize(
+    ("signum", "reason"), [(signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "KeyboardInterrupt")]
+)
+def test_sigterm_and_ctrl_c_write_pending_points_and_mark_the_run_killed(
+    db_url, tmp_path, signum, reason
+):
     child, run_id = start(tmp_path, db_url, "steady")
     for _ in range(5):
         last = int(child.stdout.readline().split()[1])
-    child.send_signal(signal.SIGTERM)
+    child.send_signal(signum)
     child.communicate(timeout=30)
-    assert child.returncode == -signal.SIGTERM  # it still dies of the signal
+    assert child.returncode == -signum  # it still dies of the signal
     finder = SQLFinder(make_config(db_url))
     run = finder.find_run(run_id)
-    assert run.status == "killed" and "SIGTERM" in run.error
+    assert run.status == "killed" and reason in run.error
     steps = [point.step for point in finder.metrics(run_id, "x")]
     assert steps == list(range(len(steps))) and len(steps) > last
 

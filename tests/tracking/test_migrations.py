@@ -107,6 +107,48 @@ def test_a_2x_database_is_appended_to_and_keeps_its_rows(old_db):
         assert old_columns and old_columns <= columns, table["name"]
 
 
+OPENER = """
+import os, sys, time
+from ato.adict import ADict
+from ato.tracking import SQLLogger
+
+url, go, index = sys.argv[1], sys.argv[2], sys.argv[3]
+open(f"{go}.ready{index}", "w").close()
+while not os.path.exists(go):
+    time.sleep(0.001)
+config = ADict(experiment=ADict(project_name='vision', sql=ADict(db_path=url)))
+logger = SQLLogger(config)
+with logger.run(tags=[f"opener{index}"]):
+    for step in range(10):
+        logger.log_metric("val_accuracy", 0.1 * step)
+"""
+
+
+def test_several_processes_migrate_a_2x_database_at_once(old_db, tmp_path):
+    import os
+    import time
+
+    from tests.tracking.helpers import run_script
+
+    url, go = f"sqlite:///{old_db}", str(tmp_path / "go")
+    children = [run_script(tmp_path, OPENER, url, go, str(i), name="opener.py") for i in range(6)]
+    while sum(name.startswith("go.ready") for name in os.listdir(tmp_path)) < 6:
+        assert all(child.poll() is None for child in children)
+        time.sleep(0.01)
+    (tmp_path / "go").touch()
+    for child in children:
+        _, stderr = child.communicate(timeout=120)
+        assert child.returncode == 0 and not stderr.strip(), stderr
+    finder = SQLFinder(make_config(url))
+    runs = finder.get_runs_in_project("vision")
+    assert len(runs) == 3 + 6
+    first = runs[0]  # written by 2.x: its summary was backfilled exactly once
+    assert first.summary["val_accuracy"].count == 10
+    assert {run.summary["val_accuracy"].count for run in runs[3:]} == {10}
+    connection = sqlite3.connect(old_db)
+    assert connection.execute("SELECT version FROM ato_schema").fetchall() == [(LATEST,)]
+
+
 def test_opening_again_changes_nothing(db_url):
     SQLLogger(make_config(db_url)).engine.dispose()
     engine = create_engine(db_url)
