@@ -65,3 +65,15 @@ def _own_import_time_us(module: str) -> int:
 def test_own_import_time_of_ato_adict_is_small():
     # Best of three, so one slow start on a busy machine does not decide it.
     assert min(_own_import_time_us("ato.adict") for _ in range(3)) < 30_000
+
+
+def test_the_tracker_loads_no_optional_heavy_module():
+    optional = ["numpy", "torch", "pandas", "psycopg"]
+    code = (
+        "import sys, ato.db_routers.sql.manager; "
+        f"print(','.join(m for m in {optional!r} if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == ""

@@ -297,3 +297,62 @@ def test_stable_across_installed_pythons():
         assert run.returncode == 0, (python, run.stderr)
         results[version] = json.loads(run.stdout)
     assert len(set(map(tuple, results.values()))) == 1, results
+
+
+NUMPY_VALUES = """
+import json
+import numpy as np
+from ato.value_hash import value_hash
+grid = np.arange(24, dtype=np.float64).reshape(4, 6) / 7
+values = [
+    grid,
+    grid.astype(np.float32),
+    np.asfortranarray(grid),
+    grid[:, ::2],
+    np.arange(10, dtype=np.int64),
+    np.array([True, False]),
+    np.array(3.5),
+    np.float32(0.1),
+    np.int16(-3),
+    np.array([np.nan, -0.0, np.inf]),
+    {"weights": grid[:2], "step": np.int64(7)},
+]
+print(json.dumps([np.__version__, [value_hash(v) for v in values]]))
+"""
+
+
+def test_numpy_1_and_numpy_2_give_the_same_hashes():
+    """Hashes written by a run with numpy 1.x must match a rerun with numpy 2.x."""
+    import numpy
+
+    from tests.test_canonical import ROOT
+
+    assert numpy.__version__.startswith("2.")
+    target = ROOT / ".venv" / "cross-numpy" / "1.26"
+    if not (target / "numpy").exists():
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+                str(target),
+                "numpy==1.26.4",
+            ],
+            check=True,
+            capture_output=True,
+        )
+    results = []
+    for path in ([str(target)], []):
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([*path, str(ROOT / "src")]))
+        run = subprocess.run(
+            [sys.executable, "-c", NUMPY_VALUES], capture_output=True, text=True, env=env
+        )
+        assert run.returncode == 0, run.stderr
+        results.append(json.loads(run.stdout))
+    (old_version, old), (new_version, new) = results
+    assert old_version == "1.26.4" and new_version.startswith("2.")
+    assert old == new

@@ -1,8 +1,8 @@
 """ato: a thin layer beside your ML stack that answers "why did this result change?".
 
 The public API, in one place. Light parts are imported here; anything heavier is loaded
-on first use through the module ``__getattr__`` below, so ``import ato`` stays fast and
-pulls in neither SQLAlchemy, numpy nor torch.
+on first use through the module ``__getattr__`` below (``ato.Scope``, ``ato.SQLLogger``),
+so ``import ato`` stays fast and pulls in neither SQLAlchemy, numpy nor torch.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ __all__ = [
 # Loaded on first use: name -> module that defines it.
 _LAZY = {
     "MultiScope": "ato.scope",
+    "SQLFinder": "ato.tracking",
+    "SQLLogger": "ato.tracking",
     "Scope": "ato.scope",
 }
 __all__ += sorted(_LAZY)
