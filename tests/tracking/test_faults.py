@@ -69,9 +69,13 @@ def test_32_processes_share_one_new_database_without_losing_a_point(db_url, tmp_
 
 
 LOGGER = """
-import sys, time
+import signal, sys, time
 from ato.adict import ADict
 from ato.tracking import SQLLogger
+
+# A job started in the background (as CI may start the tests) inherits SIGINT ignored;
+# an interactive program has Python's Ctrl-C handler, which is what is tested here.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 url, mode = sys.argv[1], sys.argv[2]
 config = ADict(experiment=ADict(project_name='faults', sql=ADict(db_path=url)))
