@@ -817,23 +817,24 @@ def _adicts_within(value: Any) -> Iterator[ADict]:
             stack.extend(v for v in node if type(v) not in _ATOMIC)
 
 
-def _frozen_copy(value: Any) -> Any:
-    """What a frozen config hands out for a list or dict: a copy, its configs frozen too."""
+def _sealed_copy(value: Any, flag: str) -> Any:
+    """A copy of a list or dict whose configs carry ``flag`` ('frozen' or 'immutable')."""
     duplicate = _clone(value, {})
     for node in _adicts_within(duplicate):
         state = _get_state(node)
-        state.frozen = True
+        setattr(state, flag, True)
         state.refresh()
     return duplicate
+
+
+def _frozen_copy(value: Any) -> Any:
+    """What a frozen config hands out for a list or dict: a copy, its configs frozen too."""
+    return _sealed_copy(value, "frozen")
 
 
 def _immutable_copy(value: Any) -> Any:
-    duplicate = _clone(value, {})
-    for node in _adicts_within(duplicate):
-        state = _get_state(node)
-        state.immutable = True
-        state.refresh()
-    return duplicate
+    """What an immutable config hands out: a copy whose configs are immutable too."""
+    return _sealed_copy(value, "immutable")
 
 
 def _plain_copy(value: Any) -> Any:
