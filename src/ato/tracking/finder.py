@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Dialect
 
-from ato.errors import TrackerConfigError
 from ato.tracking.database import open_engine
+from ato.tracking.logger import setting
 from ato.tracking.migrations import migrate
 from ato.tracking.runs import (
     RUN_COLUMNS,
@@ -21,6 +20,7 @@ from ato.tracking.runs import (
     ProjectRecord,
     Run,
     RunBatch,
+    loads,
 )
 from ato.tracking.schema import as_utc
 
@@ -35,20 +35,6 @@ _SELECT_RUNS = (
 )
 
 
-def _db_path(config: Any) -> str:
-    node = config
-    for depth, part in enumerate(("experiment", "sql", "db_path")):
-        if not isinstance(node, Mapping) or part not in node:
-            where = ".".join(("experiment", "sql", "db_path")[: depth + 1])
-            raise TrackerConfigError(
-                f"SQLFinder reads config.experiment.sql.db_path, but config.{where} is "
-                f"missing. Set it, e.g. config.experiment.sql.db_path = "
-                f"'sqlite:///experiments.db'."
-            )
-        node = node[part]
-    return node  # type: ignore[no-any-return]
-
-
 class SQLFinder:
     """Reads the database at ``config.experiment.sql.db_path``.
 
@@ -58,7 +44,7 @@ class SQLFinder:
 
     def __init__(self, config: Any, *, heartbeat_grace: float = 30.0) -> None:
         self.config = config
-        self.db_path = _db_path(config)
+        self.db_path = setting(config, "experiment.sql.db_path")
         self.engine = open_engine(self.db_path, writer=True)
         migrate(self.engine, self.db_path)
         self.engine.dispose()
@@ -123,9 +109,7 @@ class SQLFinder:
         column = "max_value" if mode == "max" else "min_value"
         order = "DESC" if mode == "max" else "ASC"
         with self.engine.connect() as connection:
-            project = connection.execute(
-                text("SELECT id FROM projects WHERE name = :n"), {"n": project_name}
-            ).scalar()
+            project = _project_id(connection, project_name)
             if project is None:
                 return {"error": "Project not found"}
             best = connection.execute(
@@ -144,9 +128,7 @@ class SQLFinder:
     def get_trace_statistics(self, project_name: str, trace_id: str) -> dict[str, Any]:
         """How many distinct fingerprints ``trace_id`` had across the project's runs."""
         with self.engine.connect() as connection:
-            project = connection.execute(
-                text("SELECT id FROM projects WHERE name = :n"), {"n": project_name}
-            ).scalar()
+            project = _project_id(connection, project_name)
             if project is None:
                 return {"error": "Project not found"}
             counts: dict[str, int] = dict(
@@ -175,7 +157,7 @@ class SQLFinder:
                 text("SELECT record FROM environments WHERE hash = :h"),
                 {"h": environment_hash},
             ).scalar()
-        value: dict[str, Any] | None = _loads(record)
+        value: dict[str, Any] | None = loads(record)
         return value
 
     def _provenance(self, run_id: int) -> dict[str, list[str]] | None:
@@ -184,7 +166,7 @@ class SQLFinder:
                 text("SELECT provenance FROM experiments WHERE id = :id"),
                 {"id": run_id},
             ).scalar()
-        value: dict[str, list[str]] | None = _loads(stored)
+        value: dict[str, list[str]] | None = loads(stored)
         return value
 
     # -- metrics -------------------------------------------------------------------------
@@ -260,12 +242,12 @@ class SQLFinder:
                 )
         elif name == "artifacts":
             for run_id, *fields in rows:
-                fields[3] = _loads(fields[3])
+                fields[3] = loads(fields[3])
                 fields[6] = as_utc(fields[6])
                 loaded.setdefault(run_id, []).append(ArtifactRecord(*fields))
         else:
             for run_id, *fields in rows:
-                fields[4] = _loads(fields[4]) or {}
+                fields[4] = loads(fields[4]) or {}
                 loaded.setdefault(run_id, []).append(FingerprintRecord(*fields))
         return loaded
 
@@ -314,7 +296,8 @@ def _fetch_all(connection: Connection, sql: str, params: dict[str, Any]) -> list
         cursor.close()
 
 
-def _loads(value: Any) -> Any:
-    import json
-
-    return json.loads(value) if isinstance(value, str) else value
+def _project_id(connection: Connection, name: str) -> int | None:
+    project: int | None = connection.execute(
+        text("SELECT id FROM projects WHERE name = :n"), {"n": name}
+    ).scalar()
+    return project

@@ -40,29 +40,33 @@ if TYPE_CHECKING:
     from ato.scope import Scope
     from ato.trace import RuntimeCall
 
-__all__ = ["ActiveRun", "SQLLogger", "tracker_settings"]
+__all__ = ["ActiveRun", "SQLLogger", "setting", "tracker_settings"]
 
 _LAYOUT = """\
 config.experiment.project_name = 'my_project'
 config.experiment.sql.db_path = 'sqlite:///experiments.db'"""
 
 
+def setting(config: Any, path: str) -> Any:
+    """``config``'s value at dotted ``path``; a missing key raises naming the first
+    missing part and showing the layout the tracker expects."""
+    node = config
+    parts = path.split(".")
+    for depth, part in enumerate(parts):
+        if not isinstance(node, Mapping) or part not in node:
+            where = ".".join(parts[: depth + 1])
+            raise TrackerConfigError(
+                f"The tracker reads config.{path}, but config.{where} is missing. "
+                f"Set it in a view, e.g.:\n{_LAYOUT}"
+            )
+        node = node[part]
+    return node
+
+
 def tracker_settings(config: Any) -> tuple[str, str]:
-    """``(project_name, db_path)`` from ``config.experiment``; a missing key raises
-    naming it and showing the layout the tracker expects."""
-    values = []
-    for path in ("experiment.project_name", "experiment.sql.db_path"):
-        node = config
-        for depth, part in enumerate(path.split(".")):
-            if not isinstance(node, Mapping) or part not in node:
-                where = ".".join(path.split(".")[: depth + 1])
-                raise TrackerConfigError(
-                    f"The tracker reads config.{path}, but config.{where} is missing. "
-                    f"Set it in a view, e.g.:\n{_LAYOUT}"
-                )
-            node = node[part]
-        values.append(node)
-    project, url = values
+    """``(project_name, db_path)`` from ``config.experiment``."""
+    project = setting(config, "experiment.project_name")
+    url = setting(config, "experiment.sql.db_path")
     if not isinstance(project, str) or not project:
         raise TrackerConfigError(
             f"config.experiment.project_name must be a non-empty string, not {project!r}."

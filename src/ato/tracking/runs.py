@@ -30,6 +30,7 @@ __all__ = [
     "Run",
     "RunBatch",
     "effective_status",
+    "loads",
     "pid_is_running",
 ]
 
@@ -153,7 +154,8 @@ RUN_COLUMNS = (
 )
 
 
-def _json(value: Any) -> Any:
+def loads(value: Any) -> Any:
+    """A JSON column's value: text from SQLite, already parsed from psycopg."""
     return json.loads(value) if isinstance(value, str) else value
 
 
@@ -210,12 +212,12 @@ class Run:
         if self._config is None:
             from ato.adict import ADict
 
-            self._config = ADict(_json(self._row[3]) or {})
+            self._config = ADict(loads(self._row[3]) or {})
         return self._config
 
     @property
     def tags(self) -> list[Any]:
-        return list(_json(self._row[5]) or [])
+        return list(loads(self._row[5]) or [])
 
     @property
     def start_time(self) -> _dt.datetime | None:
