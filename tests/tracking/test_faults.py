@@ -4,14 +4,17 @@ processes, and programs that end without finishing their run."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 
 import pytest
 
 from ato.tracking import SQLFinder
-from tests.tracking.helpers import make_config, run_script
+from tests.tracking.helpers import STARTED, make_config, run_script
 
 WORKER = """
 import os, sys, time
@@ -203,3 +206,61 @@ def test_a_program_that_ends_without_finish_gets_the_status_of_its_end(
         assert error in run.error
     assert [point.value for point in run.metrics] == [1.0]
     assert run.end_time is not None
+
+
+NAMESPACED = """
+import os, sys
+
+url, target = sys.argv[1], int(sys.argv[2])
+# Pids in a new namespace count up from 1: fork until a child gets the target pid.
+while True:
+    pid = os.fork()
+    if pid == 0:
+        if os.getpid() != target:
+            os._exit(0)
+        break
+    os.waitpid(pid, 0)
+    if pid >= target:
+        sys.exit(0)
+
+from ato.adict import ADict
+from ato.tracking import SQLLogger
+
+logger = SQLLogger(ADict(experiment=ADict(project_name='faults', sql=ADict(db_path=url))))
+run = logger.run()
+print(int(run), os.getpid(), flush=True)
+sys.stdin.readline()  # until the test has looked
+logger.finish()
+"""
+
+
+def test_a_live_run_in_another_pid_namespace_on_this_host_is_not_crashed(db_url, tmp_path):
+    # Containers that share a hostname and a database volume: the pid a logger stores
+    # means nothing out here, so only the heartbeat may judge its run.
+    from ato.tracking.runs import pid_is_running
+
+    if shutil.which("unshare") is None:
+        pytest.fail("unshare (util-linux) is needed to start a process in a new pid namespace")
+    target = next(pid for pid in range(3, 1000) if not pid_is_running(pid))
+    script = tmp_path / "namespaced.py"
+    script.write_text(NAMESPACED)
+    command = ["unshare", "--pid", "--fork", "--mount-proc"]
+    if os.geteuid() != 0:
+        command[1:1] = ["--user", "--map-root-user"]
+    child = subprocess.Popen(
+        [*command, sys.executable, str(script), db_url, str(target)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    STARTED.append(child)
+    line = child.stdout.readline().split()
+    assert line, child.stderr.read()
+    run_id, inner_pid = int(line[0]), int(line[1])
+    assert inner_pid == target and not pid_is_running(target)
+    run = SQLFinder(make_config(db_url, "faults")).find_run(run_id)
+    assert run.pid == target and run.status == "running"
+    child.communicate("\n", timeout=30)
+    assert child.returncode == 0
+    assert SQLFinder(make_config(db_url, "faults")).find_run(run_id).status == "completed"

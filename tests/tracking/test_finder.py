@@ -154,3 +154,13 @@ def test_trace_statistics_count_versions_of_a_function_across_real_runs(db_url, 
     same_output = finder.find_similar_runs_by_trace(first, "evaluate", trace_type="runtime")
     assert [r.id for r in same_output] == [second]
     assert finder.get_trace_statistics("nope", "model_forward") == {"error": "Project not found"}
+
+
+def test_to_dataframe_takes_config_keys_that_contain_dots(db_url):
+    pytest.importorskip("pandas")
+    config = make_config(db_url, **{"optimizer.lr": 0.1}, model=ADict(depth=50))
+    with SQLLogger(config).run():
+        pass
+    frame = SQLFinder(make_config(db_url)).to_dataframe("vision")
+    assert list(frame["config.optimizer.lr"]) == [0.1]
+    assert list(frame["config.model.depth"]) == [50]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import time
 
 import pytest
 
@@ -278,3 +279,38 @@ def test_many_points_are_written_in_batches_and_all_arrive(db_url):
         549.9,
         5499,
     )
+
+
+def test_a_2x_style_session_write_survives_a_flush_in_between(db_url):
+    # 2.x code edits the ORM row and commits; the background flush commits meanwhile,
+    # which made SQLite refuse to upgrade the session's read snapshot to a write.
+    logger = SQLLogger(make_config(db_url), flush_interval=0.02)
+    run_id = logger.run()
+    for trial in range(3):
+        run = logger.get_current_run()
+        logger.log_metric("loss", 1.0)
+        deadline = time.monotonic() + 5
+        while logger._points and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)
+        run.tags = ["edited", str(trial)]
+        logger.session.commit()
+    logger.finish()
+    run = SQLFinder(make_config(db_url)).find_run(run_id)
+    assert run.tags == ["edited", "2"] and run.summary["loss"].count == 3
+
+
+def test_metrics_added_through_the_orm_count_in_summaries_and_best_run(db_url):
+    logger = SQLLogger(make_config(db_url))
+    first = logger.run()
+    logger.log_metric("acc", 0.5, step=0)
+    logger.finish()
+    second = logger.run()
+    logger.session.add(Metric(run_id=int(second), key="acc", value=0.9, step=0))
+    logger.session.add(Metric(run_id=int(second), key="acc", value=0.7, step=1))
+    logger.session.commit()
+    logger.finish()
+    finder = SQLFinder(make_config(db_url))
+    summary = finder.find_run(second).summary["acc"]
+    assert (summary.count, summary.max, summary.last, summary.last_step) == (2, 0.9, 0.7, 1)
+    assert finder.find_best_run("vision", "acc", "max").id == second != first

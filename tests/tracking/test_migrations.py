@@ -168,6 +168,8 @@ def test_a_newer_schema_is_refused_and_left_unchanged(tmp_path):
     connection = sqlite3.connect(tmp_path / "future.db")
     connection.execute("UPDATE ato_schema SET version = ?", (LATEST + 1,))
     connection.commit()
+    connection.execute("PRAGMA journal_mode = DELETE")
+    connection.commit()
     connection.close()
     before = digest(tmp_path / "future.db")
     with pytest.raises(TrackerDatabaseError, match=rf"schema version {LATEST + 1}.*newer ato"):
@@ -175,6 +177,8 @@ def test_a_newer_schema_is_refused_and_left_unchanged(tmp_path):
     with pytest.raises(TrackerDatabaseError, match="Nothing was changed"):
         SQLFinder(make_config(url))
     assert digest(tmp_path / "future.db") == before
+    # Not even the journal mode: a newer ato may have chosen another.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["future.db"]
 
 
 def test_a_file_that_is_not_sqlite_is_refused_and_left_unchanged(tmp_path):

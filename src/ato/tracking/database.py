@@ -1,7 +1,8 @@
 """Opening a tracker database: engines set up for many writers, and retries.
 
-SQLite is used the way that survives many processes and hard kills: WAL journal (readers
-never block the writer, a killed writer loses only its open transaction),
+SQLite is used the way that survives many processes and hard kills: WAL journal (set by
+``migrations.migrate``; readers never block the writer, a killed writer loses only its
+open transaction),
 ``synchronous=NORMAL`` (a commit survives a process crash; only a power cut can lose the
 last commits), a long busy timeout, and every write transaction started with ``BEGIN
 IMMEDIATE`` so that two writers queue for the lock instead of both reading and then
@@ -20,10 +21,18 @@ from typing import Any, TypeVar
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session
 
 from ato.errors import TrackerDatabaseError
 
-__all__ = ["BUSY_TIMEOUT_S", "is_sqlite", "not_a_database", "open_engine", "retry"]
+__all__ = [
+    "BUSY_TIMEOUT_S",
+    "is_sqlite",
+    "not_a_database",
+    "open_engine",
+    "retry",
+    "write_after_reading",
+]
 
 BUSY_TIMEOUT_S = 60.0
 WRITER_BUSY_TIMEOUT_S = 0.02
@@ -42,6 +51,15 @@ def _sqlite_file(url: str) -> str | None:
     if database.startswith("file:"):
         return None  # a URI filename; sqlite3 itself will judge it
     return database
+
+
+def _in_memory(parsed: Any) -> bool:
+    database = parsed.database or ""
+    return (
+        database in ("", ":memory:")
+        or "mode=memory" in database
+        or parsed.query.get("mode") == "memory"
+    )
 
 
 def _check_sqlite_folder(path: str, url: str) -> None:
@@ -83,6 +101,14 @@ def open_engine(url: str, *, writer: bool) -> Engine:
             f"experiment.sql.db_path={url!r} is not an SQLAlchemy URL ({error}); write "
             f"'sqlite:///path/to/experiments.db' or 'postgresql+psycopg://user@host/db'."
         ) from None
+    if parsed.get_backend_name() == "sqlite" and _in_memory(parsed):
+        raise TrackerDatabaseError(
+            f"experiment.sql.db_path={url!r} is an in-memory SQLite database, which lives "
+            f"in one connection and dies with it; the tracker writes from a background "
+            f"thread and reads through other connections, and its runs are meant to "
+            f"outlive the process. Use a file: 'sqlite:///experiments.db' (or one in a "
+            f"temporary folder for throwaway runs)."
+        )
     path = _sqlite_file(url)
     if path is not None:
         _check_sqlite_folder(path, url)
@@ -105,9 +131,7 @@ def _prepare_sqlite(engine: Engine, *, writer: bool, timeout: float) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            mode = retry(lambda: cursor.execute("PRAGMA journal_mode").fetchone()[0])
-            if str(mode).lower() != "wal" and mode != "memory":
-                retry(lambda: cursor.execute("PRAGMA journal_mode = WAL").fetchone())
+            # The journal mode is the file's, set once by ``migrations.migrate``.
             cursor.execute("PRAGMA synchronous = NORMAL")
         finally:
             cursor.close()
@@ -115,6 +139,30 @@ def _prepare_sqlite(engine: Engine, *, writer: bool, timeout: float) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+        connection.info[_SNAPSHOT] = not writer
+
+
+_SNAPSHOT = "ato_read_snapshot"  # in Connection.info: a reader's transaction, not yet writing
+
+
+def write_after_reading(session: Session) -> None:
+    """Let ``session`` (on a reader engine) write after it has read.
+
+    A reader's transaction starts with a plain BEGIN: a query left open in it never
+    blocks the writers. But SQLite refuses to turn a read snapshot into a write once
+    another connection has committed since it was taken (2.x code does exactly that:
+    read a run, change it, commit, while the tracker flushes). So before the session's
+    first write in a transaction, its read-only snapshot is ended (nothing was written
+    in it) and a write transaction begun in its place, waiting its turn for the lock.
+    """
+
+    @event.listens_for(session, "before_flush")
+    def before_flush(session: Session, context: Any, instances: Any) -> None:
+        connection = session.connection()
+        if connection.dialect.name == "sqlite" and connection.info.get(_SNAPSHOT):
+            connection.exec_driver_sql("COMMIT")
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.info[_SNAPSHOT] = False
 
 
 def _is_busy(error: BaseException) -> bool:

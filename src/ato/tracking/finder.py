@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -33,6 +34,16 @@ _SELECT_RUNS = (
     + ", ".join(f"e.{c}" for c in RUN_COLUMNS)
     + ", p.name FROM experiments AS e JOIN projects AS p ON p.id = e.project_id"
 )
+
+
+def _leaves(node: Any, prefix: str) -> Any:
+    """``(dotted path, value)`` of every leaf under ``node``. Walked here rather than
+    looked up by dotted name, because a key may itself contain a dot."""
+    if isinstance(node, Mapping) and node:
+        for key, child in node.items():
+            yield from _leaves(child, f"{prefix}.{key}")
+    else:
+        yield prefix, node
 
 
 class SQLFinder:
@@ -191,8 +202,6 @@ class SQLFinder:
             import pandas as pd  # type: ignore[import-untyped,unused-ignore]
         except ImportError:
             raise ImportError("to_dataframe() needs pandas: pip install 'ato[pandas]'") from None
-        from ato.structure import structural_items
-
         rows = []
         for run in self.get_runs_in_project(project_name):
             row: dict[str, Any] = {
@@ -204,8 +213,8 @@ class SQLFinder:
                 "tags": run.tags,
                 "structural_hash": run.structural_hash,
             }
-            for dotted, _ in structural_items(run.config):
-                row[f"config.{dotted}"] = run.config.get_value_by_name(dotted)
+            for dotted, value in _leaves(run.config, "config"):
+                row[dotted] = value
             for key, summary in run.summary.items():
                 row[f"metric.{key}"] = summary.last
             rows.append(row)

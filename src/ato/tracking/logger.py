@@ -6,14 +6,22 @@ least every ``flush_interval`` seconds (a background thread, which also beats th
 heartbeat), at ``finish``, at interpreter exit and on SIGTERM. A process killed with
 ``kill -9`` therefore loses at most the last interval of points, and its run reads as
 'crashed' once its heartbeat is stale or its pid is gone (see :mod:`ato.tracking.runs`).
+
+Points leave the buffer only once their transaction has committed, so an error or a
+Ctrl-C in the middle of a write loses nothing. A SIGTERM that arrives while the main
+thread is writing waits for that write to end (ending the run then would need the lock
+the interrupted write holds). A forked child inherits the logger but not its run: it
+neither writes the parent's buffer again nor finishes the parent's run.
 """
 
 from __future__ import annotations
 
 import atexit
 import collections
+import contextlib
 import datetime as _dt
 import hashlib
+import itertools
 import math
 import os
 import signal
@@ -23,24 +31,28 @@ import threading
 import traceback
 import uuid as _uuid
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from time import time as _clock
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import JSON, bindparam, insert, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ato.db_routers import BaseLogger
 from ato.errors import MetricValueError, NoActiveRunError, TrackerConfigError
-from ato.tracking.database import is_sqlite, open_engine, retry
+from ato.tracking.database import is_sqlite, open_engine, retry, write_after_reading
 from ato.tracking.migrations import migrate
+from ato.tracking.runs import pid_namespace
 from ato.tracking.schema import Artifact, Experiment, Fingerprint, utc_now
+from ato.tracking.summaries import summarize
 
 if TYPE_CHECKING:
     from ato.scope import Scope
     from ato.trace import RuntimeCall
 
 __all__ = ["ActiveRun", "SQLLogger", "setting", "tracker_settings"]
+
+_T = TypeVar("_T")
 
 _LAYOUT = """\
 config.experiment.project_name = 'my_project'
@@ -102,6 +114,11 @@ def _metric_number(key: Any, value: Any) -> float:
         )
     try:
         return float(value)
+    except OverflowError:
+        raise MetricValueError(
+            f"Metric {key!r} got {type(value).__name__} {value!r:.40}..., which is too "
+            f"large for a float (a metric is stored as a 64-bit float)."
+        ) from None
     except (TypeError, ValueError):
         raise MetricValueError(
             f"Metric {key!r} got {type(value).__name__} {value!r:.40}, which is not a "
@@ -110,13 +127,32 @@ def _metric_number(key: Any, value: Any) -> float:
         ) from None
 
 
+_STEP_RANGE = range(-(2**63), 2**63)  # what both SQLite and PostgreSQL (BIGINT) hold
+
+
 def _step_number(key: Any, step: Any) -> int:
     try:
-        return int(step.__index__())
+        number = int(step.__index__())
     except (AttributeError, TypeError):
         raise MetricValueError(
             f"Metric {key!r}: step must be an integer, not {type(step).__name__} {step!r:.40}."
         ) from None
+    if number not in _STEP_RANGE:
+        raise MetricValueError(
+            f"Metric {key!r}: step {number} is outside the 64-bit integers a database "
+            f"stores (-2**63 to 2**63 - 1)."
+        )
+    return number
+
+
+def _check_key(key: Any) -> None:
+    if type(key) is not str:
+        raise MetricValueError(f"A metric key must be a string, not {key!r}.")
+    if "\x00" in key:
+        raise MetricValueError(
+            f"Metric key {key!r} contains a NUL character, which databases cannot store "
+            f"in text; remove it."
+        )
 
 
 def _scopes_of(config: Any) -> list[Scope]:
@@ -174,18 +210,35 @@ class ActiveRun(int):
     def log_metric(self, key: str, value: Any, step: int | None = None) -> None:
         self.logger.log_metric(key, value, step)
 
+    # Copied or pickled (say, into a config or to a worker), a run is its id: the
+    # logger, its connections and its thread stay with the process that owns them.
+    def __reduce__(self) -> tuple[type[int], tuple[int]]:
+        return int, (int(self),)
+
+    def __copy__(self) -> int:
+        return int(self)
+
+    def __deepcopy__(self, memo: Any) -> int:
+        return int(self)
+
     def __enter__(self) -> ActiveRun:
         return self
 
     def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
         if self.logger.get_current_run_id() != int(self) or not self.logger._active:
             return
-        if kind is None:
-            self.logger.finish("completed")
-        elif issubclass(kind, KeyboardInterrupt):
-            self.logger.finish("killed", error="KeyboardInterrupt")
-        else:
-            self.logger.finish("failed", error="".join(traceback.format_exception(error)))
+        self.logger.finish(*_ending(error))
+
+
+def _ending(error: BaseException | None) -> tuple[str, str | None]:
+    """``(status, error text)`` of a run whose program ended with ``error``."""
+    if error is None:
+        return "completed", None
+    if isinstance(error, KeyboardInterrupt):
+        return "killed", "KeyboardInterrupt"
+    if isinstance(error, SystemExit) and error.code in (0, None):
+        return "completed", None
+    return "failed", "".join(traceback.format_exception(error))
 
 
 class SQLLogger(BaseLogger):
@@ -210,30 +263,46 @@ class SQLLogger(BaseLogger):
         # The session (2.x's attribute) reads with a plain BEGIN, so that a query left
         # open in it never holds the write lock the flushes need.
         self._reader = open_engine(self.db_path, writer=False)
-        self._session: Session = sessionmaker(bind=self._reader)()
+        self._session = self._new_session()
         self.flush_interval, self.batch_size = flush_interval, batch_size
         self.heartbeat_interval = heartbeat_interval
         self._sqlite = is_sqlite(self.engine)
+        self._pid = os.getpid()
         self._current_run_id: int | None = None
         self._active = False
+        self._inherited_from: int | None = None  # the parent's pid, in a forked child
         self._points: collections.deque[tuple[Any, ...]] = collections.deque()
         self._calls: collections.deque[RuntimeCall] = collections.deque()
         self._steps: dict[str, int] = {}
+        self._step_lock = threading.Lock()
         self._flush_lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_beat = 0.0
-        self._background_error: BaseException | None = None
+        # The last error of the background flush, kept for inspection: the points stay
+        # buffered and the next flush tries again (and raises, if it fails too).
+        self.background_error: BaseException | None = None
         self._scopes: list[Scope] = []
+        # Per tracer, how many of its runtime calls earlier runs of this logger stored.
+        self._calls_stored: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
         self._previous_sigterm: Any = None
+        self._writing_depth = 0  # main-thread writes under way (see _writing)
+        self._pending_signal: tuple[int, Any] | None = None
         self._environment: dict[str, Any] | None = None
+        self._orphans: list[Any] = []
         mark = "?" if self._sqlite else "%s"
         self._insert_metrics = (
             f"INSERT INTO metrics (run_id, key, value, step, timestamp) "
             f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})"
         )
         self._nan: Any = "NaN" if self._sqlite else math.nan
+        _LOGGERS.add(self)
         atexit.register(_finish_at_exit, weakref.ref(self))
+
+    def _new_session(self) -> Session:
+        session = sessionmaker(bind=self._reader)()
+        write_after_reading(session)
+        return session
 
     # -- 2.x attributes ------------------------------------------------------------------
 
@@ -279,11 +348,11 @@ class SQLLogger(BaseLogger):
                     ).scalar_one()
                 )
 
-        return retry(write)
+        return self._transaction(write)
 
     # -- runs ----------------------------------------------------------------------------
 
-    def run(self, tags: list[str] | None = None) -> ActiveRun:
+    def run(self, tags: list[str] | str | None = None) -> ActiveRun:
         """Start a run (finishing the current one, if any, as 'completed'); return its id.
 
         Stored with it: the config, its structural hash, each key's provenance, the
@@ -294,6 +363,8 @@ class SQLLogger(BaseLogger):
 
         if self._active:
             self.finish("completed")
+        if isinstance(tags, str):
+            tags = [tags]
         project_id = self._project_id()
         config = self.config
         structural_hash = (
@@ -320,6 +391,7 @@ class SQLLogger(BaseLogger):
             "uuid": run_uuid,
             "host": socket.gethostname(),
             "pid": os.getpid(),
+            "pid_namespace": pid_namespace(),
             "provenance": _provenance(self._scopes),
             "environment_hash": environment.environment_hash(record),
             "ato_version": _ato_version(),
@@ -342,16 +414,20 @@ class SQLLogger(BaseLogger):
                     connection.execute(insert(Fingerprint), rows)
                 return run_id
 
-        run_id = retry(write)
+        run_id = self._transaction(write)
         self._current_run_id, self._active = run_id, True
+        self._inherited_from = None
         self._steps = {}
-        self._background_error = None
+        self.background_error = None
         for scope in self._scopes:
-            scope.tracer.listeners.append(self._on_runtime_call)
-            for call in scope.tracer.calls:
-                self._calls.append(call)
+            # The calls made since this logger's last run (or before its first) are
+            # this run's; later ones arrive through the listener.
+            tracer = scope.tracer
+            self._calls.extend(tracer.calls[self._calls_stored.get(tracer, 0) :])
+            tracer.listeners.append(self._on_runtime_call)
         self._start_background()
         self._install_signal_handler()
+        _exit_status.watch()
         return ActiveRun(run_id, run_uuid, self)
 
     def _static_fingerprints(self) -> list[dict[str, Any]]:
@@ -377,25 +453,38 @@ class SQLLogger(BaseLogger):
         step of this key in this run, starting at 0)."""
         run_id = self._current_run_id
         if not self._active or run_id is None:
-            raise NoActiveRunError(
-                f"log_metric({key!r}, ...) needs a run: call logger.run() first"
-                + (" (the last run was finished)." if run_id is not None else ".")
-            )
+            raise self._no_run(f"log_metric({key!r}, ...)")
         if type(value) is not float:
             value = _metric_number(key, value)
         if value != value:
             value = self._nan
-        if type(key) is not str:
-            raise MetricValueError(f"A metric key must be a string, not {key!r}.")
+        steps = self._steps
+        if type(key) is not str or key not in steps:
+            _check_key(key)  # once per key: the steps dict knows every key seen
         if step is None:
-            step = self._steps.get(key, 0)
-        elif type(step) is not int:
-            step = _step_number(key, step)
-        self._steps[key] = step + 1
+            with self._step_lock:  # threads logging one key must not share a step
+                step = steps.get(key, 0)
+                steps[key] = step + 1
+        else:
+            if type(step) is not int or not _STEP_MIN <= step <= _STEP_MAX:
+                step = _step_number(key, step)
+            steps[key] = step + 1
         points = self._points
         points.append((run_id, key, value, step, _clock()))
         if len(points) >= self.batch_size:
             self.flush()
+
+    def _no_run(self, call: str) -> NoActiveRunError:
+        if self._inherited_from is not None:
+            return NoActiveRunError(
+                f"{call} in process {os.getpid()}: this logger's run belongs to another "
+                f"process ({self._inherited_from}), which forked this one. Start a run "
+                f"here with logger.run(), or log from the parent."
+            )
+        return NoActiveRunError(
+            f"{call} needs a run: call logger.run() first"
+            + (" (the last run was finished)." if self._current_run_id is not None else ".")
+        )
 
     def log_artifact(
         self,
@@ -423,7 +512,7 @@ class SQLLogger(BaseLogger):
                 result = connection.execute(insert(Artifact).values(**values))
                 return int(result.inserted_primary_key[0])  # type: ignore[index]
 
-        return retry(write)
+        return self._transaction(write)
 
     def update_status(self, status: str) -> None:
         if self._current_run_id is None:
@@ -432,19 +521,28 @@ class SQLLogger(BaseLogger):
         self._update_run(status=status)
 
     def finish(self, status: str = "completed", error: str | None = None) -> None:
-        """End the current run: write every pending point, then its status and end time."""
+        """End the current run: write every pending point, then its status and end
+        time (the status even when the points cannot be written: the error is raised)."""
         run_id = self._current_run_id
         if run_id is None or not self._active:
             return
         self._active = False
         self._stop_background()
-        self._restore_signal_handler()
         for scope in self._scopes:
-            if self._on_runtime_call in scope.tracer.listeners:
-                scope.tracer.listeners.remove(self._on_runtime_call)
-        self.flush()
-        now = utc_now()
-        self._update_run(status=status, end_time=now, heartbeat_at=now, error=error)
+            tracer = scope.tracer
+            if self._on_runtime_call in tracer.listeners:
+                tracer.listeners.remove(self._on_runtime_call)
+            self._calls_stored[tracer] = len(tracer.calls)
+        try:
+            self.flush()
+        finally:
+            try:
+                now = utc_now()
+                self._update_run(status=status, end_time=now, heartbeat_at=now, error=error)
+            finally:
+                self._restore_signal_handler()
+                if not any(logger._active for logger in _LOGGERS):
+                    _exit_status.unwatch()
 
     def _update_run(self, **values: Any) -> None:
         run_id = self._current_run_id
@@ -455,24 +553,46 @@ class SQLLogger(BaseLogger):
                     update(Experiment).where(Experiment.id == run_id).values(**values)
                 )
 
-        retry(write)
+        self._transaction(write)
 
-    # -- writing batches -----------------------------------------------------------------
+    # -- writing -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Marks a write by the main thread: a SIGTERM that lands meanwhile is handled
+        when the write is over (see ``_on_sigterm``)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        self._writing_depth += 1
+        try:
+            yield
+        finally:
+            self._writing_depth -= 1
+            if self._writing_depth == 0 and self._pending_signal is not None:
+                signum, frame = self._pending_signal
+                self._pending_signal = None
+                self._on_sigterm(signum, frame)
+
+    def _transaction(self, action: Callable[[], _T]) -> _T:
+        with self._writing():
+            return retry(action)
 
     def flush(self) -> None:
         """Write the buffered points and runtime fingerprints now, in one transaction."""
-        error, self._background_error = self._background_error, None
-        with self._flush_lock:
+        with self._writing(), self._flush_lock:
             self._write_batch(beat=False)
-        if error is not None:
-            raise error
 
     def _write_batch(self, beat: bool) -> None:
-        points = self._drain(self._points)
-        calls = self._drain(self._calls)
+        # Points are copied, not taken: they leave the buffer only once committed, so an
+        # error or a KeyboardInterrupt anywhere in between loses none. Only the holder
+        # of the flush lock removes points; other threads only append behind them.
+        n_points, n_calls = len(self._points), len(self._calls)
         run_id = self._current_run_id
-        if not points and not calls and not beat:
+        if not n_points and not n_calls and not beat:
             return
+        points = list(itertools.islice(self._points, n_points))
+        calls = list(itertools.islice(self._calls, n_calls))
         sqlite = self._sqlite
         rows: list[tuple[Any, ...]] = points
         if not sqlite:
@@ -494,10 +614,7 @@ class SQLLogger(BaseLogger):
                     finally:
                         cursor.close()
                     for run in runs:
-                        connection.execute(
-                            text(_SUMMARY_SQL_SQLITE if sqlite else _SUMMARY_SQL_POSTGRES),
-                            {"after": before or 0, "run": run},
-                        )
+                        summarize(connection, run, before or 0)
                 if calls:
                     connection.execute(
                         insert(Fingerprint),
@@ -520,18 +637,9 @@ class SQLLogger(BaseLogger):
                         .values(heartbeat_at=utc_now())
                     )
 
-        try:
-            retry(write)
-        except BaseException:
-            # Keep what could not be written, in order, for the next attempt.
-            self._points.extendleft(reversed(points))
-            self._calls.extendleft(reversed(calls))
-            raise
-
-    @staticmethod
-    def _drain(queue: collections.deque[Any]) -> list[Any]:
-        # popleft is atomic: points appended meanwhile by another thread stay queued.
-        return [queue.popleft() for _ in range(len(queue))]
+        retry(write)
+        _discard(self._points, n_points)
+        _discard(self._calls, n_calls)
 
     # -- background flushing and heartbeat ------------------------------------------------
 
@@ -557,48 +665,143 @@ class SQLLogger(BaseLogger):
         try:
             with self._flush_lock:
                 self._write_batch(beat=beat)
+        except Exception as error:  # the points stay buffered; the next flush retries
+            self.background_error = error
+        else:
+            self.background_error = None
             if beat:
                 self._last_beat = _clock()
-        except Exception as error:  # surfaced by the next flush/finish in the caller
-            self._background_error = error
 
-    # -- signals and exit ------------------------------------------------------------------
+    # -- signals, exit and fork -------------------------------------------------------------
 
     def _install_signal_handler(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
         current = signal.getsignal(signal.SIGTERM)
+        if current == self._on_sigterm:  # still ours: never chain to ourselves
+            return
         if current is signal.SIG_IGN or current is None:
             return
         self._previous_sigterm = current
         signal.signal(signal.SIGTERM, self._on_sigterm)
 
     def _restore_signal_handler(self) -> None:
-        previous, self._previous_sigterm = self._previous_sigterm, None
-        if previous is None or threading.current_thread() is not threading.main_thread():
+        # Only the main thread may set handlers; from another thread ours stays
+        # installed and keeps chaining to the previous one.
+        if threading.current_thread() is not threading.main_thread():
             return
-        if signal.getsignal(signal.SIGTERM) == self._on_sigterm:
+        previous = self._previous_sigterm
+        if previous is not None and signal.getsignal(signal.SIGTERM) == self._on_sigterm:
             signal.signal(signal.SIGTERM, previous)
+            self._previous_sigterm = None
 
     def _on_sigterm(self, signum: int, frame: Any) -> None:
+        if self._writing_depth:
+            # The main thread was interrupted inside a write, holding its lock and
+            # transaction: ending the run now would wait on them. It ends right after.
+            self._pending_signal = (signum, frame)
+            return
         previous = self._previous_sigterm
-        self.finish("killed", error="terminated by SIGTERM")
-        if callable(previous):
-            previous(signum, frame)
-        else:  # the default: die of the signal, as the sender expects
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
+        try:
+            if self._active:
+                self.finish("killed", error="terminated by SIGTERM")
+        finally:
+            if callable(previous):
+                previous(signum, frame)
+            else:  # the default: die of the signal, as the sender expects
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
 
     def _finish_at_exit(self) -> None:
-        if not self._active:
+        if not self._active or os.getpid() != self._pid:
             return
         error = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
         if error is None:
-            self.finish("completed")
-        elif isinstance(error, KeyboardInterrupt):
-            self.finish("killed", error="KeyboardInterrupt")
-        else:
-            self.finish("failed", error="".join(traceback.format_exception(error)))
+            error = _exit_status.error()
+        try:
+            self.finish(*_ending(error))
+        except Exception as failure:  # too late to raise: say so, in one line
+            print(
+                f"ato: run {self._current_run_id} in {self.db_path} could not be finished "
+                f"at exit ({type(failure).__name__}: {str(failure).splitlines()[0]}).",
+                file=sys.stderr,
+            )
+
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: the parent's run, buffer, thread and connections are the
+        parent's. Drop them without closing (closing would end the parent's sessions)."""
+        if self._active:
+            self._inherited_from = self._pid
+        self._pid = os.getpid()
+        self._active = False
+        self._points = collections.deque()
+        self._calls = collections.deque()
+        self._thread = None
+        self._stop = threading.Event()
+        self._step_lock = threading.Lock()
+        self._flush_lock = threading.RLock()
+        self._writing_depth, self._pending_signal = 0, None
+        # Kept, never collected here: collecting a session that holds a connection
+        # would roll that connection back, on the parent's server session.
+        self._orphans.append(self._session)
+        self.engine.dispose(close=False)
+        self._reader.dispose(close=False)
+        self._session = self._new_session()
+
+
+_STEP_MIN, _STEP_MAX = -(2**63), 2**63 - 1
+
+# Every live logger, for the fork hook below.
+_LOGGERS: weakref.WeakSet[SQLLogger] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for logger in list(_LOGGERS):
+        logger._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _discard(queue: collections.deque[Any], count: int) -> None:
+    # popleft ``count`` times in C: no bytecode runs in between, so neither a signal
+    # handler nor another thread sees the queue half-trimmed.
+    collections.deque(itertools.starmap(queue.popleft, itertools.repeat((), count)), maxlen=0)
+
+
+class _ExitStatus:
+    """The code given to ``sys.exit`` while a run is open, for runs still open at exit
+    (outside ``with``, an exit status is not otherwise known to ``atexit``)."""
+
+    def __init__(self) -> None:
+        self.code: Any = None
+        self.called = False
+        self._original: Callable[..., Any] | None = None
+
+    def watch(self) -> None:
+        if self._original is not None:
+            return
+        original = self._original = sys.exit
+
+        def exit(status: Any = None) -> Any:
+            self.code, self.called = status, True
+            return original(status)
+
+        exit.__wrapped__ = original  # type: ignore[attr-defined]
+        exit.__doc__ = original.__doc__
+        sys.exit = exit
+
+    def unwatch(self) -> None:
+        original, self._original = self._original, None
+        if original is not None and getattr(sys.exit, "__wrapped__", None) is original:
+            sys.exit = original  # type: ignore[assignment]
+
+    def error(self) -> SystemExit | None:
+        return SystemExit(self.code) if self.called else None
+
+
+_exit_status = _ExitStatus()
 
 
 def _background(ref: weakref.ref[SQLLogger], stop: threading.Event) -> None:
@@ -626,45 +829,3 @@ def _ato_version() -> str:
     import ato
 
     return str(ato.__version__)
-
-
-# Summaries of the rows this transaction inserted (ids above ``after``, for one run);
-# NaN is counted but is never a min or max. SQLite keeps NaN as the text 'NaN'.
-_SUMMARY_SELECT = """
-    SELECT b.run_id, b.key, b.n, b.lo, b.hi, l.value, l.step
-    FROM (
-        SELECT run_id, key, count(*) AS n,
-               min(CASE WHEN {numeric} THEN value END) AS lo,
-               max(CASE WHEN {numeric} THEN value END) AS hi,
-               max(id) AS last_id
-        FROM metrics WHERE id > :after AND run_id = :run GROUP BY run_id, key
-    ) AS b JOIN metrics AS l ON l.id = b.last_id
-"""
-_SUMMARY_SQL_SQLITE = (
-    "INSERT INTO metric_summaries "
-    "(run_id, key, count, min_value, max_value, last_value, last_step) "
-    + _SUMMARY_SELECT.format(numeric="typeof(value) IN ('real', 'integer')")
-    + """ WHERE true
-    ON CONFLICT (run_id, key) DO UPDATE SET
-        count = metric_summaries.count + excluded.count,
-        min_value = min(coalesce(metric_summaries.min_value, excluded.min_value),
-                        coalesce(excluded.min_value, metric_summaries.min_value)),
-        max_value = max(coalesce(metric_summaries.max_value, excluded.max_value),
-                        coalesce(excluded.max_value, metric_summaries.max_value)),
-        last_value = excluded.last_value,
-        last_step = excluded.last_step
-    """
-)
-_SUMMARY_SQL_POSTGRES = (
-    "INSERT INTO metric_summaries "
-    "(run_id, key, count, min_value, max_value, last_value, last_step) "
-    + _SUMMARY_SELECT.format(numeric="value <> 'NaN'")
-    + """
-    ON CONFLICT (run_id, key) DO UPDATE SET
-        count = metric_summaries.count + excluded.count,
-        min_value = LEAST(metric_summaries.min_value, excluded.min_value),
-        max_value = GREATEST(metric_summaries.max_value, excluded.max_value),
-        last_value = excluded.last_value,
-        last_step = excluded.last_step
-    """
-)

@@ -1,7 +1,7 @@
 """Versioned, additive migrations, applied when a database is opened.
 
-Version 1 is the schema ato 2.x created (its five tables, as it made them); version 2
-adds what ato records beyond 2.x. Each migration only adds (tables, columns, indexes,
+Version 1 is the schema ato 2.x created (its five tables, as it made them); versions 2
+and 3 add what ato records beyond 2.x. Each migration only adds (tables, columns, indexes,
 rows computed from existing rows) and checks before it adds, so it is idempotent. All
 of them run in one transaction that holds the write lock (SQLite: ``BEGIN IMMEDIATE``;
 PostgreSQL: a transaction-scoped advisory lock), so when several processes open a new
@@ -168,9 +168,21 @@ def _backfill_summaries(connection: Connection) -> None:
     )
 
 
+def _v3_wide_steps_and_pid_namespace(connection: Connection) -> None:
+    present = {column["name"] for column in inspect(connection).get_columns("experiments")}
+    if "pid_namespace" not in present:
+        connection.execute(text("ALTER TABLE experiments ADD COLUMN pid_namespace VARCHAR(80)"))
+    if connection.dialect.name == "postgresql":
+        # 2.x's INTEGER is int32 on PostgreSQL (SQLite's integers are 64-bit already):
+        # a step counted in samples or tokens outgrows it. Widening keeps every value.
+        connection.execute(text("ALTER TABLE metrics ALTER COLUMN step TYPE BIGINT"))
+        connection.execute(text("ALTER TABLE metric_summaries ALTER COLUMN last_step TYPE BIGINT"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "the tables of ato 2.x", _v1_tables_of_ato_2),
     (2, "run identity, heartbeat, provenance, environment, summaries", _v2_runs_record_more),
+    (3, "64-bit steps on PostgreSQL, the pid namespace of a run", _v3_wide_steps_and_pid_namespace),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -211,13 +223,34 @@ def migrate(engine: Engine, url: str) -> int:
             return found
 
     try:
-        return retry(run)
+        found = retry(run)
     except DBAPIError as error:
         refusal = not_a_database(error, url)
         if refusal is None:
             raise
         engine.dispose()
         raise refusal from None
+    if engine.dialect.name == "sqlite":
+        _use_wal(engine)
+    return found
+
+
+def _use_wal(engine: Engine) -> None:
+    """Switch the file to WAL (it stays so): readers never block the writer, and a
+    killed writer loses only its open transaction. Done once the version is known to
+    be ours, so that a database this ato refuses is left exactly as it was."""
+
+    def switch() -> None:
+        with engine.connect() as connection:
+            cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    cursor.execute("PRAGMA journal_mode = WAL").fetchone()
+            finally:
+                cursor.close()
+
+    retry(switch)
 
 
 def _record(connection: Connection, version: int) -> None:

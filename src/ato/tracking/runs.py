@@ -10,6 +10,7 @@ last value per key at once.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import os
 import socket
@@ -32,6 +33,7 @@ __all__ = [
     "effective_status",
     "loads",
     "pid_is_running",
+    "pid_namespace",
 ]
 
 
@@ -113,6 +115,19 @@ def pid_is_running(pid: int) -> bool:
         return True
 
 
+@functools.lru_cache(maxsize=1)
+def pid_namespace() -> str | None:
+    """Where this process's pid means something: the boot id and the inode of its pid
+    namespace (Linux). Two containers may share a hostname and a database volume; a pid
+    from the other one must not be looked up here. None where /proc does not tell."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as handle:
+            boot = handle.read().strip()
+        return f"{boot}/{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        return None
+
+
 def effective_status(
     status: str | None,
     heartbeat_at: _dt.datetime | None,
@@ -120,13 +135,19 @@ def effective_status(
     pid: int | None,
     grace_s: float,
     now: _dt.datetime | None = None,
+    namespace: str | None = None,
 ) -> str | None:
     """A stored 'running' that is not: 'crashed' once the heartbeat is older than
-    ``grace_s``, or at once when the process is gone from this host. Runs written by
-    ato 2.x have no heartbeat and keep the status they have."""
+    ``grace_s``, or at once when the process is gone from this host and pid namespace.
+    Runs written by ato 2.x have no heartbeat and keep the status they have."""
     if status != "running" or heartbeat_at is None:
         return status
-    if host == socket.gethostname() and pid is not None and not pid_is_running(pid):
+    if (
+        pid is not None
+        and host == socket.gethostname()
+        and namespace == pid_namespace()
+        and not pid_is_running(pid)
+    ):
         return "crashed"
     now = now or _dt.datetime.now(_dt.timezone.utc)
     if (now - heartbeat_at).total_seconds() > grace_s:
@@ -151,6 +172,7 @@ RUN_COLUMNS = (
     "error",
     "environment_hash",
     "ato_version",
+    "pid_namespace",
 )
 
 
@@ -206,6 +228,7 @@ class Run:
     error = property(lambda self: self._row[12])
     environment_hash = property(lambda self: self._row[13])
     ato_version = property(lambda self: self._row[14])
+    pid_namespace = property(lambda self: self._row[15])
 
     @property
     def config(self) -> ADict:
@@ -256,6 +279,7 @@ class Run:
                 self.host,
                 self.pid,
                 self._finder.heartbeat_grace,
+                namespace=self.pid_namespace,
             )
         return self._status
 

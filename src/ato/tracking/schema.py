@@ -14,7 +14,7 @@ import datetime as _dt
 import math
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import DateTime, TypeDecorator
@@ -136,6 +136,9 @@ class Experiment(Base):
     # The environment record itself is in ``environments``, once per distinct record.
     environment_hash: Mapped[str | None] = mapped_column(String(64))
     ato_version: Mapped[str | None] = mapped_column(String(32))
+    # Added by migration 3: where ``pid`` means something (boot id and pid namespace;
+    # see ``ato.tracking.runs.pid_namespace``). Containers may share a hostname.
+    pid_namespace: Mapped[str | None] = mapped_column(String(80))
 
     project: Mapped[Project] = relationship(back_populates="runs")
     metrics: Mapped[list[Metric]] = relationship(back_populates="run")
@@ -153,7 +156,8 @@ class Metric(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"), nullable=False)
     key: Mapped[str] = mapped_column(String, nullable=False)
     value: Mapped[float] = mapped_column(MetricValue, nullable=False)
-    step: Mapped[int] = mapped_column(Integer, nullable=False)
+    # BIGINT since migration 3 (2.x made it INTEGER, which PostgreSQL keeps to int32).
+    step: Mapped[int] = mapped_column(BigInteger, nullable=False)
     timestamp: Mapped[_dt.datetime | None] = mapped_column(UTCTime, default=utc_now)
 
     run: Mapped[Experiment] = relationship(back_populates="metrics")
@@ -205,7 +209,7 @@ class MetricSummary(Base):
     min_value: Mapped[float | None] = mapped_column(Float)
     max_value: Mapped[float | None] = mapped_column(Float)
     last_value: Mapped[float | None] = mapped_column(MetricValue)
-    last_step: Mapped[int | None] = mapped_column(Integer)
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Environment(Base):
@@ -226,3 +230,11 @@ class SchemaVersion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     updated_at: Mapped[_dt.datetime | None] = mapped_column(UTCTime)
+
+
+@event.listens_for(Metric, "after_insert")
+def _summarize_orm_metric(mapper: Any, connection: Any, target: Metric) -> None:
+    # 2.x code adds Metric rows through a session; "best run" must see them too.
+    from ato.tracking.summaries import summarize
+
+    summarize(connection, target.run_id, target.id - 1, target.id)

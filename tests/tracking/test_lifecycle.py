@@ -1,0 +1,287 @@
+"""The life of a run in awkward moments: signals that land inside a flush, forks,
+threads, exits with a status, errors of the background flush, several runs in one
+process. Found by a review; each test failed before its fix."""
+
+from __future__ import annotations
+
+import copy
+import os
+import pickle
+import signal
+import sys
+import threading
+import time
+
+import pytest
+
+from ato.errors import MetricValueError, TrackerDatabaseError
+from ato.tracking import SQLFinder, SQLLogger
+from tests.tracking.helpers import make_config, run_script
+
+BIG_FLUSH = """
+import os, signal, sys, threading, time
+from ato.adict import ADict
+from ato.tracking import SQLLogger
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in an interactive program
+url, signame, use_with = sys.argv[1], sys.argv[2], sys.argv[3] == "with"
+config = ADict(experiment=ADict(project_name='flush', sql=ADict(db_path=url)))
+logger = SQLLogger(config, flush_interval=1000, batch_size=10**9)
+run = logger.run()
+print(int(run), flush=True)
+
+def body():
+    for i in range(300_000):
+        logger.log_metric('x', float(i))
+    # The signal arrives while this flush (one transaction of 300k rows) is under way.
+    threading.Timer(0.05, os.kill, (os.getpid(), getattr(signal, signame))).start()
+    logger.flush()
+    time.sleep(60)
+
+if use_with:
+    with run:
+        body()
+else:
+    body()
+"""
+
+
+@pytest.mark.parametrize(
+    ("signame", "use_with"), [("SIGTERM", "bare"), ("SIGINT", "with"), ("SIGTERM", "with")]
+)
+def test_a_signal_during_a_flush_loses_nothing_and_ends_the_run_as_killed(
+    db_url, tmp_path, signame, use_with
+):
+    child = run_script(tmp_path, BIG_FLUSH, db_url, signame, use_with, name="flush.py")
+    run_id = int(child.stdout.readline())
+    started = time.monotonic()
+    _, stderr = child.communicate(timeout=120)
+    assert time.monotonic() - started < 30, "the signal handler stalled on the lock"
+    assert child.returncode == -getattr(signal, signame), stderr
+    run = SQLFinder(make_config(db_url, "flush")).find_run(run_id)
+    assert run.stored_status == "killed"
+    assert run.summary["x"].count == 300_000
+    assert run.summary["x"].last_step == 299_999
+
+
+def test_a_step_the_database_cannot_hold_is_refused_naming_the_key(db_url):
+    logger = SQLLogger(make_config(db_url))
+    run_id = logger.run()
+    logger.log_metric("loss", 1.0, step=2**40)  # beyond int32: BIGINT on PostgreSQL
+    with pytest.raises(MetricValueError, match=r"'loss'.*step"):
+        logger.log_metric("loss", 1.0, step=2**63)
+    with pytest.raises(MetricValueError, match=r"'loss'.*too large"):
+        logger.log_metric("loss", 10**400)
+    with pytest.raises(MetricValueError, match="NUL"):
+        logger.log_metric("lo\x00ss", 1.0)
+    logger.log_metric("loss", 2.0)  # the buffer is not poisoned
+    logger.finish()
+    points = SQLFinder(make_config(db_url)).metrics(run_id, "loss")
+    assert [(p.step, p.value) for p in points] == [(2**40, 1.0), (2**40 + 1, 2.0)]
+
+
+def test_a_background_error_that_recovered_does_not_fail_finish(sqlite_url):
+    logger = SQLLogger(make_config(sqlite_url), flush_interval=0.05)
+    run_id = logger.run()
+    writer = logger._write_batch
+    failures = iter([True, False])
+
+    def flaky(beat):
+        if next(failures, False):
+            raise OSError("disk briefly unavailable")
+        writer(beat)
+
+    logger._write_batch = flaky
+    logger.log_metric("x", 1.0)
+    deadline = time.monotonic() + 10
+    while logger._points and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not logger._points, "the background flush never recovered"
+    logger.finish()  # raises nothing: the later flush wrote everything
+    run = SQLFinder(make_config(sqlite_url)).find_run(run_id)
+    assert run.stored_status == "completed" and run.summary["x"].count == 1
+
+
+def test_a_failed_final_flush_still_records_the_status(sqlite_url):
+    logger = SQLLogger(make_config(sqlite_url))
+    run_id = logger.run()
+    logger.log_metric("x", 1.0)
+
+    def broken(beat):
+        raise OSError("disk full")
+
+    logger._write_batch = broken
+    with pytest.raises(OSError, match="disk full"):
+        logger.finish()
+    assert SQLFinder(make_config(sqlite_url)).find_run(run_id).stored_status == "completed"
+
+
+FORK = """
+import os, sys
+from ato.adict import ADict
+from ato.tracking import SQLLogger
+
+url, how = sys.argv[1], sys.argv[2]
+logger = SQLLogger(ADict(experiment=ADict(project_name='fork', sql=ADict(db_path=url))))
+run = logger.run()
+logger.log_metric('x', 1.0)
+print(int(run), flush=True)
+if how == "os.fork":
+    pid = os.fork()
+    if pid == 0:
+        try:
+            logger.log_metric('x', 2.0)
+        except Exception as error:
+            print(type(error).__name__, error, flush=True)
+        sys.exit(0)  # runs atexit in the child
+    os.waitpid(pid, 0)
+else:
+    import multiprocessing
+    process = multiprocessing.get_context("fork").Process(target=print, args=("child",))
+    process.start(); process.join()
+logger.log_metric('x', 3.0)
+logger.finish()
+"""
+
+
+@pytest.mark.parametrize("how", ["os.fork", "multiprocessing"])
+def test_a_forked_child_neither_finishes_nor_duplicates_the_parents_run(db_url, tmp_path, how):
+    child = run_script(tmp_path, FORK, db_url, how, name="fork.py")
+    stdout, stderr = child.communicate(timeout=60)
+    assert child.returncode == 0, stderr
+    run_id = int(stdout.split()[0])
+    if how == "os.fork":
+        assert "NoActiveRunError" in stdout and "another process" in stdout
+    run = SQLFinder(make_config(db_url, "fork")).find_run(run_id)
+    assert [p.value for p in run.metric("x")] == [1.0, 3.0]
+    assert run.stored_status == "completed"
+
+
+EXIT = """
+import sys
+from ato.adict import ADict
+from ato.tracking import SQLLogger
+
+url, code, use_with = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "with"
+logger = SQLLogger(ADict(experiment=ADict(project_name='exit', sql=ADict(db_path=url))))
+run = logger.run()
+print(int(run), flush=True)
+logger.log_metric('x', 1.0)
+if use_with:
+    with run:
+        sys.exit(code)
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("use_with", ["with", "bare"])
+@pytest.mark.parametrize(("code", "status"), [(0, "completed"), (3, "failed")])
+def test_sys_exit_sets_the_status_by_its_code(sqlite_url, tmp_path, use_with, code, status):
+    child = run_script(tmp_path, EXIT, sqlite_url, str(code), use_with, name="exit.py")
+    stdout, stderr = child.communicate(timeout=60)
+    assert child.returncode == code, stderr
+    run = SQLFinder(make_config(sqlite_url, "exit")).find_run(int(stdout))
+    assert run.stored_status == status
+    if code:
+        assert "SystemExit: 3" in run.error
+
+
+def test_an_in_memory_database_is_refused_with_a_way_out():
+    with pytest.raises(TrackerDatabaseError, match=r"in-memory.*sqlite:///"):
+        SQLLogger(make_config("sqlite://"))
+    with pytest.raises(TrackerDatabaseError, match="in-memory"):
+        SQLFinder(make_config("sqlite:///:memory:"))
+
+
+def test_the_run_handle_pickles_and_copies_as_its_id(sqlite_url):
+    logger = SQLLogger(make_config(sqlite_url))
+    run = logger.run()
+    for clone in (pickle.loads(pickle.dumps(run)), copy.copy(run), copy.deepcopy(run)):
+        assert clone == int(run) and type(clone) is int
+    assert copy.deepcopy({"run": run}) == {"run": int(run)}
+    logger.finish()
+
+
+def test_a_second_run_stores_only_its_own_runtime_calls(sqlite_url):
+    from ato.scope import Scope
+
+    scope = Scope()
+
+    @scope.observe(default=True)
+    def defaults(config):
+        config.experiment = make_config(sqlite_url).experiment
+
+    @scope.runtime_trace(trace_id="evaluate")
+    def evaluate(x):
+        return x * 2
+
+    logger = SQLLogger(scope.apply())
+    evaluate(0)  # before the first run: part of it
+    first = logger.run()
+    evaluate(1)
+    logger.finish()
+    second = logger.run()
+    evaluate(2)
+    logger.finish()
+    finder = SQLFinder(make_config(sqlite_url))
+
+    def runtime(run_id):
+        return [
+            f.call_index for f in finder.find_run(run_id).fingerprints if f.trace_type == "runtime"
+        ]
+
+    assert runtime(first) == [0, 1]
+    assert runtime(second) == [2]
+
+
+def test_threads_logging_one_key_get_distinct_steps(sqlite_url):
+    logger = SQLLogger(make_config(sqlite_url))
+    run_id = logger.run()
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        threads = [
+            threading.Thread(target=lambda: [logger.log_metric("x", 1.0) for _ in range(5000)])
+            for _ in range(4)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+    logger.finish()
+    steps = [p.step for p in SQLFinder(make_config(sqlite_url)).metrics(run_id, "x")]
+    assert sorted(steps) == list(range(20_000))
+
+
+def test_finish_from_a_worker_thread_keeps_the_chained_sigterm_handler(sqlite_url):
+    received = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    try:
+        logger = SQLLogger(make_config(sqlite_url))
+        logger.run()
+        worker = threading.Thread(target=logger.finish)
+        worker.start()
+        worker.join()
+        os.kill(os.getpid(), signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert received == [signal.SIGTERM]
+        # A new run in the main thread installs the handler once, never chaining to itself.
+        logger.run()
+        logger.finish()
+        os.kill(os.getpid(), signal.SIGTERM)
+        while len(received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert received == [signal.SIGTERM, signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_single_string_tag_is_one_tag(sqlite_url):
+    logger = SQLLogger(make_config(sqlite_url))
+    run_id = logger.run(tags="baseline")
+    logger.finish()
+    assert SQLFinder(make_config(sqlite_url)).find_run(run_id).tags == ["baseline"]
