@@ -273,7 +273,7 @@ class SQLLogger(BaseLogger):
         self._inherited_from: int | None = None  # the parent's pid, in a forked child
         self._points: collections.deque[tuple[Any, ...]] = collections.deque()
         self._calls: collections.deque[RuntimeCall] = collections.deque()
-        self._steps: dict[str, int] = {}
+        self._steps: dict[str, itertools.count[int]] = {}  # the next step of each key
         self._step_lock = threading.Lock()
         self._flush_lock = threading.RLock()
         self._stop = threading.Event()
@@ -358,6 +358,10 @@ class SQLLogger(BaseLogger):
         Stored with it: the config, its structural hash, each key's provenance, the
         static fingerprints of traced functions, the environment, host, pid and tags.
         """
+        with self._writing():  # a SIGTERM meanwhile ends the run once it has begun
+            return self._start(tags)
+
+    def _start(self, tags: list[str] | str | None) -> ActiveRun:
         from ato import environment
         from ato.adict import ADict
 
@@ -458,17 +462,23 @@ class SQLLogger(BaseLogger):
             value = _metric_number(key, value)
         if value != value:
             value = self._nan
-        steps = self._steps
-        if type(key) is not str or key not in steps:
-            _check_key(key)  # once per key: the steps dict knows every key seen
+        counters = self._steps
         if step is None:
-            with self._step_lock:  # threads logging one key must not share a step
-                step = steps.get(key, 0)
-                steps[key] = step + 1
+            # next() on an itertools.count is one C call: threads logging one key
+            # never share a step, without a lock.
+            try:
+                step = next(counters[key])
+            except (KeyError, TypeError):
+                _check_key(key)  # once per key: every key seen has a counter
+                with self._step_lock:
+                    counter = counters.setdefault(key, itertools.count())
+                step = next(counter)
         else:
             if type(step) is not int or not _STEP_MIN <= step <= _STEP_MAX:
                 step = _step_number(key, step)
-            steps[key] = step + 1
+            if type(key) is not str or key not in counters:
+                _check_key(key)
+            counters[key] = itertools.count(step + 1)
         points = self._points
         points.append((run_id, key, value, step, _clock()))
         if len(points) >= self.batch_size:
@@ -523,6 +533,10 @@ class SQLLogger(BaseLogger):
     def finish(self, status: str = "completed", error: str | None = None) -> None:
         """End the current run: write every pending point, then its status and end
         time (the status even when the points cannot be written: the error is raised)."""
+        with self._writing():  # a SIGTERM meanwhile waits: the run is ending anyway
+            self._finish(status, error)
+
+    def _finish(self, status: str, error: str | None) -> None:
         run_id = self._current_run_id
         if run_id is None or not self._active:
             return
@@ -535,6 +549,13 @@ class SQLLogger(BaseLogger):
             self._calls_stored[tracer] = len(tracer.calls)
         try:
             self.flush()
+        except KeyboardInterrupt:
+            # Ctrl-C while the last points are written: they are still buffered, so
+            # try once more (another Ctrl-C stops that), and record the run as killed.
+            status, error = "killed", "KeyboardInterrupt"
+            with contextlib.suppress(Exception):
+                self.flush()
+            raise
         finally:
             try:
                 now = utc_now()
@@ -782,6 +803,7 @@ class _ExitStatus:
     def watch(self) -> None:
         if self._original is not None:
             return
+        self.code, self.called = None, False
         original = self._original = sys.exit
 
         def exit(status: Any = None) -> Any:
