@@ -78,6 +78,9 @@ def test_records_stay_usable_after_the_finder_is_gone(db_url):
     )
     assert run.fingerprints == [] and run.artifacts == []
     assert run.id == ids[1] and run.project_name == "vision"
+    # The attributes 2.x's ORM rows had.
+    assert run.project.name == "vision" and run.project.id == run.project_id
+    assert {point.run_id for point in run.metrics} == {ids[1]}
 
 
 def test_to_dataframe_has_a_row_per_run(db_url):

@@ -44,6 +44,7 @@ def test_the_2x_flow_logs_a_run_its_metrics_and_artifacts(db_url, tmp_path):
     ]
     [artifact] = run.artifacts
     assert artifact.path == str(checkpoint) and artifact.data_type == "model"
+    assert artifact.run_id == run_id
     assert artifact.data_info == {"epoch": 4} and artifact.size == 700
     assert artifact.sha256 == hashlib.sha256(b"weights" * 100).hexdigest()
     assert run.summary["val_accuracy"].max == pytest.approx(0.9)

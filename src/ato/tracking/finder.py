@@ -193,7 +193,8 @@ class SQLFinder:
                 ),
                 {"r": int(run_id), "k": key},
             ).all()
-        return [MetricPoint(k, float(v), s, as_utc(t)) for k, v, s, t in rows]
+        run = int(run_id)
+        return [MetricPoint(k, float(v), s, as_utc(t), run) for k, v, s, t in rows]
 
     def to_dataframe(self, project_name: str) -> Any:
         """One row per run: id, uuid, status, times, tags, every config key (dotted) and
@@ -253,11 +254,11 @@ class SQLFinder:
             for run_id, *fields in rows:
                 fields[3] = loads(fields[3])
                 fields[6] = as_utc(fields[6])
-                loaded.setdefault(run_id, []).append(ArtifactRecord(*fields))
+                loaded.setdefault(run_id, []).append(ArtifactRecord(*fields, run_id))
         else:
             for run_id, *fields in rows:
                 fields[4] = loads(fields[4]) or {}
-                loaded.setdefault(run_id, []).append(FingerprintRecord(*fields))
+                loaded.setdefault(run_id, []).append(FingerprintRecord(*fields, run_id))
         return loaded
 
 

@@ -49,6 +49,7 @@ class MetricPoint(NamedTuple):
     value: float
     step: int
     timestamp: _dt.datetime | None = None
+    run_id: int | None = None  # as 2.x's Metric rows had it
 
 
 class MetricSummaryRecord(NamedTuple):
@@ -70,6 +71,7 @@ class ArtifactRecord(NamedTuple):
     size: int | None = None
     sha256: str | None = None
     created_at: _dt.datetime | None = None
+    run_id: int | None = None
 
 
 class FingerprintRecord(NamedTuple):
@@ -79,6 +81,7 @@ class FingerprintRecord(NamedTuple):
     call_index: int | None = None
     callees: dict[str, str] | None = None
     basis: str | None = None
+    run_id: int | None = None
 
 
 class RunBatch:
@@ -229,6 +232,11 @@ class Run:
     environment_hash = property(lambda self: self._row[13])
     ato_version = property(lambda self: self._row[14])
     pid_namespace = property(lambda self: self._row[15])
+
+    @property
+    def project(self) -> ProjectRecord:
+        """The run's project (2.x's ``run.project``)."""
+        return ProjectRecord(self.project_id, self.project_name or "")
 
     @property
     def config(self) -> ADict:
