@@ -254,11 +254,11 @@ class SQLFinder:
             for run_id, *fields in rows:
                 fields[3] = loads(fields[3])
                 fields[6] = as_utc(fields[6])
-                loaded.setdefault(run_id, []).append(ArtifactRecord(*fields, run_id))
+                loaded.setdefault(run_id, []).append(ArtifactRecord._make([*fields, run_id]))
         else:
             for run_id, *fields in rows:
                 fields[4] = loads(fields[4]) or {}
-                loaded.setdefault(run_id, []).append(FingerprintRecord(*fields, run_id))
+                loaded.setdefault(run_id, []).append(FingerprintRecord._make([*fields, run_id]))
         return loaded
 
 
