@@ -285,3 +285,115 @@ def test_a_single_string_tag_is_one_tag(sqlite_url):
     run_id = logger.run(tags="baseline")
     logger.finish()
     assert SQLFinder(make_config(sqlite_url)).find_run(run_id).tags == ["baseline"]
+
+
+SIGTERM_CASES = """
+import os, signal, sys, threading, time
+from ato.adict import ADict
+from ato.tracking import SQLLogger
+from ato.tracking.schema import Experiment
+
+url, case = sys.argv[1], sys.argv[2]
+
+
+def config(project):
+    return ADict(experiment=ADict(project_name=project, sql=ADict(db_path=url)))
+
+
+def user_handler(signum, frame):
+    print("user handler", flush=True)
+    sys.exit(3)
+
+
+def term_soon():
+    threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGTERM)).start()
+
+
+if case == "user_handler_during_finish":
+    signal.signal(signal.SIGTERM, user_handler)  # e.g. a checkpoint-and-requeue handler
+    logger = SQLLogger(config("a"), flush_interval=1000, batch_size=10**9)
+    print(int(logger.run()), flush=True)
+    for i in range(300_000):
+        logger.log_metric("x", float(i))
+    term_soon()
+    logger.finish()
+    time.sleep(60)
+elif case == "two_loggers":
+    a = SQLLogger(config("a"), flush_interval=1000, batch_size=10**9)
+    b = SQLLogger(config("b"), flush_interval=1000, batch_size=10**9)
+    print(int(a.run()), int(b.run()), flush=True)
+    for i in range(300_000):
+        a.log_metric("x", float(i))
+    b.log_metric("x", 1.0)
+    term_soon()  # lands in a's flush; b's handler runs first
+    a.flush()
+    time.sleep(60)
+elif case == "session_holds_the_lock":
+    logger = SQLLogger(config("a"), flush_interval=1000)
+    run = logger.run()
+    for i in range(1000):
+        logger.log_metric("x", float(i))
+    session = logger.session
+    session.get(Experiment, int(run)).tags = ["note"]
+    session.flush()  # a write transaction, not yet committed
+    for i in range(1000, 2000):
+        logger.log_metric("x", float(i))
+    print(int(run), flush=True)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "counts", "statuses"),
+    [
+        ("user_handler_during_finish", 3, [300_000], ["completed"]),
+        ("two_loggers", -signal.SIGTERM, [300_000, 1], ["killed", "killed"]),
+        ("session_holds_the_lock", -signal.SIGTERM, [2000], ["killed"]),
+    ],
+)
+def test_sigterm_in_awkward_places_ends_promptly_and_keeps_every_point(
+    db_url, tmp_path, case, code, counts, statuses
+):
+    child = run_script(tmp_path, SIGTERM_CASES, db_url, case, name="cases.py")
+    run_ids = [int(word) for word in child.stdout.readline().split()]
+    started = time.monotonic()
+    stdout, stderr = child.communicate(timeout=120)
+    assert time.monotonic() - started < 30, "the signal handler stalled on a lock"
+    assert child.returncode == code, stderr
+    if case == "user_handler_during_finish":
+        assert "user handler" in stdout
+    finder = SQLFinder(make_config(db_url))
+    runs = [finder.find_run(run_id) for run_id in run_ids]
+    assert [run.summary["x"].count for run in runs] == counts
+    assert [run.stored_status for run in runs] == statuses
+
+
+def test_ctrl_c_is_held_back_while_a_batch_commits():
+    from ato.tracking.logger import _interrupts_held
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        reached = []
+        with pytest.raises(KeyboardInterrupt), _interrupts_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler runs here, and only records it
+            reached.append("end of block")
+        assert reached == ["end of block"]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [("loss/\udcff.wav", "not valid Unicode"), ("k" * 2000, "at most 1024 bytes")],
+)
+def test_a_key_the_database_cannot_index_is_refused(sqlite_url, key, message):
+    logger = SQLLogger(make_config(sqlite_url))
+    run_id = logger.run()
+    with pytest.raises(MetricValueError, match=message):
+        logger.log_metric(key, 1.0)
+    logger.log_metric("loss", 1.0)
+    logger.finish()
+    assert [p.key for p in SQLFinder(make_config(sqlite_url)).metrics(run_id)] == ["loss"]

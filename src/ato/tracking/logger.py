@@ -153,6 +153,23 @@ def _check_key(key: Any) -> None:
             f"Metric key {key!r} contains a NUL character, which databases cannot store "
             f"in text; remove it."
         )
+    try:
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError as error:
+        raise MetricValueError(
+            f"Metric key {key!r} is not valid Unicode text ({error.reason} at index "
+            f"{error.start}), e.g. a file name decoded with surrogateescape; decode it "
+            f"with errors='replace' first."
+        ) from None
+    if size > _MAX_KEY_BYTES:
+        raise MetricValueError(
+            f"Metric key {key[:40]!r}... is {size} bytes long; keys are indexed and may "
+            f"be at most {_MAX_KEY_BYTES} bytes (UTF-8). Use a shorter name."
+        )
+
+
+# PostgreSQL's btree index entries hold up to ~2700 bytes (run_id, key, step).
+_MAX_KEY_BYTES = 1024
 
 
 def _scopes_of(config: Any) -> list[Scope]:
@@ -286,8 +303,6 @@ class SQLLogger(BaseLogger):
         # Per tracer, how many of its runtime calls earlier runs of this logger stored.
         self._calls_stored: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
         self._previous_sigterm: Any = None
-        self._writing_depth = 0  # main-thread writes under way (see _writing)
-        self._pending_signal: tuple[int, Any] | None = None
         self._environment: dict[str, Any] | None = None
         self._orphans: list[Any] = []
         mark = "?" if self._sqlite else "%s"
@@ -540,6 +555,9 @@ class SQLLogger(BaseLogger):
         run_id = self._current_run_id
         if run_id is None or not self._active:
             return
+        # 2.x had one session for everything, so finish() committed what was pending in
+        # it; and a write left open there would hold the lock the last flush needs.
+        self._settle_session(commit=True)
         self._active = False
         self._stop_background()
         for scope in self._scopes:
@@ -565,6 +583,23 @@ class SQLLogger(BaseLogger):
                 if not any(logger._active for logger in _LOGGERS):
                     _exit_status.unwatch()
 
+    def _settle_session(self, commit: bool) -> None:
+        """End the transaction of :attr:`session`: commit it, or (when the process is
+        going down) roll it back."""
+        session = self._session
+        if not session.in_transaction():
+            return
+        try:
+            if commit:
+                session.commit()
+            else:
+                session.rollback()
+        except Exception:
+            with contextlib.suppress(Exception):
+                session.rollback()
+            if commit:
+                raise
+
     def _update_run(self, **values: Any) -> None:
         run_id = self._current_run_id
 
@@ -578,22 +613,8 @@ class SQLLogger(BaseLogger):
 
     # -- writing -------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _writing(self) -> Iterator[None]:
-        """Marks a write by the main thread: a SIGTERM that lands meanwhile is handled
-        when the write is over (see ``_on_sigterm``)."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        self._writing_depth += 1
-        try:
-            yield
-        finally:
-            self._writing_depth -= 1
-            if self._writing_depth == 0 and self._pending_signal is not None:
-                signum, frame = self._pending_signal
-                self._pending_signal = None
-                self._on_sigterm(signum, frame)
+    def _writing(self) -> contextlib.AbstractContextManager[None]:
+        return _main_writes.marked()
 
     def _transaction(self, action: Callable[[], _T]) -> _T:
         with self._writing():
@@ -624,7 +645,8 @@ class SQLLogger(BaseLogger):
         runs = {row[0] for row in points}
 
         def write() -> None:
-            with self.engine.begin() as connection:
+            with self.engine.connect() as connection:
+                transaction = connection.begin()
                 if rows:
                     before = connection.exec_driver_sql("SELECT max(id) FROM metrics").scalar()
                     # Straight to the driver: SQLAlchemy's executemany path costs more per
@@ -657,10 +679,14 @@ class SQLLogger(BaseLogger):
                         .where(Experiment.id == run_id)
                         .values(heartbeat_at=utc_now())
                     )
+                # Committed and taken from the buffer as one step: a Ctrl-C in between
+                # would leave committed points buffered, to be written twice.
+                with _interrupts_held():
+                    transaction.commit()
+                    _discard(self._points, n_points)
+                    _discard(self._calls, n_calls)
 
         retry(write)
-        _discard(self._points, n_points)
-        _discard(self._calls, n_calls)
 
     # -- background flushing and heartbeat ------------------------------------------------
 
@@ -711,20 +737,22 @@ class SQLLogger(BaseLogger):
         # installed and keeps chaining to the previous one.
         if threading.current_thread() is not threading.main_thread():
             return
+        # ``_previous_sigterm`` is kept: a SIGTERM deferred until now still chains to it.
         previous = self._previous_sigterm
         if previous is not None and signal.getsignal(signal.SIGTERM) == self._on_sigterm:
             signal.signal(signal.SIGTERM, previous)
-            self._previous_sigterm = None
 
     def _on_sigterm(self, signum: int, frame: Any) -> None:
-        if self._writing_depth:
-            # The main thread was interrupted inside a write, holding its lock and
-            # transaction: ending the run now would wait on them. It ends right after.
-            self._pending_signal = (signum, frame)
+        if _main_writes.depth:
+            # The main thread was interrupted inside a write (of this logger or another),
+            # holding its lock and transaction: ending the run now would wait on them.
+            # It ends right after that write.
+            _main_writes.pending.append((self._on_sigterm, signum, frame))
             return
         previous = self._previous_sigterm
         try:
             if self._active:
+                self._settle_session(commit=False)
                 self.finish("killed", error="terminated by SIGTERM")
         finally:
             if callable(previous):
@@ -740,6 +768,7 @@ class SQLLogger(BaseLogger):
         if error is None:
             error = _exit_status.error()
         try:
+            self._settle_session(commit=False)
             self.finish(*_ending(error))
         except Exception as failure:  # too late to raise: say so, in one line
             print(
@@ -761,7 +790,7 @@ class SQLLogger(BaseLogger):
         self._stop = threading.Event()
         self._step_lock = threading.Lock()
         self._flush_lock = threading.RLock()
-        self._writing_depth, self._pending_signal = 0, None
+        _main_writes.reset()
         # Kept, never collected here: collecting a session that holds a connection
         # would roll that connection back, on the parent's server session.
         self._orphans.append(self._session)
@@ -771,6 +800,57 @@ class SQLLogger(BaseLogger):
 
 
 _STEP_MIN, _STEP_MAX = -(2**63), 2**63 - 1
+
+
+class _MainWrites:
+    """Writes by the main thread under way, in any logger of this process. A SIGTERM
+    handler that lands inside one must not write (it would wait on the lock and the
+    transaction the interrupted write holds); it is queued and run when the outermost
+    write ends."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.depth = 0
+        self.pending: list[tuple[Callable[[int, Any], None], int, Any]] = []
+
+    @contextlib.contextmanager
+    def marked(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+            while self.depth == 0 and self.pending:
+                handler, signum, frame = self.pending.pop(0)
+                handler(signum, frame)
+
+
+_main_writes = _MainWrites()
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Ctrl-C is held back in the main thread for the duration, then raised."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            raise KeyboardInterrupt
+
 
 # Every live logger, for the fork hook below.
 _LOGGERS: weakref.WeakSet[SQLLogger] = weakref.WeakSet()
@@ -792,8 +872,10 @@ def _discard(queue: collections.deque[Any], count: int) -> None:
 
 
 class _ExitStatus:
-    """The code given to ``sys.exit`` while a run is open, for runs still open at exit
-    (outside ``with``, an exit status is not otherwise known to ``atexit``)."""
+    """The code given to ``sys.exit`` in the main thread while a run is open, for runs
+    still open at exit: outside ``with``, ``atexit`` is not told how the program ended.
+    (A ``raise SystemExit`` is not seen, and a ``sys.exit`` the program catches still
+    counts: use ``with logger.run()`` where that matters.)"""
 
     def __init__(self) -> None:
         self.code: Any = None
@@ -807,7 +889,9 @@ class _ExitStatus:
         original = self._original = sys.exit
 
         def exit(status: Any = None) -> Any:
-            self.code, self.called = status, True
+            # Another thread's sys.exit only ends that thread.
+            if threading.current_thread() is threading.main_thread():
+                self.code, self.called = status, True
             return original(status)
 
         exit.__wrapped__ = original  # type: ignore[attr-defined]
