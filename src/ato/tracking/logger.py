@@ -39,7 +39,12 @@ from sqlalchemy import JSON, bindparam, insert, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ato.db_routers import BaseLogger
-from ato.errors import MetricValueError, NoActiveRunError, TrackerConfigError
+from ato.errors import (
+    MetricValueError,
+    NoActiveRunError,
+    TrackerConfigError,
+    TrackerDatabaseError,
+)
 from ato.tracking.database import is_sqlite, open_engine, retry, write_after_reading
 from ato.tracking.migrations import migrate
 from ato.tracking.runs import pid_namespace
@@ -288,6 +293,11 @@ class SQLLogger(BaseLogger):
         self._current_run_id: int | None = None
         self._active = False
         self._inherited_from: int | None = None  # the parent's pid, in a forked child
+        self._forked_sqlite_file = False
+        if self._sqlite and any(
+            other._forked_sqlite_file and other.db_path == self.db_path for other in _LOGGERS
+        ):
+            raise _forked_sqlite_error(self.db_path)
         self._points: collections.deque[tuple[Any, ...]] = collections.deque()
         self._calls: collections.deque[RuntimeCall] = collections.deque()
         self._steps: dict[str, itertools.count[int]] = {}  # the next step of each key
@@ -380,6 +390,8 @@ class SQLLogger(BaseLogger):
         from ato import environment
         from ato.adict import ADict
 
+        if self._forked_sqlite_file:
+            raise _forked_sqlite_error(self.db_path)
         if self._active:
             self.finish("completed")
         if isinstance(tags, str):
@@ -782,6 +794,10 @@ class SQLLogger(BaseLogger):
         parent's. Drop them without closing (closing would end the parent's sessions)."""
         if self._active:
             self._inherited_from = self._pid
+        # SQLite keeps its file locks in per-process tables that a fork copies half-way
+        # (the child believes it holds locks it does not, or waits on ones no one will
+        # release): a forked child must not touch a file its parent had open.
+        self._forked_sqlite_file = self._sqlite
         self._pid = os.getpid()
         self._active = False
         self._points = collections.deque()
@@ -800,6 +816,15 @@ class SQLLogger(BaseLogger):
 
 
 _STEP_MIN, _STEP_MAX = -(2**63), 2**63 - 1
+
+
+def _forked_sqlite_error(db_path: str) -> TrackerDatabaseError:
+    return TrackerDatabaseError(
+        f"This process was forked from one that had the SQLite database {db_path!r} "
+        f"open, and SQLite's locks do not survive a fork: using the file here could hang "
+        f"or corrupt it. Log from child processes started with "
+        f"multiprocessing.get_context('spawn') (or 'forkserver'), or log to PostgreSQL."
+    )
 
 
 class _MainWrites:
