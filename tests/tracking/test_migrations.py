@@ -4,6 +4,7 @@ versioned, additive and idempotent; what ato cannot use is refused unchanged."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import shutil
 import sqlite3
@@ -11,12 +12,13 @@ import sqlite3
 import pytest
 from sqlalchemy import create_engine, text
 
-from ato.errors import TrackerDatabaseError
-from ato.tracking import SQLFinder, SQLLogger
-from ato.tracking.migrations import LATEST
+from ato.errors import MetricValueError, TrackerDatabaseError
+from ato.tracking import SQLFinder, SQLLogger, migrations
+from ato.tracking.migrations import LATEST, MIGRATIONS, _record, schema_version
 from tests.conftest import DATA
 from tests.tracking.helpers import make_config
 
+_databases = itertools.count()
 EXPECTED = json.loads((DATA / "tracker" / "ato214_expected.json").read_text())
 
 
@@ -197,3 +199,65 @@ def test_a_missing_folder_and_a_bad_url_are_explained(tmp_path):
         SQLLogger(make_config(f"sqlite:///{tmp_path / 'no' / 'such' / 'e.db'}"))
     with pytest.raises(TrackerDatabaseError, match="not an SQLAlchemy URL"):
         SQLLogger(make_config("experiments.db"))
+
+
+@pytest.fixture
+def pg_v2_with_data(postgres_server):
+    """A PostgreSQL database at schema version 2 whose metrics table (2.x's INTEGER
+    steps) holds a point, as a team's database from before migration 3 does."""
+    from tests.pg_server import new_database
+
+    url = new_database(postgres_server.url, f"ato_v2_{next(_databases)}")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        for _version, _, step in MIGRATIONS[:2]:
+            step(connection)
+        _record(connection, 2)
+        connection.execute(text("INSERT INTO projects (name) VALUES ('vision')"))
+        connection.execute(
+            text("INSERT INTO experiments (project_id, config) SELECT id, '{}' FROM projects")
+        )
+        connection.execute(
+            text(
+                "INSERT INTO metrics (run_id, key, value, step) "
+                "SELECT id, 'loss', 1.0, 7 FROM experiments"
+            )
+        )
+    engine.dispose()
+    return url
+
+
+def test_a_filled_2x_table_on_postgresql_keeps_its_steps_and_says_how_to_widen(
+    pg_v2_with_data,
+):
+    logger = SQLLogger(make_config(pg_v2_with_data))
+    logger.run()
+    logger.log_metric("loss", 0.5, step=2**31 - 1)
+    with pytest.raises(MetricValueError, match=r"32-bit.*ALTER TABLE metrics"):
+        logger.log_metric("loss", 0.5, step=2**31)
+    logger.finish()
+    engine = create_engine(pg_v2_with_data)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM metrics")).scalar() == 2
+        assert schema_version(connection) == LATEST
+    engine.dispose()
+
+
+def test_a_migration_waits_its_turn_for_locks_then_names_who_holds_them(
+    pg_v2_with_data, monkeypatch
+):
+    monkeypatch.setattr(migrations, "_LOCK_TURNS_S", 2.0)
+    holder = create_engine(pg_v2_with_data).connect()
+    holder.execute(text("SELECT count(*) FROM experiments"))  # open, idle in transaction
+    try:
+        with pytest.raises(TrackerDatabaseError, match=r"idle in transaction.*Nothing was"):
+            SQLLogger(make_config(pg_v2_with_data))
+        with holder.begin_nested():
+            # Meanwhile nobody else was kept waiting behind the migration for long.
+            holder.execute(text("SELECT count(*) FROM metrics"))
+    finally:
+        holder.rollback()
+        holder.close()
+    logger = SQLLogger(make_config(pg_v2_with_data))  # once the transaction has ended
+    logger.run(tags="after")
+    logger.finish()

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Dialect
 
 from ato.tracking.database import open_engine
-from ato.tracking.logger import setting
+from ato.tracking.logger import refuse_forked_sqlite, setting
 from ato.tracking.migrations import migrate
 from ato.tracking.runs import (
     RUN_COLUMNS,
@@ -56,6 +56,7 @@ class SQLFinder:
     def __init__(self, config: Any, *, heartbeat_grace: float = 30.0) -> None:
         self.config = config
         self.db_path = setting(config, "experiment.sql.db_path")
+        refuse_forked_sqlite(self.db_path)
         self.engine = open_engine(self.db_path, writer=True)
         migrate(self.engine, self.db_path)
         self.engine.dispose()

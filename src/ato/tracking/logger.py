@@ -46,7 +46,7 @@ from ato.errors import (
     TrackerDatabaseError,
 )
 from ato.tracking.database import is_sqlite, open_engine, retry, write_after_reading
-from ato.tracking.migrations import migrate
+from ato.tracking.migrations import migrate, step_range
 from ato.tracking.runs import pid_namespace
 from ato.tracking.schema import Artifact, Experiment, Fingerprint, utc_now
 from ato.tracking.summaries import summarize
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from ato.scope import Scope
     from ato.trace import RuntimeCall
 
-__all__ = ["ActiveRun", "SQLLogger", "setting", "tracker_settings"]
+__all__ = ["ActiveRun", "SQLLogger", "refuse_forked_sqlite", "setting", "tracker_settings"]
 
 _T = TypeVar("_T")
 
@@ -132,22 +132,28 @@ def _metric_number(key: Any, value: Any) -> float:
         ) from None
 
 
-_STEP_RANGE = range(-(2**63), 2**63)  # what both SQLite and PostgreSQL (BIGINT) hold
-
-
-def _step_number(key: Any, step: Any) -> int:
+def _step_number(key: Any, step: Any, low: int, high: int) -> int:
     try:
         number = int(step.__index__())
     except (AttributeError, TypeError):
         raise MetricValueError(
             f"Metric {key!r}: step must be an integer, not {type(step).__name__} {step!r:.40}."
         ) from None
-    if number not in _STEP_RANGE:
+    if low <= number <= high:
+        return number
+    if high < 2**63 - 1:
         raise MetricValueError(
-            f"Metric {key!r}: step {number} is outside the 64-bit integers a database "
-            f"stores (-2**63 to 2**63 - 1)."
+            f"Metric {key!r}: step {number} is outside the 32-bit integers this "
+            f"PostgreSQL database stores steps in (its metrics table was created and "
+            f"filled by ato 2.x). To store 64-bit steps, when no run is logging, execute: "
+            f"ALTER TABLE metrics ALTER COLUMN step TYPE BIGINT; ALTER TABLE "
+            f"metric_summaries ALTER COLUMN last_step TYPE BIGINT (the first rewrites the "
+            f"table)."
         )
-    return number
+    raise MetricValueError(
+        f"Metric {key!r}: step {number} is outside the 64-bit integers a database "
+        f"stores (-2**63 to 2**63 - 1)."
+    )
 
 
 def _check_key(key: Any) -> None:
@@ -289,15 +295,17 @@ class SQLLogger(BaseLogger):
         self.flush_interval, self.batch_size = flush_interval, batch_size
         self.heartbeat_interval = heartbeat_interval
         self._sqlite = is_sqlite(self.engine)
+        self._step_min, self._step_max = -(2**63), 2**63 - 1
+        if not self._sqlite:
+            with self.engine.connect() as connection:
+                self._step_min, self._step_max = step_range(connection)
         self._pid = os.getpid()
         self._current_run_id: int | None = None
         self._active = False
         self._inherited_from: int | None = None  # the parent's pid, in a forked child
         self._forked_sqlite_file = False
-        if self._sqlite and any(
-            other._forked_sqlite_file and other.db_path == self.db_path for other in _LOGGERS
-        ):
-            raise _forked_sqlite_error(self.db_path)
+        if self._sqlite:
+            refuse_forked_sqlite(self.db_path)
         self._points: collections.deque[tuple[Any, ...]] = collections.deque()
         self._calls: collections.deque[RuntimeCall] = collections.deque()
         self._steps: dict[str, itertools.count[int]] = {}  # the next step of each key
@@ -501,8 +509,8 @@ class SQLLogger(BaseLogger):
                     counter = counters.setdefault(key, itertools.count())
                 step = next(counter)
         else:
-            if type(step) is not int or not _STEP_MIN <= step <= _STEP_MAX:
-                step = _step_number(key, step)
+            if type(step) is not int or not self._step_min <= step <= self._step_max:
+                step = _step_number(key, step, self._step_min, self._step_max)
             if type(key) is not str or key not in counters:
                 _check_key(key)
             counters[key] = itertools.count(step + 1)
@@ -815,7 +823,10 @@ class SQLLogger(BaseLogger):
         self._session = self._new_session()
 
 
-_STEP_MIN, _STEP_MAX = -(2**63), 2**63 - 1
+def refuse_forked_sqlite(db_path: str) -> None:
+    """Raise when this process was forked from one whose logger had ``db_path`` open."""
+    if any(logger._forked_sqlite_file and logger.db_path == db_path for logger in _LOGGERS):
+        raise _forked_sqlite_error(db_path)
 
 
 def _forked_sqlite_error(db_path: str) -> TrackerDatabaseError:

@@ -13,6 +13,7 @@ refused, unchanged.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -37,7 +38,7 @@ from ato.errors import TrackerDatabaseError
 from ato.tracking.database import not_a_database, retry
 from ato.tracking.schema import Base, Environment, MetricSummary, SchemaVersion, utc_now
 
-__all__ = ["LATEST", "MIGRATIONS", "migrate", "schema_version"]
+__all__ = ["LATEST", "MIGRATIONS", "migrate", "schema_version", "step_range"]
 
 # The tables exactly as ato 2.x's SQLAlchemy models created them.
 _legacy = MetaData()
@@ -174,9 +175,30 @@ def _v3_wide_steps_and_pid_namespace(connection: Connection) -> None:
         connection.execute(text("ALTER TABLE experiments ADD COLUMN pid_namespace VARCHAR(80)"))
     if connection.dialect.name == "postgresql":
         # 2.x's INTEGER is int32 on PostgreSQL (SQLite's integers are 64-bit already):
-        # a step counted in samples or tokens outgrows it. Widening keeps every value.
-        connection.execute(text("ALTER TABLE metrics ALTER COLUMN step TYPE BIGINT"))
+        # a step counted in samples or tokens outgrows it. Widening rewrites the table
+        # under an exclusive lock, so it is done here only while the table is empty;
+        # a filled 2.x table keeps INTEGER and the logger refuses larger steps, saying
+        # how to widen it at a quiet moment (see ``step_range``).
+        if connection.execute(text("SELECT NOT EXISTS (SELECT 1 FROM metrics)")).scalar():
+            connection.execute(text("ALTER TABLE metrics ALTER COLUMN step TYPE BIGINT"))
         connection.execute(text("ALTER TABLE metric_summaries ALTER COLUMN last_step TYPE BIGINT"))
+
+
+def step_range(connection: Connection) -> tuple[int, int]:
+    """The steps the metrics table can hold: 64-bit, or 32-bit in a PostgreSQL table
+    that ato 2.x created and filled (see migration 3)."""
+    if connection.dialect.name != "postgresql":
+        return -(2**63), 2**63 - 1
+    kinds = connection.execute(
+        text(
+            "SELECT data_type FROM information_schema.columns WHERE table_schema = "
+            "current_schema() AND ((table_name = 'metrics' AND column_name = 'step') OR "
+            "(table_name = 'metric_summaries' AND column_name = 'last_step'))"
+        )
+    ).scalars()
+    if "integer" in set(kinds):
+        return -(2**31), 2**31 - 1
+    return -(2**63), 2**63 - 1
 
 
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
@@ -207,6 +229,10 @@ def migrate(engine: Engine, url: str) -> int:
                 connection.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY}
                 )
+                # ALTER TABLE waits for every open transaction that read the table, and
+                # while it waits, every other query on the table waits behind it: wait
+                # in short turns instead (see _pg_lock_turns).
+                connection.execute(text("SET LOCAL lock_timeout = '1s'"))
             found = schema_version(connection)
             if found > LATEST:
                 raise TrackerDatabaseError(
@@ -223,7 +249,7 @@ def migrate(engine: Engine, url: str) -> int:
             return found
 
     try:
-        found = retry(run)
+        found = _pg_lock_turns(run, engine, url)
     except DBAPIError as error:
         refusal = not_a_database(error, url)
         if refusal is None:
@@ -233,6 +259,46 @@ def migrate(engine: Engine, url: str) -> int:
     if engine.dialect.name == "sqlite":
         _use_wal(engine)
     return found
+
+
+_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout
+_LOCK_TURNS_S = 30.0
+
+
+def _pg_lock_turns(run: Callable[[], int], engine: Engine, url: str) -> int:
+    """``retry(run)``; on PostgreSQL, a migration that timed out waiting for a table lock
+    is tried again for up to 30 s, then refused naming the sessions in the way."""
+    give_up = time.monotonic() + _LOCK_TURNS_S
+    while True:
+        try:
+            return retry(run)
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+                raise
+            if time.monotonic() > give_up:
+                raise TrackerDatabaseError(
+                    f"Could not upgrade the tracker schema of {url!r}: for {_LOCK_TURNS_S:.0f} "
+                    f"s, open transactions kept the tables locked "
+                    f"({_idle_transactions(engine)}). Nothing was changed. End them (an "
+                    f"uncommitted session of an older ato, a psql left in BEGIN), then "
+                    f"start again."
+                ) from None
+        time.sleep(0.2)
+
+
+def _idle_transactions(engine: Engine) -> str:
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT pid, coalesce(application_name, ''), state FROM "
+                    "pg_stat_activity WHERE datname = current_database() AND "
+                    "xact_start IS NOT NULL AND pid <> pg_backend_pid()"
+                )
+            ).all()
+    except DBAPIError:
+        return "could not list them"
+    return ", ".join(f"pid {pid} {name} {state}".replace("  ", " ") for pid, name, state in rows)
 
 
 def _use_wal(engine: Engine) -> None:
