@@ -139,6 +139,13 @@ if how == "os.fork":
             print("child run", int(child_run), flush=True)
         except Exception as error:
             print(type(error).__name__, error, flush=True)
+        if url.startswith("sqlite:///"):  # the same file, spelled another way
+            folder, name = os.path.split(url.removeprefix("sqlite:///"))
+            alias = f"sqlite:///{folder}/./{name}"
+            try:
+                SQLLogger(ADict(experiment=ADict(project_name='fork', sql=ADict(db_path=alias))))
+            except Exception as error:
+                print("alias", type(error).__name__, flush=True)
         sys.exit(0)  # runs atexit in the child
     os.waitpid(pid, 0)
 else:
@@ -161,6 +168,7 @@ def test_a_forked_child_neither_finishes_nor_duplicates_the_parents_run(db_url, 
         assert "NoActiveRunError" in stdout and "another process" in stdout
         if db_url.startswith("sqlite"):  # SQLite's locks do not survive a fork
             assert "TrackerDatabaseError" in stdout and "spawn" in stdout
+            assert "alias TrackerDatabaseError" in stdout
         else:
             child_run = int(stdout.split("child run")[1].split()[0])
             assert finder.find_run(child_run).summary["y"].count == 1

@@ -315,3 +315,45 @@ def test_metrics_added_through_the_orm_count_in_summaries_and_best_run(db_url):
     summary = finder.find_run(second).summary["acc"]
     assert (summary.count, summary.max, summary.last, summary.last_step) == (2, 0.9, 0.7, 1)
     assert finder.find_best_run("vision", "acc", "max").id == second != first
+
+
+def _wait_for_a_background_flush(logger):
+    logger.log_metric("loss", 1.0)
+    deadline = time.monotonic() + 5
+    while logger._points and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_the_2x_session_commits_rolls_back_and_nests_as_sqlalchemy_does(db_url):
+    from sqlalchemy import update
+
+    logger = SQLLogger(make_config(db_url), flush_interval=0.02)
+    run_id = logger.run(tags=["start"])
+    finder = SQLFinder(make_config(db_url))
+
+    # A change autoflushed by a query holds the write lock until the session commits;
+    # logging meanwhile, and then committing, must not wait on it.
+    logger.get_current_run().tags = ["autoflushed"]
+    logger.session.query(Experiment).count()
+    logger.log_metric("loss", 1.0)
+    logger.session.commit()
+    assert finder.find_run(run_id).tags == ["autoflushed"]
+
+    logger.get_current_run().tags = ["rolled back"]
+    logger.session.rollback()
+    assert finder.find_run(run_id).tags == ["autoflushed"]
+
+    # A Core statement through the session, after a flush committed behind its snapshot.
+    session = logger.session
+    session.get(Experiment, run_id)
+    _wait_for_a_background_flush(logger)
+    session.execute(update(Experiment).where(Experiment.id == run_id).values(tags=["core"]))
+    session.commit()
+    assert finder.find_run(run_id).tags == ["core"]
+
+    with logger.session.begin_nested():
+        logger.get_current_run().tags = ["nested"]
+    logger.session.commit()
+    logger.finish()
+    run = finder.find_run(run_id)
+    assert run.tags == ["nested"] and run.stored_status == "completed"

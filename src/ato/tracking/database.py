@@ -31,7 +31,9 @@ __all__ = [
     "not_a_database",
     "open_engine",
     "retry",
+    "sqlite_file",
     "write_after_reading",
+    "wrote_in_session",
 ]
 
 BUSY_TIMEOUT_S = 60.0
@@ -43,14 +45,18 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def _sqlite_file(url: str) -> str | None:
-    parsed = make_url(url)
+def sqlite_file(url: str) -> str | None:
+    """The file an SQLite URL names, as an absolute real path (None for other URLs)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
     database = parsed.database
     if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
         return None
     if database.startswith("file:"):
         return None  # a URI filename; sqlite3 itself will judge it
-    return database
+    return os.path.realpath(database)
 
 
 def _in_memory(parsed: Any) -> bool:
@@ -109,7 +115,7 @@ def open_engine(url: str, *, writer: bool) -> Engine:
             f"outlive the process. Use a file: 'sqlite:///experiments.db' (or one in a "
             f"temporary folder for throwaway runs)."
         )
-    path = _sqlite_file(url)
+    path = sqlite_file(url)
     if path is not None:
         _check_sqlite_folder(path, url)
     if parsed.get_backend_name() == "sqlite":
@@ -156,13 +162,42 @@ def write_after_reading(session: Session) -> None:
     in it) and a write transaction begun in its place, waiting its turn for the lock.
     """
 
-    @event.listens_for(session, "before_flush")
-    def before_flush(session: Session, context: Any, instances: Any) -> None:
+    def upgrade() -> None:
+        # Inside a savepoint the outer transaction cannot be ended; it stays as it is.
+        if session.in_nested_transaction():
+            return
         connection = session.connection()
         if connection.dialect.name == "sqlite" and connection.info.get(_SNAPSHOT):
             connection.exec_driver_sql("COMMIT")
             connection.exec_driver_sql("BEGIN IMMEDIATE")
             connection.info[_SNAPSHOT] = False
+
+    @event.listens_for(session, "before_flush")
+    def before_flush(session: Session, context: Any, instances: Any) -> None:
+        upgrade()
+
+    @event.listens_for(session, "do_orm_execute")
+    def before_statement(state: Any) -> None:
+        if state.is_insert or state.is_update or state.is_delete:
+            upgrade()
+            session.info[_WROTE] = True
+
+    @event.listens_for(session, "after_flush")
+    def after_flush(session: Session, context: Any) -> None:
+        session.info[_WROTE] = True
+
+    @event.listens_for(session, "after_transaction_end")
+    def after_end(session: Session, transaction: Any) -> None:
+        if transaction.parent is None:
+            session.info.pop(_WROTE, None)
+
+
+_WROTE = "ato_wrote"  # in Session.info: the open transaction has written
+
+
+def wrote_in_session(session: Session) -> bool:
+    """Whether ``session``'s open transaction has written (see write_after_reading)."""
+    return bool(session.info.get(_WROTE))
 
 
 def _is_busy(error: BaseException) -> bool:

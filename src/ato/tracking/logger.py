@@ -45,7 +45,14 @@ from ato.errors import (
     TrackerConfigError,
     TrackerDatabaseError,
 )
-from ato.tracking.database import is_sqlite, open_engine, retry, write_after_reading
+from ato.tracking.database import (
+    is_sqlite,
+    open_engine,
+    retry,
+    sqlite_file,
+    write_after_reading,
+    wrote_in_session,
+)
 from ato.tracking.migrations import migrate, step_range
 from ato.tracking.runs import pid_namespace
 from ato.tracking.schema import Artifact, Experiment, Fingerprint, utc_now
@@ -286,6 +293,7 @@ class SQLLogger(BaseLogger):
     ) -> None:
         self.config = config
         self.project_name, self.db_path = tracker_settings(config)
+        refuse_forked_sqlite(self.db_path)  # before anything touches the file
         self.engine = open_engine(self.db_path, writer=True)
         migrate(self.engine, self.db_path)
         # The session (2.x's attribute) reads with a plain BEGIN, so that a query left
@@ -304,8 +312,6 @@ class SQLLogger(BaseLogger):
         self._active = False
         self._inherited_from: int | None = None  # the parent's pid, in a forked child
         self._forked_sqlite_file = False
-        if self._sqlite:
-            refuse_forked_sqlite(self.db_path)
         self._points: collections.deque[tuple[Any, ...]] = collections.deque()
         self._calls: collections.deque[RuntimeCall] = collections.deque()
         self._steps: dict[str, itertools.count[int]] = {}  # the next step of each key
@@ -343,10 +349,17 @@ class SQLLogger(BaseLogger):
     def session(self) -> Session:
         """An ORM session on the database (2.x's attribute); pending metrics are written
         first, and a fresh snapshot is taken, so queries see everything logged so far."""
-        self.flush()
-        if self._session.in_transaction():
-            self._session.commit()
-        return self._session
+        session = self._session
+        # Only a session that has written nothing is committed (which ends its read
+        # snapshot) and only then are the points flushed: changes of the caller's stay
+        # theirs to commit or roll back, and a write lock their session holds would
+        # keep the flush waiting.
+        busy = session.in_nested_transaction() or wrote_in_session(session)
+        if not (busy or session.new or session.dirty or session.deleted):
+            if session.in_transaction():
+                session.commit()
+            self.flush()
+        return session
 
     def get_current_run_id(self) -> int | None:
         return self._current_run_id
@@ -402,6 +415,9 @@ class SQLLogger(BaseLogger):
             raise _forked_sqlite_error(self.db_path)
         if self._active:
             self.finish("completed")
+        # Before the run's row exists: a SIGTERM from here on ends it as 'killed' (it
+        # waits, like any signal inside a write, until run() is done).
+        self._install_signal_handler()
         if isinstance(tags, str):
             tags = [tags]
         project_id = self._project_id()
@@ -465,7 +481,6 @@ class SQLLogger(BaseLogger):
             self._calls.extend(tracer.calls[self._calls_stored.get(tracer, 0) :])
             tracer.listeners.append(self._on_runtime_call)
         self._start_background()
-        self._install_signal_handler()
         _exit_status.watch()
         return ActiveRun(run_id, run_uuid, self)
 
@@ -824,9 +839,14 @@ class SQLLogger(BaseLogger):
 
 
 def refuse_forked_sqlite(db_path: str) -> None:
-    """Raise when this process was forked from one whose logger had ``db_path`` open."""
-    if any(logger._forked_sqlite_file and logger.db_path == db_path for logger in _LOGGERS):
-        raise _forked_sqlite_error(db_path)
+    """Raise when this process was forked from one whose logger had ``db_path``'s file
+    open (however the path is spelled)."""
+    file = sqlite_file(db_path)
+    if file is None:
+        return
+    for logger in list(_LOGGERS):
+        if logger._forked_sqlite_file and sqlite_file(logger.db_path) == file:
+            raise _forked_sqlite_error(db_path)
 
 
 def _forked_sqlite_error(db_path: str) -> TrackerDatabaseError:

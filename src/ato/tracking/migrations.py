@@ -37,6 +37,7 @@ from sqlalchemy.exc import DBAPIError
 from ato.errors import TrackerDatabaseError
 from ato.tracking.database import not_a_database, retry
 from ato.tracking.schema import Base, Environment, MetricSummary, SchemaVersion, utc_now
+from ato.tracking.summaries import summarize_all
 
 __all__ = ["LATEST", "MIGRATIONS", "migrate", "schema_version", "step_range"]
 
@@ -147,26 +148,7 @@ def _v2_runs_record_more(connection: Connection) -> None:
 
 def _backfill_summaries(connection: Connection) -> None:
     """Summaries of the metrics already there (a database written by 2.x)."""
-    sqlite = connection.dialect.name == "sqlite"
-    # SQLite keeps NaN as the text 'NaN' (see schema.MetricValue): not a min or max.
-    numeric = "typeof(value) = 'real' OR typeof(value) = 'integer'" if sqlite else "value <> 'NaN'"
-    connection.execute(
-        text(
-            f"""
-            INSERT INTO metric_summaries
-                (run_id, key, count, min_value, max_value, last_value, last_step)
-            SELECT m.run_id, m.key, m.n, m.lo, m.hi, last.value, last.step
-            FROM (
-                SELECT run_id, key, count(*) AS n,
-                       min(CASE WHEN {numeric} THEN value END) AS lo,
-                       max(CASE WHEN {numeric} THEN value END) AS hi,
-                       max(id) AS last_id
-                FROM metrics GROUP BY run_id, key
-            ) AS m
-            JOIN metrics AS last ON last.id = m.last_id
-            """
-        )
-    )
+    summarize_all(connection)
 
 
 def _v3_wide_steps_and_pid_namespace(connection: Connection) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-__all__ = ["summarize"]
+__all__ = ["summarize", "summarize_all"]
 
 # Summaries of the rows with ids in (after, upto] of one run; NaN is counted but is
 # never a min or max. SQLite keeps NaN as the text 'NaN' (see schema.MetricValue).
@@ -24,7 +24,7 @@ _SELECT = """
                min(CASE WHEN {numeric} THEN value END) AS lo,
                max(CASE WHEN {numeric} THEN value END) AS hi,
                max(id) AS last_id
-        FROM metrics WHERE id > :after AND id <= :upto AND run_id = :run
+        FROM metrics WHERE {rows}
         GROUP BY run_id, key
     ) AS b JOIN metrics AS l ON l.id = b.last_id
 """
@@ -32,9 +32,9 @@ _INSERT = (
     "INSERT INTO metric_summaries "
     "(run_id, key, count, min_value, max_value, last_value, last_step) "
 )
-_SQLITE = text(
+_SQLITE = (
     _INSERT
-    + _SELECT.format(numeric="typeof(value) IN ('real', 'integer')")
+    + _SELECT.replace("{numeric}", "typeof(value) IN ('real', 'integer')")
     # "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT.
     + """ WHERE true
     ON CONFLICT (run_id, key) DO UPDATE SET
@@ -47,9 +47,9 @@ _SQLITE = text(
         last_step = excluded.last_step
     """
 )
-_POSTGRES = text(
+_POSTGRES = (
     _INSERT
-    + _SELECT.format(numeric="value <> 'NaN'")
+    + _SELECT.replace("{numeric}", "value <> 'NaN'")
     + """
     ON CONFLICT (run_id, key) DO UPDATE SET
         count = metric_summaries.count + excluded.count,
@@ -61,9 +61,20 @@ _POSTGRES = text(
 )
 
 _NO_LIMIT = 2**62
+_SOME_ROWS = "id > :after AND id <= :upto AND run_id = :run"
+_STATEMENTS = {
+    (dialect, rows): text(sql.replace("{rows}", rows))
+    for dialect, sql in (("sqlite", _SQLITE), ("postgresql", _POSTGRES))
+    for rows in (_SOME_ROWS, "true")
+}
 
 
 def summarize(connection: Connection, run_id: int, after: int, upto: int = _NO_LIMIT) -> None:
     """Add the metrics of ``run_id`` with ids in ``(after, upto]`` to its summaries."""
-    statement = _SQLITE if connection.dialect.name == "sqlite" else _POSTGRES
+    statement = _STATEMENTS[connection.dialect.name, _SOME_ROWS]
     connection.execute(statement, {"after": after, "upto": upto, "run": run_id})
+
+
+def summarize_all(connection: Connection) -> None:
+    """Add every metric to the summaries (once, when the table is created)."""
+    connection.execute(_STATEMENTS[connection.dialect.name, "true"])
