@@ -389,22 +389,6 @@ def test_sigterm_in_awkward_places_ends_promptly_and_keeps_every_point(
     assert [run.stored_status for run in runs] == statuses
 
 
-def test_ctrl_c_is_held_back_while_a_batch_commits():
-    from ato.tracking.logger import _interrupts_held
-
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        reached = []
-        with pytest.raises(KeyboardInterrupt), _interrupts_held():
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.05)  # the handler runs here, and only records it
-            reached.append("end of block")
-        assert reached == ["end of block"]
-        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 @pytest.mark.parametrize(
     ("key", "message"),
     [("loss/\udcff.wav", "not valid Unicode"), ("k" * 2000, "at most 1024 bytes")],

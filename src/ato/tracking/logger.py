@@ -31,7 +31,7 @@ import threading
 import traceback
 import uuid as _uuid
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from time import time as _clock
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -53,6 +53,7 @@ from ato.tracking.database import (
     write_after_reading,
     wrote_in_session,
 )
+from ato.tracking.interrupts import exit_status, interrupts_held, main_writes
 from ato.tracking.migrations import migrate, step_range
 from ato.tracking.runs import pid_namespace
 from ato.tracking.schema import Artifact, Experiment, Fingerprint, utc_now
@@ -481,7 +482,7 @@ class SQLLogger(BaseLogger):
             self._calls.extend(tracer.calls[self._calls_stored.get(tracer, 0) :])
             tracer.listeners.append(self._on_runtime_call)
         self._start_background()
-        _exit_status.watch()
+        exit_status.watch()
         return ActiveRun(run_id, run_uuid, self)
 
     def _static_fingerprints(self) -> list[dict[str, Any]]:
@@ -616,7 +617,7 @@ class SQLLogger(BaseLogger):
             finally:
                 self._restore_signal_handler()
                 if not any(logger._active for logger in _LOGGERS):
-                    _exit_status.unwatch()
+                    exit_status.unwatch()
 
     def _settle_session(self, commit: bool) -> None:
         """End the transaction of :attr:`session`: commit it, or (when the process is
@@ -649,7 +650,7 @@ class SQLLogger(BaseLogger):
     # -- writing -------------------------------------------------------------------------
 
     def _writing(self) -> contextlib.AbstractContextManager[None]:
-        return _main_writes.marked()
+        return main_writes.marked()
 
     def _transaction(self, action: Callable[[], _T]) -> _T:
         with self._writing():
@@ -716,7 +717,7 @@ class SQLLogger(BaseLogger):
                     )
                 # Committed and taken from the buffer as one step: a Ctrl-C in between
                 # would leave committed points buffered, to be written twice.
-                with _interrupts_held():
+                with interrupts_held():
                     transaction.commit()
                     _discard(self._points, n_points)
                     _discard(self._calls, n_calls)
@@ -778,11 +779,11 @@ class SQLLogger(BaseLogger):
             signal.signal(signal.SIGTERM, previous)
 
     def _on_sigterm(self, signum: int, frame: Any) -> None:
-        if _main_writes.depth:
+        if main_writes.depth:
             # The main thread was interrupted inside a write (of this logger or another),
             # holding its lock and transaction: ending the run now would wait on them.
             # It ends right after that write.
-            _main_writes.pending.append((self._on_sigterm, signum, frame))
+            main_writes.pending.append((self._on_sigterm, signum, frame))
             return
         previous = self._previous_sigterm
         try:
@@ -801,7 +802,7 @@ class SQLLogger(BaseLogger):
             return
         error = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
         if error is None:
-            error = _exit_status.error()
+            error = exit_status.error()
         try:
             self._settle_session(commit=False)
             self.finish(*_ending(error))
@@ -829,7 +830,7 @@ class SQLLogger(BaseLogger):
         self._stop = threading.Event()
         self._step_lock = threading.Lock()
         self._flush_lock = threading.RLock()
-        _main_writes.reset()
+        main_writes.reset()
         # Kept, never collected here: collecting a session that holds a connection
         # would roll that connection back, on the parent's server session.
         self._orphans.append(self._session)
@@ -858,56 +859,6 @@ def _forked_sqlite_error(db_path: str) -> TrackerDatabaseError:
     )
 
 
-class _MainWrites:
-    """Writes by the main thread under way, in any logger of this process. A SIGTERM
-    handler that lands inside one must not write (it would wait on the lock and the
-    transaction the interrupted write holds); it is queued and run when the outermost
-    write ends."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.depth = 0
-        self.pending: list[tuple[Callable[[int, Any], None], int, Any]] = []
-
-    @contextlib.contextmanager
-    def marked(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        self.depth += 1
-        try:
-            yield
-        finally:
-            self.depth -= 1
-            while self.depth == 0 and self.pending:
-                handler, signum, frame = self.pending.pop(0)
-                handler(signum, frame)
-
-
-_main_writes = _MainWrites()
-
-
-@contextlib.contextmanager
-def _interrupts_held() -> Iterator[None]:
-    """Ctrl-C is held back in the main thread for the duration, then raised."""
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-    ):
-        yield
-        return
-    caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught:
-            raise KeyboardInterrupt
-
-
 # Every live logger, for the fork hook below.
 _LOGGERS: weakref.WeakSet[SQLLogger] = weakref.WeakSet()
 
@@ -925,45 +876,6 @@ def _discard(queue: collections.deque[Any], count: int) -> None:
     # popleft ``count`` times in C: no bytecode runs in between, so neither a signal
     # handler nor another thread sees the queue half-trimmed.
     collections.deque(itertools.starmap(queue.popleft, itertools.repeat((), count)), maxlen=0)
-
-
-class _ExitStatus:
-    """The code given to ``sys.exit`` in the main thread while a run is open, for runs
-    still open at exit: outside ``with``, ``atexit`` is not told how the program ended.
-    (A ``raise SystemExit`` is not seen, and a ``sys.exit`` the program catches still
-    counts: use ``with logger.run()`` where that matters.)"""
-
-    def __init__(self) -> None:
-        self.code: Any = None
-        self.called = False
-        self._original: Callable[..., Any] | None = None
-
-    def watch(self) -> None:
-        if self._original is not None:
-            return
-        self.code, self.called = None, False
-        original = self._original = sys.exit
-
-        def exit(status: Any = None) -> Any:
-            # Another thread's sys.exit only ends that thread.
-            if threading.current_thread() is threading.main_thread():
-                self.code, self.called = status, True
-            return original(status)
-
-        exit.__wrapped__ = original  # type: ignore[attr-defined]
-        exit.__doc__ = original.__doc__
-        sys.exit = exit
-
-    def unwatch(self) -> None:
-        original, self._original = self._original, None
-        if original is not None and getattr(sys.exit, "__wrapped__", None) is original:
-            sys.exit = original  # type: ignore[assignment]
-
-    def error(self) -> SystemExit | None:
-        return SystemExit(self.code) if self.called else None
-
-
-_exit_status = _ExitStatus()
 
 
 def _background(ref: weakref.ref[SQLLogger], stop: threading.Event) -> None:
