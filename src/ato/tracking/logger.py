@@ -405,7 +405,7 @@ class SQLLogger(BaseLogger):
         Stored with it: the config, its structural hash, each key's provenance, the
         static fingerprints of traced functions, the environment, host, pid and tags.
         """
-        with self._writing():  # a SIGTERM meanwhile ends the run once it has begun
+        with main_writes.marked():  # a SIGTERM meanwhile ends the run once it has begun
             return self._start(tags)
 
     def _start(self, tags: list[str] | str | None) -> ActiveRun:
@@ -584,7 +584,7 @@ class SQLLogger(BaseLogger):
     def finish(self, status: str = "completed", error: str | None = None) -> None:
         """End the current run: write every pending point, then its status and end
         time (the status even when the points cannot be written: the error is raised)."""
-        with self._writing():  # a SIGTERM meanwhile waits: the run is ending anyway
+        with main_writes.marked():  # a SIGTERM meanwhile waits: the run is ending anyway
             self._finish(status, error)
 
     def _finish(self, status: str, error: str | None) -> None:
@@ -649,16 +649,13 @@ class SQLLogger(BaseLogger):
 
     # -- writing -------------------------------------------------------------------------
 
-    def _writing(self) -> contextlib.AbstractContextManager[None]:
-        return main_writes.marked()
-
     def _transaction(self, action: Callable[[], _T]) -> _T:
-        with self._writing():
+        with main_writes.marked():
             return retry(action)
 
     def flush(self) -> None:
         """Write the buffered points and runtime fingerprints now, in one transaction."""
-        with self._writing(), self._flush_lock:
+        with main_writes.marked(), self._flush_lock:
             self._write_batch(beat=False)
 
     def _write_batch(self, beat: bool) -> None:

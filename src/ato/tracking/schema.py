@@ -19,6 +19,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import DateTime, TypeDecorator
 
+from ato.tracking.summaries import summarize
+
 __all__ = [
     "Artifact",
     "Base",
@@ -235,6 +237,4 @@ class SchemaVersion(Base):
 @event.listens_for(Metric, "after_insert")
 def _summarize_orm_metric(mapper: Any, connection: Any, target: Metric) -> None:
     # 2.x code adds Metric rows through a session; "best run" must see them too.
-    from ato.tracking.summaries import summarize
-
     summarize(connection, target.run_id, target.id - 1, target.id)
