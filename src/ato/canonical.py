@@ -24,7 +24,14 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["CodeFingerprint", "canonical_form", "fingerprint_function", "is_user_function"]
+__all__ = [
+    "CodeFingerprint",
+    "callees",
+    "canonical_form",
+    "fingerprint_function",
+    "function_source",
+    "is_user_function",
+]
 
 # Fields left out everywhere: positions, comments of type, and fields that only some
 # Python versions have and that are empty in code those versions share.
@@ -360,8 +367,9 @@ def _merge_constants(values: list[ast.expr]) -> list[ast.expr]:
     return merged
 
 
-def _function_node(func: Callable[..., Any]) -> ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda:
-    source = textwrap.dedent(inspect.getsource(func))
+def _function_node(
+    func: Callable[..., Any], source: str
+) -> ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda:
     code = func.__code__
     if code.co_name == "<lambda>":
         lambdas = [n for n in ast.walk(_parse_fragment(source)) if isinstance(n, ast.Lambda)]
@@ -383,26 +391,58 @@ def _parse_fragment(source: str) -> ast.Module:
         return ast.parse(source.strip().rstrip(",").split("=", 1)[-1].strip())
 
 
-def canonical_form(func: Callable[..., Any]) -> str:
-    """The canonical text of ``func``'s logic (what the fingerprint hashes)."""
-    node = _function_node(inspect.unwrap(func))
+class _Analysis:
+    """What one parse of a function's source gives: its canonical text, the global names
+    it reads (in order of first use) and its source, dedented."""
+
+    __slots__ = ("globals_used", "source", "text")
+
+    def __init__(self, text: str, globals_used: list[str], source: str) -> None:
+        self.text, self.globals_used, self.source = text, globals_used, source
+
+
+# Per code object (immutable, so the analysis never goes stale): a traced function and its
+# callees are parsed once per process, however often runs resolve their callees. Keyed by
+# identity: equal code objects may come from sources that differ (defaults are not part
+# of a code object); the entry keeps its code object alive, so an id is never reused.
+_ANALYSES: dict[int, tuple[types.CodeType, _Analysis]] = {}
+
+
+def _analyse(func: Callable[..., Any]) -> _Analysis:
+    original = inspect.unwrap(func)
+    code = getattr(original, "__code__", None)
+    cached = _ANALYSES.get(id(code))
+    if cached is not None and cached[0] is code:
+        return cached[1]
+    source = textwrap.dedent(inspect.getsource(original))
+    node = _function_node(original, source)
     writer = _Writer()
     if isinstance(node, ast.Lambda):
         writer.node(node)
     else:
         writer.function(node, top=True)
-    return "".join(writer.out)
+    analysis = _Analysis("".join(writer.out), writer.globals_used, source)
+    if isinstance(code, types.CodeType):
+        _ANALYSES[id(code)] = (code, analysis)
+    return analysis
+
+
+def canonical_form(func: Callable[..., Any]) -> str:
+    """The canonical text of ``func``'s logic (what the fingerprint hashes)."""
+    return _analyse(func).text
 
 
 def global_names(func: Callable[..., Any]) -> list[str]:
     """Global names ``func`` reads, in order of first use."""
-    node = _function_node(inspect.unwrap(func))
-    writer = _Writer()
-    if isinstance(node, ast.Lambda):
-        writer.node(node)
-    else:
-        writer.function(node, top=True)
-    return writer.globals_used
+    return list(_analyse(func).globals_used)
+
+
+def function_source(func: Callable[..., Any]) -> str | None:
+    """``func``'s source, dedented, or None when Python cannot see it."""
+    try:
+        return _analyse(func).source
+    except (OSError, TypeError, SyntaxError):
+        return None
 
 
 def _code_object_hash(code: types.CodeType, digest: Any) -> None:

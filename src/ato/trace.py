@@ -1,40 +1,53 @@
 """Fingerprints a scope keeps: of code (``@scope.trace``) and of outputs
 (``@scope.runtime_trace``).
 
-- :meth:`Tracer.trace` fingerprints a function's logic once, when it is decorated (see
-  :mod:`ato.canonical`), with the fingerprints of the user-code functions it calls, and
-  returns the function itself.
+- :meth:`Tracer.trace` fingerprints a function's logic (see :mod:`ato.canonical`) when
+  it is decorated and returns the function itself. The user functions it calls are
+  resolved later, each time the fingerprints are read (a tracker reads them when a run
+  starts): Python looks names up when a function runs, so a helper defined below the
+  traced function, or imported after it, counts as it will be called. A fingerprint
+  holds the function's own hash, its callees' hashes and a *combined* hash of both, so
+  a helper's edit changes the combined one only.
 - :meth:`Tracer.runtime_trace` wraps a function: ``init_fn()`` first, then the call, then
   the canonical hash (:mod:`ato.value_hash`) of ``inspect_fn(result)`` (or the result); the
-  result is returned unchanged and every call is recorded in order.
+  result is returned unchanged and every call is announced to the listeners (a tracker
+  numbers and stores the calls made while its run is open).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ato.adict import ADict
 
-__all__ = ["Fingerprint", "RuntimeCall", "Tracer", "trace_id_of"]
+__all__ = ["Fingerprint", "RuntimeCall", "Tracer", "combined_fingerprint", "trace_id_of"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-
 class Fingerprint:
-    """``kind`` ('static' or 'runtime'), ``value`` (hex), ``callees`` ({trace_id: hex} of
-    the user functions a traced function calls) and ``basis`` ('ast', 'code object' or
-    'value')."""
+    """``kind`` ('static' or 'runtime'), ``value`` (hex: the function's own logic, or the
+    value a runtime call returned), ``callees`` ({trace_id: hex} of the user functions a
+    traced function calls, transitively), ``combined`` (hex of ``value`` and the callees
+    together: what changes when anything the function runs changes), ``basis`` ('ast',
+    'code object' or 'value') and ``source`` (the function's source text, when seen)."""
 
-    __slots__ = ("basis", "callees", "kind", "value")
+    __slots__ = ("basis", "callees", "combined", "kind", "source", "value")
 
     def __init__(
-        self, kind: str, value: str, callees: dict[str, str] | None = None, basis: str = "ast"
+        self,
+        kind: str,
+        value: str,
+        callees: dict[str, str] | None = None,
+        basis: str = "ast",
+        source: str | None = None,
     ) -> None:
-        self.kind, self.value, self.basis = kind, value, basis
+        self.kind, self.value, self.basis, self.source = kind, value, basis, source
         self.callees = dict(callees or {})
+        self.combined = combined_fingerprint(value, self.callees)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, str):
@@ -51,6 +64,17 @@ class Fingerprint:
     def __repr__(self) -> str:
         extra = f", callees={self.callees!r}" if self.callees else ""
         return f"Fingerprint(kind={self.kind!r}, value={self.value!r}{extra})"
+
+
+def combined_fingerprint(own: str, callees: dict[str, str] | None) -> str:
+    """The hash of a function together with its callees; its own hash when it has none
+    (so functions that call no user code compare exactly as before)."""
+    if not callees:
+        return own
+    digest = hashlib.sha256(own.encode())
+    for trace_id, value in sorted(callees.items()):
+        digest.update(f"\0{trace_id}\0{value}".encode())
+    return digest.hexdigest()
 
 
 class RuntimeCall:
@@ -70,24 +94,59 @@ def trace_id_of(func: Callable[..., Any]) -> str:
     return f"{original.__module__}.{original.__qualname__}"
 
 
+class _Traced:
+    """A function under ``@trace``: its own fingerprint is fixed when decorated."""
+
+    __slots__ = ("basis", "func", "own", "source")
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        from ato.canonical import fingerprint_function, function_source
+
+        fingerprint = fingerprint_function(func)
+        self.func, self.own, self.basis = func, fingerprint.value, fingerprint.basis
+        self.source = function_source(func) if fingerprint.basis == "ast" else None
+
+    def resolve(self, kind: str = "static") -> Fingerprint:
+        from ato.canonical import callees, fingerprint_function
+
+        called = {name: fingerprint_function(fn).value for name, fn in callees(self.func)}
+        return Fingerprint(kind, self.own, called, self.basis, self.source)
+
+
 class Tracer:
     """The fingerprints of one scope."""
 
     def __init__(self) -> None:
-        self.fingerprints: dict[str, Fingerprint] = {}
+        self._static: dict[str, _Traced] = {}
+        self._runtime: dict[str, Fingerprint] = {}
         self.calls: list[RuntimeCall] = []
         self._call_counts: dict[str, int] = {}
         # Called with each RuntimeCall as it happens (a tracker stores them as they come).
         self.listeners: list[Callable[[RuntimeCall], None]] = []
+        # Called with (trace_id, Fingerprint) when a function is traced (a tracker whose
+        # run is open records functions traced after it started).
+        self.static_listeners: list[Callable[[str, Fingerprint], None]] = []
+
+    @property
+    def fingerprints(self) -> dict[str, Fingerprint]:
+        """``{trace_id: Fingerprint}``: static ones with their callees resolved now, and
+        the latest of each runtime trace."""
+        found = {name: traced.resolve() for name, traced in self._static.items()}
+        found.update(self._runtime)
+        return found
+
+    def static_fingerprint(self, trace_id: str) -> Fingerprint | None:
+        traced = self._static.get(trace_id)
+        return traced.resolve() if traced is not None else None
 
     def trace(self, trace_id: str | None = None) -> Callable[[_F], _F]:
-        from ato.canonical import callees, fingerprint_function
-
         def decorate(func: _F) -> _F:
             name = trace_id or trace_id_of(func)
-            own = fingerprint_function(func)
-            called = {callee_id: fingerprint_function(fn).value for callee_id, fn in callees(func)}
-            self.fingerprints[name] = Fingerprint("static", own.value, called, own.basis)
+            self._static[name] = _Traced(func)
+            if self.static_listeners:
+                fingerprint = self._static[name].resolve()
+                for listener in list(self.static_listeners):
+                    listener(name, fingerprint)
             return func
 
         return decorate
@@ -114,7 +173,7 @@ class Tracer:
                 self._call_counts[name] = index + 1
                 call = RuntimeCall(name, index, fingerprint)
                 self.calls.append(call)
-                self.fingerprints[name] = Fingerprint("runtime", fingerprint, basis="value")
+                self._runtime[name] = Fingerprint("runtime", fingerprint, basis="value")
                 for listener in list(self.listeners):
                     listener(call)
                 return result

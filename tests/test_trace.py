@@ -1,0 +1,107 @@
+"""The tracer: callees resolved when read (helpers above or below), own and combined
+fingerprints, sources kept, functions traced late announced."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ato.scope import Scope
+from ato.trace import Fingerprint, combined_fingerprint
+
+
+@pytest.fixture(autouse=True)
+def _forget_module():
+    yield
+    sys.modules.pop("trace_train", None)
+
+
+def _load(path: Path, source: str):
+    path.write_text(textwrap.dedent(source))
+    name = "trace_train"  # as a program's module is named the same in every run
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # the tracer resolves callees through the module's globals
+    spec.loader.exec_module(module)
+    return module
+
+
+TRAINING = """
+from ato.scope import Scope
+scope = Scope(name="s_{tag}")
+
+def above(x):
+    return x + {above}
+
+@scope.trace(trace_id="step")
+def step(x):
+    return above(x) * below(x)
+
+def below(x):
+    return x - {below}
+"""
+
+
+def _step(tmp_path: Path, tag: str, above: int = 1, below: int = 2) -> Fingerprint:
+    folder = tmp_path / tag
+    folder.mkdir()
+    module = _load(folder / "train.py", TRAINING.format(tag=tag, above=above, below=below))
+    return module.scope.fingerprints["step"]
+
+
+@pytest.mark.parametrize(("edit", "changed"), [("above", "above"), ("below", "below")])
+def test_a_helpers_edit_changes_the_combined_fingerprint_and_names_the_helper(
+    tmp_path, edit, changed
+):
+    before = _step(tmp_path, "a")
+    after = _step(tmp_path, "b", **{edit: 5})
+    assert before.value == after.value  # the traced function itself is the same
+    assert before.combined != after.combined
+    old = {name.rsplit(".", 1)[-1]: value for name, value in before.callees.items()}
+    new = {name.rsplit(".", 1)[-1]: value for name, value in after.callees.items()}
+    assert set(old) == {"above", "below"}  # the helper defined below is found too
+    assert {name for name in old if old[name] != new[name]} == {changed}
+
+
+def test_unchanged_code_has_equal_fingerprints_everywhere(tmp_path):
+    first, second = _step(tmp_path, "a"), _step(tmp_path, "b")
+    assert (first.value, first.combined, first.callees) == (
+        second.value,
+        second.combined,
+        second.callees,
+    )
+
+
+def test_combined_is_the_own_fingerprint_without_callees():
+    assert combined_fingerprint("abc", {}) == "abc"
+    assert combined_fingerprint("abc", {"f": "1"}) != combined_fingerprint("abc", {"f": "2"})
+    assert combined_fingerprint("abc", {"f": "1"}) != combined_fingerprint("abc", {"g": "1"})
+
+
+def test_the_source_of_a_traced_function_is_kept():
+    scope = Scope(name="sources")
+
+    @scope.trace(trace_id="relu")
+    def activation(x):
+        return max(x, 0)  # relu
+
+    source = scope.fingerprints["relu"].source
+    assert source is not None and source.startswith("@scope.trace")
+    assert "return max(x, 0)" in source
+
+
+def test_a_function_traced_later_is_announced_to_listeners():
+    scope = Scope(name="late")
+    seen: list[tuple[str, str]] = []
+    scope.tracer.static_listeners.append(lambda name, fp: seen.append((name, fp.value)))
+
+    @scope.trace(trace_id="late_fn")
+    def late(x):
+        return x
+
+    assert seen == [("late_fn", scope.fingerprints["late_fn"].value)]
