@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
 
@@ -101,3 +102,66 @@ def test_diff_lists_packages_interpreter_commit_and_variables():
 def test_version_order_is_numeric(old, new, kind):
     change = environment.diff({"distributions": {"p": old}}, {"distributions": {"p": new}})
     assert change[0].kind == kind
+
+
+def test_changes_are_material_or_incidental():
+    before = environment.capture()
+    after = copy.deepcopy(before)
+    after["python"]["executable"] = "/elsewhere/bin/python"
+    after["cpu_count"] = (before["cpu_count"] or 1) + 7
+    after["os"]["release"] = "9.9.9-other"
+    after["distributions"]["pyyaml"] = "999.0"
+    after["variables"]["PYTHONHASHSEED"] = "1"
+    changes = {change.what: change.material for change in environment.diff(before, after)}
+    assert changes == {
+        "python.executable": False,
+        "cpu_count": False,
+        "os.release": False,
+        "package pyyaml": True,
+        "variables.PYTHONHASHSEED": True,
+    }
+    material = environment.diff(before, after, incidental=False)
+    assert {change.what for change in material} == {"package pyyaml", "variables.PYTHONHASHSEED"}
+
+
+def test_untracked_files_are_a_set():
+    before = {"git": {"untracked": ["a.py", "b.py"]}}
+    same = {"git": {"untracked": ["b.py", "a.py"]}}
+    assert environment.diff(before, same) == []
+    other = {"git": {"untracked": ["b.py", "c.py"]}}
+    changes = [(c.kind, c.what, c.before, c.after) for c in environment.diff(before, other)]
+    assert changes == [
+        ("added", "untracked file", None, "c.py"),
+        ("removed", "untracked file", "a.py", None),
+    ]
+    assert not any(c.material for c in environment.diff(before, other))
+
+
+def test_an_edit_to_an_untracked_file_changes_the_record(tmp_path):
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "config", "user.email", "t@example.invalid")
+    git(tmp_path, "config", "user.name", "t")
+    (tmp_path / "train.py").write_text("x = 1\n")
+    git(tmp_path, "add", "train.py")
+    git(tmp_path, "commit", "-q", "-m", "one")
+    (tmp_path / ".gitignore").write_text("*.log\n")
+    (tmp_path / "model.py").write_text("act = 'relu'\n")
+    first = environment.git_state(str(tmp_path))
+    (tmp_path / "model.py").write_text("act = 'gelu'\n")
+    second = environment.git_state(str(tmp_path))
+    assert first["untracked_sha256"] != second["untracked_sha256"]
+    (tmp_path / "noise.log").write_text("ignored files do not count\n")
+    assert environment.git_state(str(tmp_path))["untracked_sha256"] == second["untracked_sha256"]
+    changes = environment.diff({"git": first}, {"git": second}, incidental=False)
+    assert [change.what for change in changes] == ["git.untracked_sha256"]
+
+
+def test_a_slow_git_is_recorded_as_unavailable(tmp_path, monkeypatch):
+    git(tmp_path, "init", "-q", "-b", "main")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "git").write_text("#!/bin/sh\nsleep 5\n")
+    (fake / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    state = environment.git_state(str(tmp_path), deadline_s=0.5)
+    assert state == {"unavailable": "git took longer than 0.5 s"}

@@ -2,9 +2,16 @@
 
 ``capture()`` records the interpreter, the OS and machine, installed distributions, the
 git state of the repository holding the entry-point script (with a hash of ``git diff
-HEAD`` when dirty), torch / CUDA / cuDNN and GPUs when torch is already imported (it is
-never imported for this), numpy's BLAS when numpy is imported, and the environment
-variables that change determinism. ``diff(a, b)`` lists the differences.
+HEAD`` when dirty and one of the untracked files' contents), torch / CUDA / cuDNN and GPUs
+when torch is already imported (it is never imported for this), numpy's BLAS when numpy
+is imported, and the environment variables that change determinism. Git gets a deadline
+(:data:`GIT_DEADLINE_S`): past it, git is recorded as unavailable and the run goes on.
+
+``diff(a, b)`` lists the differences, each marked *material* (it can change a result:
+package versions, interpreter version, platform, torch/CUDA/cuDNN, GPUs, git commit and
+uncommitted changes, determinism variables) or *incidental* (where things happen to be:
+interpreter path, git root and branch, CPU count, kernel release, the names of untracked
+files, diffed as a set).
 """
 
 from __future__ import annotations
@@ -15,10 +22,19 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["DETERMINISM_VARIABLES", "EnvironmentChange", "capture", "diff", "distributions"]
+__all__ = [
+    "DETERMINISM_VARIABLES",
+    "GIT_DEADLINE_S",
+    "EnvironmentChange",
+    "capture",
+    "diff",
+    "distributions",
+    "is_material",
+]
 
 DETERMINISM_VARIABLES = (
     "PYTHONHASHSEED",
@@ -77,40 +93,101 @@ def _entry_point_folder() -> str:
     return os.path.dirname(os.path.abspath(script)) if script else os.getcwd()
 
 
-def _git(folder: str, *args: str) -> str | None:
+# Git's whole share of a capture: a huge or networked repository must not hold up a run.
+GIT_DEADLINE_S = 10.0
+# Untracked files larger than this are hashed by size and mtime only, not read.
+_UNTRACKED_READ_LIMIT = 16 << 20
+
+
+class _GitTimeout(Exception):
+    pass
+
+
+def _git_bytes(folder: str, args: tuple[str, ...], deadline: float) -> bytes | None:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _GitTimeout
     try:
         result = subprocess.run(
-            ["git", "-C", folder, *args], capture_output=True, timeout=10, check=False
+            ["git", "-C", folder, *args], capture_output=True, timeout=left, check=False
         )
+    except subprocess.TimeoutExpired:
+        raise _GitTimeout from None
     except (OSError, subprocess.SubprocessError):
         return None
-    return result.stdout.decode("utf-8", "replace").strip() if result.returncode == 0 else None
+    return result.stdout if result.returncode == 0 else None
 
 
-def git_state(folder: str | None = None) -> dict[str, Any] | None:
+def _git(folder: str, *args: str, deadline: float | None = None) -> str | None:
+    if deadline is None:
+        deadline = time.monotonic() + GIT_DEADLINE_S
+    output = _git_bytes(folder, args, deadline)
+    return None if output is None else output.decode("utf-8", "replace").strip()
+
+
+def git_state(
+    folder: str | None = None, *, deadline_s: float | None = None
+) -> dict[str, Any] | None:
     """Commit, branch and dirty flag of the repository holding ``folder`` (default: the
-    entry-point script's), with a hash of ``git diff HEAD`` when dirty; None outside git."""
+    entry-point script's), with a hash of ``git diff HEAD`` when tracked files changed
+    and one of the untracked (not ignored) files' names and contents; None outside git.
+
+    When git takes longer than ``deadline_s`` (default :data:`GIT_DEADLINE_S`) in all,
+    the state is ``{"unavailable": "..."}``: a run never waits on a slow repository.
+    """
     folder = folder or _entry_point_folder()
-    root = _git(folder, "rev-parse", "--show-toplevel")
+    limit = GIT_DEADLINE_S if deadline_s is None else deadline_s
+    deadline = time.monotonic() + limit
+    try:
+        return _git_state(folder, deadline)
+    except _GitTimeout:
+        return {"unavailable": f"git took longer than {limit:g} s"}
+
+
+def _git_state(folder: str, deadline: float) -> dict[str, Any] | None:
+    root = _git(folder, "rev-parse", "--show-toplevel", deadline=deadline)
     if root is None:
         return None
-    commit = _git(root, "rev-parse", "HEAD")
-    status = _git(root, "status", "--porcelain") or ""
-    untracked = [line[3:] for line in status.splitlines() if line.startswith("??")]
+    commit = _git(root, "rev-parse", "HEAD", deadline=deadline)
+    status = _git(root, "status", "--porcelain", deadline=deadline) or ""
+    untracked = sorted(line[3:] for line in status.splitlines() if line.startswith("??"))
     changed = [line for line in status.splitlines() if not line.startswith("??")]
     state: dict[str, Any] = {
         "root": root,
         "commit": commit,
-        "branch": _git(root, "rev-parse", "--abbrev-ref", "HEAD"),
+        "branch": _git(root, "rev-parse", "--abbrev-ref", "HEAD", deadline=deadline),
         "dirty": bool(status),
-        "untracked": untracked[:100],  # git diff HEAD does not cover these
+        "untracked": untracked[:100],  # the names, for people; the hash below counts all
     }
     if changed:
-        patch = subprocess.run(
-            ["git", "-C", root, "diff", "HEAD"], capture_output=True, timeout=30, check=False
-        ).stdout
+        patch = _git_bytes(root, ("diff", "HEAD"), deadline) or b""
         state["diff_sha256"] = hashlib.sha256(patch).hexdigest()
+    if untracked:
+        listed = _git_bytes(root, ("ls-files", "-z", "--others", "--exclude-standard"), deadline)
+        names = sorted(name for name in (listed or b"").split(b"\0") if name)
+        state["untracked_sha256"] = _untracked_hash(root, names, deadline)
     return state
+
+
+def _untracked_hash(root: str, names: list[bytes], deadline: float) -> str:
+    """The names and contents of untracked files: ``git diff HEAD`` does not see them,
+    yet a new ``model.py`` not yet added is as much a change as an edited one."""
+    digest = hashlib.sha256()
+    for name in names:
+        if time.monotonic() > deadline:
+            raise _GitTimeout
+        path = os.path.join(os.fsencode(root), name)
+        digest.update(name + b"\0")
+        try:
+            size = os.path.getsize(path)
+            if size > _UNTRACKED_READ_LIMIT:
+                digest.update(f"{size}:{os.path.getmtime(path)}".encode())
+            else:
+                with open(path, "rb") as handle:
+                    digest.update(hashlib.sha256(handle.read()).digest())
+        except OSError:
+            digest.update(b"unreadable")
+    return digest.hexdigest()
 
 
 def _torch_state() -> dict[str, Any] | None:
@@ -178,15 +255,47 @@ def environment_hash(record: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+# Fields that cannot change a result: where things are, how big the machine is. The
+# rest (packages, interpreter, platform, torch/CUDA/cuDNN/GPUs, numpy's BLAS, git commit
+# and uncommitted changes, determinism variables) is material.
+_INCIDENTAL = (
+    "python.executable",
+    "os.release",
+    "cpu_count",
+    "git.root",
+    "git.branch",
+    "git.dirty",
+    "git.untracked",
+    "git.unavailable",
+    "untracked file",
+)
+
+
+def is_material(what: str) -> bool:
+    """Whether a change to field ``what`` (as :class:`EnvironmentChange` names it) can
+    change a result."""
+    return not any(what == name or what.startswith(name + ".") for name in _INCIDENTAL)
+
+
 class EnvironmentChange:
     """One difference: ``kind`` ('added', 'removed', 'upgraded', 'downgraded',
-    'changed'), ``what`` (e.g. 'package numpy', 'python.version', 'git.commit'), and the
-    values before and after."""
+    'changed'), ``what`` (e.g. 'package numpy', 'python.version', 'git.commit'), the
+    values before and after, and whether it is ``material`` (see :func:`is_material`)."""
 
-    __slots__ = ("after", "before", "kind", "what")
+    __slots__ = ("after", "before", "kind", "material", "what")
 
     def __init__(self, kind: str, what: str, before: Any, after: Any) -> None:
         self.kind, self.what, self.before, self.after = kind, what, before, after
+        self.material = is_material(what)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "what": self.what,
+            "before": self.before,
+            "after": self.after,
+            "material": self.material,
+        }
 
     def __str__(self) -> str:
         if self.kind == "added":
@@ -206,8 +315,16 @@ def _version_key(version: str) -> tuple[Any, ...]:
     return tuple(parts)
 
 
-def diff(before: dict[str, Any], after: dict[str, Any]) -> list[EnvironmentChange]:
-    """What changed from ``before`` to ``after``: packages, interpreter, git, variables..."""
+def diff(
+    before: dict[str, Any], after: dict[str, Any], *, incidental: bool = True
+) -> list[EnvironmentChange]:
+    """What changed from ``before`` to ``after``: packages, interpreter, git, variables...
+    With ``incidental=False``, only the material changes."""
+    changes = _all_changes(before, after)
+    return changes if incidental else [change for change in changes if change.material]
+
+
+def _all_changes(before: dict[str, Any], after: dict[str, Any]) -> list[EnvironmentChange]:
     changes: list[EnvironmentChange] = []
     old_packages = before.get("distributions") or {}
     new_packages = after.get("distributions") or {}
@@ -228,7 +345,13 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> list[EnvironmentChang
 
 
 def _diff_values(path: str, old: Any, new: Any, changes: list[EnvironmentChange]) -> None:
-    if isinstance(old, dict) and isinstance(new, dict):
+    if path == "git.untracked" and isinstance(old, list) and isinstance(new, list):
+        # A set of names: files listed in another order are no change.
+        for name in sorted(set(new) - set(old)):
+            changes.append(EnvironmentChange("added", "untracked file", None, name))
+        for name in sorted(set(old) - set(new)):
+            changes.append(EnvironmentChange("removed", "untracked file", name, None))
+    elif isinstance(old, dict) and isinstance(new, dict):
         for key in sorted(old.keys() | new.keys()):
             _diff_values(f"{path}.{key}", old.get(key), new.get(key), changes)
     elif old != new:

@@ -28,6 +28,7 @@ __all__ = ["Fingerprint", "RuntimeCall", "Tracer", "combined_fingerprint", "trac
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
+
 class Fingerprint:
     """``kind`` ('static' or 'runtime'), ``value`` (hex: the function's own logic, or the
     value a runtime call returned), ``callees`` ({trace_id: hex} of the user functions a
