@@ -1,0 +1,162 @@
+"""A config as JSON, without loss: the plain JSON that ato 2.x stored, plus tags for
+the values JSON cannot hold.
+
+``encode(config)`` returns ``(plain, tags)``. ``plain`` is what every version stores in
+the ``config`` column and what 2.x readers expect: tuples and sets as lists, non-finite
+floats as ``'inf'``/``'nan'``, numpy and torch scalars as numbers, arrays as nested lists,
+any other object as its ``repr``. ``tags`` lists, for each such value, its key path and
+what it was: ``[["model", "betas"], {"t": "tuple"}]``. ``decode(plain, tags)`` gives the
+values back (an object that JSON cannot hold comes back as an :class:`Opaque` stand-in
+whose type has the original's name), so a config read back has the structural hash it
+had when it was logged. Nothing stored is ever executed: tags only name types.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["Opaque", "decode", "encode"]
+
+Path = list[Any]
+
+
+class Opaque:
+    """An object a config held that JSON cannot: its type's name and its ``repr``."""
+
+    __slots__ = ("qualified_type", "text")
+
+    def __init__(self, qualified_type: str, text: str) -> None:
+        self.qualified_type, self.text = qualified_type, text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Opaque):
+            return NotImplemented
+        return (self.qualified_type, self.text) == (other.qualified_type, other.text)
+
+    def __hash__(self) -> int:
+        return hash((self.qualified_type, self.text))
+
+
+_OPAQUE_TYPES: dict[str, type[Opaque]] = {}
+
+
+def _opaque_type(qualified: str) -> type[Opaque]:
+    # The structural hash names a value's type by ``__name__``: the stand-in must share it.
+    name = qualified.rsplit(".", 1)[-1] or "object"
+    if qualified not in _OPAQUE_TYPES:
+        _OPAQUE_TYPES[qualified] = type(name, (Opaque,), {"__slots__": ()})
+    return _OPAQUE_TYPES[qualified]
+
+
+def encode(value: Any) -> tuple[Any, list[list[Any]]]:
+    """``(plain JSON, tags)`` for ``value`` (see the module docstring)."""
+    tags: list[list[Any]] = []
+    return _encode(value, [], tags, set()), tags
+
+
+def _tag(tags: list[list[Any]], path: Path, **tag: Any) -> None:
+    tags.append([list(path), tag])
+
+
+def _encode(value: Any, path: Path, tags: list[list[Any]], active: set[int]) -> Any:
+    if value is None or type(value) in (bool, int, str):
+        return value
+    if type(value) is float:
+        if math.isfinite(value):
+            return float(value)
+        _tag(tags, path, t="float")
+        return repr(float(value))
+    if id(value) in active:
+        _tag(tags, path, t="cycle")
+        return "<cycle>"
+    if isinstance(value, Mapping):
+        active.add(id(value))
+        try:
+            return {str(k): _encode(v, [*path, str(k)], tags, active) for k, v in value.items()}
+        finally:
+            active.discard(id(value))
+    if isinstance(value, (list, tuple, set, frozenset)):
+        if isinstance(value, tuple):
+            _tag(tags, path, t="tuple")
+        elif isinstance(value, (set, frozenset)):
+            _tag(tags, path, t=type(value).__name__)
+            value = sorted(value, key=repr)
+        active.add(id(value))
+        try:
+            return [_encode(item, [*path, i], tags, active) for i, item in enumerate(value)]
+        finally:
+            active.discard(id(value))
+    shape = getattr(value, "shape", None)
+    tolist = getattr(value, "tolist", None)
+    if shape is not None and callable(tolist) and hasattr(value, "dtype"):
+        kind = "scalar" if shape == () else "array"  # numpy and torch scalars, arrays
+        _tag(tags, path, t=kind, type=_qualified(value), dtype=str(value.dtype))
+        return _encode(tolist(), path, [], active)  # plain numbers: no inner tags
+    if isinstance(value, (bool, int, float, str)):  # a subclass: an enum, a numpy float
+        _tag(tags, path, t="object", type=_qualified(value))
+        return repr(value)
+    if isinstance(value, os.PathLike):
+        _tag(tags, path, t="object", type=_qualified(value))
+        return os.fspath(value)
+    _tag(tags, path, t="object", type=_qualified(value))
+    return repr(value)
+
+
+def _qualified(value: Any) -> str:
+    kind = type(value)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def decode(plain: Any, tags: list[list[Any]] | None) -> Any:
+    """The values ``encode`` was given, from what it returned (see the module docstring).
+    Tags that do not fit ``plain`` (a database edited by hand) are passed over."""
+    if not tags:
+        return plain
+    root = [plain]
+    # Deepest first: a tuple's items are restored before the tuple is made.
+    for path, tag in sorted(tags, key=lambda entry: -len(entry[0])):
+        parent: Any = root
+        key: Any = 0
+        try:
+            for part in path:
+                parent, key = parent[key], part
+            parent[key] = _restore(parent[key], tag)
+        except (KeyError, IndexError, TypeError, ValueError):
+            continue
+    return root[0]
+
+
+def _restore(value: Any, tag: Mapping[str, Any]) -> Any:
+    kind = tag.get("t")
+    if kind == "float":
+        return float(value)
+    if kind == "tuple":
+        return tuple(value)
+    if kind == "set":
+        return set(value)
+    if kind == "frozenset":
+        return frozenset(value)
+    if kind in ("array", "scalar"):
+        return _array(value, tag)
+    if kind == "object":
+        return _opaque_type(str(tag.get("type", "object")))(str(tag.get("type")), str(value))
+    return value
+
+
+def _array(value: Any, tag: Mapping[str, Any]) -> Any:
+    qualified = str(tag.get("type", ""))
+    if qualified.startswith("numpy."):
+        try:
+            import numpy
+        except ImportError:
+            pass
+        else:
+            array = numpy.asarray(value, dtype=tag.get("dtype"))
+            return array[()] if tag.get("t") == "scalar" else array
+    return _opaque_type(qualified or "array")(qualified, repr(value))

@@ -1,0 +1,84 @@
+"""A config stored as JSON comes back with its values and its structural hash."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+from pathlib import PurePosixPath
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ato.adict import ADict
+from ato.config_json import Opaque, decode, encode
+from tests.strategies import configs, scalars
+
+odd_leaves = st.one_of(
+    scalars,
+    st.sampled_from([math.inf, -math.inf]),
+    st.tuples(st.integers(), st.text(max_size=3)),
+    st.frozensets(st.integers(), max_size=3),
+    st.builds(datetime.date, st.integers(1, 9999), st.integers(1, 12), st.integers(1, 28)),
+)
+
+
+def _round_trip(value):
+    plain, tags = encode(value)
+    stored = json.loads(json.dumps([plain, tags], allow_nan=False))  # as a database keeps it
+    return plain, decode(*stored)
+
+
+@given(configs(leaves=odd_leaves))
+def test_a_config_read_back_has_the_structural_hash_it_was_logged_with(config):
+    _, back = _round_trip(config)
+    assert ADict(back).get_structural_hash() == ADict(config).get_structural_hash()
+
+
+@given(configs(leaves=st.one_of(scalars, st.tuples(st.integers()), st.just(math.inf))))
+def test_json_values_come_back_equal(config):
+    _, back = _round_trip(config)
+    assert back == config
+
+
+def test_plain_form_is_what_2x_stored():
+    config = {"lr": math.inf, "betas": (0.9, 0.99), "path": PurePosixPath("/data")}
+    plain, tags = encode(config)
+    assert plain == {"lr": "inf", "betas": [0.9, 0.99], "path": "/data"}
+    assert [path for path, _ in tags] == [["lr"], ["betas"], ["path"]]
+
+
+def test_nan_comes_back_as_nan():
+    _, back = _round_trip({"x": math.nan})
+    assert math.isnan(back["x"])
+
+
+def test_numpy_values():
+    config = {"w": np.arange(2000, dtype=np.float32), "n": np.int64(3), "f": np.float64(0.5)}
+    plain, back = _round_trip(config)
+    assert plain["w"] == list(range(2000)) and plain["n"] == 3 and plain["f"] == 0.5
+    assert back["w"].dtype == np.float32 and back["w"].tolist() == list(range(2000))
+    assert ADict(back).get_structural_hash() == ADict(config).get_structural_hash()
+
+
+def test_objects_come_back_as_named_stand_ins_never_executed():
+    class Scheduler:
+        def __repr__(self):
+            return "__import__('os').system('echo pwned')"
+
+    _, back = _round_trip({"s": Scheduler()})
+    assert isinstance(back["s"], Opaque) and type(back["s"]).__name__ == "Scheduler"
+    assert repr(back["s"]) == "__import__('os').system('echo pwned')"
+
+
+def test_a_cycle_is_stored_as_a_marker():
+    loop: list = [1]
+    loop.append(loop)
+    plain, tags = encode({"loop": loop})
+    assert plain == {"loop": [1, "<cycle>"]}
+    assert tags == [[["loop", 1], {"t": "cycle"}]]
+
+
+def test_tags_that_do_not_fit_are_passed_over():
+    assert decode({"a": 1}, [[["b", 0], {"t": "tuple"}], [["a"], {"t": "nonsense"}]]) == {"a": 1}
