@@ -1,0 +1,333 @@
+"""The causes of a difference between two runs, one section each, from the most likely
+to the least: structure, config values, code, runtime outputs, environment, outcome;
+and how the two commands differ.
+
+Each function takes two :class:`~ato.explain.facts.RunFacts` and returns plain records
+(dataclasses with ``to_dict``), so the command line, ``--json`` and the verdict all say
+the same thing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ato.explain.facts import Reader, RunFacts, describe_source, flatten
+from ato.structure import structural_items
+
+__all__ = [
+    "CodeChange",
+    "CommandChange",
+    "KeyChange",
+    "MetricOutcome",
+    "RuntimeDivergence",
+    "StructureChange",
+    "code_changes",
+    "command_change",
+    "config_changes",
+    "key_category",
+    "metric_outcomes",
+    "runtime_divergences",
+    "structure_changes",
+]
+
+
+class _Record:
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload,no-any-return]
+
+
+@dataclass(frozen=True)
+class StructureChange(_Record):
+    """A key added, removed or retyped; ``source`` is where the present value came from."""
+
+    key: str
+    change: str
+    type_before: str | None
+    type_after: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class KeyChange(_Record):
+    """A config value that differs. ``category`` is 'config' (a cause), 'tracker'
+    (``experiment.*`` plumbing), 'search' (``__budget__`` and other search bookkeeping)
+    or 'volatile' (marked by the program as differing in every run)."""
+
+    key: str
+    before: Any
+    after: Any
+    source_before: str
+    source_after: str
+    category: str = "config"
+
+
+def key_category(key: str, volatile: tuple[str, ...] = ()) -> str:
+    """Which list a differing key belongs to (see :class:`KeyChange`)."""
+    first = key.split(".", 1)[0]
+    if first == "experiment":
+        return "tracker"
+    if any(part.startswith("__") and part.endswith("__") for part in key.split(".")):
+        return "search"
+    if any(fnmatch.fnmatchcase(key, pattern) for pattern in volatile):
+        return "volatile"
+    return "config"
+
+
+def _newest_source(run: RunFacts, key: str) -> str:
+    if run.provenance is None:
+        return "unknown"
+    chain = run.provenance.get(key)
+    return describe_source(chain[0]) if chain else "unknown"
+
+
+def structure_changes(a: RunFacts, b: RunFacts) -> list[StructureChange]:
+    old = dict(structural_items(dict(a.config)))
+    new = dict(structural_items(dict(b.config)))
+    changes = []
+    for key in sorted(old.keys() | new.keys()):
+        before, after = old.get(key), new.get(key)
+        if before == after:
+            continue
+        if before is None:
+            changes.append(StructureChange(key, "added", None, after, _newest_source(b, key)))
+        elif after is None:
+            changes.append(StructureChange(key, "removed", before, None, _newest_source(a, key)))
+        else:
+            changes.append(StructureChange(key, "retyped", before, after, _newest_source(b, key)))
+    return changes
+
+
+def _same(x: Any, y: Any) -> bool:
+    if isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y):
+        return True
+    try:
+        return bool(x == y) and type(x) is type(y)
+    except Exception:  # an array compares element-wise
+        return repr(x) == repr(y)
+
+
+def config_changes(a: RunFacts, b: RunFacts) -> list[KeyChange]:
+    """Values that differ under keys both runs have with the same type (the others are
+    structure changes)."""
+    old, new = dict(flatten(a.config)), dict(flatten(b.config))
+    volatile = tuple(a.volatile) + tuple(b.volatile)
+    changes = []
+    for key in sorted(old.keys() & new.keys()):
+        before, after = old[key], new[key]
+        if _same(before, after) or type(before) is not type(after):
+            continue
+        changes.append(
+            KeyChange(
+                key,
+                before,
+                after,
+                _newest_source(a, key),
+                _newest_source(b, key),
+                key_category(key, volatile),
+            )
+        )
+    return changes
+
+
+@dataclass(frozen=True)
+class CalleeChange(_Record):
+    trace_id: str
+    before: str | None
+    after: str | None
+    diff: str | None = None
+
+
+@dataclass(frozen=True)
+class CodeChange(_Record):
+    """A traced function that differs: 'changed' (its own logic), 'callee changed' (only
+    functions it calls), 'added' or 'removed' (traced in one run only)."""
+
+    trace_id: str
+    change: str
+    before: str | None
+    after: str | None
+    diff: str | None = None
+    callees: list[CalleeChange] = field(default_factory=list)
+
+
+def _unified(reader: Reader | None, before: str | None, after: str | None, name: str) -> str | None:
+    if reader is None or before is None or after is None:
+        return None
+    old, new = reader.source(before), reader.source(after)
+    if old is None or new is None:
+        return None
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        f"{name} ({before[:8]})",
+        f"{name} ({after[:8]})",
+    )
+    return "".join(lines) or None
+
+
+def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list[CodeChange]:
+    changes = []
+    for trace_id in sorted(a.code.keys() | b.code.keys()):
+        old, new = a.code.get(trace_id), b.code.get(trace_id)
+        if old is None or new is None:
+            kind = "added" if old is None else "removed"
+            own_before = old.own if old else None
+            own_after = new.own if new else None
+            changes.append(CodeChange(trace_id, kind, own_before, own_after))
+            continue
+        callees = [
+            CalleeChange(
+                name,
+                old.callees.get(name),
+                new.callees.get(name),
+                _unified(reader, old.callees.get(name), new.callees.get(name), name),
+            )
+            for name in sorted(old.callees.keys() | new.callees.keys())
+            if old.callees.get(name) != new.callees.get(name)
+        ]
+        if old.own != new.own:
+            diff = _unified(reader, old.own, new.own, trace_id)
+            changes.append(CodeChange(trace_id, "changed", old.own, new.own, diff, callees))
+        elif old.combined != new.combined or callees:
+            changes.append(
+                CodeChange(trace_id, "callee changed", old.combined, new.combined, None, callees)
+            )
+    return changes
+
+
+@dataclass(frozen=True)
+class RuntimeDivergence(_Record):
+    """Where a runtime trace's outputs first differ: ``first_call`` (0-based within the
+    run), how many calls each run made, and whether code and config were identical (so
+    the cause is data, the environment or non-determinism)."""
+
+    trace_id: str
+    first_call: int
+    calls_before: int
+    calls_after: int
+    code_and_config_identical: bool
+
+
+def runtime_divergences(
+    a: RunFacts, b: RunFacts, code_and_config_identical: bool
+) -> list[RuntimeDivergence]:
+    found = []
+    for trace_id in sorted(a.runtime.keys() | b.runtime.keys()):
+        old, new = list(a.runtime.get(trace_id, [])), list(b.runtime.get(trace_id, []))
+        first = next((i for i, (x, y) in enumerate(zip(old, new, strict=False)) if x != y), None)
+        if first is None and len(old) == len(new):
+            continue
+        if first is None:
+            first = min(len(old), len(new))
+        found.append(
+            RuntimeDivergence(trace_id, first, len(old), len(new), code_and_config_identical)
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class MetricOutcome(_Record):
+    """A metric both runs logged: final and best values (best by ``mode``, guessed from
+    the name: losses and errors are minimised) and the first step at which the curves
+    separate beyond the tolerance (None when they never do on shared steps)."""
+
+    key: str
+    mode: str
+    final_before: float | None
+    final_after: float | None
+    best_before: float | None
+    best_after: float | None
+    separates_at_step: int | None
+
+
+_MINIMISED = ("loss", "error", "err", "mse", "mae", "rmse", "perplexity", "ppl", "nll", "wer")
+
+
+def _mode(key: str) -> str:
+    words = key.lower().replace("/", "_").replace(".", "_").replace("-", "_").split("_")
+    return "min" if any(word in _MINIMISED for word in words) else "max"
+
+
+def _separation(
+    before: list[tuple[int, float]], after: list[tuple[int, float]], tolerance: float
+) -> int | None:
+    later = dict(after)
+    for step, value in before:
+        other = later.get(step)
+        if other is None:
+            continue
+        if math.isnan(value) and math.isnan(other):
+            continue
+        if math.isnan(value) or math.isnan(other):
+            return step
+        if abs(value - other) > tolerance * max(1.0, abs(value), abs(other)):
+            return step
+    return None
+
+
+def metric_outcomes(
+    a: RunFacts, b: RunFacts, reader: Reader | None = None, tolerance: float = 1e-6
+) -> list[MetricOutcome]:
+    outcomes = []
+    for key in sorted(a.metrics.keys() & b.metrics.keys()):
+        old, new = a.metrics[key], b.metrics[key]
+        mode = _mode(key)
+        separation = None
+        if reader is not None:
+            separation = _separation(reader.curve(a.id, key), reader.curve(b.id, key), tolerance)
+        outcomes.append(
+            MetricOutcome(
+                key,
+                mode,
+                old.last,
+                new.last,
+                old.min if mode == "min" else old.max,
+                new.min if mode == "min" else new.max,
+                separation,
+            )
+        )
+    return outcomes
+
+
+@dataclass(frozen=True)
+class CommandChange(_Record):
+    """How the commands that started the runs differ."""
+
+    argv_before: list[str] | None
+    argv_after: list[str] | None
+    only_before: list[str]
+    only_after: list[str]
+    script_before: str | None
+    script_after: str | None
+    cwd_before: str | None
+    cwd_after: str | None
+
+
+def command_change(a: RunFacts, b: RunFacts) -> CommandChange | None:
+    old: Mapping[str, Any] = a.command or {}
+    new: Mapping[str, Any] = b.command or {}
+    if not old and not new:
+        return None
+    argv_old = list(old.get("argv") or [])
+    argv_new = list(new.get("argv") or [])
+    if (argv_old, old.get("script"), old.get("cwd")) == (
+        argv_new,
+        new.get("script"),
+        new.get("cwd"),
+    ):
+        return None
+    return CommandChange(
+        argv_old if old else None,
+        argv_new if new else None,
+        [token for token in argv_old[1:] if token not in argv_new[1:]],
+        [token for token in argv_new[1:] if token not in argv_old[1:]],
+        old.get("script"),
+        new.get("script"),
+        old.get("cwd"),
+        new.get("cwd"),
+    )

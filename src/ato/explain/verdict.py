@@ -1,0 +1,133 @@
+"""A comparison said in plain words: the verdict that opens ``ato explain``.
+
+Same code and environment. Config differs in 1 key: lr 0.01 -> 0.1 (command line
+'lr=0.1' in run 8). Outputs of `predictions` first differ at call 2.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ato.explain.facts import RunFacts
+
+if TYPE_CHECKING:
+    from ato.explain import Comparison
+
+__all__ = ["run_summary", "short", "verdict"]
+
+_LISTED = 3  # items named in a sentence before "and N more"
+
+
+def short(value: Any, width: int = 40) -> str:
+    """A value as a person reads it, cut to ``width`` characters."""
+    text = value if isinstance(value, str) else repr(value)
+    if isinstance(value, str) and (not value or value != value.strip() or " " in value):
+        text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _listing(items: list[str]) -> str:
+    shown = items[:_LISTED]
+    rest = len(items) - len(shown)
+    text = "; ".join(shown)
+    return f"{text}; and {rest} more" if rest else text
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def verdict(report: Comparison) -> str:
+    before, after = report.before, report.after
+    sentences = [_code_and_environment(report)]
+    if report.structure:
+        items = []
+        for shape in report.structure:
+            if shape.change == "retyped":
+                items.append(f"{shape.key} {shape.type_before} -> {shape.type_after}")
+            else:
+                items.append(f"{shape.key} {shape.change} ({shape.source})")
+        sentences.append(f"Structure differs in {_plural(len(items), 'key')}: {_listing(items)}.")
+    causes = report.causes
+    if causes:
+        items = []
+        for change in causes:
+            where = _sources(change.source_before, change.source_after, before, after)
+            items.append(f"{change.key} {short(change.before)} -> {short(change.after)}{where}")
+        sentences.append(f"Config differs in {_plural(len(items), 'key')}: {_listing(items)}.")
+    elif not report.structure:
+        sentences.append("Same config.")
+    apart = [change for change in report.config if change.category != "config"]
+    if apart:
+        kinds = sorted({change.category for change in apart})
+        sentences.append(
+            f"{_plural(len(apart), 'other key')} differ ({', '.join(kinds)}), listed apart."
+        )
+    for divergence in report.runtime:
+        text = f"Outputs of `{divergence.trace_id}` first differ at call {divergence.first_call}"
+        if divergence.calls_before != divergence.calls_after:
+            text += f" ({divergence.calls_before} calls in {before.label}, "
+            text += f"{divergence.calls_after} in {after.label})"
+        if divergence.code_and_config_identical:
+            text += (
+                ", with code and config identical up to there"
+                " (data, environment or non-determinism)"
+            )
+        sentences.append(text + ".")
+    if len(sentences) == 2 and sentences[1] == "Same config." and not report.runtime:
+        moved = [m for m in report.outcome if m.final_before != m.final_after]
+        if moved:
+            sentences.append(
+                "No recorded cause; metrics differ: "
+                + _listing(
+                    [f"{m.key} {short(m.final_before)} -> {short(m.final_after)}" for m in moved]
+                )
+                + "."
+            )
+    return " ".join(sentences)
+
+
+def _code_and_environment(report: Comparison) -> str:
+    material = [change for change in report.environment if change.material]
+    code_words = []
+    for change in report.code:
+        if change.change == "changed":
+            code_words.append(f"`{change.trace_id}` changed")
+        elif change.change == "callee changed":
+            names = ", ".join(f"`{callee.trace_id}`" for callee in change.callees) or "a callee"
+            code_words.append(f"`{change.trace_id}` calls changed code ({names})")
+        else:
+            run = report.after if change.change == "added" else report.before
+            code_words.append(f"`{change.trace_id}` traced only in {run.label}")
+    environment_words = [str(change) for change in material]
+    if not code_words and not environment_words:
+        if report.environment_known:
+            return "Same code and environment."
+        return "Same code; the environment of one run is not recorded."
+    parts = []
+    parts.append(f"Code differs: {_listing(code_words)}." if code_words else "Same code.")
+    if environment_words:
+        parts.append(f"Environment differs: {_listing(environment_words)}.")
+    elif report.environment_known:
+        parts.append("Same environment.")
+    return " ".join(parts)
+
+
+def _sources(before: str, after: str, run_before: RunFacts, run_after: RunFacts) -> str:
+    if before == after:
+        return f" (both from {after})" if after != "unknown" else ""
+    if after != "unknown" and before != "unknown":
+        return f" ({after} in {run_after.label}; {before} in {run_before.label})"
+    if after != "unknown":
+        return f" ({after} in {run_after.label})"
+    return f" (was {before} in {run_before.label})"
+
+
+def run_summary(run: RunFacts) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "uuid": run.uuid,
+        "project": run.project,
+        "status": run.status,
+        "start_time": run.start_time.isoformat() if run.start_time else None,
+    }

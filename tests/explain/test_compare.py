@@ -1,0 +1,198 @@
+"""The comparison on plain facts: each section and the verdict's words."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from ato.explain import CodeFacts, MetricFacts, RunFacts, compare
+from ato.explain.facts import describe_source, flatten
+from ato.explain.sections import key_category
+
+CLI = {"kind": "command line", "name": "lr=0.1", "token": "lr=0.1", "priority": None}
+DEFAULTS = {"kind": "view", "name": "defaults", "priority": 0}
+HIGH_LR = {"kind": "view", "name": "high_lr", "priority": 1}
+
+
+class Sources:
+    """Stored sources and curves, as a database would hand them out."""
+
+    def __init__(self, sources=None, curves=None):
+        self.sources, self.curves = sources or {}, curves or {}
+
+    def source(self, fingerprint):
+        return self.sources.get(fingerprint)
+
+    def curve(self, run_id, key):
+        return self.curves.get((run_id, key), [])
+
+
+def run(id, **facts):
+    facts.setdefault("environment", {"distributions": {"numpy": "1.26.0"}})
+    return RunFacts(id=id, **facts)
+
+
+def test_identical_runs_say_so():
+    a = run(1, config={"lr": 0.1}, provenance={"lr": [DEFAULTS]})
+    b = run(2, config={"lr": 0.1}, provenance={"lr": [DEFAULTS]})
+    report = compare(a, b)
+    assert report.verdict == "Same code and environment. Same config."
+    assert report.to_dict()["config"] == []
+
+
+def test_a_command_line_value_is_named_with_its_source():
+    a = run(7, config={"lr": 0.01, "epochs": 3}, provenance={"lr": [DEFAULTS]})
+    b = run(8, config={"lr": 0.1, "epochs": 3}, provenance={"lr": [CLI, DEFAULTS]})
+    report = compare(a, b)
+    assert [(c.key, c.before, c.after) for c in report.config] == [("lr", 0.01, 0.1)]
+    assert report.verdict == (
+        "Same code and environment. Config differs in 1 key: lr 0.01 -> 0.1 "
+        "(command line 'lr=0.1' in run 8; view defaults in run 7)."
+    )
+
+
+def test_runs_without_provenance_say_unknown_never_a_wrong_source():
+    report = compare(run(1, config={"lr": 1}), run(2, config={"lr": 2}))
+    assert report.config[0].source_before == report.config[0].source_after == "unknown"
+    assert "Config differs in 1 key: lr 1 -> 2." in report.verdict
+
+
+def test_structure_added_removed_and_retyped():
+    a = run(1, config={"a": 1, "b": 2, "c": 3})
+    b = run(2, config={"a": "1", "c": 3, "d": {"e": 4}}, provenance={"d.e": [HIGH_LR]})
+    changes = [(c.key, c.change, c.type_before, c.type_after) for c in compare(a, b).structure]
+    assert changes == [
+        ("a", "retyped", "int", "str"),
+        ("b", "removed", "int", None),
+        ("d.e", "added", None, "int"),
+    ]
+    assert "d.e added (view high_lr (priority 1))" in compare(a, b).verdict
+
+
+def test_tracker_search_and_volatile_keys_are_listed_apart():
+    a = run(
+        1,
+        config={"experiment": {"sql": {"db_path": "a.db"}}, "__budget__": 1, "paths": {"out": "x"}},
+        volatile=("paths.*",),
+    )
+    b = run(
+        2,
+        config={"experiment": {"sql": {"db_path": "b.db"}}, "__budget__": 3, "paths": {"out": "y"}},
+        volatile=("paths.*",),
+    )
+    report = compare(a, b)
+    assert {c.key: c.category for c in report.config} == {
+        "experiment.sql.db_path": "tracker",
+        "__budget__": "search",
+        "paths.out": "volatile",
+    }
+    assert report.causes == []
+    assert "Same config." in report.verdict and "3 other keys differ" in report.verdict
+
+
+def test_code_changed_and_callee_changed_with_unified_diffs():
+    reader = Sources(
+        {
+            "f1": "def f(x):\n    return relu(x)\n",
+            "f2": "def f(x):\n    return gelu(x)\n",
+            "h1": "def h():\n    return 1\n",
+            "h2": "def h():\n    return 2\n",
+        }
+    )
+    a = run(1, code={"f": CodeFacts("f1", "f1"), "g": CodeFacts("g1", "G1", {"h": "h1"})})
+    b = run(2, code={"f": CodeFacts("f2", "f2"), "g": CodeFacts("g1", "G2", {"h": "h2"})})
+    report = compare(a, b, reader)
+    f, g = report.code
+    assert (f.trace_id, f.change) == ("f", "changed")
+    assert "-    return relu(x)\n+    return gelu(x)\n" in f.diff
+    assert (g.trace_id, g.change, [c.trace_id for c in g.callees]) == ("g", "callee changed", ["h"])
+    assert "+    return 2" in g.callees[0].diff
+    assert "Code differs: `f` changed; `g` calls changed code (`h`)." in report.verdict
+
+
+def test_runtime_divergence_names_the_trace_and_call():
+    a = run(1, config={"x": 1}, runtime={"predictions": ["a", "b", "c"], "same": ["z"]})
+    b = run(2, config={"x": 1}, runtime={"predictions": ["a", "b", "X"], "same": ["z"]})
+    report = compare(a, b)
+    assert [(d.trace_id, d.first_call) for d in report.runtime] == [("predictions", 2)]
+    assert (
+        "Outputs of `predictions` first differ at call 2, with code and config identical "
+        "up to there (data, environment or non-determinism)." in report.verdict
+    )
+
+
+def test_a_shorter_runtime_trace_diverges_where_it_stops():
+    report = compare(run(1, runtime={"t": ["a"]}), run(2, runtime={"t": ["a", "b"]}))
+    assert [(d.first_call, d.calls_before, d.calls_after) for d in report.runtime] == [(1, 1, 2)]
+
+
+def test_material_environment_changes_only_unless_asked():
+    a = run(1, environment={"distributions": {"numpy": "1.16.0"}, "cpu_count": 2})
+    b = run(2, environment={"distributions": {"numpy": "1.17.0"}, "cpu_count": 8})
+    report = compare(a, b)
+    assert [str(c) for c in report.environment] == ["package numpy upgraded: 1.16.0 -> 1.17.0"]
+    assert "Environment differs: package numpy upgraded: 1.16.0 -> 1.17.0." in report.verdict
+    assert len(compare(a, b, incidental=True).environment) == 2
+
+
+def test_unknown_environment_is_said():
+    report = compare(run(1, environment=None), run(2))
+    assert not report.environment_known
+    assert report.verdict.startswith("Same code; the environment of one run is not recorded.")
+
+
+def test_metric_outcome_and_where_curves_separate():
+    curves = {
+        (1, "val_loss"): [(0, 1.0), (1, 0.5), (2, 0.25)],
+        (2, "val_loss"): [(0, 1.0), (1, 0.5), (2, 0.3)],
+    }
+    a = run(1, metrics={"val_loss": MetricFacts(3, 0.25, 1.0, 0.25, 2)})
+    b = run(2, metrics={"val_loss": MetricFacts(3, 0.3, 1.0, 0.3, 2)})
+    (outcome,) = compare(a, b, Sources(curves=curves)).outcome
+    assert (outcome.mode, outcome.best_before, outcome.best_after) == ("min", 0.25, 0.3)
+    assert outcome.separates_at_step == 2
+    assert "No recorded cause; metrics differ: val_loss 0.25 -> 0.3." in compare(a, b).verdict
+
+
+def test_command_lines_differ_by_token():
+    a = run(1, command={"argv": ["train.py", "lr=0.01"], "script": "train.py", "cwd": "/w"})
+    b = run(2, command={"argv": ["train.py", "lr=0.1"], "script": "train.py", "cwd": "/w"})
+    change = compare(a, b).command
+    assert (change.only_before, change.only_after) == (["lr=0.01"], ["lr=0.1"])
+
+
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        (CLI, "command line 'lr=0.1'"),
+        (DEFAULTS, "view defaults"),
+        (HIGH_LR, "view high_lr (priority 1)"),
+        ({"kind": "lazy view", "name": "shape"}, "lazy view shape"),
+        ({"kind": "search", "priority": 2}, "search (rung 2)"),
+        ({"kind": "code", "file": "train.py", "line": 12}, "code at train.py:12"),
+        ({"kind": "unknown", "text": "command line (lr=0.1)"}, "command line (lr=0.1)"),
+        (None, "unknown"),
+    ],
+)
+def test_sources_in_words(source, words):
+    assert describe_source(source) == words
+
+
+def test_flatten_walks_mappings_like_the_structural_hash():
+    assert dict(flatten({"a": {"b": 1, "c": {}}, "d": [1, {"e": 2}]})) == {
+        "a.b": 1,
+        "a.c": {},
+        "d": [1, {"e": 2}],
+    }
+
+
+def test_key_categories():
+    assert key_category("experiment.project_name") == "tracker"
+    assert key_category("__num_halved__") == "search"
+    assert key_category("paths.output_dir", ("paths.*",)) == "volatile"
+    assert key_category("lr", ("paths.*",)) == "config"
+
+
+def test_nan_values_are_equal():
+    assert compare(run(1, config={"x": math.nan}), run(2, config={"x": math.nan})).config == []
