@@ -14,7 +14,7 @@ import fnmatch
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from ato.explain.facts import Reader, RunFacts, describe_source, flatten
 from ato.structure import structural_items
@@ -86,8 +86,8 @@ def _newest_source(run: RunFacts, key: str) -> str:
 
 
 def structure_changes(a: RunFacts, b: RunFacts) -> list[StructureChange]:
-    old = dict(structural_items(dict(a.config)))
-    new = dict(structural_items(dict(b.config)))
+    old = dict(structural_items(cast("Mapping[object, object]", a.config)))
+    new = dict(structural_items(cast("Mapping[object, object]", b.config)))
     changes = []
     for key in sorted(old.keys() | new.keys()):
         before, after = old.get(key), new.get(key)
