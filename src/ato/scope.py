@@ -22,7 +22,7 @@ order in :mod:`ato.views`, assembling in :mod:`ato.assembly`, the registry in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from ato.adict import ADict
@@ -115,8 +115,9 @@ class Scope(Scope2xNames):
             return self.observe()(field)
         if config is not None:
             if not isinstance(field, str):
-                raise ScopeError(
-                    "A view given as config=... needs a name: scope.observe('name', config=...)"
+                raise ScopeArgumentError(
+                    f"A view given as config=... needs a name as its first argument, got "
+                    f"{field!r:.40} in scope {self.name!r}: scope.observe('name', config=...)"
                 )
             self._add_view(field, None, config, priority, lazy, default, chain_with)
             return None
@@ -160,8 +161,8 @@ class Scope(Scope2xNames):
     def assign(self, literals: str | Override | Sequence[str | Override]) -> None:
         """Choose views and add overrides, as the command line would (``'high_lr'``,
         ``'lr=0.1'``)."""
-        if isinstance(literals, (str, Override)):
-            literals = [literals]
+        if isinstance(literals, (str, Override)) or not isinstance(literals, Iterable):
+            literals = [literals]  # one word; a wrong kind is refused below
         for literal in literals:
             if not isinstance(literal, (str, Override)):
                 raise ScopeArgumentError(
