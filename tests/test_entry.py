@@ -422,3 +422,17 @@ def test_multiscope_skips_inactive_scopes():
     assert train() == ({"lr": 0.1}, None)
     model.deactivate()
     assert train() == (None, None)
+
+
+def test_the_renderers_and_the_argparse_bridge_load_only_when_used():
+    import subprocess
+
+    code = (
+        "import sys, ato.scope; "
+        "print(','.join(m for m in ('ato.manual', 'ato.external_parser', 'argparse') "
+        "if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == ""
