@@ -1,5 +1,6 @@
-# The two commands of the README: `make demo` and `make test`. Both build .venv from
-# pyproject.toml on first use (and again when it changes), so a fresh clone needs nothing else.
+# The two commands of the README: `make demo` and `make test` (which runs `make lint` and
+# `make typecheck` first). All build .venv from pyproject.toml on first use (and again when it
+# changes), so a fresh clone needs nothing else.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -21,9 +22,13 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-ato
 	$(BIN)/python examples/quickstart/run.py
 
-test: $(VENV)/.installed-dev
+lint: $(VENV)/.installed-dev
 	$(BIN)/python -m ruff check src tests benchmarks examples
+
+typecheck: $(VENV)/.installed-dev
 	$(BIN)/python -m mypy
+
+test: lint typecheck
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed-dev

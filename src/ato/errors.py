@@ -18,6 +18,8 @@ written as ``except KeyError`` or ``except ValueError`` keeps working::
     │   │   ├── UnknownKeyError                         strict: a key no view sets
     │   │   └── OverridePathError (ConfigStructureError) a key path through a non-mapping
     │   ├── OverrideTypeError   (TypeError)                 strict: a value of another type
+    │   ├── ScopeArgumentError  (TypeError)                 an argument of the wrong kind given
+    │   │                                                   to Scope, MultiScope or their methods
     │   └── ViewCycleError                                  views that chain to each other
     └── TrackerError                                        experiment tracking
         ├── TrackerConfigError  (KeyError, AttributeError)  a config without experiment.sql...
@@ -49,6 +51,7 @@ __all__ = [
     "OverrideParseError",
     "OverridePathError",
     "OverrideTypeError",
+    "ScopeArgumentError",
     "ScopeError",
     "TrackerConfigError",
     "TrackerDatabaseError",
@@ -162,6 +165,11 @@ class OverridePathError(CommandLineError, ConfigStructureError):
 
 class OverrideTypeError(ScopeError, TypeError):
     """In strict mode, a command-line value whose type differs from the one views set."""
+
+
+class ScopeArgumentError(ScopeError, TypeError):
+    """An argument of the wrong kind given to ``Scope``, ``MultiScope`` or their methods
+    (a priority that is not a number, a non-function decorated as the entry point...)."""
 
 
 class ViewCycleError(ScopeError):

@@ -9,6 +9,11 @@ become command-line values; the words argparse did not take are read as ato toke
 or one given its own list of arguments) behaves exactly as in plain argparse. Programs
 that do not opt in see argparse untouched, and ``Scope.initialize_registry()`` restores
 it.
+
+What one registry knows of argparse (the parser it claimed, the words left for ato) is
+its :class:`ArgparseBridge`, kept as ``registry.argparse``. The wrapper installed on
+``ArgumentParser`` knows only which bridges it serves; the last bridge released puts the
+original method back.
 """
 
 from __future__ import annotations
@@ -16,81 +21,62 @@ from __future__ import annotations
 import argparse
 import sys
 import weakref
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ato.scope import ScopeRegistry
+    from ato.registry import ScopeRegistry
 
-__all__ = ["install", "release", "remaining_words"]
+__all__ = ["ArgparseBridge", "help_text", "install"]
 
-_original = argparse.ArgumentParser.parse_known_args
-_installed: list[ScopeRegistry] = []
-_words: dict[int, list[str]] = {}
-_depth = [0]
-# The program's parser, once one has parsed sys.argv; a weak reference so that a test's
-# parser does not outlive it.
-_claimed: list[weakref.ref[argparse.ArgumentParser]] = []
+_ParseKnownArgs = Callable[..., tuple[argparse.Namespace, list[str]]]
 
 
-def install(registry: ScopeRegistry) -> None:
-    if registry not in _installed:
-        _installed.append(registry)
-    argparse.ArgumentParser.parse_known_args = _parse_known_args  # type: ignore[method-assign,assignment]
+def install(registry: ScopeRegistry) -> ArgparseBridge:
+    """Give ``registry`` its bridge (once) and wrap ``parse_known_args`` (once)."""
+    if registry.argparse is None:
+        registry.argparse = ArgparseBridge(registry)
+    return registry.argparse
 
 
-def release(registry: ScopeRegistry) -> None:
-    if registry in _installed:
-        _installed.remove(registry)
-    _words.pop(id(registry), None)
-    if not _installed:
-        _claimed.clear()
-        argparse.ArgumentParser.parse_known_args = _original  # type: ignore[method-assign]
+class ArgparseBridge:
+    """One registry's view of the program's argparse parser."""
 
+    def __init__(self, registry: ScopeRegistry) -> None:
+        self.registry = registry
+        # The words argparse left for ato, once the program's parser ran.
+        self.words: list[str] | None = None
+        # The program's parser, once one parsed sys.argv; weak, so that a test's parser
+        # does not outlive it.
+        self._claimed: weakref.ref[argparse.ArgumentParser] | None = None
+        self._depth = 0  # > 0 while that parser runs (subparsers call in again)
+        self._patch = _Patch.installed()
+        self._patch.bridges.append(self)
 
-def _is_program_parser(parser: argparse.ArgumentParser, args: Any) -> bool:
-    if _claimed:
-        return _claimed[0]() is parser
-    if args is not None and list(args) != sys.argv[1:]:
-        return False
-    _claimed.append(weakref.ref(parser))
-    return True
+    def release(self) -> None:
+        """Stop reading argparse for this registry; the last one restores argparse."""
+        self.words = None
+        self._claimed = None
+        self._patch.remove(self)
 
+    def claims(self, parser: argparse.ArgumentParser, args: Any) -> bool:
+        """Whether ``parser`` is the program's: the first one to parse ``sys.argv[1:]``."""
+        if self._depth:
+            return False
+        if self._claimed is not None:
+            return self._claimed() is parser
+        if args is not None and list(args) != sys.argv[1:]:
+            return False
+        self._claimed = weakref.ref(parser)
+        return True
 
-def remaining_words(registry: ScopeRegistry) -> list[str] | None:
-    """The words argparse left for ato, or None when no parser ran."""
-    return _words.get(id(registry))
+    def take(self, defaults: dict[str, Any], explicit: dict[str, Any], unknown: list[str]) -> None:
+        """What the program's parser read: defaults as a view, explicit options as
+        command-line values, and the words it left for ato."""
+        from ato.parser import Override, format_value
 
-
-def _parse_known_args(
-    self: argparse.ArgumentParser, args: Any = None, namespace: Any = None
-) -> tuple[argparse.Namespace, list[str]]:
-    if _depth[0] or not _is_program_parser(self, args):  # subparsers, other parsers
-        return _original(self, args, namespace)
-    defaults = {
-        action.dest: action.default
-        for action in self._actions
-        if action.dest != argparse.SUPPRESS and action.default != argparse.SUPPRESS
-    }
-    _depth[0] += 1
-    try:
-        known, unknown = _original(self, args, namespace)
-    except SystemExit as stop:
-        words = sys.argv[1:] if args is None else list(args)
-        if stop.code in (0, None) and ({"-h", "--help"} & set(words)):
-            _print_manual(defaults)
-        raise
-    finally:
-        _depth[0] -= 1
-    explicit = {
-        key: value
-        for key, value in vars(known).items()
-        if key not in defaults or value != defaults[key]
-    }
-    from ato.parser import Override, format_value
-
-    for registry in _installed:
-        _register_defaults(registry, defaults)
-        for scope in registry.values():
+        self.register_defaults(defaults)
+        for scope in self.registry.values():
             if not scope.use_external_parser:
                 continue
             for key, value in explicit.items():
@@ -99,33 +85,104 @@ def _parse_known_args(
                 except TypeError:
                     shown = repr(value)
                 scope.assign(Override(key, value, f"--{key.replace('_', '-')}={shown}"))
-        _words[id(registry)] = list(unknown)
-    return known, []
+        self.words = list(unknown)
+
+    def register_defaults(self, defaults: dict[str, Any]) -> None:
+        for scope in self.registry.values():
+            if scope.use_external_parser:
+                scope.observe(
+                    "_argparse", config=defaults, priority=scope.external_priority, default=True
+                )
 
 
-def _register_defaults(registry: ScopeRegistry, defaults: dict[str, Any]) -> None:
-    for scope in registry.values():
-        if scope.use_external_parser:
-            scope.observe(
-                "_argparse", config=defaults, priority=scope.external_priority, default=True
-            )
+class _Patch:
+    """The wrapper installed on ``ArgumentParser.parse_known_args``, and whom it serves.
+
+    It is kept on the wrapper itself (the one process-wide thing here), so that nothing
+    outlives the bridges: releasing the last one puts back the method it replaced.
+    """
+
+    def __init__(self, original: _ParseKnownArgs) -> None:
+        self.original = original
+        self.bridges: list[ArgparseBridge] = []
+
+    @classmethod
+    def installed(cls) -> _Patch:
+        current = argparse.ArgumentParser.parse_known_args
+        patch = getattr(current, "ato_patch", None)
+        if isinstance(patch, _Patch):
+            return patch
+        patch = cls(current)
+
+        def parse_known_args(
+            parser: argparse.ArgumentParser, args: Any = None, namespace: Any = None
+        ) -> tuple[argparse.Namespace, list[str]]:
+            return patch.parse_known_args(parser, args, namespace)
+
+        parse_known_args.ato_patch = patch  # type: ignore[attr-defined]
+        argparse.ArgumentParser.parse_known_args = parse_known_args  # type: ignore[method-assign,assignment]
+        return patch
+
+    def remove(self, bridge: ArgparseBridge) -> None:
+        if bridge in self.bridges:
+            self.bridges.remove(bridge)
+        current = argparse.ArgumentParser.parse_known_args
+        if not self.bridges and getattr(current, "ato_patch", None) is self:
+            argparse.ArgumentParser.parse_known_args = self.original  # type: ignore[method-assign]
+
+    def parse_known_args(
+        self, parser: argparse.ArgumentParser, args: Any, namespace: Any
+    ) -> tuple[argparse.Namespace, list[str]]:
+        bridges = [bridge for bridge in self.bridges if bridge.claims(parser, args)]
+        if not bridges:  # subparsers, other parsers
+            return self.original(parser, args, namespace)
+        defaults = {
+            action.dest: action.default
+            for action in parser._actions
+            if action.dest != argparse.SUPPRESS and action.default != argparse.SUPPRESS
+        }
+        for bridge in bridges:
+            bridge._depth += 1
+        try:
+            known, unknown = self.original(parser, args, namespace)
+        except SystemExit as stop:
+            words = sys.argv[1:] if args is None else list(args)
+            if stop.code in (0, None) and ({"-h", "--help"} & set(words)):
+                from ato.entry import show_after_argparse_help
+
+                show_after_argparse_help(help_text(bridges, defaults))
+            raise
+        finally:
+            for bridge in bridges:
+                bridge._depth -= 1
+        explicit = {
+            key: value
+            for key, value in vars(known).items()
+            if key not in defaults or value != defaults[key]
+        }
+        for bridge in bridges:
+            bridge.take(defaults, explicit, unknown)
+        return known, []
 
 
-def _print_manual(defaults: dict[str, Any]) -> None:
-    """After argparse's ``--help``: the ato side (views, keys, where values come from)."""
+def help_text(bridges: Sequence[ArgparseBridge], defaults: dict[str, Any]) -> str:
+    """What follows argparse's ``--help``: the ato side (views, keys, where values come
+    from), or why a scope could not be shown; empty when there is nothing to show."""
     from ato.errors import AtoError
     from ato.manual import render_manual
 
+    lines = []
     scopes = []
-    for registry in _installed:
-        _register_defaults(registry, defaults)
-        for scope in registry.values():
+    for bridge in bridges:
+        bridge.register_defaults(defaults)
+        for scope in bridge.registry.values():
             try:
                 scope.apply()
             except AtoError as error:  # help must still print; say why this part is short
-                print(f"\n(ato could not assemble scope {scope.name!r}: {error})")
+                lines.append(f"\n(ato could not assemble scope {scope.name!r}: {error})")
                 continue
             scopes.append(scope)
     if scopes:
-        print("\nato views and config (pass view names and key=value after the options):")
-        print(render_manual(scopes))
+        lines.append("\nato views and config (pass view names and key=value after the options):")
+        lines.append(render_manual(scopes))
+    return "\n".join(lines)

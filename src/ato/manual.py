@@ -1,5 +1,6 @@
-"""What ``python train.py manual`` prints: per scope, the order its views apply in, the
-documented keys, and where every final value came from."""
+"""What ``python train.py manual`` and ``python train.py print`` show: per scope, the order
+its views apply in, the documented keys, and where every final value came from; or the
+final configs. Renderers return strings; :mod:`ato.entry` prints them."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ def _show(value: object) -> str:
 
 
 def render_manual(scopes: Iterable[Scope]) -> str:
+    """What ``manual`` (and ``--help``) shows for ``scopes``, which must be applied."""
     scopes = list(scopes)
     lines: list[str] = []
     for scope in scopes:

@@ -12,176 +12,45 @@ when named on the command line or with ``scope.assign``. The order is:
 
 Every write is recorded (:mod:`ato.provenance`): ``scope.provenance('lr')`` gives its
 history and ``scope.explain('lr')`` a sentence.
+
+This module holds ``Scope`` and ``MultiScope``; the parts live beside it: views and their
+order in :mod:`ato.views`, assembling in :mod:`ato.assembly`, the registry in
+:mod:`ato.registry`, the path from ``sys.argv`` to the decorated function in
+:mod:`ato.entry`, the 2.x method names in :mod:`ato.scope_compat`. ``View``,
+``ScopeRegistry`` and ``parse_args_pythonic`` are importable from here, as in ato 2.x.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
-import os
-import warnings
-from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
-from ato import adict
 from ato.adict import ADict
+from ato.assembly import LazyBlock, assemble, check_command_line_keys
+from ato.entry import entry_point, parse_args_pythonic
 from ato.errors import (
-    AtoWarning,
     ConfigKeyError,
-    OverridePathError,
-    OverrideTypeError,
+    ScopeArgumentError,
     ScopeError,
-    UnknownKeyError,
     UnknownViewError,
-    ViewCycleError,
-    close_matches,
     did_you_mean,
 )
-from ato.parser import Command, Override, ViewName, parse_command, parse_token
+from ato.parser import Command, Override, parse_token
 from ato.provenance import MISSING, Provenance, Recorder, Source, dotted, leaves
+from ato.registry import DEFAULT_REGISTRY, ScopeRegistry
+from ato.scope_compat import Scope2xNames
 from ato.trace import Fingerprint, RuntimeCall, Tracer
+from ato.views import COMMANDS, View, order_views, select_view, unknown_view
 
-__all__ = ["MultiScope", "Scope", "ScopeRegistry", "View", "parse_args_pythonic"]
+__all__ = ["MISSING", "MultiScope", "Scope", "ScopeRegistry", "View", "parse_args_pythonic"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-class View:
-    """One named source of config values: a function or a mapping (or a file path)."""
-
-    __slots__ = ("chain_with", "config", "default", "fn", "lazy", "name", "order", "priority")
-
-    def __init__(
-        self,
-        name: str,
-        order: int,
-        fn: Callable[[ADict], Any] | None = None,
-        config: Any = None,
-        priority: int = 0,
-        lazy: bool = False,
-        default: bool = False,
-        chain_with: str | Sequence[str] | None = None,
-    ) -> None:
-        self.name, self.order, self.fn, self.config = name, order, fn, config
-        self.priority, self.lazy, self.default = priority, lazy, default
-        if chain_with is None:
-            chain_with = []
-        self.chain_with = [chain_with] if isinstance(chain_with, str) else list(chain_with)
-
-    @property
-    def internal(self) -> bool:
-        return self.name.startswith("_")
-
-    def source(self, kind: str | None = None) -> Source:
-        file = os.fspath(self.config) if isinstance(self.config, (str, os.PathLike)) else None
-        return Source(
-            kind or ("lazy view" if self.lazy else "view"), self.name, self.priority, file
-        )
-
-    def apply(self, config: ADict) -> None:
-        if self.fn is not None:
-            self.fn(config)
-            return
-        values = self.config
-        if isinstance(values, (str, os.PathLike)):
-            values = ADict.from_file(values)
-        config.update(values, recurrent=True)
-
-    def sort_key(self) -> tuple[int, int, int]:
-        """Default views first, then chosen ones; each group by priority, ties in
-        registration order."""
-        return (0 if self.default else 1, self.priority, self.order)
-
-
-class ScopeRegistry(MutableMapping[str, "Scope"]):
-    """Scopes by name, and what was read from the command line for them.
-
-    ``Scope.registry`` is the default one; tests reset it with ``reset()`` (or
-    ``Scope.initialize_registry()``).
-    """
-
-    def __init__(self) -> None:
-        self.scopes: dict[str, Scope] = {}
-        self.parsed = False
-        self.commands: list[str] = []
-
-    def reset(self) -> None:
-        from ato import external_parser
-
-        self.scopes.clear()
-        self.parsed = False
-        self.commands.clear()
-        external_parser.release(self)
-
-    def __getitem__(self, name: str) -> Scope:
-        return self.scopes[name]
-
-    def __setitem__(self, name: str, scope: Scope) -> None:
-        self.scopes[name] = scope
-
-    def __delitem__(self, name: str) -> None:
-        del self.scopes[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.scopes)
-
-    def __len__(self) -> int:
-        return len(self.scopes)
-
-    def __repr__(self) -> str:
-        return f"ScopeRegistry({list(self.scopes)})"
-
-
-class _Assembly:
-    """The scope being applied right now, for ``Scope.lazy()``."""
-
-    def __init__(self, scope: Scope, recorder: Recorder) -> None:
-        self.scope, self.recorder = scope, recorder
-        self.view: View | None = None
-        self.phase = "views"  # then "replay", then "lazy views"
-        self.views_with_lazy_blocks: list[View] = []
-
-
-_ASSEMBLY: ContextVar[_Assembly | None] = ContextVar("ato_scope_assembly", default=None)
-
-
-class _LazyBlock:
-    """``with Scope.lazy():``: a block that takes effect after the command-line values."""
-
-    def __enter__(self) -> None:
-        assembly = _ASSEMBLY.get()
-        if assembly is None or assembly.view is None:
-            raise ScopeError(
-                "Scope.lazy() marks part of a view, so it only works inside a function "
-                "registered with @scope.observe while the scope applies it."
-            )
-        self.assembly = assembly
-        self.was_skipping = assembly.recorder.skipping
-        self.was_source = assembly.recorder.source
-        view = assembly.view
-        if assembly.phase == "views":
-            # First pass: the block runs again after the command line; its writes now
-            # would only be overwritten, and it may read keys that do not exist yet.
-            if view not in assembly.views_with_lazy_blocks:
-                assembly.views_with_lazy_blocks.append(view)
-            assembly.recorder.skipping = True
-        elif assembly.phase == "replay":
-            assembly.recorder.skipping = False
-            assembly.recorder.source = view.source("lazy block")
-
-    def __exit__(self, kind: object, error: object, trace: object) -> bool:
-        assembly = self.assembly
-        first_pass = assembly.phase == "views"
-        assembly.recorder.skipping = self.was_skipping
-        assembly.recorder.source = self.was_source
-        return first_pass and isinstance(error, (KeyError, AttributeError))
-
-
-class Scope:
+class Scope(Scope2xNames):
     """A named config assembled from views; decorate the entry point with it."""
 
-    registry: ClassVar[ScopeRegistry] = ScopeRegistry()
+    registry: ClassVar[ScopeRegistry] = DEFAULT_REGISTRY
 
     def __init__(
         self,
@@ -192,6 +61,12 @@ class Scope:
         enable_override: bool = False,
         strict: bool = False,
     ) -> None:
+        if not isinstance(name, str) or not name:
+            raise ScopeArgumentError(
+                f"A scope's name is the config's parameter name and its prefix on the "
+                f"command line, so it must be a non-empty string; got {name!r:.40}. "
+                f"Pass e.g. Scope(name='model')."
+            )
         self.name = name
         self.use_external_parser = use_external_parser
         self.external_priority = external_priority
@@ -209,6 +84,7 @@ class Scope:
         self._tracer = Tracer()
         self._register(enable_override)
         if use_external_parser:
+            # Imported here: only programs that opt in load the argparse bridge.
             from ato import external_parser
 
             external_parser.install(self.registry)
@@ -221,11 +97,6 @@ class Scope:
                 f"(Scope(name=...)), or pass enable_override=True to replace it."
             )
         self.registry[self.name] = self
-
-    @classmethod
-    def initialize_registry(cls) -> None:
-        """Forget every scope and what was read from the command line (2.x name)."""
-        cls.registry.reset()
 
     # -- views ---------------------------------------------------------------------------
 
@@ -244,8 +115,9 @@ class Scope:
             return self.observe()(field)
         if config is not None:
             if not isinstance(field, str):
-                raise ScopeError(
-                    "A view given as config=... needs a name: scope.observe('name', config=...)"
+                raise ScopeArgumentError(
+                    f"A view given as config=... needs a name as its first argument, got "
+                    f"{field!r:.40} in scope {self.name!r}: scope.observe('name', config=...)"
                 )
             self._add_view(field, None, config, priority, lazy, default, chain_with)
             return None
@@ -257,8 +129,6 @@ class Scope:
 
         return register
 
-    add_to_screen = observe  # 2.x name
-
     def _add_view(
         self,
         name: str,
@@ -269,7 +139,7 @@ class Scope:
         default: bool,
         chain_with: str | Sequence[str] | None,
     ) -> None:
-        if name in ("manual", "print"):
+        if name in COMMANDS:
             raise ScopeError(f"{name!r} is a command; give the view another name.")
         self._order_counter += 1
         previous = self.views.get(name)
@@ -291,13 +161,19 @@ class Scope:
     def assign(self, literals: str | Override | Sequence[str | Override]) -> None:
         """Choose views and add overrides, as the command line would (``'high_lr'``,
         ``'lr=0.1'``)."""
-        if isinstance(literals, (str, Override)):
-            literals = [literals]
+        if isinstance(literals, (str, Override)) or not isinstance(literals, Iterable):
+            literals = [literals]  # one word; a wrong kind is refused below
         for literal in literals:
+            if not isinstance(literal, (str, Override)):
+                raise ScopeArgumentError(
+                    f"scope.assign() takes view names and 'key=value' strings (or a list of "
+                    f"them), got {type(literal).__name__} {literal!r:.40} for scope "
+                    f"{self.name!r}. Pass e.g. scope.assign(['high_lr', 'lr=0.1'])."
+                )
             if isinstance(literal, Override):
                 self._literals.append(literal)
             elif literal in self.views:
-                self._select(literal, ())
+                select_view(self.views, self._selected, literal, self.name)
             else:
                 token = parse_token(literal)
                 if isinstance(token, Override):
@@ -309,47 +185,11 @@ class Scope:
         self.is_applied = False
 
     def unknown_view(self, name: str) -> UnknownViewError:
-        hint = did_you_mean(name, [v for v in self.views if not v.startswith("_")])
-        return UnknownViewError(f"Unknown view {name!r} in scope {self.name!r}.{hint}")
-
-    def _select(self, name: str, chain: tuple[str, ...]) -> None:
-        if name in chain:
-            cycle = " -> ".join([*chain[chain.index(name) :], name])
-            raise ViewCycleError(f"Views chain to each other: {cycle}. Remove one chain_with.")
-        view = self.views.get(name)
-        if view is None:
-            raise self.unknown_view(name)
-        for dependency in view.chain_with:
-            self._select(dependency, (*chain, name))
-        if name not in self._selected:
-            self._selected.append(name)
+        """The error for a view name this scope does not have, with a "did you mean"."""
+        return unknown_view(name, self.name, self.views)
 
     def _ordered(self, lazy: bool) -> list[View]:
-        chosen = [
-            view
-            for view in self.views.values()
-            if view.lazy == lazy and (view.default or view.name in self._selected)
-        ]
-        chosen.sort(key=View.sort_key)
-        ordered: list[View] = []
-
-        def place(view: View, chain: tuple[str, ...]) -> None:
-            if view in ordered:
-                return
-            if view.name in chain:
-                cycle = " -> ".join([*chain[chain.index(view.name) :], view.name])
-                raise ViewCycleError(f"Views chain to each other: {cycle}.")
-            for dependency in view.chain_with:
-                if dependency not in self.views:
-                    raise self.unknown_view(dependency)
-                needed = self.views[dependency]
-                if needed.lazy == lazy:
-                    place(needed, (*chain, view.name))
-            ordered.append(view)
-
-        for view in chosen:
-            place(view, ())
-        return ordered
+        return order_views(self.views, self._selected, lazy, self.name)
 
     def get_assigned_views(self) -> ADict:
         """The chosen views and command-line values, in the order they apply."""
@@ -371,113 +211,21 @@ class Scope:
 
     def apply(self) -> ADict:
         """Assemble ``scope.config`` (in place) from the views and command-line values."""
-        config = self.config
-        adict.observe(config, None)
-        dict.clear(config)
-        recorder = Recorder()
-        recorder.root = config
-        assembly = _Assembly(self, recorder)
-        token = _ASSEMBLY.set(assembly)
-        adict.observe(config, recorder)
-        try:
-            recorder.source = Source("initial", "Scope(config=...)")
-            for key, value in dict.items(self._initial.clone()):
-                config[key] = value
-            for view in self._ordered(lazy=False):
-                assembly.view = view
-                recorder.source = view.source()
-                view.apply(config)
-            assembly.view = None
-            for override in self._literals:
-                recorder.source = Source("command line", override.token)
-                self._set_override(config, override)
-            assembly.phase = "replay"
-            for view in assembly.views_with_lazy_blocks:
-                assembly.view = view
-                recorder.skipping = True
-                assert view.fn is not None
-                view.fn(config)
-                recorder.skipping = False
-            assembly.phase = "lazy views"
-            for view in self._ordered(lazy=True):
-                assembly.view = view
-                recorder.source = view.source()
-                view.apply(config)
-        finally:
-            recorder.skipping = False
-            adict.observe(config, None)
-            _ASSEMBLY.reset(token)
-        self._recorder = recorder
+        self._recorder = assemble(
+            self.config,
+            self._initial,
+            self._ordered(lazy=False),
+            self._literals,
+            lambda: self._ordered(lazy=True),
+            self.name,
+        )
         self.is_applied = True
-        self._check_command_line_keys()
-        return config
-
-    def _set_override(self, config: ADict, override: Override) -> None:
-        node = config
-        parts = override.path
-        for depth, part in enumerate(parts[:-1]):
-            if part not in node:
-                node[part] = ADict()
-            child = dict.__getitem__(node, part)
-            if not isinstance(child, ADict):
-                where = ".".join(parts[: depth + 1])
-                raise OverridePathError(
-                    f"Cannot apply {override.token!r}: {where!r} in scope {self.name!r} holds "
-                    f"{child!r:.40}, not a mapping. Override {where!r} itself instead."
-                )
-            node = child
-        node[parts[-1]] = override.value
-
-    def _check_command_line_keys(self) -> None:
-        if not self._literals:
-            return
-        assert self._recorder is not None
-        history = self._recorder.history
-        for override in self._literals:
-            path = tuple(override.path)
-            if self._set_elsewhere(path):
-                if self.strict:
-                    self._check_type(override, self._recorder.provenance(path))
-                continue
-            known = [dotted(p) for p in history if self._set_elsewhere(p)]
-            matches = close_matches(override.key, known, limit=1)
+        if self._literals:
             # With several scopes, keys are typed with their scope's name: show them so.
-            shown = f"{self.name}." if len(self.registry) > 1 else ""
-            hint = f"; did you mean {shown}{matches[0]}?" if matches else ""
-            message = f"{shown}{override.key} is set only on the command line{hint}"
-            if self.strict:
-                raise UnknownKeyError(
-                    f"{message} (scope {self.name!r} is strict: only keys that a view "
-                    f"sets can be overridden)"
-                )
-            warnings.warn(message, AtoWarning, stacklevel=_stacklevel_outside_ato())
-
-    def _set_elsewhere(self, path: tuple[Any, ...]) -> bool:
-        """Whether something other than the command line wrote ``path`` or a key under it."""
-        assert self._recorder is not None
-        history = self._recorder.history
-        if any(source.kind != "command line" for _, source in history.get(path, [])):
-            return True
-        return any(
-            key[: len(path)] == path and any(s.kind != "command line" for _, s in entries)
-            for key, entries in history.items()
-            if len(key) > len(path)
-        )
-
-    def _check_type(self, override: Override, entries: list[Provenance]) -> None:
-        before = [e for e in entries if e.source.kind != "command line" and not e.deleted]
-        expected = [e for e in before if e.source.kind in ("view", "initial")]
-        if not expected:
-            return
-        reference = expected[-1]
-        old, new = type(reference.value), type(override.value)
-        if old is new or (old is float and new is int) or (override.forced_string and old is str):
-            return
-        raise OverrideTypeError(
-            f"{override.token!r} gives a {new.__name__}, but {reference.source} sets "
-            f"{override.key} to a {old.__name__} ({reference.value!r}). Scope "
-            f"{self.name!r} is strict: give a {old.__name__}."
-        )
+            check_command_line_keys(
+                self._recorder, self._literals, self.name, self.strict, len(self.registry) > 1
+            )
+        return self.config
 
     # -- provenance ----------------------------------------------------------------------
 
@@ -568,28 +316,13 @@ class Scope:
         with each new runtime call (the tracker stores them as they come)."""
         return self._tracer
 
-    @property
-    def _traced_data(self) -> ADict:
-        return self._tracer.legacy_view()
-
     # -- running -------------------------------------------------------------------------
 
     def __call__(self, func: _F) -> _F:
         """Decorate the entry point: it receives the finished config by parameter name."""
-        signature = inspect.signature(func)
-
-        @functools.wraps(func)
-        def entry(*args: Any, **kwargs: Any) -> Any:
-            if not self.active:
-                return func(*args, **kwargs)
-            from ato import cli
-
-            cli.prepare_scopes(self.registry, [self])
-            return call_with_configs(func, signature, {self.name: self.config}, args, kwargs)
-
-        return entry  # type: ignore[return-value]
-
-    exec = __call__  # 2.x name
+        return entry_point(
+            func, self.registry, lambda: [self] if self.active else [], f"Scope {self.name!r}"
+        )
 
     def activate(self) -> None:
         self.active = True
@@ -602,27 +335,14 @@ class Scope:
         return _Paused(self)
 
     @classmethod
-    def lazy(cls, with_compile: bool = False, priority: int = 1) -> _LazyBlock:
+    def lazy(cls, with_compile: bool = False, priority: int = 1) -> LazyBlock:
         """``with Scope.lazy():`` inside a view: the block takes effect after the
         command-line values and sees them. (``with_compile`` and ``priority`` are
         accepted for 2.x code; blocks need neither.)"""
-        return _LazyBlock()
+        return LazyBlock()
 
     def __repr__(self) -> str:
         return f"Scope(name={self.name!r}, views={list(self.views)})"
-
-
-def _stacklevel_outside_ato() -> int:
-    """The ``stacklevel`` that points a warning at the first caller outside ato."""
-    import sys
-
-    package = os.path.dirname(os.path.abspath(__file__))
-    frame = sys._getframe(1)
-    level = 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
-        frame = frame.f_back  # type: ignore[assignment]
-        level += 1
-    return level
 
 
 class _Paused:
@@ -643,129 +363,25 @@ class MultiScope:
 
     def __init__(self, *scopes: Scope) -> None:
         if not scopes:
-            raise ScopeError("MultiScope needs at least one Scope.")
+            raise ScopeError("MultiScope needs at least one Scope: MultiScope(model, data).")
+        for scope in scopes:
+            if not isinstance(scope, Scope):
+                raise ScopeArgumentError(
+                    f"MultiScope takes Scope objects, got {type(scope).__name__} "
+                    f"{scope!r:.40}. Pass e.g. MultiScope(Scope(name='model'), "
+                    f"Scope(name='data'))."
+                )
         self.scopes = scopes
         self.registry = scopes[0].registry
         for scope in scopes:
             self.registry[scope.name] = scope
 
     def __call__(self, func: _F) -> _F:
-        signature = inspect.signature(func)
-
-        @functools.wraps(func)
-        def entry(*args: Any, **kwargs: Any) -> Any:
-            active = [scope for scope in self.scopes if scope.active]
-            if not active:
-                return func(*args, **kwargs)
-            from ato import cli
-
-            cli.prepare_scopes(self.registry, active)
-            configs = {scope.name: scope.config for scope in active}
-            return call_with_configs(func, signature, configs, args, kwargs)
-
-        return entry  # type: ignore[return-value]
-
-
-def call_with_configs(
-    func: Callable[..., Any],
-    signature: inspect.Signature,
-    configs: Mapping[str, ADict],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> Any:
-    """Call ``func`` with each config given to the parameter of its name.
-
-    The caller's positional arguments fill the other parameters in order; a config the
-    caller passes explicitly wins; a function with ``**kwargs`` receives every config.
-    """
-    parameters = signature.parameters
-    takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-    inject = {
-        name: value
-        for name, value in configs.items()
-        if (name in parameters or takes_any) and name not in kwargs
-    }
-    if not inject:
-        return func(*args, **kwargs)
-    remaining = list(args)
-    positional: list[Any] = []
-    for parameter in parameters.values():
-        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
-            if parameter.name in inject:
-                if not remaining and parameter.kind is not parameter.POSITIONAL_ONLY:
-                    break  # the rest go by keyword
-                positional.append(inject.pop(parameter.name))
-            elif remaining:
-                positional.append(remaining.pop(0))
-            else:
-                break
-        elif parameter.kind is parameter.VAR_POSITIONAL:
-            break
-    positional.extend(remaining)
-    return func(*positional, **kwargs, **inject)
-
-
-def parse_args_pythonic(
-    argv: Sequence[str] | None = None, registry: ScopeRegistry | None = None
-) -> None:
-    """Read the command line (``sys.argv[1:]``) into the registered scopes: view names
-    are chosen, ``key=value`` tokens recorded, commands remembered."""
-    import sys
-
-    registry = Scope.registry if registry is None else registry
-    from ato import external_parser
-
-    words = external_parser.remaining_words(registry)
-    if words is None:
-        words = list(sys.argv[1:] if argv is None else argv)
-    scopes = list(registry.values())
-    for token in parse_command(words):
-        if isinstance(token, Command):
-            registry.commands.append(str(token))
-        elif isinstance(token, ViewName):
-            _assign_view(scopes, str(token))
-        else:
-            _assign_override(scopes, token)
-    registry.parsed = True
-
-
-def _assign_view(scopes: list[Scope], name: str) -> None:
-    prefix, _, rest = name.partition(".")
-    named = [scope for scope in scopes if scope.name == prefix and rest in scope.views]
-    if named:
-        named[0].assign(rest)
-        return
-    having = [scope for scope in scopes if name in scope.views]
-    if not having:
-        if len(scopes) == 1:
-            raise scopes[0].unknown_view(name)
-        everything = [v for scope in scopes for v in scope.views if not v.startswith("_")]
-        raise UnknownViewError(
-            f"Unknown view {name!r}; no scope ({', '.join(s.name for s in scopes)}) has it."
-            + did_you_mean(name, everything)
+        """Decorate the entry point: it receives each active scope's config by name."""
+        names = ", ".join(scope.name for scope in self.scopes)
+        return entry_point(
+            func,
+            self.registry,
+            lambda: [scope for scope in self.scopes if scope.active],
+            f"MultiScope({names})",
         )
-    for scope in having:
-        scope.assign(name)
-
-
-def _assign_override(scopes: list[Scope], override: Override) -> None:
-    first, *rest = override.path
-    if len(scopes) == 1:
-        scope = scopes[0]
-        if first == scope.name and rest:
-            override = Override(
-                ".".join(rest), override.value, override.token, override.forced_string
-            )
-        scope.assign(override)
-        return
-    target = next((scope for scope in scopes if scope.name == first), None)
-    if target is None or not rest:
-        names = ", ".join(scope.name for scope in scopes)
-        raise UnknownKeyError(
-            f"{override.token!r}: with several scopes, a key starts with the scope it is for "
-            f"({names}), e.g. {scopes[0].name}.{override.key}={override.token.partition('=')[2]}"
-        )
-    target.assign(Override(".".join(rest), override.value, override.token, override.forced_string))
-
-
-__all__ += ["MISSING"]

@@ -1,0 +1,221 @@
+"""Assembling a scope's config: views, then command-line values, then lazy parts.
+
+The order is:
+
+1. the initial config (``Scope(config=...)``), then the non-lazy views in the order of
+   :func:`ato.views.order_views`;
+2. command-line values (``lr=0.01``), which so win over every non-lazy view;
+3. the ``with Scope.lazy():`` blocks of those views, run again so that they see step 2;
+4. lazy views, default ones first, each group by priority.
+
+Every write is recorded by a :class:`~ato.provenance.Recorder`; afterwards the
+command-line keys are checked against what the views set (a warning, or in strict mode
+an error).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from typing import Any
+
+from ato import adict
+from ato.adict import ADict
+from ato.errors import (
+    AtoWarning,
+    OverridePathError,
+    OverrideTypeError,
+    ScopeError,
+    UnknownKeyError,
+    close_matches,
+)
+from ato.parser import Override
+from ato.provenance import Provenance, Recorder, Source, dotted
+from ato.views import View
+
+__all__ = ["Assembly", "LazyBlock", "assemble", "check_command_line_keys"]
+
+
+class Assembly:
+    """The scope being applied right now, for ``Scope.lazy()``."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.view: View | None = None
+        self.phase = "views"  # then "replay", then "lazy views"
+        self.views_with_lazy_blocks: list[View] = []
+
+
+_ASSEMBLY: ContextVar[Assembly | None] = ContextVar("ato_scope_assembly", default=None)
+
+
+class LazyBlock:
+    """``with Scope.lazy():``: a block that takes effect after the command-line values."""
+
+    def __enter__(self) -> None:
+        assembly = _ASSEMBLY.get()
+        if assembly is None or assembly.view is None:
+            raise ScopeError(
+                "Scope.lazy() marks part of a view, so it only works inside a function "
+                "registered with @scope.observe while the scope applies it."
+            )
+        self.assembly = assembly
+        self.was_skipping = assembly.recorder.skipping
+        self.was_source = assembly.recorder.source
+        view = assembly.view
+        if assembly.phase == "views":
+            # First pass: the block runs again after the command line; its writes now
+            # would only be overwritten, and it may read keys that do not exist yet.
+            if view not in assembly.views_with_lazy_blocks:
+                assembly.views_with_lazy_blocks.append(view)
+            assembly.recorder.skipping = True
+        elif assembly.phase == "replay":
+            assembly.recorder.skipping = False
+            assembly.recorder.source = view.source("lazy block")
+
+    def __exit__(self, kind: object, error: object, trace: object) -> bool:
+        assembly = self.assembly
+        first_pass = assembly.phase == "views"
+        assembly.recorder.skipping = self.was_skipping
+        assembly.recorder.source = self.was_source
+        return first_pass and isinstance(error, (KeyError, AttributeError))
+
+
+def assemble(
+    config: ADict,
+    initial: ADict,
+    views: Sequence[View],
+    overrides: Sequence[Override],
+    lazy_views: Callable[[], Sequence[View]],
+    scope_name: str,
+) -> Recorder:
+    """Fill ``config`` (emptied first, in place) and return the record of its writes."""
+    adict.observe(config, None)
+    dict.clear(config)
+    recorder = Recorder()
+    recorder.root = config
+    assembly = Assembly(recorder)
+    token = _ASSEMBLY.set(assembly)
+    adict.observe(config, recorder)
+    try:
+        recorder.source = Source("initial", "Scope(config=...)")
+        for key, value in dict.items(initial.clone()):
+            config[key] = value
+        for view in views:
+            assembly.view = view
+            recorder.source = view.source()
+            view.apply(config)
+        assembly.view = None
+        for override in overrides:
+            recorder.source = Source("command line", override.token)
+            _set_override(config, override, scope_name)
+        assembly.phase = "replay"
+        for view in assembly.views_with_lazy_blocks:
+            assembly.view = view
+            recorder.skipping = True
+            assert view.fn is not None
+            view.fn(config)
+            recorder.skipping = False
+        assembly.phase = "lazy views"
+        for view in lazy_views():
+            assembly.view = view
+            recorder.source = view.source()
+            view.apply(config)
+    finally:
+        recorder.skipping = False
+        adict.observe(config, None)
+        _ASSEMBLY.reset(token)
+    return recorder
+
+
+def _set_override(config: ADict, override: Override, scope_name: str) -> None:
+    node = config
+    parts = override.path
+    for depth, part in enumerate(parts[:-1]):
+        if part not in node:
+            node[part] = ADict()
+        child = dict.__getitem__(node, part)
+        if not isinstance(child, ADict):
+            where = ".".join(parts[: depth + 1])
+            raise OverridePathError(
+                f"Cannot apply {override.token!r}: {where!r} in scope {scope_name!r} holds "
+                f"{child!r:.40}, not a mapping. Override {where!r} itself instead."
+            )
+        node = child
+    node[parts[-1]] = override.value
+
+
+def check_command_line_keys(
+    recorder: Recorder,
+    overrides: Sequence[Override],
+    scope_name: str,
+    strict: bool,
+    prefixed: bool,
+) -> None:
+    """Warn (or, when ``strict``, raise) for a command-line key that no view sets, and
+    when ``strict``, raise for a value of another type than the views set.
+
+    ``prefixed``: keys are typed with the scope's name (there are several scopes).
+    """
+    history = recorder.history
+    for override in overrides:
+        path = tuple(override.path)
+        if _set_elsewhere(history, path):
+            if strict:
+                _check_type(override, recorder.provenance(path), scope_name)
+            continue
+        known = [dotted(p) for p in history if _set_elsewhere(history, p)]
+        matches = close_matches(override.key, known, limit=1)
+        shown = f"{scope_name}." if prefixed else ""
+        hint = f"; did you mean {shown}{matches[0]}?" if matches else ""
+        message = f"{shown}{override.key} is set only on the command line{hint}"
+        if strict:
+            raise UnknownKeyError(
+                f"{message} (scope {scope_name!r} is strict: only keys that a view "
+                f"sets can be overridden)"
+            )
+        warnings.warn(message, AtoWarning, stacklevel=_stacklevel_outside_ato())
+
+
+_History = dict[tuple[Any, ...], list[tuple[Any, Source]]]
+
+
+def _set_elsewhere(history: _History, path: tuple[Any, ...]) -> bool:
+    """Whether something other than the command line wrote ``path`` or a key under it."""
+    if any(source.kind != "command line" for _, source in history.get(path, [])):
+        return True
+    return any(
+        key[: len(path)] == path and any(s.kind != "command line" for _, s in entries)
+        for key, entries in history.items()
+        if len(key) > len(path)
+    )
+
+
+def _check_type(override: Override, entries: list[Provenance], scope_name: str) -> None:
+    before = [e for e in entries if e.source.kind != "command line" and not e.deleted]
+    expected = [e for e in before if e.source.kind in ("view", "initial")]
+    if not expected:
+        return
+    reference = expected[-1]
+    old, new = type(reference.value), type(override.value)
+    if old is new or (old is float and new is int) or (override.forced_string and old is str):
+        return
+    raise OverrideTypeError(
+        f"{override.token!r} gives a {new.__name__}, but {reference.source} sets "
+        f"{override.key} to a {old.__name__} ({reference.value!r}). Scope "
+        f"{scope_name!r} is strict: give a {old.__name__}."
+    )
+
+
+def _stacklevel_outside_ato() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside ato."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level

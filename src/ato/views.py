@@ -1,0 +1,150 @@
+"""Views and the order they apply in.
+
+A *view* is one named source of config values: a function registered with
+``@scope.observe`` or a mapping (or a file path) given as ``config=...``. Which views apply,
+and when, follows from their flags:
+
+- default views always apply, the others when chosen (on the command line or with
+  ``scope.assign``);
+- non-lazy views apply before the command-line values, lazy ones after;
+- within each of these groups, default views come first, then each by priority, ties in
+  registration order, and every view after the views it ``chain_with``-s.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any
+
+from ato.adict import ADict
+from ato.errors import ScopeArgumentError, UnknownViewError, ViewCycleError, did_you_mean
+from ato.provenance import Source
+
+__all__ = ["COMMANDS", "View", "order_views", "select_view", "unknown_view"]
+
+# Words of the command line that are commands, never view names.
+COMMANDS = ("manual", "print")
+
+
+class View:
+    """One named source of config values: a function or a mapping (or a file path)."""
+
+    __slots__ = ("chain_with", "config", "default", "fn", "lazy", "name", "order", "priority")
+
+    def __init__(
+        self,
+        name: str,
+        order: int,
+        fn: Callable[[ADict], Any] | None = None,
+        config: Any = None,
+        priority: int = 0,
+        lazy: bool = False,
+        default: bool = False,
+        chain_with: str | Sequence[str] | None = None,
+    ) -> None:
+        self.name, self.order, self.fn, self.config = name, order, fn, config
+        self.priority, self.lazy, self.default = priority, lazy, default
+        self.chain_with = _chain_names(name, chain_with)
+        if not isinstance(priority, (int, float)):
+            raise ScopeArgumentError(
+                f"View {name!r}: priority must be a number (lower applies first), got "
+                f"{priority!r:.40}. Pass e.g. priority=1."
+            )
+
+    @property
+    def internal(self) -> bool:
+        return self.name.startswith("_")
+
+    def source(self, kind: str | None = None) -> Source:
+        file = os.fspath(self.config) if isinstance(self.config, (str, os.PathLike)) else None
+        return Source(
+            kind or ("lazy view" if self.lazy else "view"), self.name, self.priority, file
+        )
+
+    def apply(self, config: ADict) -> None:
+        if self.fn is not None:
+            self.fn(config)
+            return
+        values = self.config
+        if isinstance(values, (str, os.PathLike)):
+            values = ADict.from_file(values)
+        config.update(values, recurrent=True)
+
+    def sort_key(self) -> tuple[int, int, int]:
+        """Default views first, then chosen ones; each group by priority, ties in
+        registration order."""
+        return (0 if self.default else 1, self.priority, self.order)
+
+
+def _chain_names(name: str, chain_with: str | Sequence[str] | None) -> list[str]:
+    if chain_with is None:
+        return []
+    if isinstance(chain_with, str):
+        return [chain_with]
+    try:
+        names = list(chain_with)
+    except TypeError:
+        names = None
+    if names is None or not all(isinstance(n, str) for n in names):
+        raise ScopeArgumentError(
+            f"View {name!r}: chain_with names the views to apply first, as a name or a list "
+            f"of names; got {chain_with!r:.60}. Pass e.g. chain_with=['base_setup']."
+        )
+    return names
+
+
+def unknown_view(name: str, scope_name: str, views: Collection[str]) -> UnknownViewError:
+    """The error for a view name that scope ``scope_name`` does not have."""
+    hint = did_you_mean(name, [v for v in views if not v.startswith("_")])
+    return UnknownViewError(f"Unknown view {name!r} in scope {scope_name!r}.{hint}")
+
+
+def select_view(views: Mapping[str, View], selected: list[str], name: str, scope_name: str) -> None:
+    """Add ``name`` to ``selected`` after the views it chains with (each once)."""
+
+    def select(name: str, chain: tuple[str, ...]) -> None:
+        if name in chain:
+            cycle = " -> ".join([*chain[chain.index(name) :], name])
+            raise ViewCycleError(f"Views chain to each other: {cycle}. Remove one chain_with.")
+        view = views.get(name)
+        if view is None:
+            raise unknown_view(name, scope_name, views)
+        for dependency in view.chain_with:
+            select(dependency, (*chain, name))
+        if name not in selected:
+            selected.append(name)
+
+    select(name, ())
+
+
+def order_views(
+    views: Mapping[str, View], selected: Collection[str], lazy: bool, scope_name: str
+) -> list[View]:
+    """The default and the ``selected`` views of one kind (lazy or not), in the order they
+    apply."""
+    chosen = [
+        view
+        for view in views.values()
+        if view.lazy == lazy and (view.default or view.name in selected)
+    ]
+    chosen.sort(key=View.sort_key)
+    ordered: list[View] = []
+
+    def place(view: View, chain: tuple[str, ...]) -> None:
+        if view in ordered:
+            return
+        if view.name in chain:
+            cycle = " -> ".join([*chain[chain.index(view.name) :], view.name])
+            raise ViewCycleError(f"Views chain to each other: {cycle}.")
+        for dependency in view.chain_with:
+            if dependency not in views:
+                raise unknown_view(dependency, scope_name, views)
+            needed = views[dependency]
+            if needed.lazy == lazy:
+                place(needed, (*chain, view.name))
+        ordered.append(view)
+
+    for view in chosen:
+        place(view, ())
+    return ordered

@@ -1,0 +1,438 @@
+"""The entry path (ato.entry): programs run for real with their command line, the
+decorator that injects configs, argv routing among scopes, and exits on errors."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+
+import pytest
+
+from ato import entry
+from ato.adict import ADict
+from ato.errors import (
+    AtoWarning,
+    OverrideParseError,
+    ScopeArgumentError,
+    UnknownKeyError,
+    UnknownViewError,
+)
+from ato.registry import ScopeRegistry
+from ato.scope import MultiScope, Scope, parse_args_pythonic
+from tests.programs import TRAIN, final, make_scope, run
+
+# -- the README's programs, run for real -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ((), {"lr": 0.001, "epochs": 100}),
+        (("high_lr",), {"lr": 0.01, "epochs": 100}),
+        (("high_lr", "long_training"), {"lr": 0.01, "epochs": 300}),
+        (("long_training", "high_lr"), {"lr": 0.01, "epochs": 300}),
+        (("lr=0.01",), {"lr": 0.01}),
+        (("high_lr", "lr=0.5"), {"lr": 0.5}),
+        (("dataset=%cifar10%", "computed_config"), {"num_classes": 10, "image_size": 32}),
+        (("computed_config",), {"num_classes": 1000, "image_size": 224}),
+        (("model=%resnet 101%",), {"model": "resnet 101"}),
+    ],
+)
+def test_readme_priority_examples(tmp_path, argv, expected):
+    config = final(run(tmp_path, TRAIN, *argv))
+    for key, value in expected.items():
+        assert config[key] == value
+
+
+def test_quick_start_program(tmp_path):
+    source = """
+    from ato.scope import Scope
+
+    scope = Scope()
+
+    @scope.observe(default=True)
+    def config(config):
+        config.lr = 0.001
+        config.batch_size = 32
+        config.model = 'resnet50'
+
+    @scope
+    def train(config):
+        print(f"Training {config.model} with lr={config.lr}")
+
+    if __name__ == '__main__':
+        train()
+    """
+    assert run(tmp_path, source).stdout == "Training resnet50 with lr=0.001\n"
+    assert run(tmp_path, source, "lr=0.01").stdout == "Training resnet50 with lr=0.01\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("high_lrr",), "Unknown view 'high_lrr' in scope 'config'. Did you mean 'high_lr'?"),
+        (("eps=[1,",), "Cannot parse override 'eps=[1,' (key 'eps'): unclosed '[' at column 5"),
+        (("=3",), "empty key"),
+        (("lr.x=1",), "'lr' in scope 'config' holds 0.001, not a mapping"),
+    ],
+)
+def test_command_line_errors_exit_2_without_traceback(tmp_path, argv, message):
+    result = run(tmp_path, TRAIN, *argv)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("train.py: error: ")
+
+
+def test_key_set_only_on_the_command_line_warns_with_close_match(tmp_path):
+    result = run(tmp_path, TRAIN, "lr_rate=0.1")
+    assert result.returncode == 0
+    assert "lr_rate is set only on the command line; did you mean lr?" in result.stderr
+
+
+def test_values_are_never_executed(tmp_path):
+    marker = tmp_path / "ran"
+    payload = f"x=__import__('os').system('touch {marker}')"
+    config = final(run(tmp_path, TRAIN, payload))
+    assert config["x"] == f"__import__('os').system('touch {marker}')"
+    assert not marker.exists()
+
+
+def test_multiscope_readme_example(tmp_path):
+    source = """
+    from ato.scope import Scope, MultiScope
+
+    model_scope = Scope(name='model')
+    data_scope = Scope(name='data')
+    scope = MultiScope(model_scope, data_scope)
+
+    @model_scope.observe(default=True)
+    def model_config(model):
+        model.backbone = 'resnet50'
+        model.lr = 0.1
+
+    @data_scope.observe(default=True)
+    def data_config(data):
+        data.dataset = 'cifar10'
+        data.lr = 0.001
+
+    @scope
+    def train(model, data):
+        print(f"Model LR: {model.lr}, Data LR: {data.lr}, {model.backbone}, {data.dataset}")
+
+    if __name__ == '__main__':
+        train()
+    """
+    assert run(tmp_path, source).stdout == "Model LR: 0.1, Data LR: 0.001, resnet50, cifar10\n"
+    assert (
+        run(tmp_path, source, "model.backbone=%resnet101%").stdout
+        == "Model LR: 0.1, Data LR: 0.001, resnet101, cifar10\n"
+    )
+    assert (
+        run(tmp_path, source, "model.backbone=%resnet101%", "data.dataset=%imagenet%").stdout
+        == "Model LR: 0.1, Data LR: 0.001, resnet101, imagenet\n"
+    )
+    unprefixed = run(tmp_path, source, "lr=3")
+    assert unprefixed.returncode == 2
+    assert "a key starts with the scope it is for (model, data)" in unprefixed.stderr
+    manual = run(tmp_path, source, "manual").stdout
+    assert '[Scope "model"]' in manual and '[Scope "data"]' in manual
+    assert "data.lr = 0.001  ← data_config  [float]" in manual
+
+
+def test_a_view_that_breaks_raises_its_own_error_not_exit_2(tmp_path):
+    result = run(
+        tmp_path,
+        """
+        from ato.scope import Scope
+        scope = Scope()
+
+        @scope.observe(default=True)
+        def defaults(config):
+            config['a', 'b'] = [1, 2, 3]  # a bug in the view
+
+        @scope
+        def main(config):
+            pass
+
+        main()
+        """,
+    )
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "ConfigStructureError" in result.stderr
+
+
+def test_a_command_line_path_through_a_value_exits_2(tmp_path):
+    result = run(tmp_path, TRAIN, "model.depth=50")
+    assert result.returncode == 2
+    assert "'model' in scope 'config' holds" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_decorator_injects_by_name_in_any_position():
+    scope = make_scope()
+
+    @scope
+    def before(x, config, y=2):
+        return x, config.lr, y
+
+    @scope
+    def keyword_only(x, *, config):
+        return x, config.epochs
+
+    @scope
+    def no_config(x):
+        return x
+
+    @scope
+    def anything(**kwargs):
+        return sorted(kwargs)
+
+    parse_args_pythonic([])
+    assert before(1) == (1, 0.001, 2)
+    assert before(1, y=3) == (1, 0.001, 3)
+    assert keyword_only(5) == (5, 100)
+    assert no_config(7) == 7
+    assert anything() == ["config"]
+    assert before(1, config=ADict(lr=9)) == (1, 9, 2)
+
+
+def test_pause_and_deactivate():
+    scope = make_scope()
+
+    @scope
+    def main(config=None):
+        return config
+
+    parse_args_pythonic([])
+    with scope.pause():
+        assert main() is None
+    assert main().lr == 0.001
+    scope.deactivate()
+    assert main() is None
+    scope.activate()
+    assert main() is scope.config
+
+
+def test_parse_args_pythonic_reads_views_and_values():
+    scope = make_scope()
+    parse_args_pythonic(["high_lr", "config.epochs=7", "model.depth=101"])
+    config = scope.apply()
+    assert (config.lr, config.epochs, config.model.depth) == (0.01, 7, 101)
+
+
+def test_programmatic_errors_are_raised_not_exits():
+    scope = make_scope()
+    with pytest.raises(UnknownViewError, match="Did you mean 'high_lr'"):
+        scope.assign("high_lrr")
+    with pytest.raises(OverrideParseError, match="unclosed"):
+        scope.assign("x=[1")
+    with pytest.raises(UnknownViewError):
+        parse_args_pythonic(["nope"])
+
+
+def test_multiscope_in_process():
+    model = Scope(name="model")
+    data = Scope(name="data")
+    both = MultiScope(model, data)
+    model.observe("m", config={"lr": 0.1}, default=True)
+    data.observe("d", config={"lr": 0.001}, default=True)
+
+    @both
+    def train(model, data):
+        return model.lr, data.lr
+
+    parse_args_pythonic(["model.lr=0.5"])
+    assert train() == (0.5, 0.001)
+
+
+def test_multiscope_unknown_key_warning_names_the_scope():
+    model = Scope(name="model")
+    data = Scope(name="data")
+    MultiScope(model, data)
+    model.observe("m", config={"lr": 0.1}, default=True)
+    data.observe("d", config={"size": 1}, default=True)
+    parse_args_pythonic(["model.lr_rate=0.5"])
+    with pytest.warns(AtoWarning, match=r"model\.lr_rate is set only .* did you mean model\.lr\?"):
+        model.apply()
+
+
+
+# -- found when the entry path moved to its own module -----------------------------------
+
+
+def test_ato_scope_reexports_the_entry_path():
+    import ato.scope
+
+    assert ato.scope.parse_args_pythonic is entry.parse_args_pythonic
+    assert set(ato.scope.__all__) >= {"MultiScope", "Scope", "ScopeRegistry", "View"}
+
+
+@pytest.mark.parametrize("decorate", [lambda f: Scope()(f), lambda f: MultiScope(Scope())(f)])
+def test_decorating_something_that_is_not_a_function(decorate):
+    with pytest.raises(ScopeArgumentError, match="decorates the program's entry function"):
+        decorate({"lr": 0.1})
+
+
+def test_parse_args_pythonic_refuses_a_string():
+    make_scope()
+    with pytest.raises(ScopeArgumentError, match=r"Pass e.g. \['high_lr', 'lr=0.5'\]"):
+        parse_args_pythonic("high_lr lr=0.5")
+
+
+def test_parse_args_pythonic_reads_sys_argv_and_a_given_registry(monkeypatch):
+    scope = make_scope()
+    monkeypatch.setattr(sys, "argv", ["prog", "high_lr", "epochs=3", "print"])
+    parse_args_pythonic()
+    assert Scope.registry.parsed and Scope.registry.commands == ["print"]
+    assert (scope.apply().lr, scope.config.epochs) == (0.01, 3)
+    other = ScopeRegistry()
+    parse_args_pythonic(["manual"], registry=other)
+    assert other.commands == ["manual"] and other.parsed
+    assert Scope.registry.commands == ["print"]
+
+
+def test_a_view_in_two_scopes_is_chosen_in_both_and_a_prefix_picks_one():
+    model = Scope(name="model")
+    data = Scope(name="data")
+    model.observe("fast", config={"lr": 1})
+    data.observe("fast", config={"size": 1})
+    data.observe("small", config={"size": 2})
+    parse_args_pythonic(["fast"])
+    assert model.get_assigned_views().views == ["fast"]
+    assert data.get_assigned_views().views == ["fast"]
+    parse_args_pythonic(["data.small"])
+    assert data.get_assigned_views().views == ["fast", "small"]
+    with pytest.raises(UnknownViewError, match=r"no scope \(model, data\) has it. Did you mean"):
+        parse_args_pythonic(["smal"])
+
+
+def test_a_second_call_raises_instead_of_exiting(monkeypatch, capsys):
+    scope = make_scope(strict=True)
+
+    @scope
+    def main(config):
+        return config.lr
+
+    monkeypatch.setattr(sys, "argv", ["prog"])
+    assert main() == 0.001
+    scope.assign("lr_rate=1")  # not from the command line: raised, not printed
+    with pytest.raises(UnknownKeyError, match="did you mean lr"):
+        main()
+    assert capsys.readouterr().err == ""
+
+
+def test_a_command_line_error_prints_and_exits_2(monkeypatch, capsys):
+    scope = make_scope()
+
+    @scope
+    def main(config):
+        raise AssertionError("must not run")
+
+    monkeypatch.setattr(sys, "argv", ["train.py", "high_lrr"])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == (
+        "train.py: error: Unknown view 'high_lrr' in scope 'config'. Did you mean 'high_lr'?\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "first_line"), [(["print"], "lr: 0.01"), (["manual"], "-" * 50)]
+)
+def test_a_command_prints_and_exits_0(monkeypatch, capsys, argv, first_line):
+    scope = make_scope()
+
+    @scope
+    def main(config):
+        raise AssertionError("must not run")
+
+    monkeypatch.setattr(sys, "argv", ["prog", "high_lr", *argv])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.splitlines()[0] == first_line
+    assert Scope.registry.commands == []
+
+
+@pytest.mark.parametrize(
+    ("commands", "shows"),
+    [
+        (["print"], "config"),
+        (["manual"], "manual"),
+        (["print", "manual"], "manual"),
+        (["print", "--help"], "manual"),
+        (["-h"], "manual"),
+    ],
+)
+def test_command_output_chooses_config_or_manual(commands, shows):
+    scope = make_scope()
+    scope.apply()
+    text = entry.command_output(commands, [scope])
+    assert text.startswith("-" * 50) == (shows == "manual")
+    assert ("lr: 0.001" in text.splitlines()) == (shows == "config")
+
+
+def test_show_after_argparse_help_prints_only_text(capsys):
+    entry.show_after_argparse_help("")
+    assert capsys.readouterr().out == ""
+    entry.show_after_argparse_help("ato part")
+    assert capsys.readouterr().out == "ato part\n"
+
+
+def _call(func, configs, *args, **kwargs):
+    return entry.call_with_configs(func, inspect.signature(func), configs, args, kwargs)
+
+
+def test_call_with_configs_fills_parameters_by_name():
+    cfg, other = ADict(a=1), ADict(b=2)
+
+    def positional_only(config, x, /):
+        return config, x
+
+    def star_args(x, *rest, config):
+        return x, rest, config
+
+    def neither(x):
+        return x
+
+    assert _call(positional_only, {"config": cfg}, 5) == (cfg, 5)
+    assert _call(star_args, {"config": cfg}, 1, 2, 3) == (1, (2, 3), cfg)
+    assert _call(neither, {"config": cfg}, 4) == 4
+    assert _call(lambda **kw: sorted(kw), {"config": cfg, "data": other}) == ["config", "data"]
+    assert _call(lambda config, data: (config, data), {"config": cfg, "data": other}) == (
+        cfg,
+        other,
+    )
+    assert _call(lambda config=None: config, {"config": cfg}, config=other) is other
+
+
+def test_multiscope_skips_inactive_scopes():
+    model = Scope(name="model")
+    data = Scope(name="data")
+    both = MultiScope(model, data)
+    model.observe("m", config={"lr": 0.1}, default=True)
+
+    @both
+    def train(model=None, data=None):
+        return model, data
+
+    parse_args_pythonic([])
+    data.deactivate()
+    assert train() == ({"lr": 0.1}, None)
+    model.deactivate()
+    assert train() == (None, None)
+
+
+def test_the_renderers_and_the_argparse_bridge_load_only_when_used():
+    import subprocess
+
+    code = (
+        "import sys, ato.scope; "
+        "print(','.join(m for m in ('ato.manual', 'ato.external_parser', 'argparse') "
+        "if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == ""

@@ -1,0 +1,167 @@
+"""What the ``manual`` and ``print`` commands show (ato.manual renders, ato.entry prints):
+run for real, and rendered in-process."""
+
+from __future__ import annotations
+
+from ato.manual import render_config, render_manual
+from ato.scope import MultiScope, Scope
+from tests.programs import TRAIN, make_scope, run
+
+
+def test_manual_prints_the_readme_layout_then_provenance(tmp_path):
+    source = """
+    from ato.scope import Scope
+
+    scope = Scope()
+
+    @scope.observe(default=True)
+    def config(config):
+        config.lr = 0.001
+        config.batch_size = 32
+        config.model = 'resnet50'
+
+    @scope.manual
+    def config_docs(config):
+        config.lr = 'Learning rate for optimizer'
+        config.batch_size = 'Number of samples per batch'
+        config.model = 'Model architecture (resnet50, resnet101, etc.)'
+
+    @scope
+    def train(config):
+        print('training')
+
+    if __name__ == '__main__':
+        train()
+    """
+    result = run(tmp_path, source, "manual")
+    assert result.returncode == 0
+    assert "training" not in result.stdout
+    assert result.stdout.startswith(
+        "--------------------------------------------------\n"
+        '[Scope "config"]\n'
+        "(The Applying Order of Views)\n"
+        "config → (CLI Inputs)\n"
+        "\n"
+        "(User Manuals)\n"
+        "lr: Learning rate for optimizer\n"
+        "batch_size: Number of samples per batch\n"
+        "model: Model architecture (resnet50, resnet101, etc.)\n"
+        "\n"
+        "(Where Values Come From)\n"
+        "lr = 0.001  ← config  [float]\n"
+    )
+    assert result.stdout.endswith("--------------------------------------------------\n")
+    assert run(tmp_path, source, "--help").stdout == result.stdout
+    assert run(tmp_path, source, "-h").stdout == result.stdout
+
+
+def test_manual_shows_order_and_where_lr_came_from(tmp_path):
+    source = """
+    from ato.scope import Scope
+
+    scope = Scope()
+
+    @scope.observe(default=True)
+    def defaults(config):
+        config.lr = 0.001
+        config.batch_size = 32
+
+    @scope.observe(priority=1)
+    def experiment_config(config):
+        config.lr = 0.01
+
+    @scope.observe(priority=2)
+    def another_config(config):
+        config.lr = 0.1
+
+    @scope.observe(lazy=True)
+    def adaptive_lr(config):
+        if config.batch_size > 64:
+            config.lr = config.lr * 2
+
+    @scope
+    def train(config):
+        pass
+
+    if __name__ == '__main__':
+        train()
+    """
+    result = run(tmp_path, source, "experiment_config", "another_config", "manual")
+    lines = result.stdout.splitlines()
+    assert "defaults → experiment_config → another_config → (CLI Inputs) → adaptive_lr" in lines
+    assert (
+        "lr = 0.1  ← another_config (priority 2) ← experiment_config (priority 1) ← defaults"
+        "  [float]" in lines
+    )
+    doubled = run(tmp_path, source, "batch_size=128", "adaptive_lr", "manual").stdout
+    assert "lr = 0.002  ← adaptive_lr (lazy) ← defaults  [float]" in doubled.splitlines()
+    assert "batch_size = 128  ← command line (batch_size=128) ← defaults  [int]" in doubled
+
+
+def test_print_shows_the_final_config_and_exits(tmp_path):
+    result = run(tmp_path, TRAIN, "high_lr", "print")
+    assert result.returncode == 0
+    assert result.stdout.startswith("lr: 0.01\nepochs: 100\n")
+    assert "{" not in result.stdout  # train() did not run
+
+
+
+# -- the renderers, in-process -----------------------------------------------------------
+
+
+def test_render_manual_returns_the_text_and_prints_nothing(capsys):
+    scope = make_scope()
+
+    @scope.observe(lazy=True)
+    def doubled(config):
+        config.lr = config.lr * 2
+
+    scope.observe("_hidden", config={"seed": 1}, default=True)
+    scope.manual(manual={"lr": "learning rate"})
+    scope.assign(["high_lr", "doubled", "epochs=7"])
+    scope.apply()
+    text = render_manual([scope])
+    assert capsys.readouterr().out == ""
+    lines = text.splitlines()
+    assert lines[:3] == ["-" * 50, '[Scope "config"]', "(The Applying Order of Views)"]
+    # internal views (a leading _) are not shown in the order, but their values are
+    assert "defaults → high_lr → long_training → (CLI Inputs) → doubled" in lines
+    assert "lr: learning rate" in lines
+    assert "lr = 0.02  ← doubled (lazy) ← high_lr (priority 1) ← defaults  [float]" in lines
+    assert "epochs = 7  ← command line (epochs=7) ← defaults  [int]" in lines
+    assert "seed = 1  ← _hidden  [int]" in lines
+    assert lines[-1] == "-" * 50
+
+
+def test_render_manual_of_several_scopes_prefixes_keys():
+    model = Scope(name="model")
+    data = Scope(name="data")
+    MultiScope(model, data)
+    model.observe("m", config={"lr": 0.1}, default=True)
+    model.manual(manual={"lr": "learning rate"})
+    data.observe("d", config={"size": 8}, default=True)
+    model.apply()
+    data.apply()
+    lines = render_manual([model, data]).splitlines()
+    assert '[Scope "model"]' in lines and '[Scope "data"]' in lines
+    assert "model.lr: learning rate" in lines
+    assert "data.size = 8  ← d  [int]" in lines
+
+
+def test_render_manual_shows_values_the_grammar_cannot_write():
+    scope = Scope()
+    scope.observe("objects", config={"when": object}, default=True)
+    scope.apply()
+    assert "when = <class 'object'>  ← objects  [type]" in render_manual([scope]).splitlines()
+
+
+def test_render_config_of_one_scope_and_of_several():
+    scope = make_scope()
+    scope.apply()
+    assert render_config([scope]).splitlines()[:2] == ["lr: 0.001", "epochs: 100"]
+    other = Scope(name="data")
+    other.observe("d", config={"size": 8}, default=True)
+    other.apply()
+    lines = render_config([scope, other]).splitlines()
+    assert lines[0] == '[Scope "config"]' and '[Scope "data"]' in lines
+    assert lines[-1] == "size: 8"
