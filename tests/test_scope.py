@@ -264,7 +264,6 @@ def test_provenance_of_a_section_lists_the_writes_under_it():
     assert [(r.key, r.value) for r in records] == [("model.depth", 50), ("model.depth", 101)]
 
 
-
 # -- arguments of the wrong kind ---------------------------------------------------------
 
 
@@ -315,3 +314,47 @@ def test_the_registry_is_the_default_one_and_is_reset():
     assert Scope.registry is DEFAULT_REGISTRY and DEFAULT_REGISTRY["config"] is scope
     Scope.registry.reset()
     assert len(DEFAULT_REGISTRY) == 0 and not DEFAULT_REGISTRY.parsed
+
+
+def test_provenance_record_is_structured_newest_first_with_values():
+    scope = Scope(name="record")
+
+    @scope.observe(default=True)
+    def defaults(config):
+        config.lr = 0.001
+        config.model = {"depth": 50}
+
+    @scope.observe(priority=1)
+    def high_lr(config):
+        config.lr = 0.01
+
+    scope.assign(["high_lr", "lr=0.05"])
+    scope.apply()
+    record = scope.provenance_record()
+    assert record["lr"] == [
+        {
+            "kind": "command line",
+            "name": "lr=0.05",
+            "priority": None,
+            "file": None,
+            "token": "lr=0.05",
+            "value": 0.05,
+        },
+        {
+            "kind": "view",
+            "name": "high_lr",
+            "priority": 1,
+            "file": None,
+            "token": None,
+            "value": 0.01,
+        },
+        {
+            "kind": "view",
+            "name": "defaults",
+            "priority": 0,
+            "file": None,
+            "token": None,
+            "value": 0.001,
+        },
+    ]
+    assert [entry["name"] for entry in record["model.depth"]] == ["defaults"]

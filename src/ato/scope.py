@@ -285,6 +285,38 @@ class Scope(Scope2xNames):
             rows.append((dotted(path), value, chain))
         return rows
 
+    def provenance_record(self) -> dict[str, list[dict[str, Any]]]:
+        """Every leaf's sources, newest first, as the data a tracker stores: ``kind``,
+        ``name``, ``priority``, ``file``, ``token`` (for the command line) and the
+        ``value`` each one wrote (as JSON holds it). Rendered text is made from this."""
+        from ato.config_json import encode
+
+        history = self._history()
+        record: dict[str, list[dict[str, Any]]] = {}
+        for path, _ in leaves(self.config, ()):
+            if not path:
+                continue
+            chain: list[dict[str, Any]] = []
+            last: Source | None = None
+            for written, source in reversed(history.get(path, [])):
+                if written is MISSING:
+                    break
+                if source == last:  # one source writing twice: its newest value counts
+                    continue
+                last = source
+                chain.append(
+                    {
+                        "kind": source.kind,
+                        "name": source.name,
+                        "priority": source.priority,
+                        "file": source.file,
+                        "token": source.name if source.kind == "command line" else None,
+                        "value": encode(written)[0],
+                    }
+                )
+            record[dotted(path)] = chain
+        return record
+
     # -- fingerprints --------------------------------------------------------------------
 
     def trace(self, trace_id: str | None = None) -> Callable[[_F], _F]:
