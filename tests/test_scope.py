@@ -358,3 +358,68 @@ def test_provenance_record_is_structured_newest_first_with_values():
         },
     ]
     assert [entry["name"] for entry in record["model.depth"]] == ["defaults"]
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_an_int_for_a_float_key_becomes_a_float_and_keeps_the_structure(strict):
+    scope = make_scope(strict=strict)
+    scope.assign("lr=1")
+    config = scope.apply()
+    assert type(config.lr) is float and config.lr == 1.0
+    baseline = make_scope(name="baseline").apply()
+    assert config.get_structural_hash() == baseline.get_structural_hash()
+
+
+def test_a_value_of_another_type_warns_naming_key_types_and_strict():
+    scope = make_scope()
+    scope.assign("lr=abc")
+    with pytest.warns(AtoWarning) as caught:
+        config = scope.apply()
+    (warning,) = [w for w in caught if "gives a str" in str(w.message)]
+    message = str(warning.message)
+    assert "'lr=abc' gives a str, but defaults sets lr to a float" in message
+    assert "Scope(strict=True)" in message
+    assert config.lr == "abc"
+
+
+def _shaped(strict: bool = False) -> Scope:
+    scope = Scope(strict=strict)
+
+    @scope.observe(default=True)
+    def defaults(config):
+        config.dataset = "imagenet"
+        config.num_classes = 0
+
+    @scope.observe(default=True, lazy=True)
+    def dataset_shape(config):
+        config.num_classes = {"imagenet": 1000, "cifar10": 10}[config.dataset]
+
+    return scope
+
+
+def test_a_command_line_value_a_lazy_view_overwrites_is_warned_about():
+    scope = _shaped()
+    scope.assign("num_classes=5")
+    with pytest.warns(
+        AtoWarning,
+        match="'num_classes=5' on the command line was replaced by "
+        "dataset_shape .lazy., which runs after the command line",
+    ):
+        assert scope.apply().num_classes == 1000
+
+
+def test_under_strict_a_replaced_command_line_value_is_an_error():
+    from ato.errors import OverrideReplacedError
+
+    scope = _shaped(strict=True)
+    scope.assign("num_classes=5")
+    with pytest.raises(OverrideReplacedError, match="dataset_shape"):
+        scope.apply()
+
+
+def test_a_lazy_view_that_keeps_the_typed_value_is_fine():
+    scope = _shaped()
+    scope.assign("num_classes=1000")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert scope.apply().num_classes == 1000

@@ -27,6 +27,7 @@ from ato.adict import ADict
 from ato.errors import (
     AtoWarning,
     OverridePathError,
+    OverrideReplacedError,
     OverrideTypeError,
     ScopeError,
     UnknownKeyError,
@@ -111,7 +112,7 @@ def assemble(
         assembly.view = None
         for override in overrides:
             recorder.source = Source("command line", override.token)
-            _set_override(config, override, scope_name)
+            _set_override(config, _as_float_where_a_view_set_one(override, recorder), scope_name)
         assembly.phase = "replay"
         for view in assembly.views_with_lazy_blocks:
             assembly.view = view
@@ -129,6 +130,19 @@ def assemble(
         adict.observe(config, None)
         _ASSEMBLY.reset(token)
     return recorder
+
+
+def _as_float_where_a_view_set_one(override: Override, recorder: Recorder) -> Override:
+    """``lr=1`` for a key the views set to a float gives the float 1.0: a value's type is
+    part of the config's structure, and an int there would split its runs from their
+    siblings (``find_similar_runs``)."""
+    value = override.value
+    if type(value) is not int:
+        return override
+    written = [v for v, source in recorder.history.get(tuple(override.path), [])]
+    if written and type(written[-1]) is float:
+        return Override(override.key, float(value), override.token, override.forced_string)
+    return override
 
 
 def _set_override(config: ADict, override: Override, scope_name: str) -> None:
@@ -164,8 +178,8 @@ def check_command_line_keys(
     for override in overrides:
         path = tuple(override.path)
         if _set_elsewhere(history, path):
-            if strict:
-                _check_type(override, recorder.provenance(path), scope_name)
+            _check_type(override, recorder.provenance(path), scope_name, strict)
+            _check_not_replaced(override, recorder.provenance(path), scope_name, strict)
             continue
         known = [dotted(p) for p in history if _set_elsewhere(history, p)]
         matches = close_matches(override.key, known, limit=1)
@@ -194,7 +208,11 @@ def _set_elsewhere(history: _History, path: tuple[Any, ...]) -> bool:
     )
 
 
-def _check_type(override: Override, entries: list[Provenance], scope_name: str) -> None:
+def _check_type(
+    override: Override, entries: list[Provenance], scope_name: str, strict: bool
+) -> None:
+    """A value of another type than the views set: an error when ``strict``, else a
+    warning (a string where a float belongs would otherwise fail far from here)."""
     before = [e for e in entries if e.source.kind != "command line" and not e.deleted]
     expected = [e for e in before if e.source.kind in ("view", "initial")]
     if not expected:
@@ -203,10 +221,49 @@ def _check_type(override: Override, entries: list[Provenance], scope_name: str) 
     old, new = type(reference.value), type(override.value)
     if old is new or (old is float and new is int) or (override.forced_string and old is str):
         return
-    raise OverrideTypeError(
+    if reference.value is None or override.value is None:
+        return  # None is how a view says "unset": any type may replace it, and back
+    message = (
         f"{override.token!r} gives a {new.__name__}, but {reference.source} sets "
-        f"{override.key} to a {old.__name__} ({reference.value!r}). Scope "
-        f"{scope_name!r} is strict: give a {old.__name__}."
+        f"{override.key} to a {old.__name__} ({reference.value!r})"
+    )
+    if strict:
+        raise OverrideTypeError(
+            f"{message}. Scope {scope_name!r} is strict: give a {old.__name__}."
+        )
+    warnings.warn(
+        f"{message}; the {new.__name__} is used. Give a {old.__name__}, or make the scope "
+        f"check this with Scope(strict=True).",
+        AtoWarning,
+        stacklevel=_stacklevel_outside_ato(),
+    )
+
+
+def _check_not_replaced(
+    override: Override, entries: list[Provenance], scope_name: str, strict: bool
+) -> None:
+    """A command-line value that a lazy view (or block) overwrote afterwards was typed
+    for nothing: say so, naming the view."""
+    typed = [i for i, e in enumerate(entries) if e.source.kind == "command line"]
+    if not typed:
+        return
+    later = [e for e in entries[typed[-1] + 1 :] if e.source.kind != "command line"]
+    if not later:
+        return
+    final = later[-1]
+    if not final.deleted and final.value == override.value:
+        return
+    message = (
+        f"{override.token!r} on the command line was replaced by {final.source}, which "
+        f"runs after the command line and sets {override.key} = {final.value!r}"
+    )
+    if strict:
+        raise OverrideReplacedError(f"{message} (scope {scope_name!r} is strict).")
+    warnings.warn(
+        f"{message}. Set the value that view reads instead, or make the view leave "
+        f"{override.key} alone when it is given.",
+        AtoWarning,
+        stacklevel=_stacklevel_outside_ato(),
     )
 
 

@@ -16,6 +16,7 @@ written as ``except KeyError`` or ``except ValueError`` keeps working::
     │   │   ├── OverrideParseError                      a token against the grammar
     │   │   ├── UnknownViewError                        a view name no scope has
     │   │   ├── UnknownKeyError                         strict: a key no view sets
+    │   │   ├── OverrideReplacedError                   strict: a value a lazy view overwrote
     │   │   └── OverridePathError (ConfigStructureError) a key path through a non-mapping
     │   ├── OverrideTypeError   (TypeError)                 strict: a value of another type
     │   ├── ScopeArgumentError  (TypeError)                 an argument of the wrong kind given
@@ -50,6 +51,7 @@ __all__ = [
     "NoActiveRunError",
     "OverrideParseError",
     "OverridePathError",
+    "OverrideReplacedError",
     "OverrideTypeError",
     "ScopeArgumentError",
     "ScopeError",
@@ -157,6 +159,10 @@ class UnknownViewError(CommandLineError):
 
 class UnknownKeyError(CommandLineError):
     """In strict mode, a command-line key that no view sets."""
+
+
+class OverrideReplacedError(CommandLineError):
+    """In strict mode, a command-line value that a lazy view overwrote afterwards."""
 
 
 class OverridePathError(CommandLineError, ConfigStructureError):
