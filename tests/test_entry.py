@@ -74,6 +74,13 @@ def test_quick_start_program(tmp_path):
         (("eps=[1,",), "Cannot parse override 'eps=[1,' (key 'eps'): unclosed '[' at column 5"),
         (("=3",), "empty key"),
         (("lr.x=1",), "'lr' in scope 'config' holds 0.001, not a mapping"),
+        (
+            ("--batch-size", "64"),
+            "'--batch-size' is an option flag, but ato reads view names and key=value words "
+            "(e.g. batch-size=VALUE); if the program parses its own flags with argparse, "
+            "create the scope with Scope(use_external_parser=True)",
+        ),
+        (("-m",), "'-m' is an option flag"),
     ],
 )
 def test_command_line_errors_exit_2_without_traceback(tmp_path, argv, message):
@@ -218,6 +225,15 @@ def test_parse_args_pythonic_reads_views_and_values():
     parse_args_pythonic(["high_lr", "config.epochs=7", "model.depth=101"])
     config = scope.apply()
     assert (config.lr, config.epochs, config.model.depth) == (0.01, 7, 101)
+
+
+@pytest.mark.parametrize("word", ["--lr=0.5", "-lr=0.5"])
+def test_dashed_key_value_is_read_as_key_value(word):
+    scope = make_scope()
+    parse_args_pythonic([word])
+    config = scope.apply()
+    assert config.lr == 0.5
+    assert not any(key.startswith("-") for key in config)
 
 
 def test_programmatic_errors_are_raised_not_exits():

@@ -172,6 +172,7 @@ def parse_args_pythonic(
     words = registry.argparse.words if registry.argparse is not None else None
     if words is None:
         words = list(sys.argv[1:] if argv is None else argv)
+    words = [_without_dashes(word, registry) for word in words]
     scopes = list(registry.values())
     for token in parse_command(words):
         if isinstance(token, Command):
@@ -181,6 +182,33 @@ def parse_args_pythonic(
         else:
             _assign_override(scopes, token)
     registry.parsed = True
+
+
+_HELP = ("--help", "-h")
+
+
+def _without_dashes(word: str, registry: ScopeRegistry) -> str:
+    """``--lr=0.5`` is read as ``lr=0.5`` (a habit from argparse); any other word with
+    leading dashes is refused, saying where such flags belong: a key with dashes in its
+    name is never stored."""
+    if not word.startswith("-") or word in _HELP:
+        return word
+    key, equals, value = word.partition("=")
+    bare = key.lstrip("-")
+    if equals and bare and not bare.startswith("-"):
+        return f"{bare}={value}"
+    if registry.argparse is not None:
+        hint = "add it to the program's argparse parser"
+    else:
+        hint = (
+            "if the program parses its own flags with argparse, create the scope with "
+            "Scope(use_external_parser=True) so that argparse reads them"
+        )
+    example = f"{bare}=VALUE" if bare else "key=value"
+    raise CommandLineError(
+        f"{word!r} is an option flag, but ato reads view names and key=value words "
+        f"(e.g. {example}); {hint}."
+    )
 
 
 def _assign_view(scopes: list[Scope], name: str) -> None:
