@@ -423,3 +423,26 @@ def test_a_lazy_view_that_keeps_the_typed_value_is_fine():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert scope.apply().num_classes == 1000
+
+
+def test_the_config_object_passed_in_is_the_live_config():
+    mine = ADict(lr=0.1, data={"root": "/data"})
+    scope = Scope(config=mine, name="live")
+
+    @scope.observe(default=True)
+    def defaults(config):
+        config.epochs = 3
+
+    scope.assign("lr=0.5")
+    assert scope.apply() is mine
+    assert mine == {"lr": 0.5, "data": {"root": "/data"}, "epochs": 3}
+    scope.reset_user_inputs()
+    scope.apply()  # assembled again from what was passed, not from the last result
+    assert mine.lr == 0.1
+
+
+def test_a_plain_dict_passed_in_is_copied():
+    mine = {"lr": 0.1}
+    scope = Scope(config=mine, name="copied")
+    scope.assign("lr=0.5")
+    assert scope.apply().lr == 0.5 and mine == {"lr": 0.1}

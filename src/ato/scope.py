@@ -73,8 +73,10 @@ class Scope(Scope2xNames):
         self.strict = strict
         self.views: dict[str, View] = {}
         self.manuals = ADict.auto()
-        self._initial = ADict(config) if config is not None else ADict()
-        self.config = self._initial.clone()
+        # A config object passed in is the live config (2.x code keeps using the reference
+        # it passed); a copy of its contents now is where every assembly starts from.
+        self._initial = ADict(config).clone() if config is not None else ADict()
+        self.config = config if isinstance(config, ADict) else self._initial.clone()
         self._selected: list[str] = []
         self._literals: list[Override] = []
         self._recorder: Recorder | None = None
