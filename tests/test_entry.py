@@ -272,7 +272,6 @@ def test_multiscope_unknown_key_warning_names_the_scope():
         model.apply()
 
 
-
 # -- found when the entry path moved to its own module -----------------------------------
 
 
@@ -353,9 +352,7 @@ def test_a_command_line_error_prints_and_exits_2(monkeypatch, capsys):
     )
 
 
-@pytest.mark.parametrize(
-    ("argv", "first_line"), [(["print"], "lr: 0.01"), (["manual"], "-" * 50)]
-)
+@pytest.mark.parametrize(("argv", "first_line"), [(["print"], "lr: 0.01"), (["manual"], "-" * 50)])
 def test_a_command_prints_and_exits_0(monkeypatch, capsys, argv, first_line):
     scope = make_scope()
 
@@ -377,8 +374,8 @@ def test_a_command_prints_and_exits_0(monkeypatch, capsys, argv, first_line):
         (["print"], "config"),
         (["manual"], "manual"),
         (["print", "manual"], "manual"),
-        (["print", "--help"], "manual"),
-        (["-h"], "manual"),
+        (["print", "--help"], "help"),
+        (["-h"], "help"),
     ],
 )
 def test_command_output_chooses_config_or_manual(commands, shows):
@@ -386,7 +383,10 @@ def test_command_output_chooses_config_or_manual(commands, shows):
     scope.apply()
     text = entry.command_output(commands, [scope])
     assert text.startswith("-" * 50) == (shows == "manual")
+    assert text.startswith("usage: ") == (shows == "help")
     assert ("lr: 0.001" in text.splitlines()) == (shows == "config")
+    if shows == "help":
+        assert "views of 'config' you can name: high_lr, long_training" in text
 
 
 def test_show_after_argparse_help_prints_only_text(capsys):

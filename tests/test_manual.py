@@ -51,8 +51,11 @@ def test_manual_prints_the_readme_layout_then_provenance(tmp_path):
         "lr = 0.001  ← config  [float]\n"
     )
     assert result.stdout.endswith("--------------------------------------------------\n")
-    assert run(tmp_path, source, "--help").stdout == result.stdout
-    assert run(tmp_path, source, "-h").stdout == result.stdout
+    for flag in ("--help", "-h"):
+        shown = run(tmp_path, source, flag).stdout
+        assert shown.startswith("usage: train.py [VIEW ...] [KEY=VALUE ...] [manual | print]\n")
+        assert "key=value         set a value" in shown
+        assert shown.endswith(result.stdout)
 
 
 def test_manual_shows_order_and_where_lr_came_from(tmp_path):
@@ -88,10 +91,16 @@ def test_manual_shows_order_and_where_lr_came_from(tmp_path):
     """
     result = run(tmp_path, source, "experiment_config", "another_config", "manual")
     lines = result.stdout.splitlines()
-    assert "defaults → experiment_config → another_config → (CLI Inputs) → adaptive_lr" in lines
+    # adaptive_lr is not named this time: bracketed, never shown as if it applied.
+    assert "defaults → experiment_config → another_config → (CLI Inputs) → [adaptive_lr]" in lines
     assert (
         "lr = 0.1  ← another_config (priority 2) ← experiment_config (priority 1) ← defaults"
         "  [float]" in lines
+    )
+    everything = ["experiment_config", "another_config", "adaptive_lr", "manual"]
+    assert (
+        "defaults → experiment_config → another_config → (CLI Inputs) → adaptive_lr"
+        in run(tmp_path, source, *everything).stdout.splitlines()
     )
     doubled = run(tmp_path, source, "batch_size=128", "adaptive_lr", "manual").stdout
     assert "lr = 0.002  ← adaptive_lr (lazy) ← defaults  [float]" in doubled.splitlines()
@@ -103,7 +112,6 @@ def test_print_shows_the_final_config_and_exits(tmp_path):
     assert result.returncode == 0
     assert result.stdout.startswith("lr: 0.01\nepochs: 100\n")
     assert "{" not in result.stdout  # train() did not run
-
 
 
 # -- the renderers, in-process -----------------------------------------------------------
@@ -125,7 +133,7 @@ def test_render_manual_returns_the_text_and_prints_nothing(capsys):
     lines = text.splitlines()
     assert lines[:3] == ["-" * 50, '[Scope "config"]', "(The Applying Order of Views)"]
     # internal views (a leading _) are not shown in the order, but their values are
-    assert "defaults → high_lr → long_training → (CLI Inputs) → doubled" in lines
+    assert "defaults → high_lr → [long_training] → (CLI Inputs) → doubled" in lines
     assert "lr: learning rate" in lines
     assert "lr = 0.02  ← doubled (lazy) ← high_lr (priority 1) ← defaults  [float]" in lines
     assert "epochs = 7  ← command line (epochs=7) ← defaults  [int]" in lines

@@ -106,10 +106,12 @@ def command_output(commands: Sequence[str], scopes: Sequence[Scope]) -> str:
     """What the commands of the command line show: ``print`` the final configs, else
     (``manual``, ``--help``) the manual."""
     # Imported here: only a program that runs a command pays for the renderers.
-    from ato.manual import render_config, render_manual
+    from ato.manual import render_config, render_help, render_manual
 
     if "print" in commands and not ({"manual", "--help", "-h"} & set(commands)):
         return render_config(scopes)
+    if {"--help", "-h"} & set(commands):
+        return render_help(scopes, _program())
     return render_manual(scopes)
 
 

@@ -13,17 +13,24 @@ from ato.parser import format_value
 if TYPE_CHECKING:
     from ato.scope import Scope
 
-__all__ = ["render_config", "render_manual"]
+__all__ = ["render_config", "render_help", "render_manual"]
 
 RULE = "-" * 50
 
 
-def _order_line(scope: Scope) -> str:
+def _order_line(scope: Scope) -> list[str]:
+    """The order views apply in; views that do not apply this time are in brackets."""
+    applied = {v.name for v in (*scope._ordered(lazy=False), *scope._ordered(lazy=True))}
+
     def names(lazy: bool) -> list[str]:
         views = [v for v in scope.views.values() if v.lazy == lazy and not v.internal]
-        return [v.name for v in sorted(views, key=lambda v: v.sort_key())]
+        ordered = sorted(views, key=lambda v: v.sort_key())
+        return [v.name if v.name in applied else f"[{v.name}]" for v in ordered]
 
-    return " → ".join([*names(False), "(CLI Inputs)", *names(True)])
+    line = " → ".join([*names(False), "(CLI Inputs)", *names(True)])
+    if "[" not in line:
+        return [line]
+    return [line, "([view]: not applied this time; name it on the command line to apply it)"]
 
 
 def _show(value: object) -> str:
@@ -39,7 +46,7 @@ def render_manual(scopes: Iterable[Scope]) -> str:
     lines: list[str] = []
     for scope in scopes:
         lines += [RULE, f'[Scope "{scope.name}"]', "(The Applying Order of Views)"]
-        lines += [_order_line(scope), "", "(User Manuals)"]
+        lines += [*_order_line(scope), "", "(User Manuals)"]
         manuals = scope.manuals.to_dict()
         if len(scopes) > 1:
             manuals = {f"{scope.name}.{key}": value for key, value in manuals.items()}
@@ -51,6 +58,34 @@ def render_manual(scopes: Iterable[Scope]) -> str:
             origins = " ← ".join(str(source) for source in chain) or "(unrecorded)"
             lines.append(f"{shown} = {_show(value)}  ← {origins}  [{type(value).__name__}]")
     lines.append(RULE)
+    return "\n".join(lines)
+
+
+_GRAMMAR = """\
+(Command Line)
+  VIEW              apply a view by name (prefix it with its scope when there are several)
+  key=value         set a value; dotted keys reach nested ones (model.depth=101)
+  values            1e-3, 50, true, none, [1, 2], (0.9, 0.99), {name: adam}, %any text%
+  key:=text         the text exactly as typed (tag:=007)
+  manual | print    show where values come from | show the final config, then exit
+  Values are read as data, never executed."""
+
+
+def render_help(scopes: Iterable[Scope], program: str) -> str:
+    """What ``--help`` shows: a usage line, the views one may name, the grammar in
+    short, then the manual."""
+    scopes = list(scopes)
+    lines = [f"usage: {program} [VIEW ...] [KEY=VALUE ...] [manual | print]", ""]
+    for scope in scopes:
+        prefix = f"{scope.name}." if len(scopes) > 1 else ""
+        named = sorted(
+            (v for v in scope.views.values() if not v.internal and not v.default),
+            key=lambda v: v.sort_key(),
+        )
+        if named:
+            listed = ", ".join(prefix + view.name for view in named)
+            lines.append(f"views of {scope.name!r} you can name: {listed}")
+    lines += ["", _GRAMMAR, "", render_manual(scopes)]
     return "\n".join(lines)
 
 
