@@ -446,3 +446,17 @@ def test_a_plain_dict_passed_in_is_copied():
     scope = Scope(config=mine, name="copied")
     scope.assign("lr=0.5")
     assert scope.apply().lr == 0.5 and mine == {"lr": 0.1}
+
+
+def test_layers_apply_after_the_command_line_and_before_lazy_views_with_their_source():
+    from ato.provenance import Source
+
+    scope = _shaped(strict=True)
+    search = Source("search", "search (rung 1)", 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a searched key no view sets is not a typo
+        config = scope.apply((search, {"dataset": "cifar10", "optimizer.lr": 0.1}))
+    assert (config.dataset, config.num_classes, config.optimizer.lr) == ("cifar10", 10, 0.1)
+    record = scope.provenance_record()
+    assert [e["kind"] for e in record["dataset"]] == ["search", "view"]
+    assert record["optimizer.lr"][0]["name"] == "search (rung 1)"

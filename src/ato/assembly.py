@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -37,7 +37,7 @@ from ato.parser import Override
 from ato.provenance import Provenance, Recorder, Source, dotted
 from ato.views import View
 
-__all__ = ["Assembly", "LazyBlock", "assemble", "check_command_line_keys"]
+__all__ = ["Assembly", "Layer", "LazyBlock", "assemble", "check_command_line_keys"]
 
 
 class Assembly:
@@ -85,6 +85,9 @@ class LazyBlock:
         return first_pass and isinstance(error, (KeyError, AttributeError))
 
 
+Layer = tuple[Source, Mapping[str, Any]]
+
+
 def assemble(
     config: ADict,
     initial: ADict,
@@ -92,8 +95,13 @@ def assemble(
     overrides: Sequence[Override],
     lazy_views: Callable[[], Sequence[View]],
     scope_name: str,
+    layers: Sequence[Layer] = (),
 ) -> Recorder:
-    """Fill ``config`` (emptied first, in place) and return the record of its writes."""
+    """Fill ``config`` (emptied first, in place) and return the record of its writes.
+
+    ``layers`` are written after the command-line values and before the lazy parts, each
+    as ``{dotted key: value}`` under its own source: a search's values (kind 'search'), or
+    another parser's (Hydra's) config."""
     adict.observe(config, None)
     dict.clear(config)
     recorder = Recorder()
@@ -113,6 +121,11 @@ def assemble(
         for override in overrides:
             recorder.source = Source("command line", override.token)
             _set_override(config, _as_float_where_a_view_set_one(override, recorder), scope_name)
+        for source, values in layers:
+            recorder.source = source
+            for key, value in values.items():
+                written = Override(key, value, f"{key}=<{source.kind}>")
+                _set_override(config, written, scope_name)
         assembly.phase = "replay"
         for view in assembly.views_with_lazy_blocks:
             assembly.view = view

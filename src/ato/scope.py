@@ -211,8 +211,13 @@ class Scope(Scope2xNames):
 
     # -- assembling ----------------------------------------------------------------------
 
-    def apply(self) -> ADict:
-        """Assemble ``scope.config`` (in place) from the views and command-line values."""
+    def apply(self, *layers: tuple[Source, Mapping[str, Any]]) -> ADict:
+        """Assemble ``scope.config`` (in place) from the views and command-line values.
+
+        Each of ``layers`` is ``(source, {dotted key: value})``, written after the command
+        line and before the lazy parts under its own source: how a search sets a trial's
+        values (``Source('search', ...)``), or how another parser's config (Hydra's)
+        joins with its provenance. A layer's keys need not be set by any view."""
         self._recorder = assemble(
             self.config,
             self._initial,
@@ -220,6 +225,7 @@ class Scope(Scope2xNames):
             self._literals,
             lambda: self._ordered(lazy=True),
             self.name,
+            layers,
         )
         self.is_applied = True
         if self._literals:
