@@ -452,3 +452,24 @@ def test_the_renderers_and_the_argparse_bridge_load_only_when_used():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert loaded == ""
+
+
+def test_a_scope_without_command_line_never_reads_argv_and_assembles_at_every_call(
+    monkeypatch,
+):
+    monkeypatch.setattr(sys, "argv", ["app.py", "+foo=1", "~logger", "-m"])
+    scope = Scope(name="config", command_line=False)
+    calls = []
+
+    @scope.observe(default=True)
+    def defaults(config):
+        calls.append(1)
+        config.lr = 0.1
+
+    @scope
+    def main(config):
+        config.lr *= 2  # a job's own change does not leak into the next job
+        return config.lr
+
+    assert main() == 0.2 and main() == 0.2
+    assert len(calls) == 2

@@ -123,7 +123,7 @@ def assemble(
             _set_override(config, _as_float_where_a_view_set_one(override, recorder), scope_name)
         for source, values in layers:
             recorder.source = source
-            for key, value in values.items():
+            for key, value in _dotted_leaves(values):
                 written = Override(key, value, f"{key}=<{source.kind}>")
                 _set_override(config, written, scope_name)
         assembly.phase = "replay"
@@ -143,6 +143,18 @@ def assemble(
         adict.observe(config, None)
         _ASSEMBLY.reset(token)
     return recorder
+
+
+def _dotted_leaves(values: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """A layer's values leaf by leaf (``{"model": {"depth": 50}}`` gives ``model.depth``),
+    so that each leaf has its own provenance."""
+    found = []
+    for key, value in values.items():
+        if isinstance(value, Mapping) and value:
+            found += [(f"{key}.{inner}", leaf) for inner, leaf in _dotted_leaves(value)]
+        else:
+            found.append((str(key), value))
+    return found
 
 
 def _as_float_where_a_view_set_one(override: Override, recorder: Recorder) -> Override:

@@ -81,14 +81,15 @@ def _program() -> str:
 
 def prepare_scopes(registry: ScopeRegistry, scopes: Sequence[Scope]) -> None:
     """Read the command line (once), apply ``scopes`` and run any command."""
-    first_time = not registry.parsed
+    reading = any(scope.command_line for scope in registry.values())
+    first_time = not registry.parsed and reading
     try:
         if first_time:
             parse_args_pythonic(registry=registry)
         commands = list(registry.commands)
         targets = list(registry.values()) if commands else list(scopes)
         for scope in targets:
-            if not scope.is_applied:
+            if not scope.is_applied or not scope.command_line:
                 scope.apply()
     except (CommandLineError, OverrideTypeError) as error:
         if not first_time:
@@ -175,7 +176,7 @@ def parse_args_pythonic(
     if words is None:
         words = list(sys.argv[1:] if argv is None else argv)
     words = [_without_dashes(word, registry) for word in words]
-    scopes = list(registry.values())
+    scopes = [scope for scope in registry.values() if scope.command_line]
     for token in parse_command(words):
         if isinstance(token, Command):
             registry.commands.append(str(token))

@@ -60,6 +60,7 @@ class Scope(Scope2xNames):
         external_priority: int = -2,
         enable_override: bool = False,
         strict: bool = False,
+        command_line: bool = True,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ScopeArgumentError(
@@ -69,6 +70,9 @@ class Scope(Scope2xNames):
             )
         self.name = name
         self.use_external_parser = use_external_parser
+        # False: another parser (Hydra) owns sys.argv; this scope never reads it, and its
+        # entry point assembles afresh at every call (a multirun calls it once per job).
+        self.command_line = command_line
         self.external_priority = external_priority
         self.strict = strict
         self.views: dict[str, View] = {}
@@ -211,13 +215,18 @@ class Scope(Scope2xNames):
 
     # -- assembling ----------------------------------------------------------------------
 
-    def apply(self, *layers: tuple[Source, Mapping[str, Any]]) -> ADict:
+    def apply(self, *layers: tuple[Source | str, Mapping[str, Any]]) -> ADict:
         """Assemble ``scope.config`` (in place) from the views and command-line values.
 
-        Each of ``layers`` is ``(source, {dotted key: value})``, written after the command
-        line and before the lazy parts under its own source: how a search sets a trial's
-        values (``Source('search', ...)``), or how another parser's config (Hydra's)
-        joins with its provenance. A layer's keys need not be set by any view."""
+        Each of ``layers`` is ``(source, {key: value})``, written after the command line
+        and before the lazy parts under its own source: how a search sets a trial's values
+        (``Source('search', ...)``), or how another parser's config joins with its
+        provenance (``scope.apply(("hydra", cfg))``; a name stands for a source of that
+        kind). Keys may be dotted or nested; a layer's keys need not be set by any view."""
+        sourced = tuple(
+            (source if isinstance(source, Source) else Source(source, source), ADict(values))
+            for source, values in layers
+        )
         self._recorder = assemble(
             self.config,
             self._initial,
@@ -225,7 +234,7 @@ class Scope(Scope2xNames):
             self._literals,
             lambda: self._ordered(lazy=True),
             self.name,
-            layers,
+            sourced,
         )
         self.is_applied = True
         if self._literals:
