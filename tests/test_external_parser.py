@@ -98,7 +98,6 @@ def test_argparse_help_also_prints_the_ato_manual(tmp_path):
     assert "high_lr" in result.stdout and "lr = 0.1" in result.stdout
 
 
-
 # -- the bridge's state lives on the registry --------------------------------------------
 
 
@@ -181,3 +180,70 @@ def test_help_of_a_program_whose_scopes_all_fail_says_why(tmp_path):
     assert "usage:" in result.stdout
     assert "(ato could not assemble scope 'config': Unknown view 'missing'" in result.stdout
     assert "ato views and config" not in result.stdout
+
+
+ARGPARSE_PROGRAM = """
+import argparse
+from ato.scope import Scope
+
+{before}
+scope = Scope(use_external_parser=True)
+
+@scope.observe(default=True)
+def defaults(config):
+    config.seed = 1
+
+@scope.observe()
+def fast(config):
+    config.lr = 2.0
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--lr", type=float, default=1.0)
+parser.add_argument("--batch-size", type=int, default=64)
+{after}
+
+@scope
+def main(config):
+    {inside}
+    print(f"args.lr={{args.lr}} config.lr={{config.lr}} batch={{args.batch_size}}")
+
+main()
+"""
+
+
+def _program(before="", after="args = parser.parse_args()", inside="pass"):
+    return ARGPARSE_PROGRAM.format(before=before, after=after, inside=inside)
+
+
+@pytest.mark.parametrize(
+    ("argv", "shown"),
+    [
+        ((), "args.lr=1.0 config.lr=1.0 batch=64"),
+        (("--lr", "0.3", "--batch-size", "8"), "args.lr=0.3 config.lr=0.3 batch=8"),
+        (("lr=0.5",), "args.lr=0.5 config.lr=0.5 batch=64"),
+        (("fast",), "args.lr=2.0 config.lr=2.0 batch=64"),
+    ],
+)
+def test_the_namespace_holds_the_configs_final_values(tmp_path, argv, shown):
+    result = run(tmp_path, _program(), *argv)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == shown
+
+
+def test_parse_args_inside_the_scope_function_is_refused_with_the_right_place(tmp_path):
+    source = _program(after="", inside="global args; args = parser.parse_args()")
+    result = run(tmp_path, source, "lr=0.5")
+    assert result.returncode != 0
+    assert "ArgparsePlacementError" in result.stderr
+    assert "after creating the Scope and before calling the @scope function" in result.stderr
+
+
+def test_parse_args_before_the_scope_exists_exits_2_saying_where_it_goes(tmp_path):
+    before = (
+        "early = argparse.ArgumentParser(); early.add_argument('--lr', type=float, default=1.0)\n"
+        "args = early.parse_args()"
+    )
+    result = run(tmp_path, _program(before=before, after=""), "--lr", "0.3")
+    assert result.returncode == 2
+    assert "after creating the Scope (ato does not see a call made before it)" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -85,6 +85,7 @@ def prepare_scopes(registry: ScopeRegistry, scopes: Sequence[Scope]) -> None:
     first_time = not registry.parsed and reading
     try:
         if first_time:
+            _check_argparse_ran(registry)
             parse_args_pythonic(registry=registry)
         commands = list(registry.commands)
         targets = list(registry.values()) if commands else list(scopes)
@@ -96,11 +97,31 @@ def prepare_scopes(registry: ScopeRegistry, scopes: Sequence[Scope]) -> None:
             raise
         print(f"{_program()}: error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    if registry.argparse is not None:
+        for scope in targets:
+            if scope.use_external_parser:
+                registry.argparse.sync(scope.config)
     if not first_time or not commands:
         return
     registry.commands.clear()
     print(command_output(commands, targets))
     raise SystemExit(0)
+
+
+def _check_argparse_ran(registry: ScopeRegistry) -> None:
+    """A scope that reads argparse's values, entered before argparse read the command
+    line, would take the program's own flags for ato words: say where the call goes."""
+    bridge = registry.argparse
+    if bridge is None or bridge.words is not None or not sys.argv[1:]:
+        return
+    if not any(word.startswith("-") for word in sys.argv[1:]):
+        return  # nothing for argparse: ato words only
+    raise CommandLineError(
+        "The program's argparse parser has not read the command line yet, so its flags "
+        "cannot be told from ato's words. With Scope(use_external_parser=True), call "
+        "parser.parse_args() after creating the Scope (ato does not see a call made before "
+        "it) and before calling the @scope function."
+    )
 
 
 def command_output(commands: Sequence[str], scopes: Sequence[Scope]) -> str:

@@ -19,6 +19,7 @@ written as ``except KeyError`` or ``except ValueError`` keeps working::
     │   │   ├── OverrideReplacedError                   strict: a value a lazy view overwrote
     │   │   └── OverridePathError (ConfigStructureError) a key path through a non-mapping
     │   ├── OverrideTypeError   (TypeError)                 strict: a value of another type
+    │   ├── ArgparsePlacementError (RuntimeError)           parse_args() where it cannot work
     │   ├── ScopeArgumentError  (TypeError)                 an argument of the wrong kind given
     │   │                                                   to Scope, MultiScope or their methods
     │   └── ViewCycleError                                  views that chain to each other
@@ -39,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 __all__ = [
+    "ArgparsePlacementError",
     "AtoError",
     "AtoWarning",
     "CommandLineError",
@@ -171,6 +173,11 @@ class OverridePathError(CommandLineError, ConfigStructureError):
 
 class OverrideTypeError(ScopeError, TypeError):
     """In strict mode, a command-line value whose type differs from the one views set."""
+
+
+class ArgparsePlacementError(ScopeError, RuntimeError):
+    """``parse_args()`` called where argparse's values cannot reach the config: after the
+    scope assembled it."""
 
 
 class ScopeArgumentError(ScopeError, TypeError):

@@ -10,8 +10,16 @@ or one given its own list of arguments) behaves exactly as in plain argparse. Pr
 that do not opt in see argparse untouched, and ``Scope.initialize_registry()`` restores
 it.
 
-What one registry knows of argparse (the parser it claimed, the words left for ato) is
-its :class:`ArgparseBridge`, kept as ``registry.argparse``. The wrapper installed on
+Where ``parse_args()`` goes: after the ``Scope`` exists and before the ``@scope`` function
+is called. Both other places fail loudly instead of silently: a ``@scope`` function called
+before argparse read the command line exits 2 saying where the call goes, and a
+``parse_args()`` after the config was assembled raises :class:`ArgparsePlacementError`.
+Once the scope has assembled, the Namespace argparse returned holds the config's final
+values for argparse's own keys (``lr=0.5`` or a view changes ``args.lr`` too), so a
+program that keeps reading ``args`` trains with what was recorded.
+
+What one registry knows of argparse (the parser it claimed, the words left for ato, the
+Namespaces it returned) is its :class:`ArgparseBridge`, kept as ``registry.argparse``. The wrapper installed on
 ``ArgumentParser`` knows only which bridges it serves; the last bridge released puts the
 original method back.
 """
@@ -50,6 +58,10 @@ class ArgparseBridge:
         # does not outlive it.
         self._claimed: weakref.ref[argparse.ArgumentParser] | None = None
         self._depth = 0  # > 0 while that parser runs (subparsers call in again)
+        # Namespaces the program's parser returned, and argparse's keys in them: set to
+        # the config's final values once the scope has assembled.
+        self._namespaces: list[weakref.ref[argparse.Namespace]] = []
+        self._keys: list[str] = []
         self._patch = _Patch.installed()
         self._patch.bridges.append(self)
 
@@ -73,8 +85,18 @@ class ArgparseBridge:
     def take(self, defaults: dict[str, Any], explicit: dict[str, Any], unknown: list[str]) -> None:
         """What the program's parser read: defaults as a view, explicit options as
         command-line values, and the words it left for ato."""
+        from ato.errors import ArgparsePlacementError
         from ato.parser import Override, format_value
 
+        applied = [s.name for s in self.registry.values() if s.use_external_parser and s.is_applied]
+        if applied:
+            raise ArgparsePlacementError(
+                f"parse_args() ran after scope {applied[0]!r} assembled its config, so "
+                f"argparse's values would reach neither the config nor the record. Call "
+                f"parser.parse_args() once, after creating the Scope and before calling the "
+                f"@scope function (not inside it)."
+            )
+        self._keys = list(defaults)
         self.register_defaults(defaults)
         for scope in self.registry.values():
             if not scope.use_external_parser:
@@ -86,6 +108,20 @@ class ArgparseBridge:
                     shown = repr(value)
                 scope.assign(Override(key, value, f"--{key.replace('_', '-')}={shown}"))
         self.words = list(unknown)
+
+    def remember(self, namespace: argparse.Namespace) -> None:
+        self._namespaces.append(weakref.ref(namespace))
+
+    def sync(self, config: Any) -> None:
+        """Give the Namespaces argparse returned the config's final values for
+        argparse's keys."""
+        for ref in self._namespaces:
+            namespace = ref()
+            if namespace is None:
+                continue
+            for key in self._keys:
+                if key in config:
+                    setattr(namespace, key, config[key])
 
     def register_defaults(self, defaults: dict[str, Any]) -> None:
         for scope in self.registry.values():
@@ -162,6 +198,7 @@ class _Patch:
         }
         for bridge in bridges:
             bridge.take(defaults, explicit, unknown)
+            bridge.remember(known)
         return known, []
 
 
