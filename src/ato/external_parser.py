@@ -19,9 +19,9 @@ values for argparse's own keys (``lr=0.5`` or a view changes ``args.lr`` too), s
 program that keeps reading ``args`` trains with what was recorded.
 
 What one registry knows of argparse (the parser it claimed, the words left for ato, the
-Namespaces it returned) is its :class:`ArgparseBridge`, kept as ``registry.argparse``. The wrapper installed on
-``ArgumentParser`` knows only which bridges it serves; the last bridge released puts the
-original method back.
+Namespaces it returned) is its :class:`ArgparseBridge`, kept as ``registry.argparse``.
+The wrapper installed on ``ArgumentParser`` knows only which bridges it serves; the last
+bridge released puts the original method back.
 """
 
 from __future__ import annotations
