@@ -520,4 +520,65 @@ def f(config, x):
         "def f(x):\n    y: int\n    return x\n",
         "def f(x):\n    y: int = 0\n    return x\n",
     ),
+    # -- scopes: names renamed per scope, the same on every Python --------------------
+    (
+        "sibling comprehensions reuse a name",
+        SAME,
+        "def f(xs, ys):\n    a = [v for v in xs]\n    b = [v for v in ys]\n    return a, b\n",
+        "def f(xs, ys):\n    a = [v for v in xs]\n    b = [w for w in ys]\n    return a, b\n",
+    ),
+    (
+        "three comprehensions renamed",
+        SAME,
+        "def f(xs, ys):\n"
+        "    a = [v for v in xs if v]\n"
+        "    b = {v for v in ys}\n"
+        "    c = {k: v for k, v in zip(xs, ys)}\n"
+        "    return a, b, c\n",
+        "def f(xs, ys):\n"
+        "    a = [p for p in xs if p]\n"
+        "    b = {q for q in ys}\n"
+        "    c = {key: val for key, val in zip(xs, ys)}\n"
+        "    return a, b, c\n",
+    ),
+    (
+        "comprehension reads the wrong variable",
+        DIFFERENT,
+        "def f(xs, ys):\n    a = [v for v in xs]\n    b = [w + v for w in ys for v in xs]\n"
+        "    return a, b\n",
+        "def f(xs, ys):\n    a = [v for v in xs]\n    b = [w + w for w in ys for v in xs]\n"
+        "    return a, b\n",
+    ),
+    (
+        "sibling nested functions reuse parameter names",
+        SAME,
+        "def f(x):\n    def g(y):\n        return y + 1\n    def h(y):\n        return y * 2\n"
+        "    return g(x) + h(x)\n",
+        "def f(x):\n    def g(a):\n        return a + 1\n    def h(b):\n        return b * 2\n"
+        "    return g(x) + h(x)\n",
+    ),
+    (
+        "nested functions swapped bodies",
+        DIFFERENT,
+        "def f(x):\n    def g(y):\n        return y + 1\n    def h(y):\n        return y * 2\n"
+        "    return g(x) + h(x)\n",
+        "def f(x):\n    def g(y):\n        return y * 2\n    def h(y):\n        return y + 1\n"
+        "    return g(x) + h(x)\n",
+    ),
+    (
+        "nonlocal renamed consistently",
+        SAME,
+        "def f(x):\n    total = 0\n    def add(v):\n        nonlocal total\n        total += v\n"
+        "    add(x)\n    return total\n",
+        "def f(x):\n    acc = 0\n    def add(v):\n        nonlocal acc\n        acc += v\n"
+        "    add(x)\n    return acc\n",
+    ),
+    (
+        "nonlocal of another variable",
+        DIFFERENT,
+        "def f(x):\n    a = 0\n    b = 0\n    def add(v):\n        nonlocal a\n        a += v\n"
+        "    add(x)\n    return a + b\n",
+        "def f(x):\n    a = 0\n    b = 0\n    def add(v):\n        nonlocal b\n        a = v\n"
+        "    add(x)\n    return a + b\n",
+    ),
 ]

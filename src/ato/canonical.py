@@ -67,6 +67,10 @@ class _Scope:
         self.bound: set[str] = set()
         self.declared_outer: set[str] = set()  # global / nonlocal
         self.kept: set[str] = set()  # bound, but keep their names (traced parameters)
+        # Canonical names given so far. Held by the scope itself: a table keyed by id()
+        # would hand a new scope the names of a freed one at the same address, which
+        # depends on the allocator and so on the Python version.
+        self.renamed: dict[str, str] = {}
 
 
 def _bound_names(node: ast.AST, params_too: bool) -> tuple[set[str], set[str]]:
@@ -136,7 +140,6 @@ class _Writer:
 
     def __init__(self) -> None:
         self.out: list[str] = []
-        self.names: dict[tuple[int, str], str] = {}  # (scope id, name) -> canonical
         self.counter = 0
         self.scope: _Scope | None = None
         self.globals_used: list[str] = []
@@ -152,11 +155,10 @@ class _Writer:
             if name in scope.bound:
                 if not scope.renames or name in scope.kept:
                     return name
-                key = (id(scope), name)
-                if key not in self.names:
+                if name not in scope.renamed:
                     self.counter += 1
-                    self.names[key] = f"_{self.counter}"
-                return self.names[key]
+                    scope.renamed[name] = f"_{self.counter}"
+                return scope.renamed[name]
             scope = scope.parent
         if name not in self.globals_used:
             self.globals_used.append(name)
@@ -265,8 +267,12 @@ class _Writer:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             self._import(node)
             return
-        if isinstance(node, (ast.Global, ast.Nonlocal)):
-            self.out.append(f"{type(node).__name__}({sorted(node.names)})")
+        if isinstance(node, ast.Global):
+            self.out.append(f"Global({sorted(node.names)})")
+            return
+        if isinstance(node, ast.Nonlocal):
+            # The enclosing function's variable, under the name it has there.
+            self.out.append(f"Nonlocal({sorted(self._resolve(n) for n in node.names)})")
             return
         if isinstance(node, ast.ExceptHandler):
             self.out.append("ExceptHandler(")
