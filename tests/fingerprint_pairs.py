@@ -15,6 +15,55 @@ def f(config, x):
     return out
 """
 
+PARTIAL = """
+import functools
+
+def g(x, scale):
+    return x * scale
+
+f = functools.partial(g, scale=2)
+"""
+
+MODULE = """
+class Net:
+    def __init__(self):
+        self.width = 4
+
+    def forward(self, x):
+        return self.head(x + 1)
+
+    def head(self, x):
+        return x * 3
+
+    def describe(self):
+        return 'unused'
+
+    def __call__(self, x):
+        return self.forward(x)
+
+f = Net()
+"""
+
+WRAPPED = """
+def logged(fn):
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+    return wrapper
+
+@logged
+def f(x):
+    return x + 1
+"""
+
+CLASS = """
+class f:
+    def __init__(self, k):
+        self.k = k
+
+    def run(self, x):
+        return x * self.k
+"""
+
 PAIRS: list[tuple[str, str, str, str]] = [
     # -- cosmetic: SAME -------------------------------------------------------------------
     ("identical", SAME, BASE, BASE),
@@ -580,5 +629,98 @@ def f(config, x):
         "    add(x)\n    return a + b\n",
         "def f(x):\n    a = 0\n    b = 0\n    def add(v):\n        nonlocal b\n        a = v\n"
         "    add(x)\n    return a + b\n",
+    ),
+    # -- what will run: partials, callable instances, wrappers, classes -------------------
+    ("partial, unchanged", SAME, PARTIAL, PARTIAL),
+    (
+        "partial, reformatted",
+        SAME,
+        PARTIAL,
+        PARTIAL.replace("scale=2", "scale = 2").replace("x * scale", "x*scale"),
+    ),
+    ("partial, bound keyword", DIFFERENT, PARTIAL, PARTIAL.replace("scale=2", "scale=3")),
+    (
+        "partial, bound positional",
+        DIFFERENT,
+        "import functools\ndef g(a, x):\n    return a + x\nf = functools.partial(g, 1)\n",
+        "import functools\ndef g(a, x):\n    return a + x\nf = functools.partial(g, 2)\n",
+    ),
+    ("partial, its function", DIFFERENT, PARTIAL, PARTIAL.replace("x * scale", "x / scale")),
+    (
+        "partial, bound function",
+        DIFFERENT,
+        "import functools\ndef act(x):\n    return max(x, 0)\n"
+        "def g(x, fn):\n    return fn(x)\nf = functools.partial(g, fn=act)\n",
+        "import functools\ndef act(x):\n    return min(x, 0)\n"
+        "def g(x, fn):\n    return fn(x)\nf = functools.partial(g, fn=act)\n",
+    ),
+    ("callable instance, unchanged", SAME, MODULE, MODULE),
+    ("callable instance, forward", DIFFERENT, MODULE, MODULE.replace("x + 1", "x + 2")),
+    (
+        "callable instance, a method forward reaches",
+        DIFFERENT,
+        MODULE,
+        MODULE.replace("x * 3", "x * 4"),
+    ),
+    (
+        "callable instance, a method nothing calls",
+        SAME,
+        MODULE,
+        MODULE.replace("'unused'", "'never called'"),
+    ),
+    (
+        "callable instance, __call__",
+        DIFFERENT,
+        "class Step:\n    def __call__(self, x):\n        return x + 1\nf = Step()\n",
+        "class Step:\n    def __call__(self, x):\n        return x - 1\nf = Step()\n",
+    ),
+    (
+        "callable instance, an inherited method",
+        DIFFERENT,
+        "class Base:\n    def forward(self, x):\n        return x\n"
+        "class Net(Base):\n    def __call__(self, x):\n        return super().forward(x)\n"
+        "f = Net()\n",
+        "class Base:\n    def forward(self, x):\n        return -x\n"
+        "class Net(Base):\n    def __call__(self, x):\n        return super().forward(x)\n"
+        "f = Net()\n",
+    ),
+    ("wrapper without functools.wraps, unchanged", SAME, WRAPPED, WRAPPED),
+    (
+        "wrapper without functools.wraps, comments",
+        SAME,
+        WRAPPED,
+        WRAPPED.replace("return x + 1", "return x + 1  # add one"),
+    ),
+    (
+        "wrapper without functools.wraps, the real body",
+        DIFFERENT,
+        WRAPPED,
+        WRAPPED.replace("x + 1", "x + 2"),
+    ),
+    (
+        "wrapper without functools.wraps, the wrapper",
+        DIFFERENT,
+        WRAPPED,
+        WRAPPED.replace("fn(*args, **kwargs)", "fn(*args)"),
+    ),
+    (
+        "wrapper without functools.wraps, its variable renamed",
+        SAME,
+        WRAPPED,
+        WRAPPED.replace("fn", "func"),
+    ),
+    ("class, unchanged", SAME, CLASS, CLASS),
+    ("class, a method", DIFFERENT, CLASS, CLASS.replace("x * self.k", "x + self.k")),
+    (
+        "class, docstrings and comments",
+        SAME,
+        CLASS,
+        CLASS.replace("def run(self, x):", 'def run(self, x):\n        """Run."""  # go'),
+    ),
+    (
+        "class, a method renamed",
+        DIFFERENT,
+        CLASS,
+        CLASS.replace("def run(", "def apply("),
     ),
 ]
