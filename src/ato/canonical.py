@@ -589,7 +589,7 @@ class _Runs:
         obj = unwrap(obj)
         if not self.first_visit(obj):
             return
-        found = len(self.functions)
+        found, unseen = len(self.functions), len(self.unseen)
         if isinstance(obj, types.FunctionType):
             if direct or is_user_function(obj):
                 self.add_function(label, obj)
@@ -607,7 +607,7 @@ class _Runs:
         if len(self.functions) == found:
             name = _name_of(obj)
             self.facts.append(f"{label}name={name}")
-            if direct:
+            if direct and len(self.unseen) == unseen:  # not said already (a partial's max)
                 self.unseen.append(name)
 
     def _collect_closure(self, label: str, func: types.FunctionType) -> None:
