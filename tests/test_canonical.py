@@ -15,12 +15,18 @@ from pathlib import Path
 
 import pytest
 
+from ato import canonical
 from ato.canonical import callees, fingerprint_function
 from ato.errors import AtoWarning
 from ato.scope import Scope
 from tests.fingerprint_pairs import DIFFERENT, PAIRS, SAME
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _fresh_warnings(monkeypatch):
+    monkeypatch.setattr(canonical, "_WARNED", set())  # each test sees its own warnings
 
 
 def load_module(path: Path, source: str):

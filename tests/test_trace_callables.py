@@ -212,3 +212,54 @@ def test_a_global_model_instance_and_what_its_forward_calls_are_callees(tmp_path
     assert before.value == after.value
     assert before.callees["model_train.activation"] != after.callees["model_train.activation"]
     assert before.combined != after.combined
+
+
+def test_a_cached_function_is_fingerprinted_as_its_function():
+    def step(x: int) -> int:
+        return x + 1
+
+    assert fingerprint_function(functools.lru_cache(step)).value == (
+        fingerprint_function(step).value
+    )
+
+
+TORCH_MODULE = """
+import torch
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 2)
+
+    def forward(self, x):
+        return self.head(self.linear(x))
+
+    def head(self, x):
+        return x * {factor}
+
+    def unused(self):
+        return {unused}
+
+model = Net()
+"""
+
+
+def test_an_nn_module_counts_forward_and_what_it_reaches(tmp_path):
+    pytest.importorskip("torch")
+    import importlib.util
+
+    def load(tag: str, factor: int, unused: int) -> Any:
+        path = tmp_path / f"net_{tag}.py"
+        path.write_text(TORCH_MODULE.format(factor=factor, unused=unused))
+        spec = importlib.util.spec_from_file_location(f"net_{tag}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AtoWarning)
+        base = fingerprint_function(load("a", 2, 0))
+        assert base.basis == "ast"
+        assert base.value == fingerprint_function(load("b", 2, 1)).value
+        assert base.value != fingerprint_function(load("c", 3, 0)).value

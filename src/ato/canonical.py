@@ -729,13 +729,16 @@ def _function_fingerprint(func: types.FunctionType) -> CodeFingerprint:
     """SHA-256 of the canonical form, or of the code object when there is no source."""
     try:
         text = canonical_form(func)
-    except Exception:  # no source, or a parse ato cannot follow: never fail the caller
+    except Exception as error:  # no source, or code ato cannot follow: never fail the caller
         digest = hashlib.sha256(b"code object\0")
         _code_object_hash(func.__code__, digest)
         name = _name_of(func)
+        why = "No source" if isinstance(error, (OSError, TypeError)) else "Cannot read the code"
+        if why != "No source":
+            why += f" ({type(error).__name__}: {error})"
         _warn_once(
             name,
-            f"No source for {name!r}; its fingerprint hashes the code object instead, "
+            f"{why} for {name!r}; its fingerprint hashes the code object instead, "
             f"which changes with the Python version.",
         )
         return CodeFingerprint(digest.hexdigest(), "code object")
@@ -789,6 +792,7 @@ def function_source(func: Any) -> str | None:
     return "\n".join(sources) or None
 
 
+@functools.cache  # sysconfig is slow, and a class's members are checked one by one
 def _library_roots() -> tuple[str, ...]:
     paths = sysconfig.get_paths()
     roots = {paths.get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")}
