@@ -44,6 +44,26 @@ class Net:
 f = Net()
 """
 
+COMPOSITE = """
+def magnitude(x):
+    return abs(x)
+
+class Block:
+    def forward(self, x):
+        return x - 1
+
+class Net:
+    def __init__(self):
+        self.block = Block()
+        self.norm = magnitude
+        self.sizes = [1]
+
+    def forward(self, x):
+        return self.norm(self.block.forward(x)) * len(self.sizes)
+
+f = Net()
+"""
+
 WRAPPED = """
 def logged(fn):
     def wrapper(*args, **kwargs):
@@ -684,6 +704,19 @@ def f(config, x):
         "class Net(Base):\n    def __call__(self, x):\n        return super().forward(x)\n"
         "f = Net()\n",
     ),
+    (
+        "callable instance, the forward of a part it holds",
+        DIFFERENT,
+        COMPOSITE,
+        COMPOSITE.replace("x - 1", "x - 2"),
+    ),
+    (
+        "callable instance, a function it holds",
+        DIFFERENT,
+        COMPOSITE,
+        COMPOSITE.replace("abs(x)", "abs(x) + 1"),
+    ),
+    ("callable instance, the data it holds", SAME, COMPOSITE, COMPOSITE.replace("[1]", "[2]")),
     ("wrapper without functools.wraps, unchanged", SAME, WRAPPED, WRAPPED),
     (
         "wrapper without functools.wraps, comments",

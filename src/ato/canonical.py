@@ -22,7 +22,7 @@ import os
 import sysconfig
 import textwrap
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 __all__ = [
@@ -603,7 +603,7 @@ class _Runs:
             for part, func in _member_functions(obj):
                 self.collect(func, label + part, direct)
         else:
-            self._reach(type(obj), [(name, 0) for name in _ENTRY_METHODS], label)
+            self._reach(type(obj), [(name, 0) for name in _ENTRY_METHODS], label, obj)
         if len(self.functions) == found:
             name = _name_of(obj)
             self.facts.append(f"{label}name={name}")
@@ -634,8 +634,10 @@ class _Runs:
             return
         self.first_visit(func)
         self.add_function(label, func)
-        cls = owner if isinstance(owner, type) else type(owner)
-        self._reach(cls, _reached_names(func, 0), label + "self.")
+        if isinstance(owner, type):
+            self._reach(owner, _reached_names(func, 0), label + "self.")
+        else:
+            self._reach(type(owner), _reached_names(func, 0), label + "self.", owner)
 
     def _collect_partial(self, partial: functools.partial[Any], label: str, direct: bool) -> None:
         self.collect(partial.func, f"{label}partial.func", direct)
@@ -674,9 +676,13 @@ class _Runs:
                 self.facts.append(f"{label}base#{index}={_name_of(klass)}")
         self._reach(cls, names, label)
 
-    def _reach(self, cls: type, queue: list[tuple[str, int]], label: str) -> None:
+    def _reach(
+        self, cls: type, queue: list[tuple[str, int]], label: str, instance: object = None
+    ) -> None:
         """The methods named in ``queue`` (name, first MRO index to look in), and those
-        they read on ``self`` or ``super()``, transitively."""
+        they read on ``self`` or ``super()``, transitively; with an ``instance``, also
+        the callables it holds under names no class defines (an ``nn.Module``'s parts,
+        a function kept as an attribute)."""
         mro = _mro(cls)
         done: set[tuple[str, int]] = set()
         while queue:
@@ -689,6 +695,8 @@ class _Runs:
                 if raw is not None:
                     break
             else:
+                if instance is not None and start == 0:
+                    self._collect_held(instance, name, label)
                 continue
             for part, func in _member_functions(raw):
                 where = f"{label}{name}{part}#{index}"
@@ -698,15 +706,24 @@ class _Runs:
                     self.add_function(where, func)
                     queue.extend(_reached_names(func, index))
 
+    def _collect_held(self, instance: object, name: str, label: str) -> None:
+        try:
+            value = getattr(instance, name)  # torch keeps parts behind __getattr__
+        except Exception:
+            return
+        runs = callable(value) or any("forward" in _members(k) for k in _mro(type(value)))
+        if runs and not isinstance(value, types.ModuleType):
+            self.collect(value, f"{label}{name}=", direct=False)
+
 
 def _mro(cls: type) -> tuple[type, ...]:
     mro = getattr(cls, "__mro__", None)
     return mro if isinstance(mro, tuple) else (cls,)
 
 
-def _members(cls: type) -> dict[str, object]:
+def _members(cls: type) -> Mapping[str, object]:
     try:
-        return dict(vars(cls))
+        return vars(cls)
     except Exception:
         return {}
 
