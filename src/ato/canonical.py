@@ -9,7 +9,20 @@ control flow, default values, other decorators, parameter names (ato injects con
 parameter name), the order of keys in a dict literal and the text of f-strings.
 
 The form is written by this module, field by field, in an order it fixes itself, so the
-hash is the same on every Python from 3.10 to 3.13 (``ast.dump`` is not).
+hash is the same on every Python from 3.10 to 3.13 (``ast.dump`` is not). Local names are
+numbered in order of first use, per scope (never per ``id()``, which the allocator
+reuses differently on each version); a ``nonlocal`` or a closure's variable is written
+under its canonical name.
+
+What is fingerprinted is what runs when the traced object is called
+(:func:`fingerprint_function`): a function past ``functools.wraps`` wrappers, with the
+user functions its closure holds (the real body under a decorator written without
+``wraps``); a ``functools.partial``'s function and its bound arguments, by value
+(:func:`ato.value_hash.value_hash`); a callable instance's ``__call__`` and ``forward``,
+the methods they reach through ``self`` or ``super()`` and the callables it holds that
+they read; a class's methods. Code that cannot be read (a builtin, a C function) counts
+by its qualified name, with one :class:`~ato.errors.AtoWarning` per object; a ``repr()``,
+which may hold a memory address, is never used.
 """
 
 from __future__ import annotations
