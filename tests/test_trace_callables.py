@@ -11,6 +11,7 @@ import textwrap
 import warnings
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -90,6 +91,7 @@ ODD: list[tuple[str, Any, bool]] = [  # (label, object, warns: its code cannot b
     ("partial with an unhashable argument", functools.partial(_add, NoCode()), True),
     ("object without code", NoCode(), True),
     ("lambda", lambda x: x, False),
+    ("mock", mock.Mock(), True),
 ]
 
 

@@ -708,7 +708,8 @@ class _Runs:
                 if raw is not None:
                     break
             else:
-                if instance is not None and start == 0:
+                # Not for __call__/forward: a Mock would invent one at every level.
+                if instance is not None and start == 0 and name not in _ENTRY_METHODS:
                     self._collect_held(instance, name, label)
                 continue
             for part, func in _member_functions(raw):
