@@ -118,6 +118,7 @@ def test_the_default_trace_id_of_odd_callables():
     assert trace_id_of(Layer).endswith("test_trace_callables.Layer")
     assert trace_id_of(Layer().forward).endswith("test_trace_callables.Layer.forward")
     assert trace_id_of(BrokenRepr()).endswith("test_trace_callables.BrokenRepr")
+    assert trace_id_of(Layer.size).endswith("test_trace_callables.Layer.size")
     assert trace_id_of(len) == "builtins.len"
     scope = Scope(name="defaults")
     scope.trace()(functools.partial(_add, 1))

@@ -94,7 +94,8 @@ class RuntimeCall:
 
 def trace_id_of(func: Any) -> str:
     """``module.qualname`` of what ``func`` stands for: the function past ``functools.wraps``
-    wrappers and partials, a method's function, a callable instance's class."""
+    wrappers and partials, a method's function, a property's getter, a callable
+    instance's class."""
     from ato.canonical import unwrap
 
     original = unwrap(func)
@@ -104,6 +105,8 @@ def trace_id_of(func: Any) -> str:
         original = unwrap(original.func)
     if isinstance(original, types.MethodType):
         original = original.__func__
+    elif isinstance(original, property) and original.fget is not None:
+        original = original.fget
     try:
         module = getattr(original, "__module__", None)
         qualname = getattr(original, "__qualname__", None)
