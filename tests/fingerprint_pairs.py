@@ -75,6 +75,19 @@ def f(x):
     return x + 1
 """
 
+CLASS_DECORATOR = """
+class logged:
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, x):
+        return self.fn(x)
+
+@logged
+def f(x):
+    return x + 1
+"""
+
 CLASS = """
 class f:
     def __init__(self, k):
@@ -741,6 +754,22 @@ def f(config, x):
         SAME,
         WRAPPED,
         WRAPPED.replace("fn", "func"),
+    ),
+    (
+        "wrapper without functools.wraps, its decorator's argument",
+        DIFFERENT,
+        "def repeat(times):\n    def decorate(fn):\n        def wrapper(x):\n"
+        "            return [fn(x) for _ in range(times)]\n        return wrapper\n"
+        "    return decorate\n@repeat(2)\ndef f(x):\n    return x\n",
+        "def repeat(times):\n    def decorate(fn):\n        def wrapper(x):\n"
+        "            return [fn(x) for _ in range(times)]\n        return wrapper\n"
+        "    return decorate\n@repeat(3)\ndef f(x):\n    return x\n",
+    ),
+    (
+        "decorator class without functools.wraps, the real body",
+        DIFFERENT,
+        CLASS_DECORATOR,
+        CLASS_DECORATOR.replace("x + 1", "x + 2"),
     ),
     ("class, unchanged", SAME, CLASS, CLASS),
     ("class, a method", DIFFERENT, CLASS, CLASS.replace("x * self.k", "x + self.k")),
