@@ -15,6 +15,88 @@ def f(config, x):
     return out
 """
 
+PARTIAL = """
+import functools
+
+def g(x, scale):
+    return x * scale
+
+f = functools.partial(g, scale=2)
+"""
+
+MODULE = """
+class Net:
+    def __init__(self):
+        self.width = 4
+
+    def forward(self, x):
+        return self.head(x + 1)
+
+    def head(self, x):
+        return x * 3
+
+    def describe(self):
+        return 'unused'
+
+    def __call__(self, x):
+        return self.forward(x)
+
+f = Net()
+"""
+
+COMPOSITE = """
+def magnitude(x):
+    return abs(x)
+
+class Block:
+    def forward(self, x):
+        return x - 1
+
+class Net:
+    def __init__(self):
+        self.block = Block()
+        self.norm = magnitude
+        self.sizes = [1]
+
+    def forward(self, x):
+        return self.norm(self.block.forward(x)) * len(self.sizes)
+
+f = Net()
+"""
+
+WRAPPED = """
+def logged(fn):
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+    return wrapper
+
+@logged
+def f(x):
+    return x + 1
+"""
+
+CLASS_DECORATOR = """
+class logged:
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, x):
+        return self.fn(x)
+
+@logged
+def f(x):
+    return x + 1
+"""
+
+CLASS = """
+class f:
+    def __init__(self, k):
+        self.k = k
+
+    def run(self, x):
+        return x * self.k
+"""
+
 PAIRS: list[tuple[str, str, str, str]] = [
     # -- cosmetic: SAME -------------------------------------------------------------------
     ("identical", SAME, BASE, BASE),
@@ -519,5 +601,188 @@ def f(config, x):
         DIFFERENT,
         "def f(x):\n    y: int\n    return x\n",
         "def f(x):\n    y: int = 0\n    return x\n",
+    ),
+    # -- scopes: names renamed per scope, the same on every Python --------------------
+    (
+        "sibling comprehensions reuse a name",
+        SAME,
+        "def f(xs, ys):\n    a = [v for v in xs]\n    b = [v for v in ys]\n    return a, b\n",
+        "def f(xs, ys):\n    a = [v for v in xs]\n    b = [w for w in ys]\n    return a, b\n",
+    ),
+    (
+        "three comprehensions renamed",
+        SAME,
+        "def f(xs, ys):\n"
+        "    a = [v for v in xs if v]\n"
+        "    b = {v for v in ys}\n"
+        "    c = {k: v for k, v in zip(xs, ys)}\n"
+        "    return a, b, c\n",
+        "def f(xs, ys):\n"
+        "    a = [p for p in xs if p]\n"
+        "    b = {q for q in ys}\n"
+        "    c = {key: val for key, val in zip(xs, ys)}\n"
+        "    return a, b, c\n",
+    ),
+    (
+        "comprehension reads the wrong variable",
+        DIFFERENT,
+        "def f(xs, ys):\n    a = [v for v in xs]\n    b = [w + v for w in ys for v in xs]\n"
+        "    return a, b\n",
+        "def f(xs, ys):\n    a = [v for v in xs]\n    b = [w + w for w in ys for v in xs]\n"
+        "    return a, b\n",
+    ),
+    (
+        "sibling nested functions reuse parameter names",
+        SAME,
+        "def f(x):\n    def g(y):\n        return y + 1\n    def h(y):\n        return y * 2\n"
+        "    return g(x) + h(x)\n",
+        "def f(x):\n    def g(a):\n        return a + 1\n    def h(b):\n        return b * 2\n"
+        "    return g(x) + h(x)\n",
+    ),
+    (
+        "nested functions swapped bodies",
+        DIFFERENT,
+        "def f(x):\n    def g(y):\n        return y + 1\n    def h(y):\n        return y * 2\n"
+        "    return g(x) + h(x)\n",
+        "def f(x):\n    def g(y):\n        return y * 2\n    def h(y):\n        return y + 1\n"
+        "    return g(x) + h(x)\n",
+    ),
+    (
+        "nonlocal renamed consistently",
+        SAME,
+        "def f(x):\n    total = 0\n    def add(v):\n        nonlocal total\n        total += v\n"
+        "    add(x)\n    return total\n",
+        "def f(x):\n    acc = 0\n    def add(v):\n        nonlocal acc\n        acc += v\n"
+        "    add(x)\n    return acc\n",
+    ),
+    (
+        "nonlocal of another variable",
+        DIFFERENT,
+        "def f(x):\n    a = 0\n    b = 0\n    def add(v):\n        nonlocal a\n        a += v\n"
+        "    add(x)\n    return a + b\n",
+        "def f(x):\n    a = 0\n    b = 0\n    def add(v):\n        nonlocal b\n        a = v\n"
+        "    add(x)\n    return a + b\n",
+    ),
+    # -- what will run: partials, callable instances, wrappers, classes -------------------
+    ("partial, unchanged", SAME, PARTIAL, PARTIAL),
+    (
+        "partial, reformatted",
+        SAME,
+        PARTIAL,
+        PARTIAL.replace("scale=2", "scale = 2").replace("x * scale", "x*scale"),
+    ),
+    ("partial, bound keyword", DIFFERENT, PARTIAL, PARTIAL.replace("scale=2", "scale=3")),
+    (
+        "partial, bound positional",
+        DIFFERENT,
+        "import functools\ndef g(a, x):\n    return a + x\nf = functools.partial(g, 1)\n",
+        "import functools\ndef g(a, x):\n    return a + x\nf = functools.partial(g, 2)\n",
+    ),
+    ("partial, its function", DIFFERENT, PARTIAL, PARTIAL.replace("x * scale", "x / scale")),
+    (
+        "partial, bound function",
+        DIFFERENT,
+        "import functools\ndef act(x):\n    return max(x, 0)\n"
+        "def g(x, fn):\n    return fn(x)\nf = functools.partial(g, fn=act)\n",
+        "import functools\ndef act(x):\n    return min(x, 0)\n"
+        "def g(x, fn):\n    return fn(x)\nf = functools.partial(g, fn=act)\n",
+    ),
+    ("callable instance, unchanged", SAME, MODULE, MODULE),
+    ("callable instance, forward", DIFFERENT, MODULE, MODULE.replace("x + 1", "x + 2")),
+    (
+        "callable instance, a method forward reaches",
+        DIFFERENT,
+        MODULE,
+        MODULE.replace("x * 3", "x * 4"),
+    ),
+    (
+        "callable instance, a method nothing calls",
+        SAME,
+        MODULE,
+        MODULE.replace("'unused'", "'never called'"),
+    ),
+    (
+        "callable instance, __call__",
+        DIFFERENT,
+        "class Step:\n    def __call__(self, x):\n        return x + 1\nf = Step()\n",
+        "class Step:\n    def __call__(self, x):\n        return x - 1\nf = Step()\n",
+    ),
+    (
+        "callable instance, an inherited method",
+        DIFFERENT,
+        "class Base:\n    def forward(self, x):\n        return x\n"
+        "class Net(Base):\n    def __call__(self, x):\n        return super().forward(x)\n"
+        "f = Net()\n",
+        "class Base:\n    def forward(self, x):\n        return -x\n"
+        "class Net(Base):\n    def __call__(self, x):\n        return super().forward(x)\n"
+        "f = Net()\n",
+    ),
+    (
+        "callable instance, the forward of a part it holds",
+        DIFFERENT,
+        COMPOSITE,
+        COMPOSITE.replace("x - 1", "x - 2"),
+    ),
+    (
+        "callable instance, a function it holds",
+        DIFFERENT,
+        COMPOSITE,
+        COMPOSITE.replace("abs(x)", "abs(x) + 1"),
+    ),
+    ("callable instance, the data it holds", SAME, COMPOSITE, COMPOSITE.replace("[1]", "[2]")),
+    ("wrapper without functools.wraps, unchanged", SAME, WRAPPED, WRAPPED),
+    (
+        "wrapper without functools.wraps, comments",
+        SAME,
+        WRAPPED,
+        WRAPPED.replace("return x + 1", "return x + 1  # add one"),
+    ),
+    (
+        "wrapper without functools.wraps, the real body",
+        DIFFERENT,
+        WRAPPED,
+        WRAPPED.replace("x + 1", "x + 2"),
+    ),
+    (
+        "wrapper without functools.wraps, the wrapper",
+        DIFFERENT,
+        WRAPPED,
+        WRAPPED.replace("fn(*args, **kwargs)", "fn(*args)"),
+    ),
+    (
+        "wrapper without functools.wraps, its variable renamed",
+        SAME,
+        WRAPPED,
+        WRAPPED.replace("fn", "func"),
+    ),
+    (
+        "wrapper without functools.wraps, its decorator's argument",
+        DIFFERENT,
+        "def repeat(times):\n    def decorate(fn):\n        def wrapper(x):\n"
+        "            return [fn(x) for _ in range(times)]\n        return wrapper\n"
+        "    return decorate\n@repeat(2)\ndef f(x):\n    return x\n",
+        "def repeat(times):\n    def decorate(fn):\n        def wrapper(x):\n"
+        "            return [fn(x) for _ in range(times)]\n        return wrapper\n"
+        "    return decorate\n@repeat(3)\ndef f(x):\n    return x\n",
+    ),
+    (
+        "decorator class without functools.wraps, the real body",
+        DIFFERENT,
+        CLASS_DECORATOR,
+        CLASS_DECORATOR.replace("x + 1", "x + 2"),
+    ),
+    ("class, unchanged", SAME, CLASS, CLASS),
+    ("class, a method", DIFFERENT, CLASS, CLASS.replace("x * self.k", "x + self.k")),
+    (
+        "class, docstrings and comments",
+        SAME,
+        CLASS,
+        CLASS.replace("def run(self, x):", 'def run(self, x):\n        """Run."""  # go'),
+    ),
+    (
+        "class, a method renamed",
+        DIFFERENT,
+        CLASS,
+        CLASS.replace("def run(", "def apply("),
     ),
 ]

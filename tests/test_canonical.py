@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -14,12 +15,18 @@ from pathlib import Path
 
 import pytest
 
+from ato import canonical
 from ato.canonical import callees, fingerprint_function
 from ato.errors import AtoWarning
 from ato.scope import Scope
 from tests.fingerprint_pairs import DIFFERENT, PAIRS, SAME
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _fresh_warnings(monkeypatch):
+    monkeypatch.setattr(canonical, "_WARNED", set())  # each test sees its own warnings
 
 
 def load_module(path: Path, source: str):
@@ -163,8 +170,8 @@ def test_no_source_falls_back_to_code_object_with_a_warning():
         warnings.simplefilter("ignore")
         again = fingerprint_function(namespace["made"])
     assert again.value == fingerprint.value
-    with pytest.warns(AtoWarning):
-        assert fingerprint_function(len).basis == "code object"
+    with pytest.warns(AtoWarning, match="builtins.len"):
+        assert fingerprint_function(len).basis == "name"
 
 
 def _corpus_files(folder: Path) -> list[Path]:
@@ -181,6 +188,8 @@ CROSS_VERSION_SCRIPT = """
 import importlib.util, json, sys, warnings
 from ato.canonical import fingerprint_function
 
+warnings.simplefilter("always")
+
 class D:
     def __getattr__(self, name):
         return lambda *a, **k: (lambda fn: fn)
@@ -191,7 +200,10 @@ for path in sys.argv[1:]:
     module = importlib.util.module_from_spec(spec)
     module.__dict__.update(scope=D(), torch=D(), cache=lambda *a, **k: (lambda fn: fn))
     spec.loader.exec_module(module)
-    out[path.rsplit("/", 1)[-1]] = fingerprint_function(module.f).value
+    with warnings.catch_warnings(record=True) as caught:
+        value = fingerprint_function(module.f).value
+    # A warning means a fallback (no xxhash, no source): not the fingerprint under test.
+    out[path.rsplit("/", 1)[-1]] = [value, [str(w.message) for w in caught]]
 print(json.dumps(out, sort_keys=True))
 """
 
@@ -212,6 +224,35 @@ def _pythons() -> list[str]:
     return found
 
 
+def cross_python_path(python: str) -> str:
+    """PYTHONPATH for ``python``: ato's sources and xxhash built for that interpreter,
+    installed once into .venv/cross-python/<version>."""
+    version = subprocess.run(
+        [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    target = ROOT / ".venv" / "cross-python" / version
+    if not (target / "xxhash").exists():
+        subprocess.run(
+            [
+                python,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+                str(target),
+                "xxhash",
+            ],
+            check=True,
+            capture_output=True,
+        )
+    return f"{ROOT / 'src'}{os.pathsep}{target}"
+
+
 def test_fingerprints_are_identical_on_every_installed_python(tmp_path):
     pythons = _pythons()
     if len(pythons) < 2:
@@ -223,11 +264,12 @@ def test_fingerprints_are_identical_on_every_installed_python(tmp_path):
             [python, "-c", CROSS_VERSION_SCRIPT, *files],
             capture_output=True,
             text=True,
-            env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+            env={"PYTHONPATH": cross_python_path(python), "PATH": "/usr/bin:/bin"},
         )
         assert run.returncode == 0, (python, run.stderr)
         results[python] = json.loads(run.stdout)
     reference = results[pythons[0]]
+    assert not {name: seen[1] for name, seen in reference.items() if seen[1]}
     for python, fingerprints in results.items():
         assert fingerprints == reference, python
     assert len(results) >= 2

@@ -9,19 +9,33 @@ control flow, default values, other decorators, parameter names (ato injects con
 parameter name), the order of keys in a dict literal and the text of f-strings.
 
 The form is written by this module, field by field, in an order it fixes itself, so the
-hash is the same on every Python from 3.10 to 3.13 (``ast.dump`` is not).
+hash is the same on every Python from 3.10 to 3.13 (``ast.dump`` is not). Local names are
+numbered in order of first use, per scope (never per ``id()``, which the allocator
+reuses differently on each version); a ``nonlocal`` or a closure's variable is written
+under its canonical name.
+
+What is fingerprinted is what runs when the traced object is called
+(:func:`fingerprint_function`): a function past ``functools.wraps`` wrappers, with the
+user functions its closure holds (the real body under a decorator written without
+``wraps``); a ``functools.partial``'s function and its bound arguments, by value
+(:func:`ato.value_hash.value_hash`); a callable instance's ``__call__`` and ``forward``,
+the methods they reach through ``self`` or ``super()`` and the callables it holds that
+they read; a class's methods. Code that cannot be read (a builtin, a C function) counts
+by its qualified name, with one :class:`~ato.errors.AtoWarning` per object; a ``repr()``,
+which may hold a memory address, is never used.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import inspect
 import os
 import sysconfig
 import textwrap
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 __all__ = [
@@ -31,6 +45,7 @@ __all__ = [
     "fingerprint_function",
     "function_source",
     "is_user_function",
+    "unwrap",
 ]
 
 # Fields left out everywhere: positions, comments of type, and fields that only some
@@ -67,6 +82,10 @@ class _Scope:
         self.bound: set[str] = set()
         self.declared_outer: set[str] = set()  # global / nonlocal
         self.kept: set[str] = set()  # bound, but keep their names (traced parameters)
+        # Canonical names given so far. Held by the scope itself: a table keyed by id()
+        # would hand a new scope the names of a freed one at the same address, which
+        # depends on the allocator and so on the Python version.
+        self.renamed: dict[str, str] = {}
 
 
 def _bound_names(node: ast.AST, params_too: bool) -> tuple[set[str], set[str]]:
@@ -136,7 +155,6 @@ class _Writer:
 
     def __init__(self) -> None:
         self.out: list[str] = []
-        self.names: dict[tuple[int, str], str] = {}  # (scope id, name) -> canonical
         self.counter = 0
         self.scope: _Scope | None = None
         self.globals_used: list[str] = []
@@ -152,11 +170,10 @@ class _Writer:
             if name in scope.bound:
                 if not scope.renames or name in scope.kept:
                     return name
-                key = (id(scope), name)
-                if key not in self.names:
+                if name not in scope.renamed:
                     self.counter += 1
-                    self.names[key] = f"_{self.counter}"
-                return self.names[key]
+                    scope.renamed[name] = f"_{self.counter}"
+                return scope.renamed[name]
             scope = scope.parent
         if name not in self.globals_used:
             self.globals_used.append(name)
@@ -265,8 +282,12 @@ class _Writer:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             self._import(node)
             return
-        if isinstance(node, (ast.Global, ast.Nonlocal)):
-            self.out.append(f"{type(node).__name__}({sorted(node.names)})")
+        if isinstance(node, ast.Global):
+            self.out.append(f"Global({sorted(node.names)})")
+            return
+        if isinstance(node, ast.Nonlocal):
+            # The enclosing function's variable, under the name it has there.
+            self.out.append(f"Nonlocal({sorted(self._resolve(n) for n in node.names)})")
             return
         if isinstance(node, ast.ExceptHandler):
             self.out.append("ExceptHandler(")
@@ -393,12 +414,20 @@ def _parse_fragment(source: str) -> ast.Module:
 
 class _Analysis:
     """What one parse of a function's source gives: its canonical text, the global names
-    it reads (in order of first use) and its source, dedented."""
+    it reads (in order of first use), the attributes it reads on its first parameter and
+    on ``super()`` (the methods it may reach), and its source, dedented."""
 
-    __slots__ = ("globals_used", "source", "text")
+    __slots__ = ("globals_used", "inherited", "own", "source", "text")
 
-    def __init__(self, text: str, globals_used: list[str], source: str) -> None:
+    def __init__(
+        self,
+        text: str,
+        globals_used: list[str],
+        attributes: tuple[list[str], list[str]],
+        source: str,
+    ) -> None:
         self.text, self.globals_used, self.source = text, globals_used, source
+        self.own, self.inherited = attributes
 
 
 # Per code object (immutable, so the analysis never goes stale): a traced function and its
@@ -409,22 +438,55 @@ _ANALYSES: dict[int, tuple[types.CodeType, _Analysis]] = {}
 
 
 def _analyse(func: Callable[..., Any]) -> _Analysis:
-    original = inspect.unwrap(func)
-    code = getattr(original, "__code__", None)
+    original = unwrap(func)
+    if not isinstance(original, types.FunctionType):
+        raise TypeError(f"{_name_of(original)} is not a Python function")
+    code = original.__code__
     cached = _ANALYSES.get(id(code))
     if cached is not None and cached[0] is code:
         return cached[1]
     source = textwrap.dedent(inspect.getsource(original))
     node = _function_node(original, source)
     writer = _Writer()
+    if code.co_freevars:
+        # Variables of the enclosing function (a decorator's ``fn``): renamed like locals.
+        writer.scope = _Scope(None, renames=True)
+        writer.scope.bound = set(code.co_freevars)
     if isinstance(node, ast.Lambda):
         writer.node(node)
     else:
         writer.function(node, top=True)
-    analysis = _Analysis("".join(writer.out), writer.globals_used, source)
-    if isinstance(code, types.CodeType):
-        _ANALYSES[id(code)] = (code, analysis)
+    text = "".join(writer.out)
+    analysis = _Analysis(text, writer.globals_used, _attributes_read(node), source)
+    _ANALYSES[id(code)] = (code, analysis)
     return analysis
+
+
+def _attributes_read(node: ast.AST) -> tuple[list[str], list[str]]:
+    """Attributes read on the first parameter (``self.head``) and on ``super()``."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        return [], []
+    positional = [*node.args.posonlyargs, *node.args.args]
+    first = positional[0].arg if positional else None
+    own: list[str] = []
+    inherited: list[str] = []
+    for child in ast.walk(node):
+        if not isinstance(child, ast.Attribute):
+            continue
+        target = child.value
+        if isinstance(target, ast.Name) and target.id == first:
+            found = own
+        elif (
+            isinstance(target, ast.Call)
+            and isinstance(target.func, ast.Name)
+            and target.func.id == "super"
+        ):
+            found = inherited
+        else:
+            continue
+        if child.attr not in found:
+            found.append(child.attr)
+    return own, inherited
 
 
 def canonical_form(func: Callable[..., Any]) -> str:
@@ -435,14 +497,6 @@ def canonical_form(func: Callable[..., Any]) -> str:
 def global_names(func: Callable[..., Any]) -> list[str]:
     """Global names ``func`` reads, in order of first use."""
     return list(_analyse(func).globals_used)
-
-
-def function_source(func: Callable[..., Any]) -> str | None:
-    """``func``'s source, dedented, or None when Python cannot see it."""
-    try:
-        return _analyse(func).source
-    except (OSError, TypeError, SyntaxError):
-        return None
 
 
 def _code_object_hash(code: types.CodeType, digest: Any) -> None:
@@ -456,31 +510,320 @@ def _code_object_hash(code: types.CodeType, digest: Any) -> None:
             digest.update(repr(constant).encode())
 
 
-def fingerprint_function(func: Callable[..., Any]) -> CodeFingerprint:
+# -- what runs when an object is called ---------------------------------------------------
+
+_MAX_WRAPPERS = 100
+_ENTRY_METHODS = ("__call__", "forward")
+
+# Names already warned about in this process: a warning per object, not per read.
+_WARNED: set[str] = set()
+
+
+def _warn_once(name: str, message: str) -> None:
+    if name in _WARNED:
+        return
+    _WARNED.add(name)
+    import warnings
+
+    from ato.errors import AtoWarning
+
+    warnings.warn(message, AtoWarning, stacklevel=4)
+
+
+def unwrap(obj: Any) -> Any:
+    """The object ``functools.wraps`` wrappers stand for: ``__wrapped__`` followed through
+    instance dictionaries only (never ``__getattr__``, which may invent one)."""
+    for _ in range(_MAX_WRAPPERS):
+        try:
+            inner = vars(obj).get("__wrapped__")
+        except Exception:  # no __dict__, or one that fails: nothing to follow
+            return obj
+        if inner is None or inner is obj:
+            return obj
+        obj = inner
+    return obj
+
+
+def _name_of(obj: Any) -> str:
+    """A deterministic name for ``obj``, never its ``repr()`` (which may hold an address
+    or fail)."""
+    kind = type(obj)
+    kind_name = f"{kind.__module__}.{kind.__qualname__}"
+    try:
+        module = getattr(obj, "__module__", None)
+        qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    except Exception:
+        module = qualname = None
+    if not isinstance(qualname, str):
+        return f"instance of {kind_name}"
+    if isinstance(module, str):
+        return f"{module}.{qualname}"
+    return f"{kind_name} {qualname}"
+
+
+def _member_functions(raw: object) -> list[tuple[str, Any]]:
+    """The functions behind one attribute of a class body, labelled."""
+    if isinstance(raw, (staticmethod, classmethod)):
+        return [("", unwrap(raw.__func__))]
+    if isinstance(raw, property):
+        parts = (("fget", raw.fget), ("fset", raw.fset), ("fdel", raw.fdel))
+        return [(f".{part}", unwrap(fn)) for part, fn in parts if fn is not None]
+    if isinstance(raw, functools.cached_property):
+        return [("", unwrap(raw.func))]
+    if isinstance(raw, types.FunctionType):
+        return [("", unwrap(raw))]
+    return []
+
+
+class _Runs:
+    """What runs when an object is called: Python functions, each under a label, and
+    facts (bound arguments, names of code ato cannot read) as deterministic text."""
+
+    def __init__(self) -> None:
+        self.functions: list[tuple[str, types.FunctionType]] = []
+        self.facts: list[str] = []
+        self.unseen: list[str] = []  # objects known by name only
+        self._seen: dict[int, object] = {}  # holds the objects, so no id is reused
+
+    def first_visit(self, obj: object) -> bool:
+        if id(obj) in self._seen:
+            return False
+        self._seen[id(obj)] = obj
+        return True
+
+    def add_function(self, label: str, func: types.FunctionType) -> None:
+        self.functions.append((label, func))
+        self._collect_closure(label, func)
+
+    def collect(self, obj: Any, label: str, direct: bool = True) -> None:
+        """Add what runs when ``obj`` is called. Library code that is not traced itself
+        but reached (a closure's ``print``, a partial's bound ``torch.relu``) counts by
+        its name, without a warning: the environment records library versions."""
+        obj = unwrap(obj)
+        if not self.first_visit(obj):
+            return
+        found, unseen = len(self.functions), len(self.unseen)
+        if isinstance(obj, types.FunctionType):
+            if direct or is_user_function(obj):
+                self.add_function(label, obj)
+        elif isinstance(obj, types.MethodType):
+            self._collect_method(obj, label, direct)
+        elif isinstance(obj, functools.partial):
+            self._collect_partial(obj, label, direct)
+        elif isinstance(obj, type):
+            self._collect_class(obj, label)
+        elif _member_functions(obj):  # a property or staticmethod object itself
+            for part, func in _member_functions(obj):
+                self.collect(func, label + part, direct)
+        else:
+            self._reach(type(obj), [(name, 0) for name in _ENTRY_METHODS], label, obj)
+        if len(self.functions) == found:
+            name = _name_of(obj)
+            self.facts.append(f"{label}name={name}")
+            if direct and len(self.unseen) == unseen:  # not said already (a partial's max)
+                self.unseen.append(name)
+
+    def _collect_closure(self, label: str, func: types.FunctionType) -> None:
+        # A decorator without functools.wraps returns its wrapper: the real function is
+        # in the wrapper's closure. Labelled without the variable's name, so renaming it
+        # does not count (the entries are sorted before hashing).
+        for name, cell in zip(func.__code__.co_freevars, func.__closure__ or (), strict=True):
+            if name == "__class__":  # set by super(): the class, not code that runs
+                continue
+            try:
+                value = cell.cell_contents
+            except ValueError:  # not yet assigned
+                continue
+            if callable(value) and not isinstance(value, types.ModuleType):
+                self.collect(value, f"{label}/closure:", direct=False)
+
+    def _collect_method(self, method: types.MethodType, label: str, direct: bool) -> None:
+        owner = method.__self__
+        func = unwrap(method.__func__)
+        if not isinstance(func, types.FunctionType):
+            self.collect(func, label, direct)
+            return
+        if not (direct or is_user_function(func)):
+            return
+        self.first_visit(func)
+        self.add_function(label, func)
+        if isinstance(owner, type):
+            self._reach(owner, _reached_names(func, 0), label + "self.")
+        else:
+            self._reach(type(owner), _reached_names(func, 0), label + "self.", owner)
+
+    def _collect_partial(self, partial: functools.partial[Any], label: str, direct: bool) -> None:
+        self.collect(partial.func, f"{label}partial.func", direct)
+        bound = [(f"args[{i}]", value) for i, value in enumerate(partial.args)]
+        bound += sorted(partial.keywords.items())
+        for name, value in bound:
+            where = f"{label}partial.{name}"
+            if callable(value):
+                self.collect(value, where, direct=False)
+                continue
+            from ato.value_hash import value_hash
+
+            try:
+                self.facts.append(f"{where}=value:{value_hash(value)}")
+            except Exception:
+                kind = _name_of(type(value))
+                self.facts.append(f"{where}=unhashable:{kind}")
+                _warn_once(
+                    f"{kind} bound in a partial",
+                    f"A {kind} bound in a partial cannot be hashed by value; the "
+                    f"fingerprint counts its type only.",
+                )
+
+    def _collect_class(self, cls: type, label: str) -> None:
+        names: list[tuple[str, int]] = []
+        for index, klass in enumerate(_mro(cls)):
+            members = _members(klass)
+            user = any(
+                is_user_function(func)
+                for raw in members.values()
+                for _, func in _member_functions(raw)
+            )
+            if user:
+                names.extend((name, 0) for name, raw in members.items() if _member_functions(raw))
+            elif klass is not object:
+                self.facts.append(f"{label}base#{index}={_name_of(klass)}")
+        self._reach(cls, names, label)
+
+    def _reach(
+        self, cls: type, queue: list[tuple[str, int]], label: str, instance: object = None
+    ) -> None:
+        """The methods named in ``queue`` (name, first MRO index to look in), and those
+        they read on ``self`` or ``super()``, transitively; with an ``instance``, also
+        the callables it holds under names no class defines (an ``nn.Module``'s parts,
+        a function kept as an attribute)."""
+        mro = _mro(cls)
+        done: set[tuple[str, int]] = set()
+        while queue:
+            name, start = queue.pop(0)
+            if (name, start) in done:
+                continue
+            done.add((name, start))
+            for index in range(start, len(mro)):
+                raw = _members(mro[index]).get(name)
+                if raw is not None:
+                    break
+            else:
+                # Not for __call__/forward: a Mock would invent one at every level.
+                if instance is not None and start == 0 and name not in _ENTRY_METHODS:
+                    self._collect_held(instance, name, label)
+                continue
+            for part, func in _member_functions(raw):
+                where = f"{label}{name}{part}#{index}"
+                if not is_user_function(func):
+                    self.facts.append(f"{where}={_name_of(func)}")
+                elif self.first_visit(func):
+                    self.add_function(where, func)
+                    queue.extend(_reached_names(func, index))
+
+    def _collect_held(self, instance: object, name: str, label: str) -> None:
+        try:
+            value = getattr(instance, name)  # torch keeps parts behind __getattr__
+        except Exception:
+            return
+        runs = callable(value) or any("forward" in _members(k) for k in _mro(type(value)))
+        if runs and not isinstance(value, types.ModuleType):
+            self.collect(value, f"{label}{name}=", direct=False)
+
+
+def _mro(cls: type) -> tuple[type, ...]:
+    mro = getattr(cls, "__mro__", None)
+    return mro if isinstance(mro, tuple) else (cls,)
+
+
+def _members(cls: type) -> Mapping[str, object]:
+    try:
+        return vars(cls)
+    except Exception:
+        return {}
+
+
+def _reached_names(func: types.FunctionType, index: int) -> list[tuple[str, int]]:
+    try:
+        analysis = _analyse(func)
+    except Exception:  # no source: nothing more can be seen
+        return []
+    return [(name, 0) for name in analysis.own] + [(n, index + 1) for n in analysis.inherited]
+
+
+def _what_runs(obj: Any) -> _Runs:
+    runs = _Runs()
+    runs.collect(obj, "")
+    return runs
+
+
+def _function_fingerprint(func: types.FunctionType) -> CodeFingerprint:
     """SHA-256 of the canonical form, or of the code object when there is no source."""
     try:
         text = canonical_form(func)
-    except (OSError, TypeError, SyntaxError):
-        import warnings
-
-        from ato.errors import AtoWarning
-
+    except Exception as error:  # no source, or code ato cannot follow: never fail the caller
         digest = hashlib.sha256(b"code object\0")
-        code = getattr(inspect.unwrap(func), "__code__", None)
-        if code is None:
-            digest.update(repr(func).encode())
-        else:
-            _code_object_hash(code, digest)
-        warnings.warn(
-            f"No source for {getattr(func, '__qualname__', func)!r}; its fingerprint hashes "
-            f"the code object instead, which changes with the Python version.",
-            AtoWarning,
-            stacklevel=3,
+        _code_object_hash(func.__code__, digest)
+        name = _name_of(func)
+        why = "No source" if isinstance(error, (OSError, TypeError)) else "Cannot read the code"
+        if why != "No source":
+            why += f" ({type(error).__name__}: {error})"
+        _warn_once(
+            name,
+            f"{why} for {name!r}; its fingerprint hashes the code object instead, "
+            f"which changes with the Python version.",
         )
         return CodeFingerprint(digest.hexdigest(), "code object")
     return CodeFingerprint(hashlib.sha256(text.encode("utf-8")).hexdigest(), "ast")
 
 
+def fingerprint_function(func: Any) -> CodeFingerprint:
+    """The fingerprint of what runs when ``func`` is called: a function (past
+    ``functools.wraps`` wrappers), with the functions its closure holds (the real body
+    under a decorator written without ``wraps``); a ``functools.partial``'s function and
+    its bound arguments by value; a callable instance's ``__call__``/``forward`` and the
+    methods they reach; a class's methods. Code ato cannot read counts by its name,
+    with an :class:`~ato.errors.AtoWarning`. Never raises."""
+    try:
+        runs = _what_runs(func)
+    except Exception as error:  # a bug here must not fail the user's program
+        runs = _Runs()
+        runs.facts.append(f"name={_name_of(func)}")
+        runs.unseen.append(f"{_name_of(func)} ({type(error).__name__}: {error})")
+    for name in runs.unseen:
+        _warn_once(
+            name,
+            f"Cannot see the code of {name}; its fingerprint counts its name only, so a "
+            f"change inside it does not show.",
+        )
+    if len(runs.functions) == 1 and not runs.facts and not runs.functions[0][0]:
+        return _function_fingerprint(runs.functions[0][1])  # a plain function
+    basis = "ast" if runs.functions else "name"
+    entries = list(runs.facts)
+    for label, function in runs.functions:
+        fingerprint = _function_fingerprint(function)
+        if fingerprint.basis != "ast":
+            basis = fingerprint.basis
+        entries.append(f"{label}={fingerprint.value}")
+    digest = hashlib.sha256(b"what runs\0")
+    for entry in sorted(entries):
+        digest.update(entry.encode("utf-8") + b"\0")
+    return CodeFingerprint(digest.hexdigest(), basis)
+
+
+def function_source(func: Any) -> str | None:
+    """The source of what runs when ``func`` is called (a class's whole body), dedented,
+    or None when Python cannot see it."""
+    original = unwrap(func)
+    try:
+        if isinstance(original, type):
+            return textwrap.dedent(inspect.getsource(original))
+        sources = [_analyse(function).source for _, function in _what_runs(func).functions]
+    except Exception:
+        return None
+    return "\n".join(sources) or None
+
+
+@functools.cache  # sysconfig is slow, and a class's members are checked one by one
 def _library_roots() -> tuple[str, ...]:
     paths = sysconfig.get_paths()
     roots = {paths.get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")}
@@ -500,23 +843,43 @@ def is_user_function(value: object) -> bool:
     return not any(real.startswith(root + os.sep) for root in _library_roots())
 
 
-def callees(func: Callable[..., Any]) -> Iterator[tuple[str, Callable[..., Any]]]:
-    """User-code functions that ``func`` names as module globals (``name`` or
-    ``module.name``), found transitively, each once."""
-    seen: set[int] = {id(inspect.unwrap(func))}
-    stack = [inspect.unwrap(func)]
+def _callee_name(value: Any, name: str, namespace: dict[str, Any]) -> str:
+    if isinstance(value, (types.FunctionType, type)) and "<locals>" not in value.__qualname__:
+        return f"{value.__module__}.{value.__qualname__}"
+    return f"{namespace.get('__name__', '')}.{name}"  # a partial, an instance, a wrapper
+
+
+def callees(func: Any) -> Iterator[tuple[str, Any]]:
+    """User code that what runs when ``func`` is called names as module globals:
+    functions, classes, partials and callable instances whose code is user code, found
+    transitively, each once."""
+    try:
+        stack = [function for _, function in _what_runs(func).functions]
+    except Exception:
+        return
+    # Keyed by id, holding the objects so that no id is reused while this runs.
+    seen: dict[int, object] = {id(function): function for function in stack}
+    parsed = dict(seen)
     while stack:
         current = stack.pop()
         try:
             names = global_names(current)
-        except (OSError, TypeError, SyntaxError):
+        except Exception:
             continue
-        namespace = getattr(current, "__globals__", {})
+        namespace = current.__globals__
         for name in names:
-            value = namespace.get(name)
-            value = inspect.unwrap(value) if callable(value) else value
-            if is_user_function(value) and id(value) not in seen:
-                seen.add(id(value))
-                assert isinstance(value, types.FunctionType)
-                yield f"{value.__module__}.{value.__qualname__}", value
-                stack.append(value)
+            value = unwrap(namespace.get(name))
+            if id(value) in seen or not callable(value) or isinstance(value, types.ModuleType):
+                continue
+            seen[id(value)] = value
+            try:
+                functions = [f for _, f in _what_runs(value).functions if is_user_function(f)]
+            except Exception:
+                continue
+            if not functions:
+                continue
+            yield _callee_name(value, name, namespace), value
+            for function in functions:
+                if id(function) not in parsed:
+                    parsed[id(function)] = function
+                    stack.append(function)

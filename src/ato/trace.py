@@ -2,12 +2,14 @@
 (``@scope.runtime_trace``).
 
 - :meth:`Tracer.trace` fingerprints a function's logic (see :mod:`ato.canonical`) when
-  it is decorated and returns the function itself. The user functions it calls are
-  resolved later, each time the fingerprints are read (a tracker reads them when a run
-  starts): Python looks names up when a function runs, so a helper defined below the
-  traced function, or imported after it, counts as it will be called. A fingerprint
-  holds the function's own hash, its callees' hashes and a *combined* hash of both, so
-  a helper's edit changes the combined one only.
+  it is decorated and returns the function itself. A partial, a callable instance, a
+  method or a class is fingerprinted by the code that runs when it is called; what has
+  no readable code counts by its name, with a warning. Tracing never raises.
+  The user code it calls is resolved later, each time the fingerprints are read (a
+  tracker reads them when a run starts): Python looks names up when a function runs, so a
+  helper defined below the traced function, or imported after it, counts as it will be
+  called. A fingerprint holds the function's own hash, its callees' hashes and a
+  *combined* hash of both, so a helper's edit changes the combined one only.
 - :meth:`Tracer.runtime_trace` wraps a function: ``init_fn()`` first, then the call, then
   the canonical hash (:mod:`ato.value_hash`) of ``inspect_fn(result)`` (or the result); the
   result is returned unchanged and every call is announced to the listeners (a tracker
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import inspect
+import types
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -90,13 +92,35 @@ class RuntimeCall:
         return f"RuntimeCall({self.trace_id!r}, {self.index}, {self.fingerprint!r})"
 
 
-def trace_id_of(func: Callable[..., Any]) -> str:
-    original = inspect.unwrap(func)
-    return f"{original.__module__}.{original.__qualname__}"
+def trace_id_of(func: Any) -> str:
+    """``module.qualname`` of what ``func`` stands for: the function past ``functools.wraps``
+    wrappers and partials, a method's function, a property's getter, a callable
+    instance's class."""
+    from ato.canonical import unwrap
+
+    original = unwrap(func)
+    for _ in range(100):  # a partial of a partial ...
+        if not isinstance(original, functools.partial):
+            break
+        original = unwrap(original.func)
+    if isinstance(original, types.MethodType):
+        original = original.__func__
+    elif isinstance(original, property) and original.fget is not None:
+        original = original.fget
+    try:
+        module = getattr(original, "__module__", None)
+        qualname = getattr(original, "__qualname__", None)
+    except Exception:  # an object whose attribute lookup fails
+        module = qualname = None
+    if isinstance(module, str) and isinstance(qualname, str):
+        return f"{module}.{qualname}"
+    kind = type(original)
+    return f"{kind.__module__}.{kind.__qualname__}"
 
 
 class _Traced:
-    """A function under ``@trace``: its own fingerprint is fixed when decorated."""
+    """A function (or other callable) under ``@trace``: its own fingerprint is fixed when
+    decorated."""
 
     __slots__ = ("basis", "func", "own", "source")
 
