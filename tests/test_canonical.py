@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from ato import canonical
-from ato.canonical import callees, fingerprint_function
+from ato import fingerprint
 from ato.errors import AtoWarning
+from ato.fingerprint import callees, fingerprint_function
 from ato.scope import Scope
 from tests.fingerprint_pairs import DIFFERENT, PAIRS, SAME
 
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(autouse=True)
 def _fresh_warnings(monkeypatch):
-    monkeypatch.setattr(canonical, "_WARNED", set())  # each test sees its own warnings
+    monkeypatch.setattr(fingerprint, "_WARNED", set())  # each test sees its own warnings
 
 
 def load_module(path: Path, source: str):
@@ -186,7 +186,7 @@ def _corpus_files(folder: Path) -> list[Path]:
 
 CROSS_VERSION_SCRIPT = """
 import importlib.util, json, sys, warnings
-from ato.canonical import fingerprint_function
+from ato.fingerprint import fingerprint_function
 
 warnings.simplefilter("always")
 

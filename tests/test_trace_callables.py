@@ -15,16 +15,16 @@ from unittest import mock
 
 import pytest
 
-from ato import canonical
-from ato.canonical import fingerprint_function
+from ato import fingerprint
 from ato.errors import AtoWarning
+from ato.fingerprint import fingerprint_function
 from ato.scope import Scope
 from ato.trace import trace_id_of
 
 
 @pytest.fixture(autouse=True)
 def _fresh_warnings(monkeypatch):
-    monkeypatch.setattr(canonical, "_WARNED", set())
+    monkeypatch.setattr(fingerprint, "_WARNED", set())
 
 
 class BrokenRepr:
@@ -157,7 +157,7 @@ def test_a_failure_inside_fingerprinting_warns_instead_of_failing(monkeypatch):
     def broken(obj: object) -> None:
         raise RecursionError("too deep")
 
-    monkeypatch.setattr(canonical, "_what_runs", broken)
+    monkeypatch.setattr(fingerprint, "_what_runs", broken)
     scope = Scope(name="broken")
 
     def step(x: int) -> int:

@@ -96,7 +96,7 @@ def trace_id_of(func: Any) -> str:
     """``module.qualname`` of what ``func`` stands for: the function past ``functools.wraps``
     wrappers and partials, a method's function, a property's getter, a callable
     instance's class."""
-    from ato.canonical import unwrap
+    from ato.fingerprint import unwrap
 
     original = unwrap(func)
     for _ in range(100):  # a partial of a partial ...
@@ -125,14 +125,14 @@ class _Traced:
     __slots__ = ("basis", "func", "own", "source")
 
     def __init__(self, func: Callable[..., Any]) -> None:
-        from ato.canonical import fingerprint_function, function_source
+        from ato.fingerprint import fingerprint_function, function_source
 
         fingerprint = fingerprint_function(func)
         self.func, self.own, self.basis = func, fingerprint.value, fingerprint.basis
         self.source = function_source(func) if fingerprint.basis == "ast" else None
 
     def resolve(self, kind: str = "static") -> Fingerprint:
-        from ato.canonical import callees, fingerprint_function
+        from ato.fingerprint import callees, fingerprint_function
 
         called = {name: fingerprint_function(fn).value for name, fn in callees(self.func)}
         return Fingerprint(kind, self.own, called, self.basis, self.source)
