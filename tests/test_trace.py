@@ -105,3 +105,14 @@ def test_a_function_traced_later_is_announced_to_listeners():
         return x
 
     assert seen == [("late_fn", scope.fingerprints["late_fn"].value)]
+
+
+def test_a_bare_trace_decorator_traces_and_returns_the_function():
+    scope = Scope(name="bare")
+
+    @scope.trace
+    def step(x):
+        return x + 1
+
+    assert step(1) == 2
+    assert any(name.endswith("step") for name in scope.fingerprints)

@@ -23,7 +23,7 @@ order in :mod:`ato.views`, assembling in :mod:`ato.assembly`, the registry in
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, overload
 
 from ato.adict import ADict
 from ato.assembly import LazyBlock, assemble, check_command_line_keys
@@ -45,6 +45,7 @@ from ato.views import COMMANDS, View, order_views, select_view, unknown_view
 __all__ = ["MISSING", "MultiScope", "Scope", "ScopeRegistry", "View", "parse_args_pythonic"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+_T = TypeVar("_T")
 
 
 class Scope(Scope2xNames):
@@ -336,8 +337,17 @@ class Scope(Scope2xNames):
 
     # -- fingerprints --------------------------------------------------------------------
 
-    def trace(self, trace_id: str | None = None) -> Callable[[_F], _F]:
-        """Fingerprint the decorated function's logic (above or below ``@scope``)."""
+    @overload
+    def trace(self, trace_id: str | None = None) -> Callable[[_T], _T]: ...
+    @overload
+    def trace(self, trace_id: _T) -> _T: ...
+
+    def trace(self, trace_id: Any = None) -> Any:
+        """Fingerprint what the decorated object runs (a function above or below ``@scope``,
+        a partial, a callable instance, a class). ``@scope.trace`` and
+        ``@scope.trace(trace_id='step')`` both work."""
+        if trace_id is not None and not isinstance(trace_id, str):
+            return self._tracer.trace(None)(trace_id)  # used bare: given the object itself
         return self._tracer.trace(trace_id)
 
     def runtime_trace(

@@ -29,6 +29,7 @@ from ato.adict import ADict
 __all__ = ["Fingerprint", "RuntimeCall", "Tracer", "combined_fingerprint", "trace_id_of"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+_T = TypeVar("_T")
 
 
 class Fingerprint:
@@ -124,7 +125,7 @@ class _Traced:
 
     __slots__ = ("basis", "func", "own", "source")
 
-    def __init__(self, func: Callable[..., Any]) -> None:
+    def __init__(self, func: Any) -> None:
         from ato.fingerprint import fingerprint_function, function_source
 
         fingerprint = fingerprint_function(func)
@@ -164,8 +165,8 @@ class Tracer:
         traced = self._static.get(trace_id)
         return traced.resolve() if traced is not None else None
 
-    def trace(self, trace_id: str | None = None) -> Callable[[_F], _F]:
-        def decorate(func: _F) -> _F:
+    def trace(self, trace_id: str | None = None) -> Callable[[_T], _T]:
+        def decorate(func: _T) -> _T:
             name = trace_id or trace_id_of(func)
             self._static[name] = _Traced(func)
             if self.static_listeners:
