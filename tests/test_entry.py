@@ -91,6 +91,25 @@ def test_command_line_errors_exit_2_without_traceback(tmp_path, argv, message):
     assert result.stderr.startswith("train.py: error: ")
 
 
+def test_a_malformed_file_named_as_a_view_exits_2_naming_file_and_line(tmp_path):
+    (tmp_path / "bad.yaml").write_text("lr: [1,\n")
+    source = """
+    from ato.scope import Scope
+    scope = Scope()
+    scope.observe("exp", config="bad.yaml")
+
+    @scope
+    def main(config):
+        print(config)
+
+    main()
+    """
+    result = run(tmp_path, source, "exp")
+    assert result.returncode == 2
+    assert "bad.yaml:2:1: invalid YAML" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_key_set_only_on_the_command_line_warns_with_close_match(tmp_path):
     result = run(tmp_path, TRAIN, "lr_rate=0.1")
     assert result.returncode == 0

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ato.errors import (
     CommandLineError,
+    ConfigFileError,
     OverrideTypeError,
     ScopeArgumentError,
     UnknownKeyError,
@@ -92,7 +93,9 @@ def prepare_scopes(registry: ScopeRegistry, scopes: Sequence[Scope]) -> None:
         for scope in targets:
             if not scope.is_applied or not scope.command_line:
                 scope.apply()
-    except (CommandLineError, OverrideTypeError) as error:
+    except (CommandLineError, OverrideTypeError, ConfigFileError) as error:
+        # A malformed file behind a view is reported like a command-line mistake: its
+        # message names the file, line and column; a traceback would add nothing.
         if not first_time:
             raise
         print(f"{_program()}: error: {error}", file=sys.stderr)
