@@ -644,6 +644,7 @@ def _init_node(node: ADict, state: _State) -> None:
     """Give a new ADict its slots: ``state``, and no read copies yet."""
     _set_state(node, state)
     state.reads = _get_instance_dict(node)
+    state.reads.clear()  # __init__ run again on a used ADict
     _set_reads(node, state.reads)
 
 
