@@ -81,6 +81,8 @@ def test_every_failure_is_a_key_path_error(call, reason, fragment):
         call()
     assert raised.value.reason == reason
     assert fragment in str(raised.value)
+    if reason == "not a mapping":
+        assert raised.value.found == 1 and raised.value.where == "lr"
 
 
 def test_key_path_error_is_caught_as_what_callers_caught_before():

@@ -167,25 +167,28 @@ class KeyPathError(ConfigKeyError, ConfigStructureError):
     """A dotted key path (``'model.layers.0'``) that cannot be split, read or written.
 
     ``path`` is the whole path as given, ``parts`` its parts, ``depth`` the index of the
-    part that failed (``None`` when the path itself is malformed) and ``reason`` one of
-    ``'empty part'``, ``'missing'``, ``'index out of range'`` or ``'not a mapping'``.
+    part that failed (``None`` when the path itself is malformed), ``reason`` one of
+    ``'empty part'``, ``'missing'``, ``'index out of range'`` or ``'not a mapping'``, and
+    ``found`` what stands at :attr:`where` when it is not a mapping (else None).
     """
 
     def __init__(
         self,
         message: str,
         path: str = "",
-        parts: tuple[str, ...] = (),
+        parts: tuple[object, ...] = (),
         depth: int | None = None,
         reason: str = "",
+        found: object = None,
     ) -> None:
         super().__init__(message, path)
         self.path, self.parts, self.depth, self.reason = path, parts, depth, reason
+        self.found = found
 
     @property
     def where(self) -> str:
         """The dotted path up to and including the part that failed."""
-        return ".".join(self.parts[: (self.depth or 0) + 1])
+        return ".".join(str(part) for part in self.parts[: (self.depth or 0) + 1])
 
 
 class NoDefaultError(ConfigKeyError, ValueError):

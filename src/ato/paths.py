@@ -135,6 +135,7 @@ def set_value(
                 parts,
                 depth,
                 "not a mapping",
+                child,
             )
         node = child
     node[parts[-1]] = value
