@@ -484,3 +484,133 @@ def test_deleting_from_a_frozen_config_says_delete():
     config = ADict(lr=0.1).freeze()
     with pytest.raises(FrozenConfigError, match="Cannot delete 'lr'"):
         del config.lr
+
+
+# -- the fast read path ------------------------------------------------------------------
+
+
+WRITES = [
+    ("attribute set", lambda c: setattr(c, "k", 2), 2),
+    ("item set", lambda c: c.__setitem__("k", 2), 2),
+    ("update", lambda c: c.update(k=2), 2),
+    ("setdefault after pop", lambda c: (c.pop("k"), c.setdefault("k", 2)), 2),
+    ("replace_keys", lambda c: c.replace_keys(["other"], ["k"]), 5),
+    ("filter then set", lambda c: (c.filter(lambda k, v: k != "k"), c.__setitem__("k", 2)), 2),
+    ("clear then set", lambda c: (c.clear(), c.__setitem__("k", 2)), 2),
+    ("del then set", lambda c: (c.__delitem__("k"), c.__setitem__("k", 2)), 2),
+    ("ior", lambda c: c.__ior__({"k": 2}), 2),
+    ("set many", lambda c: c.__setitem__(("k", "x"), (2, 3)), 2),
+]
+
+
+@pytest.mark.parametrize(("name", "write", "expected"), WRITES, ids=[w[0] for w in WRITES])
+def test_a_read_after_any_write_sees_the_new_value(name, write, expected):
+    config = ADict(k=1, other=5)
+    assert config.k == 1 and config["k"] == 1  # both reads now take the fast path
+    write(config)
+    assert config.k == expected
+    assert config["k"] == expected
+
+
+def test_a_read_after_a_deletion_misses():
+    config = ADict(k=1, other=2)
+    assert config.k == 1
+    del config.k
+    with pytest.raises(ConfigKeyError):
+        config.k  # noqa: B018
+    with pytest.raises(ConfigKeyError):
+        config["k"]
+    config.popitem()
+    with pytest.raises(AttributeError):
+        config.other  # noqa: B018
+
+
+def test_reads_keep_being_recorded_after_clear_and_clone():
+    config = ADict(a=1, b=2)
+    assert config.a == 1
+    config.clear()
+    config.a = 3
+    assert config.accessed_keys == set()
+    assert config.a == 3 and config.accessed_keys == {"a"}
+    assert config.clone().accessed_keys == set()
+
+
+def test_a_list_read_before_freezing_is_copied_after():
+    config = ADict(layers=[1, 2])
+    config.layers.append(3)  # writable: the list itself
+    assert config.layers == [1, 2, 3]
+    config.freeze()
+    config.layers.append(4)
+    assert config.layers == [1, 2, 3]
+    assert config["layers"] is not config["layers"]
+    config.defrost()
+    assert config.layers is config["layers"]
+
+
+def test_a_key_named_like_a_method_never_hides_the_method():
+    config = ADict(items=3, copy=4, _state=5)
+    assert config["items"] == 3 and config["items"] == 3
+    assert callable(config.items) and callable(config.copy)
+    assert config["_state"] == 5 and not isinstance(config._state, int)
+
+
+def test_dir_and_vars_with_non_string_keys():
+    config = ADict({1: "one", "name": "x"})
+    assert config[1] == "one" and config.name == "x"
+    assert "name" in dir(config) and "items" in dir(config)
+
+
+def test_init_again_forgets_earlier_reads():
+    config = ADict(a=1)
+    assert config.a == 1
+    dict.clear(config)
+    config.__init__(a=2)
+    assert config.a == 2
+
+
+# -- defrosted ---------------------------------------------------------------------------
+
+
+def test_defrosted_opens_a_frozen_config_for_a_block():
+    config = ADict(lr=0.1, model={"depth": 50}).freeze()
+    with config.defrosted() as opened:
+        assert opened is config
+        config.lr = 0.2
+        config.model.depth = 101
+        config.extra = {"new": 1}
+    assert config.frozen and config.model.frozen and config.extra.frozen
+    assert config.to_dict() == {"lr": 0.2, "model": {"depth": 101}, "extra": {"new": 1}}
+    with pytest.raises(FrozenConfigError):
+        config.lr = 0.3
+
+
+def test_defrosted_restores_even_when_the_block_raises():
+    config = ADict(model={"depth": 50}).freeze()
+    with pytest.raises(RuntimeError), config.defrosted():
+        config.model.depth = 1
+        raise RuntimeError("boom")
+    assert config.frozen and config.model.frozen
+    assert config.model.depth == 1
+
+
+def test_defrosted_restores_only_what_was_frozen():
+    config = ADict(model={"depth": 50}, data={"n": 1})
+    config.model.freeze()
+    with config.defrosted():
+        config.model.depth = 101
+        config.data.n = 2
+    assert config.model.frozen
+    assert not config.frozen and not config.data.frozen
+
+
+# -- errors ------------------------------------------------------------------------------
+
+
+def test_argument_and_default_errors_are_in_the_tree():
+    from ato.errors import ArgumentTypeError, NoDefaultError
+
+    with pytest.raises(ArgumentTypeError):
+        ADict(5)
+    with pytest.raises(NoDefaultError) as raised:
+        ADict().get_default()
+    assert isinstance(raised.value, (AtoError, ValueError))

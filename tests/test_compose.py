@@ -150,3 +150,11 @@ def test_two_files_for_one_name_are_refused(hierarchy):
     write(hierarchy / "config.json", "{}")
     with pytest.raises(ValueError, match=r"config\.yaml and config\.json both exist"):
         ADict.compose_hierarchy(hierarchy)
+
+
+def test_argument_errors_are_ato_errors():
+    from ato.errors import AtoError, InvalidArgumentError
+
+    with pytest.raises(InvalidArgumentError) as raised:
+        ADict.compose_hierarchy(".", on_missing="skip")
+    assert isinstance(raised.value, (AtoError, ValueError))

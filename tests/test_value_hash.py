@@ -356,3 +356,11 @@ def test_numpy_1_and_numpy_2_give_the_same_hashes():
     (old_version, old), (new_version, new) = results
     assert old_version == "1.26.4" and new_version.startswith("2.")
     assert old == new
+
+
+def test_unhashable_value_error_is_in_the_error_tree():
+    from ato import errors
+
+    assert UnhashableValueError is errors.UnhashableValueError
+    assert issubclass(UnhashableValueError, errors.AtoError)
+    assert issubclass(UnhashableValueError, TypeError)

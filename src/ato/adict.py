@@ -5,15 +5,23 @@ work) that also:
 
 - converts nested mappings, and mappings inside lists and tuples, to ADicts;
 - records which keys were read (``accessed_keys``, ``get_minimal_config``);
-- can be frozen (writes raise :class:`~ato.errors.FrozenConfigError`) or given a default
-  for missing keys (``ADict.auto()`` builds nested configs on assignment);
+- can be frozen (writes raise :class:`~ato.errors.FrozenConfigError`; ``with
+  config.defrosted():`` opens it for a block) or given a default for missing keys
+  (``ADict.auto()`` builds nested configs on assignment);
 - hashes its structure (keys and value types, never values): see :mod:`ato.structure`;
-- reads and writes JSON, YAML, TOML, XYZ and Python files: see :mod:`ato.files`.
+- reads and writes JSON, YAML, TOML, XYZ and Python files: see :mod:`ato.files`;
+- reads and writes dotted key paths through :mod:`ato.paths`;
+- lets one observer (a scope recording provenance) perform every write: see
+  :mod:`ato.observers`.
 
-Attribute reads go through one small ``__getattribute__`` (methods win over keys of the
-same name: ``config.items`` is the method even when a key ``'items'`` exists; use
-``config['items']``). Per-instance state lives in one slot so that a read costs a single
-slot lookup.
+How a read stays fast: read tracking only needs the *first* read of a key, so the first
+read (``__getattr__``, which Python calls only when normal attribute lookup fails, or
+``__getitem__``) records the key and copies the value into the instance ``__dict__``.
+Later attribute reads are then answered by Python's own lookup, with no Python code run,
+and later item reads by one dict lookup. Every write, deletion and flag change drops the
+copies it could make stale. Class attributes win over keys of the same name
+(``config.items`` is the method even when a key ``'items'`` exists; use
+``config['items']``), so such keys are never copied.
 """
 
 from __future__ import annotations
@@ -21,12 +29,22 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
-from ato.errors import ConfigKeyError, ConfigStructureError, FrozenConfigError, did_you_mean
-from ato.structure import StructuralDiff, structural_diff, structural_hash, structural_items
+from ato import paths
+from ato.config_io import ConfigIO
+from ato.errors import (
+    ArgumentTypeError,
+    ConfigKeyError,
+    ConfigStructureError,
+    FrozenConfigError,
+    NoDefaultError,
+)
 
 TYPE_CHECKING = False  # importing typing costs import time; annotations are strings here
 if TYPE_CHECKING:
+    from types import TracebackType
     from typing import Any, TypeAlias, TypeVar
+
+    from ato.observers import ConfigObserver
 
     _Self = TypeVar("_Self", bound="ADict")
     PathLike: TypeAlias = str | os.PathLike[str]
@@ -59,12 +77,15 @@ _ATOMIC = frozenset({str, int, float, bool, type(None), bytes, complex})
 _MUTABLE_LEAVES = frozenset({list, dict, set, bytearray})
 
 
-class _State:
-    """Per-instance bookkeeping, kept in one slot so reads pay a single lookup.
+_NO_READS: dict[Any, Any] = {}  # until _init_node gives a state its node's dict
 
-    ``observer`` is set only while a Scope assembles a config: it then performs (or, when
-    replaying a view, deliberately skips) every write and records where it came from.
-    ``path`` is this node's key path inside the observed config.
+
+class _State:
+    """Per-instance bookkeeping other than the read copies (slot ``_state``).
+
+    ``observer`` is set only while a Scope assembles a config (see
+    :class:`ato.observers.ConfigObserver`); ``path`` is this node's key path inside the
+    observed config.
     """
 
     __slots__ = (
@@ -74,22 +95,25 @@ class _State:
         "immutable",
         "observer",
         "path",
+        "reads",
         "replaying",
         "shield",
     )
 
     def __init__(self, default: object = NO_DEFAULT) -> None:
         self.accessed: dict[Any, None] = {}
+        # The node's ``_reads`` (its instance ``__dict__``), reached from here by writes.
+        self.reads: dict[Any, Any] = _NO_READS
         self.default = default
         self.frozen = False
         self.immutable = False
         # A Scope replaying a view outside its lazy blocks: writes are skipped, and reads
         # of lists and dicts hand out copies so in-place edits (append) are not repeated.
         self.replaying = False
-        self.observer: Any = None
+        self.observer: ConfigObserver | None = None
         self.path: tuple[Any, ...] = ()
         # What a read of a mutable leaf goes through (None: the leaf itself); derived from
-        # the flags above by ``_refresh`` so that a read checks one attribute.
+        # the flags above by ``refresh`` so that a read checks one attribute.
         self.shield: Callable[[Any], Any] | None = None
 
     def refresh(self) -> None:
@@ -141,8 +165,7 @@ def _convert(value: Any, cls: type[ADict] | None = None) -> Any:
 
 
 def _adict_from_dict(cls: type[_Self], data: Mapping[Any, Any]) -> _Self:
-    new = dict.__new__(cls)
-    _set_state(new, _State())
+    new = _new_node(cls, _State())
     dict.update(new, data)
     for key, value in data.items():
         if type(value) not in _ATOMIC:
@@ -150,7 +173,14 @@ def _adict_from_dict(cls: type[_Self], data: Mapping[Any, Any]) -> _Self:
     return new
 
 
-class ADict(dict):  # type: ignore[type-arg]
+def _sources(mapping: Any, kwargs: dict[str, Any]) -> Iterator[Mapping[Any, Any]]:
+    """The mappings ``update(mapping, **kwargs)`` reads, in order (pairs become ADicts)."""
+    for source in (mapping, kwargs):
+        if source is not None:
+            yield source if isinstance(source, Mapping) else ADict(source)
+
+
+class ADict(dict, ConfigIO):  # type: ignore[type-arg]
     """A config: a dict whose keys are also attributes.
 
     ``ADict(mapping_or_pairs, ..., default=..., **kwargs)`` merges its arguments left to
@@ -158,15 +188,19 @@ class ADict(dict):  # type: ignore[type-arg]
     missing key reads as; it is then stored.
     """
 
-    __slots__ = ("_adict_state",)
-    _adict_state: _State
+    # ``__dict__`` holds the copies of values already read (``_reads`` is the same dict,
+    # reached faster); ``_state`` holds the rest.
+    __slots__ = ("__dict__", "_reads", "_state")
+    _reads: dict[Any, Any]
+    _state: _State
+    _adict_class_names: frozenset[str]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        _install_getattribute(cls)
+        _index_class_names(cls)
 
     def __init__(self, *args: Any, default: Any = NO_DEFAULT, **kwargs: Any) -> None:
-        _set_state(self, _State(default))
+        _init_node(self, _State(default))
         for arg in args:
             self._absorb(arg)
         if kwargs:
@@ -177,14 +211,14 @@ class ADict(dict):  # type: ignore[type-arg]
             arg = _from_omegaconf(arg)
         if not isinstance(arg, Mapping):
             if isinstance(arg, (str, bytes)) or not isinstance(arg, Iterable):
-                raise TypeError(
+                raise ArgumentTypeError(
                     f"ADict() takes mappings or iterables of (key, value) pairs, "
                     f"not {type(arg).__name__}: {arg!r:.80}"
                 )
             try:
                 arg = dict(arg)
             except (TypeError, ValueError) as error:
-                raise TypeError(
+                raise ArgumentTypeError(
                     f"ADict() could not read {type(arg).__name__} as (key, value) pairs: {error}"
                 ) from None
         cls = type(self)
@@ -195,29 +229,47 @@ class ADict(dict):  # type: ignore[type-arg]
 
     def __getitem__(self, key: Any) -> Any:
         try:
+            return self._reads[key]
+        except (KeyError, TypeError):
+            return self._first_read(key, False)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: a key not read yet, or a missing one.
+        if name in type(self)._adict_class_names:  # e.g. a slot not set yet
+            raise AttributeError(name)
+        return self._first_read(name, True)
+
+    def _first_read(self, key: Any, attribute: bool) -> Any:
+        """Read ``key`` the slow way: record it, and copy it for the fast way if allowed."""
+        try:
             value = _dict_getitem(self, key)
         except KeyError:
-            if type(key) is tuple:
+            if attribute:
+                if key[:2] == "__" == key[-2:]:
+                    raise AttributeError(key) from None  # protocol probes: fast and quiet
+            elif type(key) is tuple:
                 return [self[k] for k in key]
-            return self._read_missing(key, attribute=False)
+            return self._read_missing(key, attribute)
         except TypeError:
-            if type(key) is list:  # unhashable: a list of keys
+            if not attribute and type(key) is list:  # unhashable: a list of keys
                 return [self[k] for k in key]
             raise
-        state = _get_state(self)
+        state = self._state
         state.accessed[key] = None
         if state.shield is not None and type(value) in _MUTABLE_LEAVES:
-            return state.shield(value)
+            return state.shield(value)  # a copy each time: never kept for the fast way
+        if not isinstance(key, str) or key not in type(self)._adict_class_names:
+            state.reads[key] = value
         return value
 
     def _read_missing(self, key: Any, attribute: bool) -> Any:
-        state = _get_state(self)
+        state = self._state
         default = state.default
         if default is NO_DEFAULT:
-            raise ConfigKeyError(_missing_message(self, key), key)
+            raise ConfigKeyError.missing(key, self)
         if isinstance(key, str) and attribute and key.startswith("_"):
             # Probes such as IPython's `_repr_html_` must not grow the config.
-            raise ConfigKeyError(_missing_message(self, key), key)
+            raise ConfigKeyError.missing(key, self)
         if state.frozen or state.immutable:
             raise ConfigKeyError(
                 f"{key!r} is not in this config, and the config is frozen, so its default "
@@ -244,41 +296,40 @@ class ADict(dict):  # type: ignore[type-arg]
         """
         if key in self:
             return self[key]
-        state = _get_state(self)
+        state = self._state
         if state.default is NO_DEFAULT:
             return default
         if state.frozen:
-            raise ConfigKeyError(_missing_message(self, key), key)
+            raise ConfigKeyError.missing(key, self)
         return self.get_default()
 
     def values(self) -> Any:
-        state = _get_state(self)
-        if state.shield is None:
+        shield = self._state.shield
+        if shield is None:
             return dict.values(self)
-        shield = state.shield
         return [shield(v) if type(v) in _MUTABLE_LEAVES else v for v in dict.values(self)]
 
     def items(self) -> Any:
-        state = _get_state(self)
-        if state.shield is None:
+        shield = self._state.shield
+        if shield is None:
             return dict.items(self)
-        shield = state.shield
         return [(k, shield(v) if type(v) in _MUTABLE_LEAVES else v) for k, v in dict.items(self)]
 
     def __dir__(self) -> Iterable[str]:
-        names = set(super().__dir__())
+        names = set(dir(type(self)))
         names.update(k for k in self if isinstance(k, str) and k.isidentifier())
         return sorted(names)
 
     # -- writing ---------------------------------------------------------------------
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        state = _get_state(self)
+        state = self._state
         if state.frozen or state.immutable:
-            raise _frozen_error(state, key)
+            raise FrozenConfigError.refusing(f"set {key!r}", state.immutable)
         if type(key) is tuple or type(key) is list:
             self._set_many(key, value)
             return
+        state.reads.pop(key, None)  # before the observer, whatever it then does
         if state.observer is not None:
             state.observer.write(self, state.path, key, value)
             return
@@ -286,16 +337,8 @@ class ADict(dict):  # type: ignore[type-arg]
             self, key, value if type(value) in _ATOMIC else _convert(value, type(self))
         )
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        state = _get_state(self)
-        if state.frozen or state.immutable:
-            raise _frozen_error(state, name)
-        if state.observer is not None:
-            state.observer.write(self, state.path, name, value)
-            return
-        dict.__setitem__(
-            self, name, value if type(value) in _ATOMIC else _convert(value, type(self))
-        )
+    # An attribute name is a key like any other (never a tuple, so never several keys).
+    __setattr__ = __setitem__
 
     def _set_many(self, keys: tuple[Any, ...] | list[Any], values: Any) -> None:
         if isinstance(values, (list, tuple)):
@@ -311,26 +354,23 @@ class ADict(dict):  # type: ignore[type-arg]
                 self[key] = values
 
     def __delitem__(self, key: Any) -> None:
-        state = _get_state(self)
+        state = self._state
         if state.frozen or state.immutable:
-            raise _frozen_error(state, key, f"delete {key!r}")
+            raise FrozenConfigError.refusing(f"delete {key!r}", state.immutable)
         if type(key) is tuple and not dict.__contains__(self, key):
             for k in key:
                 del self[k]
             return
         if not dict.__contains__(self, key):
-            raise ConfigKeyError(_missing_message(self, key), key)
+            raise ConfigKeyError.missing(key, self)
+        state.reads.pop(key, None)
         if state.observer is not None:
             state.observer.delete(self, state.path, key)
             return
-        try:
-            dict.__delitem__(self, key)
-        except KeyError:
-            raise ConfigKeyError(_missing_message(self, key), key) from None
+        dict.__delitem__(self, key)
         state.accessed.pop(key, None)
 
-    def __delattr__(self, name: str) -> None:
-        del self[name]
+    __delattr__ = __delitem__
 
     def setdefault(self, key: Any, default: Any = None) -> Any:
         if key not in self:
@@ -356,12 +396,14 @@ class ADict(dict):  # type: ignore[type-arg]
 
     def clear(self) -> None:
         self._check_writable("clear()")
-        if _get_state(self).observer is not None:
+        state = self._state
+        if state.observer is not None:
             for key in list(self):
                 del self[key]
             return
         dict.clear(self)
-        _get_state(self).accessed.clear()
+        state.reads.clear()
+        state.accessed.clear()
 
     def update(  # type: ignore[override]
         self: _Self, mapping: Any = None, /, recurrent: bool = False, **kwargs: Any
@@ -372,11 +414,8 @@ class ADict(dict):  # type: ignore[type-arg]
         mapping already stored under the same key instead of replacing it.
         """
         self._check_writable("update()")
-        for source in (mapping, kwargs):
-            if source is None:
-                continue
-            items = ADict(source) if not isinstance(source, Mapping) else source
-            for key, value in items.items():
+        for source in _sources(mapping, kwargs):
+            for key, value in source.items():
                 current = dict.get(self, key)
                 if recurrent and isinstance(current, ADict) and isinstance(value, Mapping):
                     current.update(value, recurrent=True)
@@ -387,11 +426,8 @@ class ADict(dict):  # type: ignore[type-arg]
     def update_if_absent(self: _Self, mapping: Any = None, /, **kwargs: Any) -> _Self:
         """Add only the keys that are missing, recursing into nested mappings; return self."""
         self._check_writable("update_if_absent()")
-        for source in (mapping, kwargs):
-            if source is None:
-                continue
-            items = ADict(source) if not isinstance(source, Mapping) else source
-            for key, value in items.items():
+        for source in _sources(mapping, kwargs):
+            for key, value in source.items():
                 if key not in self:
                     self[key] = value
                 else:
@@ -407,7 +443,7 @@ class ADict(dict):  # type: ignore[type-arg]
         if not isinstance(other, Mapping):
             return NotImplemented
         merged = self.copy()
-        state = _get_state(merged)
+        state = merged._state
         state.frozen = state.immutable = False
         state.refresh()
         return merged.update(other)
@@ -433,7 +469,7 @@ class ADict(dict):  # type: ignore[type-arg]
             )
         for key in src_keys:
             if key not in self:
-                raise ConfigKeyError(_missing_message(self, key), key)
+                raise ConfigKeyError.missing(key, self)
         self._check_writable("replace_keys()")
         values = [dict.__getitem__(self, key) for key in src_keys]
         for key in src_keys:
@@ -442,9 +478,9 @@ class ADict(dict):  # type: ignore[type-arg]
             self[key] = value
 
     def _check_writable(self, action: str) -> None:
-        state = _get_state(self)
+        state = self._state
         if state.frozen or state.immutable:
-            raise _frozen_error(state, None, action)
+            raise FrozenConfigError.refusing(action, state.immutable)
 
     # -- defaults ----------------------------------------------------------------------
 
@@ -458,15 +494,15 @@ class ADict(dict):  # type: ignore[type-arg]
         return cls(default=AUTO)
 
     def set_default(self, default: Any = None) -> None:
-        _get_state(self).default = default
+        self._state.default = default
 
     def remove_default(self) -> None:
-        _get_state(self).default = NO_DEFAULT
+        self._state.default = NO_DEFAULT
 
     def get_default(self) -> Any:
-        default = _get_state(self).default
+        default = self._state.default
         if default is NO_DEFAULT:
-            raise ValueError("This ADict has no default; set one with ADict(default=...).")
+            raise NoDefaultError("This ADict has no default; set one with ADict(default=...).")
         if default is AUTO:
             return type(self).auto()
         if callable(default):
@@ -477,30 +513,43 @@ class ADict(dict):  # type: ignore[type-arg]
 
     @property
     def frozen(self) -> bool:
-        return _get_state(self).frozen
+        return self._state.frozen
 
     def freeze(self: _Self) -> _Self:
-        """Refuse writes to this config and every config inside it until ``defrost()``."""
-        for node in _adicts_within(self):
-            state = _get_state(node)
-            state.frozen = True
-            state.refresh()
+        """Refuse writes to this config and every config inside it until ``defrost()``.
+
+        For a temporary change, prefer ``with config.defrosted(): ...``, which freezes
+        again when the block ends, even when it raises.
+        """
+        _set_flag(self, "frozen", True)
         return self
 
     def defrost(self: _Self) -> _Self:
-        """Undo ``freeze()`` here and in every config inside."""
-        for node in _adicts_within(self):  # immutability stays: it is for good
-            state = _get_state(node)
-            state.frozen = False
-            state.refresh()
+        """Undo ``freeze()`` here and in every config inside (immutability stays).
+
+        ``with config.defrosted():`` does the same for one block only.
+        """
+        _set_flag(self, "frozen", False)
         return self
+
+    def defrosted(self) -> _Defrosted:
+        """A context manager that defrosts this config for the block, then restores it.
+
+        ::
+
+            with config.defrosted():
+                config.lr = 0.2
+                config.model.depth = 101   # nested configs are writable too
+
+        When the block ends, even by an exception, every config that was frozen before it
+        is frozen again; if this config itself was frozen, so is everything added inside
+        the block. A config that was not frozen is left as the block leaves it.
+        """
+        return _Defrosted(self)
 
     def convert_to_immutable(self: _Self) -> _Self:
         """Make this config and every config inside it read-only for good."""
-        for node in _adicts_within(self):
-            state = _get_state(node)
-            state.immutable = True
-            state.refresh()
+        _set_flag(self, "immutable", True)
         return self
 
     # -- access tracking ---------------------------------------------------------------
@@ -508,11 +557,11 @@ class ADict(dict):  # type: ignore[type-arg]
     @property
     def accessed_keys(self) -> set[Any]:
         """The keys read from this config (not from nested ones) so far."""
-        return set(_get_state(self).accessed)
+        return set(self._state.accessed)
 
     def get_minimal_config(self) -> ADict:
         """A new ADict with only the keys that were read, nested configs trimmed too."""
-        accessed = _get_state(self).accessed
+        accessed = self._state.accessed
         minimal = ADict()
         for key, value in dict.items(self):
             if key in accessed:
@@ -525,12 +574,11 @@ class ADict(dict):  # type: ignore[type-arg]
 
     def copy(self: _Self) -> _Self:
         """A shallow copy that keeps the default and the frozen flags."""
-        new = dict.__new__(type(self))
-        state = _get_state(self)
+        state = self._state
         new_state = _State(state.default)
         new_state.frozen, new_state.immutable = state.frozen, state.immutable
         new_state.refresh()
-        _set_state(new, new_state)
+        new = _new_node(type(self), new_state)
         dict.update(new, self)
         return new
 
@@ -547,135 +595,19 @@ class ADict(dict):  # type: ignore[type-arg]
         """Plain dicts all the way down (lists stay lists, tuples stay tuples)."""
         return _to_plain(self)  # type: ignore[no-any-return]
 
-    def json(self, **options: Any) -> str:
-        """This config as one line of JSON, as 2.x wrote it (``options`` go to
-        ``json.dumps``); a value JSON cannot hold raises naming its key path."""
-        from ato import files
-
-        options.setdefault("indent", None)
-        options.setdefault("ensure_ascii", True)
-        return files.dumps(self, "json", **options).rstrip("\n")
-
-    def to_xyz(self, format_dict: Mapping[str, str] | None = None) -> str:
-        """This config in XYZ, ato's line-per-key text format (``format_dict``: custom
-        key and index marks for display, see :func:`ato.xyz.dumps`)."""
-        from ato import xyz
-
-        return xyz.dumps(self, format_dict=format_dict)
-
     def get_value_by_name(self, name: str) -> Any:
-        """Read a dotted key path such as ``'model.backbone.depth'`` (``'layers.0'`` indexes)."""
-        node: Any = self
-        walked: list[str] = []
-        for part in name.split("."):
-            if isinstance(node, Mapping) and part in node:
-                node = node[part]
-            elif isinstance(node, (list, tuple)) and part.lstrip("-").isdigit():
-                try:
-                    node = node[int(part)]
-                except IndexError:
-                    raise ConfigKeyError(
-                        f"Index {part} is out of range in {'.'.join(walked) or 'the config'} "
-                        f"(a sequence of {len(node)} items), reading {name!r}.",
-                        name,
-                    ) from None
-            else:
-                where = ".".join(walked) or "the config"
-                hint = did_you_mean(part, node) if isinstance(node, Mapping) else ""
-                raise ConfigKeyError(f"{part!r} is not in {where}, reading {name!r}.{hint}", name)
-            walked.append(part)
-        return node
+        """Read a dotted key path such as ``'model.backbone.depth'`` (``'layers.0'``
+        indexes); see :func:`ato.paths.get_value`."""
+        return paths.get_value(self, name)
 
     def raw(self, name: Any, default: Any = None) -> ADict:
         """``ADict(key=name, value=self.get(name, default))``."""
         return ADict(key=name, value=self.get(name, default))
 
-    # -- structure ---------------------------------------------------------------------
-
-    def get_structural_hash(self) -> str:
-        """SHA-1 of the dotted keys and value types (never the values); equal to 2.x's."""
-        return structural_hash(self)
-
-    def get_structural_repr(self) -> ADict:
-        """``{dotted_key: type_name}`` for every leaf, sorted by key."""
-        return ADict(structural_items(self))
-
-    def structural_diff(self, other: Mapping[Any, Any]) -> StructuralDiff:
-        """Keys ``other`` adds, removes, or holds with another type than this config."""
-        return structural_diff(self, other)
-
-    # -- files -------------------------------------------------------------------------
-
-    @classmethod
-    def from_file(cls, path: PathLike) -> Any:
-        """Read a config file (.json .jsonl .yaml .yml .toml .xyz .py).
-
-        A file holding a list (a JSON array, JSON Lines) gives a list of ADicts.
-        """
-        from ato import files
-
-        return _wrap(cls, files.read(path), path)
-
-    def dump(self, path: PathLike, **options: Any) -> None:
-        """Write this config to ``path`` (format by extension), atomically."""
-        from ato import files
-
-        files.write(self, path, **options)
-
-    def load(self, path: PathLike) -> None:
-        """Replace this config's contents with the file's (nothing changes if reading fails)."""
-        loaded = ADict.from_file(path)
-        if not isinstance(loaded, Mapping):
-            from ato.errors import ConfigFileError
-
-            raise ConfigFileError(
-                "load() needs a file holding one mapping, but it holds a list; "
-                "use ADict.from_file() to read a list of configs.",
-                path=os.fspath(path),
-            )
-        self._check_writable("load()")
-        self.clear()
-        for key, value in loaded.items():
-            self[key] = value
-
-    @classmethod
-    def from_mm_config(cls, path: PathLike) -> ADict:
-        """Read an OpenMMLab-style config: its ``_base_`` files first, then the file itself."""
-        from ato import compose
-
-        return compose.load_mm_config(path, cls)
-
-    def load_mm_config(self, path: PathLike) -> None:
-        """Update this config (top level) with an OpenMMLab-style config file."""
-        self.update(type(self).from_mm_config(path))
-
-    @classmethod
-    def compose_hierarchy(
-        cls,
-        root: PathLike,
-        config_filename: str = "config",
-        select: Mapping[str, str | list[str] | tuple[str, ...]] | None = None,
-        overrides: Mapping[str, Any] | None = None,
-        on_missing: str = "error",
-        required: Iterable[str] | None = None,
-    ) -> ADict:
-        """Compose a config Hydra-style: base file, selected group files, dotted overrides."""
-        from ato import compose
-
-        return compose.compose_hierarchy(
-            root,
-            config_filename=config_filename,
-            select=select,
-            overrides=overrides,
-            on_missing=on_missing,
-            required=required,
-            cls=cls,
-        )
-
     # -- pickling ----------------------------------------------------------------------
 
     def __reduce__(self) -> tuple[Any, ...]:
-        state = _get_state(self)
+        state = self._state
         flags = (state.frozen, state.immutable, state.default, list(state.accessed))
         return (_unpickle, (type(self), dict(self), flags))
 
@@ -683,126 +615,74 @@ class ADict(dict):  # type: ignore[type-arg]
         """Load a pickle written by ato 2.x (its state is a dict holding ``_data``)."""
         data = state.get("_data", {}) if isinstance(state, dict) else {}
         default = state.get("_default") if state.get("_is_default_defined") else NO_DEFAULT
-        new_state = _State(default)
-        new_state.frozen = bool(state.get("_frozen", False))
-        new_state.accessed = dict.fromkeys(state.get("_accessed_keys", ()))
-        new_state.immutable = not isinstance(data, dict)  # 2.x's convert_to_immutable
-        new_state.refresh()
-        _set_state(self, new_state)
+        flags = (
+            bool(state.get("_frozen", False)),
+            not isinstance(data, dict),  # 2.x's convert_to_immutable
+            default,
+            state.get("_accessed_keys", ()),
+        )
+        _init_node(self, _restored_state(flags))
         dict.update(self, {key: _convert(value) for key, value in data.items()})
 
 
 # Slot and dict access bypassing ADict's own overrides; bound once for speed.
-_get_state: Callable[[ADict], _State] = ADict._adict_state.__get__  # type: ignore[attr-defined]
-_set_state: Callable[[ADict, _State], None] = ADict._adict_state.__set__  # type: ignore[attr-defined]
+_set_state: Callable[[ADict, _State], None] = ADict._state.__set__  # type: ignore[attr-defined]
+_set_reads: Callable[[ADict, dict[Any, Any]], None] = ADict._reads.__set__  # type: ignore[attr-defined]
+_get_instance_dict: Callable[[ADict], dict[Any, Any]] = ADict.__dict__["__dict__"].__get__
 _dict_getitem = dict.__getitem__
-_object_getattribute = object.__getattribute__
 
 
-def _make_getattribute(cls: type) -> Callable[[Any, str], Any]:
-    """Build ``__getattribute__`` for ``cls``: class attributes win, then keys."""
-    class_names = frozenset(name for klass in cls.__mro__ for name in vars(klass))
-
-    def __getattribute__(
-        self: Any,
-        name: str,
-        _class_names: frozenset[str] = class_names,
-        _getitem: Callable[[Any, Any], Any] = _dict_getitem,
-        _get_state: Callable[[Any], _State] = _get_state,
-    ) -> Any:
-        if name in _class_names:
-            return _object_getattribute(self, name)
-        try:
-            value = _getitem(self, name)
-        except KeyError:
-            if name[:2] == "__" == name[-2:]:
-                raise AttributeError(name) from None  # protocol probes: fast and quiet
-            return self._read_missing(name, attribute=True)
-        state = _get_state(self)
-        state.accessed[name] = None
-        if state.shield is not None and type(value) in _MUTABLE_LEAVES:
-            return state.shield(value)
-        return value
-
-    return __getattribute__
-
-
-def _install_getattribute(cls: type) -> None:
+def _index_class_names(cls: type[ADict]) -> None:
     # Set after the class body so the set of class names is complete.
-    cls.__getattribute__ = _make_getattribute(cls)  # type: ignore[method-assign,assignment]
+    cls._adict_class_names = frozenset(name for klass in cls.__mro__ for name in vars(klass))
 
 
-_install_getattribute(ADict)
+_index_class_names(ADict)
 
 
-def store(node: ADict, key: Any, value: Any) -> Any:
-    """Convert and store ``value`` under ``key``, past any observer; return what is stored.
-
-    For observers (see ``_State``), which decide whether and how a write happens.
-    """
-    if type(value) not in _ATOMIC:
-        value = _convert(value, type(node))
-    dict.__setitem__(node, key, value)
-    return value
+def _init_node(node: ADict, state: _State) -> None:
+    """Give a new ADict its slots: ``state``, and no read copies yet."""
+    _set_state(node, state)
+    state.reads = _get_instance_dict(node)
+    state.reads.clear()  # __init__ run again on a used ADict
+    _set_reads(node, state.reads)
 
 
-def observe(node: Any, observer: Any, path: tuple[Any, ...] = ()) -> None:
-    """Attach ``observer`` (or detach, with None) to ``node`` and every ADict inside it."""
-    stack: list[tuple[Any, tuple[Any, ...]]] = [(node, path)]
-    while stack:
-        value, where = stack.pop()
-        if isinstance(value, ADict):
-            state = _get_state(value)
-            state.observer, state.path = observer, where
-            stack.extend(
-                (child, (*where, key))
-                for key, child in dict.items(value)
-                if type(child) not in _ATOMIC
-            )
-        elif isinstance(value, (list, tuple)):
-            stack.extend(
-                (child, (*where, index))
-                for index, child in enumerate(value)
-                if type(child) not in _ATOMIC
-            )
+def _new_node(cls: type[_Self], state: _State) -> _Self:
+    node = dict.__new__(cls)
+    _init_node(node, state)
+    return node
 
 
-def node_path(node: ADict) -> tuple[Any, ...]:
-    """The key path of ``node`` inside the config an observer watches."""
-    return _get_state(node).path
-
-
-def _unpickle(cls: type[ADict], data: dict[Any, Any], flags: tuple[Any, ...]) -> ADict:
+def _restored_state(flags: tuple[Any, ...]) -> _State:
     frozen, immutable, default, accessed = flags
-    new = dict.__new__(cls)
     state = _State(default)
     state.accessed = dict.fromkeys(accessed)
     state.frozen, state.immutable = frozen, immutable
     state.refresh()
-    _set_state(new, state)
+    return state
+
+
+def _unpickle(cls: type[ADict], data: dict[Any, Any], flags: tuple[Any, ...]) -> ADict:
+    new = _new_node(cls, _restored_state(flags))
     dict.update(new, data)
     return new
 
 
-def _missing_message(config: ADict, key: Any) -> str:
-    hint = did_you_mean(key, config) if isinstance(key, str) else ""
-    if not hint and len(config) <= 12:
-        keys = ", ".join(repr(k) for k in config) or "none"
-        hint = f" Its keys: {keys}."
-    return f"{key!r} is not in this config.{hint}"
+# Names ato.scope and ato.provenance used before ato.observers existed, kept until they
+# switch: observe -> attach_observer / detach_observer, store -> write_through.
+_OLD_NAMES = {"observe": "attach_observer", "store": "write_through"}
 
 
-def _frozen_error(state: _State, key: Any, action: str | None = None) -> FrozenConfigError:
-    what = action or f"set {key!r}"
-    if state.immutable:
-        return FrozenConfigError(
-            f"Cannot {what}: this config was made immutable with convert_to_immutable(). "
-            f"Work on a writable copy from config.clone()."
-        )
-    return FrozenConfigError(
-        f"Cannot {what}: this config is frozen. Call config.defrost() first, "
-        f"or work on config.clone()."
-    )
+def __getattr__(name: str) -> Any:
+    if name in ("observe", "store", "node_path", "set_replaying"):
+        from ato import observers
+
+        return getattr(observers, _OLD_NAMES.get(name, name))
+    raise AttributeError(f"module 'ato.adict' has no attribute {name!r}")
+
+
+# -- helpers --------------------------------------------------------------------------
 
 
 def _adicts_within(value: Any) -> Iterator[ADict]:
@@ -817,37 +697,59 @@ def _adicts_within(value: Any) -> Iterator[ADict]:
             stack.extend(v for v in node if type(v) not in _ATOMIC)
 
 
+def _set_flag(value: Any, flag: str, on: bool, *, deep: bool = True) -> None:
+    """Set ``flag`` (frozen, immutable, replaying) on every config in ``value`` (only
+    ``value`` itself unless ``deep``), and drop the read copies the change may outdate."""
+    for node in _adicts_within(value) if deep else (value,):
+        state = node._state
+        setattr(state, flag, on)
+        state.refresh()
+        state.reads.clear()
+
+
+class _Defrosted:
+    """What ``ADict.defrosted()`` returns (see there)."""
+
+    __slots__ = ("config", "was_frozen")
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+        self.was_frozen: list[ADict] = []
+
+    def __enter__(self) -> Any:
+        self.was_frozen = [node for node in _adicts_within(self.config) if node.frozen]
+        self.config.defrost()
+        return self.config
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        for node in self.was_frozen:
+            _set_flag(node, "frozen", True, deep=False)
+        if self.was_frozen and self.was_frozen[0] is self.config:
+            self.config.freeze()  # what the block added is frozen with the rest
+
+
 def _sealed_copy(value: Any, flag: str) -> Any:
     """A copy of a list or dict whose configs carry ``flag`` ('frozen' or 'immutable')."""
     duplicate = _clone(value, {})
-    for node in _adicts_within(duplicate):
-        state = _get_state(node)
-        setattr(state, flag, True)
-        state.refresh()
+    _set_flag(duplicate, flag, True)
     return duplicate
 
 
-def _frozen_copy(value: Any) -> Any:
-    """What a frozen config hands out for a list or dict: a copy, its configs frozen too."""
+def _frozen_copy(value: Any) -> Any:  # what a frozen config hands out for a list or dict
     return _sealed_copy(value, "frozen")
 
 
-def _immutable_copy(value: Any) -> Any:
-    """What an immutable config hands out: a copy whose configs are immutable too."""
+def _immutable_copy(value: Any) -> Any:  # ... an immutable one: the copy is immutable too
     return _sealed_copy(value, "immutable")
 
 
-def _plain_copy(value: Any) -> Any:
-    """What a replayed view reads for a list or dict: a writable copy, outside the config."""
+def _plain_copy(value: Any) -> Any:  # ... a replayed view: a writable copy, outside it
     return _clone(value, {})
-
-
-def set_replaying(node: ADict, replaying: bool) -> None:
-    """Mark ``node`` and every config inside it as being replayed (see ``_State``)."""
-    for child in _adicts_within(node):
-        state = _get_state(child)
-        state.replaying = replaying
-        state.refresh()
 
 
 def _clone(value: Any, memo: dict[int, Any]) -> Any:
@@ -856,8 +758,7 @@ def _clone(value: Any, memo: dict[int, Any]) -> Any:
     if kind in _ATOMIC:
         return value
     if isinstance(value, ADict):
-        new = dict.__new__(kind)
-        _set_state(new, _State(_get_state(value).default))
+        new = _new_node(kind, _State(value._state.default))
         dict.update(
             new,
             {k: v if type(v) in _ATOMIC else _clone(v, memo) for k, v in dict.items(value)},
@@ -885,17 +786,3 @@ def _to_plain(value: Any) -> Any:
     if kind is tuple:
         return tuple([v if type(v) in _ATOMIC else _to_plain(v) for v in value])
     return value
-
-
-def _wrap(cls: type[ADict], data: Any, path: PathLike) -> Any:
-    if isinstance(data, Mapping):
-        return _adict_from_dict(cls, data)
-    if isinstance(data, list) and all(isinstance(item, Mapping) for item in data):
-        return [_adict_from_dict(cls, item) for item in data]
-    from ato.errors import ConfigFileError
-
-    raise ConfigFileError(
-        f"A config file must hold a mapping (or a list of mappings), but this one holds "
-        f"{type(data).__name__}: {data!r:.60}",
-        path=os.fspath(path),
-    )

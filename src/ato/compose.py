@@ -14,13 +14,14 @@ import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ato import files
+from ato import files, paths
 from ato.adict import ADict
+from ato.cycles import check_cycle
 from ato.errors import (
     ConfigFileError,
     ConfigKeyError,
-    ConfigStructureError,
     InheritanceCycleError,
+    InvalidArgumentError,
 )
 
 __all__ = ["COMPOSE_EXTENSIONS", "compose_hierarchy", "load_mm_config", "merge"]
@@ -55,12 +56,14 @@ def load_mm_config(
 ) -> ADict:
     """Read ``path`` with its ``_base_`` files merged under it."""
     real = os.path.realpath(os.fspath(path))
-    if real in _chain:
-        cycle = " -> ".join([*_chain[_chain.index(real) :], real])
-        raise InheritanceCycleError(
+    check_cycle(
+        _chain,
+        real,
+        lambda cycle: InheritanceCycleError(
             f"_base_ files include each other: {cycle}. Remove one of these _base_ entries.",
             path=os.fspath(path),
-        )
+        ),
+    )
     data = files.read(path)
     if not isinstance(data, Mapping):
         raise ConfigFileError(
@@ -124,7 +127,9 @@ def compose_hierarchy(
     ``'warn'`` or ``'ignore'``. Every dotted key in ``required`` must be present at the end.
     """
     if on_missing not in _ON_MISSING:
-        raise ValueError(f"on_missing must be one of {', '.join(_ON_MISSING)}, not {on_missing!r}")
+        raise InvalidArgumentError(
+            f"on_missing must be one of {', '.join(_ON_MISSING)}, not {on_missing!r}"
+        )
     root = os.fspath(root)
     config = cls()
     wanted = [("base config", config_filename)]
@@ -151,10 +156,10 @@ def compose_hierarchy(
         merge(config, data)
         loaded.append(path)
     for dotted, value in (overrides or {}).items():
-        _set_dotted(config, dotted, value)
+        paths.set_value(config, dotted, value, factory=ADict)
     for dotted in required or ():
         try:
-            config.get_value_by_name(dotted)
+            paths.get_value(config, dotted)
         except KeyError:
             shown = ", ".join(loaded) or "no files"
             raise ConfigKeyError(
@@ -163,22 +168,3 @@ def compose_hierarchy(
                 dotted,
             ) from None
     return config
-
-
-def _set_dotted(config: ADict, dotted: str, value: Any) -> None:
-    parts = dotted.split(".")
-    if not all(parts):
-        raise ConfigKeyError(f"Override key {dotted!r} has an empty part; write e.g. 'train.lr'.")
-    node = config
-    for depth, part in enumerate(parts[:-1]):
-        if part not in node:
-            node[part] = ADict()
-        child = dict.__getitem__(node, part)
-        if not isinstance(child, ADict):
-            where = ".".join(parts[: depth + 1])
-            raise ConfigStructureError(
-                f"Cannot set override {dotted!r}: {where!r} holds {child!r:.40}, not a "
-                f"mapping. Override {where!r} itself instead."
-            )
-        node = child
-    node[parts[-1]] = value

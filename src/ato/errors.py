@@ -5,12 +5,18 @@ written as ``except KeyError`` or ``except ValueError`` keeps working::
 
     AtoError
     ├── ConfigKeyError          (KeyError, AttributeError)  a key that is not in a config
+    │   ├── KeyPathError (ConfigStructureError)             a dotted key path that cannot be
+    │   │                                                   followed (see ato.paths)
+    │   └── NoDefaultError      (ValueError)                get_default() on a config without one
     ├── FrozenConfigError       (TypeError, AttributeError) a write to a frozen/immutable config
     ├── ConfigStructureError    (ValueError, IndexError)    keys and values that do not line up
     ├── ConfigFileError         (ValueError)                a config file that cannot be read
     │   ├── UnsupportedFormatError                          an extension ato has no format for
     │   └── InheritanceCycleError                           ``_base_`` files that include each other
     ├── UnrepresentableValueError (ValueError, TypeError)   a value a file format cannot hold
+    ├── UnhashableValueError    (TypeError)                 a value value_hash cannot hash
+    ├── InvalidArgumentError    (ValueError)                an argument a function does not accept
+    │   └── ArgumentTypeError   (TypeError)                 ... because of its type
     ├── ScopeError              (ValueError)                misuse of scopes and views
     │   ├── CommandLineError                            a command line ato cannot follow
     │   │   ├── OverrideParseError                      a token against the grammar
@@ -37,10 +43,11 @@ Messages say what was wrong, where (file and line, key path) and how to fix it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 __all__ = [
     "ArgparsePlacementError",
+    "ArgumentTypeError",
     "AtoError",
     "AtoWarning",
     "CommandLineError",
@@ -49,8 +56,11 @@ __all__ = [
     "ConfigStructureError",
     "FrozenConfigError",
     "InheritanceCycleError",
+    "InvalidArgumentError",
+    "KeyPathError",
     "MetricValueError",
     "NoActiveRunError",
+    "NoDefaultError",
     "OverrideParseError",
     "OverridePathError",
     "OverrideReplacedError",
@@ -60,6 +70,7 @@ __all__ = [
     "TrackerConfigError",
     "TrackerDatabaseError",
     "TrackerError",
+    "UnhashableValueError",
     "UnknownKeyError",
     "UnknownViewError",
     "UnrepresentableValueError",
@@ -85,9 +96,31 @@ class ConfigKeyError(AtoError, KeyError, AttributeError):
         super().__init__(message)
         self.key = key
 
+    @classmethod
+    def missing(cls, key: object, keys: Collection[object]) -> ConfigKeyError:
+        """``key`` is not among a config's ``keys``: suggest close ones, or list a few."""
+        hint = did_you_mean(key, keys) if isinstance(key, str) else ""
+        if not hint and len(keys) <= 12:
+            shown = ", ".join(repr(k) for k in keys) or "none"
+            hint = f" Its keys: {shown}."
+        return cls(f"{key!r} is not in this config.{hint}", key)
+
 
 class FrozenConfigError(AtoError, TypeError, AttributeError):
     """A write to a config that was frozen or made immutable."""
+
+    @classmethod
+    def refusing(cls, action: str, immutable: bool) -> FrozenConfigError:
+        """Refuse ``action`` (``"set 'lr'"``) on a frozen, or an immutable, config."""
+        if immutable:
+            return cls(
+                f"Cannot {action}: this config was made immutable with "
+                f"convert_to_immutable(). Work on a writable copy from config.clone()."
+            )
+        return cls(
+            f"Cannot {action}: this config is frozen. Call config.defrost() first, "
+            f"or work on config.clone()."
+        )
 
 
 class ConfigStructureError(AtoError, ValueError, IndexError):
@@ -135,6 +168,50 @@ class UnrepresentableValueError(AtoError, ValueError, TypeError):
     def __init__(self, message: str, key_path: str = "") -> None:
         super().__init__(message)
         self.key_path = key_path
+
+
+class KeyPathError(ConfigKeyError, ConfigStructureError):
+    """A dotted key path (``'model.layers.0'``) that cannot be split, read or written.
+
+    ``path`` is the whole path as given, ``parts`` its parts, ``depth`` the index of the
+    part that failed (``None`` when the path itself is malformed), ``reason`` one of
+    ``'empty part'``, ``'missing'``, ``'index out of range'`` or ``'not a mapping'``, and
+    ``found`` what stands at :attr:`where` when it is not a mapping (else None).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        path: str = "",
+        parts: tuple[object, ...] = (),
+        depth: int | None = None,
+        reason: str = "",
+        found: object = None,
+    ) -> None:
+        super().__init__(message, path)
+        self.path, self.parts, self.depth, self.reason = path, parts, depth, reason
+        self.found = found
+
+    @property
+    def where(self) -> str:
+        """The dotted path up to and including the part that failed."""
+        return ".".join(str(part) for part in self.parts[: (self.depth or 0) + 1])
+
+
+class NoDefaultError(ConfigKeyError, ValueError):
+    """``get_default()`` on a config that was given no default."""
+
+
+class UnhashableValueError(AtoError, TypeError):
+    """A value of a type that ato cannot hash canonically (see :mod:`ato.value_hash`)."""
+
+
+class InvalidArgumentError(AtoError, ValueError):
+    """An argument that a function of ato does not accept (a value outside its choices)."""
+
+
+class ArgumentTypeError(InvalidArgumentError, TypeError):
+    """An argument of a type that a function of ato does not accept."""
 
 
 class ScopeError(AtoError, ValueError):

@@ -9,7 +9,8 @@ an override ``key=value`` with a dotted key. The first ``=`` splits key from val
 ``key:=value`` keeps the value as the exact string typed. Values are:
 
 - ints (``50``, ``-3``) and floats (``1e-3``, ``-0.5``, ``inf``, ``nan``);
-- ``true``/``false``/``True``/``False`` and ``none``/``null``/``None``;
+- ``true``/``false``/``True``/``False`` and ``none``/``null``/``None``
+  (the ``COMMAND_LINE`` column of the table in :mod:`ato.scalars`);
 - strings in quotes (``'a b'``, ``"x"``, with backslash escapes) or between ``%`` signs
   (``%any text with spaces%``);
 - lists ``[...]``, tuples ``(...)`` and dicts ``{k: v}``, nested, with the same rules
@@ -26,7 +27,8 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ato.errors import OverrideParseError
+from ato.errors import OverrideParseError, UnrepresentableValueError
+from ato.scalars import COMMAND_LINE, format_word, read_word, reads_as_string
 
 __all__ = [
     "COMMANDS",
@@ -45,16 +47,6 @@ __all__ = [
 COMMANDS = ("manual", "print", "--help", "-h")
 
 _CLOSERS = {"[": "]", "(": ")", "{": "}"}
-_KEYWORDS: dict[str, Any] = {
-    "true": True,
-    "True": True,
-    "false": False,
-    "False": False,
-    "none": None,
-    "null": None,
-    "None": None,
-}
-_FLOAT_WORDS = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", "'": "'", '"': '"'}
 
 
@@ -229,42 +221,7 @@ class _Reader:
 
 def scalar(word: str) -> Any:
     """An unbracketed, unquoted value: a number, a keyword, or the word itself."""
-    if word in _KEYWORDS:
-        return _KEYWORDS[word]
-    if word in _FLOAT_WORDS:
-        return _FLOAT_WORDS[word]
-    if _is_int(word):
-        return int(word)
-    if _is_float(word):
-        return float(word)
-    return word
-
-
-def _digits(text: str) -> bool:
-    return bool(text) and all("0" <= c <= "9" for c in text)
-
-
-def _is_int(word: str) -> bool:
-    body = word[1:] if word[:1] in "+-" else word
-    # Leading zeros make an identifier (007, 00123), not a number.
-    return _digits(body) and (body == "0" or body[0] != "0")
-
-
-def _is_float(word: str) -> bool:
-    body = word[1:] if word[:1] in "+-" else word
-    mantissa, _, exponent = body.replace("E", "e").partition("e")
-    if "e" in body.lower():
-        sign_free = exponent[1:] if exponent[:1] in "+-" else exponent
-        if not _digits(sign_free):
-            return False
-    whole, dot, fraction = mantissa.partition(".")
-    if not dot:
-        return "e" in body.lower() and _digits(whole)
-    return (
-        (_digits(whole) or not whole)
-        and (_digits(fraction) or not fraction)
-        and bool(whole or fraction)
-    )
+    return read_word(word, COMMAND_LINE)
 
 
 def parse_value(text: str, *, token: str | None = None, key: str = "") -> Any:
@@ -369,18 +326,10 @@ _SAFE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-+
 
 def format_value(value: Any) -> str:
     """Write ``value`` so that :func:`parse_value` reads it back as an equal value."""
-    if value is None or isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return str(int(value))
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(float(value))
+    if value is None or isinstance(value, (bool, int, float)):
+        return format_word(value)
     if isinstance(value, str):
-        if value and set(value) <= _SAFE and scalar(value) == value and type(scalar(value)) is str:
+        if value and set(value) <= _SAFE and reads_as_string(value):
             return value
         escaped = value.replace("\\", "\\\\").replace("'", "\\'")
         escaped = escaped.replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
@@ -394,7 +343,9 @@ def format_value(value: Any) -> str:
         return (
             "{" + ", ".join(f"{format_value(k)}: {format_value(v)}" for k, v in value.items()) + "}"
         )
-    raise TypeError(f"cannot write a {type(value).__name__} on the command line: {value!r:.60}")
+    raise UnrepresentableValueError(
+        f"cannot write a {type(value).__name__} on the command line: {value!r:.60}"
+    )
 
 
 def _same(a: Any, b: Any) -> bool:

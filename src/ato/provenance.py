@@ -1,7 +1,7 @@
 """Where each config value came from.
 
-While a scope assembles its config, a :class:`Recorder` watches every write to it (through
-the observer hook of :class:`~ato.adict.ADict`) and keeps, per dotted key, the history of
+While a scope assembles its config, a :class:`Recorder` watches every write to it (it is
+the config's :class:`~ato.observers.ConfigObserver`) and keeps, per dotted key, the history of
 values with their :class:`Source`. The recorder also carries the one place where writes
 are deliberately dropped: when a view is replayed only for its ``Scope.lazy()`` blocks,
 its other writes already happened in the first pass and are skipped, by design.
@@ -12,8 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ato import adict
+from ato import paths
 from ato.adict import ADict
+from ato.observers import (
+    attach_observer,
+    delete_through,
+    detach_observer,
+    set_replaying,
+    write_through,
+)
 
 __all__ = ["MISSING", "Provenance", "Recorder", "Source", "dotted", "leaves"]
 
@@ -94,7 +101,8 @@ class Provenance:
 
 
 def dotted(path: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in path)
+    """``('model', 'depth')`` -> ``'model.depth'`` (see :func:`ato.paths.join`)."""
+    return paths.join(path)
 
 
 def leaves(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], Any]]:
@@ -136,7 +144,7 @@ class Recorder:
         if skipping != self._skipping:
             self._skipping = skipping
             if self.root is not None:
-                adict.set_replaying(self.root, skipping)
+                set_replaying(self.root, skipping)
 
     def write(self, node: ADict, path: tuple[Any, ...], key: Any, value: Any) -> None:
         if self._skipping:
@@ -144,18 +152,18 @@ class Recorder:
         base = (*path, key)
         old = dict.get(node, key, MISSING)
         if type(value) in _SCALARS and not isinstance(old, ADict):  # the common case
-            dict.__setitem__(node, key, value)
+            write_through(node, key, value, convert=False)
             entries = self.history.get(base)
             if entries is None:
                 self.history[base] = [(value, self.source)]
             else:
                 entries.append((value, self.source))
             return
-        stored = adict.store(node, key, value)
+        stored = write_through(node, key, value)
         if isinstance(stored, (ADict, list, tuple)):
-            adict.observe(stored, self, base)
+            attach_observer(stored, self, base)
         if isinstance(old, ADict) and old is not stored:
-            adict.observe(old, None)
+            detach_observer(old)
             for leaf_path, _ in leaves(old, base):
                 if leaf_path != base:
                     self._record(leaf_path, MISSING)
@@ -166,9 +174,9 @@ class Recorder:
         if self._skipping:
             return
         base = (*path, key)
-        old = dict.pop(node, key)
+        old = delete_through(node, key)
         if isinstance(old, ADict):
-            adict.observe(old, None)
+            detach_observer(old)
         for leaf_path, _ in leaves(old, base):
             self._record(leaf_path, MISSING)
 
@@ -176,8 +184,8 @@ class Recorder:
         """A missing key read from an auto ADict: store (or, when skipping, hand out)."""
         if self._skipping:
             return value
-        dict.__setitem__(node, key, value)  # made for this key: store it, not a copy
-        adict.observe(value, self, (*path, key))
+        write_through(node, key, value, convert=False)  # made for this key: not a copy
+        attach_observer(value, self, (*path, key))
         return value
 
     def _record(self, path: tuple[Any, ...], value: Any) -> None:

@@ -27,15 +27,11 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-from ato.errors import AtoError
+from ato.errors import UnhashableValueError
 
 __all__ = ["UnhashableValueError", "value_hash"]
 
 _CHUNK = 1 << 24  # bytes per slice when a non-contiguous array must be copied
-
-
-class UnhashableValueError(AtoError, TypeError):
-    """A value of a type that ato cannot hash canonically."""
 
 
 def _hasher() -> Any:

@@ -13,10 +13,12 @@
 
 One ``key: value`` per line, two spaces of indentation per level, ``0)``, ``1)`` for list
 items, ``[Empty Mapping]`` and ``[Empty Sequence]`` for empty containers. Scalars are
-``None``, ``True``/``False``, ints, floats (``inf`` and ``nan`` too) and strings. A string
-is written bare unless it would read back as something else (``"00123"``, ``"True"``,
-``" padded"``, a line break...); then it is double-quoted with JSON escapes. Keys are
-quoted by the same rule. Tuples are written as lists.
+``None``, ``True``/``False``, ints, floats (``inf`` and ``nan`` too) and strings, read by
+the table in :mod:`ato.scalars` in its ``XYZ_2X`` dialect (``TRUE``, ``007`` and
+``Infinity`` read as 2.x read them). A string is written bare only when it reads back as
+itself on the command line too; otherwise (``"00123"``, ``"True"``, ``"null"``,
+``" padded"``, a line break...) it is double-quoted with JSON escapes. Keys are quoted
+when they would not read back as keys. Tuples are written as lists.
 
 Files written by ato 2.x read back as the values 2.x wrote (with the exception that 2.x
 wrote some strings ambiguously, and those read as what they look like).
@@ -25,13 +27,13 @@ wrote some strings ambiguously, and those read as what they look like).
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from collections.abc import Mapping
 from typing import IO, Any
 
-from ato.errors import ConfigFileError, UnrepresentableValueError
+from ato.errors import ConfigFileError, InvalidArgumentError, UnrepresentableValueError
+from ato.scalars import XYZ_2X, format_word, read_word, reads_as_string
 
 __all__ = ["dump", "dumps", "load", "loads"]
 
@@ -39,10 +41,6 @@ EMPTY_MAPPING = "[Empty Mapping]"
 EMPTY_SEQUENCE = "[Empty Sequence]"
 _INDENT = "  "
 
-_INT = re.compile(r"[-+]?\d+\Z")
-_FLOAT = re.compile(
-    r"[-+]?(?:(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|inf(?:inity)?|nan)\Z", re.IGNORECASE
-)
 _INDEX = re.compile(r"(\d+)\)(?: (.*))?\Z")
 _INDEX_HEAD = re.compile(r"\d+\)")
 
@@ -59,18 +57,7 @@ def parse_scalar(text: str) -> Any:
         except ValueError:
             return text
         return value if isinstance(value, str) else text
-    lowered = text.lower()
-    if lowered == "none":
-        return None
-    if lowered == "true":
-        return True
-    if lowered == "false":
-        return False
-    if _INT.match(text):
-        return int(text)
-    if _FLOAT.match(text):
-        return float(text)
-    return text
+    return read_word(text, XYZ_2X)
 
 
 def _format_string(text: str, *, is_key: bool = False) -> str:
@@ -80,17 +67,13 @@ def _format_string(text: str, *, is_key: bool = False) -> str:
         # Keys are always read as strings, but must not look like a list item or hold ':'.
         bare = bare and ":" not in text and not _INDEX_HEAD.match(text)
     else:
-        bare = bare and type(parse_scalar(text)) is str
+        bare = bare and text not in (EMPTY_MAPPING, EMPTY_SEQUENCE) and reads_as_string(text)
     return text if bare else json.dumps(text, ensure_ascii=False)
 
 
 def _format_scalar(value: Any, path: str, strict: bool) -> str:
-    if value is None or isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return str(int(value))
-    if isinstance(value, float):
-        return repr(float(value)) if not math.isnan(value) else "nan"
+    if value is None or isinstance(value, (bool, int, float)):
+        return format_word(value)
     if isinstance(value, str):
         return _format_string(value)
     if strict:
@@ -162,7 +145,7 @@ def dumps(obj: Any, *, strict: bool = True, format_dict: Mapping[str, str] | Non
     if format_dict:
         unknown = sorted(set(format_dict) - set(_PLAIN_MARKS))
         if unknown:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"format_dict has unknown entries {unknown}; the known ones are "
                 f"{sorted(_PLAIN_MARKS)}."
             )
