@@ -22,10 +22,10 @@ from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
 
-from ato import adict
 from ato.adict import ADict
 from ato.errors import (
     AtoWarning,
+    KeyPathError,
     OverridePathError,
     OverrideReplacedError,
     OverrideTypeError,
@@ -33,7 +33,9 @@ from ato.errors import (
     UnknownKeyError,
     close_matches,
 )
+from ato.observers import attach_observer, detach_observer
 from ato.parser import Override
+from ato.paths import set_value
 from ato.provenance import Provenance, Recorder, Source, dotted
 from ato.views import View
 
@@ -102,13 +104,13 @@ def assemble(
     ``layers`` are written after the command-line values and before the lazy parts, each
     as ``{dotted key: value}`` under its own source: a search's values (kind 'search'), or
     another parser's (Hydra's) config."""
-    adict.observe(config, None)
-    dict.clear(config)
+    detach_observer(config)
+    config.clear()
     recorder = Recorder()
     recorder.root = config
     assembly = Assembly(recorder)
     token = _ASSEMBLY.set(assembly)
-    adict.observe(config, recorder)
+    attach_observer(config, recorder)
     try:
         recorder.source = Source("initial", "Scope(config=...)")
         for key, value in dict.items(initial.clone()):
@@ -140,7 +142,7 @@ def assemble(
             view.apply(config)
     finally:
         recorder.skipping = False
-        adict.observe(config, None)
+        detach_observer(config)
         _ASSEMBLY.reset(token)
     return recorder
 
@@ -171,20 +173,13 @@ def _as_float_where_a_view_set_one(override: Override, recorder: Recorder) -> Ov
 
 
 def _set_override(config: ADict, override: Override, scope_name: str) -> None:
-    node = config
-    parts = override.path
-    for depth, part in enumerate(parts[:-1]):
-        if part not in node:
-            node[part] = ADict()
-        child = dict.__getitem__(node, part)
-        if not isinstance(child, ADict):
-            where = ".".join(parts[: depth + 1])
-            raise OverridePathError(
-                f"Cannot apply {override.token!r}: {where!r} in scope {scope_name!r} holds "
-                f"{child!r:.40}, not a mapping. Override {where!r} itself instead."
-            )
-        node = child
-    node[parts[-1]] = override.value
+    try:
+        set_value(config, override.path, override.value, factory=ADict)
+    except KeyPathError as error:
+        raise OverridePathError(
+            f"Cannot apply {override.token!r}: {error.where!r} in scope {scope_name!r} holds "
+            f"{error.found!r:.40}, not a mapping. Override {error.where!r} itself instead."
+        ) from None
 
 
 def check_command_line_keys(

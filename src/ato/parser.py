@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ato.errors import OverrideParseError, UnrepresentableValueError
+from ato.paths import split
 from ato.scalars import COMMAND_LINE, format_word, read_word, reads_as_string
 
 __all__ = [
@@ -60,7 +61,7 @@ class Override:
 
     @property
     def path(self) -> list[str]:
-        return self.key.split(".")
+        return list(split(self.key, allow_empty=True))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Override):
@@ -252,7 +253,7 @@ def parse_token(token: str) -> Override | ViewName | Command:
         key = key[:-1]
     if not key:
         raise OverrideParseError(token, "empty key; write key=value", 1)
-    parts = key.split(".")
+    parts = split(key, allow_empty=True)
     for index, part in enumerate(parts):
         if not part or part != part.strip():
             column = len(".".join(parts[:index])) + (1 if index else 0) + 1

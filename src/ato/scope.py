@@ -36,6 +36,7 @@ from ato.errors import (
     did_you_mean,
 )
 from ato.parser import Command, Override, parse_token
+from ato.paths import split
 from ato.provenance import MISSING, Provenance, Recorder, Source, dotted, leaves
 from ato.registry import DEFAULT_REGISTRY, ScopeRegistry
 from ato.scope_compat import Scope2xNames
@@ -254,7 +255,7 @@ class Scope(Scope2xNames):
         record's ``key`` says which.
         """
         history = self._history()
-        path = tuple(key.split("."))
+        path = split(key, allow_empty=True)
         if path not in history:
             path = next((k for k in history if dotted(k) == key), path)
         assert self._recorder is not None

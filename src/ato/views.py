@@ -18,6 +18,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from ato.adict import ADict
+from ato.cycles import check_cycle
 from ato.errors import ScopeArgumentError, UnknownViewError, ViewCycleError, did_you_mean
 from ato.provenance import Source
 
@@ -100,13 +101,15 @@ def unknown_view(name: str, scope_name: str, views: Collection[str]) -> UnknownV
     return UnknownViewError(f"Unknown view {name!r} in scope {scope_name!r}.{hint}")
 
 
+def _cycle_error(cycle: str) -> ViewCycleError:
+    return ViewCycleError(f"Views chain to each other: {cycle}. Remove one chain_with.")
+
+
 def select_view(views: Mapping[str, View], selected: list[str], name: str, scope_name: str) -> None:
     """Add ``name`` to ``selected`` after the views it chains with (each once)."""
 
     def select(name: str, chain: tuple[str, ...]) -> None:
-        if name in chain:
-            cycle = " -> ".join([*chain[chain.index(name) :], name])
-            raise ViewCycleError(f"Views chain to each other: {cycle}. Remove one chain_with.")
+        check_cycle(chain, name, _cycle_error)
         view = views.get(name)
         if view is None:
             raise unknown_view(name, scope_name, views)
@@ -134,9 +137,7 @@ def order_views(
     def place(view: View, chain: tuple[str, ...]) -> None:
         if view in ordered:
             return
-        if view.name in chain:
-            cycle = " -> ".join([*chain[chain.index(view.name) :], view.name])
-            raise ViewCycleError(f"Views chain to each other: {cycle}.")
+        check_cycle(chain, view.name, _cycle_error)
         for dependency in view.chain_with:
             if dependency not in views:
                 raise unknown_view(dependency, scope_name, views)
