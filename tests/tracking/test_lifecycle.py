@@ -83,20 +83,20 @@ def test_a_step_the_database_cannot_hold_is_refused_naming_the_key(db_url):
 def test_a_background_error_that_recovered_does_not_fail_finish(sqlite_url):
     logger = SQLLogger(make_config(sqlite_url), flush_interval=0.05)
     run_id = logger.run()
-    writer = logger._write_batch
+    writer = logger.buffer.write
     failures = iter([True, False])
 
-    def flaky(beat):
+    def flaky(batch):
         if next(failures, False):
             raise OSError("disk briefly unavailable")
-        writer(beat)
+        writer(batch)
 
-    logger._write_batch = flaky
+    logger.buffer.write = flaky
     logger.log_metric("x", 1.0)
     deadline = time.monotonic() + 10
-    while logger._points and time.monotonic() < deadline:
+    while len(logger.buffer) and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert not logger._points, "the background flush never recovered"
+    assert not len(logger.buffer), "the background flush never recovered"
     logger.finish()  # raises nothing: the later flush wrote everything
     run = SQLFinder(make_config(sqlite_url)).find_run(run_id)
     assert run.stored_status == "completed" and run.summary["x"].count == 1
@@ -107,10 +107,10 @@ def test_a_failed_final_flush_still_records_the_status(sqlite_url):
     run_id = logger.run()
     logger.log_metric("x", 1.0)
 
-    def broken(beat):
+    def broken(batch):
         raise OSError("disk full")
 
-    logger._write_batch = broken
+    logger.buffer.write = broken
     with pytest.raises(OSError, match="disk full"):
         logger.finish()
     assert SQLFinder(make_config(sqlite_url)).find_run(run_id).stored_status == "completed"

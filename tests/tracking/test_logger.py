@@ -291,7 +291,7 @@ def test_a_2x_style_session_write_survives_a_flush_in_between(db_url):
         run = logger.get_current_run()
         logger.log_metric("loss", 1.0)
         deadline = time.monotonic() + 5
-        while logger._points and time.monotonic() < deadline:
+        while len(logger.buffer) and time.monotonic() < deadline:
             time.sleep(0.01)
         time.sleep(0.05)
         run.tags = ["edited", str(trial)]
@@ -320,7 +320,7 @@ def test_metrics_added_through_the_orm_count_in_summaries_and_best_run(db_url):
 def _wait_for_a_background_flush(logger):
     logger.log_metric("loss", 1.0)
     deadline = time.monotonic() + 5
-    while logger._points and time.monotonic() < deadline:
+    while len(logger.buffer) and time.monotonic() < deadline:
         time.sleep(0.01)
 
 
