@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 
 import pytest
@@ -82,6 +83,20 @@ def test_the_hooks_come_with_the_first_run_and_go_with_the_last(at_exit, user_si
     hooks.run_ended(second)
     assert at_exit == [] and hooks.running() == []
     assert signal.getsignal(signal.SIGTERM) is handler and sys.exit is exit_function
+
+
+def test_a_run_in_the_main_thread_after_one_in_a_thread_gets_the_handler(at_exit, user_sigterm):
+    hooks, in_thread, in_main = ProcessHooks(), StandIn("in thread"), StandIn("in main")
+    handler = signal.getsignal(signal.SIGTERM)
+    thread = threading.Thread(target=hooks.run_starting, args=(in_thread,))
+    thread.start()
+    thread.join()
+    assert signal.getsignal(signal.SIGTERM) is handler  # a thread cannot set one
+    hooks.run_starting(in_main)
+    assert signal.getsignal(signal.SIGTERM) != handler
+    hooks.run_ended(in_thread)
+    hooks.run_ended(in_main)
+    assert signal.getsignal(signal.SIGTERM) is handler
 
 
 def test_sigterm_ends_the_open_runs_newest_first_then_chains(at_exit, user_sigterm):

@@ -180,8 +180,10 @@ class ProcessHooks:
 
     def run_starting(self, logger: Participant) -> None:
         """``logger`` is starting a run: from now on, exit and SIGTERM finish it."""
-        if not self.running():
-            self._install()
+        # Every time, not only for the first run: the first may have started in a
+        # thread, where no signal handler can be set, or the program may have set
+        # another handler since (ours then chains to it).
+        self._install()
         if logger not in self.running():
             self._running.append(weakref.ref(logger))
 
