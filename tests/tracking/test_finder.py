@@ -74,18 +74,6 @@ def test_best_run_of_a_missing_project_or_metric_raises_with_a_hint(
         finder.find_best_run(project, key)
 
 
-def test_the_2x_finder_answers_a_missing_project_or_metric_with_an_error_dict(db_url):
-    log_runs(db_url)
-    finder = manager.SQLFinder(make_config(db_url))
-    assert finder.find_best_run("nope", "acc") == {"error": "Project not found"}
-    assert finder.find_best_run("vision", "nope") == {"error": "Run not found"}
-    assert finder.get_trace_statistics("nope", "model_forward") == {"error": "Project not found"}
-    assert (
-        finder.find_best_run("vision", "acc").id
-        == SQLFinder(make_config(db_url)).find_best_run("vision", "acc").id
-    )
-
-
 def test_similar_runs_share_the_config_structure(db_url):
     ids = log_runs(db_url)
     finder = SQLFinder(make_config(db_url))
