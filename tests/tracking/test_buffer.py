@@ -8,6 +8,7 @@ import time
 import pytest
 
 from ato.tracking.buffer import MetricBuffer
+from tests.tracking.helpers import wait_until
 
 
 def point(step):
@@ -122,10 +123,7 @@ def test_the_background_thread_writes_until_it_is_stopped():
     buffer = MetricBuffer(writer, flush_interval=0.01)
     buffer.start(name="test-buffer-thread")
     buffer.append(point(0))
-    deadline = time.monotonic() + 5
-    while len(buffer) and time.monotonic() < deadline:
-        time.sleep(0.005)
-    assert len(buffer) == 0
+    assert wait_until(lambda: not len(buffer))
     buffer.stop()
     assert "test-buffer-thread" not in {thread.name for thread in threading.enumerate()}
     buffer.append(point(1))

@@ -14,7 +14,7 @@ import pytest
 
 from ato.errors import TrackerDatabaseError
 from ato.tracking import SQLFinder, SQLLogger
-from tests.tracking.helpers import make_config, run_script
+from tests.tracking.helpers import make_config, run_script, wait_until
 
 BIG_FLUSH = """
 import os, signal, sys, threading, time
@@ -75,10 +75,7 @@ def test_a_background_error_that_recovered_does_not_fail_finish(sqlite_url):
 
     logger.buffer.write = flaky
     logger.log_metric("x", 1.0)
-    deadline = time.monotonic() + 10
-    while len(logger.buffer) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert not len(logger.buffer), "the background flush never recovered"
+    assert wait_until(lambda: not len(logger.buffer), 10), "the background flush never recovered"
     logger.finish()  # raises nothing: the later flush wrote everything
     run = SQLFinder(make_config(sqlite_url)).find_run(run_id)
     assert run.stored_status == "completed" and run.summary["x"].count == 1
@@ -226,16 +223,13 @@ def test_finish_from_a_worker_thread_keeps_the_chained_sigterm_handler(sqlite_ur
         worker.start()
         worker.join()
         os.kill(os.getpid(), signal.SIGTERM)
-        deadline = time.monotonic() + 5
-        while not received and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: received)
         assert received == [signal.SIGTERM]
         # A new run in the main thread installs the handler once, never chaining to itself.
         logger.run()
         logger.finish()
         os.kill(os.getpid(), signal.SIGTERM)
-        while len(received) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: len(received) == 2)
         assert received == [signal.SIGTERM, signal.SIGTERM]
     finally:
         signal.signal(signal.SIGTERM, previous)

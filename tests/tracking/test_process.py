@@ -14,6 +14,7 @@ import time
 import pytest
 
 from ato.tracking.process import ProcessHooks, ending, interrupts_held, main_writes
+from tests.tracking.helpers import wait_until
 
 
 def test_ctrl_c_is_held_back_while_a_batch_commits():
@@ -64,12 +65,6 @@ def user_sigterm():
     signal.signal(signal.SIGTERM, previous)
 
 
-def wait_for(condition):
-    deadline = time.monotonic() + 5
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.005)
-
-
 def test_the_hooks_come_with_the_first_run_and_go_with_the_last(at_exit, user_sigterm):
     hooks, first, second = ProcessHooks(), StandIn("first"), StandIn("second")
     handler, exit_function = signal.getsignal(signal.SIGTERM), sys.exit
@@ -107,7 +102,7 @@ def test_sigterm_ends_the_open_runs_newest_first_then_chains(at_exit, user_sigte
     hooks.run_starting(first)
     hooks.run_starting(second)
     os.kill(os.getpid(), signal.SIGTERM)
-    wait_for(lambda: user_sigterm)
+    wait_until(lambda: user_sigterm)
     assert order == ["second", "first"] and user_sigterm == [signal.SIGTERM]
     hooks.run_ended(first)
     hooks.run_ended(second)

@@ -6,7 +6,7 @@ import time
 
 from ato.db_routers.sql.manager import SQLFinder, SQLLogger
 from ato.db_routers.sql.schema import Experiment, Fingerprint, Metric
-from tests.tracking.helpers import make_config
+from tests.tracking.helpers import make_config, wait_until
 
 
 def test_the_session_of_2x_sees_every_point_logged_so_far(db_url):
@@ -39,9 +39,7 @@ def test_a_2x_style_session_write_survives_a_flush_in_between(db_url):
     for trial in range(3):
         run = logger.get_current_run()
         logger.log_metric("loss", 1.0)
-        deadline = time.monotonic() + 5
-        while len(logger.buffer) and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: not len(logger.buffer))
         time.sleep(0.05)
         run.tags = ["edited", str(trial)]
         logger.session.commit()
@@ -68,9 +66,7 @@ def test_metrics_added_through_the_orm_count_in_summaries_and_best_run(db_url):
 
 def _wait_for_a_background_flush(logger):
     logger.log_metric("loss", 1.0)
-    deadline = time.monotonic() + 5
-    while len(logger.buffer) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: not len(logger.buffer))
 
 
 def test_the_2x_session_commits_rolls_back_and_nests_as_sqlalchemy_does(db_url):
