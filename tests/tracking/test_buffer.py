@@ -56,6 +56,15 @@ def test_a_full_buffer_writes_itself():
     assert len(buffer) == 1
 
 
+def test_a_full_buffer_calls_on_full_instead_when_given():
+    # The logger passes its own flush, which holds SIGTERM back for the whole of it.
+    writer, full = Writer(), []
+    buffer = MetricBuffer(writer, batch_size=2, on_full=lambda: full.append(len(buffer)))
+    buffer.append(point(0))
+    buffer.append(point(1))
+    assert full == [2] and writer.batches == []
+
+
 def test_a_failed_write_keeps_everything_for_the_next_one():
     writer = Writer(failures=1)
     buffer = MetricBuffer(writer)

@@ -63,8 +63,12 @@ class MetricBuffer:
         flush_interval: float = 0.5,
         heartbeat_interval: float = 5.0,
         clock: Callable[[], float] = time.time,
+        on_full: Callable[[], None] | None = None,
     ) -> None:
         self.write = write
+        # What a full buffer calls (by default flush): the logger passes its own
+        # flush, which keeps signal handlers out of the whole of it.
+        self.on_full = on_full
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.heartbeat_interval = heartbeat_interval
@@ -86,7 +90,7 @@ class MetricBuffer:
         points = self._points
         points.append(point)
         if len(points) >= self.batch_size:
-            self.flush()
+            (self.on_full or self.flush)()
 
     def add_calls(self, calls: Iterable[Any]) -> None:
         """Buffer runtime calls (their fingerprints are written with the next batch)."""

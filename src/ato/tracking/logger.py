@@ -22,6 +22,7 @@ import os
 import sys
 import threading
 from collections.abc import Mapping
+from functools import partial
 from time import time as _clock
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,7 @@ from ato.tracking.schema import Experiment, Project, utc_now
 from ato.tracking.scopes import ScopeRecorder
 from ato.tracking.session import LegacySession
 from ato.tracking.settings import tracker_settings
-from ato.tracking.values import check_key, file_facts, jsonable, metric_number, step_number
+from ato.tracking.values import check_key, jsonable, metric_number, step_number
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -89,6 +90,7 @@ class SQLLogger:
             batch_size=batch_size,
             flush_interval=flush_interval,
             heartbeat_interval=heartbeat_interval,
+            on_full=self.flush,
         )
         self._scopes = ScopeRecorder(scope)
         self._pid = os.getpid()
@@ -122,9 +124,7 @@ class SQLLogger:
         return self.session.query(Project).filter_by(name=self.project_name).one()
 
     def _project_id(self) -> int:
-        return write(
-            self.engine, lambda connection: writes.ensure_project(connection, self.project_name)
-        )
+        return write(self.engine, partial(writes.ensure_project, name=self.project_name))
 
     # -- runs ----------------------------------------------------------------------------
 
@@ -175,13 +175,13 @@ class SQLLogger:
             environment_hash=environment.environment_hash(record),
         )
         fingerprints = self._scopes.static_fingerprints()
-        run_id = write(
-            self.engine,
-            lambda connection: writes.insert_run(
-                connection, values, jsonable(record), fingerprints
-            ),
+        insert = partial(
+            writes.insert_run,
+            values=values,
+            environment=jsonable(record),
+            fingerprints=fingerprints,
         )
-        return run_id, values["uuid"]
+        return write(self.engine, insert), values["uuid"]
 
     def _on_runtime_call(self, call: RuntimeCall) -> None:
         if self._active:
@@ -237,18 +237,8 @@ class SQLLogger:
     ) -> int:
         """Record a file of run ``run_id`` (with its size and SHA-256 when it exists);
         return the artifact's id."""
-        path = os.fspath(file_path)
-        size, sha256 = file_facts(path)
-        values = {
-            "run_id": int(run_id),
-            "path": path,
-            "data_type": data_type,
-            "data_info": jsonable(metadata) if metadata is not None else None,
-            "size": size,
-            "sha256": sha256,
-            "created_at": utc_now(),
-        }
-        return write(self.engine, lambda connection: writes.insert_artifact(connection, values))
+        values = writes.new_artifact(int(run_id), os.fspath(file_path), data_type, metadata)
+        return write(self.engine, partial(writes.insert_artifact, values=values))
 
     def update_status(self, status: str) -> None:
         if self._current_run_id is None:
@@ -288,13 +278,14 @@ class SQLLogger:
                 hooks.run_ended(self)
 
     def _update_run(self, **values: Any) -> None:
-        run_id = self._current_run_id
-        write(self.engine, lambda connection: writes.update_run(connection, run_id, values))
+        write(self.engine, partial(writes.update_run, run_id=self._current_run_id, values=values))
 
     # -- writing -------------------------------------------------------------------------
 
     def flush(self) -> None:
         """Write the buffered points and runtime fingerprints now, in one transaction."""
+        # Marked from before the buffer is copied: a SIGTERM handler that flushed in
+        # between would write the copied points, and this flush would write them again.
         with main_writes.marked():
             self.buffer.flush()
 

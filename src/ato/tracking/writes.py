@@ -17,7 +17,7 @@ from ato.tracking.buffer import Point
 from ato.tracking.pids import pid_namespace
 from ato.tracking.schema import Artifact, Experiment, Fingerprint, utc_now
 from ato.tracking.summaries import summarize
-from ato.tracking.values import jsonable
+from ato.tracking.values import file_facts, jsonable
 
 __all__ = [
     "beat",
@@ -26,6 +26,7 @@ __all__ = [
     "insert_points",
     "insert_run",
     "insert_runtime_calls",
+    "new_artifact",
     "new_run",
     "update_run",
 ]
@@ -118,6 +119,22 @@ def update_run(connection: Connection, run_id: int | None, values: Mapping[str, 
 def beat(connection: Connection, run_id: int | None) -> None:
     """The run's heartbeat: it is alive now."""
     update_run(connection, run_id, {"heartbeat_at": utc_now()})
+
+
+def new_artifact(
+    run_id: int, path: str, data_type: str | None, metadata: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The row of a file of run ``run_id``, with its size and SHA-256 when it exists."""
+    size, sha256 = file_facts(path)
+    return {
+        "run_id": run_id,
+        "path": path,
+        "data_type": data_type,
+        "data_info": jsonable(metadata) if metadata is not None else None,
+        "size": size,
+        "sha256": sha256,
+        "created_at": utc_now(),
+    }
 
 
 def insert_artifact(connection: Connection, values: Mapping[str, Any]) -> int:
