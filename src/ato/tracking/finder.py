@@ -103,7 +103,11 @@ class SQLFinder:
 
     def find_best_run(self, project_name: str, metric_key: str, mode: str = "max") -> Run:
         """The run of the project with the highest (``mode='max'``) or lowest
-        (``'min'``) value ever logged for ``metric_key``; NaN never wins."""
+        (``'min'``) value ever logged for ``metric_key``; NaN never wins.
+
+        Raises :class:`~ato.errors.ProjectNotFoundError` for an unknown project and
+        :class:`~ato.errors.RunNotFoundError` when no run of it logged the metric.
+        """
         if mode not in ("max", "min"):
             raise ValueError(f"mode must be 'max' or 'min', not {mode!r}.")
         column = "max_value" if mode == "max" else "min_value"
@@ -124,7 +128,8 @@ class SQLFinder:
             return self._reader.runs("e.id = :id", {"id": best}, connection)[0]
 
     def get_trace_statistics(self, project_name: str, trace_id: str) -> dict[str, Any]:
-        """How many distinct fingerprints ``trace_id`` had across the project's runs."""
+        """How many distinct fingerprints ``trace_id`` had across the project's runs
+        (:class:`~ato.errors.ProjectNotFoundError` for an unknown project)."""
         with self.engine.connect() as connection:
             project = _project_id(connection, project_name)
             counts: dict[str, int] = dict(
