@@ -95,3 +95,9 @@ def test_write_rolls_back_what_fails_and_never_says_it_committed(engine):
     with pytest.raises(sqlite3.OperationalError, match="no such column"):
         write(engine, body, after_commit=lambda: committed.append(True))
     assert committed == [] and count(engine) == 0
+
+
+def test_an_error_without_a_code_is_judged_by_its_message_as_on_python_3_10():
+    assert is_busy(sqlite3.OperationalError("database is locked"))
+    assert is_busy(sqlite3.OperationalError("database table is locked"))
+    assert not is_busy(sqlite3.OperationalError("no such table: runs"))
