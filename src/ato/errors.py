@@ -33,8 +33,10 @@ written as ``except KeyError`` or ``except ValueError`` keeps working::
         ├── TrackerConfigError  (KeyError, AttributeError)  a config without experiment.sql...
         ├── MetricValueError    (TypeError, ValueError)     a metric that is not a number
         ├── NoActiveRunError    (RuntimeError)              logging before logger.run()
-        └── TrackerDatabaseError (RuntimeError)             a file that is not an ato database,
-                                                            or one from a newer ato
+        ├── TrackerDatabaseError (RuntimeError)             a file that is not an ato database,
+        │                                                   or one from a newer ato
+        ├── ProjectNotFoundError (LookupError)              a project no run was logged in
+        └── RunNotFoundError    (LookupError)               no run matches the query
 
     AtoWarning (UserWarning)                                e.g. a key set only on the command line
 
@@ -65,6 +67,8 @@ __all__ = [
     "OverridePathError",
     "OverrideReplacedError",
     "OverrideTypeError",
+    "ProjectNotFoundError",
+    "RunNotFoundError",
     "ScopeArgumentError",
     "ScopeError",
     "TrackerConfigError",
@@ -287,6 +291,14 @@ class NoActiveRunError(TrackerError, RuntimeError):
 
 class TrackerDatabaseError(TrackerError, RuntimeError):
     """A database the tracker cannot use: not SQLite, or written by a newer ato."""
+
+
+class ProjectNotFoundError(TrackerError, LookupError):
+    """A project name under which no run was logged (ato 2.x returned ``{'error': ...}``)."""
+
+
+class RunNotFoundError(TrackerError, LookupError):
+    """No run matches a query that must name one (e.g. none logged the metric asked for)."""
 
 
 class AtoWarning(UserWarning):

@@ -3,6 +3,7 @@ processes, and programs that end without finishing their run."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import signal
@@ -146,24 +147,28 @@ def test_a_stopped_process_is_crashed_once_its_heartbeat_is_stale(db_url, tmp_pa
     child.stdout.readline()
     child.send_signal(signal.SIGSTOP)  # alive, but silent: like a hung node
     try:
-        time.sleep(0.3)
         finder = SQLFinder(make_config(db_url), heartbeat_grace=1.5)
-        assert finder.find_run(run_id).status == "running"
-        time.sleep(2.0)
-        assert finder.find_run(run_id).status == "crashed"
+        run = finder.find_run(run_id)
+        beat = run.heartbeat_at
+        assert run.status_at(now=beat + dt.timedelta(seconds=1.0)) == "running"
+        assert run.status_at(now=beat + dt.timedelta(seconds=2.0)) == "crashed"
     finally:
         child.send_signal(signal.SIGKILL)
         child.send_signal(signal.SIGCONT)
         child.communicate()
 
 
-def test_a_live_run_in_a_long_step_keeps_running(db_url, tmp_path):
+def test_a_live_run_in_a_long_step_keeps_beating(db_url, tmp_path):
     child, run_id = start(tmp_path, db_url, "long_step")
     assert child.stdout.readline().strip() == "long step"
     finder = SQLFinder(make_config(db_url), heartbeat_grace=1.0)
-    for _ in range(4):
-        time.sleep(0.5)
-        assert finder.find_run(run_id).status == "running"
+    first = finder.find_run(run_id).heartbeat_at
+    deadline = time.monotonic() + 10
+    while finder.find_run(run_id).heartbeat_at == first and time.monotonic() < deadline:
+        time.sleep(0.05)
+    run = finder.find_run(run_id)
+    assert run.heartbeat_at > first, "no heartbeat during the step"
+    assert run.status_at(now=run.heartbeat_at + dt.timedelta(seconds=0.9)) == "running"
     child.communicate(timeout=30)
     assert finder.find_run(run_id).status == "completed"
 
@@ -237,7 +242,7 @@ logger.finish()
 def test_a_live_run_in_another_pid_namespace_on_this_host_is_not_crashed(db_url, tmp_path):
     # Containers that share a hostname and a database volume: the pid a logger stores
     # means nothing out here, so only the heartbeat may judge its run.
-    from ato.tracking.runs import pid_is_running
+    from ato.tracking.pids import pid_is_running
 
     if shutil.which("unshare") is None:
         pytest.fail("unshare (util-linux) is needed to start a process in a new pid namespace")

@@ -10,6 +10,8 @@ import textwrap
 import pytest
 
 from ato.adict import ADict
+from ato.db_routers.sql import manager
+from ato.errors import ProjectNotFoundError, RunNotFoundError
 from ato.tracking import SQLFinder, SQLLogger
 from tests.tracking.helpers import make_config
 
@@ -51,10 +53,25 @@ def test_best_run_by_metric_max_and_min(db_url):
     lowest_loss = finder.find_best_run(project_name="vision", metric_key="loss", mode="min")
     assert lowest_loss.id == ids[2]
     assert finder.find_best_run("vision", "loss", mode="max").id == ids[0]
-    assert finder.find_best_run("nope", "acc") == {"error": "Project not found"}
-    assert finder.find_best_run("vision", "nope") == {"error": "Run not found"}
     with pytest.raises(ValueError, match="'max' or 'min'"):
         finder.find_best_run("vision", "acc", mode="maximum")
+
+
+@pytest.mark.parametrize(
+    ("project", "key", "error", "message"),
+    [
+        ("visoin", "acc", ProjectNotFoundError, "No project named 'visoin'.*Did you mean 'vision'"),
+        ("nope", "acc", ProjectNotFoundError, "Its projects: 'nlp', 'vision'"),
+        ("vision", "accuracy", RunNotFoundError, "metric 'accuracy'.*Did you mean 'acc'"),
+    ],
+)
+def test_best_run_of_a_missing_project_or_metric_raises_with_a_hint(
+    db_url, project, key, error, message
+):
+    log_runs(db_url)
+    finder = SQLFinder(make_config(db_url))
+    with pytest.raises(error, match=message):
+        finder.find_best_run(project, key)
 
 
 def test_similar_runs_share_the_config_structure(db_url):
@@ -156,7 +173,10 @@ def test_trace_statistics_count_versions_of_a_function_across_real_runs(db_url, 
     assert finder.find_similar_runs_by_trace(third, "model_forward") == []
     same_output = finder.find_similar_runs_by_trace(first, "evaluate", trace_type="runtime")
     assert [r.id for r in same_output] == [second]
-    assert finder.get_trace_statistics("nope", "model_forward") == {"error": "Project not found"}
+    with pytest.raises(ProjectNotFoundError, match="'nope'"):
+        finder.get_trace_statistics("nope", "model_forward")
+    old = manager.SQLFinder(make_config(db_url))
+    assert old.get_trace_statistics("nope", "model_forward") == {"error": "Project not found"}
 
 
 def test_to_dataframe_takes_config_keys_that_contain_dots(db_url):

@@ -1,4 +1,5 @@
-"""ato 2.x's home of the tracker; the implementation lives in :mod:`ato.tracking`."""
+"""ato 2.x's home of the tracker; the implementation lives in :mod:`ato.tracking`, and
+:mod:`ato.db_routers.sql.manager` adapts it to 2.x's API."""
 
 from __future__ import annotations
 

@@ -10,17 +10,31 @@
     best = finder.find_best_run("my_project", "val_accuracy", mode="max")
     best.config.lr, best.summary["val_accuracy"].max, best.status
 
-Modules: :mod:`~ato.tracking.schema` (tables), :mod:`~ato.tracking.migrations`
-(versioned, additive), :mod:`~ato.tracking.database` (engines and retries),
-:mod:`~ato.tracking.logger`, :mod:`~ato.tracking.finder`, :mod:`~ato.tracking.runs`
-(the records queries return). ``ato.db_routers.sql.manager`` is the same API under its
-2.x name.
+Modules, from the bottom up (each imports only those above it):
+
+- :mod:`~ato.tracking.settings` (what the tracker reads from a config),
+  :mod:`~ato.tracking.pids` (is a run's process alive), :mod:`~ato.tracking.process`
+  (signals, exit and fork), :mod:`~ato.tracking.schema` (tables),
+  :mod:`~ato.tracking.summaries`;
+- :mod:`~ato.tracking.database` (engines; :func:`~ato.tracking.database.write`, the one
+  way a write transaction is run), :mod:`~ato.tracking.migrations` (versioned, additive);
+- the writer: :mod:`~ato.tracking.values` (checks), :mod:`~ato.tracking.buffer`
+  (``MetricBuffer``), :mod:`~ato.tracking.writes` (the SQL of each write),
+  :mod:`~ato.tracking.scopes` (provenance and fingerprints),
+  :mod:`~ato.tracking.session` (2.x's ``logger.session``), :mod:`~ato.tracking.handle`
+  (``ActiveRun``), :mod:`~ato.tracking.logger` (``SQLLogger``);
+- beside it, the reader: :mod:`~ato.tracking.runs` (the records queries return),
+  :mod:`~ato.tracking.reading`, :mod:`~ato.tracking.finder` (``SQLFinder``).
+
+``ato.db_routers.sql.manager`` is the same API under its 2.x name, with 2.x's return
+values where this one raises.
 """
 
 from __future__ import annotations
 
 from ato.tracking.finder import SQLFinder
-from ato.tracking.logger import ActiveRun, SQLLogger
+from ato.tracking.handle import ActiveRun
+from ato.tracking.logger import SQLLogger
 from ato.tracking.runs import (
     ArtifactRecord,
     FingerprintRecord,

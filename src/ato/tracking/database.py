@@ -7,7 +7,8 @@ open transaction),
 last commits), a long busy timeout, and every write transaction started with ``BEGIN
 IMMEDIATE`` so that two writers queue for the lock instead of both reading and then
 failing to upgrade (SQLite answers that with an immediate "database is locked", whatever
-the timeout). What still comes back busy is retried with backoff.
+the timeout). What still comes back busy is retried with backoff: :func:`write` runs
+every write of the tracker that way (begin, retry while busy, commit).
 """
 
 from __future__ import annotations
@@ -19,19 +20,23 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
 
 from ato.errors import TrackerDatabaseError
+from ato.tracking.process import hooks, interrupts_held, main_writes
 
 __all__ = [
     "BUSY_TIMEOUT_S",
+    "is_busy",
     "is_sqlite",
     "not_a_database",
     "open_engine",
+    "refuse_forked_sqlite",
     "retry",
     "sqlite_file",
+    "write",
     "write_after_reading",
     "wrote_in_session",
 ]
@@ -57,6 +62,19 @@ def sqlite_file(url: str) -> str | None:
     if database.startswith("file:"):
         return None  # a URI filename; sqlite3 itself will judge it
     return os.path.realpath(database)
+
+
+def refuse_forked_sqlite(url: str) -> None:
+    """Raise when this process was forked from one whose logger had ``url``'s SQLite file
+    open (however the path is spelled): SQLite's locks do not survive a fork."""
+    file = sqlite_file(url)
+    if file is not None and file in hooks.forked_files:
+        raise TrackerDatabaseError(
+            f"This process was forked from one that had the SQLite database {url!r} "
+            f"open, and SQLite's locks do not survive a fork: using the file here could "
+            f"hang or corrupt it. Log from child processes started with "
+            f"multiprocessing.get_context('spawn') (or 'forkserver'), or log to PostgreSQL."
+        )
 
 
 def _in_memory(parsed: Any) -> bool:
@@ -94,7 +112,11 @@ def not_a_database(error: BaseException, url: str) -> TrackerDatabaseError | Non
 
 
 def open_engine(url: str, *, writer: bool) -> Engine:
-    """An engine for ``url``. A writer's transactions take the write lock at BEGIN."""
+    """An engine for ``url``. A writer's transactions take the write lock at BEGIN.
+
+    Refused: what is not an SQLAlchemy URL, in-memory SQLite, a file in a folder that
+    does not exist, and a file a parent process had open when it forked this one.
+    """
     if not isinstance(url, str) or not url:
         raise TrackerDatabaseError(
             f"experiment.sql.db_path must be an SQLAlchemy URL such as "
@@ -117,6 +139,7 @@ def open_engine(url: str, *, writer: bool) -> Engine:
         )
     path = sqlite_file(url)
     if path is not None:
+        refuse_forked_sqlite(url)
         _check_sqlite_folder(path, url)
     if parsed.get_backend_name() == "sqlite":
         # Writers: SQLite waits briefly, then ``retry`` takes over (see there); readers
@@ -200,8 +223,23 @@ def wrote_in_session(session: Session) -> bool:
     return bool(session.info.get(_WROTE))
 
 
-def _is_busy(error: BaseException) -> bool:
-    text = str(getattr(error, "orig", error)).lower()
+# SQLite's result codes for "try again": SQLITE_BUSY and SQLITE_LOCKED (whose extended
+# codes, e.g. SQLITE_BUSY_SNAPSHOT or SQLITE_LOCKED_SHAREDCACHE, keep them in the low byte).
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether ``error`` (raised by SQLAlchemy or sqlite3) is SQLite saying that the
+    database is busy or locked, i.e. that the transaction may succeed if run again."""
+    import sqlite3
+
+    original = getattr(error, "orig", error)
+    if not isinstance(original, sqlite3.Error):
+        return False
+    code = getattr(original, "sqlite_errorcode", None)  # Python >= 3.11
+    if code is not None:
+        return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    text = str(original).lower()
     return "locked" in text or "busy" in text
 
 
@@ -219,6 +257,37 @@ def retry(action: Callable[[], _T], deadline_s: float = BUSY_TIMEOUT_S) -> _T:
         try:
             return action()
         except (OperationalError, sqlite3.OperationalError) as error:
-            if not _is_busy(error) or time.monotonic() > give_up:
+            if not is_busy(error) or time.monotonic() > give_up:
                 raise
         time.sleep(0.0005 + 0.002 * random.random())
+
+
+def write(
+    engine: Engine,
+    body: Callable[[Connection], _T],
+    *,
+    after_commit: Callable[[], None] | None = None,
+) -> _T:
+    """``body(connection)`` in one write transaction: begin, run it again from the start
+    while the database is busy (see :func:`retry`), commit; return what ``body`` returned.
+
+    ``after_commit`` runs together with the commit, a Ctrl-C held back in between (the
+    buffer forgets the points a commit wrote: neither may happen without the other). A
+    SIGTERM that lands meanwhile in the main thread waits for the end (see
+    :data:`~ato.tracking.process.main_writes`).
+    """
+
+    def attempt() -> _T:
+        with engine.connect() as connection:
+            transaction = connection.begin()
+            result = body(connection)
+            if after_commit is None:
+                transaction.commit()
+            else:
+                with interrupts_held():
+                    transaction.commit()
+                    after_commit()
+            return result
+
+    with main_writes.marked():
+        return retry(attempt)

@@ -3,37 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection
 
+from ato.errors import ProjectNotFoundError, RunNotFoundError, did_you_mean
 from ato.tracking.database import open_engine
-from ato.tracking.logger import refuse_forked_sqlite, setting
 from ato.tracking.migrations import migrate
-from ato.tracking.runs import (
-    RUN_COLUMNS,
-    ArtifactRecord,
-    FingerprintRecord,
-    MetricPoint,
-    MetricSummaryRecord,
-    ProjectRecord,
-    Run,
-    RunBatch,
-    loads,
-)
+from ato.tracking.reading import RunReader
+from ato.tracking.runs import MetricPoint, ProjectRecord, Run
 from ato.tracking.schema import as_utc
+from ato.tracking.settings import setting
 
 __all__ = ["SQLFinder"]
-
-_SELECT_RUNS = (
-    "SELECT "
-    # JSON columns come back as text from SQLite and parsed from psycopg; both are
-    # handled where they are used (a CAST to text would double the cost of a listing).
-    + ", ".join(f"e.{c}" for c in RUN_COLUMNS)
-    + ", p.name FROM experiments AS e JOIN projects AS p ON p.id = e.project_id"
-)
 
 
 def _leaves(node: Any, prefix: str) -> Any:
@@ -50,18 +33,28 @@ class SQLFinder:
     """Reads the database at ``config.experiment.sql.db_path``.
 
     A 'running' run whose heartbeat is older than ``heartbeat_grace`` seconds, or whose
-    process is gone from this host, is reported as 'crashed'.
+    process is gone from this host, is reported as 'crashed'. A query that must name a
+    project or a run and cannot raises :class:`~ato.errors.ProjectNotFoundError` or
+    :class:`~ato.errors.RunNotFoundError` (``ato.db_routers.sql.manager.SQLFinder``
+    returns 2.x's ``{'error': ...}`` instead).
     """
 
     def __init__(self, config: Any, *, heartbeat_grace: float = 30.0) -> None:
         self.config = config
         self.db_path = setting(config, "experiment.sql.db_path")
-        refuse_forked_sqlite(self.db_path)
-        self.engine = open_engine(self.db_path, writer=True)
-        migrate(self.engine, self.db_path)
-        self.engine.dispose()
+        writer = open_engine(self.db_path, writer=True)
+        migrate(writer, self.db_path)
+        writer.dispose()
         self.engine = open_engine(self.db_path, writer=False)
-        self.heartbeat_grace = heartbeat_grace
+        self._reader = RunReader(self.engine, heartbeat_grace)
+
+    @property
+    def heartbeat_grace(self) -> float:
+        return self._reader.heartbeat_grace
+
+    @heartbeat_grace.setter
+    def heartbeat_grace(self, seconds: float) -> None:
+        self._reader.heartbeat_grace = seconds
 
     # -- projects ------------------------------------------------------------------------
 
@@ -80,17 +73,17 @@ class SQLFinder:
     def find_run(self, run_id: int | str) -> Run | None:
         """The run with integer id ``run_id`` (or its UUID, given as a string)."""
         if isinstance(run_id, str) and not run_id.isdigit():
-            runs = self._runs("e.uuid = :key", {"key": run_id})
+            runs = self._reader.runs("e.uuid = :key", {"key": run_id})
         else:
-            runs = self._runs("e.id = :key", {"key": int(run_id)})
+            runs = self._reader.runs("e.id = :key", {"key": int(run_id)})
         return runs[0] if runs else None
 
     def get_runs_in_project(self, project_name: str) -> list[Run]:
-        return self._runs("p.name = :name", {"name": project_name})
+        return self._reader.runs("p.name = :name", {"name": project_name})
 
     def find_similar_runs(self, run_id: int) -> list[Run]:
         """Other runs whose config has the same structure (keys and types)."""
-        return self._runs(
+        return self._reader.runs(
             "e.structural_hash = (SELECT structural_hash FROM experiments WHERE id = :id) "
             "AND e.id <> :id",
             {"id": int(run_id)},
@@ -100,7 +93,7 @@ class SQLFinder:
         self, run_id: int, trace_id: str, trace_type: str = "static"
     ) -> list[Run]:
         """Other runs in which ``trace_id`` had the same fingerprint as in ``run_id``."""
-        return self._runs(
+        return self._reader.runs(
             "e.id IN (SELECT f.run_id FROM fingerprints AS f WHERE f.trace_id = :trace "
             "AND f.trace_type = :kind AND f.run_id <> :id AND f.fingerprint IN ("
             "SELECT g.fingerprint FROM fingerprints AS g WHERE g.run_id = :id "
@@ -108,13 +101,12 @@ class SQLFinder:
             {"id": int(run_id), "trace": trace_id, "kind": trace_type},
         )
 
-    def find_best_run(
-        self, project_name: str, metric_key: str, mode: str = "max"
-    ) -> Run | dict[str, str]:
+    def find_best_run(self, project_name: str, metric_key: str, mode: str = "max") -> Run:
         """The run of the project with the highest (``mode='max'``) or lowest
         (``'min'``) value ever logged for ``metric_key``; NaN never wins.
 
-        As in 2.x, a missing project or metric gives ``{'error': ...}``.
+        Raises :class:`~ato.errors.ProjectNotFoundError` for an unknown project and
+        :class:`~ato.errors.RunNotFoundError` when no run of it logged the metric.
         """
         if mode not in ("max", "min"):
             raise ValueError(f"mode must be 'max' or 'min', not {mode!r}.")
@@ -122,8 +114,6 @@ class SQLFinder:
         order = "DESC" if mode == "max" else "ASC"
         with self.engine.connect() as connection:
             project = _project_id(connection, project_name)
-            if project is None:
-                return {"error": "Project not found"}
             best = connection.execute(
                 text(
                     f"SELECT s.run_id FROM metric_summaries AS s "
@@ -134,15 +124,14 @@ class SQLFinder:
                 {"p": project, "k": metric_key},
             ).scalar()
             if best is None:
-                return {"error": "Run not found"}
-            return self._runs("e.id = :id", {"id": best}, connection)[0]
+                raise _no_run_with_metric(connection, project, project_name, metric_key)
+            return self._reader.runs("e.id = :id", {"id": best}, connection)[0]
 
     def get_trace_statistics(self, project_name: str, trace_id: str) -> dict[str, Any]:
-        """How many distinct fingerprints ``trace_id`` had across the project's runs."""
+        """How many distinct fingerprints ``trace_id`` had across the project's runs
+        (:class:`~ato.errors.ProjectNotFoundError` for an unknown project)."""
         with self.engine.connect() as connection:
             project = _project_id(connection, project_name)
-            if project is None:
-                return {"error": "Project not found"}
             counts: dict[str, int] = dict(
                 connection.execute(
                     text(
@@ -162,40 +151,13 @@ class SQLFinder:
 
     def environment(self, environment_hash: str | None) -> dict[str, Any] | None:
         """The environment record stored under ``environment_hash``."""
-        if environment_hash is None:
-            return None
-        with self.engine.connect() as connection:
-            record = connection.execute(
-                text("SELECT record FROM environments WHERE hash = :h"),
-                {"h": environment_hash},
-            ).scalar()
-        value: dict[str, Any] | None = loads(record)
-        return value
-
-    def _provenance(self, run_id: int) -> dict[str, list[str]] | None:
-        with self.engine.connect() as connection:
-            stored = connection.execute(
-                text("SELECT provenance FROM experiments WHERE id = :id"),
-                {"id": run_id},
-            ).scalar()
-        value: dict[str, list[str]] | None = loads(stored)
-        return value
+        return self._reader.environment(environment_hash)
 
     # -- metrics -------------------------------------------------------------------------
 
     def metrics(self, run_id: int, key: str | None = None) -> list[MetricPoint]:
         """The points of run ``run_id`` (only ``key``'s when given), by key then step."""
-        where = "run_id = :r" + (" AND key = :k" if key is not None else "")
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                text(
-                    f"SELECT key, value, step, timestamp FROM metrics WHERE {where} "
-                    f"ORDER BY key, step, id"
-                ),
-                {"r": int(run_id), "k": key},
-            ).all()
-        run = int(run_id)
-        return [MetricPoint(k, float(v), s, as_utc(t), run) for k, v, s, t in rows]
+        return self._reader.metrics(run_id, key)
 
     def to_dataframe(self, project_name: str) -> Any:
         """One row per run: id, uuid, status, times, tags, every config key (dotted) and
@@ -222,93 +184,33 @@ class SQLFinder:
             rows.append(row)
         return pd.DataFrame(rows)
 
-    # -- loading -------------------------------------------------------------------------
 
-    def _runs(
-        self, where: str, params: dict[str, Any], connection: Connection | None = None
-    ) -> list[Run]:
-        if connection is None:
-            with self.engine.connect() as own:
-                return self._runs(where, params, own)
-        rows = _fetch_all(connection, f"{_SELECT_RUNS} WHERE {where} ORDER BY e.id", params)
-        ids_sql = (
-            "SELECT e.id FROM experiments AS e JOIN projects AS p ON p.id = e.project_id "
-            f"WHERE {where}"
-        )
-        batch = RunBatch(self, ids_sql, params)
-        for row in rows:
-            batch.runs[row[0]] = Run(tuple(row[:-1]), row[-1], batch)
-        return list(batch.runs.values())
-
-    def _relation(self, name: str, ids_sql: str, params: dict[str, Any]) -> dict[int, Any]:
-        """``{run_id: records}`` of one relation for the runs ``ids_sql`` selects."""
-        with self.engine.connect() as connection:
-            rows = _fetch_all(connection, _RELATIONS[name].format(ids=ids_sql), params)
-        loaded: dict[int, Any] = {}
-        if name == "summary":
-            for run_id, key, count, low, high, last, step in rows:
-                last = None if last is None else float(last)
-                loaded.setdefault(run_id, {})[key] = MetricSummaryRecord(
-                    key, count, low, high, last, step
-                )
-        elif name == "artifacts":
-            for run_id, *fields in rows:
-                fields[3] = loads(fields[3])
-                fields[6] = as_utc(fields[6])
-                loaded.setdefault(run_id, []).append(ArtifactRecord._make([*fields, run_id]))
-        else:
-            for run_id, *fields in rows:
-                fields[4] = loads(fields[4]) or {}
-                loaded.setdefault(run_id, []).append(FingerprintRecord._make([*fields, run_id]))
-        return loaded
-
-
-_RELATIONS = {
-    "summary": (
-        "SELECT run_id, key, count, min_value, max_value, last_value, last_step "
-        "FROM metric_summaries WHERE run_id IN ({ids}) ORDER BY run_id, key"
-    ),
-    "artifacts": (
-        "SELECT run_id, id, path, data_type, data_info, size, sha256, "
-        "created_at FROM artifacts WHERE run_id IN ({ids}) ORDER BY id"
-    ),
-    "fingerprints": (
-        "SELECT run_id, trace_id, trace_type, fingerprint, call_index, "
-        "callees, basis FROM fingerprints WHERE run_id IN ({ids}) ORDER BY id"
-    ),
-}
-
-
-@lru_cache(maxsize=256)
-def _compiled(sql: str, dialect: Dialect) -> Any:
-    return text(sql).compile(dialect=dialect)
-
-
-def _fetch_all(connection: Connection, sql: str, params: dict[str, Any]) -> list[Any]:
-    """Rows of ``sql`` (named ``:params``) read through the driver's own cursor.
-
-    SQLAlchemy's result rows cost more than SQLite takes to produce them (listing 1,000
-    runs: 7 ms through a Result, 3 ms through the cursor), and these rows are turned into
-    records at once anyway.
-    """
-    compiled = _compiled(sql, connection.dialect)
-    values = compiled.construct_params(params)
-    if compiled.positional:
-        arguments: Any = tuple(values[name] for name in compiled.positiontup)
-    else:
-        arguments = values
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    cursor = driver.cursor()
-    try:
-        cursor.execute(compiled.string, arguments)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
-
-
-def _project_id(connection: Connection, name: str) -> int | None:
+def _project_id(connection: Connection, name: str) -> int:
     project: int | None = connection.execute(
         text("SELECT id FROM projects WHERE name = :n"), {"n": name}
     ).scalar()
+    if project is None:
+        names = connection.execute(text("SELECT name FROM projects ORDER BY name")).scalars()
+        known = list(names)
+        hint = did_you_mean(name, known)
+        if not hint:
+            shown = ", ".join(map(repr, known[:10])) + (", ..." if len(known) > 10 else "")
+            hint = f" Its projects: {shown}." if known else " It has none yet."
+        raise ProjectNotFoundError(f"No project named {name!r} in this database.{hint}")
     return project
+
+
+def _no_run_with_metric(
+    connection: Connection, project: int, project_name: str, key: str
+) -> RunNotFoundError:
+    keys = connection.execute(
+        text(
+            "SELECT DISTINCT s.key FROM metric_summaries AS s JOIN experiments AS e "
+            "ON e.id = s.run_id WHERE e.project_id = :p ORDER BY s.key"
+        ),
+        {"p": project},
+    ).scalars()
+    return RunNotFoundError(
+        f"No run of project {project_name!r} logged a number for metric {key!r}."
+        + did_you_mean(key, list(keys))
+    )

@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from ato.errors import TrackerDatabaseError
-from ato.tracking.database import not_a_database, retry
+from ato.tracking.database import not_a_database, retry, write
 from ato.tracking.schema import Base, Environment, MetricSummary, SchemaVersion, utc_now
 from ato.tracking.summaries import summarize_all
 
@@ -205,33 +205,30 @@ def schema_version(connection: Connection) -> int:
 def migrate(engine: Engine, url: str) -> int:
     """Bring the database at ``engine`` to :data:`LATEST`; return the version found."""
 
-    def run() -> int:
-        with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY}
-                )
-                # ALTER TABLE waits for every open transaction that read the table, and
-                # while it waits, every other query on the table waits behind it: wait
-                # in short turns instead (see _pg_lock_turns).
-                connection.execute(text("SET LOCAL lock_timeout = '1s'"))
-            found = schema_version(connection)
-            if found > LATEST:
-                raise TrackerDatabaseError(
-                    f"The database {url!r} has schema version {found}, but this ato knows "
-                    f"versions up to {LATEST}: it was written by a newer ato. Nothing was "
-                    f"changed. Upgrade ato (pip install -U ato) to use it."
-                )
-            if found == LATEST:
-                return found
-            for version, _, step in MIGRATIONS:
-                if version > found:
-                    step(connection)
-            _record(connection, LATEST)
+    def upgrade(connection: Connection) -> int:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+            # ALTER TABLE waits for every open transaction that read the table, and
+            # while it waits, every other query on the table waits behind it: wait
+            # in short turns instead (see _pg_lock_turns).
+            connection.execute(text("SET LOCAL lock_timeout = '1s'"))
+        found = schema_version(connection)
+        if found > LATEST:
+            raise TrackerDatabaseError(
+                f"The database {url!r} has schema version {found}, but this ato knows "
+                f"versions up to {LATEST}: it was written by a newer ato. Nothing was "
+                f"changed. Upgrade ato (pip install -U ato) to use it."
+            )
+        if found == LATEST:
             return found
+        for version, _, step in MIGRATIONS:
+            if version > found:
+                step(connection)
+        _record(connection, LATEST)
+        return found
 
     try:
-        found = _pg_lock_turns(run, engine, url)
+        found = _pg_lock_turns(lambda: write(engine, upgrade), engine, url)
     except DBAPIError as error:
         refusal = not_a_database(error, url)
         if refusal is None:
@@ -248,12 +245,13 @@ _LOCK_TURNS_S = 30.0
 
 
 def _pg_lock_turns(run: Callable[[], int], engine: Engine, url: str) -> int:
-    """``retry(run)``; on PostgreSQL, a migration that timed out waiting for a table lock
-    is tried again for up to 30 s, then refused naming the sessions in the way."""
+    """``run()`` (a whole write transaction); on PostgreSQL, a migration that timed out
+    waiting for a table lock is tried again for up to 30 s, then refused naming the
+    sessions in the way."""
     give_up = time.monotonic() + _LOCK_TURNS_S
     while True:
         try:
-            return retry(run)
+            return run()
         except DBAPIError as error:
             if getattr(error.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
                 raise

@@ -4,23 +4,22 @@ A :class:`Run` holds its row as read and converts on first use (the config from 
 an ADict, times to aware datetimes), so that listing a thousand runs costs little more
 than reading them. Its full metric history is read on first access of ``run.metrics``
 (with a new connection of the finder's engine); ``run.summary`` has count, min, max and
-last value per key at once.
+last value per key at once. Runs read what they load through a :class:`RunLoader`.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import json
-import os
 import socket
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from ato.tracking.pids import pid_is_running, pid_namespace
 from ato.tracking.schema import as_utc
 
 if TYPE_CHECKING:
     from ato.adict import ADict
-    from ato.tracking.finder import SQLFinder
 
 __all__ = [
     "ArtifactRecord",
@@ -30,10 +29,10 @@ __all__ = [
     "ProjectRecord",
     "Run",
     "RunBatch",
+    "RunLoader",
+    "RunRow",
     "effective_status",
     "loads",
-    "pid_is_running",
-    "pid_namespace",
 ]
 
 
@@ -84,51 +83,36 @@ class FingerprintRecord(NamedTuple):
     run_id: int | None = None
 
 
+class RunLoader(Protocol):
+    """Where runs read what they load on first use (the finder's reader)."""
+
+    heartbeat_grace: float
+
+    def relation(self, name: str, ids_sql: str, params: Mapping[str, Any]) -> dict[int, Any]:
+        """``{run_id: records}`` of relation ``name`` for the runs ``ids_sql`` selects."""
+        ...
+
+    def metrics(self, run_id: int, key: str | None = None) -> list[MetricPoint]: ...
+
+    def provenance(self, run_id: int) -> dict[str, list[str]] | None: ...
+
+    def environment(self, environment_hash: str | None) -> dict[str, Any] | None: ...
+
+
 class RunBatch:
     """Runs read by one query. The first access of a relation (``summary``,
     ``artifacts``, ``fingerprints``) on any of them reads it for all of them, in one
     query: listing a thousand runs stays one query, and using what was listed is one
     more per relation, not one per run."""
 
-    def __init__(self, finder: SQLFinder, ids_sql: str, params: dict[str, Any]) -> None:
-        self.finder, self.ids_sql, self.params = finder, ids_sql, params
+    def __init__(self, loader: RunLoader, ids_sql: str, params: Mapping[str, Any]) -> None:
+        self.loader, self.ids_sql, self.params = loader, ids_sql, params
         self.runs: dict[int, Run] = {}
 
     def load(self, relation: str) -> None:
-        loaded = self.finder._relation(relation, self.ids_sql, self.params)
+        loaded = self.loader.relation(relation, self.ids_sql, self.params)
         for run in self.runs.values():
             run._lazy[relation] = loaded.get(run.id, {} if relation == "summary" else [])
-
-
-def pid_is_running(pid: int) -> bool:
-    """Whether process ``pid`` exists on this host (a zombie counts as gone)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            state = handle.read().rsplit(b")", 1)[1].split()[0]
-        return state not in (b"Z", b"X")
-    except (OSError, IndexError):
-        return True
-
-
-@functools.lru_cache(maxsize=1)
-def pid_namespace() -> str | None:
-    """Where this process's pid means something: the boot id and the inode of its pid
-    namespace (Linux). Two containers may share a hostname and a database volume; a pid
-    from the other one must not be looked up here. None where /proc does not tell."""
-    try:
-        with open("/proc/sys/kernel/random/boot_id") as handle:
-            boot = handle.read().strip()
-        return f"{boot}/{os.stat('/proc/self/ns/pid').st_ino}"
-    except OSError:
-        return None
 
 
 def effective_status(
@@ -158,25 +142,25 @@ def effective_status(
     return status
 
 
-# The experiments columns a Run is read from, in this order.
-RUN_COLUMNS = (
-    "id",
-    "uuid",
-    "project_id",
-    "config",
-    "structural_hash",
-    "tags",
-    "status",
-    "start_time",
-    "end_time",
-    "heartbeat_at",
-    "host",
-    "pid",
-    "error",
-    "environment_hash",
-    "ato_version",
-    "pid_namespace",
-)
+class RunRow(NamedTuple):
+    """A row of the experiments table, as a Run is read from it (in this order)."""
+
+    id: int
+    uuid: str | None
+    project_id: int
+    config: Any  # JSON: text from SQLite, parsed from psycopg
+    structural_hash: str | None
+    tags: Any  # JSON
+    status: str | None
+    start_time: Any  # as stored: see schema.as_utc
+    end_time: Any
+    heartbeat_at: Any
+    host: str | None
+    pid: int | None
+    error: str | None
+    environment_hash: str | None
+    ato_version: str | None
+    pid_namespace: str | None
 
 
 def loads(value: Any) -> Any:
@@ -188,12 +172,12 @@ class Run:
     """One run as stored. ``status`` is the effective status (see
     :func:`effective_status`); ``stored_status`` is what the row says."""
 
-    __slots__ = ("_batch", "_config", "_finder", "_lazy", "_row", "_status", "project_name")
+    __slots__ = ("_batch", "_config", "_lazy", "_loader", "_row", "_status", "project_name")
 
-    def __init__(self, row: tuple[Any, ...], project_name: str | None, batch: RunBatch) -> None:
+    def __init__(self, row: RunRow, project_name: str | None, batch: RunBatch) -> None:
         self._row = row
         self._batch = batch
-        self._finder = batch.finder
+        self._loader = batch.loader
         self._config: ADict | None = None
         self._lazy: dict[str, Any] = {}
         self._status: str | None = None
@@ -202,6 +186,11 @@ class Run:
     def _relation(self, name: str) -> Any:
         if name not in self._lazy:
             self._batch.load(name)
+        return self._lazy[name]
+
+    def _loaded(self, name: str, load: Any, *args: Any) -> Any:
+        if name not in self._lazy:
+            self._lazy[name] = load(*args)
         return self._lazy[name]
 
     @property
@@ -221,17 +210,17 @@ class Run:
         value: list[FingerprintRecord] = self._relation("fingerprints")
         return value
 
-    id = property(lambda self: self._row[0])
-    uuid = property(lambda self: self._row[1])
-    project_id = property(lambda self: self._row[2])
-    structural_hash = property(lambda self: self._row[4])
-    stored_status = property(lambda self: self._row[6])
-    host = property(lambda self: self._row[10])
-    pid = property(lambda self: self._row[11])
-    error = property(lambda self: self._row[12])
-    environment_hash = property(lambda self: self._row[13])
-    ato_version = property(lambda self: self._row[14])
-    pid_namespace = property(lambda self: self._row[15])
+    id = property(lambda self: self._row.id)
+    uuid = property(lambda self: self._row.uuid)
+    project_id = property(lambda self: self._row.project_id)
+    structural_hash = property(lambda self: self._row.structural_hash)
+    stored_status = property(lambda self: self._row.status)
+    host = property(lambda self: self._row.host)
+    pid = property(lambda self: self._row.pid)
+    error = property(lambda self: self._row.error)
+    environment_hash = property(lambda self: self._row.environment_hash)
+    ato_version = property(lambda self: self._row.ato_version)
+    pid_namespace = property(lambda self: self._row.pid_namespace)
 
     @property
     def project(self) -> ProjectRecord:
@@ -243,60 +232,65 @@ class Run:
         if self._config is None:
             from ato.adict import ADict
 
-            self._config = ADict(loads(self._row[3]) or {})
+            self._config = ADict(loads(self._row.config) or {})
         return self._config
 
     @property
     def tags(self) -> list[Any]:
-        return list(loads(self._row[5]) or [])
+        return list(loads(self._row.tags) or [])
 
     @property
     def start_time(self) -> _dt.datetime | None:
-        return as_utc(self._row[7])
+        return as_utc(self._row.start_time)
 
     @property
     def end_time(self) -> _dt.datetime | None:
-        return as_utc(self._row[8])
+        return as_utc(self._row.end_time)
 
     @property
     def heartbeat_at(self) -> _dt.datetime | None:
-        return as_utc(self._row[9])
+        return as_utc(self._row.heartbeat_at)
 
     @property
     def provenance(self) -> dict[str, list[str]] | None:
         """``{key: [source, ...]}``, newest source first (read on first access)."""
-        if "provenance" not in self._lazy:
-            self._lazy["provenance"] = self._finder._provenance(self.id)
-        value: dict[str, list[str]] | None = self._lazy["provenance"]
+        value: dict[str, list[str]] | None = self._loaded(
+            "provenance", self._loader.provenance, self.id
+        )
         return value
 
     @property
     def environment(self) -> dict[str, Any] | None:
         """The environment record of the run's process (read on first access)."""
-        if "environment" not in self._lazy:
-            self._lazy["environment"] = self._finder.environment(self.environment_hash)
-        value: dict[str, Any] | None = self._lazy["environment"]
+        value: dict[str, Any] | None = self._loaded(
+            "environment", self._loader.environment, self.environment_hash
+        )
         return value
 
     @property
     def status(self) -> str | None:
         if self._status is None:
-            self._status = effective_status(
-                self.stored_status,
-                self.heartbeat_at,
-                self.host,
-                self.pid,
-                self._finder.heartbeat_grace,
-                namespace=self.pid_namespace,
-            )
+            self._status = self.status_at()
         return self._status
+
+    def status_at(self, now: _dt.datetime | None = None) -> str | None:
+        """The effective status at time ``now`` (by default, the present; not cached):
+        'crashed' for a 'running' run whose heartbeat is older than the finder's
+        ``heartbeat_grace`` at ``now`` or whose process is gone."""
+        return effective_status(
+            self.stored_status,
+            self.heartbeat_at,
+            self.host,
+            self.pid,
+            self._loader.heartbeat_grace,
+            now=now,
+            namespace=self.pid_namespace,
+        )
 
     @property
     def metrics(self) -> list[MetricPoint]:
         """Every metric point of the run, by key then step (read on first access)."""
-        if "metrics" not in self._lazy:
-            self._lazy["metrics"] = self._finder.metrics(self.id)
-        value: list[MetricPoint] = self._lazy["metrics"]
+        value: list[MetricPoint] = self._loaded("metrics", self._loader.metrics, self.id)
         return value
 
     def metric(self, key: str) -> list[MetricPoint]:

@@ -1,0 +1,303 @@
+"""What a process does for the runs in it: signals, exit and fork, installed only while
+needed.
+
+- :data:`main_writes`: a SIGTERM that lands while the main thread writes is held until
+  the write is over (the handler would wait on the lock the write holds);
+- :func:`interrupts_held`: a Ctrl-C is held for the instant between a batch's commit
+  and its removal from the buffer;
+- :data:`exit_status`: the code given to ``sys.exit`` is noted for runs still open at
+  exit;
+- :data:`hooks`: while at least one run is open, an ``atexit`` entry and a SIGTERM
+  handler finish the open runs (the handler then chains to the one it replaced), and
+  ``sys.exit`` is watched; all three are installed when the first run starts and
+  removed when the last ends. A fork hook (which ``os.register_at_fork`` cannot take
+  back) is registered when the first logger is made: in a child, loggers drop the
+  parent's run and connections, and the SQLite files they had open are refused.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import sys
+import threading
+import traceback
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+__all__ = [
+    "ExitStatus",
+    "MainWrites",
+    "Participant",
+    "ProcessHooks",
+    "ending",
+    "exit_status",
+    "hooks",
+    "interrupts_held",
+    "main_writes",
+]
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+class MainWrites:
+    """Writes by the main thread under way, in any logger of this process. A SIGTERM
+    handler that lands inside one must not write (it would wait on the lock and the
+    transaction the interrupted write holds); it is queued and run when the outermost
+    write ends."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.depth = 0
+        self.pending: list[tuple[Callable[[int, Any], None], int, Any]] = []
+
+    @contextlib.contextmanager
+    def marked(self) -> Iterator[None]:
+        if not _in_main_thread():
+            yield
+            return
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+            while self.depth == 0 and self.pending:
+                handler, signum, frame = self.pending.pop(0)
+                handler(signum, frame)
+
+
+main_writes = MainWrites()
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Ctrl-C is held back in the main thread for the duration, then raised."""
+    if not _in_main_thread() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            raise KeyboardInterrupt
+
+
+class ExitStatus:
+    """The code given to ``sys.exit`` in the main thread while a run is open, for runs
+    still open at exit: outside ``with``, ``atexit`` is not told how the program ended.
+    (A ``raise SystemExit`` is not seen, and a ``sys.exit`` the program catches still
+    counts: use ``with logger.run()`` where that matters.)"""
+
+    def __init__(self) -> None:
+        self.code: Any = None
+        self.called = False
+        self._original: Callable[..., Any] | None = None
+
+    def watch(self) -> None:
+        if self._original is not None:
+            return
+        self.code, self.called = None, False
+        original = self._original = sys.exit
+
+        def exit(status: Any = None) -> Any:
+            # Another thread's sys.exit only ends that thread.
+            if _in_main_thread():
+                self.code, self.called = status, True
+            return original(status)
+
+        exit.__wrapped__ = original  # type: ignore[attr-defined]
+        exit.__doc__ = original.__doc__
+        sys.exit = exit
+
+    def unwatch(self) -> None:
+        original, self._original = self._original, None
+        if original is not None and getattr(sys.exit, "__wrapped__", None) is original:
+            sys.exit = original  # type: ignore[assignment]
+
+    def error(self) -> SystemExit | None:
+        return SystemExit(self.code) if self.called else None
+
+
+exit_status = ExitStatus()
+
+
+def ending(error: BaseException | None) -> tuple[str, str | None]:
+    """``(status, error text)`` of a run whose program ended with ``error``."""
+    if error is None:
+        return "completed", None
+    if isinstance(error, KeyboardInterrupt):
+        return "killed", "KeyboardInterrupt"
+    if isinstance(error, SystemExit) and error.code in (0, None):
+        return "completed", None
+    return "failed", "".join(traceback.format_exception(error))
+
+
+class Participant(Protocol):
+    """A logger, as the process hooks see it."""
+
+    @property
+    def sqlite_path(self) -> str | None:
+        """The SQLite file the logger has open (None on PostgreSQL)."""
+
+    def after_fork_in_child(self) -> None:
+        """Drop the parent's run, buffer, thread and connections."""
+
+    def end_run_on_sigterm(self) -> None:
+        """Finish the open run as 'killed'."""
+
+    def end_run_at_exit(self, error: BaseException | None) -> None:
+        """Finish the open run with the status of the program's end (``error``)."""
+
+
+class ProcessHooks:
+    """The loggers of this process and the hooks their open runs need (see the module
+    docstring). :data:`hooks` is the one loggers use."""
+
+    def __init__(self) -> None:
+        self._loggers: weakref.WeakSet[Participant] = weakref.WeakSet()
+        self._running: list[weakref.ref[Participant]] = []
+        self._previous_sigterm: Any = None
+        self._at_exit = False  # whether ``_end_at_exit`` is registered with atexit
+        self._exiting = False
+        # SQLite files a logger of a parent process had open when it forked this one.
+        self.forked_files: set[str] = set()
+        _ALL_HOOKS.add(self)
+
+    def adopt(self, logger: Participant) -> None:
+        """Take ``logger`` into account at forks."""
+        _register_fork_hook()
+        self._loggers.add(logger)
+
+    def run_starting(self, logger: Participant) -> None:
+        """``logger`` is starting a run: from now on, exit and SIGTERM finish it."""
+        # Every time, not only for the first run: the first may have started in a
+        # thread, where no signal handler can be set, or the program may have set
+        # another handler since (ours then chains to it).
+        self._install()
+        if logger not in self.running():
+            self._running.append(weakref.ref(logger))
+
+    def run_ended(self, logger: Participant) -> None:
+        """``logger``'s run is over; the hooks go once no run is open."""
+        self._running = [ref for ref in self._running if ref() not in (None, logger)]
+        if not self._running:
+            self._remove()
+
+    def running(self) -> list[Participant]:
+        """The loggers with an open run, the newest first."""
+        alive = (ref() for ref in reversed(self._running))
+        return [logger for logger in alive if logger is not None]
+
+    def after_fork_in_child(self) -> None:
+        """The parent's runs are not this process's; its SQLite files are off limits."""
+        self._running = []
+        loggers = list(self._loggers)
+        self.forked_files.update(path for path in (p.sqlite_path for p in loggers) if path)
+        for logger in loggers:
+            logger.after_fork_in_child()
+
+    # -- installed while a run is open ----------------------------------------------------
+
+    def _install(self) -> None:
+        if not self._at_exit:
+            atexit.register(self._end_at_exit)
+            self._at_exit = True
+        self._install_sigterm()
+        exit_status.watch()
+
+    def _remove(self) -> None:
+        # Not while atexit runs us: unregistering during that is unsafe before 3.10.2.
+        if self._at_exit and not self._exiting:
+            atexit.unregister(self._end_at_exit)
+            self._at_exit = False
+        self._restore_sigterm()
+        exit_status.unwatch()
+
+    def _install_sigterm(self) -> None:
+        if not _in_main_thread():
+            return
+        current = signal.getsignal(signal.SIGTERM)
+        if current == self._on_sigterm:  # still ours: never chain to ourselves
+            return
+        if current is signal.SIG_IGN or current is None:
+            return
+        self._previous_sigterm = current
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+
+    def _restore_sigterm(self) -> None:
+        # Only the main thread may set handlers; from another thread ours stays
+        # installed and keeps chaining to the previous one.
+        if not _in_main_thread():
+            return
+        # ``_previous_sigterm`` is kept: a SIGTERM deferred until now still chains to it.
+        previous = self._previous_sigterm
+        if previous is not None and signal.getsignal(signal.SIGTERM) == self._on_sigterm:
+            signal.signal(signal.SIGTERM, previous)
+
+    def _on_sigterm(self, signum: int, frame: Any) -> None:
+        if main_writes.depth:
+            # The main thread was interrupted inside a write (of any logger), holding
+            # its lock and transaction: ending runs now would wait on them. They end
+            # right after that write.
+            main_writes.pending.append((self._on_sigterm, signum, frame))
+            return
+        previous = self._previous_sigterm
+        try:
+            _each(self.running(), lambda logger: logger.end_run_on_sigterm())
+        finally:
+            if callable(previous):
+                previous(signum, frame)
+            else:  # the default: die of the signal, as the sender expects
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+
+    def _end_at_exit(self) -> None:
+        self._exiting = True
+        try:
+            error = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+            if error is None:
+                error = exit_status.error()
+            _each(self.running(), lambda logger: logger.end_run_at_exit(error))
+        finally:
+            self._exiting = False
+
+
+def _each(loggers: list[Participant], end: Callable[[Participant], None]) -> None:
+    """``end(logger)`` for every logger, even when one raises; then the first error."""
+    failure: BaseException | None = None
+    for logger in loggers:
+        try:
+            end(logger)
+        except BaseException as error:  # the others still end
+            failure = failure or error
+    if failure is not None:
+        raise failure
+
+
+_ALL_HOOKS: weakref.WeakSet[ProcessHooks] = weakref.WeakSet()
+_FORK_HOOK: list[bool] = []  # one entry once os.register_at_fork was called
+
+
+def _register_fork_hook() -> None:
+    if not _FORK_HOOK and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+        _FORK_HOOK.append(True)
+
+
+def _after_fork_in_child() -> None:
+    main_writes.reset()
+    for each in list(_ALL_HOOKS):
+        each.after_fork_in_child()
+
+
+hooks = ProcessHooks()

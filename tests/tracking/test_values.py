@@ -1,0 +1,99 @@
+"""ato.tracking.values: metric keys, values and steps are checked before they are
+buffered; configs and tags are stored as JSON."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import pytest
+
+from ato.db_routers.sql.manager import SQLLogger
+from ato.errors import MetricValueError
+from ato.tracking import SQLFinder
+from ato.tracking.values import check_key, file_facts, jsonable, metric_number, step_number
+from tests.tracking.helpers import make_config
+
+
+@pytest.mark.parametrize("value", ["0.5", None, b"1", [1.0], 1j, object()])
+def test_a_value_that_is_not_a_real_number_raises_naming_the_key(db_url, value):
+    logger = SQLLogger(make_config(db_url))
+    logger.run()
+    with pytest.raises(MetricValueError, match="'val_loss'"):
+        logger.log_metric("val_loss", value)
+    logger.finish()
+
+
+def test_a_step_the_database_cannot_hold_is_refused_naming_the_key(db_url):
+    logger = SQLLogger(make_config(db_url))
+    run_id = logger.run()
+    logger.log_metric("loss", 1.0, step=2**40)  # beyond int32: BIGINT on PostgreSQL
+    with pytest.raises(MetricValueError, match=r"'loss'.*step"):
+        logger.log_metric("loss", 1.0, step=2**63)
+    with pytest.raises(MetricValueError, match=r"'loss'.*too large"):
+        logger.log_metric("loss", 10**400)
+    with pytest.raises(MetricValueError, match="NUL"):
+        logger.log_metric("lo\x00ss", 1.0)
+    logger.log_metric("loss", 2.0)  # the buffer is not poisoned
+    logger.finish()
+    points = SQLFinder(make_config(db_url)).metrics(run_id, "loss")
+    assert [(p.step, p.value) for p in points] == [(2**40, 1.0), (2**40 + 1, 2.0)]
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [("loss/\udcff.wav", "not valid Unicode"), ("k" * 2000, "at most 1024 bytes")],
+)
+def test_a_key_the_database_cannot_index_is_refused(sqlite_url, key, message):
+    logger = SQLLogger(make_config(sqlite_url))
+    run_id = logger.run()
+    with pytest.raises(MetricValueError, match=message):
+        logger.log_metric(key, 1.0)
+    logger.log_metric("loss", 1.0)
+    logger.finish()
+    assert [p.key for p in SQLFinder(make_config(sqlite_url)).metrics(run_id)] == ["loss"]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: metric_number("acc", "0.5"), "'acc' got str"),
+        (lambda: metric_number("acc", 10**400), "too large"),
+        (lambda: metric_number("acc", [1.0]), "log one element"),
+        (lambda: step_number("acc", 1.5, -(2**63), 2**63 - 1), "step must be an integer"),
+        (lambda: step_number("acc", 2**31, -(2**31), 2**31 - 1), "32-bit integers"),
+        (lambda: step_number("acc", 2**63, -(2**63), 2**63 - 1), "64-bit integers"),
+        (lambda: check_key(3), "must be a string"),
+        (lambda: check_key("a\x00b"), "NUL"),
+        (lambda: check_key("k" * 1025), "at most 1024 bytes"),
+        (lambda: check_key("\udcff"), "not valid Unicode"),
+    ],
+)
+def test_what_cannot_be_stored_is_refused_saying_why(call, message):
+    with pytest.raises(MetricValueError, match=message):
+        call()
+
+
+def test_numbers_and_steps_that_can_be_stored_pass():
+    assert metric_number("acc", 1) == 1.0 and math.isnan(metric_number("acc", math.nan))
+    assert step_number("acc", True, 0, 10) == 1
+    check_key("loss/val")
+
+
+def test_jsonable_keeps_data_and_stores_anything_else_as_its_repr():
+    class Opaque:
+        def __repr__(self):
+            return "Opaque()"
+
+    value = {"t": (1, 2), "s": {3, 1}, "nan": math.nan, 4: Path("a/b"), "o": Opaque()}
+    assert jsonable(value) == {"t": [1, 2], "s": [1, 3], "nan": "nan", "4": "a/b", "o": "Opaque()"}
+
+
+def test_file_facts_of_a_file_and_of_none(tmp_path):
+    path = tmp_path / "weights.bin"
+    path.write_bytes(b"abc")
+    size, digest = file_facts(os.fspath(path))
+    assert size == 3 and digest.startswith("ba7816bf")
+    assert file_facts(os.fspath(tmp_path / "missing")) == (None, None)
+    assert file_facts(os.fspath(tmp_path)) == (None, None)
