@@ -37,9 +37,10 @@ class Fingerprint:
     value a runtime call returned), ``callees`` ({trace_id: hex} of the user functions a
     traced function calls, transitively), ``combined`` (hex of ``value`` and the callees
     together: what changes when anything the function runs changes), ``basis`` ('ast',
-    'code object' or 'value') and ``source`` (the function's source text, when seen)."""
+    'code object' or 'value'), ``source`` (the function's source text, when seen) and
+    ``callee_sources`` ({callee's fingerprint: its source text})."""
 
-    __slots__ = ("basis", "callees", "combined", "kind", "source", "value")
+    __slots__ = ("basis", "callee_sources", "callees", "combined", "kind", "source", "value")
 
     def __init__(
         self,
@@ -48,10 +49,12 @@ class Fingerprint:
         callees: dict[str, str] | None = None,
         basis: str = "ast",
         source: str | None = None,
+        callee_sources: dict[str, str] | None = None,
     ) -> None:
         self.kind, self.value, self.basis, self.source = kind, value, basis, source
         self.callees = dict(callees or {})
         self.combined = combined_fingerprint(value, self.callees)
+        self.callee_sources = dict(callee_sources or {})
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, str):
@@ -133,10 +136,17 @@ class _Traced:
         self.source = function_source(func) if fingerprint.basis == "ast" else None
 
     def resolve(self, kind: str = "static") -> Fingerprint:
-        from ato.fingerprint import callees, fingerprint_function
+        from ato.fingerprint import callees, fingerprint_function, function_source
 
-        called = {name: fingerprint_function(fn).value for name, fn in callees(self.func)}
-        return Fingerprint(kind, self.own, called, self.basis, self.source)
+        called: dict[str, str] = {}
+        sources: dict[str, str] = {}
+        for name, fn in callees(self.func):
+            value = fingerprint_function(fn).value
+            called[name] = value
+            text = function_source(fn)
+            if text is not None:
+                sources[value] = text
+        return Fingerprint(kind, self.own, called, self.basis, self.source, sources)
 
 
 class Tracer:

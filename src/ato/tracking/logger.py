@@ -27,6 +27,7 @@ from time import time as _clock
 from typing import TYPE_CHECKING, Any
 
 from ato.errors import NoActiveRunError
+from ato.trace import RuntimeCall
 from ato.tracking import writes
 from ato.tracking.buffer import Batch, BufferSetting, MetricBuffer
 from ato.tracking.database import is_sqlite, open_engine, refuse_forked_sqlite, sqlite_file, write
@@ -34,7 +35,7 @@ from ato.tracking.handle import ActiveRun
 from ato.tracking.migrations import migrate, step_range
 from ato.tracking.process import ending, hooks, main_writes
 from ato.tracking.schema import Experiment, Project, utc_now
-from ato.tracking.scopes import ScopeRecorder
+from ato.tracking.scopes import ScopeRecorder, static_row
 from ato.tracking.session import LegacySession
 from ato.tracking.settings import tracker_settings
 from ato.tracking.values import check_key, jsonable, metric_number, step_number
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from ato.scope import Scope
-    from ato.trace import RuntimeCall
+    from ato.trace import Fingerprint
 
 __all__ = ["SQLLogger"]
 
@@ -54,7 +55,10 @@ class SQLLogger:
     ``scope`` is the scope whose provenance and fingerprints runs record (by default,
     the one that assembled ``config``; see :class:`~ato.tracking.scopes.ScopeRecorder`).
     ``flush_interval`` (seconds) bounds what a hard kill can lose; ``batch_size`` bounds
-    the buffer; ``heartbeat_interval`` is how often a live run says so.
+    the buffer; ``heartbeat_interval`` is how often a live run says so. ``volatile``
+    marks keys that differ in every run (patterns such as ``'paths.*'``; also read from
+    ``config.experiment.volatile``): stored with each run, ``ato explain`` lists their
+    differences apart from the causes.
     """
 
     batch_size = BufferSetting()
@@ -72,8 +76,10 @@ class SQLLogger:
         flush_interval: float = 0.5,
         batch_size: int = 20_000,
         heartbeat_interval: float = 5.0,
+        volatile: list[str] | tuple[str, ...] | None = None,
     ) -> None:
         self.config = config
+        self.volatile = list(volatile or ())
         self.project_name, self.db_path = tracker_settings(config)
         self.engine = open_engine(self.db_path, writer=True)
         migrate(self.engine, self.db_path)
@@ -98,6 +104,8 @@ class SQLLogger:
         self._active = False
         self._inherited_from: int | None = None  # the parent's pid, in a forked child
         self._steps: dict[str, itertools.count[int]] = {}  # the next step of each key
+        # The next index of each runtime trace's calls in the current run.
+        self._calls: dict[str, itertools.count[int]] = {}
         self._step_lock = threading.Lock()
         self._environment: dict[str, Any] | None = None
         hooks.adopt(self)
@@ -152,8 +160,9 @@ class SQLLogger:
         self._current_run_id, self._active = run_id, True
         self._inherited_from = None
         self._steps = {}
+        self._calls = {}
         self.background_error = None
-        self.buffer.add_calls(self._scopes.listen(self._on_runtime_call))
+        self._scopes.listen(self._on_runtime_call, self._on_traced)
         self.buffer.start(name=f"ato-tracker-run-{run_id}")
         return ActiveRun(run_id, run_uuid, self)
 
@@ -173,19 +182,51 @@ class SQLLogger:
             tags,
             provenance=self._scopes.provenance(),
             environment_hash=environment.environment_hash(record),
+            volatile=self._volatile_keys(),
+            git_root=(record.get("git") or {}).get("root"),
         )
-        fingerprints = self._scopes.static_fingerprints()
+        fingerprints, sources = self._scopes.static_fingerprints()
         insert = partial(
             writes.insert_run,
             values=values,
             environment=jsonable(record),
             fingerprints=fingerprints,
+            sources=sources,
         )
         return write(self.engine, insert), values["uuid"]
 
+    def _volatile_keys(self) -> list[str]:
+        marked = list(self.volatile)
+        experiment = self.config.get("experiment") if isinstance(self.config, Mapping) else None
+        extra = experiment.get("volatile") if isinstance(experiment, Mapping) else None
+        if isinstance(extra, str):
+            extra = [extra]
+        for pattern in extra or ():
+            if isinstance(pattern, str) and pattern not in marked:
+                marked.append(pattern)
+        return marked
+
     def _on_runtime_call(self, call: RuntimeCall) -> None:
+        # Numbered within the run: the tracer counts calls for the whole process.
         if self._active:
-            self.buffer.add_calls((call,))
+            counter = self._calls.get(call.trace_id)
+            if counter is None:
+                counter = self._calls.setdefault(call.trace_id, itertools.count())
+            own = RuntimeCall(call.trace_id, next(counter), call.fingerprint)
+            self.buffer.add_calls((own,))
+
+    def _on_traced(self, trace_id: str, fingerprint: Fingerprint) -> None:
+        # A function traced while the run is open (imported late, defined in a loop) is
+        # this run's code too.
+        run_id = self._current_run_id
+        if not self._active or run_id is None:
+            return
+        sources: dict[str, tuple[str, str]] = {}
+        row = static_row(trace_id, fingerprint, sources)
+        write(
+            self.engine,
+            partial(writes.insert_static, run_id=run_id, fingerprints=[row], sources=sources),
+        )
 
     def log_metric(self, key: str, value: Any, step: int | None = None) -> None:
         """Record ``value`` of metric ``key`` at ``step`` (by default one past the last
@@ -260,7 +301,7 @@ class SQLLogger:
         self._legacy.settle(commit=True)
         self._active = False
         self.buffer.stop()
-        self._scopes.stop_listening(self._on_runtime_call)
+        self._scopes.stop_listening(self._on_runtime_call, self._on_traced)
         try:
             self.flush()
         except KeyboardInterrupt:

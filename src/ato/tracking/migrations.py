@@ -14,6 +14,7 @@ refused, unchanged.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -36,10 +37,17 @@ from sqlalchemy.exc import DBAPIError
 
 from ato.errors import TrackerDatabaseError
 from ato.tracking.database import not_a_database, retry, write
-from ato.tracking.schema import Base, Environment, MetricSummary, SchemaVersion, utc_now
+from ato.tracking.schema import (
+    Base,
+    CodeSource,
+    Environment,
+    MetricSummary,
+    SchemaVersion,
+    utc_now,
+)
 from ato.tracking.summaries import summarize_all
 
-__all__ = ["LATEST", "MIGRATIONS", "migrate", "schema_version", "step_range"]
+__all__ = ["LATEST", "MIGRATIONS", "migrate", "migrate_database", "schema_version", "step_range"]
 
 # The tables exactly as ato 2.x's SQLAlchemy models created them.
 _legacy = MetaData()
@@ -114,15 +122,8 @@ _NEW_COLUMNS = {
 
 
 def _v2_runs_record_more(connection: Connection) -> None:
-    dialect = connection.dialect
+    _add_columns(connection, _NEW_COLUMNS)
     inspector = inspect(connection)
-    for table_name, column_names in _NEW_COLUMNS.items():
-        present = {column["name"] for column in inspector.get_columns(table_name)}
-        table = Base.metadata.tables[table_name]
-        for name in column_names:
-            if name not in present:
-                kind = table.c[name].type.compile(dialect=dialect)
-                connection.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {name} {kind}"))
     indexes = {
         index["name"]
         for table in ("metrics", "experiments")
@@ -166,6 +167,38 @@ def _v3_wide_steps_and_pid_namespace(connection: Connection) -> None:
         connection.execute(text("ALTER TABLE metric_summaries ALTER COLUMN last_step TYPE BIGINT"))
 
 
+_EXPLAIN_COLUMNS = {
+    "experiments": ["config_types", "argv", "entry_script", "working_dir", "volatile_keys"],
+    "fingerprints": ["combined"],
+}
+
+
+def _v4_what_explain_compares(connection: Connection) -> None:
+    _add_columns(connection, _EXPLAIN_COLUMNS)
+    if not inspect(connection).has_table("code_sources"):
+        CodeSource.__table__.create(connection)  # type: ignore[attr-defined]
+    # Runs written by 2.x have no UUID: give them one, so that databases of separate
+    # jobs can be merged (ato merge matches runs by UUID).
+    missing = connection.execute(text("SELECT id FROM experiments WHERE uuid IS NULL")).scalars()
+    for run_id in list(missing):
+        connection.execute(
+            text("UPDATE experiments SET uuid = :uuid WHERE id = :id"),
+            {"uuid": str(uuid.uuid4()), "id": run_id},
+        )
+
+
+def _add_columns(connection: Connection, wanted: dict[str, list[str]]) -> None:
+    """Add the columns of the current schema named in ``wanted`` that a table lacks."""
+    inspector = inspect(connection)
+    for table_name, column_names in wanted.items():
+        present = {column["name"] for column in inspector.get_columns(table_name)}
+        table = Base.metadata.tables[table_name]
+        for name in column_names:
+            if name not in present:
+                kind = table.c[name].type.compile(dialect=connection.dialect)
+                connection.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {name} {kind}"))
+
+
 def step_range(connection: Connection) -> tuple[int, int]:
     """The steps the metrics table can hold: 64-bit, or 32-bit in a PostgreSQL table
     that ato 2.x created and filled (see migration 3)."""
@@ -187,6 +220,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "the tables of ato 2.x", _v1_tables_of_ato_2),
     (2, "run identity, heartbeat, provenance, environment, summaries", _v2_runs_record_more),
     (3, "64-bit steps on PostgreSQL, the pid namespace of a run", _v3_wide_steps_and_pid_namespace),
+    (4, "what explain compares: types, command, volatile keys, code", _v4_what_explain_compares),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -238,6 +272,19 @@ def migrate(engine: Engine, url: str) -> int:
     if engine.dialect.name == "sqlite":
         _use_wal(engine)
     return found
+
+
+def migrate_database(url: str) -> int:
+    """Migrate the existing database at ``url`` (``ato migrate``); return the version it
+    had. A missing SQLite file is an error: this never creates a database."""
+    from ato.tracking.database import open_engine
+
+    open_engine(url, writer=False, read_only=True).dispose()  # exists, or says so
+    engine = open_engine(url, writer=True)
+    try:
+        return migrate(engine, url)
+    finally:
+        engine.dispose()
 
 
 _LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout

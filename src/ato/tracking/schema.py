@@ -24,6 +24,7 @@ from ato.tracking.summaries import summarize
 __all__ = [
     "Artifact",
     "Base",
+    "CodeSource",
     "Environment",
     "Experiment",
     "Fingerprint",
@@ -141,6 +142,15 @@ class Experiment(Base):
     # Added by migration 3: where ``pid`` means something (boot id and pid namespace;
     # see ``ato.tracking.runs.pid_namespace``). Containers may share a hostname.
     pid_namespace: Mapped[str | None] = mapped_column(String(80))
+    # Added by migration 4, for explaining a difference: the type tags that make the
+    # stored config lossless (see ato.config_json), the command that started the run
+    # (argv, the entry script relative to the git root, the working directory), and
+    # the keys the program marked as differing in every run (patterns).
+    config_types: Mapped[Any] = mapped_column(JSON)
+    argv: Mapped[Any] = mapped_column(JSON)
+    entry_script: Mapped[str | None] = mapped_column(String)
+    working_dir: Mapped[str | None] = mapped_column(String)
+    volatile_keys: Mapped[Any] = mapped_column(JSON)
 
     project: Mapped[Project] = relationship(back_populates="runs")
     metrics: Mapped[list[Metric]] = relationship(back_populates="run")
@@ -194,6 +204,9 @@ class Fingerprint(Base):
     call_index: Mapped[int | None] = mapped_column(Integer)
     callees: Mapped[Any] = mapped_column(JSON)
     basis: Mapped[str | None] = mapped_column(String(16))
+    # Added by migration 4: the function and its callees together (what counts a
+    # version); ``fingerprint`` stays the function's own.
+    combined: Mapped[str | None] = mapped_column(String(128))
 
     run: Mapped[Experiment] = relationship(back_populates="fingerprints")
 
@@ -222,6 +235,17 @@ class Environment(Base):
 
     hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     record: Mapped[Any] = mapped_column(JSON, nullable=False)
+
+
+class CodeSource(Base):
+    """The source text of a traced function (or of a function it calls), once per own
+    fingerprint (migration 4): what ``ato explain`` diffs when code changed."""
+
+    __tablename__ = "code_sources"
+
+    fingerprint: Mapped[str] = mapped_column(String(128), primary_key=True)
+    trace_id: Mapped[str | None] = mapped_column(String)
+    source: Mapped[str] = mapped_column(Text, nullable=False)
 
 
 class SchemaVersion(Base):

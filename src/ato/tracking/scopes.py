@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import sys
-import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ato.scope import Scope
-    from ato.trace import RuntimeCall, Tracer
+    from ato.trace import Fingerprint, RuntimeCall
 
 __all__ = ["ScopeRecorder"]
 
@@ -28,8 +27,6 @@ class ScopeRecorder:
         self.scope = scope
         self._scopes: list[Scope] = []
         self._own = False  # whether the chosen scopes assembled the run's config
-        # Per tracer, how many of its runtime calls earlier runs stored.
-        self._stored: weakref.WeakKeyDictionary[Tracer, int] = weakref.WeakKeyDictionary()
 
     def choose(self, config: Any) -> None:
         """Pick the scopes of the next run, whose config is ``config``."""
@@ -41,47 +38,69 @@ class ScopeRecorder:
         own = [scope for scope in scopes if scope.config is config]
         self._scopes, self._own = (own, True) if own else (scopes, False)
 
-    def provenance(self) -> dict[str, list[str]] | None:
-        """``{key: [source, ...]}`` (newest first) of the scope that built the config;
+    def provenance(self) -> dict[str, list[dict[str, Any]]] | None:
+        """``{key: [source, ...]}`` (newest first, each a dict: see
+        :meth:`ato.scope.Scope.provenance_record`) of the scope that built the config;
         None when unknown."""
         if not self._own:
             return None
         for scope in self._scopes:
             if scope.is_applied:
                 try:
-                    return {key: [str(s) for s in chain] for key, _, chain in scope.sources()}
+                    return scope.provenance_record()
                 except Exception:  # provenance is a bonus; never let it stop a run
                     return None
         return None
 
-    def static_fingerprints(self) -> list[dict[str, Any]]:
-        """Rows of the fingerprints table (without ``run_id``), one per trace id."""
+    def static_fingerprints(self) -> tuple[list[dict[str, Any]], dict[str, tuple[str, str]]]:
+        """Rows of the fingerprints table (without ``run_id``), one per trace id, and the
+        sources of their code (``{own fingerprint: (trace id, source)}``)."""
         rows: dict[str, dict[str, Any]] = {}
+        sources: dict[str, tuple[str, str]] = {}
         for scope in self._scopes:
             for trace_id, fingerprint in scope.fingerprints.items():
                 if fingerprint.kind == "static":
-                    rows[trace_id] = {
-                        "trace_id": trace_id,
-                        "trace_type": "static",
-                        "fingerprint": fingerprint.value,
-                        "callees": fingerprint.callees or None,
-                        "basis": fingerprint.basis,
-                    }
-        return list(rows.values())
+                    rows[trace_id] = static_row(trace_id, fingerprint, sources)
+        return list(rows.values()), sources
 
-    def listen(self, listener: Callable[[RuntimeCall], None]) -> list[RuntimeCall]:
-        """Pass each new runtime call to ``listener``; return the calls made since the
-        last run (or before the first), which are this run's too."""
-        calls: list[RuntimeCall] = []
+    def listen(
+        self,
+        listener: Callable[[RuntimeCall], None],
+        traced: Callable[[str, Fingerprint], None],
+    ) -> None:
+        """Pass each runtime call made from now on to ``listener``, and each function
+        traced from now on to ``traced``."""
         for scope in self._scopes:
-            tracer = scope.tracer
-            calls.extend(tracer.calls[self._stored.get(tracer, 0) :])
-            tracer.listeners.append(listener)
-        return calls
+            scope.tracer.listeners.append(listener)
+            scope.tracer.static_listeners.append(traced)
 
-    def stop_listening(self, listener: Callable[[RuntimeCall], None]) -> None:
+    def stop_listening(
+        self,
+        listener: Callable[[RuntimeCall], None],
+        traced: Callable[[str, Fingerprint], None],
+    ) -> None:
         for scope in self._scopes:
             tracer = scope.tracer
             if listener in tracer.listeners:
                 tracer.listeners.remove(listener)
-            self._stored[tracer] = len(tracer.calls)
+            if traced in tracer.static_listeners:
+                tracer.static_listeners.remove(traced)
+
+
+def static_row(
+    trace_id: str, fingerprint: Fingerprint, sources: dict[str, tuple[str, str]]
+) -> dict[str, Any]:
+    """A fingerprints row of a traced function; its code's sources go to ``sources``."""
+    if fingerprint.source is not None:
+        sources[fingerprint.value] = (trace_id, fingerprint.source)
+    names = {value: name for name, value in fingerprint.callees.items()}
+    for value, text in fingerprint.callee_sources.items():
+        sources.setdefault(value, (names.get(value, trace_id), text))
+    return {
+        "trace_id": trace_id,
+        "trace_type": "static",
+        "fingerprint": fingerprint.value,
+        "combined": fingerprint.combined,
+        "callees": fingerprint.callees or None,
+        "basis": fingerprint.basis,
+    }

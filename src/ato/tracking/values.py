@@ -4,9 +4,6 @@ values and steps, JSON for configs and tags, the size and digest of artifact fil
 from __future__ import annotations
 
 import hashlib
-import math
-import os
-from collections.abc import Mapping
 from typing import Any
 
 from ato.errors import MetricValueError
@@ -18,23 +15,12 @@ MAX_KEY_BYTES = 1024
 
 
 def jsonable(value: Any) -> Any:
-    """``value`` as JSON can hold it: tuples as lists, numpy scalars as numbers, and any
-    other object as its ``repr`` (a config is stored for reading, never re-executed)."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else repr(value)
-    if isinstance(value, Mapping):
-        return {str(key): jsonable(child) for key, child in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
-        return [jsonable(item) for item in items]
-    item = getattr(value, "item", None)  # numpy and torch scalars
-    if callable(item) and getattr(value, "shape", None) == ():
-        return jsonable(item())
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    return repr(value)
+    """``value`` as JSON can hold it (as :func:`ato.config_json.encode` writes it: tuples
+    as lists, non-finite floats and other objects as text, arrays as lists); a stored
+    value is for reading, never executed."""
+    from ato.config_json import encode
+
+    return encode(value)[0]
 
 
 def metric_number(key: Any, value: Any) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import socket
+import sys
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy.engine import Connection
 from ato.tracking.buffer import Point
 from ato.tracking.pids import pid_namespace
 from ato.tracking.schema import Artifact, Experiment, Fingerprint, utc_now
+from ato.tracking.secrets import mask_secrets
 from ato.tracking.summaries import summarize
 from ato.tracking.values import file_facts, jsonable
 
@@ -26,6 +28,7 @@ __all__ = [
     "insert_points",
     "insert_run",
     "insert_runtime_calls",
+    "insert_static",
     "new_artifact",
     "new_run",
     "update_run",
@@ -61,17 +64,24 @@ def new_run(
     config: Any,
     tags: list[str] | None,
     *,
-    provenance: dict[str, list[str]] | None,
+    provenance: dict[str, list[dict[str, Any]]] | None,
     environment_hash: str,
+    volatile: list[str] | None = None,
+    git_root: str | None = None,
 ) -> dict[str, Any]:
-    """The row of a run of ``config`` starting now in this process."""
+    """The row of a run of ``config`` starting now in this process: the config as 2.x
+    stored it plus its type tags (see :mod:`ato.config_json`), URL passwords masked
+    everywhere (see :mod:`~ato.tracking.secrets`), and the command that started it."""
     from ato import __version__
     from ato.adict import ADict
+    from ato.config_json import encode
 
+    plain, types = encode(config)
     now = utc_now()
     return {
         "project_id": project_id,
-        "config": jsonable(config),
+        "config": mask_secrets(plain),
+        "config_types": types or None,
         "structural_hash": (
             config if isinstance(config, ADict) else ADict(config)
         ).get_structural_hash(),
@@ -83,9 +93,27 @@ def new_run(
         "host": socket.gethostname(),
         "pid": os.getpid(),
         "pid_namespace": pid_namespace(),
-        "provenance": provenance,
+        "provenance": mask_secrets(provenance),
         "environment_hash": environment_hash,
         "ato_version": str(__version__),
+        "volatile_keys": list(volatile) if volatile else None,
+        **command(git_root),
+    }
+
+
+def command(git_root: str | None) -> dict[str, Any]:
+    """How this process was started: its argv, the entry script (relative to the git
+    root when it is inside one) and the working directory."""
+    main = sys.modules.get("__main__")
+    script = getattr(main, "__file__", None) or (sys.argv[0] if sys.argv else None)
+    if script:
+        script = os.path.abspath(script)
+        if git_root and script.startswith(os.path.join(git_root, "")):
+            script = os.path.relpath(script, git_root)
+    return {
+        "argv": mask_secrets(list(sys.argv)),
+        "entry_script": script,
+        "working_dir": os.getcwd(),
     }
 
 
@@ -94,9 +122,10 @@ def insert_run(
     values: Mapping[str, Any],
     environment: Any,
     fingerprints: Iterable[Mapping[str, Any]],
+    sources: Mapping[str, tuple[str, str]] | None = None,
 ) -> int:
-    """A run's row, its environment record (stored once per hash) and its static
-    fingerprints; return the run's id."""
+    """A run's row, its environment record (stored once per hash), its static
+    fingerprints and the sources of their code; return the run's id."""
     connection.execute(
         text(
             "INSERT INTO environments (hash, record) VALUES (:hash, :record) "
@@ -106,10 +135,34 @@ def insert_run(
     )
     result = connection.execute(insert(Experiment).values(**values))
     run_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    insert_static(connection, run_id, fingerprints, sources or {})
+    return run_id
+
+
+def insert_static(
+    connection: Connection,
+    run_id: int,
+    fingerprints: Iterable[Mapping[str, Any]],
+    sources: Mapping[str, tuple[str, str]],
+) -> None:
+    """Static fingerprints of a run, and the source of each function not stored yet
+    (``sources``: own fingerprint -> (trace id, source text))."""
     rows = [dict(row, run_id=run_id) for row in fingerprints]
     if rows:
         connection.execute(insert(Fingerprint), rows)
-    return run_id
+    if not sources:
+        return
+    statement = text(
+        "INSERT INTO code_sources (fingerprint, trace_id, source) "
+        "VALUES (:fingerprint, :trace_id, :source) ON CONFLICT (fingerprint) DO NOTHING"
+    )
+    connection.execute(
+        statement,
+        [
+            {"fingerprint": fingerprint, "trace_id": trace_id, "source": source}
+            for fingerprint, (trace_id, source) in sources.items()
+        ],
+    )
 
 
 def update_run(connection: Connection, run_id: int | None, values: Mapping[str, Any]) -> None:
