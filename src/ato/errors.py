@@ -29,14 +29,16 @@ written as ``except KeyError`` or ``except ValueError`` keeps working::
     │   ├── ScopeArgumentError  (TypeError)                 an argument of the wrong kind given
     │   │                                                   to Scope, MultiScope or their methods
     │   └── ViewCycleError                                  views that chain to each other
-    └── TrackerError                                        experiment tracking
-        ├── TrackerConfigError  (KeyError, AttributeError)  a config without experiment.sql...
-        ├── MetricValueError    (TypeError, ValueError)     a metric that is not a number
-        ├── NoActiveRunError    (RuntimeError)              logging before logger.run()
-        ├── TrackerDatabaseError (RuntimeError)             a file that is not an ato database,
-        │                                                   or one from a newer ato
-        ├── ProjectNotFoundError (LookupError)              a project no run was logged in
-        └── RunNotFoundError    (LookupError)               no run matches the query
+    ├── TrackerError                                        experiment tracking
+    │   ├── TrackerConfigError  (KeyError, AttributeError)  a config without experiment.sql...
+    │   ├── MetricValueError    (TypeError, ValueError)     a metric that is not a number
+    │   ├── NoActiveRunError    (RuntimeError)              logging before logger.run()
+    │   ├── TrackerDatabaseError (RuntimeError)             a file that is not an ato database,
+    │   │                                                   or one from a newer ato
+    │   ├── ProjectNotFoundError (LookupError)              a project no run was logged in
+    │   └── RunNotFoundError    (LookupError)               no run matches the query
+    ├── UsageError              (ValueError)                a mistake in an ``ato`` command line
+    └── OptionalDependencyError (ImportError)               an extra that is not installed
 
     AtoWarning (UserWarning)                                e.g. a key set only on the command line
 
@@ -63,6 +65,7 @@ __all__ = [
     "MetricValueError",
     "NoActiveRunError",
     "NoDefaultError",
+    "OptionalDependencyError",
     "OverrideParseError",
     "OverridePathError",
     "OverrideReplacedError",
@@ -79,6 +82,7 @@ __all__ = [
     "UnknownViewError",
     "UnrepresentableValueError",
     "UnsupportedFormatError",
+    "UsageError",
     "ViewCycleError",
     "close_matches",
     "did_you_mean",
@@ -342,3 +346,12 @@ def close_matches(word: str, candidates: Iterable[object], limit: int = 3) -> li
             scored.append((score, name))
     scored.sort(key=lambda pair: -pair[0])
     return [name for _, name in scored[:limit]]
+
+
+class UsageError(AtoError, ValueError):
+    """A mistake in how the ``ato`` command was called (it exits with status 2)."""
+
+
+class OptionalDependencyError(AtoError, ImportError):
+    """A feature needs an optional extra that is not installed; the message says which
+    (``pip install 'ato[plot]'``)."""

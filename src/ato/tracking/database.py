@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import os
 import random
+import sqlite3
 import time
+import urllib.parse
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -26,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from ato.errors import TrackerDatabaseError
 from ato.tracking.process import hooks, interrupts_held, main_writes
+from ato.tracking.secrets import masked_url
 
 __all__ = [
     "BUSY_TIMEOUT_S",
@@ -111,8 +114,12 @@ def not_a_database(error: BaseException, url: str) -> TrackerDatabaseError | Non
     )
 
 
-def open_engine(url: str, *, writer: bool) -> Engine:
+def open_engine(url: str, *, writer: bool, read_only: bool = False) -> Engine:
     """An engine for ``url``. A writer's transactions take the write lock at BEGIN.
+
+    ``read_only``: SQLite is opened with ``mode=ro`` (nothing is created, the file is
+    never written, a read-only file works) and must exist; PostgreSQL sessions are
+    read-only transactions.
 
     Refused: what is not an SQLAlchemy URL, in-memory SQLite, a file in a folder that
     does not exist, and a file a parent process had open when it forked this one.
@@ -140,15 +147,47 @@ def open_engine(url: str, *, writer: bool) -> Engine:
     path = sqlite_file(url)
     if path is not None:
         refuse_forked_sqlite(url)
-        _check_sqlite_folder(path, url)
+        if read_only:
+            _check_sqlite_file(path, url)
+        else:
+            _check_sqlite_folder(path, url)
     if parsed.get_backend_name() == "sqlite":
         # Writers: SQLite waits briefly, then ``retry`` takes over (see there); readers
         # never hold the write lock and simply wait.
         timeout = WRITER_BUSY_TIMEOUT_S if writer else BUSY_TIMEOUT_S
-        engine = create_engine(url, connect_args={"timeout": timeout})
+        if read_only and path is not None:
+            engine = create_engine(
+                "sqlite://",
+                creator=lambda: sqlite3.connect(
+                    f"file:{urllib.parse.quote(path)}?mode=ro",
+                    uri=True,
+                    timeout=timeout,
+                    check_same_thread=False,
+                ),
+            )
+        else:
+            engine = create_engine(url, connect_args={"timeout": timeout})
         _prepare_sqlite(engine, writer=writer, timeout=timeout)
         return engine
+    if read_only and parsed.get_backend_name() == "postgresql":
+        options = "-c default_transaction_read_only=on"
+        return create_engine(url, pool_pre_ping=True, connect_args={"options": options})
     return create_engine(url, pool_pre_ping=True)
+
+
+def _check_sqlite_file(path: str, url: str) -> None:
+    """A reader opens what exists and creates nothing."""
+    shown = masked_url(url)
+    if os.path.isdir(path):
+        raise TrackerDatabaseError(
+            f"{path!r} (from {shown!r}) is a folder, not a tracker database. Name the "
+            f"database file inside it, e.g. {os.path.join(path, 'experiments.db')!r}."
+        )
+    if not os.path.exists(path):
+        raise TrackerDatabaseError(
+            f"No tracker database at {path!r} (from {shown!r}); reading never creates one. "
+            f"Check the path (or --db / ATO_DB), or log a run there first."
+        )
 
 
 def _prepare_sqlite(engine: Engine, *, writer: bool, timeout: float) -> None:

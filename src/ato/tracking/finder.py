@@ -1,4 +1,10 @@
-"""``SQLFinder``: queries over tracked runs, answered with plain records."""
+"""``SQLFinder``: queries over tracked runs, answered with plain records.
+
+A finder only reads: it opens SQLite with ``mode=ro`` and PostgreSQL in read-only
+transactions, creates nothing and migrates nothing, so a database of an older schema
+(2.x included) is read as it is and left byte-identical. Writers migrate; ``ato migrate``
+does it on request.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,15 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
-from ato.errors import ProjectNotFoundError, RunNotFoundError, did_you_mean
-from ato.tracking.database import open_engine
-from ato.tracking.migrations import migrate
+from ato.errors import InvalidArgumentError, ProjectNotFoundError, RunNotFoundError, did_you_mean
+from ato.tracking import traces
+from ato.tracking.database import not_a_database, open_engine
 from ato.tracking.reading import RunReader
 from ato.tracking.runs import MetricPoint, ProjectRecord, Run
 from ato.tracking.schema import as_utc
+from ato.tracking.secrets import masked_url
 from ato.tracking.settings import setting
 
 __all__ = ["SQLFinder"]
@@ -40,13 +48,36 @@ class SQLFinder:
     """
 
     def __init__(self, config: Any, *, heartbeat_grace: float = 30.0) -> None:
+        """``config`` is a config with ``experiment.sql.db_path``, or a database URL."""
         self.config = config
-        self.db_path = setting(config, "experiment.sql.db_path")
-        writer = open_engine(self.db_path, writer=True)
-        migrate(writer, self.db_path)
-        writer.dispose()
-        self.engine = open_engine(self.db_path, writer=False)
-        self._reader = RunReader(self.engine, heartbeat_grace)
+        if isinstance(config, str):
+            self.db_path = config
+        else:
+            self.db_path = setting(config, "experiment.sql.db_path")
+        self.engine = open_engine(self.db_path, writer=False, read_only=True)
+        try:
+            self._reader = RunReader(self.engine, heartbeat_grace, masked_url(self.db_path))
+        except DBAPIError as error:
+            self.engine.dispose()
+            refusal = not_a_database(error, masked_url(self.db_path))
+            if refusal is None:
+                raise
+            raise refusal from None
+
+    @classmethod
+    def open(cls, url: str, *, heartbeat_grace: float = 30.0) -> SQLFinder:
+        """A finder of the database at ``url``."""
+        return cls(url, heartbeat_grace=heartbeat_grace)
+
+    def close(self) -> None:
+        """Close the finder's connections (records already read stay usable)."""
+        self.engine.dispose()
+
+    def __enter__(self) -> SQLFinder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def heartbeat_grace(self) -> float:
@@ -70,13 +101,95 @@ class SQLFinder:
 
     # -- runs ----------------------------------------------------------------------------
 
+    def require_project(self, project_name: str) -> None:
+        """Raise :class:`~ato.errors.ProjectNotFoundError` (listing the projects, or the
+        nearest names) when the database has no project ``project_name``."""
+        with self.engine.connect() as connection:
+            _project_id(connection, project_name)
+
+    def project_overview(self) -> list[dict[str, Any]]:
+        """Every project: its name, how many runs it has and when the last one started."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT p.name, count(e.id), max(e.start_time) FROM projects AS p "
+                    "LEFT JOIN experiments AS e ON e.project_id = p.id "
+                    "GROUP BY p.id, p.name ORDER BY p.name"
+                )
+            ).all()
+        return [{"name": n, "runs": int(c), "last_start": as_utc(t)} for n, c, t in rows]
+
     def find_run(self, run_id: int | str) -> Run | None:
         """The run with integer id ``run_id`` (or its UUID, given as a string)."""
         if isinstance(run_id, str) and not run_id.isdigit():
+            if not self._reader.schema.has("experiments", "uuid"):
+                return None
             runs = self._reader.runs("e.uuid = :key", {"key": run_id})
         else:
-            runs = self._reader.runs("e.id = :key", {"key": int(run_id)})
+            number = int(run_id)
+            if not -(2**63) <= number < 2**63:
+                return None  # no row has such an id (and the driver cannot take it)
+            runs = self._reader.runs("e.id = :key", {"key": number})
         return runs[0] if runs else None
+
+    def resolve_run(self, spec: Any) -> Run | None:
+        """The run ``spec`` names: an id, a UUID, a UUID prefix (unique, 4 or more
+        characters) or a record; None when nothing matches."""
+        if isinstance(spec, Run):
+            spec = spec.id
+        if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
+            return self.find_run(int(spec))
+        text_spec = str(spec).strip().lower()
+        found = self.find_run(text_spec)
+        if found is not None or len(text_spec) < 4:
+            return found
+        if not self._reader.schema.has("experiments", "uuid"):
+            return None
+        matches = self._reader.runs("e.uuid LIKE :prefix", {"prefix": f"{text_spec}%"})
+        if len(matches) > 1:
+            listed = ", ".join(f"{run.id} ({run.uuid})" for run in matches[:5])
+            raise RunNotFoundError(
+                f"{spec!r} is the start of {len(matches)} run UUIDs ({listed}); give more "
+                f"characters or the run's id."
+            )
+        return matches[0] if matches else None
+
+    def resolve_run_or_raise(self, spec: Any) -> Run:
+        """:meth:`resolve_run`, raising :class:`~ato.errors.RunNotFoundError` that names
+        the nearest ids when nothing matches."""
+        found = self.resolve_run(spec)
+        if found is None:
+            raise RunNotFoundError(self._run_not_found(spec))
+        return found
+
+    def _run_not_found(self, spec: Any) -> str:
+        with self.engine.connect() as connection:
+            ids = [int(i) for i in connection.execute(text("SELECT id FROM experiments")).scalars()]
+        if not ids:
+            return f"No run {spec!r}: this database has no runs yet."
+        if isinstance(spec, int) or str(spec).strip().isdigit():
+            wanted = int(spec)
+            nearest = sorted(ids, key=lambda i: (abs(i - wanted), i))[:3]
+            shown = ", ".join(map(str, sorted(nearest)))
+            span = f"runs go from {min(ids)} to {max(ids)}"
+            return f"No run {wanted}. The nearest ids: {shown} ({span})."
+        return (
+            f"No run {spec!r}: no id or UUID (prefix) matches. Run ids go from {min(ids)} "
+            f"to {max(ids)}; 'ato runs PROJECT' lists them."
+        )
+
+    def previous_run(self, run: Run) -> Run | None:
+        """The run of ``run``'s project that started just before it."""
+        found = self._reader.runs(
+            "e.project_id = :p AND e.id = (SELECT max(id) FROM experiments "
+            "WHERE project_id = :p AND id < :id)",
+            {"p": run.project_id, "id": run.id},
+        )
+        return found[0] if found else None
+
+    def code_source(self, fingerprint: str) -> str | None:
+        """The stored source of the function whose own fingerprint this is."""
+        return self._reader.code_source(fingerprint)
 
     def get_runs_in_project(self, project_name: str) -> list[Run]:
         return self._reader.runs("p.name = :name", {"name": project_name})
@@ -92,12 +205,16 @@ class SQLFinder:
     def find_similar_runs_by_trace(
         self, run_id: int, trace_id: str, trace_type: str = "static"
     ) -> list[Run]:
-        """Other runs in which ``trace_id`` had the same fingerprint as in ``run_id``."""
+        """Other runs in which ``trace_id`` ran the same code as in ``run_id`` (the same
+        combined fingerprint: itself and the functions it calls), or, for a runtime
+        trace, gave a same output."""
+        version = traces.version_column(self._reader.schema, "f")
+        other = version.replace("f.", "g.")
         return self._reader.runs(
-            "e.id IN (SELECT f.run_id FROM fingerprints AS f WHERE f.trace_id = :trace "
-            "AND f.trace_type = :kind AND f.run_id <> :id AND f.fingerprint IN ("
-            "SELECT g.fingerprint FROM fingerprints AS g WHERE g.run_id = :id "
-            "AND g.trace_id = :trace AND g.trace_type = :kind))",
+            f"e.id IN (SELECT f.run_id FROM fingerprints AS f WHERE f.trace_id = :trace "
+            f"AND f.trace_type = :kind AND f.run_id <> :id AND {version} IN ("
+            f"SELECT {other} FROM fingerprints AS g WHERE g.run_id = :id "
+            f"AND g.trace_id = :trace AND g.trace_type = :kind))",
             {"id": int(run_id), "trace": trace_id, "kind": trace_type},
         )
 
@@ -109,20 +226,28 @@ class SQLFinder:
         :class:`~ato.errors.RunNotFoundError` when no run of it logged the metric.
         """
         if mode not in ("max", "min"):
-            raise ValueError(f"mode must be 'max' or 'min', not {mode!r}.")
+            raise InvalidArgumentError(
+                f"find_best_run(mode={mode!r}): mode must be 'max' or 'min' "
+                f"(whether higher or lower is better)."
+            )
         column = "max_value" if mode == "max" else "min_value"
         order = "DESC" if mode == "max" else "ASC"
+        if self._reader.schema.has("metric_summaries"):
+            sql = (
+                f"SELECT s.run_id FROM metric_summaries AS s "
+                f"JOIN experiments AS e ON e.id = s.run_id "
+                f"WHERE e.project_id = :p AND s.key = :k AND s.{column} IS NOT NULL "
+                f"ORDER BY s.{column} {order}, s.run_id LIMIT 1"
+            )
+        else:  # a 2.x database read as it is: no summaries to read
+            sql = (
+                f"SELECT m.run_id FROM metrics AS m JOIN experiments AS e ON e.id = m.run_id "
+                f"WHERE e.project_id = :p AND m.key = :k AND m.value = m.value "
+                f"ORDER BY m.value {order}, m.run_id LIMIT 1"
+            )
         with self.engine.connect() as connection:
             project = _project_id(connection, project_name)
-            best = connection.execute(
-                text(
-                    f"SELECT s.run_id FROM metric_summaries AS s "
-                    f"JOIN experiments AS e ON e.id = s.run_id "
-                    f"WHERE e.project_id = :p AND s.key = :k AND s.{column} IS NOT NULL "
-                    f"ORDER BY s.{column} {order}, s.run_id LIMIT 1"
-                ),
-                {"p": project, "k": metric_key},
-            ).scalar()
+            best = connection.execute(text(sql), {"p": project, "k": metric_key}).scalar()
             if best is None:
                 raise _no_run_with_metric(connection, project, project_name, metric_key)
             return self._reader.runs("e.id = :id", {"id": best}, connection)[0]
@@ -130,12 +255,13 @@ class SQLFinder:
     def get_trace_statistics(self, project_name: str, trace_id: str) -> dict[str, Any]:
         """How many distinct fingerprints ``trace_id`` had across the project's runs
         (:class:`~ato.errors.ProjectNotFoundError` for an unknown project)."""
+        version = traces.version_column(self._reader.schema, "f")
         with self.engine.connect() as connection:
             project = _project_id(connection, project_name)
             counts: dict[str, int] = dict(
                 connection.execute(
                     text(
-                        "SELECT f.trace_type, count(DISTINCT f.fingerprint) FROM fingerprints "
+                        f"SELECT f.trace_type, count(DISTINCT {version}) FROM fingerprints "
                         "AS f JOIN experiments AS e ON e.id = f.run_id WHERE e.project_id = :p "
                         "AND f.trace_id = :t GROUP BY f.trace_type"
                     ),
@@ -148,6 +274,21 @@ class SQLFinder:
             "static_trace_versions": int(counts.get("static", 0)),
             "runtime_trace_versions": int(counts.get("runtime", 0)),
         }
+
+    def trace_versions(
+        self, project_name: str, trace_id: str, metric: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Each version of traced function ``trace_id`` in the project, oldest first:
+        its combined and own fingerprints, the first run and time it was seen, the runs
+        that ran it, what changed from the version before (the function itself, or
+        which callees), and the best value of ``metric`` among its runs."""
+        self.require_project(project_name)
+        runs = self._reader.runs(
+            "p.name = :name AND e.id IN (SELECT run_id FROM fingerprints WHERE trace_id = :t "
+            "AND trace_type = 'static')",
+            {"name": project_name, "t": trace_id},
+        )
+        return traces.versions(runs, trace_id, metric)
 
     def environment(self, environment_hash: str | None) -> dict[str, Any] | None:
         """The environment record stored under ``environment_hash``."""
@@ -205,8 +346,8 @@ def _no_run_with_metric(
 ) -> RunNotFoundError:
     keys = connection.execute(
         text(
-            "SELECT DISTINCT s.key FROM metric_summaries AS s JOIN experiments AS e "
-            "ON e.id = s.run_id WHERE e.project_id = :p ORDER BY s.key"
+            "SELECT DISTINCT m.key FROM metrics AS m JOIN experiments AS e "
+            "ON e.id = m.run_id WHERE e.project_id = :p ORDER BY m.key"
         ),
         {"p": project},
     ).scalars()

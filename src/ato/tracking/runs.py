@@ -33,6 +33,7 @@ __all__ = [
     "RunRow",
     "effective_status",
     "loads",
+    "source_text",
 ]
 
 
@@ -74,6 +75,9 @@ class ArtifactRecord(NamedTuple):
 
 
 class FingerprintRecord(NamedTuple):
+    """A static fingerprint (``fingerprint`` is the function's own, ``combined`` with its
+    callees) or one runtime call's (``call_index`` counts from 0 within the run)."""
+
     trace_id: str
     trace_type: str
     fingerprint: str
@@ -81,6 +85,7 @@ class FingerprintRecord(NamedTuple):
     callees: dict[str, str] | None = None
     basis: str | None = None
     run_id: int | None = None
+    combined: str | None = None
 
 
 class RunLoader(Protocol):
@@ -94,7 +99,7 @@ class RunLoader(Protocol):
 
     def metrics(self, run_id: int, key: str | None = None) -> list[MetricPoint]: ...
 
-    def provenance(self, run_id: int) -> dict[str, list[str]] | None: ...
+    def provenance(self, run_id: int) -> dict[str, list[Any]] | None: ...
 
     def environment(self, environment_hash: str | None) -> dict[str, Any] | None: ...
 
@@ -161,6 +166,27 @@ class RunRow(NamedTuple):
     environment_hash: str | None
     ato_version: str | None
     pid_namespace: str | None
+    config_types: Any  # JSON; migration 4 on
+    argv: Any  # JSON
+    entry_script: str | None
+    working_dir: str | None
+    volatile_keys: Any  # JSON
+
+
+def source_text(entry: Mapping[str, Any]) -> str:
+    """One stored source as :class:`ato.provenance.Source` prints it."""
+    if entry.get("kind") == "unknown":
+        return str(entry.get("text", "unknown"))
+    from ato.provenance import Source
+
+    return str(
+        Source(
+            str(entry.get("kind")),
+            str(entry.get("name")),
+            entry.get("priority"),
+            entry.get("file"),
+        )
+    )
 
 
 def loads(value: Any) -> Any:
@@ -229,11 +255,29 @@ class Run:
 
     @property
     def config(self) -> ADict:
+        """The config as logged: values JSON cannot hold come back by their stored type
+        tags (see :mod:`ato.config_json`), so it has the structural hash it was run with."""
         if self._config is None:
             from ato.adict import ADict
+            from ato.config_json import decode
 
-            self._config = ADict(loads(self._row.config) or {})
+            plain = loads(self._row.config) or {}
+            self._config = ADict(decode(plain, loads(self._row.config_types)))
         return self._config
+
+    @property
+    def command(self) -> dict[str, Any] | None:
+        """``{'argv': [...], 'script': ..., 'cwd': ...}``: how the run was started (None
+        for runs recorded before ato stored it)."""
+        argv = loads(self._row.argv)
+        if argv is None and self._row.entry_script is None:
+            return None
+        return {"argv": argv, "script": self._row.entry_script, "cwd": self._row.working_dir}
+
+    @property
+    def volatile_keys(self) -> list[str]:
+        """Patterns of keys the program marked as differing in every run."""
+        return list(loads(self._row.volatile_keys) or [])
 
     @property
     def tags(self) -> list[Any]:
@@ -252,12 +296,32 @@ class Run:
         return as_utc(self._row.heartbeat_at)
 
     @property
-    def provenance(self) -> dict[str, list[str]] | None:
-        """``{key: [source, ...]}``, newest source first (read on first access)."""
-        value: dict[str, list[str]] | None = self._loaded(
+    def sources(self) -> dict[str, list[dict[str, Any]]] | None:
+        """``{key: [source, ...]}``, newest first, each a dict with ``kind``, ``name``,
+        ``priority``, ``file``, ``token`` and the ``value`` it wrote (read on first
+        access). Runs that stored only text (earlier versions) give ``kind: 'unknown'``
+        with the ``text``; runs without provenance give None."""
+        stored: dict[str, list[Any]] | None = self._loaded(
             "provenance", self._loader.provenance, self.id
         )
-        return value
+        if stored is None:
+            return None
+        return {
+            key: [
+                entry if isinstance(entry, dict) else {"kind": "unknown", "text": str(entry)}
+                for entry in chain
+            ]
+            for key, chain in stored.items()
+        }
+
+    @property
+    def provenance(self) -> dict[str, list[str]] | None:
+        """``{key: [source, ...]}``, newest source first, as text (``'high_lr (priority
+        1)'``, ``'command line (lr=0.01)'``)."""
+        sources = self.sources
+        if sources is None:
+            return None
+        return {key: [source_text(entry) for entry in chain] for key, chain in sources.items()}
 
     @property
     def environment(self) -> dict[str, Any] | None:

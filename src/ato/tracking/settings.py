@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from ato.errors import TrackerConfigError
 
-__all__ = ["setting", "tracker_settings"]
+__all__ = ["DEFAULT_DB", "database_url", "setting", "tracker_settings"]
 
 _LAYOUT = """\
 config.experiment.project_name = 'my_project'
@@ -40,3 +41,14 @@ def tracker_settings(config: Any) -> tuple[str, str]:
             f"config.experiment.project_name must be a non-empty string, not {project!r}."
         )
     return project, url
+
+
+DEFAULT_DB = "sqlite:///experiments.db"
+
+
+def database_url(db: str | None) -> str:
+    """The database the ``ato`` command and ``compare_runs`` read: ``db`` (a URL, or a
+    path to an SQLite file), else ``$ATO_DB``, else ``experiments.db`` in the current
+    folder."""
+    url = db or os.environ.get("ATO_DB") or DEFAULT_DB
+    return url if "://" in url else f"sqlite:///{url}"
