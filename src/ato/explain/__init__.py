@@ -39,6 +39,7 @@ __all__ = [
     "Reader",
     "RunFacts",
     "compare",
+    "compare_runs",
 ]
 
 
@@ -116,3 +117,23 @@ def compare(
     report.outcome = metric_outcomes(before, after, reader, tolerance)
     report.command = command_change(before, after)
     return report
+
+
+def compare_runs(
+    a: Any,
+    b: Any = None,
+    *,
+    db: str | None = None,
+    incidental: bool = False,
+    tolerance: float = 1e-6,
+) -> Comparison:
+    """Compare two tracked runs, each an integer id, a UUID or UUID prefix, or a record
+    from :class:`~ato.tracking.SQLFinder`. Without ``b``, ``a`` is compared with the run
+    of its project that started before it. ``db`` is a database URL (default: the
+    ``ATO_DB`` environment variable, else ``sqlite:///experiments.db``); it is opened
+    read-only."""
+    from ato.explain.load import Loader
+
+    with Loader(db) as loader:
+        first, second = loader.pair(a, b)
+        return compare(first, second, loader, incidental=incidental, tolerance=tolerance)

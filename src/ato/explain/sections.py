@@ -248,7 +248,7 @@ class MetricOutcome(_Record):
 _MINIMISED = ("loss", "error", "err", "mse", "mae", "rmse", "perplexity", "ppl", "nll", "wer")
 
 
-def _mode(key: str) -> str:
+def guess_mode(key: str) -> str:
     words = key.lower().replace("/", "_").replace(".", "_").replace("-", "_").split("_")
     return "min" if any(word in _MINIMISED for word in words) else "max"
 
@@ -276,7 +276,7 @@ def metric_outcomes(
     outcomes = []
     for key in sorted(a.metrics.keys() & b.metrics.keys()):
         old, new = a.metrics[key], b.metrics[key]
-        mode = _mode(key)
+        mode = guess_mode(key)
         separation = None
         if reader is not None:
             separation = _separation(reader.curve(a.id, key), reader.curve(b.id, key), tolerance)
