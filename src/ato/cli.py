@@ -1,0 +1,158 @@
+"""The ``ato`` program: show runs and explain why two differ.
+
+    ato runs [PROJECT]            ato show RUN            ato explain RUN_A [RUN_B]
+    ato best PROJECT METRIC       ato similar RUN         ato traces PROJECT TRACE_ID
+    ato plot RUN... --metric KEY  ato merge TARGET SOURCE...   ato migrate DB
+
+The only place that prints for the user and exits: errors go to standard error with exit
+status 1 (2 for a mistake in the command line itself), never with a traceback. Every read
+command opens the database read-only and takes ``--json``. This module imports nothing
+heavy, so ``ato --help`` answers at once; each command loads what it needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+_DB_HELP = (
+    "database URL or SQLite path (default: $ATO_DB, else sqlite:///experiments.db in the "
+    "current directory)"
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ato",
+        description="Show tracked runs and explain, cause by cause, why two runs differ.",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help=_DB_HELP)
+    common.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    runs = commands.add_parser(
+        "runs", parents=[common], help="list a project's runs (no project: the projects)"
+    )
+    runs.add_argument("project", nargs="?", help="project name")
+    runs.add_argument("--status", help="only runs with this status (crashed, completed, ...)")
+    runs.add_argument("--tag", action="append", help="only runs with this tag (repeatable)")
+    runs.add_argument("--limit", type=int, help="at most this many runs")
+    runs.add_argument("--metric", action="append", help="show this metric's last value")
+    runs.add_argument("--sort", metavar="METRIC", help="order by a metric's last value, best first")
+
+    show = commands.add_parser("show", parents=[common], help="one run in full")
+    show.add_argument("run", help="run id, UUID or UUID prefix")
+
+    for name in ("explain", "diff"):
+        explain = commands.add_parser(
+            name,
+            parents=[common],
+            help="why two runs differ" if name == "explain" else "same as explain",
+        )
+        explain.add_argument("run_a", help="run id, UUID or UUID prefix")
+        explain.add_argument(
+            "run_b", nargs="?", help="second run (default: compare RUN_A with the run before it)"
+        )
+        explain.add_argument(
+            "--incidental", action="store_true", help="list incidental environment changes too"
+        )
+        explain.add_argument(
+            "--tolerance",
+            type=float,
+            default=1e-6,
+            help="relative gap at which metric curves count as separated (default 1e-6)",
+        )
+
+    best = commands.add_parser("best", parents=[common], help="the best run of a project")
+    best.add_argument("project")
+    best.add_argument("metric")
+    best.add_argument("--mode", choices=("max", "min"), default="max")
+
+    similar = commands.add_parser(
+        "similar", parents=[common], help="runs with the same config structure"
+    )
+    similar.add_argument("run")
+
+    traces = commands.add_parser(
+        "traces", parents=[common], help="versions of a traced function across a project"
+    )
+    traces.add_argument("project")
+    traces.add_argument("trace_id")
+    traces.add_argument("--metric", help="show each version's best value of this metric")
+
+    plot = commands.add_parser("plot", parents=[common], help="metric curves of runs, to a file")
+    plot.add_argument("runs", nargs="+", metavar="RUN")
+    plot.add_argument("--metric", required=True)
+    plot.add_argument(
+        "-o", "--output", default="curves.png", help="image file (default curves.png)"
+    )
+
+    merge = commands.add_parser("merge", help="copy the runs of other databases into one")
+    merge.add_argument("target", help="database URL or SQLite path to merge into")
+    merge.add_argument("sources", nargs="+", metavar="SOURCE")
+    merge.add_argument("--json", action="store_true")
+
+    migrate = commands.add_parser("migrate", help="bring a database to this ato's schema")
+    migrate.add_argument("database", help="database URL or SQLite path")
+    migrate.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``ato`` program; return its exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `ato runs | head`: the reader left; say nothing more.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except Exception as error:
+        from ato.errors import AtoError, UsageError
+
+        if not isinstance(error, AtoError):
+            raise
+        print(f"ato: error: {error}", file=sys.stderr)
+        return 2 if isinstance(error, UsageError) else 1
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from ato.commands.output import Output
+
+    out = Output(json_mode=bool(getattr(args, "json", False)))
+    if args.command in ("merge", "migrate"):
+        from ato.commands import admin
+
+        return int(getattr(admin, args.command)(args, out))
+    from ato.tracking import SQLFinder
+    from ato.tracking.settings import database_url
+
+    finder = SQLFinder.open(database_url(args.db))
+    try:
+        if args.command in ("explain", "diff"):
+            from ato.commands.explain import explain
+
+            return explain(finder, args, out)
+        if args.command == "plot":
+            from ato.commands.plot import plot
+
+            return plot(finder, args, out)
+        from ato.commands import runs
+
+        return int(getattr(runs, args.command)(finder, args, out))
+    finally:
+        finder.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

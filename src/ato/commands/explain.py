@@ -1,0 +1,138 @@
+"""``ato explain RUN_A [RUN_B]`` (alias ``ato diff``): why two runs differ, cause by cause."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ato.commands.output import Output
+from ato.explain import Comparison, compare
+from ato.explain.verdict import short
+
+__all__ = ["explain", "render"]
+
+
+def explain(finder: Any, args: argparse.Namespace, out: Output) -> int:
+    from ato.explain.load import Loader
+
+    loader = Loader.over(finder)
+    before, after = loader.pair(args.run_a, args.run_b)
+    report = compare(before, after, loader, incidental=args.incidental, tolerance=args.tolerance)
+    if out.json_mode:
+        out.json(report.to_dict())
+    else:
+        render(report, out, incidental=args.incidental)
+    return 0
+
+
+def render(report: Comparison, out: Output, incidental: bool = False) -> None:
+    a, b = report.before, report.after
+    out.heading(f"Run {a.id} -> run {b.id}" + (f" ({a.project})" if a.project else ""))
+    out.line(report.verdict)
+    if report.structure:
+        out.line()
+        out.table(
+            ["key", "change", "type before", "type after", "source"],
+            [[c.key, c.change, c.type_before, c.type_after, c.source] for c in report.structure],
+            title="1. Structure",
+        )
+    groups = {"config": "2. Config", "tracker": "Tracker settings", "search": "Search"}
+    groups["volatile"] = "Volatile keys (marked as differing in every run)"
+    for category, title in groups.items():
+        changes = [c for c in report.config if c.category == category]
+        if changes:
+            out.line()
+            out.table(
+                [
+                    "key",
+                    f"run {a.id}",
+                    f"run {b.id}",
+                    f"source in run {a.id}",
+                    f"source in run {b.id}",
+                ],
+                [
+                    [c.key, short(c.before), short(c.after), c.source_before, c.source_after]
+                    for c in changes
+                ],
+                title=title,
+            )
+    if report.code:
+        out.line()
+        out.heading("3. Code")
+        for change in report.code:
+            out.line(f"{change.trace_id}: {change.change}")
+            if change.diff:
+                out.code(change.diff)
+            for callee in change.callees:
+                state = (
+                    "added"
+                    if callee.before is None
+                    else "removed"
+                    if callee.after is None
+                    else "changed"
+                )
+                out.line(f"  calls {callee.trace_id}: {state}")
+                if callee.diff:
+                    out.code(callee.diff)
+    if report.runtime:
+        out.line()
+        out.table(
+            [
+                "trace",
+                "first differing call",
+                f"calls in run {a.id}",
+                f"calls in run {b.id}",
+                "code and config identical",
+            ],
+            [
+                [
+                    d.trace_id,
+                    d.first_call,
+                    d.calls_before,
+                    d.calls_after,
+                    "yes" if d.code_and_config_identical else "no",
+                ]
+                for d in report.runtime
+            ],
+            title="4. Runtime outputs",
+        )
+    if report.environment or not report.environment_known:
+        out.line()
+        out.heading("5. Environment" + (" (incidental changes too)" if incidental else ""))
+        if not report.environment_known:
+            out.line("not recorded for one of the runs")
+        for change in report.environment:
+            mark = "" if change.material else " (incidental)"
+            out.line(f"{change}{mark}")
+    if report.outcome:
+        out.line()
+        out.table(
+            [
+                "metric",
+                f"final {a.id}",
+                f"final {b.id}",
+                f"best {a.id}",
+                f"best {b.id}",
+                "curves separate at step",
+            ],
+            [
+                [
+                    m.key,
+                    m.final_before,
+                    m.final_after,
+                    m.best_before,
+                    m.best_after,
+                    m.separates_at_step,
+                ]
+                for m in report.outcome
+            ],
+            title="6. Outcome",
+        )
+    if report.command:
+        out.line()
+        out.heading("Command")
+        command = report.command
+        out.line(f"run {a.id}: {' '.join(command.argv_before or []) or 'not recorded'}")
+        out.line(f"run {b.id}: {' '.join(command.argv_after or []) or 'not recorded'}")
+        if command.cwd_before != command.cwd_after:
+            out.line(f"working directory: {command.cwd_before} -> {command.cwd_after}")
