@@ -1,0 +1,286 @@
+"""`ato explain` on real programs run twice in subprocesses: each cause is named.
+
+(a) a command-line override; (b) a cosmetic then a logical edit of a traced function;
+(c) an edited helper, defined above and below the traced function; (d) a runtime trace
+diverging at call 2 with code and config unchanged; (e) a package upgraded between two
+virtual environments; (f) two runs in one process; (g) a 2.x database, read and left
+byte-identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATA
+
+PROGRAM = """
+import os
+from ato.scope import Scope
+from ato.tracking import SQLLogger
+
+scope = Scope(name="train")
+
+@scope.observe(default=True)
+def defaults(config):
+    config.experiment = {{"project_name": "demo", "sql": {{"db_path": "sqlite:///runs.db"}}}}
+    config.lr = 0.01
+    config.epochs = 3
+
+{helpers_above}
+@scope.trace(trace_id="train_step")
+def train_step(x, lr):
+{body}
+{helpers_below}
+@scope.runtime_trace(trace_id="predictions")
+def predict(call):
+    with open("data.txt") as handle:
+        return handle.read().splitlines()[call]
+
+@scope
+def main(train):
+    logger = SQLLogger(train)
+    with logger.run():
+        value = 1.0
+        for epoch in range(train.epochs):
+            value = train_step(value, train.lr)
+            predict(epoch)
+            logger.log_metric("loss", value, step=epoch)
+
+main()
+"""
+
+BODY = "    step_size = lr * x  # plain SGD\n    return x - step_size\n"
+
+
+def write_program(folder: Path, body: str = BODY, above: str = "", below: str = "") -> None:
+    source = PROGRAM.format(body=body, helpers_above=above, helpers_below=below)
+    (folder / "train.py").write_text(textwrap.dedent(source))
+    if not (folder / "data.txt").exists():
+        (folder / "data.txt").write_text("a\nb\nc\n")
+
+
+def run(folder: Path, *args: str, python: str = sys.executable) -> None:
+    result = subprocess.run(
+        [python, "train.py", *args], cwd=folder, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def ato(folder: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "ato", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "ATO_DB": "sqlite:///runs.db"},
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def explain(folder: Path, a: str = "1", b: str = "2") -> dict:
+    return json.loads(ato(folder, "explain", a, b, "--json").stdout)
+
+
+def test_a_command_line_override_is_the_cause(tmp_path):
+    write_program(tmp_path)
+    run(tmp_path)
+    run(tmp_path, "lr=0.1")
+    report = explain(tmp_path)
+    assert [(c["key"], c["before"], c["after"]) for c in report["config"]] == [
+        ("lr", 0.01, 0.1)
+    ]
+    assert report["config"][0]["source_after"] == "command line 'lr=0.1'"
+    assert report["verdict"].startswith("Same code and environment. Config differs in 1 key:")
+    assert "lr 0.01 -> 0.1 (command line 'lr=0.1' in run 2" in report["verdict"]
+    assert report["code"] == [] and report["runtime"] == []
+    assert report["command"]["only_after"] == ["lr=0.1"]
+    plain = ato(tmp_path, "explain", "2").stdout  # against the run before it
+    assert "lr 0.01 -> 0.1" in plain
+
+
+def test_a_cosmetic_edit_is_no_change_and_a_logical_one_is_named(tmp_path):
+    write_program(tmp_path)
+    run(tmp_path)
+    cosmetic = "    # the same step, reformatted\n    delta = (lr *\n             x)\n    return x - delta\n"
+    write_program(tmp_path, body=cosmetic)
+    run(tmp_path)
+    report = explain(tmp_path)
+    assert report["code"] == []
+    assert report["verdict"].startswith("Same code and environment.")
+    write_program(tmp_path, body="    return x - lr * x * x\n")
+    run(tmp_path)
+    report = explain(tmp_path, "2", "3")
+    (change,) = report["code"]
+    assert (change["trace_id"], change["change"]) == ("train_step", "changed")
+    assert "+    return x - lr * x * x" in change["diff"]
+    assert "Code differs: `train_step` changed" in report["verdict"]
+
+
+@pytest.mark.parametrize("where", ["above", "below"])
+def test_an_edited_helper_is_named(tmp_path, where):
+    body = "    return x - lr * scale(x)\n"
+    helper = "def scale(x):\n    return {}\n\n"
+    write_program(tmp_path, body=body, **{where: helper.format("x")})
+    run(tmp_path)
+    write_program(tmp_path, body=body, **{where: helper.format("2 * x")})
+    run(tmp_path)
+    report = explain(tmp_path)
+    (change,) = report["code"]
+    assert change["change"] == "callee changed"
+    assert [callee["trace_id"] for callee in change["callees"]] == ["__main__.scale"]
+    assert "+    return 2 * x" in change["callees"][0]["diff"]
+    assert "`train_step` calls changed code (`__main__.scale`)" in report["verdict"]
+
+
+def test_a_runtime_trace_diverging_at_call_2_is_named(tmp_path):
+    write_program(tmp_path)
+    run(tmp_path)
+    (tmp_path / "data.txt").write_text("a\nb\nchanged\n")
+    run(tmp_path)
+    report = explain(tmp_path)
+    assert report["code"] == [] and report["config"] == []
+    (divergence,) = report["runtime"]
+    assert (divergence["trace_id"], divergence["first_call"]) == ("predictions", 2)
+    assert divergence["code_and_config_identical"] is True
+    assert "Outputs of `predictions` first differ at call 2" in report["verdict"]
+
+
+def _wheel(folder: Path, version: str) -> Path:
+    """A real wheel of a tiny package, built by hand (no build backend, no network)."""
+    path = folder / f"tinydep-{version}-py3-none-any.whl"
+    info = f"tinydep-{version}.dist-info"
+    files = {
+        "tinydep.py": f"VERSION = {version!r}\n",
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: tinydep\nVersion: {version}\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = "".join(f"{name},,\n" for name in files) + f"{info}/RECORD,,\n"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+        archive.writestr(f"{info}/RECORD", record)
+    return path
+
+
+def _venv(folder: Path, wheel: Path) -> str:
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True, timeout=120
+    )
+    python = str(folder / "bin" / "python")
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    # ato and its dependencies come from this test's interpreter; tinydep is the venv's own.
+    here = [p for p in sys.path if p.endswith("site-packages") or p.endswith("src")]
+    Path(site, "ato_test_paths.pth").write_text("\n".join(here) + "\n")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+         "--target", site, str(wheel)],
+        check=True, timeout=120,
+    )
+    return python
+
+
+def test_a_package_upgraded_between_two_virtual_environments(tmp_path):
+    write_program(tmp_path)
+    old = _venv(tmp_path / "env-old", _wheel(tmp_path, "1.16.0"))
+    new = _venv(tmp_path / "env-new", _wheel(tmp_path, "1.17.0"))
+    run(tmp_path, python=old)
+    run(tmp_path, python=new)
+    report = explain(tmp_path)
+    material = [c for c in report["environment"]["changes"] if c["material"]]
+    assert {"kind": "upgraded", "what": "package tinydep", "before": "1.16.0",
+            "after": "1.17.0", "material": True} in material
+    assert "package tinydep upgraded: 1.16.0 -> 1.17.0" in report["verdict"]
+    assert all(c["what"] != "python.executable" for c in report["environment"]["changes"])
+
+
+TWO_RUNS = """
+from ato.scope import Scope
+from ato.tracking import SQLLogger
+
+scope = Scope(name="twice")
+
+@scope.observe(default=True)
+def defaults(config):
+    config.experiment = {"project_name": "demo", "sql": {"db_path": "sqlite:///runs.db"}}
+    config.lr = 0.01
+
+@scope.runtime_trace(trace_id="outputs")
+def outputs(i):
+    return i * 2
+
+config = scope.apply()
+outputs(99)  # before any run: belongs to none
+for lr in (0.01, 0.02):
+    config.lr = lr
+    logger = SQLLogger(config)  # one logger per job, as a Hydra multirun makes them
+    with logger.run():
+        for i in range(3):
+            outputs(i)
+"""
+
+
+def test_two_runs_in_one_process_store_only_their_own_calls(tmp_path):
+    (tmp_path / "train.py").write_text(textwrap.dedent(TWO_RUNS))
+    run(tmp_path)
+    shown = [json.loads(ato(tmp_path, "show", str(i), "--json").stdout) for i in (1, 2)]
+    assert [s["runtime_calls"] for s in shown] == [{"outputs": 3}, {"outputs": 3}]
+    report = explain(tmp_path)
+    assert report["runtime"] == []  # the same outputs, call by call
+    assert [(c["key"], c["before"], c["after"]) for c in report["config"]] == [
+        ("lr", 0.01, 0.02)
+    ]
+
+
+def test_a_2x_database_is_read_and_left_byte_identical(tmp_path):
+    database = tmp_path / "runs.db"
+    shutil.copy(DATA / "tracker" / "ato214.db", database)
+    before = hashlib.sha256(database.read_bytes()).hexdigest()
+    listing = json.loads(ato(tmp_path, "runs", "--json").stdout)
+    assert listing, "the 2.x database has projects"
+    project = max(listing, key=lambda p: p["runs"])["name"]
+    runs = json.loads(ato(tmp_path, "runs", project, "--json").stdout)
+    assert len(runs) >= 2
+    first, second = str(runs[0]["id"]), str(runs[1]["id"])
+    ato(tmp_path, "show", first, "--json")
+    report = explain(tmp_path, first, second)
+    assert report["verdict"]
+    assert all(
+        c["source_before"] == "unknown" and c["source_after"] == "unknown"
+        for c in report["config"]
+    )
+    assert hashlib.sha256(database.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.db"]  # no -wal, no -shm
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "fragment"),
+    [
+        (["explain", "1", "99"], 1, "No run 99"),
+        (["runs", "nosuchproject"], 1, "demo"),
+        (["show", "1", "--db", "sqlite:///missing.db"], 1, "missing.db"),
+        (["explain"], 2, "usage"),
+    ],
+)
+def test_errors_are_one_line_without_traceback(tmp_path, args, status, fragment):
+    write_program(tmp_path)
+    run(tmp_path)
+    result = ato(tmp_path, *args, check=False)
+    assert result.returncode == status
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
