@@ -3,8 +3,8 @@
 It builds configs from Python and from files, writes them in every format, and shows how
 ato tells a change of structure (a new key, a value of another type) from a change of
 values; runs a Scope-configured script; fingerprints code, outputs and the environment;
-and logs two tracked runs to out/experiments.db, then asks why they differ. Files go to
-./out next to this script.
+and logs two tracked runs to out/experiments.db, then asks why they differ, in Python
+and with the ato command (runs, explain, plot). Files go to ./out next to this script.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ato import environment
+from ato import compare_runs, environment
 from ato.adict import ADict
 from ato.scope import Scope
 from ato.tracking import SQLFinder
@@ -156,6 +156,19 @@ def main() -> None:
     stats = finder.get_trace_statistics("quickstart", "evaluate")
     print(f"evaluate() outputs: {stats['runtime_trace_versions']} distinct fingerprints")
     print(f"same environment: {first.environment_hash == second.environment_hash}")
+    finder.close()
+
+    rule("9. The ato command: runs, why two differ, their curves")
+    database = f"sqlite:///{OUT / 'experiments.db'}"
+    report = compare_runs(first.id, second.id, db=database)
+    print(f"compare_runs({first.id}, {second.id}).verdict:\n  {report.verdict}")
+    for argv in (
+        ["runs", "quickstart", "--metric", "final_loss"],
+        ["explain", str(second.id)],
+        ["plot", str(first.id), str(second.id), "--metric", "loss", "-o", str(OUT / "curves.png")],
+    ):
+        print(f"$ ato {' '.join(argv)}")
+        print(run_ato([*argv, "--db", database]).rstrip())
 
     print("\nDemo finished.")
 
@@ -168,6 +181,13 @@ def load_function(source: str, label: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.train_step
+
+
+def run_ato(argv: list[str]) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "ato", *argv], capture_output=True, text=True, check=False
+    )
+    return result.stdout + result.stderr
 
 
 def run_train(argv: list[str]) -> str:

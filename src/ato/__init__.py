@@ -38,6 +38,7 @@ __all__ = [
 
 # Loaded on first use: name -> module that defines it.
 _LAZY = {
+    "compare_runs": "ato.explain",
     "MultiScope": "ato.scope",
     "SQLFinder": "ato.tracking",
     "SQLLogger": "ato.tracking",

@@ -196,3 +196,9 @@ def test_key_categories():
 
 def test_nan_values_are_equal():
     assert compare(run(1, config={"x": math.nan}), run(2, config={"x": math.nan})).config == []
+
+
+def test_a_changed_function_whose_callee_changed_too_names_both():
+    a = run(1, code={"f": CodeFacts("f1", "F1", {"h": "h1"})})
+    b = run(2, code={"f": CodeFacts("f2", "F2", {"h": "h2"})})
+    assert "`f` changed, and calls changed code (`h`)." in compare(a, b).verdict

@@ -99,9 +99,7 @@ def test_a_command_line_override_is_the_cause(tmp_path):
     run(tmp_path)
     run(tmp_path, "lr=0.1")
     report = explain(tmp_path)
-    assert [(c["key"], c["before"], c["after"]) for c in report["config"]] == [
-        ("lr", 0.01, 0.1)
-    ]
+    assert [(c["key"], c["before"], c["after"]) for c in report["config"]] == [("lr", 0.01, 0.1)]
     assert report["config"][0]["source_after"] == "command line 'lr=0.1'"
     assert report["verdict"].startswith("Same code and environment. Config differs in 1 key:")
     assert "lr 0.01 -> 0.1 (command line 'lr=0.1' in run 2" in report["verdict"]
@@ -114,7 +112,10 @@ def test_a_command_line_override_is_the_cause(tmp_path):
 def test_a_cosmetic_edit_is_no_change_and_a_logical_one_is_named(tmp_path):
     write_program(tmp_path)
     run(tmp_path)
-    cosmetic = "    # the same step, reformatted\n    delta = (lr *\n             x)\n    return x - delta\n"
+    cosmetic = (
+        "    # the same step, reformatted\n    delta = (lr *\n             x)\n"
+        "    return x - delta\n"
+    )
     write_program(tmp_path, body=cosmetic)
     run(tmp_path)
     report = explain(tmp_path)
@@ -165,7 +166,9 @@ def _wheel(folder: Path, version: str) -> Path:
     files = {
         "tinydep.py": f"VERSION = {version!r}\n",
         f"{info}/METADATA": f"Metadata-Version: 2.1\nName: tinydep\nVersion: {version}\n",
-        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{info}/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
     }
     record = "".join(f"{name},,\n" for name in files) + f"{info}/RECORD,,\n"
     with zipfile.ZipFile(path, "w") as archive:
@@ -182,15 +185,28 @@ def _venv(folder: Path, wheel: Path) -> str:
     python = str(folder / "bin" / "python")
     site = subprocess.run(
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     # ato and its dependencies come from this test's interpreter; tinydep is the venv's own.
     here = [p for p in sys.path if p.endswith("site-packages") or p.endswith("src")]
     Path(site, "ato_test_paths.pth").write_text("\n".join(here) + "\n")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-         "--target", site, str(wheel)],
-        check=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            "--target",
+            site,
+            str(wheel),
+        ],
+        check=True,
+        timeout=120,
     )
     return python
 
@@ -203,8 +219,13 @@ def test_a_package_upgraded_between_two_virtual_environments(tmp_path):
     run(tmp_path, python=new)
     report = explain(tmp_path)
     material = [c for c in report["environment"]["changes"] if c["material"]]
-    assert {"kind": "upgraded", "what": "package tinydep", "before": "1.16.0",
-            "after": "1.17.0", "material": True} in material
+    assert {
+        "kind": "upgraded",
+        "what": "package tinydep",
+        "before": "1.16.0",
+        "after": "1.17.0",
+        "material": True,
+    } in material
     assert "package tinydep upgraded: 1.16.0 -> 1.17.0" in report["verdict"]
     assert all(c["what"] != "python.executable" for c in report["environment"]["changes"])
 
@@ -242,9 +263,7 @@ def test_two_runs_in_one_process_store_only_their_own_calls(tmp_path):
     assert [s["runtime_calls"] for s in shown] == [{"outputs": 3}, {"outputs": 3}]
     report = explain(tmp_path)
     assert report["runtime"] == []  # the same outputs, call by call
-    assert [(c["key"], c["before"], c["after"]) for c in report["config"]] == [
-        ("lr", 0.01, 0.02)
-    ]
+    assert [(c["key"], c["before"], c["after"]) for c in report["config"]] == [("lr", 0.01, 0.02)]
 
 
 def test_a_2x_database_is_read_and_left_byte_identical(tmp_path):
@@ -261,8 +280,7 @@ def test_a_2x_database_is_read_and_left_byte_identical(tmp_path):
     report = explain(tmp_path, first, second)
     assert report["verdict"]
     assert all(
-        c["source_before"] == "unknown" and c["source_after"] == "unknown"
-        for c in report["config"]
+        c["source_before"] == "unknown" and c["source_after"] == "unknown" for c in report["config"]
     )
     assert hashlib.sha256(database.read_bytes()).hexdigest() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.db"]  # no -wal, no -shm

@@ -91,10 +91,11 @@ def _code_and_environment(report: Comparison) -> str:
     material = [change for change in report.environment if change.material]
     code_words = []
     for change in report.code:
+        names = ", ".join(f"`{callee.trace_id}`" for callee in change.callees) or "a callee"
         if change.change == "changed":
-            code_words.append(f"`{change.trace_id}` changed")
+            also = f", and calls changed code ({names})" if change.callees else ""
+            code_words.append(f"`{change.trace_id}` changed{also}")
         elif change.change == "callee changed":
-            names = ", ".join(f"`{callee.trace_id}`" for callee in change.callees) or "a callee"
             code_words.append(f"`{change.trace_id}` calls changed code ({names})")
         else:
             run = report.after if change.change == "added" else report.before
