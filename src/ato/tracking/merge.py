@@ -2,26 +2,33 @@
 
 Runs are matched by UUID: a run already in the target is left alone, so merging the same
 source twice adds nothing. Every other run is copied with a new id in the target, and its
-metrics, summaries, fingerprints and artifacts follow it with their ``run_id`` remapped;
-projects are matched by name, environment records and code sources by hash. Sources are
-read as they are (read-only, never migrated); the target is migrated first.
+metrics, fingerprints and artifacts follow it with their ``run_id`` remapped (summaries
+are recomputed from the copied metrics); projects are matched by name, environment
+records and code sources by hash. Sources are read as they are (read-only, never
+migrated), SQLite or PostgreSQL; the target is migrated first. Values go through the
+schema's own column types, so either side may be either backend.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import datetime as _dt
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Engine, MetaData, Table, insert, inspect, select
+from sqlalchemy import Connection, Engine, Table, insert, inspect, select
 
 from ato.errors import TrackerDatabaseError
-from ato.tracking.summaries import summarize
+from ato.tracking.schema import Base
+from ato.tracking.secrets import masked_url
+from ato.tracking.writes import insert_points
 
 __all__ = ["MergeResult", "merge_databases"]
 
 _CHUNK = 20_000  # metric rows copied per statement
+_TABLES = Base.metadata.tables
 
 
 @dataclass
@@ -38,7 +45,7 @@ class MergeResult:
 
 def merge_databases(target: str, sources: Sequence[str]) -> MergeResult:
     """Copy the runs of each database URL in ``sources`` into ``target``."""
-    from ato.tracking.database import open_engine, retry
+    from ato.tracking.database import open_engine, write
     from ato.tracking.migrations import migrate
 
     result = MergeResult()
@@ -48,11 +55,12 @@ def merge_databases(target: str, sources: Sequence[str]) -> MergeResult:
         for url in sources:
             if url == target:
                 raise TrackerDatabaseError(
-                    f"Cannot merge {url!r} into itself: name another database as the target."
+                    f"Cannot merge {masked_url(url)!r} into itself: name another database "
+                    f"as the target."
                 )
             source = open_engine(url, writer=False, read_only=True)
             try:
-                retry(partial(_merge_one, engine, source, url, result))
+                write(engine, partial(_merge_one, source=source, url=url, result=result))
             finally:
                 source.dispose()
     finally:
@@ -60,106 +68,121 @@ def merge_databases(target: str, sources: Sequence[str]) -> MergeResult:
     return result
 
 
-def _tables(connection: Connection) -> dict[str, Table]:
-    metadata = MetaData()
-    names = inspect(connection).get_table_names()
-    return {name: Table(name, metadata, autoload_with=connection) for name in names}
+class _Source:
+    """A source database's tables, as far as it has them."""
+
+    def __init__(self, connection: Connection) -> None:
+        inspector = inspect(connection)
+        self.present = {
+            name: {column["name"] for column in inspector.get_columns(name)}
+            for name in inspector.get_table_names()
+            if name in _TABLES
+        }
+
+    def select(self, name: str, *where: Any) -> Any:
+        """A SELECT of table ``name``'s columns the source has, typed as ours."""
+        table = _TABLES[name]
+        columns = [column for column in table.c if column.name in self.present[name]]
+        return select(*columns).where(*where)
 
 
-def _merge_one(target: Engine, source: Engine, url: str, result: MergeResult) -> None:
+def _merge_one(writing: Connection, source: Engine, url: str, result: MergeResult) -> None:
     copied = skipped = 0
-    with source.connect() as reading, target.begin() as writing:
-        theirs, ours = _tables(reading), _tables(writing)
-        if "experiments" not in theirs or "uuid" not in theirs["experiments"].c:
-            missing = "runs" if "experiments" not in theirs else "run UUIDs"
+    shown = masked_url(url)
+    with source.connect() as reading:
+        theirs = _Source(reading)
+        if "uuid" not in theirs.present.get("experiments", set()):
+            what = "runs" if "experiments" not in theirs.present else "run UUIDs"
             raise TrackerDatabaseError(
-                f"{url!r} has no {missing} (it was written by ato 2.x or is not a tracker "
-                f"database). Run 'ato migrate {url}' first, then merge again."
+                f"{shown!r} has no {what} (written by ato 2.x, or not a tracker database). "
+                f"Run 'ato migrate {shown}' first, then merge again."
             )
-        present = set(writing.execute(select(ours["experiments"].c.uuid)).scalars())
-        projects = _project_map(reading, writing, theirs, ours)
-        experiments = theirs["experiments"]
-        for row in reading.execute(select(experiments).order_by(experiments.c.id)).mappings():
+        runs = _TABLES["experiments"]
+        present = set(writing.execute(select(runs.c.uuid)).scalars())
+        projects = _project_map(reading, writing, theirs)
+        for row in reading.execute(theirs.select("experiments").order_by(runs.c.id)).mappings():
             if row["uuid"] is None:
                 raise TrackerDatabaseError(
-                    f"Run {row['id']} in {url!r} has no UUID (written by ato 2.x). Run "
-                    f"'ato migrate {url}' first, then merge again."
+                    f"Run {row['id']} in {shown!r} has no UUID (written by ato 2.x). Run "
+                    f"'ato migrate {shown}' first, then merge again."
                 )
             if row["uuid"] in present:
                 skipped += 1
                 continue
-            values = _common(row, ours["experiments"], drop=("id",))
+            values = {name: value for name, value in row.items() if name != "id"}
             values["project_id"] = projects[row["project_id"]]
-            new_id = writing.execute(insert(ours["experiments"]).values(**values))
-            run_id = int(new_id.inserted_primary_key[0])  # type: ignore[index]
-            for name in ("metrics", "fingerprints", "artifacts", "metric_summaries"):
-                if name in theirs:
-                    count = _copy_rows(
-                        reading, writing, theirs[name], ours[name], row["id"], run_id
-                    )
-                    if name == "metrics":
-                        result.metrics += count
-            if "metric_summaries" not in theirs:  # written before summaries were kept
-                summarize(writing, run_id, 0)
+            inserted = writing.execute(insert(runs).values(**values))
+            run_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
+            result.metrics += _copy_metrics(reading, writing, theirs, row["id"], run_id)
+            for name in ("fingerprints", "artifacts"):
+                if name in theirs.present:
+                    _copy_rows(reading, writing, theirs, name, row["id"], run_id)
             present.add(row["uuid"])
             copied += 1
         for name, key in (("environments", "hash"), ("code_sources", "fingerprint")):
-            if name in theirs and name in ours:
-                _copy_missing(reading, writing, theirs[name], ours[name], key)
+            if name in theirs.present:
+                _copy_missing(reading, writing, theirs, name, key)
     result.copied[url] = copied
     result.skipped[url] = skipped
 
 
-def _common(row: Any, table: Table, drop: Iterable[str] = ()) -> dict[str, Any]:
-    skip = set(drop)
-    return {name: value for name, value in row.items() if name in table.c and name not in skip}
-
-
-def _project_map(
-    reading: Connection, writing: Connection, theirs: dict[str, Table], ours: dict[str, Table]
-) -> dict[int, int]:
-    mine = {
-        name: id
-        for id, name in writing.execute(select(ours["projects"].c.id, ours["projects"].c.name))
-    }
+def _project_map(reading: Connection, writing: Connection, theirs: _Source) -> dict[int, int]:
+    projects = _TABLES["projects"]
+    mine = {name: id for id, name in writing.execute(select(projects.c.id, projects.c.name))}
     mapping = {}
-    for row in reading.execute(select(theirs["projects"])).mappings():
+    for row in reading.execute(theirs.select("projects")).mappings():
         if row["name"] not in mine:
-            created = writing.execute(
-                insert(ours["projects"]).values(**_common(row, ours["projects"], drop=("id",)))
-            )
+            values = {name: value for name, value in row.items() if name != "id"}
+            created = writing.execute(insert(projects).values(**values))
             mine[row["name"]] = int(created.inserted_primary_key[0])  # type: ignore[index]
         mapping[row["id"]] = mine[row["name"]]
     return mapping
 
 
-def _copy_rows(
-    reading: Connection, writing: Connection, source: Table, target: Table, old: int, new: int
+def _copy_metrics(
+    reading: Connection, writing: Connection, theirs: _Source, old: int, new: int
 ) -> int:
-    has_id = "id" in source.c and "run_id" in source.c and source.name != "metric_summaries"
-    query = select(source).where(source.c.run_id == old)
-    if has_id:
-        query = query.order_by(source.c.id)
-    count = 0
+    """A run's metric points, written as the logger writes them (summaries included)."""
+    table = _TABLES["metrics"]
+    query = theirs.select("metrics", table.c.run_id == old).order_by(table.c.id)
     rows = reading.execute(query).mappings()
-    while True:
-        chunk = rows.fetchmany(_CHUNK)
-        if not chunk:
-            return count
-        drop = ("id",) if has_id else ()
-        values = [dict(_common(row, target, drop=drop), run_id=new) for row in chunk]
-        writing.execute(insert(target), values)
-        count += len(values)
+    count = 0
+    while chunk := rows.fetchmany(_CHUNK):
+        points = [
+            (new, row["key"], row["value"], row["step"], _seconds(row.get("timestamp")))
+            for row in chunk
+        ]
+        insert_points(writing, points)
+        count += len(points)
+    return count
+
+
+def _seconds(moment: _dt.datetime | None) -> float:
+    return moment.timestamp() if moment is not None else time.time()
+
+
+def _copy_rows(
+    reading: Connection, writing: Connection, theirs: _Source, name: str, old: int, new: int
+) -> None:
+    table: Table = _TABLES[name]
+    query = theirs.select(name, table.c.run_id == old).order_by(table.c.id)
+    rows = [
+        {column: value for column, value in row.items() if column != "id"} | {"run_id": new}
+        for row in reading.execute(query).mappings()
+    ]
+    if rows:
+        writing.execute(insert(table), rows)
 
 
 def _copy_missing(
-    reading: Connection, writing: Connection, source: Table, target: Table, key: str
+    reading: Connection, writing: Connection, theirs: _Source, name: str, key: str
 ) -> None:
-    known = set(writing.execute(select(target.c[key])).scalars())
+    table = _TABLES[name]
+    known = set(writing.execute(select(table.c[key])).scalars())
     rows = [
-        _common(row, target)
-        for row in reading.execute(select(source)).mappings()
+        dict(row)
+        for row in reading.execute(theirs.select(name)).mappings()
         if row[key] not in known
     ]
     if rows:
-        writing.execute(insert(target), rows)
+        writing.execute(insert(table), rows)

@@ -1,0 +1,227 @@
+"""The ato command, in process: each subcommand's output (plain and --json), filters,
+exit statuses, and that reading leaves the database as it was."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ato.cli import main
+from tests.commands.helpers import log_runs
+
+
+def ato(capsys, *args: str) -> tuple[int, str, str]:
+    status = main(list(args))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def as_json(capsys, *args: str):
+    status, out, err = ato(capsys, *args, "--json")
+    assert status == 0, err
+    return json.loads(out)
+
+
+@pytest.fixture
+def db(tmp_path):
+    url = f"sqlite:///{tmp_path / 'experiments.db'}"
+    ids = log_runs(url)
+    return url, ids
+
+
+def test_runs_without_a_project_lists_the_projects(capsys, db):
+    url, _ = db
+    projects = as_json(capsys, "runs", "--db", url)
+    assert [(p["name"], p["runs"]) for p in projects] == [("nlp", 1), ("vision", 3)]
+
+
+def test_runs_of_a_project_with_filters_and_sort(capsys, db):
+    url, ids = db
+    rows = as_json(capsys, "runs", "vision", "--db", url, "--metric", "acc")
+    assert [r["id"] for r in rows] == ids
+    assert [r["status"] for r in rows] == ["completed", "completed", "failed"]
+    assert rows[1]["metrics"]["acc"] == pytest.approx(0.9 - 0.01)
+    assert len(rows[0]["uuid"]) == 36 and rows[0]["structural_hash"]
+    failed = as_json(capsys, "runs", "vision", "--db", url, "--status", "failed")
+    assert [r["id"] for r in failed] == [ids[2]]
+    tagged = as_json(capsys, "runs", "vision", "--db", url, "--tag", "best")
+    assert [r["id"] for r in tagged] == [ids[1]]
+    best_first = as_json(capsys, "runs", "vision", "--db", url, "--sort", "val_loss")
+    assert [r["id"] for r in best_first] == [ids[1], ids[0], ids[2]]  # losses: lower first
+    assert len(as_json(capsys, "runs", "vision", "--db", url, "--limit", "2")) == 2
+
+
+def test_runs_plain_text_is_a_table(capsys, db):
+    url, ids = db
+    status, out, _ = ato(capsys, "runs", "vision", "--db", url, "--metric", "acc")
+    assert status == 0
+    header, *rows = out.splitlines()[1:]
+    assert header.split() == [
+        "id",
+        "uuid",
+        "status",
+        "start",
+        "duration",
+        "tags",
+        "structure",
+        "acc",
+    ]
+    assert len(rows) == 3 and rows[0].split()[0] == str(ids[0])
+
+
+def test_show_has_config_with_sources_metrics_and_environment(capsys, db):
+    url, ids = db
+    shown = as_json(capsys, "show", str(ids[1]), "--db", url)
+    config = {row["key"]: row for row in shown["config"]}
+    assert config["lr"]["value"] == 0.01
+    assert config["lr"]["source"] == "view defaults"
+    assert config["experiment.sql.db_path"]["category"] == "tracker"
+    assert set(shown["metrics"]) == {"acc", "val_loss"}
+    assert shown["environment"]["python"]["version"]
+    status, out, _ = ato(capsys, "show", shown["uuid"][:8], "--db", url)
+    assert status == 0 and f"Run {ids[1]} (" in out
+
+
+def test_best_similar_and_traces(capsys, db):
+    url, ids = db
+    best = as_json(capsys, "best", "vision", "acc", "--db", url)
+    assert best["id"] == ids[1]
+    lowest = as_json(capsys, "best", "vision", "val_loss", "--mode", "min", "--db", url)
+    assert lowest["id"] == ids[1]
+    similar = as_json(capsys, "similar", str(ids[0]), "--db", url)
+    assert sorted(r["id"] for r in similar) == [ids[1], ids[2]]
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "fragment"),
+    [
+        (["show", "999"], 1, "No run 999. The nearest ids:"),
+        (["runs", "visoin"], 1, "Did you mean 'vision'?"),
+        (
+            ["best", "vision", "nope"],
+            1,
+            "No run of project 'vision' logged a number for metric 'nope'",
+        ),
+        (["explain", "abcd"], 1, "No run 'abcd'"),
+    ],
+)
+def test_errors_name_what_is_wrong(capsys, db, args, status, fragment):
+    url, _ = db
+    code, out, err = ato(capsys, *args, "--db", url)
+    assert code == status and out == ""
+    assert fragment in err and err.startswith("ato: error: ")
+
+
+def test_a_missing_database_is_named_and_never_created(capsys, tmp_path):
+    path = tmp_path / "missing.db"
+    code, _, err = ato(capsys, "runs", "--db", str(path))
+    assert code == 1 and str(path) in err and "reading never creates one" in err
+    assert not path.exists()
+
+
+def test_reading_leaves_the_file_byte_identical_and_works_read_only(capsys, db, tmp_path):
+    url, ids = db
+    path = Path(url.removeprefix("sqlite:///"))
+    # Settle the WAL into the main file first, as a finished program leaves it.
+    import sqlite3
+
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    os.chmod(path, stat.S_IRUSR | stat.S_IRGRP)
+    try:
+        assert as_json(capsys, "show", str(ids[0]), "--db", url)["id"] == ids[0]
+        assert as_json(capsys, "explain", str(ids[0]), str(ids[1]), "--db", url)["verdict"]
+    finally:
+        os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def test_explain_against_the_previous_run(capsys, db):
+    url, ids = db
+    report = as_json(capsys, "explain", str(ids[1]), "--db", url)
+    assert (report["before"]["id"], report["after"]["id"]) == (ids[0], ids[1])
+    assert [(c["key"], c["before"], c["after"]) for c in report["config"]] == [("lr", 0.1, 0.01)]
+    first = as_json(capsys, "diff", str(ids[0]), str(ids[1]), "--db", url)
+    assert first["config"] == report["config"]
+    code, _, err = ato(capsys, "explain", str(ids[0]), "--db", url)
+    assert code == 1 and "is the first run of project 'vision'" in err
+
+
+def test_merge_copies_runs_once_and_remaps_ids(capsys, tmp_path):
+    one, two = tmp_path / "one.db", tmp_path / "two.db"
+    log_runs(f"sqlite:///{one}")
+    log_runs(f"sqlite:///{two}")
+    target = tmp_path / "all.db"
+    merged = as_json(capsys, "merge", str(target), str(one), str(two))
+    assert merged["copied"] == {f"sqlite:///{one}": 4, f"sqlite:///{two}": 4}
+    assert merged["metrics"] == 2 * (3 * 10 + 1)
+    again = as_json(capsys, "merge", str(target), str(one), str(two))
+    assert sum(again["copied"].values()) == 0 and sum(again["skipped"].values()) == 8
+    runs = as_json(capsys, "runs", "vision", "--db", str(target), "--metric", "acc")
+    assert [r["id"] for r in runs] == [1, 2, 3, 5, 6, 7]
+    shown = as_json(capsys, "show", "6", "--db", str(target))
+    assert shown["metrics"]["acc"]["count"] == 5
+    assert any(row["key"] == "lr" and row["value"] == 0.01 for row in shown["config"])
+
+
+def test_migrate_brings_a_2x_database_to_the_current_schema(capsys, tmp_path, data_dir):
+    import shutil
+
+    path = tmp_path / "old.db"
+    shutil.copy(data_dir / "tracker" / "ato214.db", path)
+    result = as_json(capsys, "migrate", str(path))
+    assert result["from_version"] == 1 and result["to_version"] >= 4
+    projects = as_json(capsys, "runs", "--db", str(path))
+    name = projects[0]["name"]
+    assert all(r["uuid"] for r in as_json(capsys, "runs", name, "--db", str(path)))
+    status, out, _ = ato(capsys, "migrate", str(path))
+    assert status == 0 and "nothing to do" in out
+
+
+def test_plot_writes_an_image_of_several_runs(capsys, db, tmp_path):
+    pytest.importorskip("matplotlib")
+    url, ids = db
+    target = tmp_path / "curves.png"
+    written = as_json(
+        capsys, "plot", str(ids[0]), str(ids[1]), "--metric", "acc", "-o", str(target), "--db", url
+    )
+    assert written["runs"] == ids[:2]
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    code, _, err = ato(capsys, "plot", str(ids[0]), "--metric", "nope", "--db", url)
+    assert code == 2 and "it logged: acc, val_loss" in err
+
+
+def test_plot_without_matplotlib_names_the_extra(tmp_path, db):
+    url, ids = db
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "matplotlib.py").write_text("raise ImportError('not here')\n")
+    env = {**os.environ, "PYTHONPATH": f"{blocker}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "ato", "plot", str(ids[0]), "--metric", "acc", "--db", url],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    assert "pip install 'ato[plot]'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_is_fast_to_import(tmp_path):
+    code = (
+        "import sys, ato.cli; "
+        "print(sorted(m for m in ('sqlalchemy', 'rich', 'numpy') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"  # ato --help loads none of the heavy parts
