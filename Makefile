@@ -33,7 +33,7 @@ test: lint typecheck
 
 bench: $(VENV)/.installed-dev
 	$(PIP) install -e '.[dev,bench]'
-	$(BIN)/python benchmarks/bench_adict.py
+	for bench in benchmarks/bench_*.py; do $(BIN)/python $$bench || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
