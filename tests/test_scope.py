@@ -5,6 +5,7 @@ test_external_parser.py.)"""
 
 from __future__ import annotations
 
+import sys
 import warnings
 
 import pytest
@@ -460,3 +461,19 @@ def test_layers_apply_after_the_command_line_and_before_lazy_views_with_their_so
     record = scope.provenance_record()
     assert [e["kind"] for e in record["dataset"]] == ["search", "view"]
     assert record["optimizer.lr"][0]["name"] == "search (rung 1)"
+
+
+def test_writes_after_assembly_are_recorded_as_code_with_file_and_line():
+    scope = make_scope(name="after")
+    config = scope.apply()
+    config.lr = 0.5  # the line below is what provenance names
+    line = sys._getframe().f_lineno - 1
+    assert scope.explain("lr") == (
+        f"lr = 0.5, set by code at test_scope.py:{line}, which replaced 0.001 from defaults."
+    )
+    for epoch in range(1000):
+        config.epochs = epoch  # one entry for this line, however often it runs
+    record = scope.provenance_record()
+    assert [entry["kind"] for entry in record["epochs"]] == ["code", "view"]
+    assert record["epochs"][0]["value"] == 999
+    assert len(scope.provenance("epochs")) == 2

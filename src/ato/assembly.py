@@ -140,10 +140,15 @@ def assemble(
             assembly.view = view
             recorder.source = view.source()
             view.apply(config)
+    except BaseException:
+        detach_observer(config)
+        raise
     finally:
         recorder.skipping = False
-        detach_observer(config)
         _ASSEMBLY.reset(token)
+    # The recorder stays attached: the program's writes after this are recorded too
+    # (as code, with file and line), so stored provenance never goes stale.
+    recorder.assembled()
     return recorder
 
 

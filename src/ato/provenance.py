@@ -9,6 +9,8 @@ its other writes already happened in the first pass and are skipped, by design.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -47,6 +49,8 @@ class Source:
     def __str__(self) -> str:
         if self.kind == "command line":
             return f"command line ({self.name})"
+        if self.kind == "code":
+            return f"code at {self.name}"
         notes = []
         if self.kind == "lazy view":
             notes.append("lazy")
@@ -100,6 +104,18 @@ class Provenance:
         return f"Provenance({self.key!r}, {self.value!r}, {str(self.source)!r})"
 
 
+def code_source() -> Source:
+    """``code`` at the first frame outside ato: who wrote, after the assembly."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return Source("code", "unknown place")
+    filename = frame.f_code.co_filename
+    return Source("code", f"{os.path.basename(filename)}:{frame.f_lineno}", file=filename)
+
+
 def dotted(path: tuple[Any, ...]) -> str:
     """``('model', 'depth')`` -> ``'model.depth'`` (see :func:`ato.paths.join`)."""
     return paths.join(path)
@@ -131,6 +147,7 @@ class Recorder:
         self.source = Source("initial", "Scope(config=...)")
         self.root: ADict | None = None  # the config being assembled
         self._skipping = False
+        self._after = False  # the assembly is over: writes are the program's own
 
     @property
     def skipping(self) -> bool:
@@ -146,6 +163,14 @@ class Recorder:
             if self.root is not None:
                 set_replaying(self.root, skipping)
 
+    def assembled(self) -> None:
+        """The assembly is over: the program's own writes from now on are recorded as
+        ``code`` at the file and line that made them (so provenance never goes stale)."""
+        self._after = True
+
+    def _source(self) -> Source:
+        return code_source() if self._after else self.source
+
     def write(self, node: ADict, path: tuple[Any, ...], key: Any, value: Any) -> None:
         if self._skipping:
             return
@@ -153,11 +178,7 @@ class Recorder:
         old = dict.get(node, key, MISSING)
         if type(value) in _SCALARS and not isinstance(old, ADict):  # the common case
             write_through(node, key, value, convert=False)
-            entries = self.history.get(base)
-            if entries is None:
-                self.history[base] = [(value, self.source)]
-            else:
-                entries.append((value, self.source))
+            self._append(base, value)
             return
         stored = write_through(node, key, value)
         if isinstance(stored, (ADict, list, tuple)):
@@ -189,7 +210,19 @@ class Recorder:
         return value
 
     def _record(self, path: tuple[Any, ...], value: Any) -> None:
-        self.history.setdefault(path, []).append((value, self.source))
+        self._append(path, value)
+
+    def _append(self, path: tuple[Any, ...], value: Any) -> None:
+        source = self._source()
+        entries = self.history.get(path)
+        if entries is None:
+            self.history[path] = [(value, source)]
+        elif source.kind == "code" and entries[-1][1] == source:
+            # A line that writes again (config.epoch = epoch in a loop): its last value
+            # counts, and the history stays bounded.
+            entries[-1] = (value, source)
+        else:
+            entries.append((value, source))
 
     def provenance(self, path: tuple[Any, ...]) -> list[Provenance]:
         """The writes to ``path`` as records, oldest first."""

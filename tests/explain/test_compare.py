@@ -170,7 +170,7 @@ def test_command_lines_differ_by_token():
         (HIGH_LR, "view high_lr (priority 1)"),
         ({"kind": "lazy view", "name": "shape"}, "lazy view shape"),
         ({"kind": "search", "priority": 2}, "search (rung 2)"),
-        ({"kind": "code", "file": "train.py", "line": 12}, "code at train.py:12"),
+        ({"kind": "code", "name": "train.py:12", "file": "/w/train.py"}, "code at train.py:12"),
         ({"kind": "unknown", "text": "command line (lr=0.1)"}, "command line (lr=0.1)"),
         (None, "unknown"),
     ],

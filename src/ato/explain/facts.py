@@ -104,9 +104,7 @@ def describe_source(source: Mapping[str, Any] | None) -> str:
             else kind
         )
     if kind == "code":
-        where = source.get("file")
-        line = source.get("line")
-        return f"code at {where}:{line}" if where and line else "code after assembly"
+        return f"code at {name}" if name else "code after assembly"
     if kind == "search":
         rung = source.get("priority")
         return f"search (rung {rung})" if rung is not None else "search"
