@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -107,9 +108,9 @@ class Provenance:
 def code_source() -> Source:
     """``code`` at the first frame outside ato: who wrote, after the assembly."""
     package = os.path.dirname(os.path.abspath(__file__)) + os.sep
-    frame = sys._getframe(1)
+    frame: types.FrameType | None = sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     if frame is None:
         return Source("code", "unknown place")
     filename = frame.f_code.co_filename
