@@ -18,6 +18,7 @@ def python_blocks(markdown: str) -> list[str]:
 
 def test_readme_examples_run(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["readme_examples.py"])  # not pytest's own arguments
     blocks = python_blocks((ROOT / "README.md").read_text())
     assert len(blocks) >= 5
     # One real file, so that code fingerprints can read the functions' source.
@@ -32,6 +33,29 @@ def test_readme_examples_run(tmp_path, monkeypatch, capsys):
     assert "Run 1: lr=0.001 completed, best accuracy 0.80" in out
     assert "Run 2: lr=0.01 completed, best accuracy 0.84" in out
     assert "model_forward has 2 versions" in out
+    assert "Code differs: `model_forward` changed." in out
+    assert "lr 0.001 -> 0.01 (code at readme_examples.py:" in out
+
+
+def test_readme_programs_run_as_a_file_twice_in_one_folder(tmp_path):
+    """As printed, from a file, with no arguments; and again where the first run left its
+    database behind."""
+    blocks = python_blocks((ROOT / "README.md").read_text())
+    script = tmp_path / "readme.py"
+    script.write_text("\n".join(blocks))
+    outputs = []
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-W", "error::UserWarning", str(script)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout)
+    assert "Run 1: lr=0.001 completed" in outputs[0]
+    assert "Run 3: lr=0.001 completed" in outputs[1]
+    assert "lr=0.001 epochs=100 classes=1000" in outputs[1]  # the Scope program ran
 
 
 def test_quickstart_demo_runs():
