@@ -302,3 +302,34 @@ def test_errors_are_one_line_without_traceback(tmp_path, args, status, fragment)
     assert result.returncode == status
     assert fragment in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_traces_lists_each_version_and_what_changed(tmp_path):
+    body = "    return x - lr * scale(x)\n"
+    helper = "def scale(x):\n    return {}\n\n"
+    write_program(tmp_path, body=body, below=helper.format("x"))
+    run(tmp_path)
+    run(tmp_path)  # the same code: the same version
+    write_program(tmp_path, body=body, below=helper.format("2 * x"))
+    run(tmp_path)
+    write_program(tmp_path, body="    return x - lr * scale(x) * 3\n", below=helper.format("2 * x"))
+    run(tmp_path)
+    versions = json.loads(
+        ato(tmp_path, "traces", "demo", "train_step", "--json", "--metric", "loss").stdout
+    )
+    assert [v["runs"] for v in versions] == [[1, 2], [3], [4]]
+    assert [v["change"] for v in versions] == [None, "calls __main__.scale", "the function itself"]
+    assert all(v["best"] is not None for v in versions)
+    stats = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from ato.tracking import SQLFinder; "
+            "print(SQLFinder('sqlite:///runs.db').get_trace_statistics('demo', 'train_step'))",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "'static_trace_versions': 3" in stats
