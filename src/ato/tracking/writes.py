@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from ato.tracking.buffer import Point
 from ato.tracking.pids import pid_namespace
 from ato.tracking.schema import Artifact, Experiment, Fingerprint, utc_now
-from ato.tracking.secrets import mask_secrets
+from ato.tracking.secrets import mask_secrets, masked_url
 from ato.tracking.summaries import summarize
 from ato.tracking.values import file_facts, jsonable
 
@@ -85,7 +85,7 @@ def new_run(
         "structural_hash": (
             config if isinstance(config, ADict) else ADict(config)
         ).get_structural_hash(),
-        "tags": jsonable(list(tags or [])),
+        "tags": mask_secrets(jsonable(list(tags or []))),
         "status": "running",
         "start_time": now,
         "heartbeat_at": now,
@@ -166,6 +166,8 @@ def insert_static(
 
 
 def update_run(connection: Connection, run_id: int | None, values: Mapping[str, Any]) -> None:
+    if isinstance(values.get("error"), str):  # a traceback may quote a database URL
+        values = {**values, "error": masked_url(values["error"])}
     connection.execute(update(Experiment).where(Experiment.id == run_id).values(**values))
 
 
@@ -183,7 +185,7 @@ def new_artifact(
         "run_id": run_id,
         "path": path,
         "data_type": data_type,
-        "data_info": jsonable(metadata) if metadata is not None else None,
+        "data_info": mask_secrets(jsonable(metadata)) if metadata is not None else None,
         "size": size,
         "sha256": sha256,
         "created_at": utc_now(),
