@@ -116,3 +116,18 @@ def test_a_bare_trace_decorator_traces_and_returns_the_function():
 
     assert step(1) == 2
     assert any(name.endswith("step") for name in scope.fingerprints)
+
+
+def test_the_tracer_keeps_a_bounded_tail_of_runtime_calls(monkeypatch):
+    from ato import trace
+
+    monkeypatch.setattr(trace, "CALLS_KEPT", 5)
+    scope = Scope(name="bounded")
+
+    @scope.runtime_trace(trace_id="step")
+    def step(i):
+        return i
+
+    for i in range(12):
+        step(i)
+    assert [call.index for call in scope.runtime_calls] == [7, 8, 9, 10, 11]

@@ -367,8 +367,9 @@ class Scope(Scope2xNames):
 
     @property
     def runtime_calls(self) -> list[RuntimeCall]:
-        """Every runtime-traced call so far, in order."""
-        return self._tracer.calls
+        """The runtime-traced calls so far, in order (the latest 10,000: a tracker stores
+        every call of its runs)."""
+        return list(self._tracer.calls)
 
     @property
     def tracer(self) -> Tracer:

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import collections
 import functools
 import hashlib
 import types
@@ -29,6 +30,9 @@ from ato.adict import ADict
 __all__ = ["Fingerprint", "RuntimeCall", "Tracer", "combined_fingerprint", "trace_id_of"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+# How many runtime calls a tracer keeps in memory (``scope.runtime_calls``).
+CALLS_KEPT = 10_000
 _T = TypeVar("_T")
 
 
@@ -155,7 +159,9 @@ class Tracer:
     def __init__(self) -> None:
         self._static: dict[str, _Traced] = {}
         self._runtime: dict[str, Fingerprint] = {}
-        self.calls: list[RuntimeCall] = []
+        # The latest calls, for ``scope.runtime_calls``: a bounded tail, since tracing
+        # every step of a long training must not grow memory (a tracker stores them all).
+        self.calls: collections.deque[RuntimeCall] = collections.deque(maxlen=CALLS_KEPT)
         self._call_counts: dict[str, int] = {}
         # Called with each RuntimeCall as it happens (a tracker stores them as they come).
         self.listeners: list[Callable[[RuntimeCall], None]] = []
