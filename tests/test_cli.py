@@ -225,3 +225,28 @@ def test_help_is_fast_to_import(tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"  # ato --help loads none of the heavy parts
+
+
+def test_volatile_keys_are_stored_and_listed_apart(capsys, tmp_path):
+    from ato.adict import ADict
+    from ato.tracking import SQLLogger
+
+    url = f"sqlite:///{tmp_path / 'v.db'}"
+    ids = []
+    for stamp, lr in (("2026-11-30_10-00", 0.1), ("2026-11-30_11-00", 0.2)):
+        config = ADict(
+            experiment=ADict(project_name="v", sql=ADict(db_path=url), volatile=["ckpt.*"]),
+            paths=ADict(output_dir=f"outputs/{stamp}"),
+            ckpt=ADict(dir=f"ckpt/{stamp}"),
+            lr=lr,
+        )
+        logger = SQLLogger(config, volatile=["paths.*"])
+        with logger.run() as run_id:
+            ids.append(int(run_id))
+    shown = as_json(capsys, "show", str(ids[0]), "--db", url)
+    assert shown["volatile_keys"] == ["paths.*", "ckpt.*"]
+    report = as_json(capsys, "explain", *map(str, ids), "--db", url)
+    categories = {c["key"]: c["category"] for c in report["config"]}
+    assert categories == {"ckpt.dir": "volatile", "lr": "config", "paths.output_dir": "volatile"}
+    assert "Config differs in 1 key: lr 0.1 -> 0.2" in report["verdict"]
+    assert "2 other keys differ (volatile), listed apart." in report["verdict"]
