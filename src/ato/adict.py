@@ -604,6 +604,11 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
         """``ADict(key=name, value=self.get(name, default))``."""
         return ADict(key=name, value=self.get(name, default))
 
+    @classmethod
+    def _from_plain(cls: type[_Self], data: Mapping[Any, Any]) -> _Self:
+        """A config of this class holding ``data`` (plain data a reader returned)."""
+        return _adict_from_dict(cls, data)
+
     # -- pickling ----------------------------------------------------------------------
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -667,19 +672,6 @@ def _unpickle(cls: type[ADict], data: dict[Any, Any], flags: tuple[Any, ...]) ->
     new = _new_node(cls, _restored_state(flags))
     dict.update(new, data)
     return new
-
-
-# Names ato.scope and ato.provenance used before ato.observers existed, kept until they
-# switch: observe -> attach_observer / detach_observer, store -> write_through.
-_OLD_NAMES = {"observe": "attach_observer", "store": "write_through"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in ("observe", "store", "node_path", "set_replaying"):
-        from ato import observers
-
-        return getattr(observers, _OLD_NAMES.get(name, name))
-    raise AttributeError(f"module 'ato.adict' has no attribute {name!r}")
 
 
 # -- helpers --------------------------------------------------------------------------

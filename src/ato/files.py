@@ -12,19 +12,18 @@ strings that look like such floats are quoted when written.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import errno
 import json
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from ato.atomic_write import write_text_atomic
 from ato.errors import ConfigFileError, UnrepresentableValueError, UnsupportedFormatError
 
 __all__ = ["FORMATS", "Format", "dumps", "format_for", "read", "write", "write_text_atomic"]
@@ -364,33 +363,3 @@ def write(data: Any, path: PathLike, **options: Any) -> None:
     fmt = format_for(path, writing=True)
     assert fmt.dumps is not None
     write_text_atomic(path, fmt.dumps(data, **options))
-
-
-def write_text_atomic(path: PathLike, text: str) -> None:
-    """Replace ``path`` with ``text`` all at once: readers see the old file or the new one."""
-    target = os.path.abspath(os.fspath(path))
-    directory = os.path.dirname(target)
-    os.makedirs(directory, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory
-    )
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, _mode_for(target))
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-def _mode_for(target: str) -> int:
-    try:
-        return os.stat(target).st_mode & 0o7777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask

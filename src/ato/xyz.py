@@ -32,6 +32,7 @@ import re
 from collections.abc import Mapping
 from typing import IO, Any
 
+from ato.atomic_write import write_text_atomic
 from ato.errors import ConfigFileError, InvalidArgumentError, UnrepresentableValueError
 from ato.scalars import XYZ_2X, format_word, read_word, reads_as_string
 
@@ -297,8 +298,6 @@ def dump(obj: Any, path_or_file: str | os.PathLike[str] | IO[str]) -> None:
     """Write ``obj`` as XYZ to a path (atomically) or to an open text file."""
     text = dumps(obj)
     if isinstance(path_or_file, (str, os.PathLike)):
-        from ato.files import write_text_atomic
-
         write_text_atomic(path_or_file, text)
     else:
         path_or_file.write(text)
