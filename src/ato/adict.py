@@ -38,6 +38,7 @@ from ato.errors import (
     FrozenConfigError,
     NoDefaultError,
 )
+from ato.frozen_values import FrozenList, FrozenSet, freeze_value
 
 TYPE_CHECKING = False  # importing typing costs import time; annotations are strings here
 if TYPE_CHECKING:
@@ -73,8 +74,9 @@ AUTO = _Marker("AUTO")
 
 # Values that never need converting or copying; checked by exact type for speed.
 _ATOMIC = frozenset({str, int, float, bool, type(None), bytes, complex})
-# Leaves that a reader of a frozen config gets a copy of, so the config cannot change.
-_MUTABLE_LEAVES = frozenset({list, dict, set, bytearray})
+# Leaves a read of a frozen config hands out read-only (see ato.frozen_values), and a
+# replayed view's reads as copies: lists and sets (also inside tuples) could change it.
+_MUTABLE_LEAVES = frozenset({list, dict, set, bytearray, tuple, FrozenList})
 
 
 _NO_READS: dict[Any, Any] = {}  # until _init_node gives a state its node's dict
@@ -112,15 +114,16 @@ class _State:
         self.replaying = False
         self.observer: ConfigObserver | None = None
         self.path: tuple[Any, ...] = ()
-        # What a read of a mutable leaf goes through (None: the leaf itself); derived from
-        # the flags above by ``refresh`` so that a read checks one attribute.
-        self.shield: Callable[[Any], Any] | None = None
+        # What a read of a mutable leaf goes through, called with the value and its key
+        # (None: the leaf itself); derived from the flags above by ``refresh`` so that a
+        # read checks one attribute.
+        self.shield: Callable[[Any, Any], Any] | None = None
 
     def refresh(self) -> None:
         if self.immutable:
-            self.shield = _immutable_copy
+            self.shield = _immutable_value
         elif self.frozen:
-            self.shield = _frozen_copy
+            self.shield = _frozen_value
         elif self.replaying:
             self.shield = _plain_copy
         else:
@@ -153,10 +156,12 @@ def _convert(value: Any, cls: type[ADict] | None = None) -> Any:
         cls = ADict
     if kind is dict:
         return _adict_from_dict(cls, value)
-    if kind is list:
+    if kind is list or kind is FrozenList:
         return [_convert(item, cls) for item in value]
     if kind is tuple:
         return tuple([_convert(item, cls) for item in value])
+    if kind is FrozenSet:  # read from a frozen config, now stored in a writable one
+        return set(value)
     if _is_omegaconf(value):
         return _convert(_from_omegaconf(value), cls)
     if isinstance(value, Mapping):
@@ -257,7 +262,7 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
         state = self._state
         state.accessed[key] = None
         if state.shield is not None and type(value) in _MUTABLE_LEAVES:
-            return state.shield(value)  # a copy each time: never kept for the fast way
+            return state.shield(value, key)  # made each time: never kept for the fast way
         if not isinstance(key, str) or key not in type(self)._adict_class_names:
             state.reads[key] = value
         return value
@@ -307,13 +312,13 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
         shield = self._state.shield
         if shield is None:
             return dict.values(self)
-        return [shield(v) if type(v) in _MUTABLE_LEAVES else v for v in dict.values(self)]
+        return [shield(v, k) if type(v) in _MUTABLE_LEAVES else v for k, v in dict.items(self)]
 
     def items(self) -> Any:
         shield = self._state.shield
         if shield is None:
             return dict.items(self)
-        return [(k, shield(v) if type(v) in _MUTABLE_LEAVES else v) for k, v in dict.items(self)]
+        return [(k, shield(v, k) if type(v) in _MUTABLE_LEAVES else v) for k, v in dict.items(self)]
 
     def __dir__(self) -> Iterable[str]:
         names = set(dir(type(self)))
@@ -725,22 +730,15 @@ class _Defrosted:
             self.config.freeze()  # what the block added is frozen with the rest
 
 
-def _sealed_copy(value: Any, flag: str) -> Any:
-    """A copy of a list or dict whose configs carry ``flag`` ('frozen' or 'immutable')."""
-    duplicate = _clone(value, {})
-    _set_flag(duplicate, flag, True)
-    return duplicate
+def _frozen_value(value: Any, key: Any) -> Any:  # what a frozen config hands out
+    return freeze_value(value, repr(key), False)
 
 
-def _frozen_copy(value: Any) -> Any:  # what a frozen config hands out for a list or dict
-    return _sealed_copy(value, "frozen")
+def _immutable_value(value: Any, key: Any) -> Any:  # ... an immutable one
+    return freeze_value(value, repr(key), True)
 
 
-def _immutable_copy(value: Any) -> Any:  # ... an immutable one: the copy is immutable too
-    return _sealed_copy(value, "immutable")
-
-
-def _plain_copy(value: Any) -> Any:  # ... a replayed view: a writable copy, outside it
+def _plain_copy(value: Any, key: Any) -> Any:  # ... a replayed view: a writable copy
     return _clone(value, {})
 
 
@@ -756,7 +754,7 @@ def _clone(value: Any, memo: dict[int, Any]) -> Any:
             {k: v if type(v) in _ATOMIC else _clone(v, memo) for k, v in dict.items(value)},
         )
         return new
-    if kind is list:
+    if kind is list or kind is FrozenList:
         return [v if type(v) in _ATOMIC else _clone(v, memo) for v in value]
     if kind is tuple:
         return tuple([v if type(v) in _ATOMIC else _clone(v, memo) for v in value])
@@ -773,7 +771,7 @@ def _to_plain(value: Any) -> Any:
         return value
     if isinstance(value, Mapping):
         return {k: v if type(v) in _ATOMIC else _to_plain(v) for k, v in value.items()}
-    if kind is list:
+    if kind is list or kind is FrozenList:
         return [v if type(v) in _ATOMIC else _to_plain(v) for v in value]
     if kind is tuple:
         return tuple([v if type(v) in _ATOMIC else _to_plain(v) for v in value])

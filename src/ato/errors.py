@@ -119,7 +119,7 @@ class FrozenConfigError(AtoError, TypeError, AttributeError):
             )
         return cls(
             f"Cannot {action}: this config is frozen. Call config.defrost() first, "
-            f"or work on config.clone()."
+            f"write inside `with config.defrosted():`, or work on config.clone()."
         )
 
 
