@@ -13,6 +13,7 @@ import pytest
 
 from ato.adict import ADict
 from ato.errors import AtoError, ConfigKeyError, ConfigStructureError, FrozenConfigError
+from ato.observers import write_through
 
 # -- construction ------------------------------------------------------------------------
 
@@ -253,6 +254,49 @@ def test_auto_creates_intermediate_configs():
     config.model.backbone.layers = [64, 128, 256]
     assert config.to_dict() == {"model": {"backbone": {"layers": [64, 128, 256]}}}
     assert type(config.model.backbone) is ADict
+
+
+def test_auto_does_not_grow_on_a_misspelled_read():
+    config = ADict.auto()
+    config.use_batchnorm = True
+    assert config.use_batchnrom == {}
+    assert not config.use_batchnrom  # empty, so falsy
+    assert hasattr(config, "anything")
+    assert config == {"use_batchnorm": True}
+    assert "use_batchnrom" not in config and config.accessed_keys == set()
+
+
+def test_an_auto_child_joins_its_parent_on_its_first_write():
+    config = ADict.auto()
+    model = config.model
+    assert config.model is model  # one pending child per key until it is written
+    model.backbone.depth = 50
+    assert config.to_dict() == {"model": {"backbone": {"depth": 50}}}
+    assert config.model is model and config["model"]["backbone"].depth == 50
+    config.model.head.update(n=3)
+    config.data.setdefault("name", "imagenet")
+    config.opt["name", "lr"] = ("adam", 0.1)
+    assert config.model.head == {"n": 3} and config.data.name == "imagenet"
+    assert config.opt == {"name": "adam", "lr": 0.1}
+    assert config.accessed_keys == {"model", "data", "opt"}
+
+
+def test_an_auto_child_read_before_its_key_was_set_refuses_to_join():
+    config = ADict.auto()
+    stale = config.model
+    config.model = {"depth": 1}
+    with pytest.raises(ConfigStructureError, match="'model' was set after it was read"):
+        stale.depth = 2
+    assert config.model == {"depth": 1}
+
+
+def test_an_auto_child_of_a_config_frozen_since_refuses_to_join():
+    config = ADict.auto()
+    pending = config.model
+    config.freeze()
+    with pytest.raises(FrozenConfigError, match="add 'model'"):
+        pending.depth = 1
+    assert config == {}
 
 
 def test_auto_does_not_grow_on_private_or_dunder_probes():
@@ -529,7 +573,25 @@ WRITES = [
     ("del then set", lambda c: (c.__delitem__("k"), c.__setitem__("k", 2)), 2),
     ("ior", lambda c: c.__ior__({"k": 2}), 2),
     ("set many", lambda c: c.__setitem__(("k", "x"), (2, 3)), 2),
+    ("recursive update", lambda c: c.update({"k": 2}, recurrent=True), 2),
+    ("update_if_absent after pop", lambda c: (c.pop("k"), c.update_if_absent(k=2)), 2),
+    ("write_through", lambda c: write_through(c, "k", 2), 2),
+    ("load", lambda c: c.load(_written({"k": 2})), 2),
+    ("defrosted block", lambda c: _set_while_defrosted(c.freeze(), "k", 2), 2),
 ]
+
+
+def _written(data):
+    import tempfile
+
+    path = tempfile.mkdtemp() + "/config.json"
+    ADict(data).dump(path)
+    return path
+
+
+def _set_while_defrosted(config, key, value):
+    with config.defrosted():
+        config[key] = value
 
 
 @pytest.mark.parametrize(("name", "write", "expected"), WRITES, ids=[w[0] for w in WRITES])
@@ -539,6 +601,28 @@ def test_a_read_after_any_write_sees_the_new_value(name, write, expected):
     write(config)
     assert config.k == expected
     assert config["k"] == expected
+
+
+def test_a_read_after_a_list_changes_in_a_defrosted_block_sees_it():
+    config = ADict(layers=[1], model={"heads": [1]}).freeze()
+    assert config.layers == [1] and config.model.heads == [1]
+    with config.defrosted():
+        config.layers.append(2)
+        config.model.heads += [2]
+    assert config.layers == [1, 2] and config["model"]["heads"] == [1, 2]
+    assert type(config.layers).__name__ == "FrozenList"
+
+
+def test_a_read_after_an_auto_child_joins_or_leaves_sees_it():
+    config = ADict.auto()
+    pending = config.k
+    assert "k" not in config
+    pending.x = 1
+    assert config.k is pending and config["k"] is pending
+    del config.k
+    assert config.k is not pending and config.k == {}
+    config.k = 3
+    assert config.k == 3 and config["k"] == 3
 
 
 def test_a_read_after_a_deletion_misses():

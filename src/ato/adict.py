@@ -97,6 +97,8 @@ class _State:
         "immutable",
         "observer",
         "path",
+        "pending",
+        "pending_children",
         "reads",
         "replaying",
         "shield",
@@ -114,6 +116,10 @@ class _State:
         self.replaying = False
         self.observer: ConfigObserver | None = None
         self.path: tuple[Any, ...] = ()
+        # An auto() child read but not written yet: (parent, key) it joins on its first
+        # write; and, on a parent, such children by key, so two reads give one child.
+        self.pending: tuple[ADict, Any] | None = None
+        self.pending_children: dict[Any, ADict] | None = None
         # What a read of a mutable leaf goes through, called with the value and its key
         # (None: the leaf itself); derived from the flags above by ``refresh`` so that a
         # read checks one attribute.
@@ -283,9 +289,9 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
                 key,
             )
         if default is AUTO:
-            value: Any = type(self).auto()
-        elif callable(default):
-            value = _convert(default())
+            return _pending_child(self, key)
+        if callable(default):
+            value: Any = _convert(default())
         else:
             value = _clone(_convert(default), {})
         if state.observer is not None:
@@ -331,6 +337,8 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
         state = self._state
         if state.frozen or state.immutable:
             raise FrozenConfigError.refusing(f"set {key!r}", state.immutable)
+        if state.pending is not None:
+            _attach_pending(self)
         if type(key) is tuple or type(key) is list:
             self._set_many(key, value)
             return
@@ -491,10 +499,12 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
 
     @classmethod
     def auto(cls: type[_Self]) -> _Self:
-        """An ADict in which reading a missing key creates a nested auto ADict.
+        """An ADict in which a missing key reads as a new, empty auto ADict.
 
-        ``config.model.backbone.layers = [1]`` then just works. Attribute names starting
-        with ``_`` are never created this way (tools probe such names).
+        ``config.model.backbone.layers = [1]`` then just works. The new config joins its
+        parent only when something is written into it, so a misspelled read
+        (``config.use_batchnorm``) gives ``{}`` but adds no key. Attribute names starting
+        with ``_`` never read this way (tools probe such names).
         """
         return cls(default=AUTO)
 
@@ -680,6 +690,55 @@ def _unpickle(cls: type[ADict], data: dict[Any, Any], flags: tuple[Any, ...]) ->
 
 
 # -- helpers --------------------------------------------------------------------------
+
+
+def _pending_child(parent: ADict, key: Any) -> ADict:
+    """The empty auto config a read of the missing ``key`` gives (the same one until it is
+    written to); it joins ``parent`` on its first write (see :func:`_attach_pending`)."""
+    state = parent._state
+    if state.pending_children is None:
+        state.pending_children = {}
+    child = state.pending_children.get(key)
+    if child is None:
+        child = type(parent).auto()
+        child._state.pending = (parent, key)
+        state.pending_children[key] = child
+    return child
+
+
+def _attach_pending(node: ADict) -> None:
+    """Store ``node``, an auto child being written to for the first time, in its parent,
+    and the parent in its own if it is pending too (top first, so an observer sees each
+    level created before what is written into it)."""
+    chain = []
+    while node._state.pending is not None:
+        chain.append(node)
+        node = node._state.pending[0]
+    for child in reversed(chain):
+        state = child._state
+        assert state.pending is not None
+        parent, key = state.pending
+        parent_state = parent._state
+        if parent_state.frozen or parent_state.immutable:
+            raise FrozenConfigError.refusing(
+                f"add {key!r} (read while it was missing, now written to)",
+                parent_state.immutable,
+            )
+        if dict.__contains__(parent, key):
+            raise ConfigStructureError(
+                f"{key!r} was set after it was read while missing, so the empty config that "
+                f"read gave is not part of the config any more. Write through "
+                f"config[{key!r}] (read it again) instead."
+            )
+        state.pending = None
+        if parent_state.pending_children is not None:
+            parent_state.pending_children.pop(key, None)
+        parent_state.reads.pop(key, None)
+        parent_state.accessed[key] = None
+        if parent_state.observer is not None:
+            parent_state.observer.create(parent, parent_state.path, key, child)
+        else:
+            dict.__setitem__(parent, key, child)
 
 
 def _adicts_within(value: Any) -> Iterator[ADict]:
