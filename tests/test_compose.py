@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from ato.adict import ADict
-from ato.errors import ConfigKeyError, ConfigStructureError, InheritanceCycleError
+from ato.errors import (
+    ConfigFileNotFoundError,
+    ConfigKeyError,
+    ConfigStructureError,
+    InheritanceCycleError,
+)
 
 
 def write(path, text):
@@ -158,3 +163,31 @@ def test_argument_errors_are_ato_errors():
     with pytest.raises(InvalidArgumentError) as raised:
         ADict.compose_hierarchy(".", on_missing="skip")
     assert isinstance(raised.value, (AtoError, ValueError))
+
+
+def test_a_missing_base_file_is_named_with_the_file_that_names_it(tmp_path):
+    write(tmp_path / "sub" / "b.yaml", "_base_: ../gone.yaml\ny: 1\n")
+    write(tmp_path / "c.json", '{"_base_": "sub/b.yaml"}')
+    with pytest.raises(ConfigFileNotFoundError) as raised:
+        ADict.from_mm_config(tmp_path / "c.json")
+    message = str(raised.value)
+    assert str(tmp_path / "sub" / "b.yaml") in message
+    assert "_base_ entry '../gone.yaml'" in message and str(tmp_path / "gone.yaml") in message
+    assert isinstance(raised.value, FileNotFoundError)
+    assert raised.value.filename == str(tmp_path / "sub" / "b.yaml")
+
+
+def test_a_chain_of_a_thousand_base_files_loads(tmp_path):
+    write(tmp_path / "f0.yaml", "x0: 0\n")
+    for index in range(1, 1000):
+        write(tmp_path / f"f{index}.yaml", f"_base_: f{index - 1}.yaml\nx{index}: {index}\n")
+    config = ADict.from_mm_config(tmp_path / "f999.yaml")
+    assert len(config) == 1000 and config.x999 == 999 and config.x0 == 0
+
+
+def test_a_long_cycle_of_base_files_is_named(tmp_path):
+    for index in range(600):
+        write(tmp_path / f"f{index}.yaml", f"_base_: f{(index + 1) % 600}.yaml\n")
+    expected = r"f0\.yaml -> f1\.yaml -> .* \(590 more\) \.\.\. -> f599\.yaml -> f0\.yaml\. Remove"
+    with pytest.raises(InheritanceCycleError, match=expected):
+        ADict.from_mm_config(tmp_path / "f0.yaml")

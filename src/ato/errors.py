@@ -12,6 +12,7 @@ written as ``except KeyError`` or ``except ValueError`` keeps working::
     ├── ConfigStructureError    (ValueError, IndexError)    keys and values that do not line up
     ├── ConfigFileError         (ValueError)                a config file that cannot be read
     │   ├── UnsupportedFormatError                          an extension ato has no format for
+    │   ├── ConfigFileNotFoundError (FileNotFoundError)     a config file (or a _base_) not there
     │   └── InheritanceCycleError                           ``_base_`` files that include each other
     ├── UnrepresentableValueError (ValueError, TypeError)   a value a file format cannot hold
     ├── UnhashableValueError    (TypeError)                 a value value_hash cannot hash
@@ -43,6 +44,7 @@ Messages say what was wrong, where (file and line, key path) and how to fix it.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Collection, Iterable
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "AtoWarning",
     "CommandLineError",
     "ConfigFileError",
+    "ConfigFileNotFoundError",
     "ConfigKeyError",
     "ConfigStructureError",
     "FrozenConfigError",
@@ -156,6 +159,17 @@ class ConfigFileError(AtoError, ValueError):
 
 class UnsupportedFormatError(ConfigFileError):
     """A file extension with no reader or writer."""
+
+
+class ConfigFileNotFoundError(ConfigFileError, FileNotFoundError):
+    """A config file that does not exist: read directly, or named by another file's
+    ``_base_``. ``filename`` and ``errno`` are set as ``open()`` sets them."""
+
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(message, path=path)
+        self.filename = path
+        self.errno = errno.ENOENT
+        self.strerror = message
 
 
 class InheritanceCycleError(ConfigFileError):
