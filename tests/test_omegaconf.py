@@ -52,6 +52,6 @@ def test_unset_mandatory_values_and_broken_interpolations_name_their_key(data, e
 def test_a_mandatory_value_assigned_into_a_config_names_its_key():
     cfg = OmegaConf.create({"model": {"depth": "???"}})
     config = ADict()
-    with pytest.raises(ConfigKeyError, match="'model.depth' is mandatory"):
+    with pytest.raises(ConfigKeyError, match=r"'model\.depth' is mandatory"):
         config.model = cfg.model
     assert "model" not in config
