@@ -39,6 +39,7 @@ from ato.errors import (
     NoDefaultError,
 )
 from ato.frozen_values import FrozenList, FrozenSet, freeze_value
+from ato.tree_walk import Parts, rebuild
 
 TYPE_CHECKING = False  # importing typing costs import time; annotations are strings here
 if TYPE_CHECKING:
@@ -166,9 +167,31 @@ def _from_omegaconf(value: object) -> object:
         ) from None
 
 
-def _convert(value: Any, cls: type[ADict] | None = None) -> Any:
-    """Return ``value`` as a config holds it: every mapping inside it (lists and tuples
-    too) becomes an ADict of class ``cls`` (default ``ADict``), and an ADict is copied.
+def _convert(value: Any, cls: type[ADict] | None = None, key: Any = NO_DEFAULT) -> Any:
+    """Return ``value`` as a config holds it (see :func:`_convert_fast`), whatever its depth;
+    a value that contains itself raises ConfigStructureError (naming ``key``, the key it is
+    stored under, in its path)."""
+    try:
+        return _convert_fast(value, cls)
+    except RecursionError:  # too deep for recursion, or a cycle: walk with our own stack
+        parts = _converting_parts(ADict if cls is None else cls)
+        at = () if key is NO_DEFAULT else (key,)
+        return rebuild(value, parts, _converted_leaf, at)
+
+
+def _adict_from_dict(cls: type[_Self], data: Mapping[Any, Any]) -> _Self:
+    """A new ``cls`` holding ``data`` converted (see :func:`_convert`)."""
+    try:
+        return _adict_from_dict_fast(cls, data)
+    except RecursionError:
+        new: _Self = rebuild(dict(data), _converting_parts(cls), _converted_leaf)
+        return new
+
+
+def _convert_fast(value: Any, cls: type[ADict] | None = None) -> Any:
+    """(Recursive; see :func:`_convert`.) Return ``value`` as a config holds it: every
+    mapping inside it (lists and tuples too) becomes an ADict of class ``cls`` (default
+    ``ADict``), and an ADict is copied.
 
     Copying an ADict on assignment (as 2.x did) keeps two keys from sharing one node:
     ``config.a = config.b`` followed by ``config.a.x = 1`` must not change ``config.b``.
@@ -181,26 +204,26 @@ def _convert(value: Any, cls: type[ADict] | None = None) -> Any:
     if cls is None:
         cls = ADict
     if kind is dict:
-        return _adict_from_dict(cls, value)
+        return _adict_from_dict_fast(cls, value)
     if kind is list or kind is FrozenList:
-        return [_convert(item, cls) for item in value]
+        return [_convert_fast(item, cls) for item in value]
     if kind is tuple:
-        return tuple([_convert(item, cls) for item in value])
+        return tuple([_convert_fast(item, cls) for item in value])
     if kind is FrozenSet:  # read from a frozen config, now stored in a writable one
         return set(value)
     if _is_omegaconf(value):
-        return _convert(_from_omegaconf(value), cls)
+        return _convert_fast(_from_omegaconf(value), cls)
     if isinstance(value, Mapping):
-        return _adict_from_dict(cls, dict(value))
+        return _adict_from_dict_fast(cls, dict(value))
     return value
 
 
-def _adict_from_dict(cls: type[_Self], data: Mapping[Any, Any]) -> _Self:
+def _adict_from_dict_fast(cls: type[_Self], data: Mapping[Any, Any]) -> _Self:
     new = _new_node(cls, _State())
     dict.update(new, data)
     for key, value in data.items():
         if type(value) not in _ATOMIC:
-            dict.__setitem__(new, key, _convert(value, cls))
+            dict.__setitem__(new, key, _convert_fast(value, cls))
     return new
 
 
@@ -254,7 +277,7 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
                 ) from None
         cls = type(self)
         for key, value in arg.items():
-            dict.__setitem__(self, key, _convert(value, cls))
+            dict.__setitem__(self, key, _convert(value, cls, key))
 
     # -- reading ---------------------------------------------------------------------
 
@@ -367,7 +390,7 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
             state.observer.write(self, state.path, key, value)
             return
         dict.__setitem__(
-            self, key, value if type(value) in _ATOMIC else _convert(value, type(self))
+            self, key, value if type(value) in _ATOMIC else _convert(value, type(self), key)
         )
 
     # An attribute name is a key like any other (never a tuple, so never several keys).
@@ -822,7 +845,15 @@ def _plain_copy(value: Any, key: Any) -> Any:  # ... a replayed view: a writable
 
 
 def _clone(value: Any, memo: dict[int, Any]) -> Any:
-    """Deep copy, fast for the containers configs are made of."""
+    """Deep copy, fast for the containers configs are made of, whatever their depth."""
+    try:
+        return _clone_fast(value, memo)
+    except RecursionError:
+        return rebuild(value, _cloning_parts, lambda leaf: _clone_fast(leaf, memo))
+
+
+def _clone_fast(value: Any, memo: dict[int, Any]) -> Any:
+    """(Recursive; see :func:`_clone`.)"""
     kind = type(value)
     if kind in _ATOMIC:
         return value
@@ -830,28 +861,108 @@ def _clone(value: Any, memo: dict[int, Any]) -> Any:
         new = _new_node(kind, _State(value._state.default))
         dict.update(
             new,
-            {k: v if type(v) in _ATOMIC else _clone(v, memo) for k, v in dict.items(value)},
+            {k: v if type(v) in _ATOMIC else _clone_fast(v, memo) for k, v in dict.items(value)},
         )
         return new
     if kind is list or kind is FrozenList:
-        return [v if type(v) in _ATOMIC else _clone(v, memo) for v in value]
+        return [v if type(v) in _ATOMIC else _clone_fast(v, memo) for v in value]
     if kind is tuple:
-        return tuple([v if type(v) in _ATOMIC else _clone(v, memo) for v in value])
+        return tuple([v if type(v) in _ATOMIC else _clone_fast(v, memo) for v in value])
     if kind is dict:
-        return {k: v if type(v) in _ATOMIC else _clone(v, memo) for k, v in value.items()}
+        return {k: v if type(v) in _ATOMIC else _clone_fast(v, memo) for k, v in value.items()}
     import copy
 
     return copy.deepcopy(value, memo)
 
 
 def _to_plain(value: Any) -> Any:
+    """Plain dicts, lists and tuples all the way down, whatever the depth."""
+    try:
+        return _to_plain_fast(value)
+    except RecursionError:
+        return rebuild(value, _plain_parts, lambda leaf: leaf)
+
+
+def _to_plain_fast(value: Any) -> Any:
     kind = type(value)
     if kind in _ATOMIC:
         return value
     if isinstance(value, Mapping):
-        return {k: v if type(v) in _ATOMIC else _to_plain(v) for k, v in value.items()}
+        return {k: v if type(v) in _ATOMIC else _to_plain_fast(v) for k, v in value.items()}
     if kind is list or kind is FrozenList:
-        return [v if type(v) in _ATOMIC else _to_plain(v) for v in value]
+        return [v if type(v) in _ATOMIC else _to_plain_fast(v) for v in value]
     if kind is tuple:
-        return tuple([v if type(v) in _ATOMIC else _to_plain(v) for v in value])
+        return tuple([v if type(v) in _ATOMIC else _to_plain_fast(v) for v in value])
     return value
+
+
+# -- the same, walked with a stack (see ato.tree_walk) ----------------------------------
+
+
+def _node_from(kind: type[_Self], default: Any, keys: list[Any], values: list[Any]) -> _Self:
+    node = _new_node(kind, _State(default))
+    dict.update(node, zip(keys, values, strict=True))
+    return node
+
+
+def _mapping_parts(value: Mapping[Any, Any], build: Callable[[list[Any], list[Any]], Any]) -> Parts:
+    keys = list(value.keys())
+    return keys, [value[key] for key in keys], lambda values: build(keys, values)
+
+
+def _sequence_parts(value: Any) -> Parts | None:
+    kind = type(value)
+    if kind is list or kind is FrozenList:
+        return range(len(value)), value, list
+    if kind is tuple:
+        return range(len(value)), value, tuple
+    return None
+
+
+def _adict_parts(value: ADict) -> Parts:
+    kind, default = type(value), value._state.default
+    keys = list(dict.keys(value))
+    return (
+        keys,
+        [dict.__getitem__(value, key) for key in keys],
+        lambda values: _node_from(kind, default, keys, values),
+    )
+
+
+def _converting_parts(cls: type[ADict]) -> Callable[[Any], Parts | None]:
+    def parts(value: Any) -> Parts | None:
+        if type(value) in _ATOMIC:
+            return None
+        if isinstance(value, ADict):
+            return _adict_parts(value)
+        if _is_omegaconf(value):
+            value = _from_omegaconf(value)
+        if isinstance(value, Mapping):
+            return _mapping_parts(
+                value, lambda keys, values: _node_from(cls, NO_DEFAULT, keys, values)
+            )
+        return _sequence_parts(value)
+
+    return parts
+
+
+def _converted_leaf(value: Any) -> Any:
+    return set(value) if type(value) is FrozenSet else value
+
+
+def _cloning_parts(value: Any) -> Parts | None:
+    if type(value) in _ATOMIC:
+        return None
+    if isinstance(value, ADict):
+        return _adict_parts(value)
+    if type(value) is dict:
+        return _mapping_parts(value, lambda keys, values: dict(zip(keys, values, strict=True)))
+    return _sequence_parts(value)
+
+
+def _plain_parts(value: Any) -> Parts | None:
+    if type(value) in _ATOMIC:
+        return None
+    if isinstance(value, Mapping):
+        return _mapping_parts(value, lambda keys, values: dict(zip(keys, values, strict=True)))
+    return _sequence_parts(value)

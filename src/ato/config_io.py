@@ -58,7 +58,7 @@ class ConfigIO:
 
     def get_structural_repr(self: Any) -> ADict:
         """``{dotted_key: type_name}`` for every leaf, sorted by key."""
-        shown: ADict = type(self)._from_plain(structural_items(self))
+        shown: ADict = type(self)._from_plain(dict(structural_items(self)))
         return shown
 
     def structural_diff(self: Any, other: Mapping[Any, Any]) -> StructuralDiff:

@@ -242,7 +242,8 @@ class OverrideParseError(CommandLineError):
     def __init__(self, token: str, problem: str, column: int | None = None, key: str = "") -> None:
         where = f" (key {key!r})" if key else ""
         at = f" at column {column}" if column is not None else ""
-        super().__init__(f"Cannot parse override {token!r}{where}: {problem}{at}")
+        shown = repr(token) if len(token) <= 100 else f"{token[:60]!r}... ({len(token)} characters)"
+        super().__init__(f"Cannot parse override {shown}{where}: {problem}{at}")
         self.token, self.problem, self.column, self.key = token, problem, column, key
 
 

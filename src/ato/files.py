@@ -24,6 +24,7 @@ from typing import Any
 
 from ato.atomic_write import write_text_atomic
 from ato.errors import (
+    AtoError,
     ConfigFileError,
     ConfigFileNotFoundError,
     UnrepresentableValueError,
@@ -411,7 +412,16 @@ def read(path: PathLike) -> Any:
         raise ConfigFileNotFoundError(
             f"no such config file (working directory: {os.getcwd()})", text_path
         )
-    return fmt.read(text_path)
+    if fmt.name == "python":
+        return fmt.read(text_path)  # the user's own code: its errors are its own
+    try:
+        return fmt.read(text_path)
+    except RecursionError:
+        raise ConfigFileError(_TOO_DEEP, path=text_path) from None
+    except AtoError:
+        raise
+    except ValueError as error:  # e.g. an integer of more digits than Python converts
+        raise ConfigFileError(f"invalid {fmt.name.upper()}: {error}", path=text_path) from None
 
 
 def dumps(data: Any, format_name: str, **options: Any) -> str:
@@ -422,12 +432,16 @@ def dumps(data: Any, format_name: str, **options: Any) -> str:
         raise UnsupportedFormatError(
             f"cannot write format {format_name!r}; choose one of {', '.join(writable)}"
         )
-    return fmt.dumps(data, **options)
+    try:
+        return fmt.dumps(data, **options)
+    except RecursionError:
+        raise UnrepresentableValueError(
+            f"the value is nested too deeply (hundreds of levels), or contains itself, for "
+            f"the {format_name.upper()} writer; flatten it, or remove the back-reference"
+        ) from None
 
 
 def write(data: Any, path: PathLike, **options: Any) -> None:
     """Write ``data`` to ``path`` (format by extension) atomically; ``options`` go to the
     underlying writer (e.g. ``indent`` for JSON)."""
-    fmt = format_for(path, writing=True)
-    assert fmt.dumps is not None
-    write_text_atomic(path, fmt.dumps(data, **options))
+    write_text_atomic(path, dumps(data, format_for(path, writing=True).name, **options))
