@@ -748,6 +748,18 @@ def test_a_list_read_from_a_frozen_config_still_reads_as_the_list():
     assert config.heads[0] is config["heads"][0]  # configs inside are the frozen ones
 
 
+def test_a_write_to_a_frozen_list_names_its_key_path():
+    config = ADict(model={"heads": [[1], 2]}, runs=[{"ids": [1]}], tags={"a"}).freeze()
+    with pytest.raises(FrozenConfigError, match=r"append\(\) on list 'model\.heads':"):
+        config.model.heads.append(3)
+    with pytest.raises(FrozenConfigError, match=r"on list 'model\.heads\[0\]'"):
+        config.model.heads[0].append(3)
+    with pytest.raises(FrozenConfigError, match=r"clear\(\) on list 'runs\[0\]\.ids'"):
+        config.runs[0].ids.clear()
+    with pytest.raises(FrozenConfigError, match=r"add\(\) on set 'tags'"):
+        config.tags.add("b")
+
+
 def test_defrosted_opens_the_lists_of_a_frozen_config_for_a_block():
     config = ADict(layers=[1, 2], model={"heads": [1]}).freeze()
     with config.defrosted():

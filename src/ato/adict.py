@@ -39,7 +39,7 @@ from ato.errors import (
     NoDefaultError,
 )
 from ato.frozen_values import FrozenList, FrozenSet, freeze_value
-from ato.tree_walk import Parts, rebuild
+from ato.tree_walk import Parts, format_path, rebuild
 
 TYPE_CHECKING = False  # importing typing costs import time; annotations are strings here
 if TYPE_CHECKING:
@@ -103,6 +103,7 @@ class _State:
         "reads",
         "replaying",
         "shield",
+        "where",
     )
 
     def __init__(self, default: object = NO_DEFAULT) -> None:
@@ -125,6 +126,8 @@ class _State:
         # (None: the leaf itself); derived from the flags above by ``refresh`` so that a
         # read checks one attribute.
         self.shield: Callable[[Any, Any], Any] | None = None
+        # This node's key path inside the config freeze() was called on, for messages.
+        self.where: tuple[Any, ...] = ()
 
     def refresh(self) -> None:
         if self.immutable:
@@ -311,7 +314,7 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
         state = self._state
         state.accessed[key] = None
         if state.shield is not None and type(value) in _MUTABLE_LEAVES:
-            return state.shield(value, key)  # made each time: never kept for the fast way
+            return state.shield(value, (*state.where, key))  # made each time: never kept
         if not isinstance(key, str) or key not in type(self)._adict_class_names:
             state.reads[key] = value
         return value
@@ -361,13 +364,20 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
         shield = self._state.shield
         if shield is None:
             return dict.values(self)
-        return [shield(v, k) if type(v) in _MUTABLE_LEAVES else v for k, v in dict.items(self)]
+        where = self._state.where
+        return [
+            shield(v, (*where, k)) if type(v) in _MUTABLE_LEAVES else v for k, v in dict.items(self)
+        ]
 
     def items(self) -> Any:
         shield = self._state.shield
         if shield is None:
             return dict.items(self)
-        return [(k, shield(v, k) if type(v) in _MUTABLE_LEAVES else v) for k, v in dict.items(self)]
+        where = self._state.where
+        return [
+            (k, shield(v, (*where, k)) if type(v) in _MUTABLE_LEAVES else v)
+            for k, v in dict.items(self)
+        ]
 
     def __dir__(self) -> Iterable[str]:
         names = set(dir(type(self)))
@@ -786,22 +796,29 @@ def _attach_pending(node: ADict) -> None:
 
 def _adicts_within(value: Any) -> Iterator[ADict]:
     """Every ADict in ``value``, itself included, through lists and tuples."""
-    stack = [value]
+    return (node for node, _ in _adicts_at(value))
+
+
+def _adicts_at(value: Any) -> Iterator[tuple[ADict, tuple[Any, ...]]]:
+    """Every ADict in ``value`` with its key path in ``value``."""
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(value, ())]
     while stack:
-        node = stack.pop()
+        node, path = stack.pop()
         if isinstance(node, ADict):
-            yield node
-            stack.extend(v for v in dict.values(node) if type(v) not in _ATOMIC)
+            yield node, path
+            stack.extend((v, (*path, k)) for k, v in dict.items(node) if type(v) not in _ATOMIC)
         elif isinstance(node, (list, tuple)):
-            stack.extend(v for v in node if type(v) not in _ATOMIC)
+            stack.extend((v, (*path, i)) for i, v in enumerate(node) if type(v) not in _ATOMIC)
 
 
 def _set_flag(value: Any, flag: str, on: bool, *, deep: bool = True) -> None:
     """Set ``flag`` (frozen, immutable, replaying) on every config in ``value`` (only
     ``value`` itself unless ``deep``), and drop the read copies the change may outdate."""
-    for node in _adicts_within(value) if deep else (value,):
+    for node, path in _adicts_at(value) if deep else ((value, value._state.where),):
         state = node._state
         setattr(state, flag, on)
+        if on and flag != "replaying":
+            state.where = path
         state.refresh()
         state.reads.clear()
 
@@ -832,15 +849,15 @@ class _Defrosted:
             self.config.freeze()  # what the block added is frozen with the rest
 
 
-def _frozen_value(value: Any, key: Any) -> Any:  # what a frozen config hands out
-    return freeze_value(value, repr(key), False)
+def _frozen_value(value: Any, where: tuple[Any, ...]) -> Any:  # what a frozen config hands out
+    return freeze_value(value, format_path(where), False)
 
 
-def _immutable_value(value: Any, key: Any) -> Any:  # ... an immutable one
-    return freeze_value(value, repr(key), True)
+def _immutable_value(value: Any, where: tuple[Any, ...]) -> Any:  # ... an immutable one
+    return freeze_value(value, format_path(where), True)
 
 
-def _plain_copy(value: Any, key: Any) -> Any:  # ... a replayed view: a writable copy
+def _plain_copy(value: Any, where: tuple[Any, ...]) -> Any:  # ... a replayed view: a copy
     return _clone(value, {})
 
 

@@ -24,8 +24,8 @@ def _refuse(where: str, action: str, immutable: bool) -> NoReturn:
 class FrozenList(list):  # type: ignore[type-arg]
     """A list read from a frozen config: reads as a list, refuses every change.
 
-    ``where`` names it in messages (``"'layers'"``, ``"'layers'[0]"``); ``immutable`` says
-    whether the config was made immutable rather than frozen.
+    ``where`` is its key path, for messages (``"model.layers"``, ``"layers[0]"``);
+    ``immutable`` says whether the config was made immutable rather than frozen.
     """
 
     __slots__ = ("immutable", "where")
@@ -39,7 +39,7 @@ class FrozenList(list):  # type: ignore[type-arg]
         return (FrozenList, (list(self), self.where, self.immutable))
 
     def _refuse(self, action: str) -> NoReturn:
-        _refuse(f"list {self.where}", action, self.immutable)
+        _refuse(f"list {self.where!r}", action, self.immutable)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         self._refuse(f"set item {index!r}")
@@ -86,7 +86,7 @@ class FrozenSet(frozenset):  # type: ignore[type-arg]
     immutable: bool = False
 
     def _refuse(self, action: str) -> NoReturn:
-        _refuse(f"set {self.where}", action, self.immutable)
+        _refuse(f"set {self.where!r}", action, self.immutable)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (frozenset, (frozenset(self),))
