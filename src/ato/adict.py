@@ -5,9 +5,12 @@ work) that also:
 
 - converts nested mappings, and mappings inside lists and tuples, to ADicts;
 - records which keys were read (``accessed_keys``, ``get_minimal_config``);
-- can be frozen (writes raise :class:`~ato.errors.FrozenConfigError`; ``with
+- can be frozen (writes raise :class:`~ato.errors.FrozenConfigError`, and so do writes
+  to the lists and sets read from it, see :mod:`ato.frozen_values`; ``with
   config.defrosted():`` opens it for a block) or given a default for missing keys
-  (``ADict.auto()`` builds nested configs on assignment);
+  (``ADict.auto()`` builds nested configs on assignment, never on a mere read);
+- takes data of any depth, and refuses data that contains itself (see
+  :mod:`ato.tree_walk`);
 - hashes its structure (keys and value types, never values): see :mod:`ato.structure`;
 - reads and writes JSON, YAML, TOML, XYZ and Python files: see :mod:`ato.files`;
 - reads and writes dotted key paths through :mod:`ato.paths`;
@@ -242,7 +245,8 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
 
     ``ADict(mapping_or_pairs, ..., default=..., **kwargs)`` merges its arguments left to
     right. ``default`` (a value, copied per key, or a zero-argument factory) is what a
-    missing key reads as; it is then stored.
+    missing key reads as; it is then stored (with ``ADict.auto()``, only once something
+    is written into it).
     """
 
     # ``__dict__`` holds the copies of values already read (``_reads`` is the same dict,
