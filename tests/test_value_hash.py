@@ -406,6 +406,12 @@ BY_VALUE_EQUAL = [
     ("bytearray as bytes", bytearray(b"ab"), b"ab"),
     ("memoryview as bytes", memoryview(b"ab"), b"ab"),
     ("frozen list as list", ADict(a=[1]).freeze().a, [1]),
+    ("frozen set as set", ADict(a={1}).freeze().a, {1}),
+    (
+        "frozen config",
+        ADict(a=[1], b={2}, c=bytearray(b"x")).freeze(),
+        {"a": [1], "b": {2}, "c": b"x"},
+    ),
 ]
 
 BY_VALUE_DIFFERENT = [

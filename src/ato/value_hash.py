@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ato.errors import UnhashableValueError
-from ato.frozen_values import FrozenList
+from ato.frozen_values import FrozenList, FrozenSet
 
 __all__ = ["UnhashableValueError", "value_hash"]
 
@@ -140,10 +140,11 @@ def _feed_container(digest: Any, value: Any, kind: type, path: str, active: dict
             b"d",
             [
                 _sub_hash(key, path, active) + _sub_hash(item, f"{path}[{key!r}]", active)
-                for key, item in value.items()
+                # A dict's own items: a frozen ADict's items() would copy its lists.
+                for key, item in (dict.items(value) if isinstance(value, dict) else value.items())
             ],
         )
-    elif kind is set or kind is frozenset:
+    elif kind is set or kind is frozenset or kind is FrozenSet:
         _unordered(digest, b"S", [_sub_hash(item, path, active) for item in value])
     else:
         _feed_other(digest, value, path, active)
