@@ -6,6 +6,7 @@ import pytest
 
 from ato.adict import ADict
 from ato.errors import (
+    ConfigFileError,
     ConfigFileNotFoundError,
     ConfigKeyError,
     ConfigStructureError,
@@ -191,3 +192,20 @@ def test_a_long_cycle_of_base_files_is_named(tmp_path):
     expected = r"f0\.yaml -> f1\.yaml -> .* \(590 more\) \.\.\. -> f599\.yaml -> f0\.yaml\. Remove"
     with pytest.raises(InheritanceCycleError, match=expected):
         ADict.from_mm_config(tmp_path / "f0.yaml")
+
+
+def test_a_file_too_deep_to_merge_is_named(tmp_path):
+    deep = "x: " + "{a: " * 900 + "1" + "}" * 900 + "\n"
+    write(tmp_path / "base.yaml", deep)
+    write(tmp_path / "c.yaml", "_base_: base.yaml\n" + deep)
+    write(tmp_path / "config.yaml", deep)
+    for load in (
+        lambda: ADict.from_mm_config(tmp_path / "c.yaml"),
+        lambda: ADict.compose_hierarchy(tmp_path),
+    ):
+        try:
+            config = load()
+        except ConfigFileError as error:
+            assert "nested too deeply" in str(error) and str(tmp_path) in str(error)
+        else:
+            assert config.x.a.a.a

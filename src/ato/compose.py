@@ -86,13 +86,7 @@ def load_mm_config(path: PathLike, cls: type[ADict] = ADict) -> ADict:
             levels[-1].shown = shown
             continue
         levels.pop()
-        try:
-            merged = merge(level.config, level.data)
-        except RecursionError:
-            raise ConfigFileError(
-                "nested too deeply to merge (hundreds of levels); flatten the structure",
-                path=level.path,
-            ) from None
+        merged = _merge_file(level.config, level.data, level.path)
         if not levels:
             return merged
         merge(levels[-1].config, merged)
@@ -106,6 +100,16 @@ def _cycle_error(path: str) -> Callable[[str], InheritanceCycleError]:
         )
 
     return error
+
+
+def _merge_file(target: ADict, data: Mapping[Any, Any], path: str) -> ADict:
+    """``merge(target, data)`` for the data of the file ``path``, whatever its depth."""
+    try:
+        return merge(target, data)
+    except RecursionError:
+        raise ConfigFileError(
+            "nested too deeply to merge (hundreds of levels); flatten the structure", path=path
+        ) from None
 
 
 def _open_level(path: str, cls: type[ADict]) -> _Level:
@@ -196,7 +200,7 @@ def compose_hierarchy(
         data = files.read(path)
         if not isinstance(data, Mapping):
             raise ConfigFileError(f"must hold a mapping, not {type(data).__name__}", path=path)
-        merge(config, data)
+        _merge_file(config, data, path)
         loaded.append(path)
     for dotted, value in (overrides or {}).items():
         paths.set_value(config, dotted, value, factory=ADict)
