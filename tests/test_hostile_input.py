@@ -70,6 +70,18 @@ IN_MEMORY = [
     ("2000-deep clone", lambda: ADict(nested(2000)).clone(), None, 2001),
     ("2000-deep to_dict", lambda: ADict(nested(2000)).to_dict(), None, 2001),
     ("2000-deep frozen", lambda: ADict(nested(2000)).freeze(), None, 2001),
+    (
+        "2000-deep recursive update",
+        lambda: ADict(nested(2000)).update(nested(2000, leaf=2), recurrent=True),
+        None,
+        2001,
+    ),
+    (
+        "2000-deep update_if_absent",
+        lambda: ADict(nested(2000)).update_if_absent(nested(2000)),
+        None,
+        2001,
+    ),
     ("cyclic list", lambda: ADict(x=cyclic_list()), ConfigStructureError, "x[1] contains itself"),
     ("cyclic dict", lambda: ADict(cfg=cyclic_dict()), ConfigStructureError, "cfg.self contains"),
     (

@@ -485,25 +485,14 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
         """
         self._check_writable("update()")
         for source in _sources(mapping, kwargs):
-            for key, value in source.items():
-                current = dict.get(self, key)
-                if recurrent and isinstance(current, ADict) and isinstance(value, Mapping):
-                    current.update(value, recurrent=True)
-                else:
-                    self[key] = value
+            _merge_into(self, source, "update()", recurrent, only_absent=False)
         return self
 
     def update_if_absent(self: _Self, mapping: Any = None, /, **kwargs: Any) -> _Self:
         """Add only the keys that are missing, recursing into nested mappings; return self."""
         self._check_writable("update_if_absent()")
         for source in _sources(mapping, kwargs):
-            for key, value in source.items():
-                if key not in self:
-                    self[key] = value
-                else:
-                    current = dict.__getitem__(self, key)
-                    if isinstance(current, ADict) and isinstance(value, Mapping):
-                        current.update_if_absent(value)
+            _merge_into(self, source, "update_if_absent()", True, only_absent=True)
         return self
 
     def __ior__(self: _Self, other: Any) -> _Self:
@@ -747,6 +736,28 @@ def _unpickle(cls: type[ADict], data: dict[Any, Any], flags: tuple[Any, ...]) ->
 
 
 # -- helpers --------------------------------------------------------------------------
+
+
+def _merge_into(
+    target: ADict, source: Mapping[Any, Any], action: str, recursive: bool, only_absent: bool
+) -> None:
+    """Write ``source`` into ``target``: a mapping landing on a config merges into it when
+    ``recursive``; with ``only_absent`` only missing keys are written. Depth first, in
+    order, with a stack of its own so that no depth is too deep."""
+    stack = [(target, iter(source.items()))]
+    while stack:
+        node, items = stack[-1]
+        for key, value in items:
+            present = dict.__contains__(node, key)
+            current = dict.__getitem__(node, key) if present else None
+            if recursive and isinstance(current, ADict) and isinstance(value, Mapping):
+                current._check_writable(action)
+                stack.append((current, iter(value.items())))
+                break
+            if not (only_absent and present):
+                node[key] = value
+        else:
+            stack.pop()
 
 
 def _pending_child(parent: ADict, key: Any) -> ADict:
