@@ -10,12 +10,18 @@ XXH3-128 stream:
 - lists and tuples in order (a list is not a tuple); dicts by content, whatever the
   insertion order (an ``OrderedDict``'s order counts); sets and frozensets whatever their
   order;
-- dataclasses and ADicts by their fields;
+- dataclasses and ADicts by their fields; NamedTuples and structseqs (``torch.max(x,
+  dim=1)``'s result, ``time.struct_time``) as tuples with their type name;
+- dates, times, datetimes (ISO text, time zone included), timedeltas and Decimals by value
+  (``Decimal('1.10')`` is ``Decimal('1.1')``); Fractions, UUIDs and Enums by value too;
+  bytearray and memoryview as the bytes they hold;
+- a container met again inside itself (a cycle) as a back-reference to it;
 - numpy arrays by dtype, shape and bytes in C order (a contiguous array is hashed in
   place, without a copy); torch tensors by dtype, shape and values, wherever they live;
   pandas objects by index, columns and values;
 - any other object through its ``__getstate__`` or ``__dict__``; with neither, an error
-  that names the type and suggests an ``inspect_fn``.
+  that names the type and suggests an ``inspect_fn`` (as for a value nested too deeply
+  for Python's stack).
 """
 
 from __future__ import annotations
