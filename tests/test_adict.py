@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import operator
 import pickle
 from collections import OrderedDict
 from types import MappingProxyType
@@ -12,6 +13,7 @@ import pytest
 
 from ato.adict import ADict
 from ato.errors import AtoError, ConfigKeyError, ConfigStructureError, FrozenConfigError
+from ato.observers import write_through
 
 # -- construction ------------------------------------------------------------------------
 
@@ -254,6 +256,49 @@ def test_auto_creates_intermediate_configs():
     assert type(config.model.backbone) is ADict
 
 
+def test_auto_does_not_grow_on_a_misspelled_read():
+    config = ADict.auto()
+    config.use_batchnorm = True
+    assert config.use_batchnrom == {}
+    assert not config.use_batchnrom  # empty, so falsy
+    assert hasattr(config, "anything")
+    assert config == {"use_batchnorm": True}
+    assert "use_batchnrom" not in config and config.accessed_keys == set()
+
+
+def test_an_auto_child_joins_its_parent_on_its_first_write():
+    config = ADict.auto()
+    model = config.model
+    assert config.model is model  # one pending child per key until it is written
+    model.backbone.depth = 50
+    assert config.to_dict() == {"model": {"backbone": {"depth": 50}}}
+    assert config.model is model and config["model"]["backbone"].depth == 50
+    config.model.head.update(n=3)
+    config.data.setdefault("name", "imagenet")
+    config.opt["name", "lr"] = ("adam", 0.1)
+    assert config.model.head == {"n": 3} and config.data.name == "imagenet"
+    assert config.opt == {"name": "adam", "lr": 0.1}
+    assert config.accessed_keys == {"model", "data", "opt"}
+
+
+def test_an_auto_child_read_before_its_key_was_set_refuses_to_join():
+    config = ADict.auto()
+    stale = config.model
+    config.model = {"depth": 1}
+    with pytest.raises(ConfigStructureError, match="'model' was set after it was read"):
+        stale.depth = 2
+    assert config.model == {"depth": 1}
+
+
+def test_an_auto_child_of_a_config_frozen_since_refuses_to_join():
+    config = ADict.auto()
+    pending = config.model
+    config.freeze()
+    with pytest.raises(FrozenConfigError, match="add 'model'"):
+        pending.depth = 1
+    assert config == {}
+
+
 def test_auto_does_not_grow_on_private_or_dunder_probes():
     config = ADict.auto()
     assert not hasattr(config, "_repr_html_")
@@ -311,12 +356,34 @@ WRITES = [
     ("filter", lambda c: c.filter(lambda k, v: False)),
     ("replace_keys", lambda c: c.replace_keys(["lr"], ["rate"])),
     ("list in list", lambda c: setattr(c.heads[0], "n", 3)),
+    ("list append", lambda c: c.heads.append({"n": 2})),
+    ("list setitem", lambda c: c.heads.__setitem__(0, 1)),
+    ("list slice", lambda c: c.heads.__setitem__(slice(0, 1), [])),
+    ("list delitem", lambda c: c.heads.__delitem__(0)),
+    ("list extend", lambda c: c.heads.extend([1])),
+    ("list insert", lambda c: c.heads.insert(0, 1)),
+    ("list pop", lambda c: c.heads.pop()),
+    ("list remove", lambda c: c.heads.remove({"n": 1})),
+    ("list clear", lambda c: c.heads.clear()),
+    ("list sort", lambda c: c.heads.sort(key=str)),
+    ("list reverse", lambda c: c.heads.reverse()),
+    ("list +=", lambda c: operator.iadd(c.heads, [1])),
+    ("list *=", lambda c: operator.imul(c.heads, 2)),
+    ("list in values()", lambda c: next(v for v in c.values() if isinstance(v, list)).pop()),
+    ("list in items()", lambda c: dict(c.items())["heads"].append(1)),
+    ("nested list", lambda c: c.grid[0].append(1)),
+    ("list in tuple", lambda c: c.pair[1].append(1)),
+    ("set add", lambda c: c.tags.add("x")),
+    ("set discard", lambda c: c.tags.discard("a")),
 ]
+
+
+_LEAVES = {"grid": [[1, 2]], "pair": (1, [2]), "tags": {"a"}}
 
 
 @pytest.mark.parametrize(("name", "write"), WRITES, ids=[name for name, _ in WRITES])
 def test_frozen_config_refuses_every_write(name, write):
-    config = ADict(lr=0.1, model={"depth": 50}, heads=[{"n": 1}]).freeze()
+    config = ADict(lr=0.1, model={"depth": 50}, heads=[{"n": 1}], **_LEAVES).freeze()
     before = config.to_dict()
     with pytest.raises(FrozenConfigError, match=r"frozen\. Call config\.defrost"):
         write(config)
@@ -325,7 +392,7 @@ def test_frozen_config_refuses_every_write(name, write):
 
 @pytest.mark.parametrize(("name", "write"), WRITES, ids=[name for name, _ in WRITES])
 def test_immutable_config_refuses_every_write_with_type_error(name, write):
-    config = ADict(lr=0.1, model={"depth": 50}, heads=[{"n": 1}])
+    config = ADict(lr=0.1, model={"depth": 50}, heads=[{"n": 1}], **_LEAVES)
     config.convert_to_immutable()
     with pytest.raises(TypeError, match="immutable"):
         write(config)
@@ -338,9 +405,12 @@ def test_freeze_defrost_and_reads_of_mutable_leaves():
     config = ADict(layers=[1, 2], model={"depth": 50})
     assert config.freeze() is config
     assert config.frozen and config.model.frozen
-    config.layers.append(3)  # a copy: the frozen config cannot change
+    with pytest.raises(FrozenConfigError, match=r"append\(\) on list 'layers'"):
+        config.layers.append(3)
     assert config.layers == [1, 2]
     config.defrost()
+    config.layers.append(3)
+    assert config.layers == [1, 2, 3]
     assert not config.frozen and not config.model.frozen
     config.lr = 1
     assert config.lr == 1
@@ -463,18 +533,21 @@ def test_a_frozen_config_cannot_change_through_values_or_items():
     config = ADict(layers=[1, 2], model={"depth": 50}).freeze()
     for value in config.values():
         if isinstance(value, list):
-            value.append(3)
+            with pytest.raises(FrozenConfigError, match="'layers'"):
+                value.append(3)
     for _, value in config.items():
         if isinstance(value, list):
-            value.append(4)
+            with pytest.raises(FrozenConfigError, match="'layers'"):
+                value.append(4)
     assert config.layers == [1, 2]
     defrosted = config.defrost()
     assert isinstance(defrosted.items(), type({}.items()))  # a live view again
 
 
-def test_an_immutable_config_hands_out_copies_of_lists():
+def test_an_immutable_config_hands_out_read_only_lists():
     config = ADict(layers=[1, 2], heads=[{"n": 1}]).convert_to_immutable()
-    config.layers.append(3)
+    with pytest.raises(FrozenConfigError, match="immutable"):
+        config.layers.append(3)
     assert config.layers == [1, 2]
     with pytest.raises(FrozenConfigError, match="immutable"):
         config.heads[0].n = 2
@@ -500,7 +573,25 @@ WRITES = [
     ("del then set", lambda c: (c.__delitem__("k"), c.__setitem__("k", 2)), 2),
     ("ior", lambda c: c.__ior__({"k": 2}), 2),
     ("set many", lambda c: c.__setitem__(("k", "x"), (2, 3)), 2),
+    ("recursive update", lambda c: c.update({"k": 2}, recurrent=True), 2),
+    ("update_if_absent after pop", lambda c: (c.pop("k"), c.update_if_absent(k=2)), 2),
+    ("write_through", lambda c: write_through(c, "k", 2), 2),
+    ("load", lambda c: c.load(_written({"k": 2})), 2),
+    ("defrosted block", lambda c: _set_while_defrosted(c.freeze(), "k", 2), 2),
 ]
+
+
+def _written(data):
+    import tempfile
+
+    path = tempfile.mkdtemp() + "/config.json"
+    ADict(data).dump(path)
+    return path
+
+
+def _set_while_defrosted(config, key, value):
+    with config.defrosted():
+        config[key] = value
 
 
 @pytest.mark.parametrize(("name", "write", "expected"), WRITES, ids=[w[0] for w in WRITES])
@@ -510,6 +601,28 @@ def test_a_read_after_any_write_sees_the_new_value(name, write, expected):
     write(config)
     assert config.k == expected
     assert config["k"] == expected
+
+
+def test_a_read_after_a_list_changes_in_a_defrosted_block_sees_it():
+    config = ADict(layers=[1], model={"heads": [1]}).freeze()
+    assert config.layers == [1] and config.model.heads == [1]
+    with config.defrosted():
+        config.layers.append(2)
+        config.model.heads += [2]
+    assert config.layers == [1, 2] and config["model"]["heads"] == [1, 2]
+    assert type(config.layers).__name__ == "FrozenList"
+
+
+def test_a_read_after_an_auto_child_joins_or_leaves_sees_it():
+    config = ADict.auto()
+    pending = config.k
+    assert "k" not in config
+    pending.x = 1
+    assert config.k is pending and config["k"] is pending
+    del config.k
+    assert config.k is not pending and config.k == {}
+    config.k = 3
+    assert config.k == 3 and config["k"] == 3
 
 
 def test_a_read_after_a_deletion_misses():
@@ -535,12 +648,13 @@ def test_reads_keep_being_recorded_after_clear_and_clone():
     assert config.clone().accessed_keys == set()
 
 
-def test_a_list_read_before_freezing_is_copied_after():
+def test_a_list_read_before_freezing_is_read_only_after():
     config = ADict(layers=[1, 2])
     config.layers.append(3)  # writable: the list itself
     assert config.layers == [1, 2, 3]
     config.freeze()
-    config.layers.append(4)
+    with pytest.raises(FrozenConfigError):
+        config.layers.append(4)
     assert config.layers == [1, 2, 3]
     assert config["layers"] is not config["layers"]
     config.defrost()
@@ -614,3 +728,43 @@ def test_argument_and_default_errors_are_in_the_tree():
     with pytest.raises(NoDefaultError) as raised:
         ADict().get_default()
     assert isinstance(raised.value, (AtoError, ValueError))
+
+
+def test_a_list_read_from_a_frozen_config_still_reads_as_the_list():
+    config = ADict(layers=[64, [1, 2]], heads=[{"n": 1}]).freeze()
+    layers = config.layers
+    assert layers == [64, [1, 2]] and isinstance(layers, list)
+    assert json.dumps(layers) == "[64, [1, 2]]"
+    assert config.json() == '{"layers": [64, [1, 2]], "heads": [{"n": 1}]}'
+    assert pickle.loads(pickle.dumps(layers)) == layers
+    assert pickle.loads(pickle.dumps(config)) == config
+    assert copy.deepcopy(layers) == layers
+    writable = list(layers)
+    writable.append(3)
+    other = ADict(layers=layers)  # a plain, writable list once stored elsewhere
+    other.layers.append(3)
+    other.layers[1].append(3)
+    assert type(other.to_dict()["layers"]) is list and config.layers == [64, [1, 2]]
+    assert config.heads[0] is config["heads"][0]  # configs inside are the frozen ones
+
+
+def test_a_write_to_a_frozen_list_names_its_key_path():
+    config = ADict(model={"heads": [[1], 2]}, runs=[{"ids": [1]}], tags={"a"}).freeze()
+    with pytest.raises(FrozenConfigError, match=r"append\(\) on list 'model\.heads':"):
+        config.model.heads.append(3)
+    with pytest.raises(FrozenConfigError, match=r"on list 'model\.heads\[0\]'"):
+        config.model.heads[0].append(3)
+    with pytest.raises(FrozenConfigError, match=r"clear\(\) on list 'runs\[0\]\.ids'"):
+        config.runs[0].ids.clear()
+    with pytest.raises(FrozenConfigError, match=r"add\(\) on set 'tags'"):
+        config.tags.add("b")
+
+
+def test_defrosted_opens_the_lists_of_a_frozen_config_for_a_block():
+    config = ADict(layers=[1, 2], model={"heads": [1]}).freeze()
+    with config.defrosted():
+        config.layers.append(3)
+        config.model.heads[0] = 5
+    assert config.layers == [1, 2, 3] and config.model.heads == [5]
+    with pytest.raises(FrozenConfigError, match="defrosted"):
+        config.model.heads.append(6)

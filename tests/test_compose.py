@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from ato.adict import ADict
-from ato.errors import ConfigKeyError, ConfigStructureError, InheritanceCycleError
+from ato.errors import (
+    ConfigFileError,
+    ConfigFileNotFoundError,
+    ConfigKeyError,
+    ConfigStructureError,
+    InheritanceCycleError,
+)
 
 
 def write(path, text):
@@ -158,3 +164,48 @@ def test_argument_errors_are_ato_errors():
     with pytest.raises(InvalidArgumentError) as raised:
         ADict.compose_hierarchy(".", on_missing="skip")
     assert isinstance(raised.value, (AtoError, ValueError))
+
+
+def test_a_missing_base_file_is_named_with_the_file_that_names_it(tmp_path):
+    write(tmp_path / "sub" / "b.yaml", "_base_: ../gone.yaml\ny: 1\n")
+    write(tmp_path / "c.json", '{"_base_": "sub/b.yaml"}')
+    with pytest.raises(ConfigFileNotFoundError) as raised:
+        ADict.from_mm_config(tmp_path / "c.json")
+    message = str(raised.value)
+    assert str(tmp_path / "sub" / "b.yaml") in message
+    assert "_base_ entry '../gone.yaml'" in message and str(tmp_path / "gone.yaml") in message
+    assert isinstance(raised.value, FileNotFoundError)
+    assert raised.value.filename == str(tmp_path / "sub" / "b.yaml")
+
+
+def test_a_chain_of_a_thousand_base_files_loads(tmp_path):
+    write(tmp_path / "f0.yaml", "x0: 0\n")
+    for index in range(1, 1000):
+        write(tmp_path / f"f{index}.yaml", f"_base_: f{index - 1}.yaml\nx{index}: {index}\n")
+    config = ADict.from_mm_config(tmp_path / "f999.yaml")
+    assert len(config) == 1000 and config.x999 == 999 and config.x0 == 0
+
+
+def test_a_long_cycle_of_base_files_is_named(tmp_path):
+    for index in range(600):
+        write(tmp_path / f"f{index}.yaml", f"_base_: f{(index + 1) % 600}.yaml\n")
+    expected = r"f0\.yaml -> f1\.yaml -> .* \(590 more\) \.\.\. -> f599\.yaml -> f0\.yaml\. Remove"
+    with pytest.raises(InheritanceCycleError, match=expected):
+        ADict.from_mm_config(tmp_path / "f0.yaml")
+
+
+def test_a_file_too_deep_to_merge_is_named(tmp_path):
+    deep = "x: " + "{a: " * 900 + "1" + "}" * 900 + "\n"
+    write(tmp_path / "base.yaml", deep)
+    write(tmp_path / "c.yaml", "_base_: base.yaml\n" + deep)
+    write(tmp_path / "config.yaml", deep)
+    for load in (
+        lambda: ADict.from_mm_config(tmp_path / "c.yaml"),
+        lambda: ADict.compose_hierarchy(tmp_path),
+    ):
+        try:
+            config = load()
+        except ConfigFileError as error:
+            assert "nested too deeply" in str(error) and str(tmp_path) in str(error)
+        else:
+            assert config.x.a.a.a

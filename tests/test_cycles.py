@@ -16,6 +16,13 @@ def test_find_and_format():
     assert format_cycle(["a", "b", "a"]) == "a -> b -> a"
 
 
+def test_a_long_cycle_is_shown_with_its_middle_counted():
+    cycle = [f"f{index}" for index in range(600)] + ["f0"]
+    assert format_cycle(cycle) == (
+        "f0 -> f1 -> f2 -> f3 -> f4 -> f5 -> f6 -> f7 -> f8 -> ... (590 more) ... -> f599 -> f0"
+    )
+
+
 def test_check_raises_the_callers_error_with_the_cycle():
     check_cycle(("a",), "b", ValueError)
     with pytest.raises(ValueError, match=r"^a -> b -> a$"):

@@ -172,6 +172,25 @@ READ_ERRORS = [
         ".xyz, .yaml, .yml",
     ),
     ("noext", "{}", UnsupportedFormatError, "with no extension"),
+    (
+        "dup.json",
+        '{"a": 1,\n "model": {"depth": 50,\n  "depth": 101}}',
+        ConfigFileError,
+        "dup.json:3: duplicate key 'depth' (first at line 2)",
+    ),
+    (
+        "dup-escaped.json",
+        '{"a\\"b": {"x": "\\"y\\": 1"}, "y": [{"y": 1}], "a\\"b": 2}',
+        ConfigFileError,
+        "dup-escaped.json:1: duplicate key 'a\"b' (first at line 1)",
+    ),
+    (
+        "dup.jsonl",
+        '{"a": 1}\n{"b": 1, "b": 2}\n',
+        ConfigFileError,
+        "dup.jsonl:2: duplicate key 'b'",
+    ),
+    ("dup-array.jsonl", '[{"a": 1, "a": 2}]', ConfigFileError, "duplicate key 'a'"),
 ]
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from omegaconf import OmegaConf
 
 from ato.adict import ADict
+from ato.errors import ConfigKeyError, ConfigStructureError
 
 
 def test_dict_config_becomes_plain_adict_with_interpolations_resolved():
@@ -30,3 +32,26 @@ def test_assigning_omegaconf_nodes_converts_them():
     assert type(config.section) is ADict
     assert config.items_ == [1, 2]
     assert type(config.items_) is list
+
+
+OMEGACONF_ERRORS = [
+    ({"model": {"depth": "???"}}, ConfigKeyError, "'model.depth' is mandatory"),
+    ({"layers": [1, "???"]}, ConfigKeyError, "'layers[1]' is mandatory"),
+    ({"lr": "${base_lr}"}, ConfigStructureError, "at 'lr': Interpolation key 'base_lr' not found"),
+]
+
+
+@pytest.mark.parametrize(("data", "error", "fragment"), OMEGACONF_ERRORS)
+def test_unset_mandatory_values_and_broken_interpolations_name_their_key(data, error, fragment):
+    cfg = OmegaConf.create(data)
+    with pytest.raises(error) as raised:
+        ADict(cfg)
+    assert fragment in str(raised.value)
+
+
+def test_a_mandatory_value_assigned_into_a_config_names_its_key():
+    cfg = OmegaConf.create({"model": {"depth": "???"}})
+    config = ADict()
+    with pytest.raises(ConfigKeyError, match=r"'model\.depth' is mandatory"):
+        config.model = cfg.model
+    assert "model" not in config

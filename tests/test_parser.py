@@ -137,10 +137,32 @@ ERRORS = [
     ("a..b=1", "(key 'a..b'): empty or padded part in the dotted key at column 3"),
     (".a=1", "empty or padded part"),
     ("--lr", "not a view name, a command"),
+    ("n=" + "1" * 5000, "has 5000 digits, more than Python reads as a number; quote it"),
+    ("n=[1, " + "9" * 5000 + "]", "(5007 characters) (key 'n'): the integer 999999999999..."),
+    ("n=" + "[" * 5000 + "]" * 5000, "more than 100 brackets nested in each other at column 103"),
+    ("n=" + "{a: " * 101 + "}" * 101, "more than 100 brackets nested"),
+    ("n=" + "(" * 5000, "more than 100 brackets nested"),
 ]
 
 
-@pytest.mark.parametrize(("token", "fragment"), ERRORS, ids=[row[0] for row in ERRORS])
+def test_a_hundred_nested_brackets_parse():
+    value = parse_token("n=" + "[" * 100 + "1" + "]" * 100).value
+    for _ in range(99):
+        (value,) = value
+    assert value == [1]
+
+
+@pytest.mark.parametrize(
+    "token", ["n=" + "1" * 5000, "n=" + "[" * 5000 + "]" * 5000], ids=["long int", "deep"]
+)
+def test_hostile_tokens_give_a_one_line_message(token):
+    with pytest.raises(OverrideParseError) as raised:
+        parse_token(token)
+    message = str(raised.value)
+    assert "\n" not in message and len(message) < 300
+
+
+@pytest.mark.parametrize(("token", "fragment"), ERRORS, ids=[row[0][:20] for row in ERRORS])
 def test_token_errors(token, fragment):
     with pytest.raises(OverrideParseError) as raised:
         parse_token(token)

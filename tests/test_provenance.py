@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from ato import adict, observers
 from ato.adict import ADict
 from ato.errors import FrozenConfigError
 from ato.observers import (
@@ -108,12 +107,3 @@ def test_recorder_history_and_skipping():
     detach_observer(config)
     assert [p.value for p in recorder.provenance(("model", "depth"))] == [50, 101]
     assert "lr" not in config
-
-
-def test_old_private_names_still_work():
-    assert adict.observe is observers.attach_observer
-    assert adict.store is observers.write_through
-    assert adict.node_path is observers.node_path
-    assert adict.set_replaying is observers.set_replaying
-    with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        adict.nope  # noqa: B018

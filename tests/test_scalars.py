@@ -117,3 +117,11 @@ def test_xyz_and_command_line_writers_agree_with_both_dialects(value):
 def test_strings_read_differently_by_the_dialects_are_quoted_by_both_writers(text):
     assert xyz.dumps({"k": text}) == f'k: "{text}"\n'
     assert parser.format_value(text) == f"'{text}'"
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("word", ["1" * 5000, "-" + "9" * 4301], ids=["5000 digits", "4301"])
+def test_an_integer_too_long_for_python_raises_saying_so(dialect, word):
+    with pytest.raises(InvalidArgumentError, match="digits, more than Python reads") as raised:
+        read_word(word, dialect)
+    assert len(str(raised.value)) < 200

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import decimal
+import enum
+import fractions
 import json
 import math
 import os
 import subprocess
 import sys
+import time
+import uuid
+import warnings
 from collections import OrderedDict, defaultdict
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -17,6 +25,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ato.adict import ADict
+from ato.errors import AtoWarning
 from ato.scope import Scope
 from ato.value_hash import UnhashableValueError, value_hash
 
@@ -364,3 +373,201 @@ def test_unhashable_value_error_is_in_the_error_tree():
     assert UnhashableValueError is errors.UnhashableValueError
     assert issubclass(UnhashableValueError, errors.AtoError)
     assert issubclass(UnhashableValueError, TypeError)
+
+
+# -- values hashed by what they hold ------------------------------------------------------
+
+
+class Pair(NamedTuple):
+    left: int
+    right: int
+
+
+class Other(NamedTuple):
+    left: int
+    right: int
+
+
+class Colour(enum.Enum):
+    RED = 1
+
+
+BY_VALUE_EQUAL = [
+    ("NamedTuple", Pair(1, 2), Pair(1, 2)),
+    ("structseq", time.gmtime(0), time.gmtime(0)),
+    ("datetime", datetime.datetime(2024, 1, 2, 3, 4, 5), datetime.datetime(2024, 1, 2, 3, 4, 5)),
+    ("date", datetime.date(2024, 1, 2), datetime.date(2024, 1, 2)),
+    ("time", datetime.time(3, 4), datetime.time(3, 4)),
+    ("timedelta", datetime.timedelta(hours=1), datetime.timedelta(seconds=3600)),
+    ("Decimal", decimal.Decimal("1.10"), decimal.Decimal("1.1")),
+    ("Fraction", fractions.Fraction(1, 2), fractions.Fraction(2, 4)),
+    ("UUID", uuid.UUID(int=5), uuid.UUID(int=5)),
+    ("Enum", Colour.RED, Colour(1)),
+    ("bytearray as bytes", bytearray(b"ab"), b"ab"),
+    ("memoryview as bytes", memoryview(b"ab"), b"ab"),
+    ("frozen list as list", ADict(a=[1]).freeze().a, [1]),
+    ("frozen set as set", ADict(a={1}).freeze().a, {1}),
+    (
+        "frozen config",
+        ADict(a=[1], b={2}, c=bytearray(b"x")).freeze(),
+        {"a": [1], "b": {2}, "c": b"x"},
+    ),
+]
+
+BY_VALUE_DIFFERENT = [
+    ("NamedTuple vs tuple", Pair(1, 2), (1, 2)),
+    ("NamedTuple type", Pair(1, 2), Other(1, 2)),
+    ("NamedTuple field", Pair(1, 2), Pair(1, 3)),
+    ("datetime", datetime.datetime(2024, 1, 2), datetime.datetime(2024, 1, 3)),
+    ("date vs datetime", datetime.date(2024, 1, 2), datetime.datetime(2024, 1, 2)),
+    ("timedelta", datetime.timedelta(1), datetime.timedelta(2)),
+    ("Decimal", decimal.Decimal("1.1"), decimal.Decimal("1.2")),
+    ("Fraction", fractions.Fraction(1, 2), fractions.Fraction(1, 3)),
+    ("UUID", uuid.UUID(int=5), uuid.UUID(int=6)),
+    ("bytearray", bytearray(b"ab"), bytearray(b"ac")),
+]
+
+
+@pytest.mark.parametrize(("label", "a", "b"), BY_VALUE_EQUAL, ids=[r[0] for r in BY_VALUE_EQUAL])
+def test_values_that_stand_for_what_they_hold_hash_equal(label, a, b):
+    assert value_hash(a) == value_hash(b)
+
+
+@pytest.mark.parametrize(
+    ("label", "a", "b"), BY_VALUE_DIFFERENT, ids=[r[0] for r in BY_VALUE_DIFFERENT]
+)
+def test_values_that_stand_for_what_they_hold_hash_apart(label, a, b):
+    assert value_hash(a) != value_hash(b)
+
+
+def test_a_cyclic_value_hashes_with_a_back_reference():
+    first: list[Any] = [1]
+    first.append(first)
+    second: list[Any] = [1]
+    second.append(second)
+    assert value_hash(first) == value_hash(second)
+    other: list[Any] = [2]
+    other.append(other)
+    assert value_hash(first) != value_hash(other)
+    mapping: dict[str, Any] = {"x": 1}
+    mapping["self"] = mapping
+    node = Plain(None)
+    node.a = [node]
+    assert len(value_hash(mapping)) == len(value_hash(node)) == 32
+    shared = [1]
+    assert value_hash([shared, shared]) == value_hash([[1], [1]])  # shared, not a cycle
+
+
+def test_a_too_deep_value_is_unhashable_not_a_recursion_error():
+    deep: list[Any] = []
+    for _ in range(5000):
+        deep = [deep]
+    with pytest.raises(UnhashableValueError, match="nested too deeply"):
+        value_hash(deep)
+
+
+# -- runtime_trace never fails because it traced -------------------------------------------
+
+
+class Opaque:
+    __slots__ = ()
+
+
+def _cyclic() -> list[Any]:
+    items: list[Any] = [1]
+    items.append(items)
+    return items
+
+
+def _deep() -> list[Any]:
+    deep: list[Any] = []
+    for _ in range(5000):
+        deep = [deep]
+    return deep
+
+
+class _Broken:
+    def __getstate__(self):
+        raise RuntimeError("no state today")
+
+
+RUNTIME_RESULTS = [
+    ("NamedTuple", lambda: Pair(1, 2), None),
+    ("structseq", lambda: time.gmtime(0), None),
+    ("datetime", lambda: datetime.datetime(2024, 1, 1), None),
+    ("Decimal", lambda: decimal.Decimal("2.5"), None),
+    ("bytearray", lambda: bytearray(b"x"), None),
+    ("cyclic list", _cyclic, None),
+    ("opaque object", Opaque, "unhashable: Cannot hash the tests.test_value_hash.Opaque value"),
+    ("too deep", _deep, "unhashable: Cannot hash the value: it is nested too deeply"),
+    ("raising __getstate__", _Broken, "unhashable: hashing its _Broken raised RuntimeError"),
+]
+
+
+@pytest.mark.parametrize(
+    ("label", "make", "unhashable"), RUNTIME_RESULTS, ids=[r[0] for r in RUNTIME_RESULTS]
+)
+def test_runtime_trace_returns_every_result_and_records_the_call(label, make, unhashable):
+    scope = Scope()
+    produced = []
+
+    @scope.runtime_trace(trace_id="out")
+    def run():
+        produced.append(make())
+        return produced[-1]
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert run() is produced[0]
+        assert run() is produced[1]
+    fingerprints = [call.fingerprint for call in scope.runtime_calls]
+    assert len(fingerprints) == 2
+    if unhashable is None:
+        assert fingerprints[0] == fingerprints[1] == value_hash(produced[0])
+        assert not caught
+    else:
+        assert all(fp.startswith(unhashable) for fp in fingerprints)
+        assert len(caught) == 1  # once per trace
+        assert issubclass(caught[0].category, AtoWarning)
+        assert "runtime_trace 'out'" in str(caught[0].message)
+
+
+def test_runtime_trace_of_a_generator_function_returns_the_generator_untouched():
+    scope = Scope()
+
+    @scope.runtime_trace(trace_id="batches")
+    def batches(n):
+        yield from range(n)
+
+    with pytest.warns(AtoWarning, match="'batches': it returned a generator"):
+        produced = batches(3)
+    assert list(produced) == [0, 1, 2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert list(batches(2)) == [0, 1]  # warned once per trace
+    assert scope.runtime_calls == []
+
+
+def test_runtime_trace_survives_an_inspect_fn_that_raises():
+    scope = Scope()
+
+    @scope.runtime_trace(trace_id="out", inspect_fn=lambda out: out["missing"])
+    def run():
+        return {"present": 1}
+
+    with pytest.warns(AtoWarning, match="inspect_fn raised KeyError"):
+        assert run() == {"present": 1}
+    assert scope.runtime_calls[0].fingerprint.startswith("unhashable: inspect_fn raised KeyError")
+
+
+def test_runtime_trace_hashes_torch_max_results():
+    torch = pytest.importorskip("torch")
+    scope = Scope()
+
+    @scope.runtime_trace(trace_id="max")
+    def best(x):
+        return torch.max(x, dim=1)
+
+    result = best(torch.tensor([[1.0, 3.0], [4.0, 2.0]]))
+    assert result.indices.tolist() == [1, 0]
+    assert not scope.runtime_calls[0].fingerprint.startswith("unhashable")

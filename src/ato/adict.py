@@ -5,9 +5,12 @@ work) that also:
 
 - converts nested mappings, and mappings inside lists and tuples, to ADicts;
 - records which keys were read (``accessed_keys``, ``get_minimal_config``);
-- can be frozen (writes raise :class:`~ato.errors.FrozenConfigError`; ``with
+- can be frozen (writes raise :class:`~ato.errors.FrozenConfigError`, and so do writes
+  to the lists and sets read from it, see :mod:`ato.frozen_values`; ``with
   config.defrosted():`` opens it for a block) or given a default for missing keys
-  (``ADict.auto()`` builds nested configs on assignment);
+  (``ADict.auto()`` builds nested configs on assignment, never on a mere read);
+- takes data of any depth, and refuses data that contains itself (see
+  :mod:`ato.tree_walk`);
 - hashes its structure (keys and value types, never values): see :mod:`ato.structure`;
 - reads and writes JSON, YAML, TOML, XYZ and Python files: see :mod:`ato.files`;
 - reads and writes dotted key paths through :mod:`ato.paths`;
@@ -38,6 +41,8 @@ from ato.errors import (
     FrozenConfigError,
     NoDefaultError,
 )
+from ato.frozen_values import FrozenList, FrozenSet, freeze_value
+from ato.tree_walk import Parts, format_path, rebuild
 
 TYPE_CHECKING = False  # importing typing costs import time; annotations are strings here
 if TYPE_CHECKING:
@@ -73,8 +78,9 @@ AUTO = _Marker("AUTO")
 
 # Values that never need converting or copying; checked by exact type for speed.
 _ATOMIC = frozenset({str, int, float, bool, type(None), bytes, complex})
-# Leaves that a reader of a frozen config gets a copy of, so the config cannot change.
-_MUTABLE_LEAVES = frozenset({list, dict, set, bytearray})
+# Leaves a read of a frozen config hands out read-only (see ato.frozen_values), and a
+# replayed view's reads as copies: lists and sets (also inside tuples) could change it.
+_MUTABLE_LEAVES = frozenset({list, dict, set, bytearray, tuple, FrozenList})
 
 
 _NO_READS: dict[Any, Any] = {}  # until _init_node gives a state its node's dict
@@ -95,9 +101,12 @@ class _State:
         "immutable",
         "observer",
         "path",
+        "pending",
+        "pending_children",
         "reads",
         "replaying",
         "shield",
+        "where",
     )
 
     def __init__(self, default: object = NO_DEFAULT) -> None:
@@ -112,15 +121,22 @@ class _State:
         self.replaying = False
         self.observer: ConfigObserver | None = None
         self.path: tuple[Any, ...] = ()
-        # What a read of a mutable leaf goes through (None: the leaf itself); derived from
-        # the flags above by ``refresh`` so that a read checks one attribute.
-        self.shield: Callable[[Any], Any] | None = None
+        # An auto() child read but not written yet: (parent, key) it joins on its first
+        # write; and, on a parent, such children by key, so two reads give one child.
+        self.pending: tuple[ADict, Any] | None = None
+        self.pending_children: dict[Any, ADict] | None = None
+        # What a read of a mutable leaf goes through, called with the value and its key
+        # (None: the leaf itself); derived from the flags above by ``refresh`` so that a
+        # read checks one attribute.
+        self.shield: Callable[[Any, Any], Any] | None = None
+        # This node's key path inside the config freeze() was called on, for messages.
+        self.where: tuple[Any, ...] = ()
 
     def refresh(self) -> None:
         if self.immutable:
-            self.shield = _immutable_copy
+            self.shield = _immutable_value
         elif self.frozen:
-            self.shield = _frozen_copy
+            self.shield = _frozen_value
         elif self.replaying:
             self.shield = _plain_copy
         else:
@@ -132,14 +148,56 @@ def _is_omegaconf(value: object) -> bool:
 
 
 def _from_omegaconf(value: object) -> object:
+    """A DictConfig or ListConfig as plain data, interpolations resolved; a mandatory
+    value left unset (``???``) or an interpolation that cannot resolve raises, naming the
+    key, instead of becoming the string ``'???'``."""
     from omegaconf import OmegaConf  # only reached when omegaconf is already imported
+    from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
-    return OmegaConf.to_container(value, resolve=True)
+    try:
+        return OmegaConf.to_container(value, resolve=True, throw_on_missing=True)
+    except MissingMandatoryValue as error:
+        key = getattr(error, "full_key", None) or "?"
+        raise ConfigKeyError(
+            f"{key!r} is mandatory in the OmegaConf config ('???') but was given no value. "
+            f"Set it (e.g. {key}=... on the command line, or in the YAML file) before "
+            f"handing the config to ato.",
+            key,
+        ) from None
+    except OmegaConfBaseException as error:
+        key = getattr(error, "full_key", None) or "?"
+        problem = str(error).split("\n")[0]
+        raise ConfigStructureError(
+            f"Cannot convert the OmegaConf config at {key!r}: {problem}. Fix the value or "
+            f"the interpolation it uses.",
+        ) from None
 
 
-def _convert(value: Any, cls: type[ADict] | None = None) -> Any:
-    """Return ``value`` as a config holds it: every mapping inside it (lists and tuples
-    too) becomes an ADict of class ``cls`` (default ``ADict``), and an ADict is copied.
+def _convert(value: Any, cls: type[ADict] | None = None, key: Any = NO_DEFAULT) -> Any:
+    """Return ``value`` as a config holds it (see :func:`_convert_fast`), whatever its depth;
+    a value that contains itself raises ConfigStructureError (naming ``key``, the key it is
+    stored under, in its path)."""
+    try:
+        return _convert_fast(value, cls)
+    except RecursionError:  # too deep for recursion, or a cycle: walk with our own stack
+        parts = _converting_parts(ADict if cls is None else cls)
+        at = () if key is NO_DEFAULT else (key,)
+        return rebuild(value, parts, _converted_leaf, at)
+
+
+def _adict_from_dict(cls: type[_Self], data: Mapping[Any, Any]) -> _Self:
+    """A new ``cls`` holding ``data`` converted (see :func:`_convert`)."""
+    try:
+        return _adict_from_dict_fast(cls, data)
+    except RecursionError:
+        new: _Self = rebuild(dict(data), _converting_parts(cls), _converted_leaf)
+        return new
+
+
+def _convert_fast(value: Any, cls: type[ADict] | None = None) -> Any:
+    """(Recursive; see :func:`_convert`.) Return ``value`` as a config holds it: every
+    mapping inside it (lists and tuples too) becomes an ADict of class ``cls`` (default
+    ``ADict``), and an ADict is copied.
 
     Copying an ADict on assignment (as 2.x did) keeps two keys from sharing one node:
     ``config.a = config.b`` followed by ``config.a.x = 1`` must not change ``config.b``.
@@ -152,24 +210,26 @@ def _convert(value: Any, cls: type[ADict] | None = None) -> Any:
     if cls is None:
         cls = ADict
     if kind is dict:
-        return _adict_from_dict(cls, value)
-    if kind is list:
-        return [_convert(item, cls) for item in value]
+        return _adict_from_dict_fast(cls, value)
+    if kind is list or kind is FrozenList:
+        return [_convert_fast(item, cls) for item in value]
     if kind is tuple:
-        return tuple([_convert(item, cls) for item in value])
+        return tuple([_convert_fast(item, cls) for item in value])
+    if kind is FrozenSet:  # read from a frozen config, now stored in a writable one
+        return set(value)
     if _is_omegaconf(value):
-        return _convert(_from_omegaconf(value), cls)
+        return _convert_fast(_from_omegaconf(value), cls)
     if isinstance(value, Mapping):
-        return _adict_from_dict(cls, dict(value))
+        return _adict_from_dict_fast(cls, dict(value))
     return value
 
 
-def _adict_from_dict(cls: type[_Self], data: Mapping[Any, Any]) -> _Self:
+def _adict_from_dict_fast(cls: type[_Self], data: Mapping[Any, Any]) -> _Self:
     new = _new_node(cls, _State())
     dict.update(new, data)
     for key, value in data.items():
         if type(value) not in _ATOMIC:
-            dict.__setitem__(new, key, _convert(value, cls))
+            dict.__setitem__(new, key, _convert_fast(value, cls))
     return new
 
 
@@ -185,7 +245,8 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
 
     ``ADict(mapping_or_pairs, ..., default=..., **kwargs)`` merges its arguments left to
     right. ``default`` (a value, copied per key, or a zero-argument factory) is what a
-    missing key reads as; it is then stored.
+    missing key reads as; it is then stored (with ``ADict.auto()``, only once something
+    is written into it).
     """
 
     # ``__dict__`` holds the copies of values already read (``_reads`` is the same dict,
@@ -223,7 +284,7 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
                 ) from None
         cls = type(self)
         for key, value in arg.items():
-            dict.__setitem__(self, key, _convert(value, cls))
+            dict.__setitem__(self, key, _convert(value, cls, key))
 
     # -- reading ---------------------------------------------------------------------
 
@@ -257,7 +318,7 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
         state = self._state
         state.accessed[key] = None
         if state.shield is not None and type(value) in _MUTABLE_LEAVES:
-            return state.shield(value)  # a copy each time: never kept for the fast way
+            return state.shield(value, (*state.where, key))  # made each time: never kept
         if not isinstance(key, str) or key not in type(self)._adict_class_names:
             state.reads[key] = value
         return value
@@ -278,9 +339,9 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
                 key,
             )
         if default is AUTO:
-            value: Any = type(self).auto()
-        elif callable(default):
-            value = _convert(default())
+            return _pending_child(self, key)
+        if callable(default):
+            value: Any = _convert(default())
         else:
             value = _clone(_convert(default), {})
         if state.observer is not None:
@@ -307,13 +368,20 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
         shield = self._state.shield
         if shield is None:
             return dict.values(self)
-        return [shield(v) if type(v) in _MUTABLE_LEAVES else v for v in dict.values(self)]
+        where = self._state.where
+        return [
+            shield(v, (*where, k)) if type(v) in _MUTABLE_LEAVES else v for k, v in dict.items(self)
+        ]
 
     def items(self) -> Any:
         shield = self._state.shield
         if shield is None:
             return dict.items(self)
-        return [(k, shield(v) if type(v) in _MUTABLE_LEAVES else v) for k, v in dict.items(self)]
+        where = self._state.where
+        return [
+            (k, shield(v, (*where, k)) if type(v) in _MUTABLE_LEAVES else v)
+            for k, v in dict.items(self)
+        ]
 
     def __dir__(self) -> Iterable[str]:
         names = set(dir(type(self)))
@@ -326,6 +394,8 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
         state = self._state
         if state.frozen or state.immutable:
             raise FrozenConfigError.refusing(f"set {key!r}", state.immutable)
+        if state.pending is not None:
+            _attach_pending(self)
         if type(key) is tuple or type(key) is list:
             self._set_many(key, value)
             return
@@ -334,7 +404,7 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
             state.observer.write(self, state.path, key, value)
             return
         dict.__setitem__(
-            self, key, value if type(value) in _ATOMIC else _convert(value, type(self))
+            self, key, value if type(value) in _ATOMIC else _convert(value, type(self), key)
         )
 
     # An attribute name is a key like any other (never a tuple, so never several keys).
@@ -415,25 +485,14 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
         """
         self._check_writable("update()")
         for source in _sources(mapping, kwargs):
-            for key, value in source.items():
-                current = dict.get(self, key)
-                if recurrent and isinstance(current, ADict) and isinstance(value, Mapping):
-                    current.update(value, recurrent=True)
-                else:
-                    self[key] = value
+            _merge_into(self, source, "update()", recurrent, only_absent=False)
         return self
 
     def update_if_absent(self: _Self, mapping: Any = None, /, **kwargs: Any) -> _Self:
         """Add only the keys that are missing, recursing into nested mappings; return self."""
         self._check_writable("update_if_absent()")
         for source in _sources(mapping, kwargs):
-            for key, value in source.items():
-                if key not in self:
-                    self[key] = value
-                else:
-                    current = dict.__getitem__(self, key)
-                    if isinstance(current, ADict) and isinstance(value, Mapping):
-                        current.update_if_absent(value)
+            _merge_into(self, source, "update_if_absent()", True, only_absent=True)
         return self
 
     def __ior__(self: _Self, other: Any) -> _Self:
@@ -486,10 +545,12 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
 
     @classmethod
     def auto(cls: type[_Self]) -> _Self:
-        """An ADict in which reading a missing key creates a nested auto ADict.
+        """An ADict in which a missing key reads as a new, empty auto ADict.
 
-        ``config.model.backbone.layers = [1]`` then just works. Attribute names starting
-        with ``_`` are never created this way (tools probe such names).
+        ``config.model.backbone.layers = [1]`` then just works. The new config joins its
+        parent only when something is written into it, so a misspelled read
+        (``config.use_batchnorm``) gives ``{}`` but adds no key. Attribute names starting
+        with ``_`` never read this way (tools probe such names).
         """
         return cls(default=AUTO)
 
@@ -604,6 +665,11 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
         """``ADict(key=name, value=self.get(name, default))``."""
         return ADict(key=name, value=self.get(name, default))
 
+    @classmethod
+    def _from_plain(cls: type[_Self], data: Mapping[Any, Any]) -> _Self:
+        """A config of this class holding ``data`` (plain data a reader returned)."""
+        return _adict_from_dict(cls, data)
+
     # -- pickling ----------------------------------------------------------------------
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -669,40 +735,105 @@ def _unpickle(cls: type[ADict], data: dict[Any, Any], flags: tuple[Any, ...]) ->
     return new
 
 
-# Names ato.scope and ato.provenance used before ato.observers existed, kept until they
-# switch: observe -> attach_observer / detach_observer, store -> write_through.
-_OLD_NAMES = {"observe": "attach_observer", "store": "write_through"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in ("observe", "store", "node_path", "set_replaying"):
-        from ato import observers
-
-        return getattr(observers, _OLD_NAMES.get(name, name))
-    raise AttributeError(f"module 'ato.adict' has no attribute {name!r}")
-
-
 # -- helpers --------------------------------------------------------------------------
+
+
+def _merge_into(
+    target: ADict, source: Mapping[Any, Any], action: str, recursive: bool, only_absent: bool
+) -> None:
+    """Write ``source`` into ``target``: a mapping landing on a config merges into it when
+    ``recursive``; with ``only_absent`` only missing keys are written. Depth first, in
+    order, with a stack of its own so that no depth is too deep."""
+    stack = [(target, iter(source.items()))]
+    while stack:
+        node, items = stack[-1]
+        for key, value in items:
+            present = dict.__contains__(node, key)
+            current = dict.__getitem__(node, key) if present else None
+            if recursive and isinstance(current, ADict) and isinstance(value, Mapping):
+                current._check_writable(action)
+                stack.append((current, iter(value.items())))
+                break
+            if not (only_absent and present):
+                node[key] = value
+        else:
+            stack.pop()
+
+
+def _pending_child(parent: ADict, key: Any) -> ADict:
+    """The empty auto config a read of the missing ``key`` gives (the same one until it is
+    written to); it joins ``parent`` on its first write (see :func:`_attach_pending`)."""
+    state = parent._state
+    if state.pending_children is None:
+        state.pending_children = {}
+    child = state.pending_children.get(key)
+    if child is None:
+        child = type(parent).auto()
+        child._state.pending = (parent, key)
+        state.pending_children[key] = child
+    return child
+
+
+def _attach_pending(node: ADict) -> None:
+    """Store ``node``, an auto child being written to for the first time, in its parent,
+    and the parent in its own if it is pending too (top first, so an observer sees each
+    level created before what is written into it)."""
+    chain = []
+    while node._state.pending is not None:
+        chain.append(node)
+        node = node._state.pending[0]
+    for child in reversed(chain):
+        state = child._state
+        assert state.pending is not None
+        parent, key = state.pending
+        parent_state = parent._state
+        if parent_state.frozen or parent_state.immutable:
+            raise FrozenConfigError.refusing(
+                f"add {key!r} (read while it was missing, now written to)",
+                parent_state.immutable,
+            )
+        if dict.__contains__(parent, key):
+            raise ConfigStructureError(
+                f"{key!r} was set after it was read while missing, so the empty config that "
+                f"read gave is not part of the config any more. Write through "
+                f"config[{key!r}] (read it again) instead."
+            )
+        state.pending = None
+        if parent_state.pending_children is not None:
+            parent_state.pending_children.pop(key, None)
+        parent_state.reads.pop(key, None)
+        parent_state.accessed[key] = None
+        if parent_state.observer is not None:
+            parent_state.observer.create(parent, parent_state.path, key, child)
+        else:
+            dict.__setitem__(parent, key, child)
 
 
 def _adicts_within(value: Any) -> Iterator[ADict]:
     """Every ADict in ``value``, itself included, through lists and tuples."""
-    stack = [value]
+    return (node for node, _ in _adicts_at(value))
+
+
+def _adicts_at(value: Any) -> Iterator[tuple[ADict, tuple[Any, ...]]]:
+    """Every ADict in ``value`` with its key path in ``value``."""
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(value, ())]
     while stack:
-        node = stack.pop()
+        node, path = stack.pop()
         if isinstance(node, ADict):
-            yield node
-            stack.extend(v for v in dict.values(node) if type(v) not in _ATOMIC)
+            yield node, path
+            stack.extend((v, (*path, k)) for k, v in dict.items(node) if type(v) not in _ATOMIC)
         elif isinstance(node, (list, tuple)):
-            stack.extend(v for v in node if type(v) not in _ATOMIC)
+            stack.extend((v, (*path, i)) for i, v in enumerate(node) if type(v) not in _ATOMIC)
 
 
 def _set_flag(value: Any, flag: str, on: bool, *, deep: bool = True) -> None:
     """Set ``flag`` (frozen, immutable, replaying) on every config in ``value`` (only
     ``value`` itself unless ``deep``), and drop the read copies the change may outdate."""
-    for node in _adicts_within(value) if deep else (value,):
+    for node, path in _adicts_at(value) if deep else ((value, value._state.where),):
         state = node._state
         setattr(state, flag, on)
+        if on and flag != "replaying":
+            state.where = path
         state.refresh()
         state.reads.clear()
 
@@ -733,27 +864,28 @@ class _Defrosted:
             self.config.freeze()  # what the block added is frozen with the rest
 
 
-def _sealed_copy(value: Any, flag: str) -> Any:
-    """A copy of a list or dict whose configs carry ``flag`` ('frozen' or 'immutable')."""
-    duplicate = _clone(value, {})
-    _set_flag(duplicate, flag, True)
-    return duplicate
+def _frozen_value(value: Any, where: tuple[Any, ...]) -> Any:  # what a frozen config hands out
+    return freeze_value(value, format_path(where), False)
 
 
-def _frozen_copy(value: Any) -> Any:  # what a frozen config hands out for a list or dict
-    return _sealed_copy(value, "frozen")
+def _immutable_value(value: Any, where: tuple[Any, ...]) -> Any:  # ... an immutable one
+    return freeze_value(value, format_path(where), True)
 
 
-def _immutable_copy(value: Any) -> Any:  # ... an immutable one: the copy is immutable too
-    return _sealed_copy(value, "immutable")
-
-
-def _plain_copy(value: Any) -> Any:  # ... a replayed view: a writable copy, outside it
+def _plain_copy(value: Any, where: tuple[Any, ...]) -> Any:  # ... a replayed view: a copy
     return _clone(value, {})
 
 
 def _clone(value: Any, memo: dict[int, Any]) -> Any:
-    """Deep copy, fast for the containers configs are made of."""
+    """Deep copy, fast for the containers configs are made of, whatever their depth."""
+    try:
+        return _clone_fast(value, memo)
+    except RecursionError:
+        return rebuild(value, _cloning_parts, lambda leaf: _clone_fast(leaf, memo))
+
+
+def _clone_fast(value: Any, memo: dict[int, Any]) -> Any:
+    """(Recursive; see :func:`_clone`.)"""
     kind = type(value)
     if kind in _ATOMIC:
         return value
@@ -761,28 +893,108 @@ def _clone(value: Any, memo: dict[int, Any]) -> Any:
         new = _new_node(kind, _State(value._state.default))
         dict.update(
             new,
-            {k: v if type(v) in _ATOMIC else _clone(v, memo) for k, v in dict.items(value)},
+            {k: v if type(v) in _ATOMIC else _clone_fast(v, memo) for k, v in dict.items(value)},
         )
         return new
-    if kind is list:
-        return [v if type(v) in _ATOMIC else _clone(v, memo) for v in value]
+    if kind is list or kind is FrozenList:
+        return [v if type(v) in _ATOMIC else _clone_fast(v, memo) for v in value]
     if kind is tuple:
-        return tuple([v if type(v) in _ATOMIC else _clone(v, memo) for v in value])
+        return tuple([v if type(v) in _ATOMIC else _clone_fast(v, memo) for v in value])
     if kind is dict:
-        return {k: v if type(v) in _ATOMIC else _clone(v, memo) for k, v in value.items()}
+        return {k: v if type(v) in _ATOMIC else _clone_fast(v, memo) for k, v in value.items()}
     import copy
 
     return copy.deepcopy(value, memo)
 
 
 def _to_plain(value: Any) -> Any:
+    """Plain dicts, lists and tuples all the way down, whatever the depth."""
+    try:
+        return _to_plain_fast(value)
+    except RecursionError:
+        return rebuild(value, _plain_parts, lambda leaf: leaf)
+
+
+def _to_plain_fast(value: Any) -> Any:
     kind = type(value)
     if kind in _ATOMIC:
         return value
     if isinstance(value, Mapping):
-        return {k: v if type(v) in _ATOMIC else _to_plain(v) for k, v in value.items()}
-    if kind is list:
-        return [v if type(v) in _ATOMIC else _to_plain(v) for v in value]
+        return {k: v if type(v) in _ATOMIC else _to_plain_fast(v) for k, v in value.items()}
+    if kind is list or kind is FrozenList:
+        return [v if type(v) in _ATOMIC else _to_plain_fast(v) for v in value]
     if kind is tuple:
-        return tuple([v if type(v) in _ATOMIC else _to_plain(v) for v in value])
+        return tuple([v if type(v) in _ATOMIC else _to_plain_fast(v) for v in value])
     return value
+
+
+# -- the same, walked with a stack (see ato.tree_walk) ----------------------------------
+
+
+def _node_from(kind: type[_Self], default: Any, keys: list[Any], values: list[Any]) -> _Self:
+    node = _new_node(kind, _State(default))
+    dict.update(node, zip(keys, values, strict=True))
+    return node
+
+
+def _mapping_parts(value: Mapping[Any, Any], build: Callable[[list[Any], list[Any]], Any]) -> Parts:
+    keys = list(value.keys())
+    return keys, [value[key] for key in keys], lambda values: build(keys, values)
+
+
+def _sequence_parts(value: Any) -> Parts | None:
+    kind = type(value)
+    if kind is list or kind is FrozenList:
+        return range(len(value)), value, list
+    if kind is tuple:
+        return range(len(value)), value, tuple
+    return None
+
+
+def _adict_parts(value: ADict) -> Parts:
+    kind, default = type(value), value._state.default
+    keys = list(dict.keys(value))
+    return (
+        keys,
+        [dict.__getitem__(value, key) for key in keys],
+        lambda values: _node_from(kind, default, keys, values),
+    )
+
+
+def _converting_parts(cls: type[ADict]) -> Callable[[Any], Parts | None]:
+    def parts(value: Any) -> Parts | None:
+        if type(value) in _ATOMIC:
+            return None
+        if isinstance(value, ADict):
+            return _adict_parts(value)
+        if _is_omegaconf(value):
+            value = _from_omegaconf(value)
+        if isinstance(value, Mapping):
+            return _mapping_parts(
+                value, lambda keys, values: _node_from(cls, NO_DEFAULT, keys, values)
+            )
+        return _sequence_parts(value)
+
+    return parts
+
+
+def _converted_leaf(value: Any) -> Any:
+    return set(value) if type(value) is FrozenSet else value
+
+
+def _cloning_parts(value: Any) -> Parts | None:
+    if type(value) in _ATOMIC:
+        return None
+    if isinstance(value, ADict):
+        return _adict_parts(value)
+    if type(value) is dict:
+        return _mapping_parts(value, lambda keys, values: dict(zip(keys, values, strict=True)))
+    return _sequence_parts(value)
+
+
+def _plain_parts(value: Any) -> Parts | None:
+    if type(value) in _ATOMIC:
+        return None
+    if isinstance(value, Mapping):
+        return _mapping_parts(value, lambda keys, values: dict(zip(keys, values, strict=True)))
+    return _sequence_parts(value)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ato import files, paths
@@ -19,6 +19,7 @@ from ato.adict import ADict
 from ato.cycles import check_cycle
 from ato.errors import (
     ConfigFileError,
+    ConfigFileNotFoundError,
     ConfigKeyError,
     InheritanceCycleError,
     InvalidArgumentError,
@@ -43,32 +44,80 @@ def merge(target: ADict, source: Mapping[Any, Any]) -> ADict:
             if isinstance(current, ADict) and not replace:
                 merge(current, value)
             else:
-                target[key] = merge(ADict(), value)
+                target[key] = merge(type(target)(), value)
         else:
             target[key] = value
     return target
 
 
-def load_mm_config(
-    path: PathLike,
-    cls: type[ADict] = ADict,
-    _chain: tuple[str, ...] = (),
-) -> ADict:
-    """Read ``path`` with its ``_base_`` files merged under it."""
-    real = os.path.realpath(os.fspath(path))
-    check_cycle(
-        _chain,
-        real,
-        lambda cycle: InheritanceCycleError(
+class _Level:
+    """One file of a ``_base_`` chain being read: its data, and its bases merged so far."""
+
+    __slots__ = ("bases", "config", "data", "path", "shown")
+
+    def __init__(self, path: str, data: dict[Any, Any], bases: list[Any], config: ADict) -> None:
+        self.path, self.data, self.bases, self.config = path, data, bases, config
+        self.shown = path  # how a cycle names it: relative to the first file's folder
+
+
+def load_mm_config(path: PathLike, cls: type[ADict] = ADict) -> ADict:
+    """Read ``path`` with its ``_base_`` files merged under it.
+
+    The chain is followed with a stack, not recursion, so a chain of thousands of files
+    reads like a short one.
+    """
+    levels = [_open_level(os.fspath(path), cls)]
+    folder = os.path.dirname(os.path.realpath(levels[0].path))
+    levels[0].shown = os.path.relpath(os.path.realpath(levels[0].path), folder)
+    while True:
+        level = levels[-1]
+        if level.bases:
+            base = level.bases.pop(0)
+            base_path = _resolve_base(level.path, base)
+            shown = os.path.relpath(os.path.realpath(base_path), folder)
+            check_cycle([above.shown for above in levels], shown, _cycle_error(level.path))
+            if not os.path.exists(base_path):
+                raise ConfigFileNotFoundError(
+                    f"its _base_ entry {os.fspath(base)!r} names a file that does not exist "
+                    f"({os.path.abspath(base_path)}). Fix the entry or add the file.",
+                    level.path,
+                )
+            levels.append(_open_level(base_path, cls))
+            levels[-1].shown = shown
+            continue
+        levels.pop()
+        merged = _merge_file(level.config, level.data, level.path)
+        if not levels:
+            return merged
+        merge(levels[-1].config, merged)
+
+
+def _cycle_error(path: str) -> Callable[[str], InheritanceCycleError]:
+    def error(cycle: str) -> InheritanceCycleError:
+        return InheritanceCycleError(
             f"_base_ files include each other: {cycle}. Remove one of these _base_ entries.",
-            path=os.fspath(path),
-        ),
-    )
+            path=path,
+        )
+
+    return error
+
+
+def _merge_file(target: ADict, data: Mapping[Any, Any], path: str) -> ADict:
+    """``merge(target, data)`` for the data of the file ``path``, whatever its depth."""
+    try:
+        return merge(target, data)
+    except RecursionError:
+        raise ConfigFileError(
+            "nested too deeply to merge (hundreds of levels); flatten the structure", path=path
+        ) from None
+
+
+def _open_level(path: str, cls: type[ADict]) -> _Level:
     data = files.read(path)
     if not isinstance(data, Mapping):
         raise ConfigFileError(
             f"an OpenMMLab-style config must hold a mapping, not {type(data).__name__}",
-            path=os.fspath(path),
+            path=path,
         )
     data = dict(data)
     bases = data.pop("_base_", [])
@@ -78,12 +127,9 @@ def load_mm_config(
         isinstance(b, (str, os.PathLike)) for b in bases
     ):
         raise ConfigFileError(
-            f"_base_ must be a path or a list of paths, not {bases!r:.60}", path=os.fspath(path)
+            f"_base_ must be a path or a list of paths, not {bases!r:.60}", path=path
         )
-    config = cls()
-    for base in bases:
-        merge(config, load_mm_config(_resolve_base(path, base), cls, (*_chain, real)))
-    return merge(config, data)
+    return _Level(path, data, list(bases), cls())
 
 
 def _resolve_base(path: PathLike, base: PathLike) -> str:
@@ -123,7 +169,8 @@ def compose_hierarchy(
     ``select`` the file ``root/<group>/<option>.<ext>`` of each chosen option (merged
     recursively, in order), then ``overrides`` (``{'train.lr': 0.1}``).
 
-    ``on_missing`` says what a missing file does: ``'error'`` (FileNotFoundError),
+    ``on_missing`` says what a missing file does: ``'error'``
+    (:class:`~ato.errors.ConfigFileNotFoundError`, a FileNotFoundError),
     ``'warn'`` or ``'ignore'``. Every dotted key in ``required`` must be present at the end.
     """
     if on_missing not in _ON_MISSING:
@@ -146,14 +193,14 @@ def compose_hierarchy(
                 f"{label}: no {stem}{{{','.join(COMPOSE_EXTENSIONS)}}} in {os.path.abspath(root)}"
             )
             if on_missing == "error":
-                raise FileNotFoundError(message)
+                raise ConfigFileNotFoundError(message, os.path.join(root, stem))
             if on_missing == "warn":
                 warnings.warn(message, stacklevel=3)
             continue
         data = files.read(path)
         if not isinstance(data, Mapping):
             raise ConfigFileError(f"must hold a mapping, not {type(data).__name__}", path=path)
-        merge(config, data)
+        _merge_file(config, data, path)
         loaded.append(path)
     for dotted, value in (overrides or {}).items():
         paths.set_value(config, dotted, value, factory=ADict)

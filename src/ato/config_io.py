@@ -3,6 +3,11 @@
 :class:`~ato.adict.ADict` inherits these methods from :class:`ConfigIO`. They only hand
 the config to :mod:`ato.files`, :mod:`ato.xyz`, :mod:`ato.compose` and
 :mod:`ato.structure`, so they live apart from ADict's own state and access rules.
+
+Dependencies run one way: those modules never need an ADict from here (``cls`` or
+``type(self)`` builds one), and the ones that work on configs are imported inside the
+methods, which are ato 2.x conveniences (``ADict.from_file``, ``dump``, ``json``...); the
+core of a config does not depend on its file formats.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 
+from ato.errors import ConfigFileError
 from ato.structure import StructuralDiff, structural_diff, structural_hash, structural_items
 
 TYPE_CHECKING = False  # importing typing costs import time; ato.adict imports this module
@@ -31,7 +37,7 @@ class ConfigIO:
     def json(self: Any, **options: Any) -> str:
         """This config as one line of JSON, as 2.x wrote it (``options`` go to
         ``json.dumps``); a value JSON cannot hold raises naming its key path."""
-        from ato import files
+        from ato import files  # lazy: a 2.x convenience over ato.files
 
         options.setdefault("indent", None)
         options.setdefault("ensure_ascii", True)
@@ -40,7 +46,7 @@ class ConfigIO:
     def to_xyz(self: Any, format_dict: Mapping[str, str] | None = None) -> str:
         """This config in XYZ, ato's line-per-key text format (``format_dict``: custom
         key and index marks for display, see :func:`ato.xyz.dumps`)."""
-        from ato import xyz
+        from ato import xyz  # lazy: a 2.x convenience over ato.xyz
 
         return xyz.dumps(self, format_dict=format_dict)
 
@@ -52,9 +58,8 @@ class ConfigIO:
 
     def get_structural_repr(self: Any) -> ADict:
         """``{dotted_key: type_name}`` for every leaf, sorted by key."""
-        from ato.adict import ADict
-
-        return ADict(structural_items(self))
+        shown: ADict = type(self)._from_plain(dict(structural_items(self)))
+        return shown
 
     def structural_diff(self: Any, other: Mapping[Any, Any]) -> StructuralDiff:
         """Keys ``other`` adds, removes, or holds with another type than this config."""
@@ -68,24 +73,20 @@ class ConfigIO:
 
         A file holding a list (a JSON array, JSON Lines) gives a list of ADicts.
         """
-        from ato import files
+        from ato import files  # lazy: a 2.x convenience over ato.files
 
         return _wrap(cls, files.read(path), path)
 
     def dump(self: Any, path: PathLike, **options: Any) -> None:
         """Write this config to ``path`` (format by extension), atomically."""
-        from ato import files
+        from ato import files  # lazy: a 2.x convenience over ato.files
 
         files.write(self, path, **options)
 
     def load(self: Any, path: PathLike) -> None:
         """Replace this config's contents with the file's (nothing changes if reading fails)."""
-        from ato.adict import ADict
-
-        loaded = ADict.from_file(path)
+        loaded = type(self).from_file(path)
         if not isinstance(loaded, Mapping):
-            from ato.errors import ConfigFileError
-
             raise ConfigFileError(
                 "load() needs a file holding one mapping, but it holds a list; "
                 "use ADict.from_file() to read a list of configs.",
@@ -99,7 +100,7 @@ class ConfigIO:
     @classmethod
     def from_mm_config(cls: Any, path: PathLike) -> ADict:
         """Read an OpenMMLab-style config: its ``_base_`` files first, then the file itself."""
-        from ato import compose
+        from ato import compose  # lazy: a 2.x convenience over ato.compose
 
         return compose.load_mm_config(path, cls)
 
@@ -118,7 +119,7 @@ class ConfigIO:
         required: Iterable[str] | None = None,
     ) -> ADict:
         """Compose a config Hydra-style: base file, selected group files, dotted overrides."""
-        from ato import compose
+        from ato import compose  # lazy: a 2.x convenience over ato.compose
 
         return compose.compose_hierarchy(
             root,
@@ -132,14 +133,10 @@ class ConfigIO:
 
 
 def _wrap(cls: Any, data: Any, path: PathLike) -> Any:
-    from ato.adict import _adict_from_dict
-
     if isinstance(data, Mapping):
-        return _adict_from_dict(cls, data)
+        return cls._from_plain(data)
     if isinstance(data, list) and all(isinstance(item, Mapping) for item in data):
-        return [_adict_from_dict(cls, item) for item in data]
-    from ato.errors import ConfigFileError
-
+        return [cls._from_plain(item) for item in data]
     raise ConfigFileError(
         f"A config file must hold a mapping (or a list of mappings), but this one holds "
         f"{type(data).__name__}: {data!r:.60}",

@@ -30,9 +30,14 @@ def find_cycle(chain: Sequence[_Item], item: _Item) -> list[_Item] | None:
     return [*chain[start:], item]
 
 
-def format_cycle(cycle: Sequence[object]) -> str:
-    """``['a', 'b', 'a']`` -> ``'a -> b -> a'``."""
-    return " -> ".join(str(item) for item in cycle)
+def format_cycle(cycle: Sequence[object], limit: int = 12) -> str:
+    """``['a', 'b', 'a']`` -> ``'a -> b -> a'``; a cycle longer than ``limit`` shows its
+    first and last items around a count of the ones left out."""
+    shown = [str(item) for item in cycle]
+    if len(shown) > limit:
+        head, tail = shown[: limit - 3], shown[-2:]
+        shown = [*head, f"... ({len(cycle) - len(head) - len(tail)} more) ...", *tail]
+    return " -> ".join(shown)
 
 
 def check_cycle(chain: Sequence[_Item], item: _Item, error: Callable[[str], BaseException]) -> None:

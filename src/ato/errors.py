@@ -12,6 +12,7 @@ written as ``except KeyError`` or ``except ValueError`` keeps working::
     ├── ConfigStructureError    (ValueError, IndexError)    keys and values that do not line up
     ├── ConfigFileError         (ValueError)                a config file that cannot be read
     │   ├── UnsupportedFormatError                          an extension ato has no format for
+    │   ├── ConfigFileNotFoundError (FileNotFoundError)     a config file (or a _base_) not there
     │   └── InheritanceCycleError                           ``_base_`` files that include each other
     ├── UnrepresentableValueError (ValueError, TypeError)   a value a file format cannot hold
     ├── UnhashableValueError    (TypeError)                 a value value_hash cannot hash
@@ -47,6 +48,7 @@ Messages say what was wrong, where (file and line, key path) and how to fix it.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Collection, Iterable
 
 __all__ = [
@@ -56,6 +58,7 @@ __all__ = [
     "AtoWarning",
     "CommandLineError",
     "ConfigFileError",
+    "ConfigFileNotFoundError",
     "ConfigKeyError",
     "ConfigStructureError",
     "FrozenConfigError",
@@ -127,7 +130,7 @@ class FrozenConfigError(AtoError, TypeError, AttributeError):
             )
         return cls(
             f"Cannot {action}: this config is frozen. Call config.defrost() first, "
-            f"or work on config.clone()."
+            f"write inside `with config.defrosted():`, or work on config.clone()."
         )
 
 
@@ -164,6 +167,17 @@ class ConfigFileError(AtoError, ValueError):
 
 class UnsupportedFormatError(ConfigFileError):
     """A file extension with no reader or writer."""
+
+
+class ConfigFileNotFoundError(ConfigFileError, FileNotFoundError):
+    """A config file that does not exist: read directly, or named by another file's
+    ``_base_``. ``filename`` and ``errno`` are set as ``open()`` sets them."""
+
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(message, path=path)
+        self.filename = path
+        self.errno = errno.ENOENT
+        self.strerror = message
 
 
 class InheritanceCycleError(ConfigFileError):
@@ -236,7 +250,8 @@ class OverrideParseError(CommandLineError):
     def __init__(self, token: str, problem: str, column: int | None = None, key: str = "") -> None:
         where = f" (key {key!r})" if key else ""
         at = f" at column {column}" if column is not None else ""
-        super().__init__(f"Cannot parse override {token!r}{where}: {problem}{at}")
+        shown = repr(token) if len(token) <= 100 else f"{token[:60]!r}... ({len(token)} characters)"
+        super().__init__(f"Cannot parse override {shown}{where}: {problem}{at}")
         self.token, self.problem, self.column, self.key = token, problem, column, key
 
 

@@ -12,20 +12,24 @@ strings that look like such floats are quoted when written.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import errno
 import json
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from ato.errors import ConfigFileError, UnrepresentableValueError, UnsupportedFormatError
+from ato.atomic_write import write_text_atomic
+from ato.errors import (
+    AtoError,
+    ConfigFileError,
+    ConfigFileNotFoundError,
+    UnrepresentableValueError,
+    UnsupportedFormatError,
+)
 
 __all__ = ["FORMATS", "Format", "dumps", "format_for", "read", "write", "write_text_atomic"]
 
@@ -55,34 +59,98 @@ def _read_text(path: str) -> str:
         ) from None
 
 
-def _read_json(path: str) -> Any:
-    text = _read_text(path)
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key written twice (``json`` keeps the last silently)."""
+    mapping = dict(pairs)
+    if len(mapping) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return mapping
+
+
+def _json_loads(text: str, path: str, line: int | None = None) -> Any:
+    """Parse JSON text from ``path`` (``line``: the line of a JSON Lines record)."""
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_pairs)
     except json.JSONDecodeError as error:
+        where = "on this line of a JSON Lines file: " if line is not None else ""
         raise ConfigFileError(
-            f"invalid JSON: {error.msg}", path=path, line=error.lineno, column=error.colno
+            f"invalid JSON{' ' if where else ': '}{where}{error.msg}",
+            path=path,
+            line=line if line is not None else error.lineno,
+            column=error.colno,
         ) from None
+    except _DuplicateKey as duplicate:
+        first, second = _duplicate_lines(text, duplicate.key)
+        raise ConfigFileError(
+            f"duplicate key {duplicate.key!r}"
+            + (f" (first at line {first + (line or 1) - 1})" if first else "")
+            + "; keep one of them (JSON readers would silently keep the last)",
+            path=path,
+            line=(second + (line or 1) - 1) if second else line,
+        ) from None
+    except RecursionError:
+        raise ConfigFileError(_TOO_DEEP, path=path, line=line) from None
+    except ValueError as error:  # e.g. an integer of more digits than Python converts
+        raise ConfigFileError(f"invalid JSON: {error}", path=path, line=line) from None
+
+
+_COLON = re.compile(r"\s*:")
+_TOO_DEEP = "nested too deeply to read (hundreds of levels); flatten the structure"
+
+
+def _duplicate_lines(text: str, key: str) -> tuple[int | None, int | None]:
+    """The lines of the first and the repeated ``key`` within one JSON object of ``text``
+    (valid JSON up to the repeat), found by a scan that follows strings and nesting."""
+    objects: list[dict[str, int] | None] = []  # per open bracket: keys seen, or None for [
+    index, line, length = 0, 1, len(text)
+    while index < length:
+        char = text[index]
+        if char == "\n":
+            line += 1
+        elif char in "{[":
+            objects.append({} if char == "{" else None)
+        elif char in "}]":
+            if objects:
+                objects.pop()
+        elif char == '"':
+            end = index + 1
+            while text[end] != '"':
+                end += 2 if text[end] == "\\" else 1
+            if objects and objects[-1] is not None and _COLON.match(text, end + 1):
+                name = json.loads(text[index : end + 1])
+                keys = objects[-1]
+                if name == key and name in keys:
+                    return keys[name], line
+                keys.setdefault(name, line)
+            line += text.count("\n", index, end)
+            index = end
+        index += 1
+    return None, None
+
+
+def _read_json(path: str) -> Any:
+    return _json_loads(_read_text(path), path)
 
 
 def _read_json_lines(path: str) -> list[Any]:
     text = _read_text(path)
     if text.lstrip().startswith("["):  # ato 2.x read .jsonl files holding one JSON array
         return _read_json(path)  # type: ignore[no-any-return]
-    records = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as error:
-            raise ConfigFileError(
-                f"invalid JSON on this line of a JSON Lines file: {error.msg}",
-                path=path,
-                line=number,
-                column=error.colno,
-            ) from None
-    return records
+    return [
+        _json_loads(record, path, number)
+        for number, record in enumerate(text.splitlines(), start=1)
+        if record.strip()
+    ]
 
 
 # YAML 1.1 (PyYAML) reads 1e-3 as a string because it has no dot; configs mean a float.
@@ -341,10 +409,19 @@ def read(path: PathLike) -> Any:
     fmt = format_for(path)
     text_path = os.fspath(path)
     if not os.path.exists(text_path):
-        raise FileNotFoundError(
-            errno.ENOENT, f"Config file not found (working directory: {os.getcwd()})", text_path
+        raise ConfigFileNotFoundError(
+            f"no such config file (working directory: {os.getcwd()})", text_path
         )
-    return fmt.read(text_path)
+    if fmt.name == "python":
+        return fmt.read(text_path)  # the user's own code: its errors are its own
+    try:
+        return fmt.read(text_path)
+    except RecursionError:
+        raise ConfigFileError(_TOO_DEEP, path=text_path) from None
+    except AtoError:
+        raise
+    except ValueError as error:  # e.g. an integer of more digits than Python converts
+        raise ConfigFileError(f"invalid {fmt.name.upper()}: {error}", path=text_path) from None
 
 
 def dumps(data: Any, format_name: str, **options: Any) -> str:
@@ -355,42 +432,16 @@ def dumps(data: Any, format_name: str, **options: Any) -> str:
         raise UnsupportedFormatError(
             f"cannot write format {format_name!r}; choose one of {', '.join(writable)}"
         )
-    return fmt.dumps(data, **options)
+    try:
+        return fmt.dumps(data, **options)
+    except RecursionError:
+        raise UnrepresentableValueError(
+            f"the value is nested too deeply (hundreds of levels), or contains itself, for "
+            f"the {format_name.upper()} writer; flatten it, or remove the back-reference"
+        ) from None
 
 
 def write(data: Any, path: PathLike, **options: Any) -> None:
     """Write ``data`` to ``path`` (format by extension) atomically; ``options`` go to the
     underlying writer (e.g. ``indent`` for JSON)."""
-    fmt = format_for(path, writing=True)
-    assert fmt.dumps is not None
-    write_text_atomic(path, fmt.dumps(data, **options))
-
-
-def write_text_atomic(path: PathLike, text: str) -> None:
-    """Replace ``path`` with ``text`` all at once: readers see the old file or the new one."""
-    target = os.path.abspath(os.fspath(path))
-    directory = os.path.dirname(target)
-    os.makedirs(directory, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory
-    )
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, _mode_for(target))
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-def _mode_for(target: str) -> int:
-    try:
-        return os.stat(target).st_mode & 0o7777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+    write_text_atomic(path, dumps(data, format_for(path, writing=True).name, **options))

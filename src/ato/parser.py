@@ -18,7 +18,9 @@ an override ``key=value`` with a dotted key. The first ``=`` splits key from val
 - anything else: the string exactly as typed (``resnet50``, ``2018-11-25``,
   ``epoch=999-step=87999.ckpt``, ``/data/x%y``). A value is never retyped otherwise.
 
-Errors are :class:`OverrideParseError`, naming the token, the key and the column.
+Errors are :class:`OverrideParseError`, naming the token, the key and the column; that
+includes a value nested more than :data:`MAX_NESTING` brackets deep and an integer of more
+digits than Python reads (quote it to keep it as text).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ato.errors import OverrideParseError, UnrepresentableValueError
+from ato.errors import InvalidArgumentError, OverrideParseError, UnrepresentableValueError
 from ato.paths import split
 from ato.scalars import COMMAND_LINE, format_word, read_word, reads_as_string
 
@@ -46,6 +48,9 @@ __all__ = [
 
 #: Tokens that are commands rather than view names.
 COMMANDS = ("manual", "print", "--help", "-h")
+
+#: Brackets a value may nest (a command line is typed; deeper is a mistake or an attack).
+MAX_NESTING = 100
 
 _CLOSERS = {"[": "]", "(": ")", "{": "}"}
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", "'": "'", '"': '"'}
@@ -92,6 +97,7 @@ class _Reader:
         self.token, self.key, self.offset = token, key, offset
         self.text = token[offset:]
         self.position = 0
+        self.depth = 0  # brackets open around the position
 
     def fail(self, problem: str, position: int | None = None) -> OverrideParseError:
         where = self.position if position is None else position
@@ -122,7 +128,13 @@ class _Reader:
                     f"(quote the whole value to make it a string)"
                 )
             return value
-        return scalar(self.text)
+        return self.scalar(self.text, 0)
+
+    def scalar(self, word: str, start: int) -> Any:
+        try:
+            return scalar(word)
+        except InvalidArgumentError as error:  # an integer too long to read
+            raise self.fail(str(error), start) from None
 
     def value(self, closers: str) -> Any:
         self.skip_spaces()
@@ -138,6 +150,9 @@ class _Reader:
     def container(self) -> Any:
         start = self.position
         opener = self.text[start]
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.fail(f"more than {MAX_NESTING} brackets nested in each other", start)
         closer = _CLOSERS[opener]
         self.position += 1
         items: list[Any] = []
@@ -175,6 +190,7 @@ class _Reader:
                 if self.position >= len(self.text):
                     raise self.fail(f"unclosed {opener!r}", start)
                 raise self.fail(f"expected ',' or {closer!r}")
+        self.depth -= 1
         if opener == "{":
             return entries
         if opener == "[":
@@ -217,7 +233,7 @@ class _Reader:
         word = self.text[start : self.position].strip()
         if not word:
             raise self.fail("empty item", start)
-        return scalar(word)
+        return self.scalar(word, start)
 
 
 def scalar(word: str) -> Any:

@@ -81,11 +81,23 @@ def _digits(text: str) -> bool:
     return bool(text) and all("0" <= c <= "9" for c in text)
 
 
+def _integer(word: str) -> int:
+    """``int(word)`` for a word already known to be an integer; a word of more digits than
+    Python converts (``sys.get_int_max_str_digits()``) raises saying so."""
+    try:
+        return int(word)
+    except ValueError:
+        raise InvalidArgumentError(
+            f"the integer {word[:12]}... has {len(word)} digits, more than Python reads "
+            f"as a number; quote it to keep it as text"
+        ) from None
+
+
 def _decimal_integer(word: str) -> Any:
     body = word[1:] if word[:1] in "+-" else word
     # Leading zeros make an identifier (007, 00123), not a number.
     if _digits(body) and (body == "0" or body[0] != "0"):
-        return int(word)
+        return _integer(word)
     return _NO
 
 
@@ -119,7 +131,7 @@ _XYZ_FLOAT = re.compile(
 
 
 def _xyz_integer(word: str) -> Any:
-    return int(word) if _XYZ_INT.match(word) else _NO
+    return _integer(word) if _XYZ_INT.match(word) else _NO
 
 
 def _xyz_float(word: str) -> Any:
@@ -144,7 +156,7 @@ _READERS = {dialect: tuple(rule.reader(dialect) for rule in RULES) for dialect i
 
 def read_word(word: str, dialect: str = COMMAND_LINE) -> Any:
     """The value of an unquoted ``word`` in ``dialect``: None, a bool, an int, a float,
-    or ``word`` itself."""
+    or ``word`` itself. An integer too long for Python raises InvalidArgumentError."""
     try:
         readers = _READERS[dialect]
     except KeyError:

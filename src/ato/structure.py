@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+from ato.errors import ConfigStructureError
+
 __all__ = ["StructuralDiff", "structural_diff", "structural_hash", "structural_items"]
 
 
@@ -25,15 +27,39 @@ def _type_name(value: object) -> str:
     return kind.__name__
 
 
+def _is_mapping(value: object) -> bool:
+    return isinstance(value, dict) or (
+        not isinstance(value, (str, int, float, list, tuple)) and isinstance(value, Mapping)
+    )
+
+
+def _entries(mapping: Mapping[object, object]) -> Iterator[tuple[object, object]]:
+    # A dict's own items: a frozen config's items() would hand out read-only copies, whose
+    # type names (FrozenList) are not the stored ones.
+    return iter(dict.items(mapping) if isinstance(mapping, dict) else mapping.items())
+
+
 def _walk(mapping: Mapping[object, object], prefix: str) -> Iterator[tuple[str, str]]:
-    for key, value in mapping.items():
-        dotted = f"{prefix}.{key}" if prefix else f"{key}"
-        if isinstance(value, dict) or (
-            not isinstance(value, (str, int, float, list, tuple)) and isinstance(value, Mapping)
-        ):
-            yield from _walk(value, dotted)
-        else:
+    """Every leaf as ``(dotted_key, type_name)``, depth first, in insertion order; with a
+    stack of its own, so that no depth is too deep."""
+    stack = [(_entries(mapping), prefix, id(mapping))]
+    open_ids = {id(mapping)}
+    while stack:
+        entries, at, _ = stack[-1]
+        for key, value in entries:
+            dotted = f"{at}.{key}" if at else f"{key}"
+            if _is_mapping(value):
+                if id(value) in open_ids:
+                    raise ConfigStructureError(
+                        f"The mapping at {dotted} contains itself (a cycle); a config is a "
+                        f"tree. Remove the back-reference."
+                    )
+                open_ids.add(id(value))
+                stack.append((_entries(value), dotted, id(value)))  # type: ignore[arg-type]
+                break
             yield dotted, _type_name(value)
+        else:
+            open_ids.discard(stack.pop()[2])
 
 
 def structural_items(mapping: Mapping[object, object]) -> list[tuple[str, str]]:

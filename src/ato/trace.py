@@ -22,10 +22,12 @@ import collections
 import functools
 import hashlib
 import types
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ato.adict import ADict
+from ato.errors import AtoWarning, UnhashableValueError
 
 __all__ = ["Fingerprint", "RuntimeCall", "Tracer", "combined_fingerprint", "trace_id_of"]
 
@@ -199,31 +201,88 @@ class Tracer:
         inspect_fn: Callable[[Any], Any] | None = None,
         trace_id: str | None = None,
     ) -> Callable[[_F], _F]:
-        from ato.value_hash import value_hash
+        """Wrap a function so each call is fingerprinted by the value it returns.
+
+        Tracing never makes the call fail or lose its result. A value that cannot be
+        hashed (or an ``inspect_fn`` that raises) is recorded with the fingerprint
+        ``'unhashable: <reason>'``, with one :class:`~ato.errors.AtoWarning` per trace. A
+        generator function (or one returning a generator or coroutine) gets its
+        generator back untouched and records nothing: its values only exist once the
+        caller iterates, so there is nothing to hash when the call returns (one warning).
+        """
 
         def decorate(func: _F) -> _F:
             name = trace_id or trace_id_of(func)
+            warned: set[str] = set()
+
+            def warn_once(kind: str, message: str) -> None:
+                if kind not in warned:
+                    warned.add(kind)
+                    warnings.warn(f"runtime_trace {name!r}: {message}", AtoWarning, stacklevel=3)
 
             @functools.wraps(func)
             def traced(*args: Any, **kwargs: Any) -> Any:
                 if init_fn is not None:
                     init_fn()
                 result = func(*args, **kwargs)
-                inspected = inspect_fn(result) if inspect_fn is not None else result
-                fingerprint = value_hash(inspected)
-                index = self._call_counts.get(name, 0)
-                self._call_counts[name] = index + 1
-                call = RuntimeCall(name, index, fingerprint)
-                self.calls.append(call)
-                self._runtime[name] = Fingerprint("runtime", fingerprint, basis="value")
-                for listener in list(self.listeners):
-                    listener(call)
+                if isinstance(result, _LAZY_RESULTS):
+                    warn_once(
+                        "lazy",
+                        f"it returned a {type(result).__name__}, whose values exist only once "
+                        f"it is consumed; it is returned untouched and its calls are not "
+                        f"fingerprinted. Trace a function that returns the values instead.",
+                    )
+                    return result
+                self._record_runtime_call(name, _fingerprint_of(result, inspect_fn, warn_once))
                 return result
 
             return traced  # type: ignore[return-value]
 
         return decorate
 
+    def _record_runtime_call(self, name: str, fingerprint: str) -> None:
+        index = self._call_counts.get(name, 0)
+        self._call_counts[name] = index + 1
+        call = RuntimeCall(name, index, fingerprint)
+        self.calls.append(call)
+        self._runtime[name] = Fingerprint("runtime", fingerprint, basis="value")
+        for listener in list(self.listeners):
+            listener(call)
+
     def legacy_view(self) -> ADict:
         """What 2.x code reads as ``scope._traced_data``: fingerprints as hex strings."""
         return ADict(fingerprints=ADict({name: fp.value for name, fp in self.fingerprints.items()}))
+
+
+# What a traced call may return that holds no values yet (see Tracer.runtime_trace).
+_LAZY_RESULTS = (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType)
+
+
+def _fingerprint_of(
+    result: Any,
+    inspect_fn: Callable[[Any], Any] | None,
+    warn_once: Callable[[str, str], None],
+) -> str:
+    """The canonical hash of ``inspect_fn(result)`` (or ``result``), or
+    ``'unhashable: <reason>'`` with a warning when it cannot be computed."""
+    from ato.value_hash import value_hash
+
+    try:
+        inspected = inspect_fn(result) if inspect_fn is not None else result
+    except Exception as error:
+        reason = f"inspect_fn raised {type(error).__name__}: {error}"
+        warn_once("inspect", f"{reason}; the call is recorded as unhashable.")
+        return f"unhashable: {reason}"[:300]
+    try:
+        return value_hash(inspected)
+    except Exception as error:  # a __getstate__ or property of the user's may raise too
+        if isinstance(error, UnhashableValueError):
+            reason = str(error).split(". ")[0]
+        else:
+            reason = f"hashing its {type(inspected).__name__} raised {type(error).__name__}"
+        warn_once(
+            "unhashable",
+            f"{reason}. The call is recorded as 'unhashable' and its result returned "
+            f"unchanged; pass inspect_fn= to turn the result into plain data.",
+        )
+        return f"unhashable: {reason}"[:300]

@@ -10,12 +10,18 @@ XXH3-128 stream:
 - lists and tuples in order (a list is not a tuple); dicts by content, whatever the
   insertion order (an ``OrderedDict``'s order counts); sets and frozensets whatever their
   order;
-- dataclasses and ADicts by their fields;
+- dataclasses and ADicts by their fields; NamedTuples and structseqs (``torch.max(x,
+  dim=1)``'s result, ``time.struct_time``) as tuples with their type name;
+- dates, times, datetimes (ISO text, time zone included), timedeltas and Decimals by value
+  (``Decimal('1.10')`` is ``Decimal('1.1')``); Fractions, UUIDs and Enums by value too;
+  bytearray and memoryview as the bytes they hold;
+- a container met again inside itself (a cycle) as a back-reference to it;
 - numpy arrays by dtype, shape and bytes in C order (a contiguous array is hashed in
   place, without a copy); torch tensors by dtype, shape and values, wherever they live;
   pandas objects by index, columns and values;
 - any other object through its ``__getstate__`` or ``__dict__``; with neither, an error
-  that names the type and suggests an ``inspect_fn``.
+  that names the type and suggests an ``inspect_fn`` (as for a value nested too deeply
+  for Python's stack).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ato.errors import UnhashableValueError
+from ato.frozen_values import FrozenList, FrozenSet
 
 __all__ = ["UnhashableValueError", "value_hash"]
 
@@ -41,15 +48,25 @@ def _hasher() -> Any:
 
 
 def value_hash(value: Any) -> str:
-    """The canonical hash of ``value`` as 32 hex digits."""
+    """The canonical hash of ``value`` as 32 hex digits.
+
+    Raises :class:`UnhashableValueError` for a value it cannot hash (naming its type and
+    where it is), including one nested too deeply for Python's stack.
+    """
     digest = _hasher()
-    _feed(digest, value, "value")
+    try:
+        _feed(digest, value, "value", {})
+    except RecursionError:
+        raise UnhashableValueError(
+            "Cannot hash the value: it is nested too deeply (hundreds of levels). Pass "
+            "inspect_fn= to runtime_trace to hash a summary of it instead."
+        ) from None
     return str(digest.hexdigest())
 
 
-def _sub_hash(value: Any, path: str) -> bytes:
+def _sub_hash(value: Any, path: str, active: dict[int, int]) -> bytes:
     digest = _hasher()
-    _feed(digest, value, path)
+    _feed(digest, value, path, active)
     return bytes(digest.digest())
 
 
@@ -74,8 +91,29 @@ def _type_name(value: Any) -> str:
     return f"{kind.__module__}.{kind.__qualname__}"
 
 
-def _feed(digest: Any, value: Any, path: str) -> None:
+def _feed(digest: Any, value: Any, path: str, active: dict[int, int]) -> None:
+    """Write ``value`` into ``digest``; ``active`` maps the ids of the containers being
+    written (around ``value``) to their depth, so a value met inside itself is written as
+    a back-reference (how many levels up) instead of forever."""
     kind = type(value)
+    if kind in _SCALARS:
+        _feed_scalar(digest, value, kind)
+        return
+    depth = active.get(id(value))
+    if depth is not None:
+        digest.update(b"^" + (len(active) - depth).to_bytes(8, "little"))
+        return
+    active[id(value)] = len(active)
+    try:
+        _feed_container(digest, value, kind, path, active)
+    finally:
+        del active[id(value)]
+
+
+_SCALARS = frozenset({type(None), bool, int, float, str, bytes, complex})
+
+
+def _feed_scalar(digest: Any, value: Any, kind: type) -> None:
     if value is None:
         digest.update(b"N")
     elif kind is bool:
@@ -88,30 +126,34 @@ def _feed(digest: Any, value: Any, path: str) -> None:
         _text(digest, b"s", value)
     elif kind is bytes:
         digest.update(b"b" + len(value).to_bytes(8, "little") + value)
-    elif kind is complex:
+    else:
         digest.update(b"c" + _float_bytes(value.real) + _float_bytes(value.imag))
-    elif kind is list or kind is tuple:
-        digest.update((b"l" if kind is list else b"t") + len(value).to_bytes(8, "little"))
+
+
+def _feed_container(digest: Any, value: Any, kind: type, path: str, active: dict[int, int]) -> None:
+    if kind is list or kind is tuple or kind is FrozenList:
+        digest.update((b"t" if kind is tuple else b"l") + len(value).to_bytes(8, "little"))
         for index, item in enumerate(value):
-            _feed(digest, item, f"{path}[{index}]")
+            _feed(digest, item, f"{path}[{index}]", active)
     elif isinstance(value, OrderedDict):
         digest.update(b"o" + len(value).to_bytes(8, "little"))
         for key, item in value.items():
-            _feed(digest, key, f"{path} key")
-            _feed(digest, item, f"{path}[{key!r}]")
+            _feed(digest, key, f"{path} key", active)
+            _feed(digest, item, f"{path}[{key!r}]", active)
     elif isinstance(value, Mapping) and kind.__module__ in ("builtins", "ato.adict"):
         _unordered(
             digest,
             b"d",
             [
-                _sub_hash(key, path) + _sub_hash(item, f"{path}[{key!r}]")
-                for key, item in value.items()
+                _sub_hash(key, path, active) + _sub_hash(item, f"{path}[{key!r}]", active)
+                # A dict's own items: a frozen ADict's items() would copy its lists.
+                for key, item in (dict.items(value) if isinstance(value, dict) else value.items())
             ],
         )
-    elif kind is set or kind is frozenset:
-        _unordered(digest, b"S", [_sub_hash(item, path) for item in value])
+    elif kind is set or kind is frozenset or kind is FrozenSet:
+        _unordered(digest, b"S", [_sub_hash(item, path, active) for item in value])
     else:
-        _feed_other(digest, value, path)
+        _feed_other(digest, value, path, active)
 
 
 def _unordered(digest: Any, tag: bytes, parts: list[bytes]) -> None:
@@ -120,25 +162,27 @@ def _unordered(digest: Any, tag: bytes, parts: list[bytes]) -> None:
         digest.update(part)
 
 
-def _feed_other(digest: Any, value: Any, path: str) -> None:
+def _feed_other(digest: Any, value: Any, path: str, active: dict[int, int]) -> None:
     numpy = sys.modules.get("numpy")
     if numpy is not None and isinstance(value, (numpy.ndarray, numpy.generic)):
-        _feed_array(digest, numpy.asarray(value), b"A")
+        _feed_array(digest, numpy.asarray(value), b"A", active)
         return
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(value, torch.Tensor):
-        _feed_tensor(digest, value)
+        _feed_tensor(digest, value, active)
         return
     pandas = sys.modules.get("pandas")
     if pandas is not None and isinstance(value, (pandas.DataFrame, pandas.Series, pandas.Index)):
-        _feed_pandas(digest, value, path)
+        _feed_pandas(digest, value, path, active)
+        return
+    if _feed_by_value(digest, value, path, active):
         return
     import dataclasses
     import enum
 
     if isinstance(value, enum.Enum):
         _text(digest, b"E", f"{_type_name(value)}.{value.name}")
-        _feed(digest, value.value, path)
+        _feed(digest, value.value, path, active)
         return
     if isinstance(value, type) or (callable(value) and hasattr(value, "__qualname__")):
         # Classes and functions stand for themselves by name (their code is what
@@ -149,15 +193,15 @@ def _feed_other(digest: Any, value: Any, path: str) -> None:
         _text(digest, b"D", _type_name(value))
         for field in dataclasses.fields(value):
             _text(digest, b"k", field.name)
-            _feed(digest, getattr(value, field.name), f"{path}.{field.name}")
+            _feed(digest, getattr(value, field.name), f"{path}.{field.name}", active)
         return
     if isinstance(value, Mapping):
         _text(digest, b"M", _type_name(value))
-        _feed(digest, dict(value), path)
+        _feed(digest, dict(value), path, active)
         return
     state = _state_of(value, path)
     _text(digest, b"O", _type_name(value))
-    _feed(digest, state, f"{path}.__dict__")
+    _feed(digest, state, f"{path}.__dict__", active)
 
 
 def _state_of(value: Any, path: str) -> Any:
@@ -181,16 +225,16 @@ def _state_of(value: Any, path: str) -> Any:
     )
 
 
-def _feed_array(digest: Any, array: Any, tag: bytes) -> None:
+def _feed_array(digest: Any, array: Any, tag: bytes, active: dict[int, int]) -> None:
     numpy = sys.modules["numpy"]
     if array.dtype.hasobject:
         digest.update(tag + b"object")
-        _feed(digest, array.shape, "shape")
+        _feed(digest, array.shape, "shape", active)
         for item in array.reshape(-1):
-            _feed(digest, item, "array item")
+            _feed(digest, item, "array item", active)
         return
     _text(digest, tag, array.dtype.str)
-    _feed(digest, tuple(int(n) for n in array.shape), "shape")
+    _feed(digest, tuple(int(n) for n in array.shape), "shape", active)
     if array.flags.c_contiguous:
         digest.update(memoryview(array).cast("B") if array.size else b"")
         return
@@ -202,14 +246,14 @@ def _feed_array(digest: Any, array: Any, tag: bytes) -> None:
         digest.update(memoryview(block).cast("B"))
 
 
-def _feed_tensor(digest: Any, tensor: Any) -> None:
+def _feed_tensor(digest: Any, tensor: Any, active: dict[int, int]) -> None:
     torch = sys.modules["torch"]
     data = tensor.detach()
     if data.device.type != "cpu":
         data = data.cpu()
     digest.update(b"tensor")
     _text(digest, b"y", str(data.dtype))
-    _feed(digest, tuple(data.shape), "shape")
+    _feed(digest, tuple(data.shape), "shape", active)
     data = data.contiguous()
     if data.dtype in (torch.bfloat16,):
         data = data.view(torch.int16)
@@ -228,20 +272,55 @@ def _feed_tensor(digest: Any, tensor: Any) -> None:
     ):
         digest.update(memoryview(data.numpy()).cast("B") if data.numel() else b"")
     else:
-        _feed(digest, data.tolist(), "tensor values")
+        _feed(digest, data.tolist(), "tensor values", active)
 
 
-def _feed_pandas(digest: Any, value: Any, path: str) -> None:
+def _feed_pandas(digest: Any, value: Any, path: str, active: dict[int, int]) -> None:
     pandas = sys.modules["pandas"]
     _text(digest, b"P", type(value).__name__)
     if isinstance(value, pandas.Index):
-        _feed_array(digest, value.to_numpy(), b"A")
+        _feed_array(digest, value.to_numpy(), b"A", active)
         return
-    _feed_pandas(digest, value.index, path)
+    _feed_pandas(digest, value.index, path, active)
     if isinstance(value, pandas.DataFrame):
-        _feed_pandas(digest, value.columns, path)
+        _feed_pandas(digest, value.columns, path, active)
         for column in value.columns:
-            _feed_array(digest, value[column].to_numpy(), b"A")
+            _feed_array(digest, value[column].to_numpy(), b"A", active)
     else:
-        _feed(digest, value.name, path)
-        _feed_array(digest, value.to_numpy(), b"A")
+        _feed(digest, value.name, path, active)
+        _feed_array(digest, value.to_numpy(), b"A", active)
+
+
+def _feed_by_value(digest: Any, value: Any, path: str, active: dict[int, int]) -> bool:
+    """Write the values that stand for what they hold: tuple subclasses (NamedTuples,
+    structseqs such as ``torch.max(x, dim=1)``'s result) as tuples with their type name,
+    other list subclasses likewise, bytearray and memoryview as the bytes they hold, and
+    dates, times, durations and decimals by value. Return whether ``value`` was one."""
+    if isinstance(value, tuple):
+        _text(digest, b"n", _type_name(value))
+        _feed(digest, tuple(value), path, active)
+        return True
+    if isinstance(value, list):
+        _text(digest, b"L", _type_name(value))
+        _feed(digest, list(value), path, active)
+        return True
+    if isinstance(value, (bytearray, memoryview)):
+        data = value.tobytes() if isinstance(value, memoryview) else bytes(value)
+        digest.update(b"b" + len(data).to_bytes(8, "little") + data)
+        return True
+    datetime = sys.modules.get("datetime")
+    if datetime is not None:
+        if isinstance(value, (datetime.date, datetime.time)):  # datetime is a date
+            _text(digest, b"V", f"{_type_name(value)}:{value.isoformat()}")
+            return True
+        if isinstance(value, datetime.timedelta):
+            days, seconds, micro = value.days, value.seconds, value.microseconds
+            _text(digest, b"V", f"{_type_name(value)}:{days},{seconds},{micro}")
+            return True
+    decimal = sys.modules.get("decimal")
+    if decimal is not None and isinstance(value, decimal.Decimal):
+        # Equal decimals hash equal: 1.10 and 1.1 are one value.
+        shown = value.normalize() if value.is_finite() else value
+        _text(digest, b"V", f"decimal.Decimal:{shown}")
+        return True
+    return False

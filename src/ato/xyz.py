@@ -32,6 +32,7 @@ import re
 from collections.abc import Mapping
 from typing import IO, Any
 
+from ato.atomic_write import write_text_atomic
 from ato.errors import ConfigFileError, InvalidArgumentError, UnrepresentableValueError
 from ato.scalars import XYZ_2X, format_word, read_word, reads_as_string
 
@@ -152,7 +153,13 @@ def dumps(obj: Any, *, strict: bool = True, format_dict: Mapping[str, str] | Non
         # 2.x: an empty postfix falls back to the plain mark.
         marks.update({k: v for k, v in format_dict.items() if v or k.endswith("prefix")})
         out.extend(f"{name} -> {mark}" for name, mark in format_dict.items())
-    _emit(obj, "", 0, "", out, strict, marks)
+    try:
+        _emit(obj, "", 0, "", out, strict, marks)
+    except RecursionError:
+        raise UnrepresentableValueError(
+            "the value is nested too deeply (hundreds of levels), or contains itself, for "
+            "the XYZ writer; flatten it, or remove the back-reference"
+        ) from None
     return "\n".join(out) + "\n"
 
 
@@ -180,6 +187,12 @@ class _Parser:
     def error(self, line: _Line, message: str, column: int | None = None) -> ConfigFileError:
         return ConfigFileError(message, path=self.source, line=line.number, column=column)
 
+    def scalar(self, line: _Line, text: str) -> Any:
+        try:
+            return parse_scalar(text)
+        except InvalidArgumentError as error:  # an integer too long to read
+            raise self.error(line, str(error)) from None
+
     def parse(self) -> Any:
         if not self.lines:
             return {}
@@ -189,7 +202,7 @@ class _Parser:
                 raise self.error(
                     self.lines[1], "a lone value must be the only line of an XYZ document"
                 )
-            return parse_scalar(first.content)
+            return self.scalar(first, first.content)
         value = self._block(first.indent)
         if self.position < len(self.lines):
             line = self.lines[self.position]
@@ -206,7 +219,12 @@ class _Parser:
         content = line.content
         match = _INDEX.match(content)
         if match:
-            return "index", int(match.group(1)), match.group(2)
+            index = match.group(1)
+            # Gaps read as None (as in 2.x), so an index far past the lines is refused
+            # rather than allocating a list of that length.
+            if len(index) > 9 or int(index) > 2 * len(self.lines) + 1000:
+                raise self.error(line, f"list index {index[:12]} is far beyond this list's items")
+            return "index", int(index), match.group(2)
         if content.startswith('"'):
             try:
                 key, end = json.JSONDecoder().raw_decode(content)
@@ -234,7 +252,7 @@ class _Parser:
         kind = self._split(first)[0]
         if kind == "value":
             self.position += 1
-            return parse_scalar(first.content)
+            return self.scalar(first, first.content)
         items: dict[Any, Any] = {}
         origin: dict[Any, int] = {}
         while self.position < len(self.lines):
@@ -274,7 +292,7 @@ class _Parser:
                         f"so it cannot hold nested lines",
                         column=1,
                     )
-                items[key] = parse_scalar(inline)
+                items[key] = self.scalar(line, inline)
             elif nested:
                 assert following is not None
                 items[key] = self._block(following.indent)
@@ -290,15 +308,18 @@ class _Parser:
 
 def loads(text: str, *, source: str | None = None) -> Any:
     """Read XYZ text; ``source`` (a file name) is used in error messages."""
-    return _Parser(text, source).parse()
+    try:
+        return _Parser(text, source).parse()
+    except RecursionError:
+        raise ConfigFileError(
+            "nested too deeply to read (hundreds of levels); flatten the structure", path=source
+        ) from None
 
 
 def dump(obj: Any, path_or_file: str | os.PathLike[str] | IO[str]) -> None:
     """Write ``obj`` as XYZ to a path (atomically) or to an open text file."""
     text = dumps(obj)
     if isinstance(path_or_file, (str, os.PathLike)):
-        from ato.files import write_text_atomic
-
         write_text_atomic(path_or_file, text)
     else:
         path_or_file.write(text)
