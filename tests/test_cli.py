@@ -81,7 +81,8 @@ def test_show_has_config_with_sources_metrics_and_environment(capsys, db):
     shown = as_json(capsys, "show", str(ids[1]), "--db", url)
     config = {row["key"]: row for row in shown["config"]}
     assert config["lr"]["value"] == 0.01
-    assert config["lr"]["source"] == "view defaults"
+    assert config["lr"]["source"].startswith("code at helpers.py:")  # set after apply()
+    assert config["model"]["source"] == "view defaults"
     assert config["experiment.sql.db_path"]["category"] == "tracker"
     assert set(shown["metrics"]) == {"acc", "val_loss"}
     assert shown["environment"]["python"]["version"]

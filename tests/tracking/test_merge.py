@@ -27,5 +27,6 @@ def test_merge_into_either_backend_and_back(db_url, tmp_path):
     assert _summary(back) == _summary(source)
     with SQLFinder(back) as finder:
         run = finder.get_runs_in_project("vision")[0]
-        assert run.provenance["lr"] == ["defaults"]
+        assert run.provenance["model"] == ["defaults"]
+        assert run.provenance["lr"][0].startswith("code at helpers.py:")
         assert [p.step for p in run.metric("acc")] == [0, 1, 2, 3, 4]
