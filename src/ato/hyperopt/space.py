@@ -97,7 +97,8 @@ class Parameter:
         self.low, self.high = (int(low), int(high)) if self.kind == "INTEGER" else (low, high)
 
     def _fail(self, problem: str) -> NoReturn:
-        raise SearchSpaceError(f"Search space of {self.name!r}: {problem}.", self.name)
+        end = "" if problem.endswith(("?", ".")) else "."
+        raise SearchSpaceError(f"Search space of {self.name!r}: {problem}{end}", self.name)
 
     def grid(self) -> list[Any]:
         """The grid points: every category, or ``num_samples`` points spread over the
@@ -140,7 +141,7 @@ class Parameter:
             value = math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
         else:
             value = low + u * (high - low)
-        return min(math.floor(value), int(self.high))
+        return min(max(math.floor(value), int(self.low)), int(self.high))
 
     def describe(self) -> dict[str, Any]:
         """The spec as plain data (what makes a search the same search when resumed)."""
