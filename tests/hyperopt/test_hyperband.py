@@ -23,10 +23,10 @@ def test_readme_example_runs():
     scope = Scope()
     search_spaces = ADict(
         lr=ADict(param_type="FLOAT", param_range=(1e-5, 1e-1), num_samples=20, space_type="LOG"),
-        batch_size=ADict(param_type="INTEGER", param_range=(16, 128), num_samples=5,
-                         space_type="LOG"),
-        model=ADict(param_type="CATEGORY",
-                    categories=["resnet50", "resnet101", "efficientnet_b0"]),
+        batch_size=ADict(
+            param_type="INTEGER", param_range=(16, 128), num_samples=5, space_type="LOG"
+        ),
+        model=ADict(param_type="CATEGORY", categories=["resnet50", "resnet101", "efficientnet_b0"]),
     )
     hyperband = HyperBand(scope, search_spaces, halving_rate=0.3, num_min_samples=3, mode="max")
     budgets = hyperband.compute_optimized_initial_training_steps(100)

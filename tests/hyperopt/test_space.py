@@ -15,8 +15,9 @@ from ato.hyperopt.space import Parameter, SearchSpace
 
 
 def test_float_log_grid_spans_the_range_geometrically():
-    points = Parameter("lr", dict(param_type="FLOAT", param_range=(1e-4, 1e-1), num_samples=4,
-                                  space_type="LOG")).grid()
+    points = Parameter(
+        "lr", dict(param_type="FLOAT", param_range=(1e-4, 1e-1), num_samples=4, space_type="LOG")
+    ).grid()
     assert points == pytest.approx([1e-4, 1e-3, 1e-2, 1e-1])
 
 
@@ -35,8 +36,12 @@ def test_integer_grid_has_no_duplicates_and_keeps_both_bounds(low, width, count,
     if log:
         low = max(low, 1)
     high = low + width
-    spec = dict(param_type="INTEGER", param_range=(low, high), num_samples=count,
-                space_type="LOG" if log else "LINEAR")
+    spec = dict(
+        param_type="INTEGER",
+        param_range=(low, high),
+        num_samples=count,
+        space_type="LOG" if log else "LINEAR",
+    )
     points = Parameter("n", spec).grid()
     assert len(points) == len(set(points))
     assert all(isinstance(p, int) and low <= p <= high for p in points)
@@ -83,17 +88,25 @@ INVALID = [
     (dict(param_type="FLOAT", param_range=(1, 0), num_samples=2), "low must not exceed high"),
     (dict(param_type="FLOAT", param_range=(0, 1, 2), num_samples=2), "two numbers"),
     (dict(param_type="FLOAT", param_range=(0, 1), num_samples=0), "integer >= 1"),
-    (dict(param_type="FLOAT", param_range=(0, 1), num_samples=2, space_type="LOG"),
-     "LOG space needs low > 0"),
-    (dict(param_type="FLOAT", param_range=(1, 2), num_samples=2, space_type="EXP"),
-     "LINEAR or LOG"),
-    (dict(param_type="FLOAT", param_range=(1, 2), num_samples=2, space_type="LOG", base=1),
-     "base is 1"),
+    (
+        dict(param_type="FLOAT", param_range=(0, 1), num_samples=2, space_type="LOG"),
+        "LOG space needs low > 0",
+    ),
+    (
+        dict(param_type="FLOAT", param_range=(1, 2), num_samples=2, space_type="EXP"),
+        "LINEAR or LOG",
+    ),
+    (
+        dict(param_type="FLOAT", param_range=(1, 2), num_samples=2, space_type="LOG", base=1),
+        "base is 1",
+    ),
     (dict(param_type="INTEGER", param_range=(1, 2.5), num_samples=2), "integer bounds"),
     (dict(param_type="CATEGORY", categories=[]), "categories is empty"),
     (dict(param_type="CATEGORY", categories="abc"), "non-empty list"),
-    (dict(param_type="FLOAT", param_rnage=(0, 1), num_samples=2),
-     "takes no key 'param_rnage'. Did you mean 'param_range'"),
+    (
+        dict(param_type="FLOAT", param_rnage=(0, 1), num_samples=2),
+        "takes no key 'param_rnage'. Did you mean 'param_range'",
+    ),
 ]
 
 
@@ -112,12 +125,14 @@ def test_a_grid_needs_num_samples():
 
 
 def test_a_non_mapping_spec_is_refused():
-    with pytest.raises(SearchSpaceError, match="'lr'.*is not a spec"):
+    with pytest.raises(SearchSpaceError, match=r"'lr'.*is not a spec"):
         SearchSpace({"lr": 0.1})
 
 
 def test_single_point_grid():
-    assert Parameter("p", dict(param_type="INTEGER", param_range=(3, 9), num_samples=1)).grid() == [3]
+    assert Parameter("p", dict(param_type="INTEGER", param_range=(3, 9), num_samples=1)).grid() == [
+        3
+    ]
     assert math.isclose(
         Parameter("p", dict(param_type="FLOAT", param_range=(2, 2), num_samples=3)).grid()[1], 2
     )
