@@ -47,6 +47,7 @@ def main() -> None:
         from ato.hyperopt.hyperband import DistributedHyperBand
 
         dist.init_process_group("gloo", rank=rank, world_size=world_size)
+        callers_group = dist.GroupMember.WORLD
         hyperband = DistributedHyperBand(
             scope, SPACES, 0.5, 2, tracker=tracker, rank=rank, world_size=world_size
         )
@@ -64,6 +65,14 @@ def main() -> None:
             with open(marks, "a") as handle:
                 handle.write(f"{rank} {config.__num_halved__} {config.lr} {config.model}\n")
         time.sleep(pause)
+        if world_size > 1:
+            import torch
+            import torch.distributed as dist
+
+            assert dist.get_world_size() == 1  # a trial's collectives span its rank only
+            total = torch.ones(1)
+            dist.all_reduce(total)
+            assert total.item() == 1.0
         if config.model == failing:
             raise RuntimeError(f"{failing} diverged on rank {rank}")
         return score(config)
@@ -72,7 +81,8 @@ def main() -> None:
     if world_size > 1:
         import torch.distributed as dist
 
-        assert dist.is_initialized()  # left as the caller made it
+        assert dist.GroupMember.WORLD is callers_group  # left as the caller made it
+        assert dist.get_world_size() == world_size
         dist.destroy_process_group()
     print(json.dumps({"config": result.config.to_dict(), "metric": result.metric}))
 

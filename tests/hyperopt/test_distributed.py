@@ -37,8 +37,8 @@ def run_ranks(world_size: int, **env: str) -> list[dict[str, object]]:
     ]
     results = []
     for process in processes:
-        out, _ = process.communicate(timeout=300)
-        assert process.returncode == 0
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err[-3000:]
         results.append(json.loads(out.strip().splitlines()[-1]))
     return results
 

@@ -122,13 +122,18 @@ def test_migration_is_idempotent(tmp_path):
 def _run_script(env: dict[str, str], **popen: object) -> subprocess.Popen[str]:
     full = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}", **env}
     return subprocess.Popen(
-        [sys.executable, str(SCRIPT)], env=full, text=True, stdout=subprocess.PIPE, **popen
+        [sys.executable, str(SCRIPT)],
+        env=full,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **popen,
     )
 
 
 def _result(process: subprocess.Popen[str]) -> dict[str, object]:
-    out, _ = process.communicate(timeout=300)
-    assert process.returncode == 0
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err[-3000:]
     return json.loads(out.strip().splitlines()[-1])
 
 

@@ -6,6 +6,8 @@ never imports it.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from ato.hyperopt.errors import MissingDependencyError, SearchSettingsError
@@ -26,6 +28,11 @@ class ProcessGroup:
     def broadcast(self, value: Any) -> Any:
         """Rank 0's ``value``, on every rank."""
         return value
+
+    @contextlib.contextmanager
+    def trial(self) -> Iterator[None]:
+        """Around one trial: what the trial sees of the process group."""
+        yield
 
 
 LocalGroup = ProcessGroup
@@ -56,6 +63,9 @@ class TorchGroup(ProcessGroup):
                     f"rank={rank}, world_size={world_size} differ from the process group's "
                     f"rank {dist.get_rank()} of {dist.get_world_size()}."
                 )
+            # One group per rank, made by every rank in the same order (new_group is a
+            # collective): a trial runs inside its rank's own group.
+            self._alone = [dist.new_group([member]) for member in range(world_size)][rank]
 
     def gather(self, value: Any) -> list[Any]:
         if self.world_size == 1:
@@ -70,3 +80,19 @@ class TorchGroup(ProcessGroup):
         box = [value]
         self._dist.broadcast_object_list(box, src=0)
         return box[0]
+
+    @contextlib.contextmanager
+    def trial(self) -> Iterator[None]:
+        """While a trial runs, the default group is this rank alone: the ranks run
+        different trials, so a trial's collectives (``DDP(model)``, ``all_reduce``) must
+        not wait for the others. The caller's group is the default again afterwards."""
+        if self.world_size == 1:
+            yield
+            return
+        member: Any = self._dist.GroupMember
+        world = member.WORLD
+        member.WORLD = self._alone
+        try:
+            yield
+        finally:
+            member.WORLD = world

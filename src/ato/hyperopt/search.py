@@ -177,9 +177,13 @@ class HyperOpt:
             logger = SQLLogger(settings)
             self.tracker = logger
         assert self.search_id is not None
-        store = SearchStore(logger.engine, self.search_id)
-        store.open(logger.project_name, self.algorithm, self._arguments())
-        self.group.broadcast(None)  # every rank past open(): the row exists
+        store: SearchStore | None = None
+        if self.group.rank == 0:  # first: the other ranks find the tables and the row
+            store = SearchStore(logger.engine, self.search_id)
+            store.open(logger.project_name, self.algorithm, self._arguments())
+        self.group.broadcast(None)
+        if store is None:
+            store = SearchStore(logger.engine, self.search_id)
         return logger, store
 
     def _run_rung(self, session: _Session, trials: list[Trial]) -> list[Outcome]:
@@ -229,7 +233,9 @@ class HyperOpt:
             run_id = int(logger.run(tags=self._tags(trial)))
         error: str | None = None
         try:
-            metric = _as_metric(session.evaluate(config))
+            with self.group.trial():
+                value = session.evaluate(config)
+            metric = _as_metric(value)
         except Exception as exception:
             error = "".join(traceback.format_exception(exception))
             metric = math.nan

@@ -34,6 +34,7 @@ from sqlalchemy import (
     UniqueConstraint,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection, Engine
@@ -43,6 +44,8 @@ from ato.tracking.database import retry
 from ato.tracking.schema import utc_now
 
 __all__ = ["SearchStore", "StoredTrial", "migrate_search_tables"]
+
+_PG_LOCK_KEY = 0x61746F  # the same key as ato.tracking.migrations' lock
 
 metadata = MetaData()
 
@@ -104,6 +107,12 @@ class SearchStore:
 
         def create() -> None:
             with self.engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    # The tracker's migration lock: two ranks creating the tables at
+                    # once would both find them missing (SQLite's writes queue anyway).
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY}
+                    )
                 migrate_search_tables(connection)
 
         retry(create)
