@@ -30,6 +30,11 @@ class ProcessGroup:
         return value
 
     @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        """Around a whole search, entered by every rank."""
+        yield
+
+    @contextlib.contextmanager
     def trial(self) -> Iterator[None]:
         """Around one trial: what the trial sees of the process group."""
         yield
@@ -63,9 +68,7 @@ class TorchGroup(ProcessGroup):
                     f"rank={rank}, world_size={world_size} differ from the process group's "
                     f"rank {dist.get_rank()} of {dist.get_world_size()}."
                 )
-            # One group per rank, made by every rank in the same order (new_group is a
-            # collective): a trial runs inside its rank's own group.
-            self._alone = [dist.new_group([member]) for member in range(world_size)][rank]
+        self._alone: Any = None
 
     def gather(self, value: Any) -> list[Any]:
         if self.world_size == 1:
@@ -82,11 +85,26 @@ class TorchGroup(ProcessGroup):
         return box[0]
 
     @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        """For the search: a group of this rank alone, for its trials (made by every
+        rank in the same order, as ``new_group`` requires), destroyed at the end."""
+        if self.world_size == 1:
+            yield
+            return
+        dist = self._dist
+        self._alone = [dist.new_group([member]) for member in range(self.world_size)][self.rank]
+        try:
+            yield
+        finally:
+            alone, self._alone = self._alone, None
+            dist.destroy_process_group(alone)
+
+    @contextlib.contextmanager
     def trial(self) -> Iterator[None]:
         """While a trial runs, the default group is this rank alone: the ranks run
         different trials, so a trial's collectives (``DDP(model)``, ``all_reduce``) must
         not wait for the others. The caller's group is the default again afterwards."""
-        if self.world_size == 1:
+        if self._alone is None:
             yield
             return
         member: Any = self._dist.GroupMember

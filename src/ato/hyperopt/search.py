@@ -144,7 +144,10 @@ class HyperOpt:
         logger, store = self._open_tracking()
         stored = store.finished_trials() if store is not None else {}
         enabled = self.show_progress and self.group.rank == 0
-        with SearchProgress(self.total_trials(), enabled, self.mode) as progress:
+        with (
+            self.group.session(),
+            SearchProgress(self.total_trials(), enabled, self.mode) as progress,
+        ):
             session = _Session(evaluate, logger, store, stored, progress)
             result = self._search(functools.partial(self._run_rung, session))
         result.search_id = self.search_id
