@@ -294,3 +294,12 @@ def test_li_et_al_brackets_hand_out_budgets_and_return_a_full_budget_config(scop
     assert again.main(lambda config: lr_score(config) + config.__budget__ / 1000)().config == (
         result.config
     )
+
+
+def test_after_the_search_the_scope_explains_the_best_config(scope, spaces):
+    hyperband = HyperBand(scope, spaces, 0.5, 2)
+    result = hyperband.main(lr_score)()
+    assert scope.config.lr == result.config.lr and scope.config.model == "resnet101"
+    assert scope.explain("model").startswith("model = 'resnet101', set by search (rung 3)")
+    assert result.provenance["lr"] == ["search (rung 3)", "defaults"]
+    assert result.provenance["warmup"] == ["derived (lazy)"]

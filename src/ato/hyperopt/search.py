@@ -216,14 +216,17 @@ class HyperOpt:
                 )
         return outcomes
 
-    def _run_trial(self, session: _Session, trial: Trial, local: bool) -> Outcome:
+    def _assemble(self, trial: Trial) -> ADict:
         bookkeeping: dict[str, Any] = {"__num_halved__": trial.rung}
         if trial.budget is not None:
             bookkeeping["__budget__"] = trial.budget
         bookkeeping["__search_id__"] = self.search_id
         bracket = trial.bracket if self.algorithm == "bracket_hyperband" else None
         source = search_source(trial.rung, bracket)
-        config = assemble_trial(self.scope, trial.params, source, bookkeeping)
+        return assemble_trial(self.scope, trial.params, source, bookkeeping)
+
+    def _run_trial(self, session: _Session, trial: Trial, local: bool) -> Outcome:
+        config = self._assemble(trial)
         stored = session.stored.get(trial.position)
         if stored is not None:
             snapshot = config.clone()
@@ -285,7 +288,13 @@ class HyperOpt:
             raise TrialFailedError(
                 f"Every trial of the final rung raised; the first:\n{best.error}"
             )
-        return ADict(config=best.snapshot, metric=best.metric, logs=logs)
+        # The scope ends holding the best trial's assembly: scope.explain(key) and
+        # scope.sources() tell where each of its values came from.
+        self._assemble(best.trial)
+        provenance = {
+            key: [str(source) for source in chain] for key, _, chain in self.scope.sources()
+        }
+        return ADict(config=best.snapshot, metric=best.metric, logs=logs, provenance=provenance)
 
 
 def _as_metric(value: Any) -> float:
