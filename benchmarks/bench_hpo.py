@@ -122,8 +122,7 @@ class Digits(Problem):
 
     def test_score(self, params: dict[str, Any], seed: int) -> float:
         _, _, _, _, x_test, y_test = self.data
-        for _, _, model in self.epochs(params, seed):
-            pass
+        *_, (_, _, model) = self.epochs(params, seed)
         return float(model.score(x_test, y_test))
 
 
@@ -170,8 +169,7 @@ class BreastCancer(Problem):
 
     def test_score(self, params: dict[str, Any], seed: int) -> float:
         _, _, _, _, x_test, y_test = self.data
-        for _, _, model in self.epochs(params, seed):
-            pass
+        *_, (_, _, model) = self.epochs(params, seed)
         return self._loss(model, x_test, y_test)
 
 
