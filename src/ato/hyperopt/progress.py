@@ -69,7 +69,7 @@ class SearchProgress:
             self._task,
             completed=self.done,
             where=self.where,
-            spent=f"{self.spent:g}",
+            spent="-" if not self.spent else f"{self.spent:g}",
             best="-" if math.isnan(self.best) else f"{self.best:.4g}",
         )
 

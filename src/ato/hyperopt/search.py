@@ -194,6 +194,11 @@ class HyperOpt:
         in the order of ``trials``."""
         group = self.group
         local = group.world_size == 1
+        if trials:
+            where = f"rung {trials[0].rung}"
+            if self.algorithm == "bracket_hyperband":
+                where = f"bracket {trials[0].bracket} · {where}"
+            session.progress.rung(where)
         share = trials[group.rank :: group.world_size]
         mine = [self._run_trial(session, trial, local) for trial in share]
         if local:
@@ -209,10 +214,10 @@ class HyperOpt:
             failed = [o for o in outcomes if o.error is not None and not o.resumed]
             stop = group.broadcast(bool(failed) and self.on_error == "raise")
             if stop:
-                first = failed[0]
+                trial, error = failed[0].trial, failed[0].error
                 raise TrialFailedError(
-                    f"Trial {first.trial.params} (rung {first.trial.rung}) raised and "
-                    f"on_error='raise':\n{first.error}"
+                    f"Trial {dict(trial.params)} (rung {trial.rung}) raised and "
+                    f"on_error='raise':\n{error}"
                 )
         return outcomes
 
