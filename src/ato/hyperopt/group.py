@@ -95,6 +95,7 @@ class TorchGroup(ProcessGroup):
         self._alone = [dist.new_group([member]) for member in range(self.world_size)][self.rank]
         try:
             yield
+            dist.barrier()  # the ranks leave the search together
         finally:
             alone, self._alone = self._alone, None
             dist.destroy_process_group(alone)

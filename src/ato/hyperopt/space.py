@@ -110,8 +110,8 @@ class Parameter:
         count = self.num_samples
         assert count is not None
         points = [self.from_unit(i / (count - 1) if count > 1 else 0.0) for i in range(count)]
-        if self.kind == "FLOAT":
-            return points
+        if self.kind == "FLOAT":  # 12 digits: 0.01, not 0.010000000000000004 from exp(log(...))
+            return [float(f"{point:.12g}") for point in points]
         return list(dict.fromkeys(points))  # rounded points collide on narrow ranges
 
     def from_unit(self, u: float) -> Any:
