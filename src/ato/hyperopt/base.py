@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ato.hyperopt.compat import DistributedMixIn, GridSpaceMixIn
+from ato.hyperopt.compat import DistributedHyperOpt, DistributedMixIn, GridSpaceMixIn
 from ato.hyperopt.search import HyperOpt
 
-__all__ = ["DistributedMixIn", "GridSpaceMixIn", "HyperOpt"]
+__all__ = ["DistributedHyperOpt", "DistributedMixIn", "GridSpaceMixIn", "HyperOpt"]

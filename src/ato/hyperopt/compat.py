@@ -7,9 +7,11 @@ from typing import Any
 
 from ato.adict import ADict
 from ato.hyperopt.group import ProcessGroup, TorchGroup
+from ato.hyperopt.search import HyperOpt
 from ato.hyperopt.space import SearchSpace
+from ato.scope import Scope
 
-__all__ = ["DistributedMixIn", "GridSpaceMixIn"]
+__all__ = ["DistributedHyperOpt", "DistributedMixIn", "GridSpaceMixIn"]
 
 
 class GridSpaceMixIn:
@@ -48,3 +50,20 @@ class DistributedMixIn:
 
     def all_gather_object(self, obj: Any) -> list[Any]:
         return self._group.gather(obj)
+
+
+class DistributedHyperOpt(DistributedMixIn, HyperOpt):
+    """2.x: a search base class whose trials are shared among ranks."""
+
+    def __init__(
+        self,
+        scope: Scope,
+        search_spaces: Mapping[str, Any],
+        tracker: Any = None,
+        mode: str = "max",
+        rank: int = 0,
+        world_size: int = 1,
+        backend: str = "pytorch",
+    ) -> None:
+        DistributedMixIn.__init__(self, rank, world_size, backend)
+        HyperOpt.__init__(self, scope, search_spaces, tracker, mode, group=self._group)
