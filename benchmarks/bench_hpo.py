@@ -8,7 +8,8 @@ Needs ``pip install 'ato[bench]'`` (optuna, scikit-learn). Methods:
 - ``ato-readme``: :class:`HyperBand` as the README has it (a grid of 108 points,
   ``halving_rate=1/3``, ``num_min_samples=4``: rungs of 108, 36, 12 and 4 trials at 1, 3,
   9 and 27 epochs, from ``compute_optimized_initial_training_steps``);
-- ``ato-li``: :class:`BracketHyperBand` (Li et al. 2018, ``eta=3``, seeded samples);
+- ``ato-li``: :class:`BracketHyperBand` (Li et al. 2018, ``eta=3``, scrambled Sobol
+  samples); ``ato-li-random``: the same with independent uniform samples;
 - ``optuna-tpe-hb``: TPESampler + HyperbandPruner;
 - ``optuna-rs-sha``: RandomSampler + SuccessiveHalvingPruner;
 - ``random``: random search, every trial at the full budget.
@@ -239,10 +240,12 @@ def ato_readme(problem: Problem, seed: int, budget: int) -> tuple[dict[str, Any]
     return {name: result.config[name] for name in problem.spaces}, ledger
 
 
-def ato_li(problem: Problem, seed: int, budget: int) -> tuple[dict[str, Any], Ledger]:
+def ato_li(
+    problem: Problem, seed: int, budget: int, sampler: str = "sobol"
+) -> tuple[dict[str, Any], Ledger]:
     hyperband = BracketHyperBand(
         _fresh_scope(), problem.spaces, MAX_EPOCHS, eta=ETA, seed=seed, mode=problem.mode,
-        progress=False,
+        sampler=sampler, progress=False,
     )  # fmt: skip
     ledger = Ledger(budget, problem.mode)
 
@@ -322,6 +325,7 @@ def _worst(problem: Problem) -> float:
 METHODS: dict[str, Callable[..., tuple[dict[str, Any], Ledger]]] = {
     "ato-readme": ato_readme,
     "ato-li": ato_li,
+    "ato-li-random": lambda problem, seed, budget: ato_li(problem, seed, budget, "random"),
     "optuna-tpe-hb": optuna_method("tpe", "hyperband"),
     "optuna-rs-sha": optuna_method("random", "sha"),
     "random": optuna_method("random", "none"),
