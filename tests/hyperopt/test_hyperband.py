@@ -303,3 +303,15 @@ def test_after_the_search_the_scope_explains_the_best_config(scope, spaces):
     assert scope.explain("model").startswith("model = 'resnet101', set by search (rung 3)")
     assert result.provenance["lr"] == ["search (rung 3)", "defaults"]
     assert result.provenance["warmup"] == ["derived (lazy)"]
+
+
+def test_snapshots_are_the_config_as_the_trial_got_it(scope, spaces):
+    hyperband = HyperBand(scope, spaces, 0.5, 2)
+
+    @hyperband.main
+    def train(config):
+        config.scratch = "written by the trial"
+        return lr_score(config)
+
+    result = train()
+    assert all("scratch" not in snapshot for rung in result.logs for snapshot in rung)

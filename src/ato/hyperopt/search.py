@@ -238,6 +238,8 @@ class HyperOpt:
             snapshot.__metric__ = stored.metric
             session.progress.update(stored.metric, trial.budget)
             return Outcome(trial, stored.metric, stored.error, snapshot, resumed=True)
+        # The config as the trial gets it (what a resumed search can rebuild without it).
+        snapshot = config.clone()
         logger, run_id = session.logger, None
         if logger is not None:
             logger.config = config
@@ -255,7 +257,6 @@ class HyperOpt:
                 if logger is not None:
                     logger.finish("failed", error)
                 raise
-        snapshot = config.clone()  # after the trial: what it added is part of its config
         snapshot.__metric__ = metric
         if logger is not None:
             if math.isfinite(metric):
