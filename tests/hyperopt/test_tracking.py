@@ -165,3 +165,19 @@ def test_a_search_killed_with_sigkill_resumes_and_ends_as_an_uninterrupted_one(t
     for result in (resumed, whole):
         del result["config"]["experiment"]  # the database paths differ
     assert resumed == whole
+
+
+def test_li_brackets_resume_too(scope, tmp_path):
+    from ato.hyperopt.hyperband import BracketHyperBand
+
+    url = f"sqlite:///{tmp_path}/runs.db"
+    spaces = ADict(lr=ADict(param_type="FLOAT", param_range=(1e-4, 1.0), space_type="LOG"))
+    calls = []
+
+    def search():
+        hyperband = BracketHyperBand(scope, spaces, max_budget=9, eta=3, seed=2, tracker=url)
+        return hyperband.main(lambda config: calls.append(1) or -abs(config.lr - 0.01))()
+
+    first = search()
+    ran = len(calls)
+    assert search().config == first.config and len(calls) == ran
