@@ -1,0 +1,268 @@
+"""HyperBand: successive halving over a grid (the README's), and Li et al.'s brackets.
+
+:class:`HyperBand` evaluates every point of the grid, keeps the best ``halving_rate``
+fraction (at least one), and repeats until at most ``num_min_samples`` remain; those
+survivors are trained at the final budget and the best of them is returned. A grid of
+at most ``num_min_samples`` points is trained at the final budget at once. The trial
+sees its rung as ``config.__num_halved__`` (and, given ``max_budget``, its budget as
+``config.__budget__``).
+
+:class:`BracketHyperBand` is the Hyperband of Li et al. (2018): several brackets of
+successive halving over seeded random samples, from many cheap trials to a few trained
+at ``max_budget`` from the start; the budget is handed to each trial as
+``config.__budget__``.
+
+:class:`DistributedHyperBand` shares each rung's trials among the ranks of a
+``torch.distributed`` process group; torch is imported only when it is made.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ato.adict import ADict
+from ato.hyperopt.errors import SearchSettingsError
+from ato.hyperopt.group import TorchGroup
+from ato.hyperopt.sampling import points
+from ato.hyperopt.search import HyperOpt, Outcome, Trial
+from ato.scope import Scope
+
+if TYPE_CHECKING:
+    from ato.tracking import SQLLogger
+
+__all__ = ["BracketHyperBand", "DistributedHyperBand", "HyperBand"]
+
+_EPS = 1e-9
+
+
+class HyperBand(HyperOpt):
+    """Successive halving over the grid of ``search_spaces`` (the README's HyperBand).
+
+    ``halving_rate`` is the fraction kept after each rung (0 < rate < 1);
+    ``num_min_samples`` is how few survivors end the halving; ``mode`` is ``'max'`` or
+    ``'min'``. ``tracker`` (an ``SQLLogger`` or a database URL) records each trial as a
+    run and the search's state, so that a search started again resumes. ``max_budget``
+    hands each trial ``config.__budget__`` (see
+    :meth:`compute_optimized_initial_training_steps`). ``on_error='raise'`` stops the
+    search at the first trial that raises; by default it ranks last.
+    """
+
+    algorithm = "hyperband"
+
+    def __init__(
+        self,
+        scope: Scope,
+        search_spaces: Mapping[str, Any],
+        halving_rate: float,
+        num_min_samples: int,
+        tracker: SQLLogger | str | None = None,
+        mode: str = "max",
+        *,
+        max_budget: int | None = None,
+        on_error: str = "continue",
+        progress: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        if not 0.0 < halving_rate < 1.0:
+            raise SearchSettingsError(
+                f"halving_rate is {halving_rate!r}; it is the fraction kept after each "
+                f"rung, so 0 < halving_rate < 1 (e.g. 0.3)."
+            )
+        if isinstance(num_min_samples, bool) or not isinstance(num_min_samples, int):
+            raise SearchSettingsError(f"num_min_samples is {num_min_samples!r}; give an int >= 1.")
+        if num_min_samples < 1:
+            raise SearchSettingsError(f"num_min_samples is {num_min_samples}; it must be >= 1.")
+        super().__init__(
+            scope, search_spaces, tracker, mode, on_error=on_error, progress=progress, **kwargs
+        )
+        self.halving_rate, self.num_min_samples = halving_rate, num_min_samples
+        self.max_budget = max_budget
+        self.grid = self.space.grid()
+        self.rung_sizes = self._rung_sizes(len(self.grid))
+
+    def _rung_sizes(self, count: int) -> list[int]:
+        sizes = [count]
+        while sizes[-1] > self.num_min_samples:
+            sizes.append(max(1, math.floor(sizes[-1] * self.halving_rate + _EPS)))
+        return sizes
+
+    def num_generations(self) -> int:
+        """The number of rungs the search runs (the last trains at the final budget)."""
+        return len(self.rung_sizes)
+
+    def compute_optimized_initial_training_steps(self, max_steps: int) -> list[int]:
+        """One budget per rung, growing by ``1 / halving_rate``, the last ``max_steps``:
+        ``budgets[config.__num_halved__]`` is the trial's budget."""
+        last = len(self.rung_sizes) - 1
+        budgets = [
+            max(1, math.ceil(max_steps * self.halving_rate ** (last - rung) - _EPS))
+            for rung in range(last)
+        ]
+        return [*budgets, max_steps]
+
+    def total_trials(self) -> int:
+        return sum(self.rung_sizes)
+
+    def _arguments(self) -> dict[str, Any]:
+        return {
+            "halving_rate": self.halving_rate,
+            "num_min_samples": self.num_min_samples,
+            "max_budget": self.max_budget,
+        }
+
+    def _search(self, run_rung: Callable[[list[Trial]], list[Outcome]]) -> ADict:
+        budgets: list[int] | None = None
+        if self.max_budget is not None:
+            budgets = self.compute_optimized_initial_training_steps(self.max_budget)
+        candidates = list(enumerate(self.grid))
+        logs: list[list[ADict]] = []
+        ranked: list[Outcome] = []
+        for rung, size in enumerate(self.rung_sizes):
+            budget = budgets[rung] if budgets is not None else None
+            trials = [Trial(0, rung, index, params, budget) for index, params in candidates]
+            assert len(trials) == size
+            ranked = self.best_first(run_rung(trials))
+            logs.append([outcome.snapshot for outcome in ranked])
+            if rung + 1 < len(self.rung_sizes):
+                keep = self.group.broadcast(
+                    [outcome.trial.index for outcome in ranked[: self.rung_sizes[rung + 1]]]
+                )
+                candidates = [(index, self.grid[index]) for index in sorted(keep)]
+        return self._result(ranked[0], logs)
+
+
+class DistributedHyperBand(HyperBand):
+    """:class:`HyperBand` with each rung's trials shared among ``world_size`` ranks.
+
+    Uses the caller's default ``torch.distributed`` process group (gloo on CPU, nccl on
+    GPU) and leaves it as it was; every rank returns the same result. With
+    ``world_size=1`` no process group is needed.
+    """
+
+    def __init__(
+        self,
+        scope: Scope,
+        search_spaces: Mapping[str, Any],
+        halving_rate: float,
+        num_min_samples: int,
+        tracker: SQLLogger | str | None = None,
+        mode: str = "max",
+        rank: int = 0,
+        world_size: int = 1,
+        backend: str = "pytorch",
+        **kwargs: Any,
+    ) -> None:
+        if backend != "pytorch":
+            raise SearchSettingsError(f"backend is {backend!r}; the only one is 'pytorch'.")
+        self.rank, self.world_size, self.backend = rank, world_size, backend
+        super().__init__(
+            scope,
+            search_spaces,
+            halving_rate,
+            num_min_samples,
+            tracker,
+            mode,
+            group=TorchGroup(rank, world_size),
+            **kwargs,
+        )
+
+    @property
+    def is_root(self) -> bool:
+        return self.rank == 0
+
+
+class BracketHyperBand(HyperOpt):
+    """The Hyperband of Li et al. (2018): brackets of successive halving over random
+    samples, each trial trained for ``config.__budget__`` (``min_budget`` to
+    ``max_budget``, growing by ``eta`` per rung).
+
+    Bracket ``s`` (from ``s_max = floor(log_eta(max_budget / min_budget))`` down to 0)
+    samples ``ceil((s_max + 1) / (s + 1) * eta**s)`` points (``sampler='sobol'``: a seeded,
+    scrambled Sobol sequence, which covers the space more evenly than ``'random'``
+    independent draws) and starts them at ``max_budget / eta**s``; the best of every
+    bracket's final rung, all trained at ``max_budget``, is returned.
+    """
+
+    algorithm = "bracket_hyperband"
+
+    def __init__(
+        self,
+        scope: Scope,
+        search_spaces: Mapping[str, Any],
+        max_budget: int,
+        *,
+        min_budget: int = 1,
+        eta: float = 3,
+        seed: int = 0,
+        sampler: str = "sobol",
+        tracker: SQLLogger | str | None = None,
+        mode: str = "max",
+        on_error: str = "continue",
+        progress: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        if not 0 < min_budget <= max_budget:
+            raise SearchSettingsError(
+                f"min_budget={min_budget!r}, max_budget={max_budget!r}; "
+                f"0 < min_budget <= max_budget."
+            )
+        if not eta > 1:
+            raise SearchSettingsError(f"eta is {eta!r}; it must be > 1 (e.g. 3).")
+        if sampler not in ("sobol", "random"):
+            raise SearchSettingsError(f"sampler is {sampler!r}; it must be 'sobol' or 'random'.")
+        super().__init__(
+            scope, search_spaces, tracker, mode, on_error=on_error, progress=progress, **kwargs
+        )
+        self.max_budget, self.min_budget, self.eta, self.seed = max_budget, min_budget, eta, seed
+        self.sampler = sampler
+        self.s_max = math.floor(math.log(max_budget / min_budget) / math.log(eta) + _EPS)
+
+    def brackets(self) -> list[list[tuple[int, int]]]:
+        """Per bracket, its rungs as ``(number of trials, budget)``."""
+        plan = []
+        for s in range(self.s_max, -1, -1):
+            count = math.ceil((self.s_max + 1) / (s + 1) * self.eta**s - _EPS)
+            rungs = []
+            for i in range(s + 1):
+                size = max(1, math.floor(count * self.eta ** (-i) + _EPS))
+                budget = max(self.min_budget, round(self.max_budget * self.eta ** (i - s)))
+                rungs.append((size, budget))
+            plan.append(rungs)
+        return plan
+
+    def total_trials(self) -> int:
+        return sum(size for rungs in self.brackets() for size, _ in rungs)
+
+    def total_budget(self) -> int:
+        return sum(size * budget for rungs in self.brackets() for size, budget in rungs)
+
+    def _arguments(self) -> dict[str, Any]:
+        return {
+            "max_budget": self.max_budget,
+            "min_budget": self.min_budget,
+            "eta": self.eta,
+            "seed": self.seed,
+            "sampler": self.sampler,
+        }
+
+    def _search(self, run_rung: Callable[[list[Trial]], list[Outcome]]) -> ADict:
+        source = points(self.sampler, len(self.space.parameters), self.seed)
+        logs: list[list[ADict]] = []
+        finalists: list[Outcome] = []
+        for bracket, rungs in enumerate(self.brackets()):
+            samples = [self.space.sample(source.next()) for _ in range(rungs[0][0])]
+            candidates = list(enumerate(samples))
+            ranked: list[Outcome] = []
+            for rung, (_, budget) in enumerate(rungs):
+                trials = [Trial(bracket, rung, i, params, budget) for i, params in candidates]
+                ranked = self.best_first(run_rung(trials))
+                logs.append([outcome.snapshot for outcome in ranked])
+                if rung + 1 < len(rungs):
+                    keep = self.group.broadcast(
+                        [outcome.trial.index for outcome in ranked[: rungs[rung + 1][0]]]
+                    )
+                    candidates = [(index, samples[index]) for index in sorted(keep)]
+            finalists.append(ranked[0])
+        return self._result(self.best_first(finalists)[0], logs)

@@ -1,0 +1,322 @@
+"""What every search shares: running trials, ranking them, tracking and resuming.
+
+A subclass says which trials to run (:meth:`HyperOpt._search`); this class runs each one
+with the scope's own assembly plus the searched values (:func:`assemble_trial`), as a
+run of the tracker, records it in the search's state (:mod:`ato.hyperopt.storage`),
+shares the work of a rung among the ranks of a :class:`ProcessGroup`, and ranks results
+so that NaN, infinities and failures come last.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import json
+import logging
+import math
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ato.adict import ADict
+from ato.hyperopt.assembly import assemble_trial, search_source
+from ato.hyperopt.errors import SearchSettingsError, TrialFailedError
+from ato.hyperopt.group import ProcessGroup
+from ato.hyperopt.progress import SearchProgress
+from ato.hyperopt.space import SearchSpace
+from ato.scope import Scope, call_with_configs
+
+if TYPE_CHECKING:
+    from ato.hyperopt.storage import SearchStore, StoredTrial
+    from ato.tracking import SQLLogger
+
+__all__ = ["BOOKKEEPING_KEYS", "HyperOpt", "Outcome", "Trial"]
+
+log = logging.getLogger("ato.hyperopt")
+
+#: Keys a search writes into each trial's config (source kind "search bookkeeping").
+BOOKKEEPING_KEYS = ("__num_halved__", "__budget__", "__search_id__")
+
+Position = tuple[int, int, int]  # (bracket, rung, trial)
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One evaluation to run: searched values at a rung of a bracket, with its budget."""
+
+    bracket: int
+    rung: int
+    index: int
+    params: Mapping[str, Any]
+    budget: float | None = None
+
+    @property
+    def position(self) -> Position:
+        return (self.bracket, self.rung, self.index)
+
+
+@dataclass
+class Outcome:
+    """A trial's result: its metric (NaN when it raised), traceback, config snapshot."""
+
+    trial: Trial
+    metric: float
+    error: str | None
+    snapshot: ADict = field(repr=False)
+    resumed: bool = False
+
+
+@dataclass
+class _Session:
+    evaluate: Callable[[ADict], Any]
+    logger: SQLLogger | None
+    store: SearchStore | None
+    stored: dict[Position, StoredTrial]
+    progress: SearchProgress
+
+
+class HyperOpt:
+    """A search over ``search_spaces`` with trials run through ``scope`` (2.x base class)."""
+
+    algorithm: ClassVar[str] = "search"
+
+    def __init__(
+        self,
+        scope: Scope,
+        search_spaces: Mapping[str, Any],
+        tracker: SQLLogger | str | None = None,
+        mode: str = "max",
+        *,
+        on_error: str = "continue",
+        progress: bool = True,
+        group: ProcessGroup | None = None,
+    ) -> None:
+        if mode not in ("min", "max"):
+            raise SearchSettingsError(f"mode is {mode!r}; it must be 'max' or 'min'.")
+        if on_error not in ("continue", "raise"):
+            raise SearchSettingsError(
+                f"on_error is {on_error!r}; it must be 'continue' (a raising trial ranks "
+                f"last) or 'raise' (the search stops)."
+            )
+        self.scope, self.search_spaces, self.tracker = scope, search_spaces, tracker
+        self.mode, self.on_error, self.show_progress = mode, on_error, progress
+        self.space = SearchSpace(search_spaces)
+        self.group = group or ProcessGroup()
+        self.search_id: str | None = None
+
+    # -- what subclasses provide ---------------------------------------------------------
+
+    def _search(self, run_rung: Callable[[list[Trial]], list[Outcome]]) -> ADict:
+        raise NotImplementedError
+
+    def _arguments(self) -> dict[str, Any]:
+        """The arguments that make two searches the same search."""
+        return {}
+
+    def total_trials(self) -> int:
+        raise NotImplementedError
+
+    # -- running -------------------------------------------------------------------------
+
+    def main(self, func: Callable[..., Any]) -> Callable[..., ADict]:
+        """Decorate the trial function: it gets the trial's config by the scope's name
+        (as with ``@scope``) and returns the metric; calling it runs the search."""
+        signature = inspect.signature(func)
+
+        @functools.wraps(func)
+        def launch(*args: Any, **kwargs: Any) -> ADict:
+            def evaluate(config: ADict) -> Any:
+                configs = {self.scope.name: config}
+                return call_with_configs(func, signature, configs, args, kwargs)
+
+            return self.run(evaluate)
+
+        return launch
+
+    def run(self, evaluate: Callable[[ADict], Any]) -> ADict:
+        """Run the search with ``evaluate(config) -> metric``; return the result."""
+        from ato import cli
+
+        cli.prepare_scopes(self.scope.registry, [self.scope])  # the command line, once
+        self.search_id = self.group.broadcast(self._identity())
+        logger, store = self._open_tracking()
+        stored = store.finished_trials() if store is not None else {}
+        enabled = self.show_progress and self.group.rank == 0
+        with (
+            self.group.session(),
+            SearchProgress(self.total_trials(), enabled, self.mode) as progress,
+        ):
+            session = _Session(evaluate, logger, store, stored, progress)
+            result = self._search(functools.partial(self._run_rung, session))
+        result.search_id = self.search_id
+        if store is not None and self.group.rank == 0:
+            store.close({"metric": _plain_metric(result["metric"])})
+        return result
+
+    def _identity(self) -> str:
+        facts = {
+            "algorithm": self.algorithm,
+            "arguments": self._arguments(),
+            "space": self.space.describe(),
+            "mode": self.mode,
+            "scope": self.scope.name,
+            "assigned": self.scope.get_assigned_views().to_dict(),
+        }
+        text = json.dumps(facts, sort_keys=True, default=repr)
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    def _open_tracking(self) -> tuple[SQLLogger | None, SearchStore | None]:
+        if self.tracker is None:
+            return None, None
+        from ato.hyperopt.storage import SearchStore
+        from ato.tracking import SQLLogger
+
+        logger = self.tracker
+        if isinstance(logger, str):
+            project = _project_of(self.scope.config)
+            settings = ADict(experiment=ADict(project_name=project, sql=ADict(db_path=logger)))
+            logger = SQLLogger(settings)
+            self.tracker = logger
+        assert self.search_id is not None
+        store: SearchStore | None = None
+        if self.group.rank == 0:  # first: the other ranks find the tables and the row
+            store = SearchStore(logger.engine, self.search_id)
+            store.open(logger.project_name, self.algorithm, self._arguments())
+        self.group.broadcast(None)
+        if store is None:
+            store = SearchStore(logger.engine, self.search_id)
+        return logger, store
+
+    def _run_rung(self, session: _Session, trials: list[Trial]) -> list[Outcome]:
+        """Run ``trials`` (this rank's share of them) and return every rank's outcomes
+        in the order of ``trials``."""
+        group = self.group
+        local = group.world_size == 1
+        if trials:
+            where = f"rung {trials[0].rung}"
+            if self.algorithm == "bracket_hyperband":
+                where = f"bracket {trials[0].bracket} · {where}"
+            session.progress.rung(where)
+        share = trials[group.rank :: group.world_size]
+        mine = [self._run_trial(session, trial, local) for trial in share]
+        if local:
+            outcomes = mine
+        else:
+            shares = group.gather(mine)
+            by_position = {o.trial.position: o for share in shares for o in share}
+            outcomes = [by_position[trial.position] for trial in trials]
+            done_here = {outcome.trial.position for outcome in mine}
+            for outcome in outcomes:
+                if outcome.trial.position not in done_here:
+                    session.progress.update(outcome.metric, outcome.trial.budget)
+            failed = [o for o in outcomes if o.error is not None and not o.resumed]
+            stop = group.broadcast(bool(failed) and self.on_error == "raise")
+            if stop:
+                trial, error = failed[0].trial, failed[0].error
+                raise TrialFailedError(
+                    f"Trial {dict(trial.params)} (rung {trial.rung}) raised and "
+                    f"on_error='raise':\n{error}"
+                )
+        return outcomes
+
+    def _assemble(self, trial: Trial) -> ADict:
+        bookkeeping: dict[str, Any] = {"__num_halved__": trial.rung}
+        if trial.budget is not None:
+            bookkeeping["__budget__"] = trial.budget
+        bookkeeping["__search_id__"] = self.search_id
+        bracket = trial.bracket if self.algorithm == "bracket_hyperband" else None
+        source = search_source(trial.rung, bracket)
+        return assemble_trial(self.scope, trial.params, source, bookkeeping)
+
+    def _run_trial(self, session: _Session, trial: Trial, local: bool) -> Outcome:
+        config = self._assemble(trial)
+        stored = session.stored.get(trial.position)
+        if stored is not None:
+            snapshot = config.clone()
+            snapshot.__metric__ = stored.metric
+            session.progress.update(stored.metric, trial.budget)
+            return Outcome(trial, stored.metric, stored.error, snapshot, resumed=True)
+        # The config as the trial gets it (what a resumed search can rebuild without it).
+        snapshot = config.clone()
+        logger, run_id = session.logger, None
+        if logger is not None:
+            logger.config = config
+            run_id = int(logger.run(tags=self._tags(trial)))
+        error: str | None = None
+        try:
+            with self.group.trial():
+                value = session.evaluate(config)
+            metric = _as_metric(value)
+        except Exception as exception:
+            error = "".join(traceback.format_exception(exception))
+            metric = math.nan
+            log.warning("Trial %s (rung %d) raised:\n%s", dict(trial.params), trial.rung, error)
+            if local and self.on_error == "raise":
+                if logger is not None:
+                    logger.finish("failed", error)
+                raise
+        snapshot.__metric__ = metric
+        if logger is not None:
+            if math.isfinite(metric):
+                logger.log_metric("metric", metric, step=trial.rung)
+            logger.finish("failed" if error is not None else "completed", error)
+        if session.store is not None:
+            session.store.record_trial(
+                trial.position, trial.params, trial.budget, metric, error, run_id
+            )
+        session.progress.update(metric, trial.budget)
+        return Outcome(trial, metric, error, snapshot)
+
+    def _tags(self, trial: Trial) -> list[str]:
+        return [
+            f"search:{self.search_id}",
+            f"algorithm:{self.algorithm}",
+            f"bracket:{trial.bracket}",
+            f"rung:{trial.rung}",
+        ]
+
+    def best_first(self, outcomes: Sequence[Outcome]) -> list[Outcome]:
+        """Best first; NaN, infinite and failed trials last, ties in trial order."""
+        sign = -1.0 if self.mode == "max" else 1.0
+
+        def key(item: tuple[int, Outcome]) -> tuple[int, float, int]:
+            order, outcome = item
+            if outcome.error is not None or not math.isfinite(outcome.metric):
+                return (1, 0.0, order)
+            return (0, sign * outcome.metric, order)
+
+        return [outcome for _, outcome in sorted(enumerate(outcomes), key=key)]
+
+    def _result(self, best: Outcome, logs: list[list[ADict]]) -> ADict:
+        if best.error is not None:
+            raise TrialFailedError(
+                f"Every trial of the final rung raised; the first:\n{best.error}"
+            )
+        # The scope ends holding the best trial's assembly: scope.explain(key) and
+        # scope.sources() tell where each of its values came from.
+        self._assemble(best.trial)
+        provenance = {
+            key: [str(source) for source in chain] for key, _, chain in self.scope.sources()
+        }
+        return ADict(config=best.snapshot, metric=best.metric, logs=logs, provenance=provenance)
+
+
+def _as_metric(value: Any) -> float:
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(
+            f"The trial function returned {value!r:.40}; it must return the metric (a number)."
+        )
+    return float(value)
+
+
+def _plain_metric(metric: float) -> float | str:
+    return metric if math.isfinite(metric) else repr(metric)
+
+
+def _project_of(config: ADict) -> str:
+    experiment = config.get("experiment")
+    if isinstance(experiment, Mapping) and isinstance(experiment.get("project_name"), str):
+        return str(experiment["project_name"])
+    return "hyperopt"

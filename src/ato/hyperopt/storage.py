@@ -1,0 +1,205 @@
+"""A search's state in the tracker's database, so that a killed search resumes.
+
+Two tables, added beside the tracker's (an additive migration, :func:`migrate_search_tables`):
+
+- ``hpo_searches``: one row per search, keyed by its id, a hash of everything that makes
+  it the same search (algorithm, arguments, search space, scope, chosen views and
+  command-line values); started again with the same arguments, a search finds its row.
+- ``hpo_trials``: one row per finished trial (bracket, rung, index in the rung's order),
+  with its metric (NULL for NaN), status, traceback and the run that tracked it.
+
+A trial's row is written once it has finished, in its own transaction; a trial killed
+half way has no row and runs again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from ato.tracking.database import retry
+from ato.tracking.schema import utc_now
+
+__all__ = ["SearchStore", "StoredTrial", "migrate_search_tables"]
+
+_PG_LOCK_KEY = 0x61746F  # the same key as ato.tracking.migrations' lock
+
+metadata = MetaData()
+
+searches = Table(
+    "hpo_searches",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("project", String, nullable=True),
+    Column("algorithm", String, nullable=False),
+    Column("arguments", JSON, nullable=False),
+    Column("status", String, nullable=False),  # running, completed
+    Column("result", JSON, nullable=True),
+    Column("created_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+)
+
+trials = Table(
+    "hpo_trials",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("search_id", String(64), ForeignKey("hpo_searches.id"), nullable=False, index=True),
+    Column("bracket", Integer, nullable=False),
+    Column("rung", Integer, nullable=False),
+    Column("trial", Integer, nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("budget", Float, nullable=True),
+    Column("metric", Float, nullable=True),
+    Column("status", String, nullable=False),  # completed, failed
+    Column("error", Text, nullable=True),
+    Column("run_id", Integer, nullable=True),
+    Column("finished_at", DateTime(timezone=True)),
+    UniqueConstraint("search_id", "bracket", "rung", "trial", name="uq_hpo_trials_position"),
+)
+
+
+def migrate_search_tables(connection: Connection) -> None:
+    """Create ``hpo_searches`` and ``hpo_trials`` where they are missing (idempotent)."""
+    metadata.create_all(connection, checkfirst=True)
+
+
+@dataclass(frozen=True)
+class StoredTrial:
+    """A finished trial as stored: its metric (NaN for a NaN or a failure) and status."""
+
+    bracket: int
+    rung: int
+    trial: int
+    metric: float
+    status: str
+    error: str | None
+    run_id: int | None
+
+
+class SearchStore:
+    """The rows of one search, read and written through ``engine``."""
+
+    def __init__(self, engine: Engine, search_id: str) -> None:
+        self.engine, self.search_id = engine, search_id
+
+        def create() -> None:
+            with self.engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    # The tracker's migration lock: two ranks creating the tables at
+                    # once would both find them missing (SQLite's writes queue anyway).
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY}
+                    )
+                migrate_search_tables(connection)
+
+        retry(create)
+
+    def open(self, project: str | None, algorithm: str, arguments: Mapping[str, Any]) -> None:
+        """Record the search, unless a process started it before (this or another rank)."""
+
+        def write() -> None:
+            with self.engine.begin() as connection:
+                found = connection.execute(
+                    select(searches.c.id).where(searches.c.id == self.search_id)
+                ).first()
+                if found is None:
+                    connection.execute(
+                        insert(searches).values(
+                            id=self.search_id,
+                            project=project,
+                            algorithm=algorithm,
+                            arguments=dict(arguments),
+                            status="running",
+                            created_at=utc_now(),
+                        )
+                    )
+
+        with contextlib.suppress(IntegrityError):  # another rank inserted it meanwhile
+            retry(write)
+
+    def finished_trials(self) -> dict[tuple[int, int, int], StoredTrial]:
+        """Every stored trial of this search, by ``(bracket, rung, trial)``."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(trials).where(trials.c.search_id == self.search_id)
+            ).all()
+        found = {}
+        for row in rows:
+            metric = math.nan if row.metric is None else float(row.metric)
+            found[(row.bracket, row.rung, row.trial)] = StoredTrial(
+                row.bracket, row.rung, row.trial, metric, row.status, row.error, row.run_id
+            )
+        return found
+
+    def record_trial(
+        self,
+        position: tuple[int, int, int],
+        params: Mapping[str, Any],
+        budget: float | None,
+        metric: float,
+        error: str | None,
+        run_id: int | None,
+    ) -> None:
+        bracket, rung, trial = position
+        values = {
+            "search_id": self.search_id,
+            "bracket": bracket,
+            "rung": rung,
+            "trial": trial,
+            "params": {key: _plain(value) for key, value in params.items()},
+            "budget": budget,
+            "metric": metric if math.isfinite(metric) or math.isinf(metric) else None,
+            "status": "failed" if error is not None else "completed",
+            "error": error,
+            "run_id": run_id,
+            "finished_at": utc_now(),
+        }
+
+        def write() -> None:
+            with self.engine.begin() as connection:
+                connection.execute(insert(trials).values(**values))
+
+        with contextlib.suppress(IntegrityError):  # already recorded by another rank
+            retry(write)
+
+    def close(self, result: Mapping[str, Any]) -> None:
+        def write() -> None:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    update(searches)
+                    .where(searches.c.id == self.search_id)
+                    .values(status="completed", result=dict(result), finished_at=utc_now())
+                )
+
+        retry(write)
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    return repr(value)

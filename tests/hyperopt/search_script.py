@@ -1,0 +1,91 @@
+"""A tracked search run as its own program (for the kill -9 and distributed tests).
+
+Settings come from the environment, not the command line, which the scope reads:
+``ATO_TEST_DB`` (database URL), ``ATO_TEST_MARKS`` (a file that gets one line per trial
+this process runs), ``ATO_TEST_SLEEP`` (seconds per trial), ``ATO_TEST_FAIL`` (a model
+whose trials raise). With ``RANK``/``WORLD_SIZE``/``MASTER_PORT`` set, it runs
+``DistributedHyperBand`` over gloo. It prints the result as JSON on its last line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+
+from ato.adict import ADict
+from ato.scope import Scope
+
+SPACES = ADict(
+    lr=ADict(param_type="FLOAT", param_range=(1e-4, 1e-1), num_samples=4, space_type="LOG"),
+    model=ADict(param_type="CATEGORY", categories=["resnet50", "resnet101", "vit"]),
+)
+
+
+def score(config: ADict) -> float:
+    return -abs(math.log10(config.lr) + 2) + (config.model == "resnet101") + config.__num_halved__
+
+
+def main() -> None:
+    scope = Scope()
+
+    @scope.observe(default=True)
+    def defaults(config):
+        config.lr = 0.001
+        config.model = "resnet50"
+        config.experiment = ADict(
+            project_name="search", sql=ADict(db_path=os.environ["ATO_TEST_DB"])
+        )
+
+    rank = int(os.environ.get("RANK", "0"))
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    tracker = os.environ.get("ATO_TEST_DB") or None
+    if world_size > 1:
+        import torch.distributed as dist
+
+        from ato.hyperopt.hyperband import DistributedHyperBand
+
+        dist.init_process_group("gloo", rank=rank, world_size=world_size)
+        callers_group = dist.GroupMember.WORLD
+        hyperband = DistributedHyperBand(
+            scope, SPACES, 0.5, 2, tracker=tracker, rank=rank, world_size=world_size
+        )
+    else:
+        from ato.hyperopt.hyperband import HyperBand
+
+        hyperband = HyperBand(scope, SPACES, 0.5, 2, tracker=tracker)
+    marks = os.environ.get("ATO_TEST_MARKS")
+    pause = float(os.environ.get("ATO_TEST_SLEEP", "0"))
+    failing = os.environ.get("ATO_TEST_FAIL")
+
+    @hyperband.main
+    def train(config):
+        if marks:
+            with open(marks, "a") as handle:
+                handle.write(f"{rank} {config.__num_halved__} {config.lr} {config.model}\n")
+        time.sleep(pause)
+        if world_size > 1:
+            import torch
+            import torch.distributed as dist
+
+            assert dist.get_world_size() == 1  # a trial's collectives span its rank only
+            total = torch.ones(1)
+            dist.all_reduce(total)
+            assert total.item() == 1.0
+        if config.model == failing:
+            raise RuntimeError(f"{failing} diverged on rank {rank}")
+        return score(config)
+
+    result = train()
+    if world_size > 1:
+        import torch.distributed as dist
+
+        assert dist.GroupMember.WORLD is callers_group  # left as the caller made it
+        assert dist.get_world_size() == world_size
+        dist.destroy_process_group()
+    print(json.dumps({"config": result.config.to_dict(), "metric": result.metric}))
+
+
+if __name__ == "__main__":
+    main()

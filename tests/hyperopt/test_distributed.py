@@ -1,0 +1,92 @@
+"""DistributedHyperBand with real processes over gloo on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from ato.hyperopt.storage import trials
+from tests.hyperopt.test_tracking import _run_script
+
+pytest.importorskip("torch.distributed")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_ranks(world_size: int, **env: str) -> list[dict[str, object]]:
+    port = str(_free_port())
+    processes = [
+        _run_script(
+            {
+                "RANK": str(rank),
+                "WORLD_SIZE": str(world_size),
+                "MASTER_ADDR": "127.0.0.1",
+                "MASTER_PORT": port,
+                "GLOO_SOCKET_IFNAME": "lo",
+                **env,
+            }
+        )
+        for rank in range(world_size)
+    ]
+    results = []
+    for process in processes:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err[-3000:]
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
+
+
+def expected(tmp_path, **env: str) -> dict[str, object]:
+    out, _ = _run_script({"ATO_TEST_DB": f"sqlite:///{tmp_path}/single.db", **env}).communicate(
+        timeout=300
+    )
+    result = json.loads(out.strip().splitlines()[-1])
+    del result["config"]["experiment"]
+    return result
+
+
+def strip(results: list[dict[str, object]]) -> list[dict[str, object]]:
+    for result in results:
+        del result["config"]["experiment"]
+    return results
+
+
+@pytest.mark.parametrize("world_size", [2, 4])
+def test_every_rank_returns_the_single_process_result(tmp_path, world_size):
+    marks = tmp_path / "marks.txt"
+    url = f"sqlite:///{tmp_path}/dist.db"
+    results = strip(run_ranks(world_size, ATO_TEST_DB=url, ATO_TEST_MARKS=str(marks)))
+    assert all(result == results[0] for result in results)
+    assert results[0] == expected(tmp_path)
+    lines = marks.read_text().splitlines()
+    assert len(lines) == 12 + 6 + 3 + 1  # each trial ran once, on one rank
+    assert {line.split()[0] for line in lines} == {str(rank) for rank in range(world_size)}
+    with create_engine(url).connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM experiments")).scalar() == 22
+
+
+def test_a_trial_raising_on_one_rank_hangs_no_rank(tmp_path):
+    results = strip(run_ranks(2, ATO_TEST_DB=f"sqlite:///{tmp_path}/d.db", ATO_TEST_FAIL="vit"))
+    assert results[0] == results[1] == expected(tmp_path, ATO_TEST_FAIL="vit")
+    assert results[0]["config"]["model"] == "resnet101"
+
+
+def test_tracked_to_one_postgresql_database_from_all_ranks(tmp_path, postgres_server):
+    from tests.pg_server import new_database
+
+    url = new_database(postgres_server.url, "hpo_distributed")
+    results = strip(run_ranks(2, ATO_TEST_DB=url))
+    assert results[0] == results[1] == expected(tmp_path)
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(select(trials.c.rung, trials.c.run_id)).all()
+        runs = connection.execute(text("SELECT count(*) FROM experiments")).scalar()
+    assert len(rows) == 22 and runs == 22
+    engine.dispose()

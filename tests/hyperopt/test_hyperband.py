@@ -1,0 +1,317 @@
+"""HyperBand as the README describes it, with 2.x's faults fixed."""
+
+from __future__ import annotations
+
+import math
+import sys
+import warnings
+
+import pytest
+
+from ato.adict import ADict
+from ato.hyperopt.errors import SearchSettingsError, TrialFailedError
+from ato.hyperopt.hyperband import BracketHyperBand, HyperBand
+from ato.scope import Scope
+
+
+def lr_score(config):
+    """Best at lr = 1e-2 with resnet101."""
+    return -abs(math.log10(config.lr) + 2) + (config.model == "resnet101")
+
+
+def test_readme_example_runs():
+    scope = Scope()
+    search_spaces = ADict(
+        lr=ADict(param_type="FLOAT", param_range=(1e-5, 1e-1), num_samples=20, space_type="LOG"),
+        batch_size=ADict(
+            param_type="INTEGER", param_range=(16, 128), num_samples=5, space_type="LOG"
+        ),
+        model=ADict(param_type="CATEGORY", categories=["resnet50", "resnet101", "efficientnet_b0"]),
+    )
+    hyperband = HyperBand(scope, search_spaces, halving_rate=0.3, num_min_samples=3, mode="max")
+    budgets = hyperband.compute_optimized_initial_training_steps(100)
+
+    @hyperband.main
+    def train(config):
+        num_epochs = budgets[config.__num_halved__]
+        return lr_score(config) - abs(config.batch_size - 45) / 1000 + num_epochs / 1e6
+
+    best_result = train()
+    assert best_result.config.model == "resnet101"
+    assert best_result.config.batch_size == 45
+    assert best_result.metric == max(c.__metric__ for c in best_result.logs[-1])
+    assert best_result.config.__num_halved__ == hyperband.num_generations() - 1
+
+
+def test_rungs_keep_the_top_fraction_until_at_most_num_min_samples_remain(scope, spaces):
+    hyperband = HyperBand(scope, spaces, halving_rate=0.5, num_min_samples=2, mode="max")
+    seen: list[int] = []
+
+    @hyperband.main
+    def train(config):
+        seen.append(config.__num_halved__)
+        return lr_score(config)
+
+    result = train()
+    # 12 points: 12 -> 6 -> 3 -> 1 (<= 2 remain): rungs of 12, 6, 3, then the final one.
+    assert hyperband.rung_sizes == [12, 6, 3, 1]
+    assert [len(rung) for rung in result.logs] == [12, 6, 3, 1]
+    assert seen == [0] * 12 + [1] * 6 + [2] * 3 + [3]
+    assert hyperband.num_generations() == 4
+    assert result.config.lr == pytest.approx(1e-2) and result.config.model == "resnet101"
+
+
+def test_final_rung_trains_every_survivor_and_returns_the_best_of_them(scope, spaces):
+    hyperband = HyperBand(scope, spaces, halving_rate=0.3, num_min_samples=3, mode="max")
+
+    @hyperband.main
+    def train(config):
+        score = lr_score(config)
+        # A short rung lies: at rung 0, resnet50 looks best; trained fully, resnet101 wins.
+        if config.__num_halved__ == 0 and config.model == "resnet50":
+            score += 5
+        return score
+
+    result = train()
+    final = result.logs[-1]
+    assert len(final) == 3  # 12 -> 3 survivors, all trained at the final budget
+    assert result.metric == max(c.__metric__ for c in final)
+
+
+def test_at_least_one_config_survives_a_tiny_halving_rate(scope, spaces):
+    hyperband = HyperBand(scope, spaces, halving_rate=0.01, num_min_samples=1)
+    assert hyperband.rung_sizes == [12, 1]
+
+
+def test_a_grid_smaller_than_num_min_samples_is_trained_at_the_final_budget(scope):
+    spaces = ADict(model=ADict(param_type="CATEGORY", categories=["a", "b"]))
+    hyperband = HyperBand(scope, spaces, halving_rate=0.3, num_min_samples=5)
+    assert hyperband.num_generations() == 1
+    assert hyperband.compute_optimized_initial_training_steps(50) == [50]
+
+    @hyperband.main
+    def train(config):
+        return {"a": 1.0, "b": 2.0}[config.model] + config.__num_halved__
+
+    result = train()
+    assert result.config.model == "b" and result.metric == 2.0
+    assert [len(rung) for rung in result.logs] == [2]
+
+
+def test_budgets_one_per_rung_ending_at_max_steps(scope, spaces):
+    hyperband = HyperBand(scope, spaces, halving_rate=0.5, num_min_samples=2, max_budget=40)
+    budgets = hyperband.compute_optimized_initial_training_steps(40)
+    assert budgets == [5, 10, 20, 40]
+    assert len(budgets) == hyperband.num_generations()
+    seen = set()
+
+    @hyperband.main
+    def train(config):
+        assert config.__budget__ == budgets[config.__num_halved__]
+        seen.add(config.__budget__)
+        return lr_score(config)
+
+    train()
+    assert seen == set(budgets)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, "raise"])
+@pytest.mark.parametrize("mode", ["max", "min"])
+def test_nan_inf_and_raising_trials_rank_last(scope, spaces, bad, mode, caplog):
+    hyperband = HyperBand(scope, spaces, halving_rate=0.5, num_min_samples=1, mode=mode)
+
+    @hyperband.main
+    def train(config):
+        if config.model == "vit":
+            if bad == "raise":
+                raise RuntimeError("diverged")
+            return bad
+        score = lr_score(config)
+        return score if mode == "max" else -score
+
+    result = train()
+    assert result.config.model == "resnet101"
+    assert math.isfinite(result.metric)
+    worst = result.logs[0][-4:]
+    assert {c.model for c in worst} == {"vit"}
+    if bad == "raise":
+        assert "diverged" in caplog.text and "Traceback" in caplog.text
+
+
+def test_on_error_raise_stops_the_search(scope, spaces):
+    hyperband = HyperBand(scope, spaces, 0.5, 1, on_error="raise")
+    calls = []
+
+    @hyperband.main
+    def train(config):
+        calls.append(1)
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        train()
+    assert len(calls) == 1
+
+
+def test_all_final_trials_failing_raises(scope):
+    spaces = ADict(model=ADict(param_type="CATEGORY", categories=["a"]))
+    hyperband = HyperBand(scope, spaces, 0.5, 1)
+
+    @hyperband.main
+    def train(config):
+        raise ValueError("boom")
+
+    with pytest.raises(TrialFailedError, match="boom"):
+        train()
+
+
+def test_mode_min(scope, spaces):
+    hyperband = HyperBand(scope, spaces, 0.5, 2, mode="min")
+
+    @hyperband.main
+    def train(config):
+        return -lr_score(config)
+
+    result = train()
+    assert result.config.model == "resnet101" and result.metric == min(
+        c.__metric__ for c in result.logs[-1]
+    )
+
+
+def test_every_trial_gets_defaults_command_line_views_overrides_and_lazy_views(
+    scope, spaces, monkeypatch
+):
+    monkeypatch.setattr(sys, "argv", ["train.py", "wide", "epochs=3"])
+    hyperband = HyperBand(scope, spaces, 0.5, 2)
+    seen = []
+
+    @hyperband.main
+    def train(config):
+        seen.append(config.to_dict())
+        config.epochs = 99  # a trial's writes do not leak into the next trial
+        return lr_score(config)
+
+    train()
+    assert len(seen) == 12 + 6 + 3 + 1
+    for config in seen:
+        assert config["width"] == 512 and config["epochs"] == 3 and config["batch_size"] == 32
+        assert config["warmup"] == pytest.approx(config["lr"] * 100)  # lazy view saw the search
+
+
+def test_provenance_of_searched_values_is_search_not_command_line(scope, spaces, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["train.py", "lr=0.5"])
+    hyperband = HyperBand(scope, spaces, 0.5, 2)
+    explained = []
+
+    @hyperband.main
+    def train(config):
+        explained.append((scope.explain("lr"), scope.provenance("lr")[-1].source))
+        return lr_score(config)
+
+    train()
+    text, source = explained[-1]
+    assert source.kind == "search" and "rung 3" in source.name
+    assert text.startswith("lr = ") and "set by search (rung 3)" in text
+    assert "command line" not in str(source)
+    assert scope.provenance("__num_halved__")[-1].source.kind == "search bookkeeping"
+
+
+def test_a_searched_key_no_view_sets_is_not_a_typo_even_when_strict():
+    scope = Scope(strict=True)
+
+    @scope.observe(default=True)
+    def defaults(config):
+        config.lr = 0.1
+
+    spaces = ADict(**{"optimizer.momentum": ADict(param_type="CATEGORY", categories=[0.9, 0.99])})
+    hyperband = HyperBand(scope, spaces, 0.5, 1)
+
+    @hyperband.main
+    def train(config):
+        return config.optimizer.momentum
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = train()
+    assert result.config.optimizer.momentum == 0.99
+
+
+def test_the_trial_function_gets_the_config_by_the_scopes_name():
+    scope = Scope(name="cfg")
+
+    @scope.observe(default=True)
+    def defaults(cfg):
+        cfg.x = 0
+
+    spaces = ADict(x=ADict(param_type="INTEGER", param_range=(0, 3), num_samples=4))
+    hyperband = HyperBand(scope, spaces, 0.5, 1)
+
+    @hyperband.main
+    def train(offset, cfg):
+        return cfg.x + offset
+
+    assert train(10).metric == 13
+
+
+SETTINGS = [
+    (dict(halving_rate=1.0, num_min_samples=1), "halving_rate is 1.0"),
+    (dict(halving_rate=0.0, num_min_samples=1), "0 < halving_rate < 1"),
+    (dict(halving_rate=0.5, num_min_samples=0), "num_min_samples is 0"),
+    (dict(halving_rate=0.5, num_min_samples=1, mode="maximize"), "mode is 'maximize'"),
+    (dict(halving_rate=0.5, num_min_samples=1, on_error="skip"), "on_error is 'skip'"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "fragment"), SETTINGS)
+def test_invalid_settings(scope, spaces, kwargs, fragment):
+    with pytest.raises(SearchSettingsError, match=fragment):
+        HyperBand(scope, spaces, **kwargs)
+
+
+def test_li_et_al_brackets_hand_out_budgets_and_return_a_full_budget_config(scope):
+    spaces = ADict(
+        lr=ADict(param_type="FLOAT", param_range=(1e-4, 1.0), space_type="LOG"),
+        model=ADict(param_type="CATEGORY", categories=["resnet50", "resnet101"]),
+    )
+    hyperband = BracketHyperBand(scope, spaces, max_budget=27, eta=3, seed=1)
+    assert hyperband.brackets() == [
+        [(27, 1), (9, 3), (3, 9), (1, 27)],
+        [(12, 3), (4, 9), (1, 27)],
+        [(6, 9), (2, 27)],
+        [(4, 27)],
+    ]
+    budgets = []
+
+    @hyperband.main
+    def train(config):
+        budgets.append(config.__budget__)
+        return lr_score(config) + config.__budget__ / 1000
+
+    result = train()
+    assert len(budgets) == hyperband.total_trials()
+    assert sum(budgets) == hyperband.total_budget()
+    assert result.config.__budget__ == 27 and result.config.model == "resnet101"
+    again = BracketHyperBand(scope, spaces, max_budget=27, eta=3, seed=1)
+    assert again.main(lambda config: lr_score(config) + config.__budget__ / 1000)().config == (
+        result.config
+    )
+
+
+def test_after_the_search_the_scope_explains_the_best_config(scope, spaces):
+    hyperband = HyperBand(scope, spaces, 0.5, 2)
+    result = hyperband.main(lr_score)()
+    assert scope.config.lr == result.config.lr and scope.config.model == "resnet101"
+    assert scope.explain("model").startswith("model = 'resnet101', set by search (rung 3)")
+    assert result.provenance["lr"] == ["search (rung 3)", "defaults"]
+    assert result.provenance["warmup"] == ["derived (lazy)"]
+
+
+def test_snapshots_are_the_config_as_the_trial_got_it(scope, spaces):
+    hyperband = HyperBand(scope, spaces, 0.5, 2)
+
+    @hyperband.main
+    def train(config):
+        config.scratch = "written by the trial"
+        return lr_score(config)
+
+    result = train()
+    assert all("scratch" not in snapshot for rung in result.logs for snapshot in rung)

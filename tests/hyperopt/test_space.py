@@ -1,0 +1,138 @@
+"""Search spaces: their grids and the rules a spec must follow."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ato.adict import ADict
+from ato.errors import AtoError
+from ato.hyperopt.errors import SearchSpaceError
+from ato.hyperopt.space import Parameter, SearchSpace
+
+
+def test_float_log_grid_spans_the_range_geometrically():
+    points = Parameter(
+        "lr", dict(param_type="FLOAT", param_range=(1e-4, 1e-1), num_samples=4, space_type="LOG")
+    ).grid()
+    assert points == pytest.approx([1e-4, 1e-3, 1e-2, 1e-1])
+
+
+def test_float_linear_grid_is_the_default():
+    points = Parameter("p", dict(param_type="float", param_range=(0, 1), num_samples=3)).grid()
+    assert points == [0.0, 0.5, 1.0]
+
+
+@given(
+    low=st.integers(-50, 200),
+    width=st.integers(0, 300),
+    count=st.integers(1, 40),
+    log=st.booleans(),
+)
+def test_integer_grid_has_no_duplicates_and_keeps_both_bounds(low, width, count, log):
+    if log:
+        low = max(low, 1)
+    high = low + width
+    spec = dict(
+        param_type="INTEGER",
+        param_range=(low, high),
+        num_samples=count,
+        space_type="LOG" if log else "LINEAR",
+    )
+    points = Parameter("n", spec).grid()
+    assert len(points) == len(set(points))
+    assert all(isinstance(p, int) and low <= p <= high for p in points)
+    assert points[0] == low
+    if count > 1:
+        assert points[-1] == high
+    assert points == sorted(points)
+
+
+def test_grid_is_the_product_with_dotted_and_nested_names():
+    space = SearchSpace(
+        ADict(
+            **{"optimizer.lr": ADict(param_type="FLOAT", param_range=(0.1, 0.2), num_samples=2)},
+            model=ADict(depth=ADict(param_type="CATEGORY", categories=[18, 50])),
+        )
+    )
+    assert space.names == ["optimizer.lr", "model.depth"]
+    assert space.grid() == [
+        {"optimizer.lr": 0.1, "model.depth": 18},
+        {"optimizer.lr": 0.1, "model.depth": 50},
+        {"optimizer.lr": 0.2, "model.depth": 18},
+        {"optimizer.lr": 0.2, "model.depth": 50},
+    ]
+
+
+@given(st.lists(st.floats(0, 0.999999), min_size=3, max_size=3))
+def test_samples_stay_inside_the_space(units):
+    space = SearchSpace(
+        dict(
+            lr=dict(param_type="FLOAT", param_range=(1e-5, 1e-1), space_type="LOG"),
+            n=dict(param_type="INTEGER", param_range=(16, 128), space_type="LOG"),
+            act=dict(param_type="CATEGORY", categories=["relu", "tanh"]),
+        )
+    )
+    point = space.sample(units)
+    assert 1e-5 <= point["lr"] <= 1e-1
+    assert 16 <= point["n"] <= 128 and isinstance(point["n"], int)
+    assert point["act"] in ("relu", "tanh")
+
+
+INVALID = [
+    (dict(param_type="REAL", param_range=(0, 1)), "param_type is 'REAL'"),
+    (dict(param_range=(0, 1), num_samples=3), "param_type is None"),
+    (dict(param_type="FLOAT", param_range=(1, 0), num_samples=2), "low must not exceed high"),
+    (dict(param_type="FLOAT", param_range=(0, 1, 2), num_samples=2), "two numbers"),
+    (dict(param_type="FLOAT", param_range=(0, 1), num_samples=0), "integer >= 1"),
+    (
+        dict(param_type="FLOAT", param_range=(0, 1), num_samples=2, space_type="LOG"),
+        "LOG space needs low > 0",
+    ),
+    (
+        dict(param_type="FLOAT", param_range=(1, 2), num_samples=2, space_type="EXP"),
+        "LINEAR or LOG",
+    ),
+    (
+        dict(param_type="FLOAT", param_range=(1, 2), num_samples=2, space_type="LOG", base=1),
+        "base is 1",
+    ),
+    (dict(param_type="INTEGER", param_range=(1, 2.5), num_samples=2), "integer bounds"),
+    (dict(param_type="CATEGORY", categories=[]), "categories is empty"),
+    (dict(param_type="CATEGORY", categories="abc"), "non-empty list"),
+    (
+        dict(param_type="FLOAT", param_rnage=(0, 1), num_samples=2),
+        "takes no key 'param_rnage'. Did you mean 'param_range'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("spec", "fragment"), INVALID)
+def test_an_invalid_spec_names_the_parameter_and_the_rule(spec, fragment):
+    with pytest.raises(SearchSpaceError) as caught:
+        SearchSpace({"lr": spec}).grid()
+    assert "'lr'" in str(caught.value) and fragment in str(caught.value)
+    assert isinstance(caught.value, AtoError) and isinstance(caught.value, ValueError)
+
+
+def test_a_grid_needs_num_samples():
+    parameter = Parameter("lr", dict(param_type="FLOAT", param_range=(0, 1)))
+    with pytest.raises(SearchSpaceError, match="num_samples is missing"):
+        parameter.grid()
+
+
+def test_a_non_mapping_spec_is_refused():
+    with pytest.raises(SearchSpaceError, match=r"'lr'.*is not a spec"):
+        SearchSpace({"lr": 0.1})
+
+
+def test_single_point_grid():
+    assert Parameter("p", dict(param_type="INTEGER", param_range=(3, 9), num_samples=1)).grid() == [
+        3
+    ]
+    assert math.isclose(
+        Parameter("p", dict(param_type="FLOAT", param_range=(2, 2), num_samples=3)).grid()[1], 2
+    )

@@ -1,0 +1,183 @@
+"""Each trial tracked as a run; the search's state stored; a killed search resumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from ato.adict import ADict
+from ato.hyperopt.hyperband import HyperBand
+from ato.hyperopt.storage import migrate_search_tables, searches, trials
+from ato.tracking import SQLFinder, SQLLogger
+from tests.hyperopt.test_hyperband import lr_score
+
+SCRIPT = Path(__file__).with_name("search_script.py")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def tracked_scope(scope, url):
+    @scope.observe(default=True, priority=-1)
+    def experiment(config):
+        config.experiment = ADict(project_name="search", sql=ADict(db_path=url))
+
+    return scope
+
+
+def test_every_trial_is_a_run_with_tags_metric_provenance_and_fingerprints(scope, spaces, tmp_path):
+    url = f"sqlite:///{tmp_path}/runs.db"
+    tracked_scope(scope, url)
+    logger = SQLLogger(ADict(experiment=ADict(project_name="search", sql=ADict(db_path=url))))
+    hyperband = HyperBand(scope, spaces, 0.5, 2, tracker=logger)
+
+    @hyperband.main
+    @scope.trace("train")
+    def train(config):
+        return lr_score(config)
+
+    result = train()
+    finder = SQLFinder(ADict(experiment=ADict(sql=ADict(db_path=url))))
+    runs = finder.get_runs_in_project("search")
+    assert len(runs) == 12 + 6 + 3 + 1
+    for run in runs:
+        assert run.status == "completed"
+        assert f"search:{result.search_id}" in run.tags
+        assert any(tag.startswith("rung:") for tag in run.tags) and "bracket:0" in run.tags
+        assert run.provenance["lr"][0].startswith("search (rung ")
+        assert run.provenance["__num_halved__"][0].startswith("search bookkeeping")
+        assert run.provenance["__search_id__"][0].startswith("search bookkeeping")
+        assert run.config.__search_id__ == result.search_id
+        assert "train" in run.static_fingerprints()
+        assert [p.value for p in run.metric("metric")] == [pytest.approx(lr_score(run.config))]
+    best = finder.find_best_run("search", "metric", mode="max")
+    assert best.config.lr == pytest.approx(result.config.lr)
+
+
+def test_failed_trial_is_a_failed_run_with_its_traceback(scope, spaces, tmp_path):
+    url = f"sqlite:///{tmp_path}/runs.db"
+    hyperband = HyperBand(scope, spaces, 0.5, 2, tracker=url)
+
+    @hyperband.main
+    def train(config):
+        if config.model == "vit":
+            raise RuntimeError("diverged")
+        return lr_score(config)
+
+    train()
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(select(trials.c.status, trials.c.error, trials.c.metric)).all()
+        statuses = connection.execute(text("SELECT status, error FROM experiments")).all()
+    failed = [row for row in rows if row.status == "failed"]
+    assert len(failed) == 4 and all(
+        "diverged" in row.error and row.metric is None for row in failed
+    )
+    assert sum(1 for status, error in statuses if status == "failed" and "diverged" in error) == 4
+
+
+def test_a_search_run_again_resumes_without_running_finished_trials(scope, spaces, tmp_path):
+    url = f"sqlite:///{tmp_path}/runs.db"
+    calls = []
+
+    def search():
+        hyperband = HyperBand(scope, spaces, 0.5, 2, tracker=url)
+        return hyperband.main(lambda config: calls.append(1) or lr_score(config))()
+
+    first = search()
+    ran = len(calls)
+    second = search()
+    assert len(calls) == ran  # nothing ran again
+    assert second.config == first.config and second.metric == first.metric
+    assert [len(rung) for rung in second.logs] == [len(rung) for rung in first.logs]
+
+
+def test_other_arguments_make_another_search(scope, spaces, tmp_path):
+    url = f"sqlite:///{tmp_path}/runs.db"
+    ids = set()
+    for rate in (0.5, 0.4):
+        hyperband = HyperBand(scope, spaces, rate, 2, tracker=url)
+        ids.add(hyperband.main(lr_score)().search_id)
+    assert len(ids) == 2
+    with create_engine(url).connect() as connection:
+        assert connection.execute(select(searches.c.status)).scalars().all() == ["completed"] * 2
+
+
+def test_migration_is_idempotent(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path}/x.db")
+    for _ in range(2):
+        with engine.begin() as connection:
+            migrate_search_tables(connection)
+    with engine.connect() as connection:
+        names = {row[0] for row in connection.execute(text("SELECT name FROM sqlite_master"))}
+    assert {"hpo_searches", "hpo_trials"} <= names
+
+
+def _run_script(env: dict[str, str], **popen: object) -> subprocess.Popen[str]:
+    full = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}", **env}
+    return subprocess.Popen(
+        [sys.executable, str(SCRIPT)],
+        env=full,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **popen,
+    )
+
+
+def _result(process: subprocess.Popen[str]) -> dict[str, object]:
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err[-3000:]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_a_search_killed_with_sigkill_resumes_and_ends_as_an_uninterrupted_one(tmp_path):
+    url = f"sqlite:///{tmp_path}/killed.db"
+    marks = tmp_path / "marks.txt"
+    process = _run_script(
+        {"ATO_TEST_DB": url, "ATO_TEST_MARKS": str(marks), "ATO_TEST_SLEEP": "0.3"}
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if marks.exists() and len(marks.read_text().splitlines()) >= 9:
+            break
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate()
+    with create_engine(url).connect() as connection:
+        finished = connection.execute(select(trials.c.rung, trials.c.params)).all()
+    assert 5 <= len(finished) < 22
+    before = len(marks.read_text().splitlines())
+    resumed = _result(_run_script({"ATO_TEST_DB": url, "ATO_TEST_MARKS": str(marks)}))
+    rerun = marks.read_text().splitlines()[before:]
+    assert len(rerun) == 22 - len(finished)  # finished trials are not run again
+    done = {(rung, params["lr"], params["model"]) for rung, params in finished}
+    for line in rerun:
+        _, rung, lr, model = line.split()
+        assert (int(rung), float(lr), model) not in done
+    whole = _result(_run_script({"ATO_TEST_DB": f"sqlite:///{tmp_path}/whole.db"}))
+    for result in (resumed, whole):
+        del result["config"]["experiment"]  # the database paths differ
+    assert resumed == whole
+
+
+def test_li_brackets_resume_too(scope, tmp_path):
+    from ato.hyperopt.hyperband import BracketHyperBand
+
+    url = f"sqlite:///{tmp_path}/runs.db"
+    spaces = ADict(lr=ADict(param_type="FLOAT", param_range=(1e-4, 1.0), space_type="LOG"))
+    calls = []
+
+    def search():
+        hyperband = BracketHyperBand(scope, spaces, max_budget=9, eta=3, seed=2, tracker=url)
+        return hyperband.main(lambda config: calls.append(1) or -abs(config.lr - 0.01))()
+
+    first = search()
+    ran = len(calls)
+    assert search().config == first.config and len(calls) == ran
