@@ -278,18 +278,25 @@ def _check_not_replaced(
     final = later[-1]
     if not final.deleted and final.value == override.value:
         return
-    message = (
-        f"{override.token!r} on the command line was replaced by {final.source}, which "
-        f"runs after the command line and sets {override.key} = {final.value!r}"
-    )
+    if final.source.kind.startswith("search"):
+        # Worded without the trial's value: the same warning for every trial shows once.
+        message = (
+            f"{override.token!r} on the command line is replaced by the search, which "
+            f"sets {override.key} in every trial"
+        )
+        fix = "Drop it from the command line or from the search space."
+    else:
+        message = (
+            f"{override.token!r} on the command line was replaced by {final.source}, which "
+            f"runs after the command line and sets {override.key} = {final.value!r}"
+        )
+        fix = (
+            f"Set the value that view reads instead, or make the view leave "
+            f"{override.key} alone when it is given."
+        )
     if strict:
-        raise OverrideReplacedError(f"{message} (scope {scope_name!r} is strict).")
-    warnings.warn(
-        f"{message}. Set the value that view reads instead, or make the view leave "
-        f"{override.key} alone when it is given.",
-        AtoWarning,
-        stacklevel=_stacklevel_outside_ato(),
-    )
+        raise OverrideReplacedError(f"{message} (scope {scope_name!r} is strict). {fix}")
+    warnings.warn(f"{message}. {fix}", AtoWarning, stacklevel=_stacklevel_outside_ato())
 
 
 def _stacklevel_outside_ato() -> int:

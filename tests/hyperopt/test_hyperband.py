@@ -9,6 +9,7 @@ import warnings
 import pytest
 
 from ato.adict import ADict
+from ato.errors import AtoWarning
 from ato.hyperopt.errors import SearchSettingsError, TrialFailedError
 from ato.hyperopt.hyperband import BracketHyperBand, HyperBand
 from ato.scope import Scope
@@ -207,7 +208,8 @@ def test_provenance_of_searched_values_is_search_not_command_line(scope, spaces,
         explained.append((scope.explain("lr"), scope.provenance("lr")[-1].source))
         return lr_score(config)
 
-    train()
+    with pytest.warns(AtoWarning, match="'lr=0.5' on the command line is replaced by the search"):
+        train()
     text, source = explained[-1]
     assert source.kind == "search" and "rung 3" in source.name
     assert text.startswith("lr = ") and "set by search (rung 3)" in text

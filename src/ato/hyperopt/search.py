@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ato.adict import ADict
+from ato.entry import call_with_configs, prepare_scopes
 from ato.hyperopt.assembly import assemble_trial, search_source
 from ato.hyperopt.errors import SearchSettingsError, TrialFailedError
 from ato.hyperopt.group import ProcessGroup
 from ato.hyperopt.progress import SearchProgress
 from ato.hyperopt.space import SearchSpace
-from ato.scope import Scope, call_with_configs
+from ato.scope import Scope
 
 if TYPE_CHECKING:
     from ato.hyperopt.storage import SearchStore, StoredTrial
@@ -137,9 +138,7 @@ class HyperOpt:
 
     def run(self, evaluate: Callable[[ADict], Any]) -> ADict:
         """Run the search with ``evaluate(config) -> metric``; return the result."""
-        from ato import cli
-
-        cli.prepare_scopes(self.scope.registry, [self.scope])  # the command line, once
+        prepare_scopes(self.scope.registry, [self.scope])  # the command line, once
         self.search_id = self.group.broadcast(self._identity())
         logger, store = self._open_tracking()
         stored = store.finished_trials() if store is not None else {}
@@ -150,7 +149,7 @@ class HyperOpt:
         ):
             session = _Session(evaluate, logger, store, stored, progress)
             result = self._search(functools.partial(self._run_rung, session))
-        result.search_id = self.search_id
+        result["search_id"] = self.search_id
         if store is not None and self.group.rank == 0:
             store.close({"metric": _plain_metric(result["metric"])})
         return result
@@ -235,7 +234,7 @@ class HyperOpt:
         stored = session.stored.get(trial.position)
         if stored is not None:
             snapshot = config.clone()
-            snapshot.__metric__ = stored.metric
+            snapshot["__metric__"] = stored.metric
             session.progress.update(stored.metric, trial.budget)
             return Outcome(trial, stored.metric, stored.error, snapshot, resumed=True)
         # The config as the trial gets it (what a resumed search can rebuild without it).
@@ -257,7 +256,7 @@ class HyperOpt:
                 if logger is not None:
                     logger.finish("failed", error)
                 raise
-        snapshot.__metric__ = metric
+        snapshot["__metric__"] = metric
         if logger is not None:
             if math.isfinite(metric):
                 logger.log_metric("metric", metric, step=trial.rung)
