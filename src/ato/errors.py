@@ -38,6 +38,10 @@ written as ``except KeyError`` or ``except ValueError`` keeps working::
     │   │                                                   or one from a newer ato
     │   ├── ProjectNotFoundError (LookupError)              a project no run was logged in
     │   └── RunNotFoundError    (LookupError)               no run matches the query
+    ├── SearchError                                         hyperparameter search
+    │   ├── SearchSpaceError    (ValueError)                a search space against its rules
+    │   ├── SearchSettingsError (ValueError)                HyperBand's arguments out of range
+    │   └── TrialFailedError    (RuntimeError)              on_error='raise': a trial raised
     ├── UsageError              (ValueError)                a mistake in an ``ato`` command line
     └── OptionalDependencyError (ImportError)               an extra that is not installed
 
@@ -77,9 +81,13 @@ __all__ = [
     "RunNotFoundError",
     "ScopeArgumentError",
     "ScopeError",
+    "SearchError",
+    "SearchSettingsError",
+    "SearchSpaceError",
     "TrackerConfigError",
     "TrackerDatabaseError",
     "TrackerError",
+    "TrialFailedError",
     "UnhashableValueError",
     "UnknownKeyError",
     "UnknownViewError",
@@ -370,3 +378,23 @@ class UsageError(AtoError, ValueError):
 class OptionalDependencyError(AtoError, ImportError):
     """A feature needs an optional extra that is not installed; the message says which
     (``pip install 'ato[plot]'``)."""
+
+
+class SearchError(AtoError):
+    """The hyperparameter search (:mod:`ato.hyperopt`) could not do what was asked."""
+
+
+class SearchSpaceError(SearchError, ValueError):
+    """A search space that breaks a rule; the message names the parameter and the rule."""
+
+    def __init__(self, message: str, parameter: str = "") -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+class SearchSettingsError(SearchError, ValueError):
+    """An argument of the search itself (``halving_rate``, ``mode``...) out of range."""
+
+
+class TrialFailedError(SearchError, RuntimeError):
+    """With ``on_error='raise'``: a trial raised; its traceback is in the message."""
