@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, select, text
 
 from ato.adict import ADict
 from ato.hyperopt.hyperband import HyperBand
-from ato.hyperopt.storage import migrate_search_tables, searches, trials
+from ato.hyperopt.storage import searches, trials
 from ato.tracking import SQLFinder, SQLLogger
 from tests.hyperopt.test_hyperband import lr_score
 
@@ -109,12 +109,16 @@ def test_other_arguments_make_another_search(scope, spaces, tmp_path):
         assert connection.execute(select(searches.c.status)).scalars().all() == ["completed"] * 2
 
 
-def test_migration_is_idempotent(tmp_path):
-    engine = create_engine(f"sqlite:///{tmp_path}/x.db")
-    for _ in range(2):
-        with engine.begin() as connection:
-            migrate_search_tables(connection)
-    with engine.connect() as connection:
+def test_the_search_tables_come_with_the_trackers_migrations(tmp_path):
+    from ato.tracking.database import open_engine
+    from ato.tracking.migrations import migrate
+
+    url = f"sqlite:///{tmp_path}/x.db"
+    for _ in range(2):  # idempotent
+        engine = open_engine(url, writer=True)
+        migrate(engine, url)
+        engine.dispose()
+    with create_engine(url).connect() as connection:
         names = {row[0] for row in connection.execute(text("SELECT name FROM sqlite_master"))}
     assert {"hpo_searches", "hpo_trials"} <= names
 

@@ -1,6 +1,6 @@
 """A search's state in the tracker's database, so that a killed search resumes.
 
-Two tables, added beside the tracker's (an additive migration, :func:`migrate_search_tables`):
+Two tables of the tracker's schema (:mod:`ato.tracking.schema`, added by migration 5):
 
 - ``hpo_searches``: one row per search, keyed by its id, a hash of everything that makes
   it the same search (algorithm, arguments, search space, scope, chosen views and
@@ -21,69 +21,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
-    Float,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
     insert,
     select,
-    text,
     update,
 )
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from ato.tracking.database import retry
-from ato.tracking.schema import utc_now
+from ato.tracking.schema import Base, utc_now
 
-__all__ = ["SearchStore", "StoredTrial", "migrate_search_tables"]
+__all__ = ["SearchStore", "StoredTrial"]
 
-_PG_LOCK_KEY = 0x61746F  # the same key as ato.tracking.migrations' lock
-
-metadata = MetaData()
-
-searches = Table(
-    "hpo_searches",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("project", String, nullable=True),
-    Column("algorithm", String, nullable=False),
-    Column("arguments", JSON, nullable=False),
-    Column("status", String, nullable=False),  # running, completed
-    Column("result", JSON, nullable=True),
-    Column("created_at", DateTime(timezone=True)),
-    Column("finished_at", DateTime(timezone=True), nullable=True),
-)
-
-trials = Table(
-    "hpo_trials",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("search_id", String(64), ForeignKey("hpo_searches.id"), nullable=False, index=True),
-    Column("bracket", Integer, nullable=False),
-    Column("rung", Integer, nullable=False),
-    Column("trial", Integer, nullable=False),
-    Column("params", JSON, nullable=False),
-    Column("budget", Float, nullable=True),
-    Column("metric", Float, nullable=True),
-    Column("status", String, nullable=False),  # completed, failed
-    Column("error", Text, nullable=True),
-    Column("run_id", Integer, nullable=True),
-    Column("finished_at", DateTime(timezone=True)),
-    UniqueConstraint("search_id", "bracket", "rung", "trial", name="uq_hpo_trials_position"),
-)
-
-
-def migrate_search_tables(connection: Connection) -> None:
-    """Create ``hpo_searches`` and ``hpo_trials`` where they are missing (idempotent)."""
-    metadata.create_all(connection, checkfirst=True)
+searches = Base.metadata.tables["hpo_searches"]
+trials = Base.metadata.tables["hpo_trials"]
 
 
 @dataclass(frozen=True)
@@ -104,18 +55,6 @@ class SearchStore:
 
     def __init__(self, engine: Engine, search_id: str) -> None:
         self.engine, self.search_id = engine, search_id
-
-        def create() -> None:
-            with self.engine.begin() as connection:
-                if connection.dialect.name == "postgresql":
-                    # The tracker's migration lock: two ranks creating the tables at
-                    # once would both find them missing (SQLite's writes queue anyway).
-                    connection.execute(
-                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY}
-                    )
-                migrate_search_tables(connection)
-
-        retry(create)
 
     def open(self, project: str | None, algorithm: str, arguments: Mapping[str, Any]) -> None:
         """Record the search, unless a process started it before (this or another rank)."""

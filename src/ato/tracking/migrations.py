@@ -187,6 +187,11 @@ def _v4_what_explain_compares(connection: Connection) -> None:
         )
 
 
+def _v5_search_state(connection: Connection) -> None:
+    for name in ("hpo_searches", "hpo_trials"):
+        Base.metadata.tables[name].create(connection, checkfirst=True)
+
+
 def _add_columns(connection: Connection, wanted: dict[str, list[str]]) -> None:
     """Add the columns of the current schema named in ``wanted`` that a table lacks."""
     inspector = inspect(connection)
@@ -221,6 +226,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (2, "run identity, heartbeat, provenance, environment, summaries", _v2_runs_record_more),
     (3, "64-bit steps on PostgreSQL, the pid namespace of a run", _v3_wide_steps_and_pid_namespace),
     (4, "what explain compares: types, command, volatile keys, code", _v4_what_explain_compares),
+    (5, "the state of hyperparameter searches, to resume them", _v5_search_state),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -14,7 +14,20 @@ import datetime as _dt
 import math
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import DateTime, TypeDecorator
@@ -246,6 +259,39 @@ class CodeSource(Base):
     fingerprint: Mapped[str] = mapped_column(String(128), primary_key=True)
     trace_id: Mapped[str | None] = mapped_column(String)
     source: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+# The state of hyperparameter searches (migration 5; see ato.hyperopt.storage): one row
+# per search, keyed by a hash of what makes it the same search, and one per finished trial.
+Table(
+    "hpo_searches",
+    Base.metadata,
+    Column("id", String(64), primary_key=True),
+    Column("project", String, nullable=True),
+    Column("algorithm", String, nullable=False),
+    Column("arguments", JSON, nullable=False),
+    Column("status", String, nullable=False),  # running, completed
+    Column("result", JSON, nullable=True),
+    Column("created_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+)
+Table(
+    "hpo_trials",
+    Base.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("search_id", String(64), ForeignKey("hpo_searches.id"), nullable=False, index=True),
+    Column("bracket", Integer, nullable=False),
+    Column("rung", Integer, nullable=False),
+    Column("trial", Integer, nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("budget", Float, nullable=True),
+    Column("metric", Float, nullable=True),
+    Column("status", String, nullable=False),  # completed, failed
+    Column("error", Text, nullable=True),
+    Column("run_id", Integer, nullable=True),
+    Column("finished_at", DateTime(timezone=True)),
+    UniqueConstraint("search_id", "bracket", "rung", "trial", name="uq_hpo_trials_position"),
+)
 
 
 class SchemaVersion(Base):
