@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed-ato: pyproject.toml | $(BIN)/python
-	$(PIP) install -e '.[plot]'
+	$(PIP) install -e '.[examples]'
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
@@ -21,6 +21,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed-ato
 	$(BIN)/python examples/quickstart/run.py
+	$(BIN)/python examples/quickstart/search.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/python -m ruff check src tests benchmarks examples

@@ -102,3 +102,24 @@ def test_readme_scope_program_gives_the_documented_output(tmp_path):
         ).stdout
         for fact in expected.replace("...", "").split():
             assert fact in output, (line, output)
+
+
+def test_quickstart_search_runs_and_resumes(tmp_path):
+    """The demo's search: the best config and its provenance; run again, it resumes."""
+    import shutil
+
+    folder = tmp_path / "quickstart"
+    shutil.copytree(ROOT / "examples" / "quickstart", folder, ignore=shutil.ignore_patterns("out"))
+    outputs = [
+        subprocess.run(
+            [sys.executable, str(folder / "search.py")],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for _ in range(2)
+    ]
+    for out in outputs:
+        assert "best config, and where each value came from:" in out
+        assert "<- search (rung 3) <- defaults" in out
+    assert outputs[0].splitlines()[-6:] == outputs[1].splitlines()[-6:]

@@ -38,6 +38,9 @@ __all__ = [
 
 # Loaded on first use: name -> module that defines it.
 _LAZY = {
+    "BracketHyperBand": "ato.hyperopt.hyperband",
+    "DistributedHyperBand": "ato.hyperopt.hyperband",
+    "HyperBand": "ato.hyperopt.hyperband",
     "compare_runs": "ato.explain",
     "MultiScope": "ato.scope",
     "SQLFinder": "ato.tracking",
