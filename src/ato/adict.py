@@ -336,9 +336,7 @@ class ADict(ConfigNode, ConfigIO):
         if not isinstance(other, Mapping):
             return NotImplemented
         merged = self.copy()
-        state = merged._state
-        state.frozen = state.immutable = False
-        state.refresh()
+        merged._state.set_flags(False, False)
         return merged.update(other)
 
     def __ror__(self, other: Any) -> ADict:
@@ -471,8 +469,7 @@ class ADict(ConfigNode, ConfigIO):
         """A shallow copy that keeps the default and the frozen flags."""
         state = self._state
         new_state = NodeState(state.default)
-        new_state.frozen, new_state.immutable = state.frozen, state.immutable
-        new_state.refresh()
+        new_state.set_flags(state.frozen, state.immutable)
         new = new_node(type(self), new_state)
         dict.update(new, self)
         return new
@@ -540,8 +537,7 @@ def _restored_state(flags: tuple[Any, ...]) -> NodeState:
     frozen, immutable, default, accessed = flags
     state = NodeState(default)
     state.accessed = dict.fromkeys(accessed)
-    state.frozen, state.immutable = frozen, immutable
-    state.refresh()
+    state.set_flags(frozen, immutable)
     return state
 
 

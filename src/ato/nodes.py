@@ -126,6 +126,11 @@ class NodeState:
         # This node's key path inside the config freeze() was called on, for messages.
         self.where: tuple[Any, ...] = ()
 
+    def set_flags(self, frozen: bool, immutable: bool) -> None:
+        """Set both write flags at once (the read copies are the caller's concern)."""
+        self.frozen, self.immutable = frozen, immutable
+        self.refresh()
+
     def refresh(self) -> None:
         if self.immutable:
             self.shield = _immutable_value
