@@ -3,7 +3,8 @@
 ``ADict`` is a real ``dict`` (``json.dumps``, ``**config`` and ``isinstance(x, dict)`` all
 work) that also:
 
-- converts nested mappings, and mappings inside lists and tuples, to ADicts;
+- converts nested mappings, and mappings inside lists and tuples, to ADicts (its storage,
+  and how values are converted, cloned and made plain again: see :mod:`ato.nodes`);
 - records which keys were read (``accessed_keys``, ``get_minimal_config``);
 - can be frozen (writes raise :class:`~ato.errors.FrozenConfigError`, and so do writes
   to the lists and sets read from it, see :mod:`ato.frozen_values`; ``with
@@ -29,7 +30,6 @@ copies it could make stale. Class attributes win over keys of the same name
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from ato import paths
@@ -41,196 +41,33 @@ from ato.errors import (
     FrozenConfigError,
     NoDefaultError,
 )
-from ato.frozen_values import FrozenList, FrozenSet, freeze_value
-from ato.tree_walk import Parts, format_path, rebuild
+from ato.nodes import (
+    ATOMIC,
+    AUTO,
+    MUTABLE_LEAVES,
+    NO_DEFAULT,
+    ConfigNode,
+    NodeState,
+    clone,
+    convert,
+    init_node,
+    new_node,
+    node_from_dict,
+    to_plain,
+)
+from ato.omegaconf_input import from_omegaconf, is_omegaconf
 
 TYPE_CHECKING = False  # importing typing costs import time; annotations are strings here
 if TYPE_CHECKING:
     from types import TracebackType
-    from typing import Any, TypeAlias, TypeVar
-
-    from ato.observers import ConfigObserver
+    from typing import Any, TypeVar
 
     _Self = TypeVar("_Self", bound="ADict")
-    PathLike: TypeAlias = str | os.PathLike[str]
 
 __all__ = ["AUTO", "ADict"]
 
-
-class _Marker:
-    """A named singleton that pickles by reference."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"ato.adict.{self.name}"
-
-    def __reduce__(self) -> str:
-        return self.name
-
-
-NO_DEFAULT = _Marker("NO_DEFAULT")
-#: Default of ``ADict.auto()``: a missing key becomes a new auto ADict.
-AUTO = _Marker("AUTO")
-
-# Values that never need converting or copying; checked by exact type for speed.
-_ATOMIC = frozenset({str, int, float, bool, type(None), bytes, complex})
-# Leaves a read of a frozen config hands out read-only (see ato.frozen_values), and a
-# replayed view's reads as copies: lists and sets (also inside tuples) could change it.
-_MUTABLE_LEAVES = frozenset({list, dict, set, bytearray, tuple, FrozenList})
-
-
-_NO_READS: dict[Any, Any] = {}  # until _init_node gives a state its node's dict
-
-
-class _State:
-    """Per-instance bookkeeping other than the read copies (slot ``_state``).
-
-    ``observer`` is set only while a Scope assembles a config (see
-    :class:`ato.observers.ConfigObserver`); ``path`` is this node's key path inside the
-    observed config.
-    """
-
-    __slots__ = (
-        "accessed",
-        "default",
-        "frozen",
-        "immutable",
-        "observer",
-        "path",
-        "pending",
-        "pending_children",
-        "reads",
-        "replaying",
-        "shield",
-        "where",
-    )
-
-    def __init__(self, default: object = NO_DEFAULT) -> None:
-        self.accessed: dict[Any, None] = {}
-        # The node's ``_reads`` (its instance ``__dict__``), reached from here by writes.
-        self.reads: dict[Any, Any] = _NO_READS
-        self.default = default
-        self.frozen = False
-        self.immutable = False
-        # A Scope replaying a view outside its lazy blocks: writes are skipped, and reads
-        # of lists and dicts hand out copies so in-place edits (append) are not repeated.
-        self.replaying = False
-        self.observer: ConfigObserver | None = None
-        self.path: tuple[Any, ...] = ()
-        # An auto() child read but not written yet: (parent, key) it joins on its first
-        # write; and, on a parent, such children by key, so two reads give one child.
-        self.pending: tuple[ADict, Any] | None = None
-        self.pending_children: dict[Any, ADict] | None = None
-        # What a read of a mutable leaf goes through, called with the value and its key
-        # (None: the leaf itself); derived from the flags above by ``refresh`` so that a
-        # read checks one attribute.
-        self.shield: Callable[[Any, Any], Any] | None = None
-        # This node's key path inside the config freeze() was called on, for messages.
-        self.where: tuple[Any, ...] = ()
-
-    def refresh(self) -> None:
-        if self.immutable:
-            self.shield = _immutable_value
-        elif self.frozen:
-            self.shield = _frozen_value
-        elif self.replaying:
-            self.shield = _plain_copy
-        else:
-            self.shield = None
-
-
-def _is_omegaconf(value: object) -> bool:
-    return type(value).__module__.startswith("omegaconf")
-
-
-def _from_omegaconf(value: object) -> object:
-    """A DictConfig or ListConfig as plain data, interpolations resolved; a mandatory
-    value left unset (``???``) or an interpolation that cannot resolve raises, naming the
-    key, instead of becoming the string ``'???'``."""
-    from omegaconf import OmegaConf  # only reached when omegaconf is already imported
-    from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
-
-    try:
-        return OmegaConf.to_container(value, resolve=True, throw_on_missing=True)
-    except MissingMandatoryValue as error:
-        key = getattr(error, "full_key", None) or "?"
-        raise ConfigKeyError(
-            f"{key!r} is mandatory in the OmegaConf config ('???') but was given no value. "
-            f"Set it (e.g. {key}=... on the command line, or in the YAML file) before "
-            f"handing the config to ato.",
-            key,
-        ) from None
-    except OmegaConfBaseException as error:
-        key = getattr(error, "full_key", None) or "?"
-        problem = str(error).split("\n")[0]
-        raise ConfigStructureError(
-            f"Cannot convert the OmegaConf config at {key!r}: {problem}. Fix the value or "
-            f"the interpolation it uses.",
-        ) from None
-
-
-def _convert(value: Any, cls: type[ADict] | None = None, key: Any = NO_DEFAULT) -> Any:
-    """Return ``value`` as a config holds it (see :func:`_convert_fast`), whatever its depth;
-    a value that contains itself raises ConfigStructureError (naming ``key``, the key it is
-    stored under, in its path)."""
-    try:
-        return _convert_fast(value, cls)
-    except RecursionError:  # too deep for recursion, or a cycle: walk with our own stack
-        parts = _converting_parts(ADict if cls is None else cls)
-        at = () if key is NO_DEFAULT else (key,)
-        return rebuild(value, parts, _converted_leaf, at)
-
-
-def _adict_from_dict(cls: type[_Self], data: Mapping[Any, Any]) -> _Self:
-    """A new ``cls`` holding ``data`` converted (see :func:`_convert`)."""
-    try:
-        return _adict_from_dict_fast(cls, data)
-    except RecursionError:
-        new: _Self = rebuild(dict(data), _converting_parts(cls), _converted_leaf)
-        return new
-
-
-def _convert_fast(value: Any, cls: type[ADict] | None = None) -> Any:
-    """(Recursive; see :func:`_convert`.) Return ``value`` as a config holds it: every
-    mapping inside it (lists and tuples too) becomes an ADict of class ``cls`` (default
-    ``ADict``), and an ADict is copied.
-
-    Copying an ADict on assignment (as 2.x did) keeps two keys from sharing one node:
-    ``config.a = config.b`` followed by ``config.a.x = 1`` must not change ``config.b``.
-    """
-    kind = type(value)
-    if kind in _ATOMIC:
-        return value
-    if isinstance(value, ADict):
-        return _clone(value, {})
-    if cls is None:
-        cls = ADict
-    if kind is dict:
-        return _adict_from_dict_fast(cls, value)
-    if kind is list or kind is FrozenList:
-        return [_convert_fast(item, cls) for item in value]
-    if kind is tuple:
-        return tuple([_convert_fast(item, cls) for item in value])
-    if kind is FrozenSet:  # read from a frozen config, now stored in a writable one
-        return set(value)
-    if _is_omegaconf(value):
-        return _convert_fast(_from_omegaconf(value), cls)
-    if isinstance(value, Mapping):
-        return _adict_from_dict_fast(cls, dict(value))
-    return value
-
-
-def _adict_from_dict_fast(cls: type[_Self], data: Mapping[Any, Any]) -> _Self:
-    new = _new_node(cls, _State())
-    dict.update(new, data)
-    for key, value in data.items():
-        if type(value) not in _ATOMIC:
-            dict.__setitem__(new, key, _convert_fast(value, cls))
-    return new
+# Their names from when they lived here, which ato.observers imports.
+_ATOMIC, _convert = ATOMIC, convert
 
 
 def _sources(mapping: Any, kwargs: dict[str, Any]) -> Iterator[Mapping[Any, Any]]:
@@ -240,7 +77,7 @@ def _sources(mapping: Any, kwargs: dict[str, Any]) -> Iterator[Mapping[Any, Any]
             yield source if isinstance(source, Mapping) else ADict(source)
 
 
-class ADict(dict, ConfigIO):  # type: ignore[type-arg]
+class ADict(ConfigNode, ConfigIO):
     """A config: a dict whose keys are also attributes.
 
     ``ADict(mapping_or_pairs, ..., default=..., **kwargs)`` merges its arguments left to
@@ -249,11 +86,8 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
     is written into it).
     """
 
-    # ``__dict__`` holds the copies of values already read (``_reads`` is the same dict,
-    # reached faster); ``_state`` holds the rest.
-    __slots__ = ("__dict__", "_reads", "_state")
-    _reads: dict[Any, Any]
-    _state: _State
+    # The slots (read copies and state) are ConfigNode's.
+    __slots__ = ()
     _adict_class_names: frozenset[str]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -261,15 +95,15 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
         _index_class_names(cls)
 
     def __init__(self, *args: Any, default: Any = NO_DEFAULT, **kwargs: Any) -> None:
-        _init_node(self, _State(default))
+        init_node(self, NodeState(default))
         for arg in args:
             self._absorb(arg)
         if kwargs:
             self._absorb(kwargs)
 
     def _absorb(self, arg: Any) -> None:
-        if _is_omegaconf(arg):
-            arg = _from_omegaconf(arg)
+        if is_omegaconf(arg):
+            arg = from_omegaconf(arg)
         if not isinstance(arg, Mapping):
             if isinstance(arg, (str, bytes)) or not isinstance(arg, Iterable):
                 raise ArgumentTypeError(
@@ -284,7 +118,7 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
                 ) from None
         cls = type(self)
         for key, value in arg.items():
-            dict.__setitem__(self, key, _convert(value, cls, key))
+            dict.__setitem__(self, key, convert(value, cls, key))
 
     # -- reading ---------------------------------------------------------------------
 
@@ -317,7 +151,7 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
             raise
         state = self._state
         state.accessed[key] = None
-        if state.shield is not None and type(value) in _MUTABLE_LEAVES:
+        if state.shield is not None and type(value) in MUTABLE_LEAVES:
             return state.shield(value, (*state.where, key))  # made each time: never kept
         if not isinstance(key, str) or key not in type(self)._adict_class_names:
             state.reads[key] = value
@@ -341,9 +175,9 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
         if default is AUTO:
             return _pending_child(self, key)
         if callable(default):
-            value: Any = _convert(default())
+            value: Any = convert(default(), ADict)
         else:
-            value = _clone(_convert(default), {})
+            value = clone(convert(default, ADict), {})
         if state.observer is not None:
             return state.observer.create(self, state.path, key, value)
         dict.__setitem__(self, key, value)
@@ -370,7 +204,7 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
             return dict.values(self)
         where = self._state.where
         return [
-            shield(v, (*where, k)) if type(v) in _MUTABLE_LEAVES else v for k, v in dict.items(self)
+            shield(v, (*where, k)) if type(v) in MUTABLE_LEAVES else v for k, v in dict.items(self)
         ]
 
     def items(self) -> Any:
@@ -379,7 +213,7 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
             return dict.items(self)
         where = self._state.where
         return [
-            (k, shield(v, (*where, k)) if type(v) in _MUTABLE_LEAVES else v)
+            (k, shield(v, (*where, k)) if type(v) in MUTABLE_LEAVES else v)
             for k, v in dict.items(self)
         ]
 
@@ -404,7 +238,7 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
             state.observer.write(self, state.path, key, value)
             return
         dict.__setitem__(
-            self, key, value if type(value) in _ATOMIC else _convert(value, type(self), key)
+            self, key, value if type(value) in ATOMIC else convert(value, type(self), key)
         )
 
     # An attribute name is a key like any other (never a tuple, so never several keys).
@@ -502,9 +336,7 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
         if not isinstance(other, Mapping):
             return NotImplemented
         merged = self.copy()
-        state = merged._state
-        state.frozen = state.immutable = False
-        state.refresh()
+        merged._state.set_flags(False, False)
         return merged.update(other)
 
     def __ror__(self, other: Any) -> ADict:
@@ -568,7 +400,7 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
             return type(self).auto()
         if callable(default):
             return default()
-        return _clone(default, {})
+        return clone(default, {})
 
     # -- freezing --------------------------------------------------------------------
 
@@ -636,10 +468,9 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
     def copy(self: _Self) -> _Self:
         """A shallow copy that keeps the default and the frozen flags."""
         state = self._state
-        new_state = _State(state.default)
-        new_state.frozen, new_state.immutable = state.frozen, state.immutable
-        new_state.refresh()
-        new = _new_node(type(self), new_state)
+        new_state = NodeState(state.default)
+        new_state.set_flags(state.frozen, state.immutable)
+        new = new_node(type(self), new_state)
         dict.update(new, self)
         return new
 
@@ -647,14 +478,14 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
 
     def clone(self: _Self) -> _Self:
         """A deep copy, writable, that keeps defaults but forgets which keys were read."""
-        return _clone(self, {})  # type: ignore[no-any-return]
+        return clone(self, {})  # type: ignore[no-any-return]
 
     def __deepcopy__(self: _Self, memo: dict[int, Any] | None = None) -> _Self:
-        return _clone(self, {} if memo is None else memo)  # type: ignore[no-any-return]
+        return clone(self, {} if memo is None else memo)  # type: ignore[no-any-return]
 
     def to_dict(self) -> dict[Any, Any]:
         """Plain dicts all the way down (lists stay lists, tuples stay tuples)."""
-        return _to_plain(self)  # type: ignore[no-any-return]
+        return to_plain(self)  # type: ignore[no-any-return]
 
     def get_value_by_name(self, name: str) -> Any:
         """Read a dotted key path such as ``'model.backbone.depth'`` (``'layers.0'``
@@ -668,7 +499,7 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
     @classmethod
     def _from_plain(cls: type[_Self], data: Mapping[Any, Any]) -> _Self:
         """A config of this class holding ``data`` (plain data a reader returned)."""
-        return _adict_from_dict(cls, data)
+        return node_from_dict(cls, data)
 
     # -- pickling ----------------------------------------------------------------------
 
@@ -687,15 +518,11 @@ class ADict(dict, ConfigIO):  # type: ignore[type-arg]
             default,
             state.get("_accessed_keys", ()),
         )
-        _init_node(self, _restored_state(flags))
-        dict.update(self, {key: _convert(value) for key, value in data.items()})
+        init_node(self, _restored_state(flags))
+        dict.update(self, {key: convert(value, ADict) for key, value in data.items()})
 
 
-# Slot and dict access bypassing ADict's own overrides; bound once for speed.
-_set_state: Callable[[ADict, _State], None] = ADict._state.__set__  # type: ignore[attr-defined]
-_set_reads: Callable[[ADict, dict[Any, Any]], None] = ADict._reads.__set__  # type: ignore[attr-defined]
-_get_instance_dict: Callable[[ADict], dict[Any, Any]] = ADict.__dict__["__dict__"].__get__
-_dict_getitem = dict.__getitem__
+_dict_getitem = dict.__getitem__  # bypasses ADict.__getitem__; bound once for speed
 
 
 def _index_class_names(cls: type[ADict]) -> None:
@@ -706,31 +533,16 @@ def _index_class_names(cls: type[ADict]) -> None:
 _index_class_names(ADict)
 
 
-def _init_node(node: ADict, state: _State) -> None:
-    """Give a new ADict its slots: ``state``, and no read copies yet."""
-    _set_state(node, state)
-    state.reads = _get_instance_dict(node)
-    state.reads.clear()  # __init__ run again on a used ADict
-    _set_reads(node, state.reads)
-
-
-def _new_node(cls: type[_Self], state: _State) -> _Self:
-    node = dict.__new__(cls)
-    _init_node(node, state)
-    return node
-
-
-def _restored_state(flags: tuple[Any, ...]) -> _State:
+def _restored_state(flags: tuple[Any, ...]) -> NodeState:
     frozen, immutable, default, accessed = flags
-    state = _State(default)
+    state = NodeState(default)
     state.accessed = dict.fromkeys(accessed)
-    state.frozen, state.immutable = frozen, immutable
-    state.refresh()
+    state.set_flags(frozen, immutable)
     return state
 
 
 def _unpickle(cls: type[ADict], data: dict[Any, Any], flags: tuple[Any, ...]) -> ADict:
-    new = _new_node(cls, _restored_state(flags))
+    new = new_node(cls, _restored_state(flags))
     dict.update(new, data)
     return new
 
@@ -821,9 +633,9 @@ def _adicts_at(value: Any) -> Iterator[tuple[ADict, tuple[Any, ...]]]:
         node, path = stack.pop()
         if isinstance(node, ADict):
             yield node, path
-            stack.extend((v, (*path, k)) for k, v in dict.items(node) if type(v) not in _ATOMIC)
+            stack.extend((v, (*path, k)) for k, v in dict.items(node) if type(v) not in ATOMIC)
         elif isinstance(node, (list, tuple)):
-            stack.extend((v, (*path, i)) for i, v in enumerate(node) if type(v) not in _ATOMIC)
+            stack.extend((v, (*path, i)) for i, v in enumerate(node) if type(v) not in ATOMIC)
 
 
 def _set_flag(value: Any, flag: str, on: bool, *, deep: bool = True) -> None:
@@ -862,139 +674,3 @@ class _Defrosted:
             _set_flag(node, "frozen", True, deep=False)
         if self.was_frozen and self.was_frozen[0] is self.config:
             self.config.freeze()  # what the block added is frozen with the rest
-
-
-def _frozen_value(value: Any, where: tuple[Any, ...]) -> Any:  # what a frozen config hands out
-    return freeze_value(value, format_path(where), False)
-
-
-def _immutable_value(value: Any, where: tuple[Any, ...]) -> Any:  # ... an immutable one
-    return freeze_value(value, format_path(where), True)
-
-
-def _plain_copy(value: Any, where: tuple[Any, ...]) -> Any:  # ... a replayed view: a copy
-    return _clone(value, {})
-
-
-def _clone(value: Any, memo: dict[int, Any]) -> Any:
-    """Deep copy, fast for the containers configs are made of, whatever their depth."""
-    try:
-        return _clone_fast(value, memo)
-    except RecursionError:
-        return rebuild(value, _cloning_parts, lambda leaf: _clone_fast(leaf, memo))
-
-
-def _clone_fast(value: Any, memo: dict[int, Any]) -> Any:
-    """(Recursive; see :func:`_clone`.)"""
-    kind = type(value)
-    if kind in _ATOMIC:
-        return value
-    if isinstance(value, ADict):
-        new = _new_node(kind, _State(value._state.default))
-        dict.update(
-            new,
-            {k: v if type(v) in _ATOMIC else _clone_fast(v, memo) for k, v in dict.items(value)},
-        )
-        return new
-    if kind is list or kind is FrozenList:
-        return [v if type(v) in _ATOMIC else _clone_fast(v, memo) for v in value]
-    if kind is tuple:
-        return tuple([v if type(v) in _ATOMIC else _clone_fast(v, memo) for v in value])
-    if kind is dict:
-        return {k: v if type(v) in _ATOMIC else _clone_fast(v, memo) for k, v in value.items()}
-    import copy
-
-    return copy.deepcopy(value, memo)
-
-
-def _to_plain(value: Any) -> Any:
-    """Plain dicts, lists and tuples all the way down, whatever the depth."""
-    try:
-        return _to_plain_fast(value)
-    except RecursionError:
-        return rebuild(value, _plain_parts, lambda leaf: leaf)
-
-
-def _to_plain_fast(value: Any) -> Any:
-    kind = type(value)
-    if kind in _ATOMIC:
-        return value
-    if isinstance(value, Mapping):
-        return {k: v if type(v) in _ATOMIC else _to_plain_fast(v) for k, v in value.items()}
-    if kind is list or kind is FrozenList:
-        return [v if type(v) in _ATOMIC else _to_plain_fast(v) for v in value]
-    if kind is tuple:
-        return tuple([v if type(v) in _ATOMIC else _to_plain_fast(v) for v in value])
-    return value
-
-
-# -- the same, walked with a stack (see ato.tree_walk) ----------------------------------
-
-
-def _node_from(kind: type[_Self], default: Any, keys: list[Any], values: list[Any]) -> _Self:
-    node = _new_node(kind, _State(default))
-    dict.update(node, zip(keys, values, strict=True))
-    return node
-
-
-def _mapping_parts(value: Mapping[Any, Any], build: Callable[[list[Any], list[Any]], Any]) -> Parts:
-    keys = list(value.keys())
-    return keys, [value[key] for key in keys], lambda values: build(keys, values)
-
-
-def _sequence_parts(value: Any) -> Parts | None:
-    kind = type(value)
-    if kind is list or kind is FrozenList:
-        return range(len(value)), value, list
-    if kind is tuple:
-        return range(len(value)), value, tuple
-    return None
-
-
-def _adict_parts(value: ADict) -> Parts:
-    kind, default = type(value), value._state.default
-    keys = list(dict.keys(value))
-    return (
-        keys,
-        [dict.__getitem__(value, key) for key in keys],
-        lambda values: _node_from(kind, default, keys, values),
-    )
-
-
-def _converting_parts(cls: type[ADict]) -> Callable[[Any], Parts | None]:
-    def parts(value: Any) -> Parts | None:
-        if type(value) in _ATOMIC:
-            return None
-        if isinstance(value, ADict):
-            return _adict_parts(value)
-        if _is_omegaconf(value):
-            value = _from_omegaconf(value)
-        if isinstance(value, Mapping):
-            return _mapping_parts(
-                value, lambda keys, values: _node_from(cls, NO_DEFAULT, keys, values)
-            )
-        return _sequence_parts(value)
-
-    return parts
-
-
-def _converted_leaf(value: Any) -> Any:
-    return set(value) if type(value) is FrozenSet else value
-
-
-def _cloning_parts(value: Any) -> Parts | None:
-    if type(value) in _ATOMIC:
-        return None
-    if isinstance(value, ADict):
-        return _adict_parts(value)
-    if type(value) is dict:
-        return _mapping_parts(value, lambda keys, values: dict(zip(keys, values, strict=True)))
-    return _sequence_parts(value)
-
-
-def _plain_parts(value: Any) -> Parts | None:
-    if type(value) in _ATOMIC:
-        return None
-    if isinstance(value, Mapping):
-        return _mapping_parts(value, lambda keys, values: dict(zip(keys, values, strict=True)))
-    return _sequence_parts(value)
