@@ -4,7 +4,8 @@ A metric is checked (:mod:`~ato.tracking.values`), appended to a
 :class:`~ato.tracking.buffer.MetricBuffer` and written in batches, one transaction per
 batch (:mod:`~ato.tracking.writes`, through :func:`~ato.tracking.database.write`): when
 the buffer holds ``batch_size`` points, at least every ``flush_interval`` seconds, at
-``finish``, at interpreter exit and on SIGTERM (:mod:`~ato.tracking.process`). A process
+``finish``, at interpreter exit and on SIGTERM or SIGHUP (:mod:`~ato.tracking.process`).
+A process
 killed with ``kill -9`` therefore loses at most the last interval of points, and its run
 reads as 'crashed' once its heartbeat is stale or its pid is gone.
 
@@ -19,6 +20,7 @@ import contextlib
 import itertools
 import math
 import os
+import signal
 import sys
 import threading
 from collections.abc import Mapping
@@ -345,11 +347,11 @@ class SQLLogger:
 
     # -- the process's events (see ato.tracking.process) -----------------------------------
 
-    def end_run_on_sigterm(self) -> None:
-        """Finish the open run as 'killed': the process is going down."""
+    def end_run_on_signal(self, signum: int) -> None:
+        """Finish the open run as 'killed': the process is going down (SIGTERM, SIGHUP)."""
         if self._active:
             self._legacy.settle(commit=False)
-            self.finish("killed", error="terminated by SIGTERM")
+            self.finish("killed", error=f"terminated by {signal.Signals(signum).name}")
 
     def end_run_at_exit(self, error: BaseException | None) -> None:
         """Finish the open run with the status of the program's end (``error``)."""
