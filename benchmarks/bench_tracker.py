@@ -2,6 +2,8 @@
 
     python benchmarks/bench_tracker.py            # everything (about a minute)
     python benchmarks/bench_tracker.py --quick    # smaller sizes, for a smoke test
+    python benchmarks/bench_tracker.py --caller   # only (d): log_metric's cost to the caller
+    python benchmarks/bench_tracker.py --growth   # only (e): 100k vs 3M points in one run
 
 The floor is ``sqlite3`` ``executemany`` of the same metric rows into the same table in
 one WAL transaction: what SQLite itself can take. Targets (issue #5):
@@ -11,11 +13,18 @@ one WAL transaction: what SQLite itself can take. Targets (issue #5):
     the floor, every point present, no error;
 (c) 1,000 runs and 1,000,000 metric rows: best run by metric, runs of a project and
     similar runs each under 10 ms (beside the query ato 2.x ran for best run);
-and at most 8.5 MB of database per 100,000 points.
+and at most 8.5 MB of database per 100,000 points. Since the hardening issue:
+
+(d) what ``log_metric`` costs the calling thread, per point, over ten full batches
+    (``timeit`` statement strings): batch writes happen in the flush thread;
+(e) a 3,000,000-point run against the floor at the same size: its share of the floor
+    within 10% of the share at 100,000 points (every per-batch cost is proportional to
+    the batch, not to the run).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 import statistics
@@ -23,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import timeit
 
 from ato.adict import ADict
 from ato.tracking import SQLFinder, SQLLogger
@@ -65,6 +75,42 @@ def ato_rate(path: str, points: int) -> float:
     elapsed = time.perf_counter() - start
     logger.engine.dispose()
     return points / elapsed
+
+
+CALLER_SETUP = """
+from ato.adict import ADict
+from ato.tracking import SQLLogger
+sql = ADict(db_path="sqlite:///" + {path!r})
+logger = SQLLogger(ADict(experiment=ADict(project_name="bench", sql=sql)))
+logger.run(tags=["caller"])
+log_metric = logger.log_metric
+"""
+
+
+def caller_cost_us(folder: str, calls: int = 200_000, repeat: int = 3) -> float:
+    """Microseconds per ``log_metric`` call in the caller, best of ``repeat`` fresh runs
+    of ``calls`` points each (ten batches of 20,000: full buffers included)."""
+    best = math.inf
+    for attempt in range(repeat):
+        setup = CALLER_SETUP.format(path=os.path.join(folder, f"caller{attempt}.db"))
+        elapsed = timeit.timeit("log_metric('loss', 0.5)", setup=setup, number=calls)
+        best = min(best, elapsed / calls * 1e6)
+    return best
+
+
+def growth(folder: str, sizes: tuple[int, ...] = (100_000, 3_000_000)) -> dict[int, float]:
+    """``{points: ato's share of the floor}`` for one run of each size."""
+    shares = {}
+    for points in sizes:
+        floor = floor_rate(os.path.join(folder, f"growth_floor{points}.db"), points)
+        rate = ato_rate(os.path.join(folder, f"growth_ato{points}.db"), points)
+        shares[points] = rate / floor
+        print(
+            f"    {points:>9,} points: floor {floor:,.0f}/s, ato {rate:,.0f}/s, "
+            f"share {rate / floor:.0%}",
+            flush=True,
+        )
+    return shares
 
 
 def size_per_100k(path: str, points: int) -> float:
@@ -201,8 +247,29 @@ def main(quick: bool) -> int:
     return 0 if ok else 1
 
 
+def main_caller() -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        cost = caller_cost_us(folder)
+    print(f"(d) log_metric in the caller: {cost:.2f} us per point (200,000 points, best of 3)")
+    return 0
+
+
+def main_growth() -> int:
+    print("(e) one run of 100,000 and one of 3,000,000 points against the floor:")
+    with tempfile.TemporaryDirectory() as folder:
+        shares = growth(folder)
+    small, large = shares[100_000], shares[3_000_000]
+    change = large / small - 1
+    print(f"    share at 3M vs 100k: {change:+.0%} (target: within 10%)")
+    return 0 if abs(change) <= 0.10 else 1
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         worker(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif "--caller" in sys.argv:
+        raise SystemExit(main_caller())
+    elif "--growth" in sys.argv:
+        raise SystemExit(main_growth())
     else:
         raise SystemExit(main(quick="--quick" in sys.argv))

@@ -47,7 +47,7 @@ def test_points_leave_the_buffer_only_once_their_batch_is_taken():
     assert given[-1].points == [point(3)]
 
 
-def test_a_full_buffer_writes_itself():
+def test_without_a_thread_a_full_buffer_writes_itself():
     writer = Writer()
     buffer = MetricBuffer(writer, batch_size=3)
     for step in range(7):
@@ -138,6 +138,57 @@ def test_the_background_thread_writes_until_it_is_stopped():
     buffer.append(point(1))
     time.sleep(0.05)
     assert len(buffer) == 1  # no thread: it stays until flushed
+
+
+class ThreadWriter(Writer):
+    """A Writer that notes which thread wrote, and can be held back."""
+
+    def __init__(self):
+        super().__init__()
+        self.threads, self.go = [], threading.Event()
+        self.go.set()
+
+    def __call__(self, batch):
+        self.go.wait(10)
+        self.threads.append(threading.current_thread().name)
+        super().__call__(batch)
+
+
+def test_a_full_batch_is_written_by_the_thread_while_the_caller_only_appends():
+    writer, full = ThreadWriter(), []
+    buffer = MetricBuffer(writer, batch_size=100, flush_interval=1000, on_full=full.append)
+    buffer.start(name="test-writer")
+    try:
+        for step in range(250):
+            buffer.append(point(step))
+        assert wait_until(lambda: len(buffer) < 100)  # long before the interval
+        assert full == [] and set(writer.threads) == {"test-writer"}
+    finally:
+        buffer.stop()
+
+
+def test_a_writer_far_behind_makes_the_caller_write_and_wait_memory_stays_bounded():
+    writer = ThreadWriter()
+    buffer = MetricBuffer(writer, batch_size=10, flush_interval=1000)
+    buffer.start(name="test-slow-writer")
+    writer.go.clear()  # the thread's write hangs, as on a slow disk
+    try:
+        for step in range(10):
+            buffer.append(point(step))
+        assert wait_until(lambda: writer.go.is_set() or buffer._wake_at == 10 * buffer.BACKLOG)
+        releaser = threading.Timer(0.2, writer.go.set)
+        releaser.start()
+        for step in range(10, 10 * buffer.BACKLOG + 5):
+            buffer.append(point(step))
+            assert len(buffer) <= 10 * buffer.BACKLOG
+        releaser.join()
+        assert threading.current_thread().name in writer.threads  # it wrote, after waiting
+        assert wait_until(lambda: len(buffer) < 10)
+        written = [p for points, _, _ in writer.batches for p in points]
+        assert written == [point(step) for step in range(len(written))]  # in order, once
+    finally:
+        writer.go.set()
+        buffer.stop()
 
 
 def test_reset_forgets_what_a_forked_child_inherited():
