@@ -167,27 +167,38 @@ def test_a_full_batch_is_written_by_the_thread_while_the_caller_only_appends():
         buffer.stop()
 
 
-def test_a_writer_far_behind_makes_the_caller_write_and_wait_memory_stays_bounded():
-    writer = ThreadWriter()
-    buffer = MetricBuffer(writer, batch_size=10, flush_interval=1000)
+def test_a_writer_far_behind_makes_the_caller_wait_and_memory_stays_bounded():
+    writer, full = ThreadWriter(), []
+    buffer = MetricBuffer(writer, batch_size=10, flush_interval=1000, on_full=full.append)
     buffer.start(name="test-slow-writer")
     writer.go.clear()  # the thread's write hangs, as on a slow disk
     try:
-        for step in range(10):
-            buffer.append(point(step))
-        assert wait_until(lambda: writer.go.is_set() or buffer._wake_at == 10 * buffer.BACKLOG)
         releaser = threading.Timer(0.2, writer.go.set)
         releaser.start()
-        for step in range(10, 10 * buffer.BACKLOG + 5):
+        started = time.monotonic()
+        for step in range(10 * buffer.BACKLOG * 3):
             buffer.append(point(step))
             assert len(buffer) <= 10 * buffer.BACKLOG
-        releaser.join()
-        assert threading.current_thread().name in writer.threads  # it wrote, after waiting
+        assert time.monotonic() - started >= 0.15  # it waited for the writer
+        assert full == [] and set(writer.threads) == {"test-slow-writer"}
         assert wait_until(lambda: len(buffer) < 10)
         written = [p for points, _, _ in writer.batches for p in points]
         assert written == [point(step) for step in range(len(written))]  # in order, once
     finally:
         writer.go.set()
+        buffer.stop()
+
+
+def test_while_the_threads_writes_fail_a_caller_far_behind_writes_and_raises_itself():
+    writer = Writer(failures=10**9)
+    buffer = MetricBuffer(writer, batch_size=10, flush_interval=1000)
+    buffer.start(name="test-failing-writer")
+    try:
+        with pytest.raises(OSError, match="briefly"):
+            for step in range(10 * buffer.BACKLOG * 2):
+                buffer.append(point(step))
+        assert len(buffer) <= 10 * buffer.BACKLOG  # nothing lost, nothing unbounded
+    finally:
         buffer.stop()
 
 

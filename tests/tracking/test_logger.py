@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import threading
 import time
 
 import pytest
@@ -13,7 +14,7 @@ from ato.db_routers.sql.manager import SQLFinder, SQLLogger
 from ato.errors import (
     NoActiveRunError,
 )
-from tests.tracking.helpers import make_config
+from tests.tracking.helpers import make_config, wait_until
 
 
 def test_the_2x_flow_logs_a_run_its_metrics_and_artifacts(db_url, tmp_path):
@@ -208,3 +209,23 @@ def test_a_metric_added_through_the_session_is_summarized_from_its_own_row(sqlit
     # The id range, not every row of the run through (run_id, key, step): a run's
     # millionth point costs what its first did.
     assert "SEARCH metrics USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)" in plan, plan
+
+
+def test_full_batches_are_written_by_the_flush_thread_never_the_caller(sqlite_url, monkeypatch):
+    from ato.tracking import writes
+
+    threads, insert = [], writes.insert_points
+
+    def noting(connection, points):
+        threads.append(threading.current_thread().name)
+        insert(connection, points)
+
+    monkeypatch.setattr(writes, "insert_points", noting)
+    logger = SQLLogger(make_config(sqlite_url), batch_size=100, flush_interval=1000)
+    run_id = logger.run()
+    for step in range(1000):
+        logger.log_metric("loss", float(step))
+    assert wait_until(lambda: len(logger.buffer) < 100)
+    assert threads and set(threads) == {f"ato-tracker-run-{run_id}"}
+    logger.finish()
+    assert SQLFinder(make_config(sqlite_url)).find_run(run_id).summary["loss"].count == 1000

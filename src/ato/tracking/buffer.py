@@ -5,8 +5,8 @@ thread, never by the caller: every ``flush_interval / 2`` seconds (so that a poi
 committed within ``flush_interval`` while a batch takes less than half of it to write),
 at once when ``batch_size`` points wait, and whenever :meth:`MetricBuffer.flush` is
 called. The thread also asks for the run's heartbeat every ``heartbeat_interval``
-seconds. Only when the writer falls far behind (``BACKLOG`` batches waiting) does the
-caller write, and wait, itself: memory stays bounded. A batch leaves the buffer only
+seconds. When the writer falls far behind (``BACKLOG`` batches waiting) the caller waits
+for it: memory stays bounded. A batch leaves the buffer only
 when its writer says it has committed (:meth:`Batch.taken`), so a write that fails or is
 interrupted loses nothing: the next flush writes the same points again, and more.
 
@@ -58,7 +58,7 @@ class MetricBuffer:
     again (and raises, if it fails too).
     """
 
-    # How many full batches may wait for the thread before the caller writes itself.
+    # How many full batches may wait for the thread before the caller waits for it.
     BACKLOG = 5
 
     def __init__(
@@ -86,6 +86,7 @@ class MetricBuffer:
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._wake = threading.Event()  # a full batch waits for the thread
+        self._drained = threading.Event()  # the thread has written (or tried to)
         self._thread: threading.Thread | None = None
         self._last_beat = 0.0
 
@@ -104,7 +105,8 @@ class MetricBuffer:
 
     def append(self, point: Point) -> None:
         """Buffer ``point``. At ``batch_size`` points the thread is woken to write them;
-        at ``BACKLOG`` batches (or without a thread) the caller writes them itself."""
+        at ``BACKLOG`` batches the caller waits for it (without a thread, or while its
+        writes fail, the caller writes them itself)."""
         points = self._points
         points.append(point)
         if len(points) >= self._wake_at:
@@ -113,12 +115,24 @@ class MetricBuffer:
     def _full(self) -> None:
         backlog = self._batch_size * self.BACKLOG
         thread = self._thread
-        if thread is not None and len(self._points) < backlog:
-            # Until the thread has taken them, appends check against the backlog only
-            # (set before waking it: the thread lowers it again once it has written).
-            self._wake_at = backlog
-            self._wake.set()
-        else:
+        if thread is None or not thread.is_alive():
+            (self.on_full or self.flush)()
+            return
+        # Until the thread has taken them, appends check against the backlog only (set
+        # before waking it: the thread lowers it again once it has written).
+        self._wake_at = backlog
+        self._wake.set()
+        # Far behind: wait for the thread to take a batch (memory stays bounded). While
+        # its writes fail, or once it is gone, the caller writes, and raises, itself.
+        while (
+            len(self._points) >= backlog
+            and self._thread is thread
+            and thread.is_alive()
+            and self.background_error is None
+        ):
+            self._drained.wait(0.05)
+            self._drained.clear()
+        if len(self._points) >= backlog:
             (self.on_full or self.flush)()
 
     def add_calls(self, calls: Iterable[Any]) -> None:
@@ -144,6 +158,7 @@ class MetricBuffer:
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._drained = threading.Event()
         self._wake_at = self._batch_size
         self._thread = None
 
@@ -189,6 +204,7 @@ class MetricBuffer:
                 self._last_beat = self._clock()
         finally:
             self._wake_at = self._batch_size
+            self._drained.set()
 
 
 class BufferSetting:
