@@ -1,12 +1,12 @@
 """``MetricBuffer``: metric points and runtime calls on their way to the database.
 
 A point is appended in well under a microsecond and written in batches by a background
-thread, never by the caller: every ``flush_interval / 2`` seconds (so that a point is
-committed within ``flush_interval`` while a batch takes less than half of it to write),
-at once when ``batch_size`` points wait, and whenever :meth:`MetricBuffer.flush` is
-called. The thread also asks for the run's heartbeat every ``heartbeat_interval``
-seconds. When the writer falls far behind (``BACKLOG`` batches waiting) the caller waits
-for it: memory stays bounded. A batch leaves the buffer only
+thread, never by the caller: every ``flush_interval / 2`` seconds, sooner when writes
+are slow (so that a point is committed within ``flush_interval`` while a batch takes
+less than half of it to write), at once when ``batch_size`` points wait, and whenever
+:meth:`MetricBuffer.flush` is called. The thread also asks for the run's heartbeat every
+``heartbeat_interval`` seconds. When the writer falls far behind (``BACKLOG`` batches
+waiting) the caller waits for it: memory stays bounded. A batch leaves the buffer only
 when its writer says it has committed (:meth:`Batch.taken`), so a write that fails or is
 interrupted loses nothing: the next flush writes the same points again, and more.
 
@@ -230,22 +230,20 @@ def _popleft(queue: collections.deque[Any], count: int) -> None:
 def _background(
     ref: weakref.ref[MetricBuffer], stop: threading.Event, wake: threading.Event
 ) -> None:
-    # A write starts every half interval (or at once for a full batch): a point waits at
-    # most half an interval to be taken, plus the time its batch takes to commit.
+    # A point waits for the next write to begin, then for it to commit: writes begin
+    # every half interval, sooner when they are slow (the last one's time, twice, is
+    # kept free), so that a point is committed within the interval; at once for a full
+    # batch.
     due = time.monotonic()
     while not stop.is_set():
-        buffer = ref()
-        if buffer is None:
-            return
-        period = buffer.flush_interval / 2
-        del buffer
         wake.wait(max(0.0, due - time.monotonic()))
         wake.clear()
-        if stop.is_set():
-            return
         buffer = ref()
-        if buffer is None:
+        if buffer is None or stop.is_set():
             return
-        due = time.monotonic() + period
+        began = time.monotonic()
         buffer.tick()
+        took = time.monotonic() - began
+        interval = buffer.flush_interval
+        due = began + max(0.0, min(interval / 2, interval - 2 * took))
         del buffer
