@@ -47,7 +47,7 @@ def test_points_leave_the_buffer_only_once_their_batch_is_taken():
     assert given[-1].points == [point(3)]
 
 
-def test_a_full_buffer_writes_itself():
+def test_without_a_thread_a_full_buffer_writes_itself():
     writer = Writer()
     buffer = MetricBuffer(writer, batch_size=3)
     for step in range(7):
@@ -138,6 +138,68 @@ def test_the_background_thread_writes_until_it_is_stopped():
     buffer.append(point(1))
     time.sleep(0.05)
     assert len(buffer) == 1  # no thread: it stays until flushed
+
+
+class ThreadWriter(Writer):
+    """A Writer that notes which thread wrote, and can be held back."""
+
+    def __init__(self):
+        super().__init__()
+        self.threads, self.go = [], threading.Event()
+        self.go.set()
+
+    def __call__(self, batch):
+        self.go.wait(10)
+        self.threads.append(threading.current_thread().name)
+        super().__call__(batch)
+
+
+def test_a_full_batch_is_written_by_the_thread_while_the_caller_only_appends():
+    writer, full = ThreadWriter(), []
+    buffer = MetricBuffer(writer, batch_size=100, flush_interval=1000, on_full=full.append)
+    buffer.start(name="test-writer")
+    try:
+        for step in range(250):
+            buffer.append(point(step))
+        assert wait_until(lambda: len(buffer) < 100)  # long before the interval
+        assert full == [] and set(writer.threads) == {"test-writer"}
+    finally:
+        buffer.stop()
+
+
+def test_a_writer_far_behind_makes_the_caller_wait_and_memory_stays_bounded():
+    writer, full = ThreadWriter(), []
+    buffer = MetricBuffer(writer, batch_size=10, flush_interval=1000, on_full=full.append)
+    buffer.start(name="test-slow-writer")
+    writer.go.clear()  # the thread's write hangs, as on a slow disk
+    try:
+        releaser = threading.Timer(0.2, writer.go.set)
+        releaser.start()
+        started = time.monotonic()
+        for step in range(10 * buffer.BACKLOG * 3):
+            buffer.append(point(step))
+            assert len(buffer) <= 10 * buffer.BACKLOG
+        assert time.monotonic() - started >= 0.15  # it waited for the writer
+        assert full == [] and set(writer.threads) == {"test-slow-writer"}
+        assert wait_until(lambda: len(buffer) < 10)
+        written = [p for points, _, _ in writer.batches for p in points]
+        assert written == [point(step) for step in range(len(written))]  # in order, once
+    finally:
+        writer.go.set()
+        buffer.stop()
+
+
+def test_while_the_threads_writes_fail_a_caller_far_behind_writes_and_raises_itself():
+    writer = Writer(failures=10**9)
+    buffer = MetricBuffer(writer, batch_size=10, flush_interval=1000)
+    buffer.start(name="test-failing-writer")
+    try:
+        with pytest.raises(OSError, match="briefly"):
+            for step in range(10 * buffer.BACKLOG * 2):
+                buffer.append(point(step))
+        assert len(buffer) <= 10 * buffer.BACKLOG  # nothing lost, nothing unbounded
+    finally:
+        buffer.stop()
 
 
 def test_reset_forgets_what_a_forked_child_inherited():

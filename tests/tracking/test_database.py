@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import re
+import socket
 import sqlite3
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from ato.errors import TrackerDatabaseError
+from ato.tracking import SQLLogger
 from ato.tracking.database import is_busy, open_engine, write
+from tests.tracking.helpers import make_config
 
 
 def sqlite_error(message, code):
@@ -101,3 +107,64 @@ def test_an_error_without_a_code_is_judged_by_its_message_as_on_python_3_10():
     assert is_busy(sqlite3.OperationalError("database is locked"))
     assert is_busy(sqlite3.OperationalError("database table is locked"))
     assert not is_busy(sqlite3.OperationalError("no such table: runs"))
+
+
+def _closed_port():
+    with socket.socket() as probe:  # a port nothing listens on once this is closed
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _foreign_file(folder):
+    path = folder / "theirs.db"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE projects (pid TEXT PRIMARY KEY, owner TEXT)")
+    connection.execute("INSERT INTO projects VALUES ('p1', 'someone')")
+    connection.commit()
+    connection.close()
+    return path
+
+
+def _read_only_folder(folder):
+    (folder / "locked").mkdir()
+    (folder / "locked").chmod(0o555)
+    return folder / "locked" / "experiments.db"
+
+
+@pytest.mark.parametrize(
+    ("make_url", "fragment"),
+    [
+        (lambda tmp: f"sqlite:///{tmp / 'no' / 'such' / 'x.db'}", "does not exist. Create it"),
+        (lambda tmp: f"sqlite:///{_read_only_folder(tmp)}", "is read-only"),
+        (lambda tmp: f"sqlite:///{tmp}", "names the folder"),
+        (lambda tmp: "mysql2://user@host/db", "scheme 'mysql2', which no installed"),
+        (lambda tmp: "foo://somewhere", "scheme 'foo', which no installed"),
+        (lambda tmp: "postgress://user@host/db", "Did you mean 'postgresql'?"),
+        (
+            lambda tmp: f"postgresql+psycopg://ato@127.0.0.1:{_closed_port()}/db",
+            "Check that the server is running",
+        ),
+        (lambda tmp: f"sqlite:///{_foreign_file(tmp)}", "a table 'projects' that is not ato's"),
+    ],
+    ids=[
+        "missing folder",
+        "read-only folder",
+        "a folder",
+        "mysql2",
+        "foo",
+        "misspelled",
+        "postgres unreachable",
+        "foreign sqlite",
+    ],
+)
+def test_a_database_the_tracker_cannot_use_is_refused_saying_why_and_what_to_do(
+    tmp_path, make_url, fragment
+):
+    url = make_url(tmp_path)
+    if "read-only" in fragment and os.access(tmp_path / "locked", os.W_OK):
+        pytest.skip("running as root: every folder is writable")
+    before = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
+    with pytest.raises(TrackerDatabaseError, match=re.escape(fragment)):
+        SQLLogger(make_config(url))
+    after = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
+    assert after == before  # nothing changed, nothing created

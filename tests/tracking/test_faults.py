@@ -142,20 +142,23 @@ def test_kill_9_keeps_every_point_flushed_before_it_and_reads_as_crashed(db_url,
         connection.close()
 
 
-def test_a_stopped_process_is_crashed_once_its_heartbeat_is_stale(db_url, tmp_path):
+def test_a_stopped_process_here_is_running_with_a_stale_heartbeat_and_crashed_once_gone(
+    db_url, tmp_path
+):
     child, run_id = start(tmp_path, db_url, "steady")
     child.stdout.readline()
-    child.send_signal(signal.SIGSTOP)  # alive, but silent: like a hung node
+    child.send_signal(signal.SIGSTOP)  # Ctrl-Z: alive, but silent
     try:
         finder = SQLFinder(make_config(db_url), heartbeat_grace=1.5)
         run = finder.find_run(run_id)
-        beat = run.heartbeat_at
-        assert run.status_at(now=beat + dt.timedelta(seconds=1.0)) == "running"
-        assert run.status_at(now=beat + dt.timedelta(seconds=2.0)) == "crashed"
+        later = run.heartbeat_at + dt.timedelta(seconds=60)
+        assert run.status_at(now=later) == "running"
+        assert run.heartbeat_age_at(later) == 60.0
     finally:
         child.send_signal(signal.SIGKILL)
         child.send_signal(signal.SIGCONT)
         child.communicate()
+    assert finder.find_run(run_id).status_at(now=later) == "crashed"
 
 
 def test_a_live_run_in_a_long_step_keeps_beating(db_url, tmp_path):
@@ -269,3 +272,42 @@ def test_a_live_run_in_another_pid_namespace_on_this_host_is_not_crashed(db_url,
     child.communicate("\n", timeout=30)
     assert child.returncode == 0
     assert SQLFinder(make_config(db_url, "faults")).find_run(run_id).status == "completed"
+
+
+PACED = """
+import sys, time
+from ato.adict import ADict
+from ato.tracking import SQLLogger
+
+url, rate = sys.argv[1], int(sys.argv[2])
+logger = SQLLogger(ADict(experiment=ADict(project_name='paced', sql=ADict(db_path=url))))
+print(int(logger.run()), flush=True)
+start, logged, said = time.time(), 0, False
+while True:  # `rate` points a second, each the wall-clock time it was logged at
+    due = int((time.time() - start) * rate)
+    while logged < due:
+        logger.log_metric("t", time.time())
+        logged += 1
+    if logged >= rate and not said:
+        print("steady", flush=True)  # a second in: batches are being written
+        said = True
+    time.sleep(0.0002)
+"""
+
+PROMISED_LOSS_S = 0.5  # README, "Tracking runs": at most the last half second
+
+
+def test_kill_9_at_20000_points_a_second_loses_at_most_half_a_second(db_url, tmp_path):
+    gaps = []
+    for trial in range(5):
+        child = run_script(tmp_path, PACED, db_url, "20000", name="paced.py")
+        run_id = int(child.stdout.readline())
+        assert child.stdout.readline().strip() == "steady"
+        time.sleep(0.5 + 0.1 * trial)  # kill at different points of the flush cycle
+        killed_at = time.time()
+        child.send_signal(signal.SIGKILL)
+        child.communicate()
+        points = SQLFinder(make_config(db_url, "paced")).metrics(run_id, "t")
+        gaps.append(killed_at - max(point.value for point in points))
+    print(f"kill -9 at 20,000 points/s, {db_url.split(':')[0]}: gaps {gaps}")
+    assert max(gaps) <= PROMISED_LOSS_S, f"newest stored point's age at the kill: {gaps}"

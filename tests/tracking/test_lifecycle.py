@@ -322,3 +322,48 @@ def test_sigterm_in_awkward_places_ends_promptly_and_keeps_every_point(
     runs = [finder.find_run(run_id) for run_id in run_ids]
     assert [run.summary["x"].count for run in runs] == counts
     assert [run.stored_status for run in runs] == statuses
+
+
+HANGUP = """
+import signal, sys, time
+from ato.adict import ADict
+from ato.tracking import SQLLogger
+
+url, signame, chained = sys.argv[1], sys.argv[2], sys.argv[3] == "chained"
+if chained:  # the program's own handler, e.g. one that saves a checkpoint
+    def own(signum, frame):
+        print("own handler", flush=True)
+        sys.exit(4)
+    signal.signal(getattr(signal, signame), own)
+config = ADict(experiment=ADict(project_name='hup', sql=ADict(db_path=url)))
+logger = SQLLogger(config, flush_interval=1000, batch_size=10**9)
+run = logger.run()
+for i in range(5000):
+    logger.log_metric('x', float(i))
+print(int(run), flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize(
+    ("signame", "chained", "code"),
+    [
+        ("SIGHUP", "alone", -signal.SIGHUP),  # a closed terminal, a dropped ssh session
+        ("SIGHUP", "chained", 4),
+        ("SIGTERM", "alone", -signal.SIGTERM),
+        ("SIGTERM", "chained", 4),
+    ],
+)
+def test_a_hangup_ends_the_run_as_killed_with_every_point_as_sigterm_does(
+    db_url, tmp_path, signame, chained, code
+):
+    child = run_script(tmp_path, HANGUP, db_url, signame, chained, name="hup.py")
+    run_id = int(child.stdout.readline())
+    child.send_signal(getattr(signal, signame))
+    stdout, stderr = child.communicate(timeout=60)
+    assert child.returncode == code, stderr
+    assert ("own handler" in stdout) == (chained == "chained")
+    run = SQLFinder(make_config(db_url, "hup")).find_run(run_id)
+    assert run.stored_status == "killed" and run.status == "killed"
+    assert run.error == f"terminated by {signame}"
+    assert run.summary["x"].count == 5000

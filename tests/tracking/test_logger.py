@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import threading
 import time
 
 import pytest
@@ -13,7 +14,7 @@ from ato.db_routers.sql.manager import SQLFinder, SQLLogger
 from ato.errors import (
     NoActiveRunError,
 )
-from tests.tracking.helpers import make_config
+from tests.tracking.helpers import make_config, wait_until
 
 
 def test_the_2x_flow_logs_a_run_its_metrics_and_artifacts(db_url, tmp_path):
@@ -163,3 +164,68 @@ def test_many_points_are_written_in_batches_and_all_arrive(db_url):
         549.9,
         5499,
     )
+
+
+@pytest.mark.parametrize(
+    ("values", "batch_size"),
+    [
+        ([3.0, 1.0, 2.0], 10),  # one batch
+        ([3.0, 1.0, 2.0, 0.5, 9.0, 4.0, 7.0], 2),  # min and max in different batches
+        ([math.nan, 2.0, math.nan], 1),  # NaN counted, never min or max; last is NaN
+        ([math.nan, math.nan], 10),  # no number at all
+        ([1.0, math.inf, -math.inf, 5.0], 3),
+    ],
+)
+def test_summaries_made_from_each_batch_equal_those_of_the_whole_history(
+    db_url, values, batch_size
+):
+    logger = SQLLogger(make_config(db_url), batch_size=batch_size, flush_interval=1000)
+    run_id = logger.run()
+    for index, value in enumerate(values):
+        logger.log_metric("x", value)
+        logger.log_metric("other", float(index))
+        if index % batch_size == batch_size - 1:
+            logger.flush()
+    logger.finish()
+    summary = SQLFinder(make_config(db_url)).find_run(run_id).summary["x"]
+    numbers = [value for value in values if not math.isnan(value)]
+    assert summary.count == len(values) and summary.last_step == len(values) - 1
+    assert (summary.min, summary.max) == ((min(numbers), max(numbers)) if numbers else (None, None))
+    assert summary.last == values[-1] or (math.isnan(summary.last) and math.isnan(values[-1]))
+
+
+def test_a_metric_added_through_the_session_is_summarized_from_its_own_row(sqlite_url):
+    import sqlite3
+
+    from ato.tracking.summaries import _SOME_ROWS, _STATEMENTS
+
+    SQLLogger(make_config(sqlite_url)).engine.dispose()
+    sql = str(_STATEMENTS["sqlite", _SOME_ROWS])
+    for name in ("after", "upto", "run"):
+        sql = sql.replace(f":{name}", "1")
+    connection = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+    plan = " | ".join(row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + sql))
+    connection.close()
+    # The id range, not every row of the run through (run_id, key, step): a run's
+    # millionth point costs what its first did.
+    assert "SEARCH metrics USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)" in plan, plan
+
+
+def test_full_batches_are_written_by_the_flush_thread_never_the_caller(sqlite_url, monkeypatch):
+    from ato.tracking import writes
+
+    threads, insert = [], writes.insert_points
+
+    def noting(connection, points):
+        threads.append(threading.current_thread().name)
+        insert(connection, points)
+
+    monkeypatch.setattr(writes, "insert_points", noting)
+    logger = SQLLogger(make_config(sqlite_url), batch_size=100, flush_interval=1000)
+    run_id = logger.run()
+    for step in range(1000):
+        logger.log_metric("loss", float(step))
+    assert wait_until(lambda: len(logger.buffer) < 100)
+    assert threads and set(threads) == {f"ato-tracker-run-{run_id}"}
+    logger.finish()
+    assert SQLFinder(make_config(sqlite_url)).find_run(run_id).summary["loss"].count == 1000

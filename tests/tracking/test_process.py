@@ -40,8 +40,8 @@ class StandIn:
     def after_fork_in_child(self):
         self.events.append("fork")
 
-    def end_run_on_sigterm(self):
-        self.events.append("sigterm")
+    def end_run_on_signal(self, signum):
+        self.events.append("sigterm" if signum == signal.SIGTERM else signum)
 
     def end_run_at_exit(self, error):
         self.events.append(("exit", repr(error)))
@@ -97,8 +97,8 @@ def test_a_run_in_the_main_thread_after_one_in_a_thread_gets_the_handler(at_exit
 def test_sigterm_ends_the_open_runs_newest_first_then_chains(at_exit, user_sigterm):
     hooks, first, second = ProcessHooks(), StandIn("first"), StandIn("second")
     order = []
-    first.end_run_on_sigterm = lambda: order.append("first")
-    second.end_run_on_sigterm = lambda: order.append("second")
+    first.end_run_on_signal = lambda signum: order.append("first")
+    second.end_run_on_signal = lambda signum: order.append("second")
     hooks.run_starting(first)
     hooks.run_starting(second)
     os.kill(os.getpid(), signal.SIGTERM)

@@ -1,10 +1,13 @@
 """``MetricBuffer``: metric points and runtime calls on their way to the database.
 
-A point is appended in well under a microsecond and written in batches: once
-``batch_size`` points wait, every ``flush_interval`` seconds from a background thread
-(which also asks for the run's heartbeat every ``heartbeat_interval`` seconds), and
-whenever :meth:`MetricBuffer.flush` is called. A batch leaves the buffer only when its
-writer says it has committed (:meth:`Batch.taken`), so a write that fails or is
+A point is appended in well under a microsecond and written in batches by a background
+thread, never by the caller: every ``flush_interval / 2`` seconds, sooner when writes
+are slow (so that a point is committed within ``flush_interval`` while a batch takes
+less than half of it to write), at once when ``batch_size`` points wait, and whenever
+:meth:`MetricBuffer.flush` is called. The thread also asks for the run's heartbeat every
+``heartbeat_interval`` seconds. When the writer falls far behind (``BACKLOG`` batches
+waiting) the caller waits for it: memory stays bounded. A batch leaves the buffer only
+when its writer says it has committed (:meth:`Batch.taken`), so a write that fails or is
 interrupted loses nothing: the next flush writes the same points again, and more.
 
 The buffer knows neither databases nor signals: its writer is a function of a
@@ -55,6 +58,9 @@ class MetricBuffer:
     again (and raises, if it fails too).
     """
 
+    # How many full batches may wait for the thread before the caller waits for it.
+    BACKLOG = 5
+
     def __init__(
         self,
         write: Callable[[Batch], None],
@@ -66,10 +72,11 @@ class MetricBuffer:
         on_full: Callable[[], None] | None = None,
     ) -> None:
         self.write = write
-        # What a full buffer calls (by default flush): the logger passes its own
-        # flush, which keeps signal handlers out of the whole of it.
+        # What the caller calls when the writer is far behind or there is no thread (by
+        # default flush): the logger passes its own flush, which keeps signal handlers
+        # out of the whole of it.
         self.on_full = on_full
-        self.batch_size = batch_size
+        self._wake_at = self._batch_size = batch_size
         self.flush_interval = flush_interval
         self.heartbeat_interval = heartbeat_interval
         self.background_error: BaseException | None = None
@@ -78,18 +85,54 @@ class MetricBuffer:
         self._calls: collections.deque[Any] = collections.deque()
         self._lock = threading.RLock()
         self._stop = threading.Event()
+        self._wake = threading.Event()  # a full batch waits for the thread
+        self._drained = threading.Event()  # the thread has written (or tried to)
         self._thread: threading.Thread | None = None
         self._last_beat = 0.0
+
+    @property
+    def batch_size(self) -> int:
+        """How many points make a batch the thread writes at once."""
+        return self._batch_size
+
+    @batch_size.setter
+    def batch_size(self, size: int) -> None:
+        self._wake_at = self._batch_size = size
 
     def __len__(self) -> int:
         """How many points and calls are waiting to be written."""
         return len(self._points) + len(self._calls)
 
     def append(self, point: Point) -> None:
-        """Buffer ``point``; write the buffer now if it holds ``batch_size`` points."""
+        """Buffer ``point``. At ``batch_size`` points the thread is woken to write them;
+        at ``BACKLOG`` batches the caller waits for it (without a thread, or while its
+        writes fail, the caller writes them itself)."""
         points = self._points
         points.append(point)
-        if len(points) >= self.batch_size:
+        if len(points) >= self._wake_at:
+            self._full()
+
+    def _full(self) -> None:
+        backlog = self._batch_size * self.BACKLOG
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            (self.on_full or self.flush)()
+            return
+        # Until the thread has taken them, appends check against the backlog only (set
+        # before waking it: the thread lowers it again once it has written).
+        self._wake_at = backlog
+        self._wake.set()
+        # Far behind: wait for the thread to take a batch (memory stays bounded). While
+        # its writes fail, or once it is gone, the caller writes, and raises, itself.
+        while (
+            len(self._points) >= backlog
+            and self._thread is thread
+            and thread.is_alive()
+            and self.background_error is None
+        ):
+            self._drained.wait(0.05)
+            self._drained.clear()
+        if len(self._points) >= backlog:
             (self.on_full or self.flush)()
 
     def add_calls(self, calls: Iterable[Any]) -> None:
@@ -114,6 +157,9 @@ class MetricBuffer:
         self._calls = collections.deque()
         self._lock = threading.RLock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._drained = threading.Event()
+        self._wake_at = self._batch_size
         self._thread = None
 
     def _discard(self, n_points: int, n_calls: int) -> None:
@@ -123,13 +169,15 @@ class MetricBuffer:
     # -- the background thread ------------------------------------------------------------
 
     def start(self, name: str) -> None:
-        """Flush every ``flush_interval`` seconds from a daemon thread called ``name``."""
+        """Write from a daemon thread called ``name``: every ``flush_interval / 2``
+        seconds, and as soon as a batch is full."""
         self.stop()
-        self._stop = threading.Event()
+        self._stop, self._wake = threading.Event(), threading.Event()
+        self._wake_at = self._batch_size
         self._last_beat = self._clock()
         self._thread = threading.Thread(
             target=_background,
-            args=(weakref.ref(self), self._stop, self.flush_interval),
+            args=(weakref.ref(self), self._stop, self._wake),
             daemon=True,
             name=name,
         )
@@ -138,6 +186,7 @@ class MetricBuffer:
     def stop(self) -> None:
         """End the background thread, after the write it may be doing."""
         self._stop.set()
+        self._wake.set()
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join()
@@ -153,6 +202,9 @@ class MetricBuffer:
             self.background_error = None
             if beat:
                 self._last_beat = self._clock()
+        finally:
+            self._wake_at = self._batch_size
+            self._drained.set()
 
 
 class BufferSetting:
@@ -175,10 +227,23 @@ def _popleft(queue: collections.deque[Any], count: int) -> None:
     collections.deque(itertools.starmap(queue.popleft, itertools.repeat((), count)), maxlen=0)
 
 
-def _background(ref: weakref.ref[MetricBuffer], stop: threading.Event, interval: float) -> None:
-    while not stop.wait(interval):
+def _background(
+    ref: weakref.ref[MetricBuffer], stop: threading.Event, wake: threading.Event
+) -> None:
+    # A point waits for the next write to begin, then for it to commit: writes begin
+    # every half interval, sooner when they are slow (the last one's time, twice, is
+    # kept free), so that a point is committed within the interval; at once for a full
+    # batch.
+    due = time.monotonic()
+    while not stop.is_set():
+        wake.wait(max(0.0, due - time.monotonic()))
+        wake.clear()
         buffer = ref()
-        if buffer is None:
+        if buffer is None or stop.is_set():
             return
+        began = time.monotonic()
         buffer.tick()
+        took = time.monotonic() - began
+        interval = buffer.flush_interval
+        due = began + max(0.0, min(interval / 2, interval - 2 * took))
         del buffer

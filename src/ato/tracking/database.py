@@ -13,6 +13,7 @@ every write of the tracker that way (begin, retry while busy, commit).
 
 from __future__ import annotations
 
+import difflib
 import os
 import random
 import sqlite3
@@ -23,7 +24,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
 
 from ato.errors import TrackerDatabaseError
@@ -32,6 +33,7 @@ from ato.tracking.secrets import masked_url
 
 __all__ = [
     "BUSY_TIMEOUT_S",
+    "connect_or_refuse",
     "is_busy",
     "is_sqlite",
     "not_a_database",
@@ -95,12 +97,78 @@ def _check_sqlite_folder(path: str, url: str) -> None:
     # how SQLite databases get corrupted. SQLite itself refuses a file that is not a
     # database on the first read (see ``not_a_database``).
     folder = os.path.dirname(os.path.abspath(path))
+    shown = masked_url(url)
+    if os.path.isdir(path):
+        raise TrackerDatabaseError(
+            f"experiment.sql.db_path {shown!r} names the folder {path!r}, not a database "
+            f"file. Name a file inside it, e.g. "
+            f"'sqlite:///{os.path.join(path, 'experiments.db')}'."
+        )
     if not os.path.exists(path) and not os.path.isdir(folder):
         raise TrackerDatabaseError(
-            f"Cannot create the tracker database {path!r} (from {url!r}): the folder "
+            f"Cannot create the tracker database {path!r} (from {shown!r}): the folder "
             f"{folder!r} does not exist. Create it, or point experiment.sql.db_path "
             f"elsewhere."
         )
+    # The journal files (-wal, -shm) are created beside the database at every open.
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise TrackerDatabaseError(
+            f"Cannot write the tracker database {path!r} (from {shown!r}): the folder "
+            f"{folder!r} is read-only, and SQLite creates its journal files (-wal, -shm) "
+            f"beside the database. Make the folder writable or log elsewhere; to only "
+            f"read runs there, use SQLFinder (it opens the file read-only)."
+        )
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise TrackerDatabaseError(
+            f"Cannot write the tracker database {path!r} (from {shown!r}): the file is "
+            f"read-only. Make it writable (chmod u+w) or log elsewhere; to only read "
+            f"runs there, use SQLFinder (it opens the file read-only)."
+        )
+
+
+# The backends the tracker is tested on, for "did you mean".
+_KNOWN_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "postgresql+psycopg2")
+
+
+def _unknown_scheme(url: str, scheme: str, error: BaseException) -> TrackerDatabaseError:
+    close = difflib.get_close_matches(scheme, _KNOWN_SCHEMES, n=1, cutoff=0.6)
+    hint = f"Did you mean {close[0]!r}? " if close else ""
+    return TrackerDatabaseError(
+        f"experiment.sql.db_path={masked_url(url)!r} has the scheme {scheme!r}, which no "
+        f"installed SQLAlchemy dialect knows ({error}). {hint}The tracker stores runs in "
+        f"SQLite ('sqlite:///experiments.db') or PostgreSQL "
+        f"('postgresql+psycopg://user@host/db')."
+    )
+
+
+def connect_or_refuse(engine: Engine, url: str) -> None:
+    """Connect once, turning what stops a connection (a server that does not answer, a
+    file SQLite cannot open) into a :class:`TrackerDatabaseError` that says what to do."""
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as error:
+        engine.dispose()
+        raise (not_a_database(error, url) or _cannot_connect(error, url)) from None
+
+
+def _cannot_connect(error: DBAPIError, url: str) -> TrackerDatabaseError:
+    reason = str(getattr(error, "orig", error)).strip().splitlines()
+    first = reason[0] if reason else type(error).__name__
+    shown = masked_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return TrackerDatabaseError(
+            f"SQLite cannot open the tracker database {shown!r} ({first}). Check that "
+            f"the path names a file in a folder you can write, or point "
+            f"experiment.sql.db_path elsewhere."
+        )
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    return TrackerDatabaseError(
+        f"Cannot connect to the tracker database {shown!r} at {where} ({first}). "
+        f"Check that the server is running and accepts connections there, and "
+        f"the user, password and database name; or log to an SQLite file."
+    )
 
 
 def not_a_database(error: BaseException, url: str) -> TrackerDatabaseError | None:
@@ -121,8 +189,9 @@ def open_engine(url: str, *, writer: bool, read_only: bool = False) -> Engine:
     never written, a read-only file works) and must exist; PostgreSQL sessions are
     read-only transactions.
 
-    Refused: what is not an SQLAlchemy URL, in-memory SQLite, a file in a folder that
-    does not exist, and a file a parent process had open when it forked this one.
+    Refused: what is not an SQLAlchemy URL, a scheme no dialect knows, in-memory
+    SQLite, a folder, a file in a folder that does not exist or is read-only (for a
+    writer), and a file a parent process had open when it forked this one.
     """
     if not isinstance(url, str) or not url:
         raise TrackerDatabaseError(
@@ -169,10 +238,13 @@ def open_engine(url: str, *, writer: bool, read_only: bool = False) -> Engine:
             engine = create_engine(url, connect_args={"timeout": timeout})
         _prepare_sqlite(engine, writer=writer, timeout=timeout)
         return engine
-    if read_only and parsed.get_backend_name() == "postgresql":
-        options = "-c default_transaction_read_only=on"
-        return create_engine(url, pool_pre_ping=True, connect_args={"options": options})
-    return create_engine(url, pool_pre_ping=True)
+    try:
+        if read_only and parsed.get_backend_name() == "postgresql":
+            options = "-c default_transaction_read_only=on"
+            return create_engine(url, pool_pre_ping=True, connect_args={"options": options})
+        return create_engine(url, pool_pre_ping=True)
+    except NoSuchModuleError as error:
+        raise _unknown_scheme(url, parsed.drivername, error) from None
 
 
 def _check_sqlite_file(path: str, url: str) -> None:

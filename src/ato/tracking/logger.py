@@ -4,9 +4,10 @@ A metric is checked (:mod:`~ato.tracking.values`), appended to a
 :class:`~ato.tracking.buffer.MetricBuffer` and written in batches, one transaction per
 batch (:mod:`~ato.tracking.writes`, through :func:`~ato.tracking.database.write`): when
 the buffer holds ``batch_size`` points, at least every ``flush_interval`` seconds, at
-``finish``, at interpreter exit and on SIGTERM (:mod:`~ato.tracking.process`). A process
-killed with ``kill -9`` therefore loses at most the last interval of points, and its run
-reads as 'crashed' once its heartbeat is stale or its pid is gone.
+``finish``, at interpreter exit and on SIGTERM or SIGHUP (:mod:`~ato.tracking.process`).
+A process killed with ``kill -9`` therefore loses at most the last interval of points,
+and its run reads as 'crashed' once its pid is gone (seen from another host: once its
+heartbeat is stale). Run rows are made by :mod:`~ato.tracking.starting`.
 
 Points leave the buffer only once their transaction has committed, so an error or a
 Ctrl-C in the middle of a write loses nothing. A forked child inherits the logger but
@@ -19,6 +20,7 @@ import contextlib
 import itertools
 import math
 import os
+import signal
 import sys
 import threading
 from collections.abc import Mapping
@@ -28,17 +30,17 @@ from typing import TYPE_CHECKING, Any
 
 from ato.errors import NoActiveRunError
 from ato.trace import RuntimeCall
-from ato.tracking import writes
+from ato.tracking import starting, writes
 from ato.tracking.buffer import Batch, BufferSetting, MetricBuffer
 from ato.tracking.database import is_sqlite, open_engine, refuse_forked_sqlite, sqlite_file, write
 from ato.tracking.handle import ActiveRun
 from ato.tracking.migrations import migrate, step_range
 from ato.tracking.process import ending, hooks, main_writes
 from ato.tracking.schema import Experiment, Project, utc_now
-from ato.tracking.scopes import ScopeRecorder, static_row
+from ato.tracking.scopes import ScopeRecorder
 from ato.tracking.session import LegacySession
 from ato.tracking.settings import tracker_settings
-from ato.tracking.values import check_key, jsonable, metric_number, step_number
+from ato.tracking.values import check_key, metric_number, step_number
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -170,41 +172,14 @@ class SQLLogger:
         from ato import environment
 
         project_id = self._project_id()
-        self._scopes.choose(self.config)
         # Once per logger: a process's interpreter and packages do not change between
         # its runs (a search running hundreds of them would pay it each time).
         if self._environment is None:
             self._environment = environment.capture()
-        record = self._environment
-        values = writes.new_run(
-            project_id,
-            self.config,
-            tags,
-            provenance=self._scopes.provenance(),
-            environment_hash=environment.environment_hash(record),
-            volatile=self._volatile_keys(),
-            git_root=(record.get("git") or {}).get("root"),
+        volatile = starting.volatile_keys(self.config, self.volatile)
+        return starting.insert_run(
+            self.engine, project_id, self.config, self._scopes, self._environment, tags, volatile
         )
-        fingerprints, sources = self._scopes.static_fingerprints()
-        insert = partial(
-            writes.insert_run,
-            values=values,
-            environment=jsonable(record),
-            fingerprints=fingerprints,
-            sources=sources,
-        )
-        return write(self.engine, insert), values["uuid"]
-
-    def _volatile_keys(self) -> list[str]:
-        marked = list(self.volatile)
-        experiment = self.config.get("experiment") if isinstance(self.config, Mapping) else None
-        extra = experiment.get("volatile") if isinstance(experiment, Mapping) else None
-        if isinstance(extra, str):
-            extra = [extra]
-        for pattern in extra or ():
-            if isinstance(pattern, str) and pattern not in marked:
-                marked.append(pattern)
-        return marked
 
     def _on_runtime_call(self, call: RuntimeCall) -> None:
         # Numbered within the run: the tracer counts calls for the whole process.
@@ -216,17 +191,9 @@ class SQLLogger:
             self.buffer.add_calls((own,))
 
     def _on_traced(self, trace_id: str, fingerprint: Fingerprint) -> None:
-        # A function traced while the run is open (imported late, defined in a loop) is
-        # this run's code too.
         run_id = self._current_run_id
-        if not self._active or run_id is None:
-            return
-        sources: dict[str, tuple[str, str]] = {}
-        row = static_row(trace_id, fingerprint, sources)
-        write(
-            self.engine,
-            partial(writes.insert_static, run_id=run_id, fingerprints=[row], sources=sources),
-        )
+        if self._active and run_id is not None:
+            starting.insert_traced_late(self.engine, run_id, trace_id, fingerprint)
 
     def log_metric(self, key: str, value: Any, step: int | None = None) -> None:
         """Record ``value`` of metric ``key`` at ``step`` (by default one past the last
@@ -345,11 +312,11 @@ class SQLLogger:
 
     # -- the process's events (see ato.tracking.process) -----------------------------------
 
-    def end_run_on_sigterm(self) -> None:
-        """Finish the open run as 'killed': the process is going down."""
+    def end_run_on_signal(self, signum: int) -> None:
+        """Finish the open run as 'killed': the process is going down (SIGTERM, SIGHUP)."""
         if self._active:
             self._legacy.settle(commit=False)
-            self.finish("killed", error="terminated by SIGTERM")
+            self.finish("killed", error=f"terminated by {signal.Signals(signum).name}")
 
     def end_run_at_exit(self, error: BaseException | None) -> None:
         """Finish the open run with the status of the program's end (``error``)."""

@@ -8,7 +8,8 @@ PostgreSQL: a transaction-scoped advisory lock), so when several processes open 
 file at the same moment, one migrates and the others find it done.
 
 A database whose version is newer than :data:`LATEST` was written by a newer ato: it is
-refused, unchanged.
+refused, unchanged; so is a database of another program whose tables have our names but
+not our columns.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from ato.errors import TrackerDatabaseError
-from ato.tracking.database import not_a_database, retry, write
+from ato.tracking.database import connect_or_refuse, not_a_database, retry, write
 from ato.tracking.schema import (
     Base,
     CodeSource,
@@ -45,6 +46,7 @@ from ato.tracking.schema import (
     SchemaVersion,
     utc_now,
 )
+from ato.tracking.secrets import masked_url
 from ato.tracking.summaries import summarize_all
 
 __all__ = ["LATEST", "MIGRATIONS", "migrate", "migrate_database", "schema_version", "step_range"]
@@ -242,6 +244,27 @@ def schema_version(connection: Connection) -> int:
     return 1 if inspector.has_table("experiments") else 0
 
 
+def _refuse_foreign_tables(connection: Connection, url: str) -> None:
+    """Before the first migration (no ``ato_schema`` table yet): a table that has one
+    of our names must have the columns we gave it, or the file belongs to another
+    program and nothing is changed."""
+    inspector = inspect(connection)
+    present = set(inspector.get_table_names())
+    expected = {name: table.columns.keys() for name, table in Base.metadata.tables.items()}
+    expected.update({name: table.columns.keys() for name, table in _legacy.tables.items()})
+    for name in sorted(present & expected.keys()):
+        columns = {column["name"] for column in inspector.get_columns(name)}
+        missing = [column for column in expected[name] if column not in columns]
+        if missing:
+            raise TrackerDatabaseError(
+                f"The database {masked_url(url)!r} has a table {name!r} that is not "
+                f"ato's: it lacks the columns {', '.join(missing)} (it has "
+                f"{', '.join(sorted(columns))}). It looks like another program's "
+                f"database; nothing was changed. Point experiment.sql.db_path at a new "
+                f"file or an existing ato database."
+            )
+
+
 def migrate(engine: Engine, url: str) -> int:
     """Bring the database at ``engine`` to :data:`LATEST`; return the version found."""
 
@@ -253,6 +276,8 @@ def migrate(engine: Engine, url: str) -> int:
             # in short turns instead (see _pg_lock_turns).
             connection.execute(text("SET LOCAL lock_timeout = '1s'"))
         found = schema_version(connection)
+        if found <= 1:
+            _refuse_foreign_tables(connection, url)
         if found > LATEST:
             raise TrackerDatabaseError(
                 f"The database {url!r} has schema version {found}, but this ato knows "
@@ -267,6 +292,7 @@ def migrate(engine: Engine, url: str) -> int:
         _record(connection, LATEST)
         return found
 
+    connect_or_refuse(engine, url)
     try:
         found = _pg_lock_turns(lambda: write(engine, upgrade), engine, url)
     except DBAPIError as error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 
-__all__ = ["pid_is_running", "pid_namespace"]
+__all__ = ["pid_is_running", "pid_namespace", "process_start_time"]
 
 
 def pid_is_running(pid: int) -> bool:
@@ -24,6 +24,30 @@ def pid_is_running(pid: int) -> bool:
         return state not in (b"Z", b"X")
     except (OSError, IndexError):
         return True
+
+
+def process_start_time(pid: int) -> float | None:
+    """When process ``pid`` started, as Unix time to within a second (Linux); None
+    where /proc does not tell. A pid reused by a later process has a later start."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            ticks = int(handle.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+    boot = _boot_time()
+    return None if boot is None else boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+@functools.lru_cache(maxsize=1)
+def _boot_time() -> float | None:
+    try:
+        with open("/proc/stat", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"btime "):
+                    return float(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 @functools.lru_cache(maxsize=1)

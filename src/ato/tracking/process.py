@@ -1,14 +1,15 @@
 """What a process does for the runs in it: signals, exit and fork, installed only while
 needed.
 
-- :data:`main_writes`: a SIGTERM that lands while the main thread writes is held until
-  the write is over (the handler would wait on the lock the write holds);
+- :data:`main_writes`: a SIGTERM (or SIGHUP) that lands while the main thread writes is
+  held until the write is over (the handler would wait on the lock the write holds);
 - :func:`interrupts_held`: a Ctrl-C is held for the instant between a batch's commit
   and its removal from the buffer;
 - :data:`exit_status`: the code given to ``sys.exit`` is noted for runs still open at
   exit;
-- :data:`hooks`: while at least one run is open, an ``atexit`` entry and a SIGTERM
-  handler finish the open runs (the handler then chains to the one it replaced), and
+- :data:`hooks`: while at least one run is open, an ``atexit`` entry and a handler of
+  SIGTERM and SIGHUP (a closed terminal, a dropped ssh session) finish the open runs (the
+  handler then chains to the one it replaced; an ignored signal stays ignored), and
   ``sys.exit`` is watched; all three are installed when the first run starts and
   removed when the last ends. A fork hook (which ``os.register_at_fork`` cannot take
   back) is registered when the first logger is made: in a child, loggers drop the
@@ -29,6 +30,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 __all__ = [
+    "ENDING_SIGNALS",
     "ExitStatus",
     "MainWrites",
     "Participant",
@@ -39,6 +41,12 @@ __all__ = [
     "interrupts_held",
     "main_writes",
 ]
+
+
+# What ends a process politely: each finishes the open runs as 'killed'.
+ENDING_SIGNALS: tuple[int, ...] = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
 def _in_main_thread() -> bool:
@@ -152,8 +160,8 @@ class Participant(Protocol):
     def after_fork_in_child(self) -> None:
         """Drop the parent's run, buffer, thread and connections."""
 
-    def end_run_on_sigterm(self) -> None:
-        """Finish the open run as 'killed'."""
+    def end_run_on_signal(self, signum: int) -> None:
+        """Finish the open run as 'killed' by signal ``signum`` (SIGTERM or SIGHUP)."""
 
     def end_run_at_exit(self, error: BaseException | None) -> None:
         """Finish the open run with the status of the program's end (``error``)."""
@@ -166,7 +174,9 @@ class ProcessHooks:
     def __init__(self) -> None:
         self._loggers: weakref.WeakSet[Participant] = weakref.WeakSet()
         self._running: list[weakref.ref[Participant]] = []
-        self._previous_sigterm: Any = None
+        # The handler each of ENDING_SIGNALS had before ours (kept once ours is gone: a
+        # signal deferred until then still chains to it).
+        self._previous: dict[int, Any] = {}
         self._at_exit = False  # whether ``_end_at_exit`` is registered with atexit
         self._exiting = False
         # SQLite files a logger of a parent process had open when it forked this one.
@@ -212,7 +222,7 @@ class ProcessHooks:
         if not self._at_exit:
             atexit.register(self._end_at_exit)
             self._at_exit = True
-        self._install_sigterm()
+        self._install_signals()
         exit_status.watch()
 
     def _remove(self) -> None:
@@ -220,40 +230,40 @@ class ProcessHooks:
         if self._at_exit and not self._exiting:
             atexit.unregister(self._end_at_exit)
             self._at_exit = False
-        self._restore_sigterm()
+        self._restore_signals()
         exit_status.unwatch()
 
-    def _install_sigterm(self) -> None:
+    def _install_signals(self) -> None:
         if not _in_main_thread():
             return
-        current = signal.getsignal(signal.SIGTERM)
-        if current == self._on_sigterm:  # still ours: never chain to ourselves
-            return
-        if current is signal.SIG_IGN or current is None:
-            return
-        self._previous_sigterm = current
-        signal.signal(signal.SIGTERM, self._on_sigterm)
+        for signum in ENDING_SIGNALS:
+            current = signal.getsignal(signum)
+            if current == self._on_signal:  # still ours: never chain to ourselves
+                continue
+            if current is signal.SIG_IGN or current is None:  # e.g. under nohup
+                continue
+            self._previous[signum] = current
+            signal.signal(signum, self._on_signal)
 
-    def _restore_sigterm(self) -> None:
+    def _restore_signals(self) -> None:
         # Only the main thread may set handlers; from another thread ours stays
         # installed and keeps chaining to the previous one.
         if not _in_main_thread():
             return
-        # ``_previous_sigterm`` is kept: a SIGTERM deferred until now still chains to it.
-        previous = self._previous_sigterm
-        if previous is not None and signal.getsignal(signal.SIGTERM) == self._on_sigterm:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, previous in self._previous.items():
+            if signal.getsignal(signum) == self._on_signal:
+                signal.signal(signum, previous)
 
-    def _on_sigterm(self, signum: int, frame: Any) -> None:
+    def _on_signal(self, signum: int, frame: Any) -> None:
         if main_writes.depth:
             # The main thread was interrupted inside a write (of any logger), holding
             # its lock and transaction: ending runs now would wait on them. They end
             # right after that write.
-            main_writes.pending.append((self._on_sigterm, signum, frame))
+            main_writes.pending.append((self._on_signal, signum, frame))
             return
-        previous = self._previous_sigterm
+        previous = self._previous.get(signum, signal.SIG_DFL)
         try:
-            _each(self.running(), lambda logger: logger.end_run_on_sigterm())
+            _each(self.running(), lambda logger: logger.end_run_on_signal(signum))
         finally:
             if callable(previous):
                 previous(signum, frame)

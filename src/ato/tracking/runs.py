@@ -15,7 +15,7 @@ import socket
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from ato.tracking.pids import pid_is_running, pid_namespace
+from ato.tracking.pids import pid_is_running, pid_namespace, process_start_time
 from ato.tracking.schema import as_utc
 
 if TYPE_CHECKING:
@@ -128,23 +128,39 @@ def effective_status(
     grace_s: float,
     now: _dt.datetime | None = None,
     namespace: str | None = None,
+    started: _dt.datetime | None = None,
 ) -> str | None:
-    """A stored 'running' that is not: 'crashed' once the heartbeat is older than
-    ``grace_s``, or at once when the process is gone from this host and pid namespace.
-    Runs written by ato 2.x have no heartbeat and keep the status they have."""
+    """A stored 'running' that is not: 'crashed'.
+
+    On this host and in this pid namespace the process itself tells: a run is running
+    while its pid is (stopped with SIGSTOP or Ctrl-Z, or busy, its heartbeat may be
+    stale), and crashed at once when the pid is gone or belongs to a process that
+    started after the run did (``started``: a reused pid). Elsewhere only the heartbeat
+    tells: 'crashed' once it is older than ``grace_s``. Runs written by ato 2.x have no
+    heartbeat and keep the status they have.
+    """
     if status != "running" or heartbeat_at is None:
         return status
-    if (
-        pid is not None
-        and host == socket.gethostname()
-        and namespace == pid_namespace()
-        and not pid_is_running(pid)
-    ):
-        return "crashed"
+    if pid is not None and host == socket.gethostname() and namespace == pid_namespace():
+        return "running" if _is_the_run_process(pid, started) else "crashed"
     now = now or _dt.datetime.now(_dt.timezone.utc)
     if (now - heartbeat_at).total_seconds() > grace_s:
         return "crashed"
     return status
+
+
+# /proc gives a process's start to within a second or two (boot time in whole seconds,
+# clock ticks); a reused pid's process starts after the run, almost always by more.
+_START_SLACK_S = 2.0
+
+
+def _is_the_run_process(pid: int, started: _dt.datetime | None) -> bool:
+    if not pid_is_running(pid):
+        return False
+    if started is None:
+        return True
+    began = process_start_time(pid)
+    return began is None or began <= started.timestamp() + _START_SLACK_S
 
 
 class RunRow(NamedTuple):
@@ -339,8 +355,9 @@ class Run:
 
     def status_at(self, now: _dt.datetime | None = None) -> str | None:
         """The effective status at time ``now`` (by default, the present; not cached):
-        'crashed' for a 'running' run whose heartbeat is older than the finder's
-        ``heartbeat_grace`` at ``now`` or whose process is gone."""
+        'crashed' for a 'running' run whose process is gone from this host, or, run on
+        another host, whose heartbeat is older than the finder's ``heartbeat_grace`` at
+        ``now`` (see :func:`effective_status`)."""
         return effective_status(
             self.stored_status,
             self.heartbeat_at,
@@ -349,7 +366,21 @@ class Run:
             self._loader.heartbeat_grace,
             now=now,
             namespace=self.pid_namespace,
+            started=self.start_time,
         )
+
+    @property
+    def heartbeat_age(self) -> float | None:
+        """Seconds since the run last said it was alive (now; None without a heartbeat).
+        A 'running' run on this host with a large age is stopped or stuck, not gone."""
+        return self.heartbeat_age_at()
+
+    def heartbeat_age_at(self, now: _dt.datetime | None = None) -> float | None:
+        """:attr:`heartbeat_age` at time ``now``."""
+        beat = self.heartbeat_at
+        if beat is None:
+            return None
+        return ((now or _dt.datetime.now(_dt.timezone.utc)) - beat).total_seconds()
 
     @property
     def metrics(self) -> list[MetricPoint]:
