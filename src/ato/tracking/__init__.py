@@ -21,10 +21,15 @@ Modules, from the bottom up (each imports only those above it):
 - the writer: :mod:`~ato.tracking.values` (checks), :mod:`~ato.tracking.buffer`
   (``MetricBuffer``), :mod:`~ato.tracking.writes` (the SQL of each write),
   :mod:`~ato.tracking.scopes` (provenance and fingerprints),
+  :mod:`~ato.tracking.starting` (what a run records when it starts),
+  :mod:`~ato.tracking.secrets` (URL passwords masked),
   :mod:`~ato.tracking.session` (2.x's ``logger.session``), :mod:`~ato.tracking.handle`
   (``ActiveRun``), :mod:`~ato.tracking.logger` (``SQLLogger``);
 - beside it, the reader: :mod:`~ato.tracking.runs` (the records queries return),
-  :mod:`~ato.tracking.reading`, :mod:`~ato.tracking.finder` (``SQLFinder``).
+  :mod:`~ato.tracking.reading` (read-only, any schema version),
+  :mod:`~ato.tracking.traces` (versions of traced code), :mod:`~ato.tracking.finder`
+  (``SQLFinder``);
+- :mod:`~ato.tracking.merge` (the databases of separate jobs into one).
 
 ``ato.db_routers.sql.manager`` is the same API under its 2.x name, with 2.x's return
 values where this one raises.

@@ -38,10 +38,12 @@ def _leaves(node: Any, prefix: str) -> Any:
 
 
 class SQLFinder:
-    """Reads the database at ``config.experiment.sql.db_path``.
+    """Reads the database at ``config.experiment.sql.db_path`` (or a URL), read-only.
 
-    A 'running' run whose heartbeat is older than ``heartbeat_grace`` seconds, or whose
-    process is gone from this host, is reported as 'crashed'. A query that must name a
+    A 'running' run is reported as 'crashed' when its process is gone from this host
+    (and pid namespace); a stopped but live process still reads 'running' (see
+    ``Run.heartbeat_age``). Seen from another host, where the pid cannot be checked, a
+    heartbeat older than ``heartbeat_grace`` seconds means 'crashed'. A query that must name a
     project or a run and cannot raises :class:`~ato.errors.ProjectNotFoundError` or
     :class:`~ato.errors.RunNotFoundError` (``ato.db_routers.sql.manager.SQLFinder``
     returns 2.x's ``{'error': ...}`` instead).
