@@ -131,3 +131,27 @@ def test_the_tracer_keeps_a_bounded_tail_of_runtime_calls(monkeypatch):
     for i in range(12):
         step(i)
     assert [call.index for call in scope.runtime_calls] == [7, 8, 9, 10, 11]
+
+
+def test_a_failing_listener_never_fails_the_traced_call():
+    import warnings as _warnings
+
+    from ato.errors import AtoWarning
+
+    scope = Scope(name="listener")
+
+    def broken(call):
+        raise OSError("disk full")
+
+    scope.tracer.listeners.append(broken)
+
+    @scope.runtime_trace(trace_id="step")
+    def step(x):
+        return x * 2
+
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        assert step(2) == 4
+    assert any(
+        issubclass(w.category, AtoWarning) and "disk full" in str(w.message) for w in caught
+    )

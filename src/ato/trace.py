@@ -247,7 +247,15 @@ class Tracer:
         self.calls.append(call)
         self._runtime[name] = Fingerprint("runtime", fingerprint, basis="value")
         for listener in list(self.listeners):
-            listener(call)
+            try:
+                listener(call)
+            except Exception as error:  # a traced function never fails because it is traced
+                warnings.warn(
+                    f"runtime_trace {name!r}: recording call {index} failed "
+                    f"({type(error).__name__}: {error}); the function's result is returned.",
+                    AtoWarning,
+                    stacklevel=4,
+                )
 
     def legacy_view(self) -> ADict:
         """What 2.x code reads as ``scope._traced_data``: fingerprints as hex strings."""
