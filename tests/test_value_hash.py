@@ -270,41 +270,17 @@ print(json.dumps([value_hash(v) for v in values]))
 
 
 def test_stable_across_installed_pythons():
-    from tests.test_canonical import ROOT, _pythons
+    from tests.test_canonical import _pythons, cross_python_path
 
     pythons = _pythons()
     if len(pythons) < 2:
         pytest.skip("fewer than two Python versions installed")
     results = {}
     for python in pythons:
-        version = subprocess.run(
-            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        # xxhash for that interpreter, installed once into a folder of its own.
-        target = ROOT / ".venv" / "cross-python" / version
-        if not (target / "xxhash").exists():
-            subprocess.run(
-                [
-                    python,
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    "--target",
-                    str(target),
-                    "xxhash",
-                ],
-                check=True,
-                capture_output=True,
-            )
-        env = {"PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{target}", "PATH": "/usr/bin:/bin"}
+        env = {"PYTHONPATH": cross_python_path(python), "PATH": "/usr/bin:/bin"}
         run = subprocess.run([python, "-c", CROSS_PYTHON], capture_output=True, text=True, env=env)
         assert run.returncode == 0, (python, run.stderr)
-        results[version] = json.loads(run.stdout)
+        results[python] = json.loads(run.stdout)
     assert len(set(map(tuple, results.values()))) == 1, results
 
 
