@@ -251,3 +251,20 @@ def test_volatile_keys_are_stored_and_listed_apart(capsys, tmp_path):
     assert categories == {"ckpt.dir": "volatile", "lr": "config", "paths.output_dir": "volatile"}
     assert "Config differs in 1 key: lr 0.1 -> 0.2" in report["verdict"]
     assert "2 other keys differ (volatile), listed apart." in report["verdict"]
+
+
+def test_a_limit_below_one_is_a_usage_error(capsys, db):
+    url, _ = db
+    with pytest.raises(SystemExit) as stop:
+        main(["runs", "vision", "--limit", "-5", "--db", url])
+    assert stop.value.code == 2
+    assert "'-5' is not a whole number of 1 or more" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("target", ["/no/such/folder/c.png", "curves.unknownext"])
+def test_a_plot_that_cannot_be_written_exits_2_naming_the_path(capsys, db, tmp_path, target):
+    pytest.importorskip("matplotlib")
+    url, ids = db
+    path = target if target.startswith("/") else str(tmp_path / target)
+    code, _, err = ato(capsys, "plot", str(ids[0]), "--metric", "acc", "-o", path, "--db", url)
+    assert code == 2 and f"Cannot write the plot to {path!r}" in err

@@ -25,6 +25,16 @@ _DB_HELP = (
 )
 
 
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return number
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ato",
@@ -42,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     runs.add_argument("project", nargs="?", help="project name")
     runs.add_argument("--status", help="only runs with this status (crashed, completed, ...)")
     runs.add_argument("--tag", action="append", help="only runs with this tag (repeatable)")
-    runs.add_argument("--limit", type=int, help="at most this many runs")
+    runs.add_argument("--limit", type=_positive, help="at most this many runs")
     runs.add_argument("--metric", action="append", help="show this metric's last value")
     runs.add_argument("--sort", metavar="METRIC", help="order by a metric's last value, best first")
 

@@ -45,7 +45,13 @@ def plot(finder: Any, args: argparse.Namespace, out: Output) -> int:
         axes.legend()
         axes.grid(alpha=0.3)
         target = os.path.abspath(args.output)
-        figure.savefig(target, dpi=120, bbox_inches="tight")
+        try:
+            figure.savefig(target, dpi=120, bbox_inches="tight")
+        except (OSError, ValueError) as error:  # a missing folder, an unknown extension
+            raise UsageError(
+                f"Cannot write the plot to {target!r}: {error}. Give -o a path in an "
+                f"existing, writable folder, ending in .png, .pdf or .svg."
+            ) from None
     finally:
         plt.close(figure)
     if out.json_mode:
