@@ -268,3 +268,36 @@ def test_a_plot_that_cannot_be_written_exits_2_naming_the_path(capsys, db, tmp_p
     path = target if target.startswith("/") else str(tmp_path / target)
     code, _, err = ato(capsys, "plot", str(ids[0]), "--metric", "acc", "-o", path, "--db", url)
     assert code == 2 and f"Cannot write the plot to {path!r}" in err
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("make_db", "fragment"),
+    [
+        (lambda tmp: str(tmp), "is a folder, not a tracker database"),
+        (lambda tmp: _text_file(tmp), "is not an SQLite database"),
+        (
+            lambda tmp: f"postgresql+psycopg://ato@127.0.0.1:{_closed_port()}/db",
+            "Check that the server is running",
+        ),
+        (lambda tmp: "foo://bar", "scheme 'foo'"),
+        (lambda tmp: "sqlite://", "in-memory SQLite"),
+    ],
+    ids=["folder", "text file", "unreachable", "scheme", "in memory"],
+)
+def test_a_database_ato_cannot_read_is_one_line_on_stderr(capsys, tmp_path, make_db, fragment):
+    code, out, err = ato(capsys, "runs", "--db", make_db(tmp_path))
+    assert code == 1 and out == "" and fragment in err and "Traceback" not in err
+
+
+def _text_file(folder: Path) -> str:
+    path = folder / "notes.db"
+    path.write_text("these are notes\n" * 20)
+    return str(path)

@@ -13,11 +13,10 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
 
 from ato.errors import InvalidArgumentError, ProjectNotFoundError, RunNotFoundError, did_you_mean
 from ato.tracking import traces
-from ato.tracking.database import not_a_database, open_engine
+from ato.tracking.database import connect_or_refuse, open_engine
 from ato.tracking.reading import RunReader
 from ato.tracking.runs import MetricPoint, ProjectRecord, Run
 from ato.tracking.schema import as_utc
@@ -57,14 +56,8 @@ class SQLFinder:
         else:
             self.db_path = setting(config, "experiment.sql.db_path")
         self.engine = open_engine(self.db_path, writer=False, read_only=True)
-        try:
-            self._reader = RunReader(self.engine, heartbeat_grace, masked_url(self.db_path))
-        except DBAPIError as error:
-            self.engine.dispose()
-            refusal = not_a_database(error, masked_url(self.db_path))
-            if refusal is None:
-                raise
-            raise refusal from None
+        connect_or_refuse(self.engine, self.db_path)  # unreachable, or not a database
+        self._reader = RunReader(self.engine, heartbeat_grace, masked_url(self.db_path))
 
     @classmethod
     def open(cls, url: str, *, heartbeat_grace: float = 30.0) -> SQLFinder:
