@@ -301,3 +301,15 @@ def _text_file(folder: Path) -> str:
     path = folder / "notes.db"
     path.write_text("these are notes\n" * 20)
     return str(path)
+
+
+def test_a_uuid_prefix_of_digits_only_is_found_when_no_run_has_that_id(capsys, tmp_path):
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'ids.db'}"
+    ids = log_runs(url)
+    uuid = "12345678-0000-4000-8000-000000000000"
+    with sqlite3.connect(tmp_path / "ids.db") as connection:
+        connection.execute("UPDATE experiments SET uuid = ? WHERE id = ?", (uuid, ids[1]))
+    assert as_json(capsys, "show", "12345678", "--db", url)["id"] == ids[1]
+    assert as_json(capsys, "show", str(ids[0]), "--db", url)["id"] == ids[0]  # ids first

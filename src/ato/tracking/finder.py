@@ -132,10 +132,11 @@ class SQLFinder:
         characters) or a record; None when nothing matches."""
         if isinstance(spec, Run):
             spec = spec.id
-        if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
-            return self.find_run(int(spec))
+        if isinstance(spec, int):
+            return self.find_run(spec)
         text_spec = str(spec).strip().lower()
-        found = self.find_run(text_spec)
+        # Digits are an id; failing that, a UUID prefix that happens to be all digits.
+        found = self.find_run(int(text_spec) if text_spec.isdigit() else text_spec)
         if found is not None or len(text_spec) < 4:
             return found
         if not self._reader.schema.has("experiments", "uuid"):
