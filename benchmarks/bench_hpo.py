@@ -229,6 +229,14 @@ def ato_readme(problem: Problem, seed: int, budget: int) -> tuple[dict[str, Any]
         _fresh_scope(), spaces, 1 / ETA, 4, mode=problem.mode, max_budget=MAX_EPOCHS,
         progress=False,
     )  # fmt: skip
+    return _search(hyperband, problem, seed, budget)
+
+
+def _search(
+    hyperband: HyperBand | BracketHyperBand, problem: Problem, seed: int, budget: int
+) -> tuple[dict[str, Any], Ledger]:
+    """Run one of ato's searches on ``problem``; the returned config's params and the
+    ledger of epochs spent."""
     ledger = Ledger(budget, problem.mode)
 
     @hyperband.main
@@ -247,15 +255,7 @@ def ato_li(
         _fresh_scope(), problem.spaces, MAX_EPOCHS, eta=ETA, seed=seed, mode=problem.mode,
         sampler=sampler, progress=False,
     )  # fmt: skip
-    ledger = Ledger(budget, problem.mode)
-
-    @hyperband.main
-    def trial(config: ADict) -> float:
-        params = {name: config[name] for name in problem.spaces}
-        return train_for(problem, params, config.__budget__, seed, ledger)
-
-    result = trial()
-    return {name: result.config[name] for name in problem.spaces}, ledger
+    return _search(hyperband, problem, seed, budget)
 
 
 def _optuna_params(trial: Any, problem: Problem) -> dict[str, Any]:

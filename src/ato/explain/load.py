@@ -73,7 +73,7 @@ class Loader:
                 )
         else:
             first = self.run(a)
-        return facts_of(self.finder, first), facts_of(self.finder, second)
+        return facts_of(first), facts_of(second)
 
     # -- what the comparison reads on demand (the Reader protocol) ---------------------
 
@@ -85,7 +85,7 @@ class Loader:
         return [(point.step, point.value) for point in self.finder.metrics(run_id, key)]
 
 
-def facts_of(finder: Any, run: Any) -> RunFacts:
+def facts_of(run: Any) -> RunFacts:
     """What a comparison needs of one tracker record."""
     code = {}
     runtime: dict[str, list[tuple[int, str]]] = {}
