@@ -29,7 +29,14 @@ from typing import Any, TypeVar
 from ato.adict import ADict
 from ato.errors import AtoWarning, UnhashableValueError
 
-__all__ = ["Fingerprint", "RuntimeCall", "Tracer", "combined_fingerprint", "trace_id_of"]
+__all__ = [
+    "Fingerprint",
+    "RuntimeCall",
+    "Tracer",
+    "combined_fingerprint",
+    "fingerprint_of",
+    "trace_id_of",
+]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -153,6 +160,12 @@ class _Traced:
             if text is not None:
                 sources[value] = text
         return Fingerprint(kind, self.own, called, self.basis, self.source, sources)
+
+
+def fingerprint_of(func: Any) -> Fingerprint:
+    """``func``'s static fingerprint as ``@trace`` records it (its own, its callees'
+    and the combined one), without tracing it."""
+    return _Traced(func).resolve()
 
 
 class Tracer:

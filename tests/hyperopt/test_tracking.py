@@ -98,6 +98,74 @@ def test_a_search_run_again_resumes_without_running_finished_trials(scope, space
     assert [len(rung) for rung in second.logs] == [len(rung) for rung in first.logs]
 
 
+def trial_a(config):
+    return lr_score(config)
+
+
+def trial_cosmetic(config):
+    # the same logic as trial_a, written otherwise
+    return lr_score( config )  # fmt: skip
+
+
+def trial_edited(config):
+    return lr_score(config) + 1
+
+
+def _searches(url):
+    with create_engine(url).connect() as connection:
+        return connection.execute(select(searches.c.id)).scalars().all()
+
+
+def test_a_changed_default_makes_another_search_not_a_resume(scope, spaces, tmp_path):
+    length = [10]
+
+    @scope.observe(default=True)
+    def epochs(config):
+        config.epochs = length[0]  # as if the view (or a config file it reads) were edited
+
+    url = f"sqlite:///{tmp_path}/runs.db"
+    first = HyperBand(scope, spaces, 0.5, 2, tracker=url).main(trial_a)()
+    length[0] = 20  # the trials now train otherwise: the stored metrics do not count
+    seen = []
+    second = HyperBand(scope, spaces, 0.5, 2, tracker=url).main(
+        lambda config: seen.append(config.epochs) or lr_score(config)
+    )()
+    assert second.search_id != first.search_id and len(_searches(url)) == 2
+    assert len(seen) == 12 + 6 + 3 + 1 and set(seen) == {20}
+
+
+def test_an_edited_trial_function_makes_another_search_a_cosmetic_edit_does_not(
+    scope, spaces, tmp_path
+):
+    url = f"sqlite:///{tmp_path}/runs.db"
+    ids = [
+        HyperBand(scope, spaces, 0.5, 2, tracker=url).main(trial)().search_id
+        for trial in (trial_a, trial_cosmetic, trial_edited)
+    ]
+    assert ids[0] == ids[1] != ids[2]
+    assert len(_searches(url)) == 2
+
+
+def test_tracker_settings_and_volatile_keys_do_not_make_another_search(scope, spaces, tmp_path):
+    stamps = iter(range(100))
+
+    @scope.observe(default=True)
+    def output(config):
+        config.out_dir = f"runs/{next(stamps)}"  # differs at every start: marked volatile
+        config.experiment = ADict(volatile=["out_dir"], note=f"start {next(stamps)}")
+
+    url = f"sqlite:///{tmp_path}/runs.db"
+    calls = []
+    results = [
+        HyperBand(scope, spaces, 0.5, 2, tracker=url).main(
+            lambda config: calls.append(1) or lr_score(config)
+        )()
+        for _ in range(2)
+    ]
+    assert results[0].search_id == results[1].search_id
+    assert len(calls) == 12 + 6 + 3 + 1  # the second start ran nothing again
+
+
 def test_other_arguments_make_another_search(scope, spaces, tmp_path):
     url = f"sqlite:///{tmp_path}/runs.db"
     ids = set()

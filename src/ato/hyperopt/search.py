@@ -10,9 +10,7 @@ so that NaN, infinities and failures come last.
 from __future__ import annotations
 
 import functools
-import hashlib
 import inspect
-import json
 import logging
 import math
 import traceback
@@ -132,14 +130,18 @@ class HyperOpt:
                 configs = {self.scope.name: config}
                 return call_with_configs(func, signature, configs, args, kwargs)
 
-            return self.run(evaluate)
+            return self.run(evaluate, trial_code=func)
 
         return launch
 
-    def run(self, evaluate: Callable[[ADict], Any]) -> ADict:
-        """Run the search with ``evaluate(config) -> metric``; return the result."""
+    def run(
+        self, evaluate: Callable[[ADict], Any], trial_code: Callable[..., Any] | None = None
+    ) -> ADict:
+        """Run the search with ``evaluate(config) -> metric``; return the result.
+        ``trial_code`` is the function whose logic the trials run (default: ``evaluate``):
+        a tracked search started again resumes only if it is unchanged."""
         prepare_scopes(self.scope.registry, [self.scope])  # the command line, once
-        self.search_id = self.group.broadcast(self._identity())
+        self.search_id = self.group.broadcast(self._identity(trial_code or evaluate))
         logger, store = self._open_tracking()
         stored = store.finished_trials() if store is not None else {}
         enabled = self.show_progress and self.group.rank == 0
@@ -154,7 +156,10 @@ class HyperOpt:
             store.close({"metric": _plain_metric(result["metric"])})
         return result
 
-    def _identity(self) -> str:
+    def _identity(self, trial_code: Callable[..., Any]) -> str:
+        """Equal for two starts of the same search (see :mod:`ato.hyperopt.identity`)."""
+        from ato.hyperopt.identity import search_identity
+
         facts = {
             "algorithm": self.algorithm,
             "arguments": self._arguments(),
@@ -163,8 +168,13 @@ class HyperOpt:
             "scope": self.scope.name,
             "assigned": self.scope.get_assigned_views().to_dict(),
         }
-        text = json.dumps(facts, sort_keys=True, default=repr)
-        return hashlib.sha256(text.encode()).hexdigest()[:32]
+        base = self.scope.apply()  # what every trial starts from
+        if self.tracker is None:  # nothing to resume: the id only labels the trials
+            return search_identity(facts, base)
+        from ato.tracking.starting import volatile_keys
+
+        marked = list(getattr(self.tracker, "volatile", None) or ())
+        return search_identity(facts, base, volatile_keys(base, marked), trial_code)
 
     def _open_tracking(self) -> tuple[SQLLogger | None, SearchStore | None]:
         if self.tracker is None:
