@@ -60,7 +60,16 @@ class Problem:
     mode: str  # 'max' or 'min'
     spaces: ADict  # for ato (FLOAT/INTEGER/CATEGORY)
     grid_sizes: dict[str, int]  # README mode: num_samples per numeric parameter
-    data: tuple[Any, ...] = field(repr=False, default=())
+    raw: tuple[Any, Any] = field(repr=False, default=(None, None))
+    split_seed: int | None = 0  # None: each search seed splits the data its own way
+    splits: dict[int, tuple[Any, ...]] = field(repr=False, default_factory=dict)
+
+    def data(self, seed: int) -> tuple[Any, ...]:
+        """(x_train, y_train, x_val, y_val, x_test, y_test) for ``seed``."""
+        key = seed if self.split_seed is None else self.split_seed
+        if key not in self.splits:
+            self.splits[key] = _split(*self.raw, key)
+        return self.splits[key]
 
     def train(self, params: dict[str, Any], epochs: int, seed: int) -> Any:
         raise NotImplementedError
@@ -73,15 +82,15 @@ class Problem:
         raise NotImplementedError
 
 
-def _split(x: Any, y: Any) -> tuple[Any, ...]:
+def _split(x: Any, y: Any, seed: int) -> tuple[Any, ...]:
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
 
     x_train, x_rest, y_train, y_rest = train_test_split(
-        x, y, test_size=0.4, random_state=0, stratify=y
+        x, y, test_size=0.4, random_state=seed, stratify=y
     )
     x_val, x_test, y_val, y_test = train_test_split(
-        x_rest, y_rest, test_size=0.5, random_state=0, stratify=y_rest
+        x_rest, y_rest, test_size=0.5, random_state=seed, stratify=y_rest
     )
     scaler = StandardScaler().fit(x_train)
     return (
@@ -100,7 +109,7 @@ class Digits(Problem):
             activation=ADict(param_type="CATEGORY", categories=["relu", "tanh", "logistic"]),
         )
         x, y = load_digits(return_X_y=True)
-        super().__init__("digits", "max", spaces, {"lr": 12, "batch_size": 3}, _split(x, y))
+        super().__init__("digits", "max", spaces, {"lr": 12, "batch_size": 3}, (x, y))
 
     def _model(self, params: dict[str, Any], seed: int) -> Any:
         from sklearn.neural_network import MLPClassifier
@@ -114,7 +123,7 @@ class Digits(Problem):
         )
 
     def epochs(self, params: dict[str, Any], seed: int) -> Any:
-        x_train, y_train, x_val, y_val, _, _ = self.data
+        x_train, y_train, x_val, y_val, _, _ = self.data(seed)
         model = self._model(params, seed)
         classes = np.unique(y_train)
         for epoch in range(1, MAX_EPOCHS + 1):
@@ -122,7 +131,7 @@ class Digits(Problem):
             yield epoch, float(model.score(x_val, y_val)), model
 
     def test_score(self, params: dict[str, Any], seed: int) -> float:
-        _, _, _, _, x_test, y_test = self.data
+        _, _, _, _, x_test, y_test = self.data(seed)
         *_, (_, _, model) = self.epochs(params, seed)
         return float(model.score(x_test, y_test))
 
@@ -137,7 +146,7 @@ class BreastCancer(Problem):
             penalty=ADict(param_type="CATEGORY", categories=["l2", "l1", "elasticnet"]),
         )
         x, y = load_breast_cancer(return_X_y=True)
-        super().__init__("breast_cancer", "min", spaces, {"eta0": 9, "alpha": 4}, _split(x, y))
+        super().__init__("breast_cancer", "min", spaces, {"eta0": 9, "alpha": 4}, (x, y))
 
     def _loss(self, model: Any, x: Any, y: Any) -> float:
         from sklearn.metrics import log_loss
@@ -151,7 +160,7 @@ class BreastCancer(Problem):
     def epochs(self, params: dict[str, Any], seed: int) -> Any:
         from sklearn.linear_model import SGDClassifier
 
-        x_train, y_train, x_val, y_val, _, _ = self.data
+        x_train, y_train, x_val, y_val, _, _ = self.data(seed)
         model = SGDClassifier(
             loss="log_loss",
             learning_rate="constant",
@@ -169,7 +178,7 @@ class BreastCancer(Problem):
             yield epoch, self._loss(model, x_val, y_val), model
 
     def test_score(self, params: dict[str, Any], seed: int) -> float:
-        _, _, _, _, x_test, y_test = self.data
+        _, _, _, _, x_test, y_test = self.data(seed)
         *_, (_, _, model) = self.epochs(params, seed)
         return self._loss(model, x_test, y_test)
 
@@ -389,23 +398,67 @@ def summary(values: list[float], digits: int = 3) -> str:
     return f"{median:.{digits}f} [{min(finite):.{digits}f}, {max(finite):.{digits}f}]"
 
 
+def sign_test(better: int, worse: int) -> float:
+    """Two-sided exact sign test: how likely a split at least this uneven is by chance."""
+    n, k = better + worse, min(better, worse)
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def paired(problem: Problem, scores: dict[str, list[float]]) -> None:
+    """Each ato method against each Optuna method, seed by seed (the same data and seed),
+    and the target: a median test score at least the best Optuna median."""
+    ours = [name for name in scores if name.startswith("ato-")]
+    theirs = [name for name in scores if name.startswith("optuna-")]
+    if not ours or not theirs:
+        return
+    sign = 1.0 if problem.mode == "max" else -1.0
+
+    def median(name: str) -> float:
+        finite = [v for v in scores[name] if math.isfinite(v)]
+        return statistics.median(finite) if finite else math.nan
+
+    best = max(theirs, key=lambda name: sign * median(name))
+    print(f"paired by seed; best Optuna median: {best} {median(best):.3f}")
+    for name in ours:
+        met = "met" if sign * median(name) >= sign * median(best) else "NOT met"
+        print(f"  {name}: target {met} ({median(name):.3f})")
+        for other in theirs:
+            pairs = list(zip(scores[name], scores[other], strict=True))
+            better = sum(1 for a, b in pairs if sign * (a - b) > 1e-12)
+            worse = sum(1 for a, b in pairs if sign * (b - a) > 1e-12)
+            equal, chance = len(pairs) - better - worse, sign_test(better, worse)
+            print(f"    vs {other}: better on {better}, worse on {worse}, equal on {equal} "
+                  f"(sign test p = {chance:.2f})")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--problems", nargs="*", default=["digits", "breast_cancer"])
     parser.add_argument("--methods", nargs="*", default=list(METHODS))
+    parser.add_argument(
+        "--split-per-seed", action="store_true",
+        help="each search seed splits the data its own way (default: one split, seed 0, "
+        "so that every seed meets the same validation and test sets)",
+    )  # fmt: skip
     args = parser.parse_args()
     sys.argv = sys.argv[:1]  # a search reads the command line, as any @scope program does
     budget = BracketHyperBand(_fresh_scope(), Digits().spaces, MAX_EPOCHS, eta=ETA).total_budget()
     problems = {"digits": Digits, "breast_cancer": BreastCancer}
-    print(f"budget: {budget} epochs per search (at most {MAX_EPOCHS} per trial)")
+    split = "each seed its own split" if args.split_per_seed else "one split (seed 0)"
+    print(f"budget: {budget} epochs per search (at most {MAX_EPOCHS} per trial); {split}")
     for problem_name in args.problems:
         problem = problems[problem_name]()
+        problem.split_seed = None if args.split_per_seed else 0
         higher = "higher" if problem.mode == "max" else "lower"
         print(f"\n## {problem.name}: test {'accuracy' if problem.mode == 'max' else 'log-loss'} "
               f"({higher} is better), {args.seeds} seeds")  # fmt: skip
         print(f"{'method':<15} {'test score, median [range]':<28} {'best val @1/3 budget':<28} "
               f"{'epochs':>7} {'wall s':>7}")  # fmt: skip
+        scores: dict[str, list[float]] = {}
         for method_name in args.methods:
             tests, thirds, spent, walls = [], [], [], []
             for seed in range(args.seeds):
@@ -417,6 +470,8 @@ def main() -> None:
                 spent.append(ledger.spent)
             print(f"{method_name:<15} {summary(tests):<28} {summary(thirds):<28} "
                   f"{statistics.median(spent):>7.0f} {statistics.median(walls):>7.1f}")  # fmt: skip
+            scores[method_name] = tests
+        paired(problem, scores)
     print("\n## optimizer overhead per trial, zero-cost objective")
     print(f"ato HyperBand (3 parameters, a scope with a view): {overhead_ato() * 1e3:.3f} ms")
     print(f"Optuna TPESampler + HyperbandPruner (300 trials): {overhead_optuna() * 1e3:.3f} ms")

@@ -41,7 +41,8 @@ written as ``except KeyError`` or ``except ValueError`` keeps working::
     ├── SearchError                                         hyperparameter search
     │   ├── SearchSpaceError    (ValueError)                a search space against its rules
     │   ├── SearchSettingsError (ValueError)                HyperBand's arguments out of range
-    │   └── TrialFailedError    (RuntimeError)              on_error='raise': a trial raised
+    │   ├── TrialFailedError    (RuntimeError)              on_error='raise': a trial raised
+    │   └── TrialResultError    (TypeError)                 a trial returned no number
     ├── UsageError              (ValueError)                a mistake in an ``ato`` command line
     └── OptionalDependencyError (ImportError)               an extra that is not installed
 
@@ -88,6 +89,7 @@ __all__ = [
     "TrackerDatabaseError",
     "TrackerError",
     "TrialFailedError",
+    "TrialResultError",
     "UnhashableValueError",
     "UnknownKeyError",
     "UnknownViewError",
@@ -398,3 +400,8 @@ class SearchSettingsError(SearchError, ValueError):
 
 class TrialFailedError(SearchError, RuntimeError):
     """With ``on_error='raise'``: a trial raised; its traceback is in the message."""
+
+
+class TrialResultError(SearchError, TypeError):
+    """The trial function returned something other than one number: a bug of the
+    program, not of a trial, so the search stops whatever ``on_error`` says."""

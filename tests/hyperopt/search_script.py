@@ -3,8 +3,9 @@
 Settings come from the environment, not the command line, which the scope reads:
 ``ATO_TEST_DB`` (database URL), ``ATO_TEST_MARKS`` (a file that gets one line per trial
 this process runs), ``ATO_TEST_SLEEP`` (seconds per trial), ``ATO_TEST_FAIL`` (a model
-whose trials raise). With ``RANK``/``WORLD_SIZE``/``MASTER_PORT`` set, it runs
-``DistributedHyperBand`` over gloo. It prints the result as JSON on its last line.
+whose trials raise), ``ATO_TEST_RETURN_ON_RANK`` (a rank whose trials return no number).
+With ``RANK``/``WORLD_SIZE``/``MASTER_PORT`` set, it runs ``DistributedHyperBand`` over
+gloo. It prints the result as JSON on its last line.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def main() -> None:
     marks = os.environ.get("ATO_TEST_MARKS")
     pause = float(os.environ.get("ATO_TEST_SLEEP", "0"))
     failing = os.environ.get("ATO_TEST_FAIL")
+    returning_nothing = os.environ.get("ATO_TEST_RETURN_ON_RANK") == str(rank)
 
     @hyperband.main
     def train(config):
@@ -75,6 +77,8 @@ def main() -> None:
             assert total.item() == 1.0
         if config.model == failing:
             raise RuntimeError(f"{failing} diverged on rank {rank}")
+        if returning_nothing:
+            return "oops"
         return score(config)
 
     result = train()

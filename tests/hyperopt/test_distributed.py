@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 
 import pytest
 from sqlalchemy import create_engine, select, text
@@ -20,9 +21,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def run_ranks(world_size: int, **env: str) -> list[dict[str, object]]:
+def start_ranks(world_size: int, **env: str) -> list[subprocess.Popen[str]]:
     port = str(_free_port())
-    processes = [
+    return [
         _run_script(
             {
                 "RANK": str(rank),
@@ -35,8 +36,11 @@ def run_ranks(world_size: int, **env: str) -> list[dict[str, object]]:
         )
         for rank in range(world_size)
     ]
+
+
+def run_ranks(world_size: int, **env: str) -> list[dict[str, object]]:
     results = []
-    for process in processes:
+    for process in start_ranks(world_size, **env):
         out, err = process.communicate(timeout=300)
         assert process.returncode == 0, err[-3000:]
         results.append(json.loads(out.strip().splitlines()[-1]))
@@ -76,6 +80,14 @@ def test_a_trial_raising_on_one_rank_hangs_no_rank(tmp_path):
     results = strip(run_ranks(2, ATO_TEST_DB=f"sqlite:///{tmp_path}/d.db", ATO_TEST_FAIL="vit"))
     assert results[0] == results[1] == expected(tmp_path, ATO_TEST_FAIL="vit")
     assert results[0]["config"]["model"] == "resnet101"
+
+
+def test_a_trial_returning_no_number_on_one_rank_stops_every_rank(tmp_path):
+    url = f"sqlite:///{tmp_path}/d.db"
+    for process in start_ranks(2, ATO_TEST_DB=url, ATO_TEST_RETURN_ON_RANK="1"):
+        _, err = process.communicate(timeout=300)  # no rank hangs
+        assert process.returncode != 0
+        assert "TrialResultError" in err and "returned 'oops' (str)" in err
 
 
 def test_tracked_to_one_postgresql_database_from_all_ranks(tmp_path, postgres_server):

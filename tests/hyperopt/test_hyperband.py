@@ -153,6 +153,50 @@ def test_on_error_raise_stops_the_search(scope, spaces):
     assert len(calls) == 1
 
 
+@pytest.mark.parametrize(
+    "value, shown",
+    [(None, "None"), ("0.9", "'0.9'"), ({"acc": 0.9}, "{'acc': 0.9}"), ("array", "shape (1,)")],
+)
+@pytest.mark.parametrize("on_error", ["continue", "raise"])
+def test_a_trial_returning_no_number_stops_the_search_naming_the_function(
+    scope, spaces, value, shown, on_error, tmp_path
+):
+    import numpy as np
+
+    from ato.errors import AtoError, TrialResultError
+
+    url = f"sqlite:///{tmp_path}/runs.db"
+    hyperband = HyperBand(scope, spaces, 0.5, 1, tracker=url, on_error=on_error)
+    calls = []
+
+    @hyperband.main
+    def train(config):
+        calls.append(1)
+        return np.array([0.5]) if value == "array" else value
+
+    with pytest.raises(TrialResultError) as caught:
+        train()
+    assert isinstance(caught.value, AtoError) and isinstance(caught.value, TypeError)
+    message = str(caught.value)
+    assert "train" in message and "test_hyperband.py:" in message and shown in message
+    assert "one number" in message
+    assert len(calls) == 1  # the budget is not spent on a program that cannot rank trials
+    from sqlalchemy import create_engine, text
+
+    with create_engine(url).connect() as connection:
+        status = connection.execute(text("SELECT status, error FROM experiments")).one()
+    assert status[0] == "failed" and "one number" in status[1]
+
+
+def test_numbers_in_other_clothes_are_metrics(scope, spaces):
+    import numpy as np
+
+    for make in (np.float32, np.array, lambda v: np.int64(round(v * 100)), lambda v: v > 0):
+        hyperband = HyperBand(scope, spaces, 0.5, 1, progress=False)
+        result = hyperband.main(lambda config, make=make: make(lr_score(config)))()
+        assert isinstance(result.metric, float) and math.isfinite(result.metric)
+
+
 def test_all_final_trials_failing_raises(scope):
     spaces = ADict(model=ADict(param_type="CATEGORY", categories=["a"]))
     hyperband = HyperBand(scope, spaces, 0.5, 1)

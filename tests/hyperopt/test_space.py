@@ -136,3 +136,55 @@ def test_single_point_grid():
     assert math.isclose(
         Parameter("p", dict(param_type="FLOAT", param_range=(2, 2), num_samples=3)).grid()[1], 2
     )
+
+
+# -- hostile sizes ---------------------------------------------------------------------------
+
+
+def test_a_grid_too_large_to_search_is_refused_before_it_is_built():
+    spec = dict(param_type="FLOAT", param_range=(0.0, 1.0), num_samples=10**6)
+    with pytest.raises(SearchSpaceError) as caught:
+        SearchSpace({"lr": spec, "wd": spec}).grid()  # 10**12 points: hours of building
+    message = str(caught.value)
+    assert "1,000,000,000,000" in message and "'lr' 1,000,000" in message
+    assert "BracketHyperBand" in message  # how to fix: sample instead
+
+
+def test_one_huge_axis_is_refused_too():
+    spec = dict(param_type="INTEGER", param_range=(0, 10**12), num_samples=10**9)
+    with pytest.raises(SearchSpaceError, match="num_samples"):
+        SearchSpace({"n": spec}).grid()
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_integer_points_beyond_float_precision_are_exact(log):
+    low, high = (1, 10**30) if log else (0, 10**30)
+    spec = dict(param_type="INTEGER", param_range=(low, high), num_samples=5)
+    if log:
+        spec["space_type"] = "LOG"
+    points = Parameter("n", spec).grid()
+    assert points[0] == low and points[-1] == high  # not 1000000000000000019884624838656
+    assert all(isinstance(point, int) and low <= point <= high for point in points)
+    if not log:
+        assert points[2] == 5 * 10**29
+    else:
+        assert points[2] == 10**15
+    assert len(set(points)) == 5
+
+
+@given(st.integers(0, 2**80), st.integers(0, 2**80), st.floats(0, 1, exclude_max=True))
+def test_integer_samples_stay_in_huge_ranges(low, width, u):
+    spec = dict(param_type="INTEGER", param_range=(low, low + width))
+    value = Parameter("n", spec).sample_unit(u)
+    assert isinstance(value, int) and low <= value <= low + width
+
+
+@pytest.mark.parametrize("bounds", [(0, 10**400), (10**400, 10**401)])
+def test_bounds_too_large_for_a_float_name_the_parameter(bounds):
+    with pytest.raises(SearchSpaceError, match=r"'lr'.*too large"):
+        Parameter("lr", dict(param_type="FLOAT", param_range=bounds, num_samples=3))
+
+
+def test_an_integer_range_of_huge_ints_is_accepted():
+    spec = dict(param_type="INTEGER", param_range=(10**400, 10**400 + 4), num_samples=5)
+    assert Parameter("n", spec).grid() == [10**400 + i for i in range(5)]

@@ -25,6 +25,7 @@ from ato.hyperopt.errors import (
     SearchSettingsError,
     SearchSpaceError,
     TrialFailedError,
+    TrialResultError,
 )
 from ato.hyperopt.hyperband import BracketHyperBand, DistributedHyperBand, HyperBand
 from ato.hyperopt.space import Parameter, SearchSpace
@@ -40,4 +41,5 @@ __all__ = [
     "SearchSpace",
     "SearchSpaceError",
     "TrialFailedError",
+    "TrialResultError",
 ]

@@ -5,7 +5,13 @@ of :mod:`ato.errors`; a missing optional extra is an
 from __future__ import annotations
 
 from ato.errors import OptionalDependencyError as MissingDependencyError
-from ato.errors import SearchError, SearchSettingsError, SearchSpaceError, TrialFailedError
+from ato.errors import (
+    SearchError,
+    SearchSettingsError,
+    SearchSpaceError,
+    TrialFailedError,
+    TrialResultError,
+)
 
 __all__ = [
     "MissingDependencyError",
@@ -13,4 +19,5 @@ __all__ = [
     "SearchSettingsError",
     "SearchSpaceError",
     "TrialFailedError",
+    "TrialResultError",
 ]

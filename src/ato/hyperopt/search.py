@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ato.adict import ADict
 from ato.entry import call_with_configs, prepare_scopes
 from ato.hyperopt.assembly import assemble_trial, search_source
-from ato.hyperopt.errors import SearchSettingsError, TrialFailedError
+from ato.hyperopt.errors import SearchSettingsError, TrialFailedError, TrialResultError
 from ato.hyperopt.group import ProcessGroup
 from ato.hyperopt.progress import SearchProgress
 from ato.hyperopt.space import SearchSpace
@@ -65,6 +65,7 @@ class Outcome:
     error: str | None
     snapshot: ADict = field(repr=False)
     resumed: bool = False
+    fatal: bool = False  # the trial function returned no number: the search stops
 
 
 @dataclass
@@ -104,6 +105,7 @@ class HyperOpt:
         self.space = SearchSpace(search_spaces)
         self.group = group or ProcessGroup()
         self.search_id: str | None = None
+        self._trial_name = "the trial function"
 
     # -- what subclasses provide ---------------------------------------------------------
 
@@ -141,6 +143,7 @@ class HyperOpt:
         ``trial_code`` is the function whose logic the trials run (default: ``evaluate``):
         a tracked search started again resumes only if it is unchanged."""
         prepare_scopes(self.scope.registry, [self.scope])  # the command line, once
+        self._trial_name = _where(trial_code or evaluate)
         self.search_id = self.group.broadcast(self._identity(trial_code or evaluate))
         logger, store = self._open_tracking()
         stored = store.finished_trials() if store is not None else {}
@@ -220,6 +223,9 @@ class HyperOpt:
             for outcome in outcomes:
                 if outcome.trial.position not in done_here:
                     session.progress.update(outcome.metric, outcome.trial.budget)
+            fatal = [o.error for o in outcomes if o.fatal]
+            if fatal:  # every rank gathered the same outcomes: they all stop here
+                raise TrialResultError(fatal[0])
             failed = [o for o in outcomes if o.error is not None and not o.resumed]
             stop = group.broadcast(bool(failed) and self.on_error == "raise")
             if stop:
@@ -257,7 +263,13 @@ class HyperOpt:
         try:
             with self.group.trial():
                 value = session.evaluate(config)
-            metric = _as_metric(value)
+            metric = _as_metric(value, self._trial_name)
+        except TrialResultError as bad:
+            if logger is not None:
+                logger.finish("failed", str(bad))
+            if local:
+                raise
+            return Outcome(trial, math.nan, str(bad), snapshot, fatal=True)
         except Exception as exception:
             error = "".join(traceback.format_exception(exception))
             metric = math.nan
@@ -312,12 +324,38 @@ class HyperOpt:
         return ADict(config=best.snapshot, metric=best.metric, logs=logs, provenance=provenance)
 
 
-def _as_metric(value: Any) -> float:
-    if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(
-            f"The trial function returned {value!r:.40}; it must return the metric (a number)."
-        )
-    return float(value)
+def _as_metric(value: Any, where: str) -> float:
+    """``value`` as a float, or a :class:`TrialResultError` naming ``where`` and what
+    came back instead of one number."""
+    if not isinstance(value, (str, bytes)) and value is not None:
+        try:
+            return float(value)
+        except Exception:  # a list, a dict, an array of several values ...
+            pass
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    kind = type(value)
+    what = f"{kind.__module__}.{kind.__qualname__}".removeprefix("builtins.")
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        what += f" of shape {tuple(shape)}"
+    raise TrialResultError(
+        f"The trial function {where} returned {shown} ({what}); it must return the "
+        f"metric as one number: an int, a float, or an array or tensor of one value "
+        f"with no dimensions (e.g. `return float(loss.item())`)."
+    )
+
+
+def _where(func: Any) -> str:
+    """``name (file:line)`` of the trial function, for messages."""
+    from ato.fingerprint import unwrap
+
+    original = unwrap(func)
+    name = getattr(original, "__qualname__", None) or type(original).__qualname__
+    code = getattr(original, "__code__", None)
+    if code is None:
+        return name
+    return f"{name} ({code.co_filename}:{code.co_firstlineno})"
 
 
 def _plain_metric(metric: float) -> float | str:

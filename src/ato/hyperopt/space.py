@@ -15,15 +15,19 @@ A name may be dotted (``'optimizer.lr'``) to reach a nested key; a nested mappin
 
 from __future__ import annotations
 
+import decimal
 import itertools
 import math
-from collections.abc import Iterator, Mapping, Sequence
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any, NoReturn
 
 from ato.errors import did_you_mean
 from ato.hyperopt.errors import SearchSpaceError
 
-__all__ = ["Parameter", "SearchSpace"]
+__all__ = ["GRID_LIMIT", "Parameter", "SearchSpace"]
 
 PARAM_TYPES = ("FLOAT", "INTEGER", "CATEGORY")
 SPACE_TYPES = ("LINEAR", "LOG")
@@ -33,6 +37,10 @@ _KEYS = {
     "CATEGORY": {"param_type", "categories", "num_samples"},
 }
 _ALL_KEYS = set().union(*_KEYS.values())
+#: The most points a grid may have: each is a trial of the first rung.
+GRID_LIMIT = 1_000_000
+_FLOAT_MAX = sys.float_info.max
+_FLOAT_EXACT = 2**53  # floats hold every integer below
 
 
 class Parameter:
@@ -80,8 +88,13 @@ class Parameter:
         ):
             self._fail(f"param_range is {bounds!r}; it must be two numbers (low, high)")
         low, high = bounds
-        if self.kind == "INTEGER" and not all(float(b).is_integer() for b in bounds):
+        if self.kind == "INTEGER" and not all(isinstance(b, int) or b.is_integer() for b in bounds):
             self._fail(f"param_range is {bounds!r}; an INTEGER range has integer bounds")
+        if self.kind == "FLOAT" and not all(abs(b) <= _FLOAT_MAX for b in bounds):
+            self._fail(
+                f"param_range is {bounds!r:.80}; a bound is too large for a FLOAT "
+                f"(at most {_FLOAT_MAX:.3g}); an INTEGER range takes ints of any size"
+            )
         if not low <= high:
             self._fail(f"param_range is {bounds!r}; low must not exceed high")
         space_type = spec.get("space_type", "LINEAR")
@@ -109,15 +122,21 @@ class Parameter:
             self._fail("num_samples is missing; a grid needs it (e.g. num_samples=8)")
         count = self.num_samples
         assert count is not None
-        points = [self.from_unit(i / (count - 1) if count > 1 else 0.0) for i in range(count)]
+        if count > GRID_LIMIT:
+            self._fail(f"num_samples is {count:,}; a grid takes at most {GRID_LIMIT:,} points")
+        points = [
+            self.from_unit(Fraction(i, count - 1) if count > 1 else 0.0) for i in range(count)
+        ]
         if self.kind == "FLOAT":  # 12 digits: 0.01, not 0.010000000000000004 from exp(log(...))
             return [float(f"{point:.12g}") for point in points]
         return list(dict.fromkeys(points))  # rounded points collide on narrow ranges
 
-    def from_unit(self, u: float) -> Any:
+    def from_unit(self, u: float | Fraction) -> Any:
         """The value at ``u`` in [0, 1] along the space (0 is low, 1 is high)."""
         if self.kind == "CATEGORY":
             return self.categories[min(int(u * len(self.categories)), len(self.categories) - 1)]
+        if self.kind == "INTEGER" and not self._float_exact():
+            return self._exact_integer(u, rounding=round)
         low, high = float(self.low), float(self.high)
         if u <= 0.0:
             value = low
@@ -136,12 +155,45 @@ class Parameter:
         equal share of the (log) axis, categories an equal share of [0, 1)."""
         if self.kind != "INTEGER":
             return self.from_unit(u)
+        if not self._float_exact():
+            return self._exact_integer(u, rounding=math.floor, end=1)
         low, high = float(self.low), float(self.high) + 1.0
         if self.log:
             value = math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
         else:
             value = low + u * (high - low)
         return min(max(math.floor(value), int(self.low)), int(self.high))
+
+    def _float_exact(self) -> bool:
+        """Whether floats hold every integer of the range (then the float formulas,
+        whose points ato has always given, are kept)."""
+        return max(abs(int(self.low)), abs(int(self.high)) + 1) < _FLOAT_EXACT
+
+    def _exact_integer(
+        self, u: float | Fraction, rounding: Callable[[Any], int], end: int = 0
+    ) -> int:
+        """The integer at ``u`` along ``[low, high + end]`` in exact arithmetic, for
+        ranges beyond float precision (a LOG position is exact to ~28 digits)."""
+        low, high = int(self.low), int(self.high)
+        if u <= 0:
+            return low
+        if u >= 1 and not end:
+            return high
+        top = high + end
+        if self.log:
+            digits = max(len(str(low)), len(str(top))) + 12
+            with decimal.localcontext() as context:
+                context.prec = digits
+                start, stop = Decimal(low).ln(), Decimal(top).ln()
+                position = (
+                    Decimal(u.numerator) / Decimal(u.denominator)
+                    if isinstance(u, Fraction)
+                    else Decimal(u)
+                )
+                value: Any = (start + position * (stop - start)).exp()
+        else:
+            value = low + Fraction(u) * (top - low)
+        return min(max(int(rounding(value)), low), high)
 
     def describe(self) -> dict[str, Any]:
         """The spec as plain data (what makes a search the same search when resumed)."""
@@ -156,7 +208,9 @@ class Parameter:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
 class SearchSpace:
@@ -177,8 +231,18 @@ class SearchSpace:
 
     def grid(self) -> list[dict[str, Any]]:
         """Every combination of the parameters' grid points, the first parameter slowest."""
-        axes = [parameter.grid() for parameter in self.parameters]
-        return [dict(zip(self.names, values, strict=True)) for values in itertools.product(*axes)]
+        sizes = {p.name: len(p.categories) or p.num_samples or 1 for p in self.parameters}
+        total = math.prod(sizes.values())
+        if total > GRID_LIMIT:
+            axes = " x ".join(f"{name!r} {size:,}" for name, size in sizes.items())
+            raise SearchSpaceError(
+                f"The search space is a grid of {total:,} points ({axes}); a grid takes at "
+                f"most {GRID_LIMIT:,}, one trial each. Lower num_samples, or use "
+                f"BracketHyperBand, which samples the space instead of a grid.",
+                self.parameters[0].name,
+            )
+        points = [parameter.grid() for parameter in self.parameters]
+        return [dict(zip(self.names, values, strict=True)) for values in itertools.product(*points)]
 
     def sample(self, units: Sequence[float]) -> dict[str, Any]:
         """The point at ``units`` (one number in [0, 1) per parameter)."""
