@@ -361,3 +361,62 @@ def test_snapshots_are_the_config_as_the_trial_got_it(scope, spaces):
 
     result = train()
     assert all("scratch" not in snapshot for rung in result.logs for snapshot in rung)
+
+
+# -- hostile settings ------------------------------------------------------------------------
+
+FLOAT_SPACE = ADict(lr=ADict(param_type="FLOAT", param_range=(0.0, 1.0)))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(max_budget=10**18, eta=1.0000001),  # 4e8 brackets: it hung
+        dict(max_budget=10**400, eta=3),  # OverflowError
+        dict(max_budget=3**20, eta=3),  # 3**20 trials in the first bracket
+    ],
+)
+def test_brackets_too_many_to_run_are_refused_with_how_to_fix(scope, kwargs):
+    with pytest.raises(SearchSettingsError) as caught:
+        BracketHyperBand(scope, FLOAT_SPACE, **kwargs)
+    message = str(caught.value)
+    assert "1,000,000" in message and "min_budget" in message and "eta" in message
+
+
+def test_huge_int_budgets_are_exact(scope):
+    big = 10**400
+    hyperband = BracketHyperBand(scope, FLOAT_SPACE, max_budget=9 * big, min_budget=big, eta=3)
+    assert hyperband.brackets() == [
+        [(9, big), (3, 3 * big), (1, 9 * big)],
+        [(5, 3 * big), (1, 9 * big)],
+        [(3, 9 * big)],
+    ]
+
+
+def test_float_budgets_stay_within_min_and_max(scope):
+    hyperband = BracketHyperBand(scope, FLOAT_SPACE, max_budget=27.5, min_budget=0.5, eta=3)
+    budgets = [budget for rungs in hyperband.brackets() for _, budget in rungs]
+    assert max(budgets) == 27.5 and min(budgets) >= 0.5  # round(27.5) was 28
+    assert all(rungs[-1][1] == 27.5 for rungs in hyperband.brackets())
+
+
+@pytest.mark.parametrize("max_steps", [0, -5, 0.0, True, "27", math.nan])
+def test_budgets_need_a_positive_max_steps(scope, spaces, max_steps):
+    hyperband = HyperBand(scope, spaces, 0.5, 2)
+    with pytest.raises(SearchSettingsError, match="max_steps"):
+        hyperband.compute_optimized_initial_training_steps(max_steps)
+
+
+def test_budgets_of_a_huge_max_steps_are_exact(scope, spaces):
+    hyperband = HyperBand(scope, spaces, 0.5, 2)
+    assert hyperband.compute_optimized_initial_training_steps(8 * 10**400) == [
+        10**400, 2 * 10**400, 4 * 10**400, 8 * 10**400,
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("max_budget", [0, -1, True, "27", math.inf])
+def test_an_invalid_max_budget_is_refused(scope, spaces, max_budget):
+    with pytest.raises(SearchSettingsError, match="max_budget"):
+        HyperBand(scope, spaces, 0.5, 2, max_budget=max_budget)
+    with pytest.raises(SearchSettingsError, match="max_budget"):
+        BracketHyperBand(scope, spaces, max_budget=max_budget)

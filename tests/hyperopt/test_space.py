@@ -188,3 +188,18 @@ def test_bounds_too_large_for_a_float_name_the_parameter(bounds):
 def test_an_integer_range_of_huge_ints_is_accepted():
     spec = dict(param_type="INTEGER", param_range=(10**400, 10**400 + 4), num_samples=5)
     assert Parameter("n", spec).grid() == [10**400 + i for i in range(5)]
+
+
+def test_a_search_space_containing_itself_is_refused_naming_where():
+    spaces = {"optimizer": {}}
+    spaces["optimizer"]["inner"] = spaces["optimizer"]
+    with pytest.raises(SearchSpaceError, match=r"'optimizer.inner'.*contains itself"):
+        SearchSpace(spaces)
+
+
+def test_deeply_nested_sections_are_read():
+    spaces: dict = {"lr": dict(param_type="FLOAT", param_range=(0.0, 1.0), num_samples=2)}
+    for _ in range(5000):
+        spaces = {"s": spaces}
+    (parameter,) = SearchSpace(spaces).parameters
+    assert parameter.name == "s." * 5000 + "lr"

@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ato.adict import ADict
 from ato.hyperopt.errors import SearchSettingsError
 from ato.hyperopt.group import TorchGroup
 from ato.hyperopt.sampling import points
 from ato.hyperopt.search import HyperOpt, Outcome, Trial
+from ato.hyperopt.space import GRID_LIMIT
 from ato.scope import Scope
 
 if TYPE_CHECKING:
@@ -35,6 +37,25 @@ if TYPE_CHECKING:
 __all__ = ["BracketHyperBand", "DistributedHyperBand", "HyperBand"]
 
 _EPS = 1e-9
+
+
+def _budget_setting(name: str, value: Any) -> Any:
+    """``value`` if it is a budget (a number > 0: an int of any size, a finite float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise SearchSettingsError(
+            f"{name} is {value!r:.40}; it must be a number > 0, such as epochs or steps "
+            f"(e.g. {name}=27)."
+        )
+    return value
+
+
+def _shown(number: Any) -> str:
+    """A number for a message: an int of 20 digits or more in scientific notation."""
+    digits = str(number)
+    if isinstance(number, int) and len(digits.lstrip("-")) >= 20:
+        sign, digits = ("-", digits[1:]) if digits.startswith("-") else ("", digits)
+        return f"{sign}{digits[0]}.{digits[1:3]}e{len(digits) - 1}"
+    return repr(number)
 
 
 class HyperBand(HyperOpt):
@@ -78,7 +99,7 @@ class HyperBand(HyperOpt):
             scope, search_spaces, tracker, mode, on_error=on_error, progress=progress, **kwargs
         )
         self.halving_rate, self.num_min_samples = halving_rate, num_min_samples
-        self.max_budget = max_budget
+        self.max_budget = None if max_budget is None else _budget_setting("max_budget", max_budget)
         self.grid = self.space.grid()
         self.rung_sizes = self._rung_sizes(len(self.grid))
 
@@ -95,9 +116,11 @@ class HyperBand(HyperOpt):
     def compute_optimized_initial_training_steps(self, max_steps: int) -> list[int]:
         """One budget per rung, growing by ``1 / halving_rate``, the last ``max_steps``:
         ``budgets[config.__num_halved__]`` is the trial's budget."""
+        max_steps = _budget_setting("max_steps", max_steps)
         last = len(self.rung_sizes) - 1
+        rate = Fraction(self.halving_rate)  # exact: a huge int max_steps overflows no float
         budgets = [
-            max(1, math.ceil(max_steps * self.halving_rate ** (last - rung) - _EPS))
+            max(1, math.ceil(max_steps * rate ** (last - rung) - Fraction(_EPS)))
             for rung in range(last)
         ]
         return [*budgets, max_steps]
@@ -203,13 +226,15 @@ class BracketHyperBand(HyperOpt):
         progress: bool = True,
         **kwargs: Any,
     ) -> None:
-        if not 0 < min_budget <= max_budget:
+        max_budget = _budget_setting("max_budget", max_budget)
+        min_budget = _budget_setting("min_budget", min_budget)
+        if not min_budget <= max_budget:
             raise SearchSettingsError(
                 f"min_budget={min_budget!r}, max_budget={max_budget!r}; "
                 f"0 < min_budget <= max_budget."
             )
-        if not eta > 1:
-            raise SearchSettingsError(f"eta is {eta!r}; it must be > 1 (e.g. 3).")
+        if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not 1 < eta < math.inf:
+            raise SearchSettingsError(f"eta is {eta!r}; it must be a number > 1 (e.g. 3).")
         if sampler not in ("sobol", "random"):
             raise SearchSettingsError(f"sampler is {sampler!r}; it must be 'sobol' or 'random'.")
         super().__init__(
@@ -217,20 +242,58 @@ class BracketHyperBand(HyperOpt):
         )
         self.max_budget, self.min_budget, self.eta, self.seed = max_budget, min_budget, eta, seed
         self.sampler = sampler
-        self.s_max = math.floor(math.log(max_budget / min_budget) / math.log(eta) + _EPS)
+        ratio = math.log(max_budget) - math.log(min_budget)  # logs: ints of any size
+        self.s_max = math.floor(ratio / math.log(eta) + _EPS)
+        self._plan = self._brackets()
 
-    def brackets(self) -> list[list[tuple[int, int]]]:
-        """Per bracket, its rungs as ``(number of trials, budget)``."""
+    def _brackets(self) -> list[list[tuple[int, Any]]]:
+        s_max, eta = self.s_max, self.eta
+        # Bracket s has s + 1 rungs of at least one trial, the first bracket eta**s_max
+        # trials: refuse before counting what would take hours to count, or to run.
+        if (s_max + 1) * (s_max + 2) // 2 > GRID_LIMIT or s_max * math.log(eta) > math.log(
+            GRID_LIMIT
+        ):
+            self._too_many(f"about 10**{s_max * math.log10(eta):.1f} trials in the first")
+        budgets = self._budgets()
         plan = []
-        for s in range(self.s_max, -1, -1):
-            count = math.ceil((self.s_max + 1) / (s + 1) * self.eta**s - _EPS)
-            rungs = []
-            for i in range(s + 1):
-                size = max(1, math.floor(count * self.eta ** (-i) + _EPS))
-                budget = max(self.min_budget, round(self.max_budget * self.eta ** (i - s)))
-                rungs.append((size, budget))
+        for s in range(s_max, -1, -1):
+            count = math.ceil((s_max + 1) / (s + 1) * eta**s - _EPS)
+            rungs = [
+                (max(1, math.floor(count * eta ** (-i) + _EPS)), budgets[s - i])
+                for i in range(s + 1)
+            ]
             plan.append(rungs)
+        total = sum(size for rungs in plan for size, _ in rungs)
+        if total > GRID_LIMIT:
+            self._too_many(f"{total:,} trials in all")
         return plan
+
+    def _budgets(self) -> list[Any]:
+        """``max_budget / eta**k`` for k = 0 .. s_max, within ``[min_budget, max_budget]``;
+        rounded and exact when both budgets are ints (any size), floats otherwise."""
+        exact = isinstance(self.max_budget, int) and isinstance(self.min_budget, int)
+        budgets: list[Any] = []
+        power = Fraction(1)
+        for k in range(self.s_max + 1):
+            if exact:
+                value: Any = round(self.max_budget / power)
+                power *= Fraction(self.eta)
+            else:
+                value = self.max_budget / self.eta**k
+            budgets.append(min(max(value, self.min_budget), self.max_budget))
+        return budgets
+
+    def _too_many(self, what: str) -> NoReturn:
+        raise SearchSettingsError(
+            f"BracketHyperBand(max_budget={_shown(self.max_budget)}, "
+            f"min_budget={_shown(self.min_budget)}, eta={self.eta!r}) has {self.s_max + 1:,} "
+            f"brackets and {what}; a search takes at most {GRID_LIMIT:,} trials. Raise "
+            f"min_budget or eta, or lower max_budget."
+        )
+
+    def brackets(self) -> list[list[tuple[int, Any]]]:
+        """Per bracket, its rungs as ``(number of trials, budget)``."""
+        return [list(rungs) for rungs in self._plan]
 
     def total_trials(self) -> int:
         return sum(size for rungs in self.brackets() for size, _ in rungs)

@@ -221,7 +221,7 @@ class SearchSpace:
             raise SearchSpaceError(
                 f"A search space is a mapping of parameter names to specs, not {spec!r:.60}."
             )
-        self.parameters = list(_parameters(spec, ""))
+        self.parameters = list(_parameters(spec))
         if not self.parameters:
             raise SearchSpaceError("The search space is empty; give at least one parameter.")
 
@@ -255,8 +255,19 @@ class SearchSpace:
         return {parameter.name: parameter.describe() for parameter in self.parameters}
 
 
-def _parameters(spec: Mapping[str, Any], prefix: str) -> Iterator[Parameter]:
-    for key, value in spec.items():
+def _parameters(spec: Mapping[str, Any]) -> Iterator[Parameter]:
+    """The parameters of ``spec`` in order, depth first; iterative, so that deep
+    nesting needs no deep recursion, and a section containing itself is refused."""
+    stack: list[tuple[Iterator[tuple[Any, Any]], str, int]] = [(iter(spec.items()), "", id(spec))]
+    open_sections = {id(spec)}
+    while stack:
+        items, prefix, section = stack[-1]
+        entry = next(items, None)
+        if entry is None:
+            stack.pop()
+            open_sections.discard(section)
+            continue
+        key, value = entry
         name = f"{prefix}{key}"
         if not isinstance(value, Mapping):
             raise SearchSpaceError(
@@ -266,5 +277,12 @@ def _parameters(spec: Mapping[str, Any], prefix: str) -> Iterator[Parameter]:
             )
         if "param_type" in value or set(value) & _ALL_KEYS or not value:
             yield Parameter(name, value)
+        elif id(value) in open_sections:
+            raise SearchSpaceError(
+                f"Search space of {name!r}: this section contains itself (a cycle); a "
+                f"search space is a tree of specs.",
+                name,
+            )
         else:  # a section of nested specs: optimizer=ADict(lr=ADict(...))
-            yield from _parameters(value, f"{name}.")
+            open_sections.add(id(value))
+            stack.append((iter(value.items()), f"{name}.", id(value)))
