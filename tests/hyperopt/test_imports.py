@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,3 +57,29 @@ def test_distributed_with_world_size_one_needs_no_process_group():
         "print(hb.main(lambda config: config.x)().metric, dist.is_initialized())\n"
     )
     assert run(code).split() == ["7.0", "False"]
+
+
+TORCH_PACKAGES = ("torch", "functorch", "torchgen", "triton", "nvidia")
+
+
+def test_in_an_environment_without_torch_at_all(tmp_path):
+    """Not torch hidden from one interpreter: the base Python, with this venv's packages
+    but torch's linked in, cannot find torch on any path."""
+    packages = tmp_path / "site-packages"
+    packages.mkdir()
+    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
+        if not entry.name.lower().startswith(TORCH_PACKAGES):
+            (packages / entry.name).symlink_to(entry)
+    code = WITHOUT_TORCH.replace(
+        'sys.modules["torch"] = None  # as if torch were not installed: importing it raises',
+        "import importlib.util\nassert importlib.util.find_spec('torch') is None, sys.path",
+    )
+    assert "find_spec" in code
+    out = subprocess.run(
+        [sys._base_executable, "-s", "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": f"{ROOT / 'src'}:{packages}", "PATH": "/usr/bin:/bin"},
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "ERROR: DistributedHyperBand needs PyTorch: pip install 'ato[distributed]'" in out.stdout
