@@ -3,6 +3,7 @@
     ato runs [PROJECT]            ato show RUN            ato explain RUN_A [RUN_B]
     ato best PROJECT METRIC       ato similar RUN         ato traces PROJECT TRACE_ID
     ato plot RUN... --metric KEY  ato merge TARGET SOURCE...   ato migrate DB
+    ato searches [PROJECT]        ato search ID
 
 The only place that prints for the user and exits: errors go to standard error with exit
 status 1 (2 for a mistake in the command line itself), never with a traceback. Every read
@@ -96,6 +97,15 @@ def _parser() -> argparse.ArgumentParser:
     traces.add_argument("trace_id")
     traces.add_argument("--metric", help="show each version's best value of this metric")
 
+    searches = commands.add_parser(
+        "searches", parents=[common], help="hyperparameter searches and their progress"
+    )
+    searches.add_argument("project", nargs="?", help="only this project's searches")
+    search = commands.add_parser(
+        "search", parents=[common], help="one hyperparameter search, rung by rung"
+    )
+    search.add_argument("search", help="search id or id prefix")
+
     plot = commands.add_parser("plot", parents=[common], help="metric curves of runs, to a file")
     plot.add_argument("runs", nargs="+", metavar="RUN")
     plot.add_argument("--metric", required=True)
@@ -153,6 +163,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             from ato.commands.explain import explain
 
             return explain(finder, args, out)
+        if args.command in ("searches", "search"):
+            from ato.commands import searches
+
+            return int(getattr(searches, args.command)(finder, args, out))
         if args.command == "plot":
             from ato.commands.plot import plot
 

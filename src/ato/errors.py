@@ -37,7 +37,8 @@ written as ``except KeyError`` or ``except ValueError`` keeps working::
     │   ├── TrackerDatabaseError (RuntimeError)             a file that is not an ato database,
     │   │                                                   or one from a newer ato
     │   ├── ProjectNotFoundError (LookupError)              a project no run was logged in
-    │   └── RunNotFoundError    (LookupError)               no run matches the query
+    │   ├── RunNotFoundError    (LookupError)               no run matches the query
+    │   └── SearchNotFoundError (LookupError)               no search has that id
     ├── SearchError                                         hyperparameter search
     │   ├── SearchSpaceError    (ValueError)                a search space against its rules
     │   ├── SearchSettingsError (ValueError)                HyperBand's arguments out of range
@@ -83,6 +84,7 @@ __all__ = [
     "ScopeArgumentError",
     "ScopeError",
     "SearchError",
+    "SearchNotFoundError",
     "SearchSettingsError",
     "SearchSpaceError",
     "TrackerConfigError",
@@ -328,6 +330,10 @@ class ProjectNotFoundError(TrackerError, LookupError):
 
 class RunNotFoundError(TrackerError, LookupError):
     """No run matches a query that must name one (e.g. none logged the metric asked for)."""
+
+
+class SearchNotFoundError(TrackerError, LookupError):
+    """No hyperparameter search of the database has the id (or id prefix) asked for."""
 
 
 class AtoWarning(UserWarning):

@@ -420,3 +420,29 @@ def test_an_invalid_max_budget_is_refused(scope, spaces, max_budget):
         HyperBand(scope, spaces, 0.5, 2, max_budget=max_budget)
     with pytest.raises(SearchSettingsError, match="max_budget"):
         BracketHyperBand(scope, spaces, max_budget=max_budget)
+
+
+def test_a_trial_function_that_cannot_get_the_config_is_refused_before_any_trial(spaces):
+    scope = Scope(name="hparams")
+    calls = []
+
+    @HyperBand(scope, spaces, 0.5, 2).main
+    def train(config):  # the config comes by the scope's name: 'hparams'
+        calls.append(1)
+        return lr_score(config)
+
+    with pytest.raises(SearchSettingsError) as caught:
+        train()
+    message = str(caught.value)
+    assert "'hparams'" in message and "(config)" in message and "Scope(name='config')" in message
+    assert calls == []
+
+
+def test_a_trial_function_may_read_the_scope_instead(spaces):
+    scope = Scope(name="hparams")
+
+    @HyperBand(scope, spaces, 0.5, 2).main
+    def train():
+        return lr_score(scope.config)
+
+    assert train().config.model == "resnet101"

@@ -128,6 +128,8 @@ class HyperOpt:
 
         @functools.wraps(func)
         def launch(*args: Any, **kwargs: Any) -> ADict:
+            self._check_callable(func, signature, args, kwargs)
+
             def evaluate(config: ADict) -> Any:
                 configs = {self.scope.name: config}
                 return call_with_configs(func, signature, configs, args, kwargs)
@@ -135,6 +137,30 @@ class HyperOpt:
             return self.run(evaluate, trial_code=func)
 
         return launch
+
+    def _check_callable(
+        self,
+        func: Callable[..., Any],
+        signature: inspect.Signature,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        """Refuse, before any trial, a function that cannot be called with the trial's
+        config (it gets it by the scope's name): every trial would raise."""
+        name = self.scope.name
+        parameters = signature.parameters
+        if name in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+            return
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError as error:
+            first = next(iter(parameters), "config")
+            raise SearchSettingsError(
+                f"The trial function {_where(func)} cannot be called: it takes "
+                f"({', '.join(parameters)}) and gets the trial's config by the scope's name, "
+                f"{name!r}, which none of its parameters has ({error}). Name its config "
+                f"parameter {name!r}, or name the scope after it: Scope(name={first!r})."
+            ) from None
 
     def run(
         self, evaluate: Callable[[ADict], Any], trial_code: Callable[..., Any] | None = None
@@ -195,7 +221,12 @@ class HyperOpt:
         store: SearchStore | None = None
         if self.group.rank == 0:  # first: the other ranks find the tables and the row
             store = SearchStore(logger.engine, self.search_id)
-            store.open(logger.project_name, self.algorithm, self._arguments())
+            described = {
+                **self._arguments(),
+                "mode": self.mode,
+                "total_trials": self.total_trials(),
+            }
+            store.open(logger.project_name, self.algorithm, described)
         self.group.broadcast(None)
         if store is None:
             store = SearchStore(logger.engine, self.search_id)

@@ -3,8 +3,8 @@
 Two tables of the tracker's schema (:mod:`ato.tracking.schema`, added by migration 5):
 
 - ``hpo_searches``: one row per search, keyed by its id, a hash of everything that makes
-  it the same search (algorithm, arguments, search space, scope, chosen views and
-  command-line values); started again with the same arguments, a search finds its row.
+  it the same search (:mod:`ato.hyperopt.identity`); started again unchanged, a search
+  finds its row. Its ``arguments`` also hold ``mode`` and ``total_trials``, for readers.
 - ``hpo_trials``: one row per finished trial (bracket, rung, index in the rung's order),
   with its metric (NULL for NaN), status, traceback and the run that tracked it.
 

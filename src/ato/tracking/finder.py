@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from ato.errors import InvalidArgumentError, ProjectNotFoundError, RunNotFoundError, did_you_mean
-from ato.tracking import traces
+from ato.tracking import searches, traces
 from ato.tracking.database import connect_or_refuse, open_engine
 from ato.tracking.reading import RunReader
 from ato.tracking.runs import MetricPoint, ProjectRecord, Run
@@ -285,6 +285,19 @@ class SQLFinder:
             {"name": project_name, "t": trace_id},
         )
         return traces.versions(runs, trace_id, metric)
+
+    # -- hyperparameter searches ---------------------------------------------------------
+
+    def searches(self, project_name: str | None = None) -> list[dict[str, Any]]:
+        """Every search of ``ato.hyperopt`` stored here (of a project, if given), with
+        its status, trials done and failed, and best trial so far."""
+        return searches.list_searches(self.engine, self._reader.schema, project_name)
+
+    def search(self, search_id: str) -> dict[str, Any]:
+        """One search by id or id prefix, with its trials rung by rung; raises
+        :class:`~ato.errors.SearchNotFoundError` naming the searches there are."""
+        name = masked_url(self.db_path)
+        return searches.read_search(self.engine, self._reader.schema, search_id, name)
 
     def environment(self, environment_hash: str | None) -> dict[str, Any] | None:
         """The environment record stored under ``environment_hash``."""

@@ -1,0 +1,161 @@
+"""The hyperparameter searches a database holds (tables ``hpo_searches`` and
+``hpo_trials``, written by :mod:`ato.hyperopt.storage`), read-only: what ``ato searches``
+and ``ato search`` show.
+
+A database without those tables (older than schema 5, or 2.x) simply has no searches.
+A search still running, or killed, shows what its finished trials say; its best so far
+counts only trials at the largest budget (or rung) reached, since a metric after one
+epoch does not compare with one after twenty-seven.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from ato.errors import SearchNotFoundError
+from ato.tracking.reading import Schema
+from ato.tracking.schema import as_utc
+
+__all__ = ["list_searches", "read_search"]
+
+_SEARCH_COLUMNS = "id, project, algorithm, arguments, status, result, created_at, finished_at"
+_TRIAL_COLUMNS = "bracket, rung, trial, params, budget, metric, status, run_id"
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value  # SQLite gives text
+
+
+def _search(row: Any) -> dict[str, Any]:
+    arguments = dict(_json(row[3]) or {})
+    return {
+        "id": row[0],
+        "project": row[1],
+        "algorithm": row[2],
+        "mode": arguments.pop("mode", None),
+        "total_trials": arguments.pop("total_trials", None),
+        "arguments": arguments,
+        "status": row[4],
+        "result": _json(row[5]),
+        "created_at": as_utc(row[6]),
+        "finished_at": as_utc(row[7]),
+    }
+
+
+def _trials(engine: Engine, search_id: str) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                f"SELECT {_TRIAL_COLUMNS} FROM hpo_trials WHERE search_id = :id "
+                f"ORDER BY bracket, rung, trial"
+            ),
+            {"id": search_id},
+        ).all()
+    return [
+        {
+            "bracket": row[0],
+            "rung": row[1],
+            "trial": row[2],
+            "params": _json(row[3]),
+            "budget": row[4],
+            "metric": row[5],
+            "status": row[6],
+            "run_id": row[7],
+        }
+        for row in rows
+    ]
+
+
+def _best(trials: list[dict[str, Any]], mode: str | None) -> dict[str, Any] | None:
+    """The best finished trial at the largest budget (else rung) reached."""
+    ranked = [t for t in trials if t["metric"] is not None and math.isfinite(t["metric"])]
+    if not ranked:
+        return None
+
+    def level(trial: dict[str, Any]) -> tuple[float, int]:
+        budget = trial["budget"]
+        return (budget if budget is not None else -math.inf, trial["rung"])
+
+    top = max(level(trial) for trial in ranked)
+    candidates = [trial for trial in ranked if level(trial) == top]
+    sign = -1.0 if mode == "min" else 1.0
+    return max(candidates, key=lambda trial: sign * trial["metric"])
+
+
+def _summary(search: dict[str, Any], trials: list[dict[str, Any]]) -> dict[str, Any]:
+    best = _best(trials, search["mode"])
+    return {
+        **search,
+        "trials_done": len(trials),
+        "trials_failed": sum(1 for trial in trials if trial["status"] == "failed"),
+        "best_metric": None if best is None else best["metric"],
+        "best_params": None if best is None else best["params"],
+        "best_run_id": None if best is None else best["run_id"],
+    }
+
+
+def list_searches(
+    engine: Engine, schema: Schema, project: str | None = None
+) -> list[dict[str, Any]]:
+    """Every search (of ``project``, if given), oldest first, with its progress."""
+    if not schema.has("hpo_searches"):
+        return []
+    where, params = ("WHERE project = :project", {"project": project}) if project else ("", {})
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(f"SELECT {_SEARCH_COLUMNS} FROM hpo_searches {where} ORDER BY created_at, id"),
+            params,
+        ).all()
+    return [_summary(_search(row), _trials(engine, row[0])) for row in rows]
+
+
+def read_search(engine: Engine, schema: Schema, spec: str, name: str) -> dict[str, Any]:
+    """The search whose id is or starts with ``spec``, with its trials rung by rung;
+    :class:`SearchNotFoundError` (naming the searches there are) when none or several
+    match. ``name`` is how messages name the database."""
+    known: list[str] = []
+    if schema.has("hpo_searches"):
+        with engine.connect() as connection:
+            query = text("SELECT id FROM hpo_searches ORDER BY created_at, id")
+            known = list(connection.execute(query).scalars())
+    matches = [search_id for search_id in known if search_id.startswith(spec)] if spec else []
+    if len(matches) != 1:
+        if not known:
+            problem = f"{name!r} holds no hyperparameter search"
+            fix = "A search tracked with HyperBand(..., tracker=URL) is stored there."
+        else:
+            listed = ", ".join(search_id[:12] for search_id in (matches or known)[:10])
+            problem = (
+                f"{len(matches)} searches of {name!r} have an id starting with {spec!r}"
+                if matches
+                else f"No search of {name!r} has an id starting with {spec!r}"
+            )
+            fix = f"Give more of the id; the searches: {listed}. `ato searches` lists them."
+        raise SearchNotFoundError(f"{problem}. {fix}")
+    with engine.connect() as connection:
+        row = connection.execute(
+            text(f"SELECT {_SEARCH_COLUMNS} FROM hpo_searches WHERE id = :id"), {"id": matches[0]}
+        ).one()
+    trials = _trials(engine, matches[0])
+    search = _summary(_search(row), trials)
+    rungs: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for trial in trials:
+        rungs.setdefault((trial["bracket"], trial["rung"]), []).append(trial)
+    search["rungs"] = [
+        {
+            "bracket": bracket,
+            "rung": rung,
+            "budget": members[0]["budget"],
+            "trials": len(members),
+            "failed": sum(1 for trial in members if trial["status"] == "failed"),
+            "best": _best(members, search["mode"]),
+        }
+        for (bracket, rung), members in sorted(rungs.items())
+    ]
+    search["trials"] = trials
+    return search

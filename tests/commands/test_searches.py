@@ -1,0 +1,50 @@
+"""``ato searches`` and ``ato search``: the searches of a database, read-only."""
+
+from __future__ import annotations
+
+import json
+
+from ato.cli import main
+from tests.tracking.test_searches import searched  # noqa: F401 (a fixture)
+
+
+def _ato(capsys, *args: str) -> tuple[int, str, str]:
+    status = main(list(args))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_searches_lists_each_with_progress_and_best(capsys, searched):  # noqa: F811
+    url, first, second = searched
+    status, out, _ = _ato(capsys, "searches", "--db", url)
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:6] == ["search", "project", "algorithm", "status", "trials", "failed"]
+    grid = next(line for line in lines if line.startswith(first.search_id[:12]))
+    assert "vision" in grid and "completed" in grid and "22/22" in grid
+    assert "model=resnet101" in grid
+    status, out, _ = _ato(capsys, "searches", "other", "--db", url, "--json")
+    assert [s["id"] for s in json.loads(out)] == [second.search_id]
+
+
+def test_search_shows_one_rung_by_rung(capsys, searched):  # noqa: F811
+    url, first, _ = searched
+    status, out, _ = _ato(capsys, "search", first.search_id[:8], "--db", url)
+    assert status == 0
+    assert f"Search {first.search_id} of vision: completed" in out
+    assert "trials done 22/22, failed 4" in out and "mode min" in out
+    rows = [line.split() for line in out.splitlines() if line[:1].isdigit()]
+    assert [(row[1], row[2], row[3]) for row in rows] == [  # no budget: an empty cell
+        ("0", "12", "4"), ("1", "6", "0"), ("2", "3", "0"), ("3", "1", "0"),
+    ]  # fmt: skip
+    status, out, _ = _ato(capsys, "search", first.search_id, "--db", url, "--json")
+    assert json.loads(out)["best_params"]["model"] == "resnet101"
+
+
+def test_unknown_search_or_project_is_one_line_on_stderr(capsys, searched):  # noqa: F811
+    url, first, _ = searched
+    status, out, err = _ato(capsys, "search", "nope", "--db", url)
+    assert status == 1 and out == "" and "Traceback" not in err
+    assert "No search" in err and first.search_id[:12] in err
+    status, _, err = _ato(capsys, "searches", "visoin", "--db", url)
+    assert status == 1 and "vision" in err  # did you mean

@@ -1,0 +1,126 @@
+"""The searches a database holds, read back: progress, best trial, rung by rung."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import sys
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from ato.adict import ADict
+from ato.errors import SearchNotFoundError
+from ato.hyperopt.hyperband import BracketHyperBand, HyperBand
+from ato.scope import Scope
+from ato.tracking import SQLFinder
+
+SPACES = ADict(
+    lr=ADict(param_type="FLOAT", param_range=(1e-4, 1e-1), num_samples=4, space_type="LOG"),
+    model=ADict(param_type="CATEGORY", categories=["resnet50", "resnet101", "vit"]),
+)
+
+
+def loss(config):
+    """Lowest at lr = 1e-2 with resnet101; vit diverges."""
+    if config.model == "vit":
+        raise RuntimeError("diverged")
+    return abs(math.log10(config.lr) + 2) + (config.model != "resnet101")
+
+
+def _scope(project: str, url: str) -> Scope:
+    scope = Scope(name="config", enable_override=True)  # the trial functions' parameter
+
+    @scope.observe(default=True)
+    def defaults(config):
+        config.lr, config.model = 0.001, "resnet50"
+        config.experiment = ADict(project_name=project, sql=ADict(db_path=url))
+
+    return scope
+
+
+@pytest.fixture
+def searched(tmp_path, monkeypatch):
+    """Two finished searches: HyperBand (mode min, with failing trials) in 'vision',
+    BracketHyperBand in 'other'."""
+    monkeypatch.setattr(sys, "argv", ["train.py"])
+    url = f"sqlite:///{tmp_path}/runs.db"
+    grid = HyperBand(_scope("vision", url), SPACES, 0.5, 2, tracker=url, mode="min")
+    first = grid.main(loss)()
+    brackets = BracketHyperBand(
+        _scope("other", url), SPACES, max_budget=9, eta=3, tracker=url, mode="min"
+    )
+    second = brackets.main(lambda config: loss(config) if config.model != "vit" else 5.0)()
+    return url, first, second
+
+
+def test_every_search_with_its_progress_and_best_trial(searched):
+    url, first, second = searched
+    with SQLFinder(url) as finder:
+        found = finder.searches()
+        assert [s["id"] for s in found] == [first.search_id, second.search_id]
+        grid, brackets = found
+        assert grid["project"] == "vision" and grid["algorithm"] == "hyperband"
+        assert grid["status"] == "completed" and grid["mode"] == "min"
+        assert grid["trials_done"] == grid["total_trials"] == 12 + 6 + 3 + 1
+        assert grid["trials_failed"] == 4  # the four vit trials of rung 0
+        assert grid["best_metric"] == pytest.approx(first.metric)
+        assert grid["best_params"] == {"lr": first.config.lr, "model": "resnet101"}
+        best_run = finder.find_run(grid["best_run_id"])
+        assert best_run.config.lr == first.config.lr and best_run.project_name == "vision"
+        assert brackets["algorithm"] == "bracket_hyperband"
+        assert brackets["trials_done"] == brackets["total_trials"] > 0
+        assert brackets["best_metric"] == pytest.approx(second.metric)
+        assert [s["id"] for s in finder.searches("other")] == [second.search_id]
+
+
+def test_a_search_rung_by_rung_by_id_prefix(searched):
+    url, first, _ = searched
+    with SQLFinder(url) as finder:
+        found = finder.search(first.search_id[:6])
+    assert found["id"] == first.search_id
+    assert [(r["rung"], r["trials"], r["failed"]) for r in found["rungs"]] == [
+        (0, 12, 4), (1, 6, 0), (2, 3, 0), (3, 1, 0),
+    ]  # fmt: skip
+    assert found["rungs"][-1]["best"]["metric"] == pytest.approx(first.metric)
+    assert len(found["trials"]) == 22
+
+
+def test_a_killed_search_counts_its_best_at_the_largest_budget_reached(searched):
+    url, first, _ = searched
+    engine = create_engine(url)
+    with engine.begin() as connection:  # what a kill during rung 2 leaves behind
+        connection.execute(
+            text("DELETE FROM hpo_trials WHERE search_id = :id AND rung >= 2"),
+            {"id": first.search_id},
+        )
+        connection.execute(text("UPDATE hpo_searches SET status = 'running', result = NULL"))
+        best_rung_1 = connection.execute(
+            text("SELECT min(metric) FROM hpo_trials WHERE search_id = :id AND rung = 1"),
+            {"id": first.search_id},
+        ).scalar()
+    engine.dispose()
+    with SQLFinder(url) as finder:
+        grid = finder.searches("vision")[0]
+    assert grid["status"] == "running" and grid["trials_done"] == 18
+    assert grid["best_metric"] == pytest.approx(best_rung_1)
+
+
+def test_an_unknown_or_ambiguous_id_names_the_searches(searched):
+    url, first, second = searched
+    with SQLFinder(url) as finder, pytest.raises(SearchNotFoundError) as caught:
+        finder.search("zz")
+    message = str(caught.value)
+    assert first.search_id[:12] in message and second.search_id[:12] in message
+    assert "ato searches" in message
+
+
+def test_a_database_without_search_tables_has_no_searches(tmp_path, data_dir):
+    path = tmp_path / "old.db"
+    shutil.copy(data_dir / "tracker" / "ato214.db", path)
+    before = path.read_bytes()
+    with SQLFinder(f"sqlite:///{path}") as finder:
+        assert finder.searches() == []
+        with pytest.raises(SearchNotFoundError, match="holds no hyperparameter search"):
+            finder.search("abc")
+    assert path.read_bytes() == before
