@@ -102,3 +102,10 @@ def test_tracked_to_one_postgresql_database_from_all_ranks(tmp_path, postgres_se
         runs = connection.execute(text("SELECT count(*) FROM experiments")).scalar()
     assert len(rows) == 22 and runs == 22
     engine.dispose()
+    from ato.tracking import SQLFinder
+
+    with SQLFinder(url) as finder:  # read back from PostgreSQL (JSON comes parsed there)
+        (search,) = finder.searches()
+        assert search["status"] == "completed" and search["trials_done"] == 22
+        assert search["best_metric"] == results[0]["metric"]
+        assert len(finder.search(search["id"][:6])["rungs"]) == 4
