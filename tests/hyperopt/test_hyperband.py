@@ -372,7 +372,7 @@ FLOAT_SPACE = ADict(lr=ADict(param_type="FLOAT", param_range=(0.0, 1.0)))
     "kwargs",
     [
         dict(max_budget=10**18, eta=1.0000001),  # 4e8 brackets: it hung
-        dict(max_budget=10**400, eta=3),  # OverflowError
+        dict(max_budget=10**300, eta=3),  # 3**628 trials in the first bracket
         dict(max_budget=3**20, eta=3),  # 3**20 trials in the first bracket
     ],
 )
@@ -384,13 +384,41 @@ def test_brackets_too_many_to_run_are_refused_with_how_to_fix(scope, kwargs):
 
 
 def test_huge_int_budgets_are_exact(scope):
-    big = 10**400
+    big = 10**300
     hyperband = BracketHyperBand(scope, FLOAT_SPACE, max_budget=9 * big, min_budget=big, eta=3)
     assert hyperband.brackets() == [
         [(9, big), (3, 3 * big), (1, 9 * big)],
         [(5, 3 * big), (1, 9 * big)],
         [(3, 9 * big)],
     ]
+
+
+@pytest.mark.parametrize(
+    "budget", [10**400, 10**5000, -(10**5000)], ids=["e400", "e5000", "-e5000"]
+)
+def test_a_budget_no_float_holds_is_refused_in_a_readable_message(scope, budget):
+    with pytest.raises(SearchSettingsError, match=r"max_budget is -?~10\*\*\d+; .*at most 1.8e"):
+        BracketHyperBand(scope, FLOAT_SPACE, max_budget=budget)
+
+
+def test_whole_float_budgets_are_handed_out_as_ints_as_before(scope):
+    hyperband = BracketHyperBand(scope, FLOAT_SPACE, max_budget=27.0, eta=3)
+    budgets = [budget for rungs in hyperband.brackets() for _, budget in rungs]
+    assert all(type(budget) is int for budget in budgets)  # range(config.__budget__) works
+    assert sorted(set(budgets)) == [1, 3, 9, 27]
+
+
+@pytest.mark.parametrize(
+    ("rate", "expected"),
+    [
+        (0.1, [10**8, 10**9]),  # 10000001 when 0.1 was read as its binary value
+        (0.5, [125_000_000, 250_000_000, 500_000_000, 10**9]),
+        (0.3, [90_000_000, 300_000_000, 10**9]),
+    ],
+)
+def test_budgets_of_a_large_max_steps_are_not_a_step_too_high(scope, spaces, rate, expected):
+    hyperband = HyperBand(scope, spaces, rate, 1)
+    assert hyperband.compute_optimized_initial_training_steps(10**9) == expected
 
 
 def test_float_budgets_stay_within_min_and_max(scope):
@@ -409,8 +437,8 @@ def test_budgets_need_a_positive_max_steps(scope, spaces, max_steps):
 
 def test_budgets_of_a_huge_max_steps_are_exact(scope, spaces):
     hyperband = HyperBand(scope, spaces, 0.5, 2)
-    assert hyperband.compute_optimized_initial_training_steps(8 * 10**400) == [
-        10**400, 2 * 10**400, 4 * 10**400, 8 * 10**400,
+    assert hyperband.compute_optimized_initial_training_steps(8 * 10**300) == [
+        10**300, 2 * 10**300, 4 * 10**300, 8 * 10**300,
     ]  # fmt: skip
 
 

@@ -190,6 +190,31 @@ def test_an_integer_range_of_huge_ints_is_accepted():
     assert Parameter("n", spec).grid() == [10**400 + i for i in range(5)]
 
 
+def test_a_log_integer_range_of_huge_ints_is_quick():
+    spec = dict(param_type="INTEGER", param_range=(1, 10**999), num_samples=20, space_type="LOG")
+    points = Parameter("n", spec).grid()
+    assert len(points) == 20 and points[0] == 1 and points[-1] == 10**999
+    assert points == sorted(set(points))
+
+
+@pytest.mark.parametrize(
+    "bound", [10**1000, 10**5000, -(10**5000)], ids=["e1000", "e5000", "-e5000"]
+)
+def test_integer_bounds_past_1000_digits_are_refused_readably(bound):
+    low, high = sorted((bound, 0))
+    spec = dict(param_type="INTEGER", param_range=(low, high), num_samples=3)
+    with pytest.raises(SearchSpaceError, match=r"~10\*\*\d+.*at most 1,000 digits"):
+        Parameter("n", spec)
+
+
+def test_the_grid_limit_counts_distinct_integer_points():
+    spaces = {
+        "a": dict(param_type="INTEGER", param_range=(1, 8), num_samples=2000),
+        "b": dict(param_type="INTEGER", param_range=(1, 16), num_samples=2000),
+    }
+    assert len(SearchSpace(spaces).grid()) == 8 * 16
+
+
 def test_a_search_space_containing_itself_is_refused_naming_where():
     spaces = {"optimizer": {}}
     spaces["optimizer"]["inner"] = spaces["optimizer"]

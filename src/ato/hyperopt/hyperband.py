@@ -19,6 +19,7 @@ at ``max_budget`` from the start; the budget is handed to each trial as
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -28,7 +29,7 @@ from ato.hyperopt.errors import SearchSettingsError
 from ato.hyperopt.group import TorchGroup
 from ato.hyperopt.sampling import points
 from ato.hyperopt.search import HyperOpt, Outcome, Trial
-from ato.hyperopt.space import GRID_LIMIT
+from ato.hyperopt.space import GRID_LIMIT, shown
 from ato.scope import Scope
 
 if TYPE_CHECKING:
@@ -40,22 +41,24 @@ _EPS = 1e-9
 
 
 def _budget_setting(name: str, value: Any) -> Any:
-    """``value`` if it is a budget (a number > 0: an int of any size, a finite float)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+    """``value`` if it is a budget: a number > 0 that a float holds (budgets are summed
+    and stored as floats)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 < value <= sys.float_info.max
+    ):
         raise SearchSettingsError(
-            f"{name} is {value!r:.40}; it must be a number > 0, such as epochs or steps "
-            f"(e.g. {name}=27)."
+            f"{name} is {shown(value)}; it must be a number > 0 and at most "
+            f"{sys.float_info.max:.3g}, such as epochs or steps (e.g. {name}=27)."
         )
     return value
 
 
-def _shown(number: Any) -> str:
-    """A number for a message: an int of 20 digits or more in scientific notation."""
-    digits = str(number)
-    if isinstance(number, int) and len(digits.lstrip("-")) >= 20:
-        sign, digits = ("-", digits[1:]) if digits.startswith("-") else ("", digits)
-        return f"{sign}{digits[0]}.{digits[1:3]}e{len(digits) - 1}"
-    return repr(number)
+def _exact(number: float) -> Fraction:
+    """``number`` as the decimal it was written as: 0.1 is 1/10, not the binary value
+    just above it (which would put ``ceil`` one step too high)."""
+    return Fraction(repr(float(number))) if isinstance(number, float) else Fraction(number)
 
 
 class HyperBand(HyperOpt):
@@ -81,7 +84,7 @@ class HyperBand(HyperOpt):
         tracker: SQLLogger | str | None = None,
         mode: str = "max",
         *,
-        max_budget: int | None = None,
+        max_budget: float | None = None,
         on_error: str = "continue",
         progress: bool = True,
         **kwargs: Any,
@@ -118,7 +121,7 @@ class HyperBand(HyperOpt):
         ``budgets[config.__num_halved__]`` is the trial's budget."""
         max_steps = _budget_setting("max_steps", max_steps)
         last = len(self.rung_sizes) - 1
-        rate = Fraction(self.halving_rate)  # exact: a huge int max_steps overflows no float
+        rate = _exact(self.halving_rate)  # exact: a huge int max_steps overflows no float
         budgets = [
             max(1, math.ceil(max_steps * rate ** (last - rung) - Fraction(_EPS)))
             for rung in range(last)
@@ -214,9 +217,9 @@ class BracketHyperBand(HyperOpt):
         self,
         scope: Scope,
         search_spaces: Mapping[str, Any],
-        max_budget: int,
+        max_budget: float,
         *,
-        min_budget: int = 1,
+        min_budget: float = 1,
         eta: float = 3,
         seed: int = 0,
         sampler: str = "sobol",
@@ -269,24 +272,26 @@ class BracketHyperBand(HyperOpt):
         return plan
 
     def _budgets(self) -> list[Any]:
-        """``max_budget / eta**k`` for k = 0 .. s_max, within ``[min_budget, max_budget]``;
-        rounded and exact when both budgets are ints (any size), floats otherwise."""
-        exact = isinstance(self.max_budget, int) and isinstance(self.min_budget, int)
+        """``max_budget / eta**k`` for k = 0 .. s_max, within ``[min_budget, max_budget]``:
+        rounded ints (exact) when both budgets are whole numbers (27 or 27.0), floats
+        otherwise."""
+        top, bottom = self.max_budget, self.min_budget
+        whole = all(isinstance(b, int) or b.is_integer() for b in (top, bottom))
         budgets: list[Any] = []
         power = Fraction(1)
         for k in range(self.s_max + 1):
-            if exact:
-                value: Any = round(self.max_budget / power)
-                power *= Fraction(self.eta)
+            if whole:
+                value: Any = min(max(round(int(top) / power), int(bottom)), int(top))
+                power *= _exact(self.eta)
             else:
-                value = self.max_budget / self.eta**k
-            budgets.append(min(max(value, self.min_budget), self.max_budget))
+                value = min(max(top / self.eta**k, bottom), top)
+            budgets.append(value)
         return budgets
 
     def _too_many(self, what: str) -> NoReturn:
         raise SearchSettingsError(
-            f"BracketHyperBand(max_budget={_shown(self.max_budget)}, "
-            f"min_budget={_shown(self.min_budget)}, eta={self.eta!r}) has {self.s_max + 1:,} "
+            f"BracketHyperBand(max_budget={shown(self.max_budget)}, "
+            f"min_budget={shown(self.min_budget)}, eta={self.eta!r}) has {self.s_max + 1:,} "
             f"brackets and {what}; a search takes at most {GRID_LIMIT:,} trials. Raise "
             f"min_budget or eta, or lower max_budget."
         )

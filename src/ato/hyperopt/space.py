@@ -27,7 +27,7 @@ from typing import Any, NoReturn
 from ato.errors import did_you_mean
 from ato.hyperopt.errors import SearchSpaceError
 
-__all__ = ["GRID_LIMIT", "Parameter", "SearchSpace"]
+__all__ = ["GRID_LIMIT", "Parameter", "SearchSpace", "shown"]
 
 PARAM_TYPES = ("FLOAT", "INTEGER", "CATEGORY")
 SPACE_TYPES = ("LINEAR", "LOG")
@@ -41,6 +41,7 @@ _ALL_KEYS = set().union(*_KEYS.values())
 GRID_LIMIT = 1_000_000
 _FLOAT_MAX = sys.float_info.max
 _FLOAT_EXACT = 2**53  # floats hold every integer below
+_INT_LIMIT = 10**1000  # INTEGER bounds: far past any use, well inside str()'s 4,300 digits
 
 
 class Parameter:
@@ -86,23 +87,27 @@ class Parameter:
             or len(bounds) != 2
             or not all(_is_number(bound) for bound in bounds)
         ):
-            self._fail(f"param_range is {bounds!r}; it must be two numbers (low, high)")
+            self._fail(f"param_range is {shown(bounds)}; it must be two numbers (low, high)")
         low, high = bounds
         if self.kind == "INTEGER" and not all(isinstance(b, int) or b.is_integer() for b in bounds):
-            self._fail(f"param_range is {bounds!r}; an INTEGER range has integer bounds")
+            self._fail(f"param_range is {shown(bounds)}; an INTEGER range has integer bounds")
         if self.kind == "FLOAT" and not all(abs(b) <= _FLOAT_MAX for b in bounds):
             self._fail(
-                f"param_range is {bounds!r:.80}; a bound is too large for a FLOAT "
-                f"(at most {_FLOAT_MAX:.3g}); an INTEGER range takes ints of any size"
+                f"param_range is {shown(bounds)}; a bound is too large for a FLOAT "
+                f"(at most {_FLOAT_MAX:.3g}); an INTEGER range takes ints of up to 1,000 digits"
+            )
+        if self.kind == "INTEGER" and not all(abs(int(b)) < _INT_LIMIT for b in bounds):
+            self._fail(
+                f"param_range is {shown(bounds)}; an INTEGER bound has at most 1,000 digits"
             )
         if not low <= high:
-            self._fail(f"param_range is {bounds!r}; low must not exceed high")
+            self._fail(f"param_range is {shown(bounds)}; low must not exceed high")
         space_type = spec.get("space_type", "LINEAR")
         if not isinstance(space_type, str) or space_type.upper() not in SPACE_TYPES:
             self._fail(f"space_type is {space_type!r}; it must be LINEAR or LOG")
         self.log = space_type.upper() == "LOG"
         if self.log and low <= 0:
-            self._fail(f"param_range is {bounds!r}; a LOG space needs low > 0")
+            self._fail(f"param_range is {shown(bounds)}; a LOG space needs low > 0")
         base = spec.get("base", 2 if self.kind == "INTEGER" else 10)
         if not _is_number(base) or base <= 0 or base == 1:
             self._fail(f"base is {base!r}; it must be a number > 0 other than 1")
@@ -122,7 +127,7 @@ class Parameter:
             self._fail("num_samples is missing; a grid needs it (e.g. num_samples=8)")
         count = self.num_samples
         assert count is not None
-        if count > GRID_LIMIT:
+        if self.grid_size() > GRID_LIMIT:
             self._fail(f"num_samples is {count:,}; a grid takes at most {GRID_LIMIT:,} points")
         points = [
             self.from_unit(Fraction(i, count - 1) if count > 1 else 0.0) for i in range(count)
@@ -130,6 +135,15 @@ class Parameter:
         if self.kind == "FLOAT":  # 12 digits: 0.01, not 0.010000000000000004 from exp(log(...))
             return [float(f"{point:.12g}") for point in points]
         return list(dict.fromkeys(points))  # rounded points collide on narrow ranges
+
+    def grid_size(self) -> int:
+        """How many points :meth:`grid` gives at most (INTEGER points are distinct)."""
+        if self.kind == "CATEGORY":
+            return len(self.categories)
+        count = self.num_samples or 1
+        if self.kind == "INTEGER":
+            count = min(count, int(self.high) - int(self.low) + 1)
+        return count
 
     def from_unit(self, u: float | Fraction) -> Any:
         """The value at ``u`` in [0, 1] along the space (0 is low, 1 is high)."""
@@ -172,18 +186,17 @@ class Parameter:
     def _exact_integer(
         self, u: float | Fraction, rounding: Callable[[Any], int], end: int = 0
     ) -> int:
-        """The integer at ``u`` along ``[low, high + end]`` in exact arithmetic, for
-        ranges beyond float precision (a LOG position is exact to ~28 digits)."""
+        """The integer at ``u`` along ``[low, high + end]`` for ranges beyond float
+        precision: exact on a LINEAR axis, to 34 digits on a LOG one."""
         low, high = int(self.low), int(self.high)
         if u <= 0:
             return low
         if u >= 1 and not end:
             return high
         top = high + end
-        if self.log:
-            digits = max(len(str(low)), len(str(top))) + 12
+        if self.log:  # u, a float, fixes ~17 digits: more precision would be noise
             with decimal.localcontext() as context:
-                context.prec = digits
+                context.prec = 34
                 start, stop = Decimal(low).ln(), Decimal(top).ln()
                 position = (
                     Decimal(u.numerator) / Decimal(u.denominator)
@@ -205,6 +218,22 @@ class Parameter:
             "num_samples": self.num_samples,
             "log": self.log,
         }
+
+
+def shown(value: Any) -> str:
+    """``value`` for a message: an int too long to print in full as ``~10**N``; a failing
+    repr as the type's name."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 66:
+        sign = "-" if value < 0 else ""
+        return f"{sign}~10**{int(abs(value).bit_length() * math.log10(2))}"
+    if isinstance(value, (tuple, list)) and len(value) <= 4:
+        inner = ", ".join(shown(item) for item in value)
+        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
+    try:
+        text = repr(value)
+    except Exception:  # a repr that raises, or an int past Python's digit limit
+        return f"<{type(value).__name__}>"
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _is_number(value: Any) -> bool:
@@ -231,7 +260,7 @@ class SearchSpace:
 
     def grid(self) -> list[dict[str, Any]]:
         """Every combination of the parameters' grid points, the first parameter slowest."""
-        sizes = {p.name: len(p.categories) or p.num_samples or 1 for p in self.parameters}
+        sizes = {p.name: p.grid_size() for p in self.parameters}
         total = math.prod(sizes.values())
         if total > GRID_LIMIT:
             axes = " x ".join(f"{name!r} {size:,}" for name, size in sizes.items())
