@@ -82,3 +82,15 @@ def test_a_cycle_is_stored_as_a_marker():
 
 def test_tags_that_do_not_fit_are_passed_over():
     assert decode({"a": 1}, [[["b", 0], {"t": "tuple"}], [["a"], {"t": "nonsense"}]]) == {"a": 1}
+
+
+def test_a_value_whose_repr_raises_is_stored_as_a_named_stand_in():
+    class Closed:
+        def __repr__(self):
+            raise RuntimeError("connection closed")
+
+    plain, tags = encode({"db": Closed(), "lr": 0.1})
+    assert plain["lr"] == 0.1
+    assert plain["db"].endswith("Closed: repr raised RuntimeError>")
+    restored = decode(plain, tags)
+    assert restored["lr"] == 0.1 and "Closed" in repr(restored["db"])

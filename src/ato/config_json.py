@@ -100,12 +100,21 @@ def _encode(value: Any, path: Path, tags: list[list[Any]], active: set[int]) -> 
         return _encode(tolist(), path, [], active)  # plain numbers: no inner tags
     if isinstance(value, (bool, int, float, str)):  # a subclass: an enum, a numpy float
         _tag(tags, path, t="object", type=_qualified(value))
-        return repr(value)
+        return _repr(value)
     if isinstance(value, os.PathLike):
         _tag(tags, path, t="object", type=_qualified(value))
         return os.fspath(value)
     _tag(tags, path, t="object", type=_qualified(value))
-    return repr(value)
+    return _repr(value)
+
+
+def _repr(value: Any) -> str:
+    """``repr(value)``; a stand-in naming the type when the repr raises (a closed
+    connection's, say): logging a config must not fail the program."""
+    try:
+        return repr(value)
+    except Exception as error:
+        return f"<{_qualified(value)}: repr raised {type(error).__name__}>"
 
 
 def _qualified(value: Any) -> str:

@@ -57,7 +57,6 @@ def main() -> None:
 
         hyperband = HyperBand(scope, SPACES, 0.5, 2, tracker=tracker)
     marks = os.environ.get("ATO_TEST_MARKS")
-    pause = float(os.environ.get("ATO_TEST_SLEEP", "0"))
     failing = os.environ.get("ATO_TEST_FAIL")
     returning_nothing = os.environ.get("ATO_TEST_RETURN_ON_RANK") == str(rank)
 
@@ -66,7 +65,9 @@ def main() -> None:
         if marks:
             with open(marks, "a") as handle:
                 handle.write(f"{rank} {config.__num_halved__} {config.lr} {config.model}\n")
-        time.sleep(pause)
+        # Read here, not captured: a value the trial function carries counts in the
+        # search's identity, and the killed run sleeps where the resumed one does not.
+        time.sleep(float(os.environ.get("ATO_TEST_SLEEP", "0")))
         if world_size > 1:
             import torch
             import torch.distributed as dist

@@ -51,14 +51,15 @@ def expected(tmp_path, **env: str) -> dict[str, object]:
     out, _ = _run_script({"ATO_TEST_DB": f"sqlite:///{tmp_path}/single.db", **env}).communicate(
         timeout=300
     )
-    result = json.loads(out.strip().splitlines()[-1])
-    del result["config"]["experiment"]
-    return result
+    return strip([json.loads(out.strip().splitlines()[-1])])[0]
 
 
 def strip(results: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Without what differs from a single process by design: the database path, and
+    the search id (the trial function carries world_size, which counts in it)."""
     for result in results:
         del result["config"]["experiment"]
+        del result["config"]["__search_id__"]
     return results
 
 

@@ -72,3 +72,50 @@ def test_the_trial_functions_logic_counts():
     assert same == search_identity(FACTS, {}, (), _trial)
     assert same != search_identity(FACTS, {}, (), _trial_edited)
     assert same != search_identity(FACTS, {})
+
+
+def _make_trial(epochs, log):
+    def trial(config):
+        log.append(epochs)
+        return config.lr * epochs
+
+    return trial
+
+
+class Trainer:
+    def __init__(self, epochs):
+        self.epochs, self.history = epochs, []
+
+    def __call__(self, config):
+        return config.lr * self.epochs
+
+    def train(self, config):
+        return config.lr * self.epochs
+
+
+def test_plain_values_a_trial_carries_count_mutable_ones_do_not():
+    log = []
+    assert search_identity(FACTS, {}, (), _make_trial(1, log)) != search_identity(
+        FACTS, {}, (), _make_trial(1000, log)
+    )
+    assert search_identity(FACTS, {}, (), _make_trial(1, [])) == search_identity(
+        FACTS, {}, (), _make_trial(1, [1, 2, 3])
+    )  # a list of results grows during a run: it is no setting
+    for make in (lambda t: t, lambda t: t.train):  # a callable instance, a bound method
+        assert search_identity(FACTS, {}, (), make(Trainer(1))) != search_identity(
+            FACTS, {}, (), make(Trainer(1000))
+        )
+
+
+def test_searched_keys_starting_values_do_not_count():
+    first = search_identity(FACTS, {"lr": 0.001, "wd": 0.1}, searched=["lr"])
+    assert first == search_identity(FACTS, {"lr": 0.002, "wd": 0.1}, searched=["lr"])
+    assert first != search_identity(FACTS, {"lr": 0.001, "wd": 0.2}, searched=["lr"])
+
+
+def test_a_value_whose_repr_raises_counts_by_its_type():
+    class Broken:
+        def __repr__(self):
+            raise RuntimeError("no repr")
+
+    assert search_identity(FACTS, {"db": Broken()}) == search_identity(FACTS, {"db": Broken()})

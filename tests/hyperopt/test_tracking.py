@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, select, text
 from ato.adict import ADict
 from ato.hyperopt.hyperband import HyperBand
 from ato.hyperopt.storage import searches, trials
+from ato.scope import Scope
 from ato.tracking import SQLFinder, SQLLogger
 from tests.hyperopt.test_hyperband import lr_score
 
@@ -166,6 +167,55 @@ def test_tracker_settings_and_volatile_keys_do_not_make_another_search(scope, sp
     assert len(calls) == 12 + 6 + 3 + 1  # the second start ran nothing again
 
 
+def test_budgets_for_another_max_steps_make_another_search(scope, spaces, tmp_path):
+    url = f"sqlite:///{tmp_path}/runs.db"
+    results = []
+    for max_steps in (100, 200, 200):  # the README's pattern: budgets read by the trial
+        hyperband = HyperBand(scope, spaces, 0.5, 2, tracker=url)
+        budgets = hyperband.compute_optimized_initial_training_steps(max_steps)
+        results.append(hyperband.main(lambda config, b=budgets: b[config.__num_halved__])())
+    assert [r.metric for r in results] == [100, 200, 200]
+    assert results[0].search_id != results[1].search_id == results[2].search_id
+
+
+def test_a_search_with_an_unprintable_value_in_its_config_runs_and_resumes(scope, spaces, tmp_path):
+    class Connection:
+        def __repr__(self):
+            raise RuntimeError("closed")
+
+    @scope.observe(default=True)
+    def database(config):
+        config.connection = Connection()
+
+    untracked = HyperBand(scope, spaces, 0.5, 2).main(lr_score)()
+    url = f"sqlite:///{tmp_path}/runs.db"
+    ids = {HyperBand(scope, spaces, 0.5, 2, tracker=url).main(lr_score)().search_id for _ in "ab"}
+    assert untracked.config.model == "resnet101" and len(ids) == 1
+
+
+def test_a_changed_default_of_a_searched_key_resumes(spaces, tmp_path):
+    scope = Scope(name="config")  # no lazy view derives a value from lr here
+    start = [0.001]
+
+    @scope.observe(default=True)
+    def learning_rate(config):
+        config.lr = start[0]  # every trial replaces it with a searched value
+        config.model = "resnet50"
+
+    url = f"sqlite:///{tmp_path}/runs.db"
+    calls = []
+
+    def trial(config):
+        calls.append(1)
+        return lr_score(config)
+
+    first = HyperBand(scope, spaces, 0.5, 2, tracker=url).main(trial)()
+    start[0] = 0.002
+    ran = len(calls)
+    second = HyperBand(scope, spaces, 0.5, 2, tracker=url).main(trial)()
+    assert second.search_id == first.search_id and len(calls) == ran
+
+
 def test_other_arguments_make_another_search(scope, spaces, tmp_path):
     url = f"sqlite:///{tmp_path}/runs.db"
     ids = set()
@@ -236,6 +286,7 @@ def test_a_search_killed_with_sigkill_resumes_and_ends_as_an_uninterrupted_one(t
     whole = _result(_run_script({"ATO_TEST_DB": f"sqlite:///{tmp_path}/whole.db"}))
     for result in (resumed, whole):
         del result["config"]["experiment"]  # the database paths differ
+        del result["config"]["__search_id__"]  # and so does the marks file the trial keeps
     assert resumed == whole
 
 

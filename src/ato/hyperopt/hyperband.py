@@ -103,6 +103,7 @@ class HyperBand(HyperOpt):
         )
         self.halving_rate, self.num_min_samples = halving_rate, num_min_samples
         self.max_budget = None if max_budget is None else _budget_setting("max_budget", max_budget)
+        self.budgets_for: float | None = None  # the last max_steps budgets were computed for
         self.grid = self.space.grid()
         self.rung_sizes = self._rung_sizes(len(self.grid))
 
@@ -119,7 +120,10 @@ class HyperBand(HyperOpt):
     def compute_optimized_initial_training_steps(self, max_steps: int) -> list[int]:
         """One budget per rung, growing by ``1 / halving_rate``, the last ``max_steps``:
         ``budgets[config.__num_halved__]`` is the trial's budget."""
-        max_steps = _budget_setting("max_steps", max_steps)
+        self.budgets_for = _budget_setting("max_steps", max_steps)  # a resume must match
+        return self._budgets(self.budgets_for)
+
+    def _budgets(self, max_steps: Any) -> list[Any]:
         last = len(self.rung_sizes) - 1
         rate = _exact(self.halving_rate)  # exact: a huge int max_steps overflows no float
         budgets = [
@@ -136,12 +140,13 @@ class HyperBand(HyperOpt):
             "halving_rate": self.halving_rate,
             "num_min_samples": self.num_min_samples,
             "max_budget": self.max_budget,
+            "budgets_for": self.budgets_for,
         }
 
     def _search(self, run_rung: Callable[[list[Trial]], list[Outcome]]) -> ADict:
         budgets: list[int] | None = None
         if self.max_budget is not None:
-            budgets = self.compute_optimized_initial_training_steps(self.max_budget)
+            budgets = self._budgets(self.max_budget)
         candidates = list(enumerate(self.grid))
         logs: list[list[ADict]] = []
         ranked: list[Outcome] = []

@@ -1,22 +1,27 @@
 """What makes two starts of a search the same search, so that the second one resumes.
 
-The algorithm with its arguments, the search space, the mode and the scope; the config
-every trial starts from; and, when the search is tracked, the logic of the trial function
-(its canonical fingerprint combined with its callees': a comment or a renamed local does
-not count, an edit does). Stored metrics measured under another config or other code
-would otherwise be mixed into the new search. Keys that differ at every start by design
-do not count: the tracker's settings (``experiment.*``) and keys marked volatile.
+The algorithm with its arguments, the search space, the mode and the scope; and, when the
+search is tracked (only then is there something to resume), the config every trial starts
+from, the logic of the trial function (its canonical fingerprint combined with its
+callees': a comment or a renamed local does not count, an edit does) and the plain values
+it carries (closure, instance). Stored metrics measured under another config or other
+code would otherwise be mixed into the new search. Keys that differ at every start by
+design do not count: the tracker's settings (``experiment.*``), keys marked volatile,
+and the searched keys, whose starting values no trial sees. Module globals the trial
+function reads do not count either: changing one is an edit this hash cannot see.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
+import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["search_identity"]
+__all__ = ["carried_values", "search_identity"]
 
 # An object without a repr of its own shows its address, which differs at every start.
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -27,9 +32,11 @@ def search_identity(
     config: Mapping[str, Any],
     volatile: Sequence[str] = (),
     trial: Callable[..., Any] | None = None,
+    searched: Sequence[str] = (),
 ) -> str:
     """A 32-digit hex id of ``facts`` (JSON-able settings), the ``config`` trials start
-    from (without tracker settings and ``volatile`` keys) and ``trial``'s logic."""
+    from (without tracker settings, ``volatile`` keys and the ``searched`` keys, whose
+    starting values no trial sees), ``trial``'s logic and the plain values it carries."""
     from ato.config_json import encode
     from ato.explain.facts import flatten
     from ato.explain.sections import key_category
@@ -38,9 +45,14 @@ def search_identity(
     patterns = tuple(volatile)
 
     def counts(key: str) -> bool:
+        if any(key == name or key.startswith(f"{name}.") for name in searched):
+            return False
         return key_category(key, patterns) == "config"
 
-    plain, tags = encode(config)
+    try:
+        plain, tags = encode(config)
+    except Exception:  # a value whose repr raises: it counts by its type
+        plain, tags = encode(_printable(config, set()))
     whole = dict(facts)
     whole["config"] = {key: value for key, value in flatten(plain) if counts(key)}
     whole["types"] = sorted(  # the order keys were written in does not count
@@ -48,5 +60,78 @@ def search_identity(
     )
     if trial is not None:
         whole["code"] = fingerprint_of(trial).combined
+        whole["carried"] = carried_values(trial)
     text = _ADDRESS.sub("", json.dumps(whole, sort_keys=True, default=repr))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _printable(value: Any, active: set[int]) -> Any:
+    """``value`` with each leaf whose repr raises replaced by its type's name."""
+    if id(value) in active:
+        return value  # encode marks the cycle
+    if isinstance(value, Mapping):
+        active.add(id(value))
+        return {key: _printable(item, active) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        active.add(id(value))
+        return type(value)(_printable(item, active) for item in value)
+    try:
+        repr(value)
+    except Exception:
+        return f"<{type(value).__module__}.{type(value).__qualname__}>"
+    return value
+
+
+_IMMUTABLE = (type(None), bool, int, float, complex, str, bytes)
+
+
+def _immutable(value: Any) -> bool:
+    if isinstance(value, (tuple, frozenset)):
+        return all(_immutable(item) for item in value)
+    return type(value) in _IMMUTABLE
+
+
+def carried_values(func: Any) -> dict[str, str]:
+    """The plain immutable values ``func`` carries: its closure's (``epochs`` of an
+    enclosing function) and, for a callable instance or a bound method, its instance's
+    (``Trainer(epochs=100)``). They change what a trial does as its code would; mutable
+    values (a list of results, a cache) are left out, as they change during a run."""
+    values: dict[str, str] = {}
+    seen: set[int] = set()
+
+    def note(label: str, value: Any) -> None:
+        if _immutable(value):
+            try:
+                values[label] = repr(value)
+            except ValueError:  # an int past Python's digit limit
+                values[label] = f"<int of {value.bit_length()} bits>"
+
+    def visit(obj: Any, label: str, depth: int) -> None:
+        if depth > 8 or id(obj) in seen:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, functools.partial):  # its arguments count in its fingerprint
+            visit(obj.func, label, depth + 1)
+        elif isinstance(obj, types.MethodType):
+            visit(obj.__self__, label, depth + 1)
+            visit(obj.__func__, label, depth + 1)
+        elif isinstance(obj, types.FunctionType):
+            cells = zip(obj.__code__.co_freevars, obj.__closure__ or (), strict=False)
+            for name, cell in cells:
+                try:
+                    content = cell.cell_contents
+                except ValueError:  # a cell not filled yet
+                    continue
+                if isinstance(content, (types.FunctionType, functools.partial)):
+                    visit(content, f"{label}{name}.", depth + 1)  # under a decorator
+                else:
+                    note(f"{label}{name}", content)
+            wrapped = getattr(obj, "__wrapped__", None)
+            if wrapped is not None:
+                visit(wrapped, label, depth + 1)
+        elif not isinstance(obj, type) and hasattr(obj, "__dict__"):
+            for name, value in vars(obj).items():
+                note(f"{label}self.{name}", value)
+
+    visit(func, "", 0)
+    return values

@@ -197,13 +197,14 @@ class HyperOpt:
             "scope": self.scope.name,
             "assigned": self.scope.get_assigned_views().to_dict(),
         }
-        base = self.scope.apply()  # what every trial starts from
         if self.tracker is None:  # nothing to resume: the id only labels the trials
-            return search_identity(facts, base)
+            return search_identity(facts, {})
         from ato.tracking.starting import volatile_keys
 
+        base = self.scope.apply()  # what every trial starts from
         marked = list(getattr(self.tracker, "volatile", None) or ())
-        return search_identity(facts, base, volatile_keys(base, marked), trial_code)
+        volatile = volatile_keys(base, marked)
+        return search_identity(facts, base, volatile, trial_code, self.space.names)
 
     def _open_tracking(self) -> tuple[SQLLogger | None, SearchStore | None]:
         if self.tracker is None:
