@@ -474,3 +474,22 @@ def test_a_trial_function_may_read_the_scope_instead(spaces):
         return lr_score(scope.config)
 
     assert train().config.model == "resnet101"
+
+
+class _Diverged:
+    def __float__(self):
+        raise FloatingPointError("loss diverged")
+
+
+@pytest.mark.parametrize("bad", [10**400, _Diverged()], ids=["too-large-int", "float-raises"])
+def test_a_number_that_cannot_become_a_float_is_the_trials_failure(scope, spaces, bad, caplog):
+    hyperband = HyperBand(scope, spaces, 0.5, 1, progress=False)
+
+    @hyperband.main
+    def train(config):
+        return bad if config.model == "vit" else lr_score(config)
+
+    result = train()  # the search goes on: the trial ranks last, its traceback logged
+    assert result.config.model == "resnet101"
+    assert {c.model for c in result.logs[0][-4:]} == {"vit"}
+    assert "Traceback" in caplog.text

@@ -124,3 +124,23 @@ def test_a_database_without_search_tables_has_no_searches(tmp_path, data_dir):
         with pytest.raises(SearchNotFoundError, match="holds no hyperparameter search"):
             finder.search("abc")
     assert path.read_bytes() == before
+
+
+def test_a_search_stored_without_its_mode_shows_only_its_stored_result(searched):
+    url, first, _ = searched
+    engine = create_engine(url)
+    with engine.begin() as connection:  # as an earlier ato stored it: arguments without mode
+        connection.execute(
+            text(
+                "UPDATE hpo_searches SET arguments = json_remove(arguments, '$.mode') "
+                "WHERE id = :id"
+            ),
+            {"id": first.search_id},
+        )
+    engine.dispose()
+    with SQLFinder(url) as finder:
+        grid = finder.searches("vision")[0]
+        assert grid["mode"] is None
+        assert grid["best_metric"] == pytest.approx(first.metric)  # min, not the worst
+        assert grid["best_params"]["model"] == "resnet101"
+        assert all(rung["best"] is None for rung in finder.search(first.search_id)["rungs"])

@@ -357,13 +357,11 @@ class HyperOpt:
 
 
 def _as_metric(value: Any, where: str) -> float:
-    """``value`` as a float, or a :class:`TrialResultError` naming ``where`` and what
-    came back instead of one number."""
-    if not isinstance(value, (str, bytes)) and value is not None:
-        try:
-            return float(value)
-        except Exception:  # a list, a dict, an array of several values ...
-            pass
+    """``float(value)``, or a :class:`TrialResultError` naming ``where`` and what came
+    back when it is no number at all (a conversion that fails, such as an int too large
+    for a float, is the trial's failure instead)."""
+    if not _not_a_number(value):
+        return float(value)
     shown = repr(value)
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
     kind = type(value)
@@ -376,6 +374,19 @@ def _as_metric(value: Any, where: str) -> float:
         f"metric as one number: an int, a float, or an array or tensor of one value "
         f"with no dimensions (e.g. `return float(loss.item())`)."
     )
+
+
+def _not_a_number(value: Any) -> bool:
+    if value is None or isinstance(value, (str, bytes, Mapping, list, tuple, set, frozenset)):
+        return True
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        try:
+            return tuple(shape) != ()
+        except Exception:  # a shape that is no sequence: let float() decide
+            return False
+    kind = type(value)
+    return not (hasattr(kind, "__float__") or hasattr(kind, "__index__"))
 
 
 def _where(func: Any) -> str:

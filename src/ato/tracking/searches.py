@@ -71,11 +71,21 @@ def _trials(engine: Engine, search_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def _best(trials: list[dict[str, Any]], mode: str | None) -> dict[str, Any] | None:
-    """The best finished trial at the largest budget (else rung) reached."""
+def _best(
+    trials: list[dict[str, Any]], mode: str | None, final: Any = None
+) -> dict[str, Any] | None:
+    """The best finished trial at the largest budget (else rung) reached. A search
+    stored before ``mode`` was kept has none: then only the trial its stored result
+    (``final``) names counts, as which way is better is unknown."""
     ranked = [t for t in trials if t["metric"] is not None and math.isfinite(t["metric"])]
     if not ranked:
         return None
+    if mode is None:
+        if not isinstance(final, (int, float)):
+            return None
+        ranked = [trial for trial in ranked if trial["metric"] == final]
+        if not ranked:
+            return None
 
     def level(trial: dict[str, Any]) -> tuple[float, int]:
         budget = trial["budget"]
@@ -88,7 +98,8 @@ def _best(trials: list[dict[str, Any]], mode: str | None) -> dict[str, Any] | No
 
 
 def _summary(search: dict[str, Any], trials: list[dict[str, Any]]) -> dict[str, Any]:
-    best = _best(trials, search["mode"])
+    final = (search["result"] or {}).get("metric") if isinstance(search["result"], dict) else None
+    best = _best(trials, search["mode"], final)
     return {
         **search,
         "trials_done": len(trials),
