@@ -493,3 +493,9 @@ def test_a_number_that_cannot_become_a_float_is_the_trials_failure(scope, spaces
     assert result.config.model == "resnet101"
     assert {c.model for c in result.logs[0][-4:]} == {"vit"}
     assert "Traceback" in caplog.text
+
+
+@pytest.mark.parametrize("seed", [math.nan, 1.5, "0", None, True])
+def test_a_seed_is_an_int(scope, seed):
+    with pytest.raises(SearchSettingsError, match="seed is"):
+        BracketHyperBand(scope, FLOAT_SPACE, max_budget=9, seed=seed)

@@ -245,6 +245,8 @@ class BracketHyperBand(HyperOpt):
             raise SearchSettingsError(f"eta is {eta!r}; it must be a number > 1 (e.g. 3).")
         if sampler not in ("sobol", "random"):
             raise SearchSettingsError(f"sampler is {sampler!r}; it must be 'sobol' or 'random'.")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise SearchSettingsError(f"seed is {shown(seed)}; it must be an int (e.g. seed=0).")
         super().__init__(
             scope, search_spaces, tracker, mode, on_error=on_error, progress=progress, **kwargs
         )
