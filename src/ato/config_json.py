@@ -86,7 +86,7 @@ def _encode(value: Any, path: Path, tags: list[list[Any]], active: set[int]) -> 
             _tag(tags, path, t="tuple")
         elif isinstance(value, (set, frozenset)):
             _tag(tags, path, t=type(value).__name__)
-            value = sorted(value, key=repr)
+            value = sorted(value, key=_repr)
         active.add(id(value))
         try:
             return [_encode(item, [*path, i], tags, active) for i, item in enumerate(value)]

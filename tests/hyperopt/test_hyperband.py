@@ -155,7 +155,7 @@ def test_on_error_raise_stops_the_search(scope, spaces):
 
 @pytest.mark.parametrize(
     "value, shown",
-    [(None, "None"), ("0.9", "'0.9'"), ({"acc": 0.9}, "{'acc': 0.9}"), ("array", "shape (1,)")],
+    [(None, "None"), ("0.9", "'0.9'"), ({"acc": 0.9}, "{'acc': 0.9}"), ("array", "shape (2,)")],
 )
 @pytest.mark.parametrize("on_error", ["continue", "raise"])
 def test_a_trial_returning_no_number_stops_the_search_naming_the_function(
@@ -172,7 +172,7 @@ def test_a_trial_returning_no_number_stops_the_search_naming_the_function(
     @hyperband.main
     def train(config):
         calls.append(1)
-        return np.array([0.5]) if value == "array" else value
+        return np.array([0.5, 0.7]) if value == "array" else value
 
     with pytest.raises(TrialResultError) as caught:
         train()
@@ -191,7 +191,8 @@ def test_a_trial_returning_no_number_stops_the_search_naming_the_function(
 def test_numbers_in_other_clothes_are_metrics(scope, spaces):
     import numpy as np
 
-    for make in (np.float32, np.array, lambda v: np.int64(round(v * 100)), lambda v: v > 0):
+    one_value = (np.float32, np.array, lambda v: np.array([v]), lambda v: np.array([[v]]))
+    for make in (*one_value, lambda v: np.int64(round(v * 100)), lambda v: v > 0):
         hyperband = HyperBand(scope, spaces, 0.5, 1, progress=False)
         result = hyperband.main(lambda config, make=make: make(lr_score(config)))()
         assert isinstance(result.metric, float) and math.isfinite(result.metric)
@@ -499,3 +500,11 @@ def test_a_number_that_cannot_become_a_float_is_the_trials_failure(scope, spaces
 def test_a_seed_is_an_int(scope, seed):
     with pytest.raises(SearchSettingsError, match="seed is"):
         BracketHyperBand(scope, FLOAT_SPACE, max_budget=9, seed=seed)
+
+
+def test_numpy_numbers_are_settings_like_any_other(scope, spaces):
+    import numpy as np
+
+    assert BracketHyperBand(scope, FLOAT_SPACE, max_budget=np.int64(9), seed=np.int64(1)).seed == 1
+    hyperband = HyperBand(scope, spaces, np.float32(0.5), 2)
+    assert hyperband.compute_optimized_initial_training_steps(np.int64(40)) == [5, 10, 20, 40]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import enum
+
+import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -119,3 +123,86 @@ def test_a_value_whose_repr_raises_counts_by_its_type():
             raise RuntimeError("no repr")
 
     assert search_identity(FACTS, {"db": Broken()}) == search_identity(FACTS, {"db": Broken()})
+
+
+class Loss(enum.Enum):
+    MSE = "mse"
+    MAE = "mae"
+
+
+def _closing_over(value):
+    def trial(config):
+        return (value, config.lr)
+
+    return trial
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        (Loss.MSE, Loss.MAE),
+        (np.float64(1.0), np.float64(10.0)),
+        (frozenset({"a", "b"}), frozenset({"a", "c"})),
+        ((1, (2, 3)), (1, (2, 4))),
+    ],
+    ids=["enum", "numpy", "frozenset", "tuple"],
+)
+def test_carried_enums_numpy_scalars_and_collections_count(one, other):
+    assert search_identity(FACTS, {}, (), _closing_over(one)) != search_identity(
+        FACTS, {}, (), _closing_over(other)
+    )
+
+
+SAME_IN_EVERY_PROCESS = """
+import sys
+from ato.hyperopt.identity import search_identity
+def make(value):
+    def trial(config):
+        return value
+    return trial
+config = {"names": frozenset({"x", "y", "z"})}
+print(search_identity({}, config, (), make(frozenset({"p", "q", "r"}))))
+"""
+
+
+def test_a_carried_frozenset_gives_one_identity_whatever_the_hash_seed():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    source = str(Path(__file__).resolve().parents[2] / "src")
+    ids = {
+        subprocess.run(
+            [sys.executable, "-c", SAME_IN_EVERY_PROCESS],
+            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": source},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(ids) == 1
+
+
+def test_a_namedtuple_or_deep_tuple_does_not_break_the_identity():
+    import collections
+
+    Point = collections.namedtuple("Point", "x y")
+
+    class Broken:
+        def __repr__(self):
+            raise RuntimeError("no repr")
+
+    config = {"p": Point(1, Broken()), "s": {Broken()}}
+    assert search_identity(FACTS, config) == search_identity(FACTS, config)
+    deep: tuple = ()
+    for _ in range(100_000):
+        deep = (deep,)
+    assert search_identity(FACTS, {}, (), _closing_over(deep))
+
+
+def test_plain_arguments_the_trial_is_called_with_count():
+    assert search_identity(FACTS, {}, (), _trial, arguments={"epochs": 10}) != search_identity(
+        FACTS, {}, (), _trial, arguments={"epochs": 20}
+    )

@@ -228,3 +228,18 @@ def test_deeply_nested_sections_are_read():
         spaces = {"s": spaces}
     (parameter,) = SearchSpace(spaces).parameters
     assert parameter.name == "s." * 5000 + "lr"
+
+
+def test_a_narrow_integer_range_with_a_huge_num_samples_is_refused_not_built():
+    spec = dict(param_type="INTEGER", param_range=(0, 10), num_samples=10**9)
+    with pytest.raises(SearchSpaceError, match="num_samples is 1,000,000,000"):
+        Parameter("n", spec).grid()
+
+
+def test_a_narrow_log_range_far_out_keeps_every_integer():
+    low = 10**40 + 1
+    spec = dict(param_type="INTEGER", param_range=(low, low + 4), num_samples=5, space_type="LOG")
+    parameter = Parameter("n", spec)
+    assert [p - low for p in parameter.grid()] == [0, 1, 2, 3, 4]
+    samples = {parameter.sample_unit(u / 100) - low for u in range(100)}
+    assert samples == {0, 1, 2, 3, 4}

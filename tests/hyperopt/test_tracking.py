@@ -16,7 +16,6 @@ from sqlalchemy import create_engine, select, text
 from ato.adict import ADict
 from ato.hyperopt.hyperband import HyperBand
 from ato.hyperopt.storage import searches, trials
-from ato.scope import Scope
 from ato.tracking import SQLFinder, SQLLogger
 from tests.hyperopt.test_hyperband import lr_score
 
@@ -193,9 +192,8 @@ def test_a_search_with_an_unprintable_value_in_its_config_runs_and_resumes(scope
     assert untracked.config.model == "resnet101" and len(ids) == 1
 
 
-def test_a_changed_default_of_a_searched_key_resumes(spaces, tmp_path):
-    scope = Scope(name="config")  # no lazy view derives a value from lr here
-    start = [0.001]
+def test_a_changed_default_of_a_searched_key_resumes(scope, spaces, tmp_path):
+    start = [0.001]  # the scope's lazy view derives warmup from lr: it counts no more
 
     @scope.observe(default=True)
     def learning_rate(config):

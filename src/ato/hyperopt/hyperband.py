@@ -19,6 +19,8 @@ at ``max_budget`` from the start; the budget is handed to each trial as
 from __future__ import annotations
 
 import math
+import numbers
+import operator
 import sys
 from collections.abc import Callable, Mapping
 from fractions import Fraction
@@ -43,22 +45,22 @@ _EPS = 1e-9
 def _budget_setting(name: str, value: Any) -> Any:
     """``value`` if it is a budget: a number > 0 that a float holds (budgets are summed
     and stored as floats)."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not 0 < value <= sys.float_info.max
-    ):
-        raise SearchSettingsError(
-            f"{name} is {shown(value)}; it must be a number > 0 and at most "
-            f"{sys.float_info.max:.3g}, such as epochs or steps (e.g. {name}=27)."
-        )
-    return value
+    if not isinstance(value, bool) and isinstance(value, numbers.Real):
+        value = operator.index(value) if isinstance(value, numbers.Integral) else float(value)
+        if 0 < value <= sys.float_info.max:
+            return value  # a numpy number as the Python int or float it stands for
+    raise SearchSettingsError(
+        f"{name} is {shown(value)}; it must be a number > 0 and at most "
+        f"{sys.float_info.max:.3g}, such as epochs or steps (e.g. {name}=27)."
+    )
 
 
-def _exact(number: float) -> Fraction:
+def _exact(number: Any) -> Fraction:
     """``number`` as the decimal it was written as: 0.1 is 1/10, not the binary value
     just above it (which would put ``ceil`` one step too high)."""
-    return Fraction(repr(float(number))) if isinstance(number, float) else Fraction(number)
+    if isinstance(number, numbers.Integral):
+        return Fraction(operator.index(number))
+    return Fraction(repr(float(number)))
 
 
 class HyperBand(HyperOpt):
@@ -245,8 +247,13 @@ class BracketHyperBand(HyperOpt):
             raise SearchSettingsError(f"eta is {eta!r}; it must be a number > 1 (e.g. 3).")
         if sampler not in ("sobol", "random"):
             raise SearchSettingsError(f"sampler is {sampler!r}; it must be 'sobol' or 'random'.")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise SearchSettingsError(f"seed is {shown(seed)}; it must be an int (e.g. seed=0).")
+        wrong = SearchSettingsError(f"seed is {shown(seed)}; it must be an int (e.g. seed=0).")
+        if isinstance(seed, bool):
+            raise wrong
+        try:
+            seed = operator.index(seed)  # a numpy int as the int it stands for
+        except TypeError:
+            raise wrong from None
         super().__init__(
             scope, search_spaces, tracker, mode, on_error=on_error, progress=progress, **kwargs
         )

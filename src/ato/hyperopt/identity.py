@@ -13,6 +13,7 @@ function reads do not count either: changing one is an edit this hash cannot see
 
 from __future__ import annotations
 
+import enum
 import functools
 import hashlib
 import json
@@ -21,7 +22,7 @@ import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["carried_values", "search_identity"]
+__all__ = ["carried_values", "plain_values", "search_identity"]
 
 # An object without a repr of its own shows its address, which differs at every start.
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -33,10 +34,12 @@ def search_identity(
     volatile: Sequence[str] = (),
     trial: Callable[..., Any] | None = None,
     searched: Sequence[str] = (),
+    arguments: Mapping[str, Any] | None = None,
 ) -> str:
     """A 32-digit hex id of ``facts`` (JSON-able settings), the ``config`` trials start
     from (without tracker settings, ``volatile`` keys and the ``searched`` keys, whose
-    starting values no trial sees), ``trial``'s logic and the plain values it carries."""
+    starting values no trial sees), ``trial``'s logic and the plain values it carries,
+    and the plain values among the ``arguments`` it is called with."""
     from ato.config_json import encode
     from ato.explain.facts import flatten
     from ato.explain.sections import key_category
@@ -61,6 +64,7 @@ def search_identity(
     if trial is not None:
         whole["code"] = fingerprint_of(trial).combined
         whole["carried"] = carried_values(trial)
+        whole["called with"] = plain_values(arguments or {})
     text = _ADDRESS.sub("", json.dumps(whole, sort_keys=True, default=repr))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -74,7 +78,8 @@ def _printable(value: Any, active: set[int]) -> Any:
         return {key: _printable(item, active) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         active.add(id(value))
-        return type(value)(_printable(item, active) for item in value)
+        items = [_printable(item, active) for item in value]
+        return tuple(items) if isinstance(value, tuple) else items  # a namedtuple too
     try:
         repr(value)
     except Exception:
@@ -82,13 +87,33 @@ def _printable(value: Any, active: set[int]) -> Any:
     return value
 
 
-_IMMUTABLE = (type(None), bool, int, float, complex, str, bytes)
-
-
 def _immutable(value: Any) -> bool:
+    """A value that cannot change while it is held: a number, a string, bytes, None, an
+    enum member, a numpy scalar, or a tuple or frozenset of these."""
     if isinstance(value, (tuple, frozenset)):
-        return all(_immutable(item) for item in value)
-    return type(value) in _IMMUTABLE
+        try:
+            return all(_immutable(item) for item in value)
+        except RecursionError:  # nested past the stack: not a setting anyone wrote
+            return False
+    if isinstance(value, (type(None), bool, int, float, complex, str, bytes, enum.Enum)):
+        return True
+    kind = type(value)  # numpy scalars, without importing numpy
+    return kind.__module__ == "numpy" and getattr(value, "shape", None) == ()
+
+
+def _hash_of(value: Any) -> str:
+    from ato.errors import UnhashableValueError
+    from ato.value_hash import value_hash
+
+    try:
+        return value_hash(value)  # a frozenset's order, an enum: hashed canonically
+    except UnhashableValueError:
+        return f"<{type(value).__qualname__}>"
+
+
+def plain_values(values: Mapping[str, Any]) -> dict[str, str]:
+    """The hashes of the immutable ones of ``values`` (by name)."""
+    return {name: _hash_of(value) for name, value in values.items() if _immutable(value)}
 
 
 def carried_values(func: Any) -> dict[str, str]:
@@ -101,10 +126,7 @@ def carried_values(func: Any) -> dict[str, str]:
 
     def note(label: str, value: Any) -> None:
         if _immutable(value):
-            try:
-                values[label] = repr(value)
-            except ValueError:  # an int past Python's digit limit
-                values[label] = f"<int of {value.bit_length()} bits>"
+            values[label] = _hash_of(value)
 
     def visit(obj: Any, label: str, depth: int) -> None:
         if depth > 8 or id(obj) in seen:

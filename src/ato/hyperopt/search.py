@@ -106,6 +106,7 @@ class HyperOpt:
         self.group = group or ProcessGroup()
         self.search_id: str | None = None
         self._trial_name = "the trial function"
+        self._called_with: dict[str, Any] = {}  # what the decorated trial was called with
 
     # -- what subclasses provide ---------------------------------------------------------
 
@@ -129,6 +130,7 @@ class HyperOpt:
         @functools.wraps(func)
         def launch(*args: Any, **kwargs: Any) -> ADict:
             self._check_callable(func, signature, args, kwargs)
+            self._called_with = {**{f"#{i}": a for i, a in enumerate(args)}, **kwargs}
 
             def evaluate(config: ADict) -> Any:
                 configs = {self.scope.name: config}
@@ -201,10 +203,14 @@ class HyperOpt:
             return search_identity(facts, {})
         from ato.tracking.starting import volatile_keys
 
-        base = self.scope.apply()  # what every trial starts from
+        # What every trial starts from, its searched keys at a fixed point (their low
+        # ends), so that a lazy view deriving a value from one does not see its default.
+        fixed = self.space.sample([0.0] * len(self.space.parameters))
+        base = assemble_trial(self.scope, fixed, search_source(0))
         marked = list(getattr(self.tracker, "volatile", None) or ())
         volatile = volatile_keys(base, marked)
-        return search_identity(facts, base, volatile, trial_code, self.space.names)
+        names = self.space.names
+        return search_identity(facts, base, volatile, trial_code, names, self._called_with)
 
     def _open_tracking(self) -> tuple[SQLLogger | None, SearchStore | None]:
         if self.tracker is None:
@@ -361,6 +367,9 @@ def _as_metric(value: Any, where: str) -> float:
     back when it is no number at all (a conversion that fails, such as an int too large
     for a float, is the trial's failure instead)."""
     if not _not_a_number(value):
+        item = getattr(value, "item", None)  # numpy refuses float() of shape (1,)
+        if getattr(value, "shape", ()) != () and callable(item):
+            value = item()
         return float(value)
     shown = repr(value)
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
@@ -382,8 +391,8 @@ def _not_a_number(value: Any) -> bool:
     shape = getattr(value, "shape", None)
     if shape is not None:
         try:
-            return tuple(shape) != ()
-        except Exception:  # a shape that is no sequence: let float() decide
+            return bool(math.prod(shape) != 1)  # one value, whatever its dimensions
+        except Exception:  # a shape that is no sequence of ints: let float() decide
             return False
     kind = type(value)
     return not (hasattr(kind, "__float__") or hasattr(kind, "__index__"))

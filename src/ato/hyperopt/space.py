@@ -127,7 +127,7 @@ class Parameter:
             self._fail("num_samples is missing; a grid needs it (e.g. num_samples=8)")
         count = self.num_samples
         assert count is not None
-        if self.grid_size() > GRID_LIMIT:
+        if count > GRID_LIMIT:  # each point is computed before duplicates are dropped
             self._fail(f"num_samples is {count:,}; a grid takes at most {GRID_LIMIT:,} points")
         points = [
             self.from_unit(Fraction(i, count - 1) if count > 1 else 0.0) for i in range(count)
@@ -187,14 +187,25 @@ class Parameter:
         self, u: float | Fraction, rounding: Callable[[Any], int], end: int = 0
     ) -> int:
         """The integer at ``u`` along ``[low, high + end]`` for ranges beyond float
-        precision: exact on a LINEAR axis, to 34 digits on a LOG one."""
+        precision: exact on a LINEAR axis, and on a LOG one to a float's precision of the
+        position ``u`` (never merging integers a float position tells apart)."""
         low, high = int(self.low), int(self.high)
         if u <= 0:
             return low
         if u >= 1 and not end:
             return high
         top = high + end
-        if self.log:  # u, a float, fixes ~17 digits: more precision would be noise
+        if self.log:
+            try:
+                spread = math.log1p((top - low) / low)
+            except OverflowError:
+                spread = math.inf
+            if spread < 1e-9:  # a narrow range far out, where 34 digits merge integers:
+                # low + (top - low) * (e**(u*spread) - 1) / (e**spread - 1), in floats
+                ratio = math.expm1(float(u) * spread) / math.expm1(spread) if spread else 0.0
+                return min(max(int(rounding(low + (top - low) * Fraction(ratio))), low), high)
+            # Otherwise the points are far apart next to 34 digits of a value, and u, a
+            # float, fixes only ~17 of them anyway.
             with decimal.localcontext() as context:
                 context.prec = 34
                 start, stop = Decimal(low).ln(), Decimal(top).ln()
