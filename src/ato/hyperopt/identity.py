@@ -52,10 +52,7 @@ def search_identity(
             return False
         return key_category(key, patterns) == "config"
 
-    try:
-        plain, tags = encode(config)
-    except Exception:  # a value whose repr raises: it counts by its type
-        plain, tags = encode(_printable(config, set()))
+    plain, tags = encode(config)  # a value whose repr raises: a stand-in naming its type
     whole = dict(facts)
     whole["config"] = {key: value for key, value in flatten(plain) if counts(key)}
     whole["types"] = sorted(  # the order keys were written in does not count
@@ -67,24 +64,6 @@ def search_identity(
         whole["called with"] = plain_values(arguments or {})
     text = _ADDRESS.sub("", json.dumps(whole, sort_keys=True, default=repr))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def _printable(value: Any, active: set[int]) -> Any:
-    """``value`` with each leaf whose repr raises replaced by its type's name."""
-    if id(value) in active:
-        return value  # encode marks the cycle
-    if isinstance(value, Mapping):
-        active.add(id(value))
-        return {key: _printable(item, active) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        active.add(id(value))
-        items = [_printable(item, active) for item in value]
-        return tuple(items) if isinstance(value, tuple) else items  # a namedtuple too
-    try:
-        repr(value)
-    except Exception:
-        return f"<{type(value).__module__}.{type(value).__qualname__}>"
-    return value
 
 
 def _immutable(value: Any) -> bool:
@@ -121,12 +100,8 @@ def carried_values(func: Any) -> dict[str, str]:
     enclosing function) and, for a callable instance or a bound method, its instance's
     (``Trainer(epochs=100)``). They change what a trial does as its code would; mutable
     values (a list of results, a cache) are left out, as they change during a run."""
-    values: dict[str, str] = {}
+    values: dict[str, Any] = {}
     seen: set[int] = set()
-
-    def note(label: str, value: Any) -> None:
-        if _immutable(value):
-            values[label] = _hash_of(value)
 
     def visit(obj: Any, label: str, depth: int) -> None:
         if depth > 8 or id(obj) in seen:
@@ -147,13 +122,13 @@ def carried_values(func: Any) -> dict[str, str]:
                 if isinstance(content, (types.FunctionType, functools.partial)):
                     visit(content, f"{label}{name}.", depth + 1)  # under a decorator
                 else:
-                    note(f"{label}{name}", content)
+                    values[f"{label}{name}"] = content
             wrapped = getattr(obj, "__wrapped__", None)
             if wrapped is not None:
                 visit(wrapped, label, depth + 1)
         elif not isinstance(obj, type) and hasattr(obj, "__dict__"):
             for name, value in vars(obj).items():
-                note(f"{label}self.{name}", value)
+                values[f"{label}self.{name}"] = value
 
     visit(func, "", 0)
-    return values
+    return plain_values(values)

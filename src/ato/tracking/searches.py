@@ -10,7 +10,6 @@ epoch does not compare with one after twenty-seven.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -19,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from ato.errors import SearchNotFoundError
 from ato.tracking.reading import Schema
+from ato.tracking.runs import loads
 from ato.tracking.schema import as_utc
 
 __all__ = ["list_searches", "read_search"]
@@ -27,12 +27,8 @@ _SEARCH_COLUMNS = "id, project, algorithm, arguments, status, result, created_at
 _TRIAL_COLUMNS = "bracket, rung, trial, params, budget, metric, status, run_id"
 
 
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value  # SQLite gives text
-
-
 def _search(row: Any) -> dict[str, Any]:
-    arguments = dict(_json(row[3]) or {})
+    arguments = dict(loads(row[3]) or {})
     return {
         "id": row[0],
         "project": row[1],
@@ -41,34 +37,39 @@ def _search(row: Any) -> dict[str, Any]:
         "total_trials": arguments.pop("total_trials", None),
         "arguments": arguments,
         "status": row[4],
-        "result": _json(row[5]),
+        "result": loads(row[5]),
         "created_at": as_utc(row[6]),
         "finished_at": as_utc(row[7]),
     }
 
 
-def _trials(engine: Engine, search_id: str) -> list[dict[str, Any]]:
+def _trials(
+    engine: Engine, where: str, params: dict[str, Any]
+) -> dict[str, list[dict[str, Any]]]:
+    """The trials of the searches ``where`` selects, by search id, in one query."""
     with engine.connect() as connection:
         rows = connection.execute(
             text(
-                f"SELECT {_TRIAL_COLUMNS} FROM hpo_trials WHERE search_id = :id "
-                f"ORDER BY bracket, rung, trial"
+                f"SELECT search_id, {_TRIAL_COLUMNS} FROM hpo_trials WHERE search_id IN "
+                f"(SELECT id FROM hpo_searches {where}) ORDER BY bracket, rung, trial"
             ),
-            {"id": search_id},
+            params,
         ).all()
-    return [
-        {
-            "bracket": row[0],
-            "rung": row[1],
-            "trial": row[2],
-            "params": _json(row[3]),
-            "budget": row[4],
-            "metric": row[5],
-            "status": row[6],
-            "run_id": row[7],
-        }
-        for row in rows
-    ]
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        found.setdefault(row[0], []).append(
+            {
+                "bracket": row[1],
+                "rung": row[2],
+                "trial": row[3],
+                "params": loads(row[4]),
+                "budget": row[5],
+                "metric": row[6],
+                "status": row[7],
+                "run_id": row[8],
+            }
+        )
+    return found
 
 
 def _best(
@@ -122,7 +123,8 @@ def list_searches(
             text(f"SELECT {_SEARCH_COLUMNS} FROM hpo_searches {where} ORDER BY created_at, id"),
             params,
         ).all()
-    return [_summary(_search(row), _trials(engine, row[0])) for row in rows]
+    trials = _trials(engine, where, params)
+    return [_summary(_search(row), trials.get(row[0], [])) for row in rows]
 
 
 def read_search(engine: Engine, schema: Schema, spec: str, name: str) -> dict[str, Any]:
@@ -152,7 +154,7 @@ def read_search(engine: Engine, schema: Schema, spec: str, name: str) -> dict[st
         row = connection.execute(
             text(f"SELECT {_SEARCH_COLUMNS} FROM hpo_searches WHERE id = :id"), {"id": matches[0]}
         ).one()
-    trials = _trials(engine, matches[0])
+    trials = _trials(engine, "WHERE id = :id", {"id": matches[0]}).get(matches[0], [])
     search = _summary(_search(row), trials)
     rungs: dict[tuple[int, int], list[dict[str, Any]]] = {}
     for trial in trials:
