@@ -55,7 +55,9 @@ Messages say what was wrong, where (file and line, key path) and how to fix it.
 from __future__ import annotations
 
 import errno
+import math
 from collections.abc import Collection, Iterable
+from typing import Any
 
 __all__ = [
     "ArgparsePlacementError",
@@ -101,6 +103,7 @@ __all__ = [
     "ViewCycleError",
     "close_matches",
     "did_you_mean",
+    "shown",
 ]
 
 
@@ -353,6 +356,22 @@ def did_you_mean(word: str, candidates: Iterable[object]) -> str:
         return f" Did you mean '{matches[0]}'?"
     quoted = ", ".join(f"'{m}'" for m in matches[:-1])
     return f" Did you mean {quoted} or '{matches[-1]}'?"
+
+
+def shown(value: Any) -> str:
+    """``value`` for a message: an int too long to print in full as ``~10**N``; a failing
+    repr as the type's name."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 66:
+        sign = "-" if value < 0 else ""
+        return f"{sign}~10**{int(abs(value).bit_length() * math.log10(2))}"
+    if isinstance(value, (tuple, list)) and len(value) <= 4:
+        inner = ", ".join(shown(item) for item in value)
+        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
+    try:
+        text = repr(value)
+    except Exception:  # a repr that raises, or an int past Python's digit limit
+        return f"<{type(value).__name__}>"
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def close_matches(word: str, candidates: Iterable[object], limit: int = 3) -> list[str]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ato.adict import ADict
 from ato.entry import call_with_configs, prepare_scopes
+from ato.errors import shown
 from ato.hyperopt.assembly import assemble_trial, search_source
 from ato.hyperopt.errors import SearchSettingsError, TrialFailedError, TrialResultError
 from ato.hyperopt.group import ProcessGroup
@@ -371,17 +372,15 @@ def _as_metric(value: Any, where: str) -> float:
         if getattr(value, "shape", ()) != () and callable(item):
             value = item()
         return float(value)
-    shown = repr(value)
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
     kind = type(value)
     what = f"{kind.__module__}.{kind.__qualname__}".removeprefix("builtins.")
     shape = getattr(value, "shape", None)
     if shape is not None:
         what += f" of shape {tuple(shape)}"
     raise TrialResultError(
-        f"The trial function {where} returned {shown} ({what}); it must return the "
-        f"metric as one number: an int, a float, or an array or tensor of one value "
-        f"with no dimensions (e.g. `return float(loss.item())`)."
+        f"The trial function {where} returned {shown(value)} ({what}); it must return "
+        f"the metric as one number: an int, a float, or an array or tensor holding one "
+        f"value (e.g. `return float(loss.item())`)."
     )
 
 
@@ -400,10 +399,11 @@ def _not_a_number(value: Any) -> bool:
 
 def _where(func: Any) -> str:
     """``name (file:line)`` of the trial function, for messages."""
+    from ato.canonical import name_of
     from ato.fingerprint import unwrap
 
     original = unwrap(func)
-    name = getattr(original, "__qualname__", None) or type(original).__qualname__
+    name = name_of(original)
     code = getattr(original, "__code__", None)
     if code is None:
         return name

@@ -24,10 +24,10 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, NoReturn
 
-from ato.errors import did_you_mean
+from ato.errors import did_you_mean, shown
 from ato.hyperopt.errors import SearchSpaceError
 
-__all__ = ["GRID_LIMIT", "Parameter", "SearchSpace", "shown"]
+__all__ = ["GRID_LIMIT", "Parameter", "SearchSpace"]
 
 PARAM_TYPES = ("FLOAT", "INTEGER", "CATEGORY")
 SPACE_TYPES = ("LINEAR", "LOG")
@@ -229,22 +229,6 @@ class Parameter:
             "num_samples": self.num_samples,
             "log": self.log,
         }
-
-
-def shown(value: Any) -> str:
-    """``value`` for a message: an int too long to print in full as ``~10**N``; a failing
-    repr as the type's name."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 66:
-        sign = "-" if value < 0 else ""
-        return f"{sign}~10**{int(abs(value).bit_length() * math.log10(2))}"
-    if isinstance(value, (tuple, list)) and len(value) <= 4:
-        inner = ", ".join(shown(item) for item in value)
-        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
-    try:
-        text = repr(value)
-    except Exception:  # a repr that raises, or an int past Python's digit limit
-        return f"<{type(value).__name__}>"
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _is_number(value: Any) -> bool:
