@@ -302,6 +302,8 @@ def test_the_trial_function_gets_the_config_by_the_scopes_name():
 SETTINGS = [
     (dict(halving_rate=1.0, num_min_samples=1), "halving_rate is 1.0"),
     (dict(halving_rate=0.0, num_min_samples=1), "0 < halving_rate < 1"),
+    (dict(halving_rate="0.5", num_min_samples=1), "halving_rate is '0.5'"),
+    (dict(halving_rate=None, num_min_samples=1), "halving_rate is None"),
     (dict(halving_rate=0.5, num_min_samples=0), "num_min_samples is 0"),
     (dict(halving_rate=0.5, num_min_samples=1, mode="maximize"), "mode is 'maximize'"),
     (dict(halving_rate=0.5, num_min_samples=1, on_error="skip"), "on_error is 'skip'"),

@@ -92,9 +92,11 @@ class HyperBand(HyperOpt):
         progress: bool = True,
         **kwargs: Any,
     ) -> None:
-        if not 0.0 < halving_rate < 1.0:
+        rate: Any = halving_rate  # checked as what a caller may pass, not as annotated
+        is_number = isinstance(rate, numbers.Real) and not isinstance(rate, bool)
+        if not is_number or not 0.0 < float(rate) < 1.0:
             raise SearchSettingsError(
-                f"halving_rate is {halving_rate!r}; it is the fraction kept after each "
+                f"halving_rate is {shown(halving_rate)}; it is the fraction kept after each "
                 f"rung, so 0 < halving_rate < 1 (e.g. 0.3)."
             )
         if isinstance(num_min_samples, bool) or not isinstance(num_min_samples, int):
@@ -293,11 +295,11 @@ class BracketHyperBand(HyperOpt):
         top, bottom = self.max_budget, self.min_budget
         whole = all(isinstance(b, int) or b.is_integer() for b in (top, bottom))
         budgets: list[Any] = []
-        power = Fraction(1)
+        power, step = Fraction(1), _exact(self.eta)
         for k in range(self.s_max + 1):
             if whole:
                 value: Any = min(max(round(int(top) / power), int(bottom)), int(top))
-                power *= _exact(self.eta)
+                power *= step
             else:
                 value = min(max(top / self.eta**k, bottom), top)
             budgets.append(value)
