@@ -152,6 +152,4 @@ def test_a_failing_listener_never_fails_the_traced_call():
     with _warnings.catch_warnings(record=True) as caught:
         _warnings.simplefilter("always")
         assert step(2) == 4
-    assert any(
-        issubclass(w.category, AtoWarning) and "disk full" in str(w.message) for w in caught
-    )
+    assert any(issubclass(w.category, AtoWarning) and "disk full" in str(w.message) for w in caught)

@@ -374,6 +374,11 @@ def shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def counted(number: int) -> str:
+    """A count for a message, in thousands (``1,000,000``), or ``~10**N`` when too long."""
+    return shown(number) if number.bit_length() > 66 else f"{number:,}"
+
+
 def close_matches(word: str, candidates: Iterable[object], limit: int = 3) -> list[str]:
     """The candidates most like ``word``, best first."""
     from difflib import SequenceMatcher

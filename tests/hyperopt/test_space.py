@@ -243,3 +243,42 @@ def test_a_narrow_log_range_far_out_keeps_every_integer():
     assert [p - low for p in parameter.grid()] == [0, 1, 2, 3, 4]
     samples = {parameter.sample_unit(u / 100) - low for u in range(100)}
     assert samples == {0, 1, 2, 3, 4}
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        dict(param_type="FLOAT", param_range=(0.0, 1.0), num_samples=10**5000),
+        dict(param_type="INTEGER", param_range=(0, 10**900), num_samples=10**5000),
+    ],
+    ids=["float", "integer"],
+)
+def test_a_num_samples_past_python_digit_limit_is_refused_readably(spec):
+    with pytest.raises(SearchSpaceError, match=r"a grid of ~10\*\*(5000|900) points"):
+        SearchSpace({"lr": spec}).grid()
+    with pytest.raises(SearchSpaceError, match=r"num_samples is ~10\*\*5000; a grid takes"):
+        Parameter("lr", spec).grid()
+
+
+def test_a_grid_whose_size_has_thousands_of_digits_is_refused_readably():
+    spec = dict(param_type="INTEGER", param_range=(0, 10**900), num_samples=10**900)
+    with pytest.raises(SearchSpaceError, match=r"a grid of ~10\*\*4500 points .*'p4' ~10\*\*900"):
+        SearchSpace({f"p{i}": spec for i in range(5)}).grid()
+
+
+@pytest.mark.parametrize("categories", [range(10**5000), range(2_000_000)], ids=["huge", "2e6"])
+def test_more_categories_than_a_search_can_try_are_refused(categories):
+    spec = dict(param_type="CATEGORY", categories=categories)
+    message = r"'model': categories has more than 1,000,000 values .*; a search"
+    with pytest.raises(SearchSpaceError, match=message):
+        Parameter("model", spec)
+
+
+@pytest.mark.parametrize(
+    "base", [10**5000, math.inf, math.nan, "10"], ids=["e5000", "inf", "nan", "str"]
+)
+def test_a_base_that_is_no_finite_float_is_refused(base):
+    spec = dict(param_type="FLOAT", param_range=(1e-3, 1.0), num_samples=3, space_type="LOG",
+                base=base)  # fmt: skip
+    with pytest.raises(SearchSpaceError, match=r"'lr': base is .*a number > 0 other than 1"):
+        Parameter("lr", spec)

@@ -27,7 +27,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ato.adict import ADict
-from ato.errors import shown
+from ato.errors import counted, shown
 from ato.hyperopt.errors import SearchSettingsError
 from ato.hyperopt.group import TorchGroup
 from ato.hyperopt.sampling import points
@@ -285,7 +285,7 @@ class BracketHyperBand(HyperOpt):
             plan.append(rungs)
         total = sum(size for rungs in plan for size, _ in rungs)
         if total > GRID_LIMIT:
-            self._too_many(f"{total:,} trials in all")
+            self._too_many(f"{counted(total)} trials in all")
         return plan
 
     def _budgets(self) -> list[Any]:
@@ -308,9 +308,9 @@ class BracketHyperBand(HyperOpt):
     def _too_many(self, what: str) -> NoReturn:
         raise SearchSettingsError(
             f"BracketHyperBand(max_budget={shown(self.max_budget)}, "
-            f"min_budget={shown(self.min_budget)}, eta={self.eta!r}) has {self.s_max + 1:,} "
-            f"brackets and {what}; a search takes at most {GRID_LIMIT:,} trials. Raise "
-            f"min_budget or eta, or lower max_budget."
+            f"min_budget={shown(self.min_budget)}, eta={shown(self.eta)}) has "
+            f"{counted(self.s_max + 1)} brackets and {what}; a search takes at most "
+            f"{GRID_LIMIT:,} trials. Raise min_budget or eta, or lower max_budget."
         )
 
     def brackets(self) -> list[list[tuple[int, Any]]]:

@@ -24,7 +24,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, NoReturn
 
-from ato.errors import did_you_mean, shown
+from ato.errors import counted, did_you_mean, shown
 from ato.hyperopt.errors import SearchSpaceError
 
 __all__ = ["GRID_LIMIT", "Parameter", "SearchSpace"]
@@ -53,7 +53,7 @@ class Parameter:
         self.name = name
         kind = spec.get("param_type")
         if not isinstance(kind, str) or kind.upper() not in PARAM_TYPES:
-            self._fail(f"param_type is {kind!r}; it must be one of {', '.join(PARAM_TYPES)}")
+            self._fail(f"param_type is {shown(kind)}; it must be one of {', '.join(PARAM_TYPES)}")
         self.kind = kind.upper()
         unknown = sorted(set(spec) - _KEYS[self.kind])
         if unknown:
@@ -65,16 +65,25 @@ class Parameter:
             or not isinstance(self.num_samples, int)
             or self.num_samples < 1
         ):
-            self._fail(f"num_samples is {self.num_samples!r}; it must be an integer >= 1")
+            self._fail(f"num_samples is {shown(self.num_samples)}; it must be an integer >= 1")
         self.categories: list[Any] = []
         self.low = self.high = 0.0
         self.log, self.base = False, 10.0
         if self.kind == "CATEGORY":
             categories = spec.get("categories")
             if isinstance(categories, (str, bytes)) or not isinstance(categories, Sequence):
-                self._fail(f"categories is {categories!r}; it must be a non-empty list")
-            if not categories:
+                self._fail(f"categories is {shown(categories)}; it must be a non-empty list")
+            try:
+                count = len(categories)
+            except OverflowError:  # a range past sys.maxsize
+                count = GRID_LIMIT + 1
+            if not count:
                 self._fail("categories is empty; give at least one value")
+            if count > GRID_LIMIT:  # each is a trial; a list this long only fills memory
+                self._fail(
+                    f"categories has more than {GRID_LIMIT:,} values ({shown(categories)}); a "
+                    f"search takes at most {GRID_LIMIT:,} trials, so give fewer"
+                )
             self.categories = list(categories)
             return
         self._read_range(spec)
@@ -97,20 +106,18 @@ class Parameter:
                 f"(at most {_FLOAT_MAX:.3g}); an INTEGER range takes ints of up to 1,000 digits"
             )
         if self.kind == "INTEGER" and not all(abs(int(b)) < _INT_LIMIT for b in bounds):
-            self._fail(
-                f"param_range is {shown(bounds)}; an INTEGER bound has at most 1,000 digits"
-            )
+            self._fail(f"param_range is {shown(bounds)}; an INTEGER bound has at most 1,000 digits")
         if not low <= high:
             self._fail(f"param_range is {shown(bounds)}; low must not exceed high")
         space_type = spec.get("space_type", "LINEAR")
         if not isinstance(space_type, str) or space_type.upper() not in SPACE_TYPES:
-            self._fail(f"space_type is {space_type!r}; it must be LINEAR or LOG")
+            self._fail(f"space_type is {shown(space_type)}; it must be LINEAR or LOG")
         self.log = space_type.upper() == "LOG"
         if self.log and low <= 0:
             self._fail(f"param_range is {shown(bounds)}; a LOG space needs low > 0")
         base = spec.get("base", 2 if self.kind == "INTEGER" else 10)
-        if not _is_number(base) or base <= 0 or base == 1:
-            self._fail(f"base is {base!r}; it must be a number > 0 other than 1")
+        if not _is_number(base) or not 0 < base <= _FLOAT_MAX or base == 1:
+            self._fail(f"base is {shown(base)}; it must be a number > 0 other than 1")
         self.base = float(base)
         self.low, self.high = (int(low), int(high)) if self.kind == "INTEGER" else (low, high)
 
@@ -128,7 +135,9 @@ class Parameter:
         count = self.num_samples
         assert count is not None
         if count > GRID_LIMIT:  # each point is computed before duplicates are dropped
-            self._fail(f"num_samples is {count:,}; a grid takes at most {GRID_LIMIT:,} points")
+            self._fail(
+                f"num_samples is {counted(count)}; a grid takes at most {GRID_LIMIT:,} points"
+            )
         points = [
             self.from_unit(Fraction(i, count - 1) if count > 1 else 0.0) for i in range(count)
         ]
@@ -243,7 +252,7 @@ class SearchSpace:
     def __init__(self, spec: Mapping[str, Any]) -> None:
         if not isinstance(spec, Mapping):
             raise SearchSpaceError(
-                f"A search space is a mapping of parameter names to specs, not {spec!r:.60}."
+                f"A search space is a mapping of parameter names to specs, not {shown(spec)}."
             )
         self.parameters = list(_parameters(spec))
         if not self.parameters:
@@ -258,9 +267,9 @@ class SearchSpace:
         sizes = {p.name: p.grid_size() for p in self.parameters}
         total = math.prod(sizes.values())
         if total > GRID_LIMIT:
-            axes = " x ".join(f"{name!r} {size:,}" for name, size in sizes.items())
+            axes = " x ".join(f"{name!r} {counted(size)}" for name, size in sizes.items())
             raise SearchSpaceError(
-                f"The search space is a grid of {total:,} points ({axes}); a grid takes at "
+                f"The search space is a grid of {counted(total)} points ({axes}); a grid takes at "
                 f"most {GRID_LIMIT:,}, one trial each. Lower num_samples, or use "
                 f"BracketHyperBand, which samples the space instead of a grid.",
                 self.parameters[0].name,
@@ -295,7 +304,7 @@ def _parameters(spec: Mapping[str, Any]) -> Iterator[Parameter]:
         name = f"{prefix}{key}"
         if not isinstance(value, Mapping):
             raise SearchSpaceError(
-                f"Search space of {name!r}: {value!r:.60} is not a spec; write e.g. "
+                f"Search space of {name!r}: {shown(value)} is not a spec; write e.g. "
                 f"{key}=ADict(param_type='FLOAT', param_range=(0.0, 1.0), num_samples=5).",
                 name,
             )

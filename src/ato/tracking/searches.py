@@ -43,9 +43,7 @@ def _search(row: Any) -> dict[str, Any]:
     }
 
 
-def _trials(
-    engine: Engine, where: str, params: dict[str, Any]
-) -> dict[str, list[dict[str, Any]]]:
+def _trials(engine: Engine, where: str, params: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """The trials of the searches ``where`` selects, by search id, in one query."""
     with engine.connect() as connection:
         rows = connection.execute(
