@@ -299,6 +299,55 @@ def test_the_trial_function_gets_the_config_by_the_scopes_name():
     assert train(10).metric == 13
 
 
+async def _async_trial(config):
+    return config.lr
+
+
+def _generator_trial(config):
+    yield config.lr
+
+
+async def _async_generator_trial(config):
+    yield config.lr
+
+
+@pytest.mark.parametrize(
+    "func, fragment",
+    [
+        (_async_trial, r"async def.*asyncio\.run"),
+        (_generator_trial, r"generator.*return the metric"),
+        (_async_generator_trial, r"generator.*return the metric"),
+    ],
+    ids=["async", "generator", "async-generator"],
+)
+def test_a_trial_function_that_returns_no_value_when_called_is_refused_first(
+    scope, spaces, func, fragment
+):
+    hyperband = HyperBand(scope, spaces, 0.5, 1, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "coroutine was never awaited"
+        with pytest.raises(SearchSettingsError, match=fragment) as caught:
+            hyperband.main(func)()
+    assert "test_hyperband.py:" in str(caught.value)
+
+
+def test_a_wrapped_coroutine_is_closed_when_refused_as_a_result(scope, spaces):
+    import inspect
+
+    from ato.errors import TrialResultError
+
+    hyperband = HyperBand(scope, spaces, 0.5, 1, progress=False)
+    made = []
+
+    def trial(config):
+        made.append(_async_trial(config))
+        return made[-1]
+
+    with pytest.raises(TrialResultError, match="coroutine"):
+        hyperband.main(trial)()
+    assert inspect.getcoroutinestate(made[0]) == inspect.CORO_CLOSED  # never "not awaited"
+
+
 SETTINGS = [
     (dict(halving_rate=1.0, num_min_samples=1), "halving_rate is 1.0"),
     (dict(halving_rate=0.0, num_min_samples=1), "0 < halving_rate < 1"),

@@ -150,6 +150,22 @@ class HyperOpt:
     ) -> None:
         """Refuse, before any trial, a function that cannot be called with the trial's
         config (it gets it by the scope's name): every trial would raise."""
+        from ato.fingerprint import unwrap
+
+        original = unwrap(func)
+        if inspect.iscoroutinefunction(original):
+            raise SearchSettingsError(
+                f"The trial function {_where(func)} is an async def; a search calls it and "
+                f"ranks the number it returns. Call it from a plain function: "
+                f"`def trial({self.scope.name}): return asyncio.run({original.__name__}"
+                f"({self.scope.name}))`."
+            )
+        if inspect.isgeneratorfunction(original) or inspect.isasyncgenfunction(original):
+            raise SearchSettingsError(
+                f"The trial function {_where(func)} is a generator (it yields); a search "
+                f"calls it once and ranks the number it returns, so return the metric "
+                f"instead of yielding it."
+            )
         name = self.scope.name
         parameters = signature.parameters
         if name in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
@@ -372,6 +388,8 @@ def _as_metric(value: Any, where: str) -> float:
         if getattr(value, "shape", ()) != () and callable(item):
             value = item()
         return float(value)
+    if inspect.iscoroutine(value) or inspect.isgenerator(value):
+        value.close()  # never run, and never warned about as "never awaited"
     kind = type(value)
     what = f"{kind.__module__}.{kind.__qualname__}".removeprefix("builtins.")
     shape = getattr(value, "shape", None)
