@@ -48,3 +48,26 @@ def test_unknown_search_or_project_is_one_line_on_stderr(capsys, searched):  # n
     assert "No search" in err and first.search_id[:12] in err
     status, _, err = _ato(capsys, "searches", "visoin", "--db", url)
     assert status == 1 and "vision" in err  # did you mean
+
+
+def test_a_stopped_search_says_why_and_that_it_resumes(capsys, tmp_path, monkeypatch):
+    import sys
+
+    import pytest
+
+    from ato.hyperopt.hyperband import HyperBand
+    from tests.tracking.test_searches import SPACES, _scope
+
+    monkeypatch.setattr(sys, "argv", ["train.py"])
+    url = f"sqlite:///{tmp_path}/runs.db"
+
+    def trial(config):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        HyperBand(_scope("vision", url), SPACES, 0.5, 2, tracker=url).main(trial)()
+    status, out, _ = _ato(capsys, "searches", "--db", url)
+    assert status == 0 and "killed" in out and "0/22" in out
+    _, out, _ = _ato(capsys, "searches", "--db", url, "--json")
+    status, out, _ = _ato(capsys, "search", json.loads(out)[0]["id"], "--db", url)
+    assert "stopped by KeyboardInterrupt" in out and "it resumes" in out

@@ -273,8 +273,12 @@ def test_a_search_killed_with_sigkill_resumes_and_ends_as_an_uninterrupted_one(t
     with create_engine(url).connect() as connection:
         finished = connection.execute(select(trials.c.rung, trials.c.params)).all()
     assert 5 <= len(finished) < 22
+    with SQLFinder(url) as finder:  # nothing of it runs any more, and ato says so
+        assert finder.searches()[0]["status"] == "interrupted"
     before = len(marks.read_text().splitlines())
     resumed = _result(_run_script({"ATO_TEST_DB": url, "ATO_TEST_MARKS": str(marks)}))
+    with SQLFinder(url) as finder:
+        assert finder.searches()[0]["status"] == "completed"
     rerun = marks.read_text().splitlines()[before:]
     assert len(rerun) == 22 - len(finished)  # finished trials are not run again
     done = {(rung, params["lr"], params["model"]) for rung, params in finished}

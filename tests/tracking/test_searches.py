@@ -144,3 +144,96 @@ def test_a_search_stored_without_its_mode_shows_only_its_stored_result(searched)
         assert grid["best_metric"] == pytest.approx(first.metric)  # min, not the worst
         assert grid["best_params"]["model"] == "resnet101"
         assert all(rung["best"] is None for rung in finder.search(first.search_id)["rungs"])
+
+
+# -- status: what a stored 'running' means ---------------------------------------------------
+
+
+def test_a_search_seen_while_it_runs_is_running(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["train.py"])
+    url = f"sqlite:///{tmp_path}/runs.db"
+    seen = []
+
+    def trial(config):
+        with SQLFinder(url) as finder:
+            seen.append(finder.searches()[0]["status"])
+        return loss(config) if config.model != "vit" else 5.0
+
+    HyperBand(_scope("vision", url), SPACES, 0.5, 2, tracker=url, mode="min").main(trial)()
+    assert set(seen) == {"running"}
+    with SQLFinder(url) as finder:
+        assert finder.searches()[0]["status"] == "completed"
+
+
+def test_a_search_stopped_by_ctrl_c_is_killed_then_resumes(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["train.py"])
+    url = f"sqlite:///{tmp_path}/runs.db"
+    calls = []
+
+    def trial(config):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return 1.0
+
+    def search():
+        return HyperBand(_scope("vision", url), SPACES, 0.5, 2, tracker=url).main(trial)()
+
+    with pytest.raises(KeyboardInterrupt):
+        search()
+    with SQLFinder(url) as finder:
+        found = finder.searches()[0]
+        assert found["status"] == "killed" and found["trials_done"] == 2
+        assert "KeyboardInterrupt" in found["result"]["error"]
+    result = search()
+    with SQLFinder(url) as finder:
+        found = finder.search(result.search_id)
+    assert found["status"] == "completed" and found["trials_done"] == found["total_trials"]
+    assert len(calls) == 3 + found["total_trials"] - 2  # the two finished are not run again
+
+
+def test_a_search_stopped_by_a_trial_error_is_failed(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["train.py"])
+    url = f"sqlite:///{tmp_path}/runs.db"
+    hyperband = HyperBand(_scope("vision", url), SPACES, 0.5, 2, tracker=url, on_error="raise")
+    with pytest.raises(RuntimeError, match="diverged"):
+        hyperband.main(loss)()  # its vit trials raise
+    with SQLFinder(url) as finder:
+        found = finder.searches()[0]
+    assert found["status"] == "failed" and "RuntimeError: diverged" in found["result"]["error"]
+
+
+@pytest.mark.parametrize(
+    "host, age, status",
+    [("this", 0, "interrupted"), ("elsewhere", 600, "interrupted"), ("elsewhere", 0, "running")],
+)
+def test_a_search_whose_process_is_gone_is_interrupted(searched, host, age, status):
+    """What kill -9 leaves (tests/hyperopt/test_tracking.py kills one for real): a row
+    still 'running', and runs of a process that is no more."""
+    import socket
+    import subprocess
+
+    url, first, _ = searched
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE hpo_searches SET status = 'running', result = NULL WHERE id = :id"),
+            {"id": first.search_id},
+        )
+        connection.execute(
+            text(
+                "UPDATE experiments SET pid = :pid, host = :host, "
+                "end_time = datetime('now', :age), heartbeat_at = datetime('now', :age)"
+            ),
+            {
+                "pid": int(gone),
+                "host": socket.gethostname() if host == "this" else "elsewhere",
+                "age": f"-{age} seconds",
+            },
+        )
+    engine.dispose()
+    with SQLFinder(url) as finder:
+        assert finder.searches("vision")[0]["status"] == status
+        assert finder.search(first.search_id)["status"] == status

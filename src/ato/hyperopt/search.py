@@ -193,12 +193,17 @@ class HyperOpt:
         logger, store = self._open_tracking()
         stored = store.finished_trials() if store is not None else {}
         enabled = self.show_progress and self.group.rank == 0
-        with (
-            self.group.session(),
-            SearchProgress(self.total_trials(), enabled, self.mode) as progress,
-        ):
-            session = _Session(evaluate, logger, store, stored, progress)
-            result = self._search(functools.partial(self._run_rung, session))
+        try:
+            with (
+                self.group.session(),
+                SearchProgress(self.total_trials(), enabled, self.mode) as progress,
+            ):
+                session = _Session(evaluate, logger, store, stored, progress)
+                result = self._search(functools.partial(self._run_rung, session))
+        except BaseException as stopped:  # Ctrl-C too: the row must not say 'running'
+            if store is not None and self.group.rank == 0:
+                store.stop(stopped)
+            raise
         result["search_id"] = self.search_id
         if store is not None and self.group.rank == 0:
             store.close({"metric": _plain_metric(result["metric"])})

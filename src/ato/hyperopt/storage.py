@@ -15,7 +15,9 @@ half way has no row and runs again.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +35,7 @@ from ato.tracking.schema import Base, utc_now
 
 __all__ = ["SearchStore", "StoredTrial"]
 
+log = logging.getLogger(__name__)
 searches = Base.metadata.tables["hpo_searches"]
 trials = Base.metadata.tables["hpo_trials"]
 
@@ -74,6 +77,12 @@ class SearchStore:
                             status="running",
                             created_at=utc_now(),
                         )
+                    )
+                else:  # resumed: running again, unless it had finished
+                    connection.execute(
+                        update(searches)
+                        .where(searches.c.id == self.search_id, searches.c.status != "completed")
+                        .values(status="running", result=None, finished_at=None)
                     )
 
         with contextlib.suppress(IntegrityError):  # another rank inserted it meanwhile
@@ -134,6 +143,26 @@ class SearchStore:
                 )
 
         retry(write)
+
+    def stop(self, error: BaseException) -> None:
+        """The search ended before its last trial: 'killed' by Ctrl-C, else 'failed'
+        (its first line kept; the trial's run has the traceback). Never raises: the
+        error that stopped the search is the one to see."""
+        status = "killed" if isinstance(error, KeyboardInterrupt) else "failed"
+        reason = "".join(traceback.format_exception_only(error)).strip()
+
+        def write() -> None:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    update(searches)
+                    .where(searches.c.id == self.search_id)
+                    .values(status=status, result={"error": reason}, finished_at=utc_now())
+                )
+
+        try:
+            retry(write)
+        except Exception as failure:  # e.g. the database is what failed
+            log.warning("Could not mark search %s as %s: %s", self.search_id, status, failure)
 
 
 def _plain(value: Any) -> Any:

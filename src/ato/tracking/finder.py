@@ -291,13 +291,15 @@ class SQLFinder:
     def searches(self, project_name: str | None = None) -> list[dict[str, Any]]:
         """Every search of ``ato.hyperopt`` stored here (of a project, if given), with
         its status, trials done and failed, and best trial so far."""
-        return searches.list_searches(self.engine, self._reader.schema, project_name)
+        grace = self._reader.heartbeat_grace
+        return searches.list_searches(self.engine, self._reader.schema, project_name, grace)
 
     def search(self, search_id: str) -> dict[str, Any]:
         """One search by id or id prefix, with its trials rung by rung; raises
         :class:`~ato.errors.SearchNotFoundError` naming the searches there are."""
         name = masked_url(self.db_path)
-        return searches.read_search(self.engine, self._reader.schema, search_id, name)
+        grace = self._reader.heartbeat_grace
+        return searches.read_search(self.engine, self._reader.schema, search_id, name, grace)
 
     def environment(self, environment_hash: str | None) -> dict[str, Any] | None:
         """The environment record stored under ``environment_hash``."""

@@ -141,8 +141,9 @@ def effective_status(
     """
     if status != "running" or heartbeat_at is None:
         return status
-    if pid is not None and host == socket.gethostname() and namespace == pid_namespace():
-        return "running" if _is_the_run_process(pid, started) else "crashed"
+    alive = process_alive(host, pid, namespace, started)
+    if alive is not None:
+        return "running" if alive else "crashed"
     now = now or _dt.datetime.now(_dt.timezone.utc)
     if (now - heartbeat_at).total_seconds() > grace_s:
         return "crashed"
@@ -152,6 +153,16 @@ def effective_status(
 # /proc gives a process's start to within a second or two (boot time in whole seconds,
 # clock ticks); a reused pid's process starts after the run, almost always by more.
 _START_SLACK_S = 2.0
+
+
+def process_alive(
+    host: str | None, pid: int | None, namespace: str | None, started: _dt.datetime | None
+) -> bool | None:
+    """Whether the process that started a run at ``started`` still runs; None when this
+    machine cannot tell (another host or pid namespace, or no pid stored)."""
+    if pid is None or host != socket.gethostname() or namespace != pid_namespace():
+        return None
+    return _is_the_run_process(pid, started)
 
 
 def _is_the_run_process(pid: int, started: _dt.datetime | None) -> bool:

@@ -6,10 +6,16 @@ A database without those tables (older than schema 5, or 2.x) simply has no sear
 A search still running, or killed, shows what its finished trials say; its best so far
 counts only trials at the largest budget (or rung) reached, since a metric after one
 epoch does not compare with one after twenty-seven.
+
+A search that ends early marks itself 'killed' (Ctrl-C) or 'failed'; one whose process
+vanished (kill -9, SIGTERM, a lost machine) cannot, and is shown 'interrupted' once
+nothing of it runs any more, judged as runs are (:func:`ato.tracking.runs.process_alive`,
+else the heartbeat grace). Started again, it resumes.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
 from typing import Any
 
@@ -18,7 +24,7 @@ from sqlalchemy.engine import Engine
 
 from ato.errors import SearchNotFoundError
 from ato.tracking.reading import Schema
-from ato.tracking.runs import loads
+from ato.tracking.runs import effective_status, loads, process_alive
 from ato.tracking.schema import as_utc
 
 __all__ = ["list_searches", "read_search"]
@@ -27,9 +33,9 @@ _SEARCH_COLUMNS = "id, project, algorithm, arguments, status, result, created_at
 _TRIAL_COLUMNS = "bracket, rung, trial, params, budget, metric, status, run_id"
 
 
-def _search(row: Any) -> dict[str, Any]:
+def _search(row: Any, engine: Engine, grace: float) -> dict[str, Any]:
     arguments = dict(loads(row[3]) or {})
-    return {
+    search = {
         "id": row[0],
         "project": row[1],
         "algorithm": row[2],
@@ -41,6 +47,39 @@ def _search(row: Any) -> dict[str, Any]:
         "created_at": as_utc(row[6]),
         "finished_at": as_utc(row[7]),
     }
+    search["status"] = _status(engine, search, grace)
+    return search
+
+
+def _status(engine: Engine, search: dict[str, Any], grace: float) -> str:
+    """The search's status; a stored 'running' whose process is gone is 'interrupted'."""
+    if search["status"] != "running":
+        return str(search["status"])
+    now = _dt.datetime.now(_dt.timezone.utc)
+    with engine.connect() as connection:
+        rows = connection.execute(  # its newest trials' runs: of every rank, if shared
+            text(
+                "SELECT status, heartbeat_at, host, pid, pid_namespace, start_time, end_time "
+                "FROM experiments WHERE CAST(tags AS TEXT) LIKE :tag ORDER BY id DESC LIMIT 64"
+            ),
+            {"tag": f'%"search:{search["id"]}"%'},
+        ).all()
+    # Where no process can be asked (another host), only time tells: the newest sign of
+    # life of the runs there, or the search's start before any trial began.
+    signs = [] if rows else [search["created_at"]]
+    for status, heartbeat, host, pid, namespace, start, end in rows:
+        heartbeat, start, end = as_utc(heartbeat), as_utc(start), as_utc(end)
+        if effective_status(status, heartbeat, host, pid, grace, now, namespace, start) == (
+            "running"
+        ):
+            return "running"  # a trial under way
+        alive = process_alive(host, pid, namespace, start)
+        if alive:
+            return "running"  # between two trials
+        if alive is None:
+            signs += [heartbeat, end]
+    recent = [sign for sign in signs if sign is not None and (now - sign).total_seconds() <= grace]
+    return "running" if recent else "interrupted"
 
 
 def _trials(engine: Engine, where: str, params: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -110,9 +149,10 @@ def _summary(search: dict[str, Any], trials: list[dict[str, Any]]) -> dict[str, 
 
 
 def list_searches(
-    engine: Engine, schema: Schema, project: str | None = None
+    engine: Engine, schema: Schema, project: str | None = None, grace: float = 30.0
 ) -> list[dict[str, Any]]:
-    """Every search (of ``project``, if given), oldest first, with its progress."""
+    """Every search (of ``project``, if given), oldest first, with its progress
+    (``grace``: seconds without a heartbeat after which a run elsewhere is gone)."""
     if not schema.has("hpo_searches"):
         return []
     where, params = ("WHERE project = :project", {"project": project}) if project else ("", {})
@@ -122,10 +162,12 @@ def list_searches(
             params,
         ).all()
     trials = _trials(engine, where, params)
-    return [_summary(_search(row), trials.get(row[0], [])) for row in rows]
+    return [_summary(_search(row, engine, grace), trials.get(row[0], [])) for row in rows]
 
 
-def read_search(engine: Engine, schema: Schema, spec: str, name: str) -> dict[str, Any]:
+def read_search(
+    engine: Engine, schema: Schema, spec: str, name: str, grace: float = 30.0
+) -> dict[str, Any]:
     """The search whose id is or starts with ``spec``, with its trials rung by rung;
     :class:`SearchNotFoundError` (naming the searches there are) when none or several
     match. ``name`` is how messages name the database."""
@@ -153,7 +195,7 @@ def read_search(engine: Engine, schema: Schema, spec: str, name: str) -> dict[st
             text(f"SELECT {_SEARCH_COLUMNS} FROM hpo_searches WHERE id = :id"), {"id": matches[0]}
         ).one()
     trials = _trials(engine, "WHERE id = :id", {"id": matches[0]}).get(matches[0], [])
-    search = _summary(_search(row), trials)
+    search = _summary(_search(row, engine, grace), trials)
     rungs: dict[tuple[int, int], list[dict[str, Any]]] = {}
     for trial in trials:
         rungs.setdefault((trial["bracket"], trial["rung"]), []).append(trial)
