@@ -237,3 +237,26 @@ def test_a_search_whose_process_is_gone_is_interrupted(searched, host, age, stat
     with SQLFinder(url) as finder:
         assert finder.searches("vision")[0]["status"] == status
         assert finder.search(first.search_id)["status"] == status
+
+
+def test_the_status_of_a_search_on_postgresql(tmp_path, monkeypatch, postgres_server):
+    """The runs of a search are found by their tag in PostgreSQL's JSON too."""
+    import subprocess
+
+    from tests.pg_server import new_database
+
+    monkeypatch.setattr(sys, "argv", ["train.py"])
+    url = new_database(postgres_server.url, "search_status")
+    done = HyperBand(_scope("vision", url), SPACES, 0.5, 2, tracker=url).main(lambda config: 1.0)()
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE hpo_searches SET status = 'running'"))
+    with SQLFinder(url) as finder:
+        assert finder.search(done.search_id)["status"] == "running"  # this process lives
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE experiments SET pid = :pid"), {"pid": int(gone)})
+    engine.dispose()
+    with SQLFinder(url) as finder:
+        assert finder.search(done.search_id)["status"] == "interrupted"
