@@ -356,6 +356,8 @@ SETTINGS = [
     (dict(halving_rate=0.5, num_min_samples=0), "num_min_samples is 0"),
     (dict(halving_rate=0.5, num_min_samples=1, mode="maximize"), "mode is 'maximize'"),
     (dict(halving_rate=0.5, num_min_samples=1, on_error="skip"), "on_error is 'skip'"),
+    (dict(halving_rate=0.5, num_min_samples=1, tracker=42), "tracker is 42; give an SQLLogger"),
+    (dict(halving_rate=0.5, num_min_samples=1, tracker=""), "tracker is ''; give an SQLLogger"),
 ]
 
 

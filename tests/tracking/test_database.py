@@ -167,6 +167,8 @@ def test_a_read_only_folder_is_refused_saying_why(read_only_folder):
             "Check that the server is running",
         ),
         (lambda tmp: f"sqlite:///{_foreign_file(tmp)}", "a table 'projects' that is not ato's"),
+        (lambda tmp: "mysql://user@host/db", "needs the driver module 'MySQLdb', which is not"),
+        (lambda tmp: "postgresql+pg8000://u@h/db", "needs the driver module 'pg8000', which"),
     ],
     ids=[
         "missing folder",
@@ -176,6 +178,8 @@ def test_a_read_only_folder_is_refused_saying_why(read_only_folder):
         "misspelled",
         "postgres unreachable",
         "foreign sqlite",
+        "mysql driver missing",
+        "pg8000 missing",
     ],
 )
 def test_a_database_the_tracker_cannot_use_is_refused_saying_why_and_what_to_do(

@@ -101,6 +101,7 @@ class HyperOpt:
                 f"on_error is {on_error!r}; it must be 'continue' (a raising trial ranks "
                 f"last) or 'raise' (the search stops)."
             )
+        _check_tracker(tracker)
         self.scope, self.search_spaces, self.tracker = scope, search_spaces, tracker
         self.mode, self.on_error, self.show_progress = mode, on_error, progress
         self.space = SearchSpace(search_spaces)
@@ -382,6 +383,18 @@ class HyperOpt:
             key: [str(source) for source in chain] for key, _, chain in self.scope.sources()
         }
         return ADict(config=best.snapshot, metric=best.metric, logs=logs, provenance=provenance)
+
+
+def _check_tracker(tracker: Any) -> None:
+    if tracker is None or (isinstance(tracker, str) and tracker):
+        return
+    from ato.tracking import SQLLogger
+
+    if not isinstance(tracker, SQLLogger):
+        raise SearchSettingsError(
+            f"tracker is {shown(tracker)}; give an SQLLogger, a database URL such as "
+            f"'sqlite:///experiments.db', or None (not tracked)."
+        )
 
 
 def _as_metric(value: Any, where: str) -> float:

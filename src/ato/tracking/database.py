@@ -245,6 +245,13 @@ def open_engine(url: str, *, writer: bool, read_only: bool = False) -> Engine:
         return create_engine(url, pool_pre_ping=True)
     except NoSuchModuleError as error:
         raise _unknown_scheme(url, parsed.drivername, error) from None
+    except ImportError as error:  # a dialect SQLAlchemy knows, its driver not installed
+        raise TrackerDatabaseError(
+            f"experiment.sql.db_path={masked_url(url)!r} needs the driver module "
+            f"{error.name or str(error)!r}, which is not installed here. The tracker stores "
+            f"runs in SQLite ('sqlite:///experiments.db') or PostgreSQL through psycopg "
+            f"('postgresql+psycopg://user@host/db', after pip install 'ato[postgres]')."
+        ) from None
 
 
 def _check_sqlite_file(path: str, url: str) -> None:
