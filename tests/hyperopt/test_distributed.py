@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from ato.hyperopt.storage import trials
+from tests.hyperopt.test_hyperband import lr_score
 from tests.hyperopt.test_tracking import _run_script
 
 pytest.importorskip("torch.distributed")
@@ -110,3 +111,33 @@ def test_tracked_to_one_postgresql_database_from_all_ranks(tmp_path, postgres_se
         assert search["status"] == "completed" and search["trials_done"] == 22
         assert search["best_metric"] == results[0]["metric"]
         assert len(finder.search(search["id"][:6])["rungs"]) == 4
+
+
+@pytest.mark.parametrize(
+    "rank, world_size, fragment",
+    [
+        ("0", 2, "rank is '0'; it must be an int"),
+        (True, 2, "rank is True; it must be an int"),
+        (0, 2.0, "world_size is 2.0; it must be an int"),
+        (0, 0, "world_size is 0; it must be >= 1"),
+        (2, 2, r"rank is 2; it must be in \[0, world_size=2\)"),
+    ],
+)
+def test_a_rank_or_world_size_that_cannot_be_is_refused(scope, spaces, rank, world_size, fragment):
+    from ato.hyperopt.errors import SearchSettingsError
+    from ato.hyperopt.hyperband import DistributedHyperBand
+
+    with pytest.raises(SearchSettingsError, match=fragment):
+        DistributedHyperBand(scope, spaces, 0.5, 1, rank=rank, world_size=world_size)
+
+
+def test_numpy_ints_are_a_rank_and_a_world_size(scope, spaces):
+    import numpy as np
+
+    from ato.hyperopt.hyperband import DistributedHyperBand, HyperBand
+
+    hyperband = DistributedHyperBand(
+        scope, spaces, 0.5, 1, rank=np.int64(0), world_size=np.int32(1), progress=False
+    )
+    best = HyperBand(scope, spaces, 0.5, 1, progress=False).main(lr_score)()
+    assert hyperband.main(lr_score)().metric == best.metric

@@ -7,9 +7,11 @@ never imports it.
 from __future__ import annotations
 
 import contextlib
+import operator
 from collections.abc import Iterator
 from typing import Any
 
+from ato.errors import shown
 from ato.hyperopt.errors import MissingDependencyError, SearchSettingsError
 
 __all__ = ["LocalGroup", "ProcessGroup", "TorchGroup"]
@@ -53,6 +55,9 @@ class TorchGroup(ProcessGroup):
             raise MissingDependencyError(
                 "DistributedHyperBand needs PyTorch: pip install 'ato[distributed]'"
             ) from None
+        rank, world_size = _whole("rank", rank), _whole("world_size", world_size)
+        if world_size < 1:
+            raise SearchSettingsError(f"world_size is {world_size}; it must be >= 1.")
         if not 0 <= rank < world_size:
             raise SearchSettingsError(f"rank is {rank}; it must be in [0, world_size={world_size})")
         self.rank, self.world_size = rank, world_size
@@ -115,3 +120,13 @@ class TorchGroup(ProcessGroup):
             yield
         finally:
             member.WORLD = world
+
+
+def _whole(name: str, value: Any) -> int:
+    """``value`` as the int it stands for (a numpy int too), or a SearchSettingsError."""
+    if not isinstance(value, bool):
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+    raise SearchSettingsError(f"{name} is {shown(value)}; it must be an int.")

@@ -203,6 +203,7 @@ class DistributedHyperBand(HyperBand):
             group=TorchGroup(rank, world_size),
             **kwargs,
         )
+        self.rank, self.world_size = self.group.rank, self.group.world_size  # checked ints
 
     @property
     def is_root(self) -> bool:
