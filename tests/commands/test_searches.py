@@ -71,3 +71,22 @@ def test_a_stopped_search_says_why_and_that_it_resumes(capsys, tmp_path, monkeyp
     _, out, _ = _ato(capsys, "searches", "--db", url, "--json")
     status, out, _ = _ato(capsys, "search", json.loads(out)[0]["id"], "--db", url)
     assert "stopped by KeyboardInterrupt" in out and "it resumes" in out
+
+
+def test_a_failed_search_with_every_trial_done_promises_no_resume(capsys, searched):  # noqa: F811
+    from sqlalchemy import create_engine, text
+
+    url, first, _ = searched
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE hpo_searches SET status = 'failed', result = :r WHERE id = :id"),
+            {
+                "r": json.dumps({"error": "TrialFailedError: every trial failed"}),
+                "id": first.search_id,
+            },
+        )
+    engine.dispose()
+    status, out, _ = _ato(capsys, "search", first.search_id, "--db", url)
+    assert status == 0 and "stopped by TrialFailedError: every trial failed" in out
+    assert "resumes" not in out

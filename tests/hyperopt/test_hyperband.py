@@ -561,3 +561,30 @@ def test_numpy_numbers_are_settings_like_any_other(scope, spaces):
     assert BracketHyperBand(scope, FLOAT_SPACE, max_budget=np.int64(9), seed=np.int64(1)).seed == 1
     hyperband = HyperBand(scope, spaces, np.float32(0.5), 2)
     assert hyperband.compute_optimized_initial_training_steps(np.int64(40)) == [5, 10, 20, 40]
+
+
+def test_a_plain_function_that_runs_a_coroutine_is_a_trial_function(scope, spaces):
+    import asyncio
+    import functools
+
+    def run_to_end(func):
+        @functools.wraps(func)  # __wrapped__ is the async def; what is called is plain
+        def plain(config):
+            return asyncio.run(func(config))
+
+        return plain
+
+    result = HyperBand(scope, spaces, 0.5, 1, progress=False).main(run_to_end(_async_lr))()
+    assert result.metric == pytest.approx(0.1)
+
+
+def test_a_partial_of_an_async_def_is_refused_readably(scope, spaces):
+    import functools
+
+    hyperband = HyperBand(scope, spaces, 0.5, 1, progress=False)
+    with pytest.raises(SearchSettingsError, match=r"async def.*def run__async_lr\(config\)"):
+        hyperband.main(functools.partial(_async_lr))()
+
+
+async def _async_lr(config):
+    return config.lr

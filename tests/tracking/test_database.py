@@ -191,3 +191,19 @@ def test_a_database_the_tracker_cannot_use_is_refused_saying_why_and_what_to_do(
         SQLLogger(make_config(url))
     after = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
     assert after == before  # nothing changed, nothing created
+
+
+def test_an_installed_driver_that_fails_to_import_is_told_apart_from_a_missing_one(
+    tmp_path, monkeypatch
+):
+    package = tmp_path / "pg8000"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        'raise ImportError("no pq wrapper available.\\nAttempts made:\\n- libpq not found")\n'
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(TrackerDatabaseError) as caught:
+        SQLLogger(make_config("postgresql+pg8000://u@h/db"))
+    message = str(caught.value)
+    assert "(postgresql+pg8000) that failed to import: no pq wrapper available." in message
+    assert "not installed" not in message and "Attempts made" not in message

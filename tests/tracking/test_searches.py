@@ -170,10 +170,15 @@ def test_a_search_stopped_by_ctrl_c_is_killed_then_resumes(tmp_path, monkeypatch
     url = f"sqlite:///{tmp_path}/runs.db"
     calls = []
 
+    seen = []
+
     def trial(config):
         calls.append(1)
         if len(calls) == 3:
             raise KeyboardInterrupt
+        if len(calls) > 3:  # resumed
+            with SQLFinder(url) as finder:
+                seen.append(finder.searches()[0]["status"])
         return 1.0
 
     def search():
@@ -190,6 +195,7 @@ def test_a_search_stopped_by_ctrl_c_is_killed_then_resumes(tmp_path, monkeypatch
         found = finder.search(result.search_id)
     assert found["status"] == "completed" and found["trials_done"] == found["total_trials"]
     assert len(calls) == 3 + found["total_trials"] - 2  # the two finished are not run again
+    assert set(seen) == {"running"}  # resumed, it runs again
 
 
 def test_a_search_stopped_by_a_trial_error_is_failed(tmp_path, monkeypatch):
@@ -203,46 +209,79 @@ def test_a_search_stopped_by_a_trial_error_is_failed(tmp_path, monkeypatch):
     assert found["status"] == "failed" and "RuntimeError: diverged" in found["result"]["error"]
 
 
-@pytest.mark.parametrize(
-    "host, age, status",
-    [("this", 0, "interrupted"), ("elsewhere", 600, "interrupted"), ("elsewhere", 0, "running")],
-)
-def test_a_search_whose_process_is_gone_is_interrupted(searched, host, age, status):
-    """What kill -9 leaves (tests/hyperopt/test_tracking.py kills one for real): a row
-    still 'running', and runs of a process that is no more."""
-    import socket
+def _dead_pid() -> int:
     import subprocess
 
-    url, first, _ = searched
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return int(done.stdout)
+
+
+def _set_process(url, search_id, host, pid, age, run_age=None):
+    """Name ``host``/``pid`` as the search's process, last heard of ``age`` s ago; with
+    ``run_age``, one of its runs runs there, last heard of ``run_age`` s ago."""
+    import datetime as dt
+    import socket
+
+    from sqlalchemy import update
+
+    from ato.hyperopt.storage import searches
+    from ato.tracking.schema import Base
+
+    now = dt.datetime.now(dt.timezone.utc)
+    host = socket.gethostname() if host == "this" else host
     engine = create_engine(url)
     with engine.begin() as connection:
         connection.execute(
-            text("UPDATE hpo_searches SET status = 'running', result = NULL WHERE id = :id"),
-            {"id": first.search_id},
-        )
-        connection.execute(
-            text(
-                "UPDATE experiments SET pid = :pid, host = :host, "
-                "end_time = datetime('now', :age), heartbeat_at = datetime('now', :age)"
-            ),
-            {
-                "pid": int(gone),
-                "host": socket.gethostname() if host == "this" else "elsewhere",
-                "age": f"-{age} seconds",
-            },
-        )
+            update(searches)
+            .where(searches.c.id == search_id)
+            .values(status="running", result=None, host=host, pid=pid,
+                    process_since=now,
+                    heartbeat_at=now - dt.timedelta(seconds=age))
+        )  # fmt: skip
+        if run_age is not None:
+            runs = Base.metadata.tables["experiments"]
+            tagged = text("SELECT max(id) FROM experiments WHERE CAST(tags AS TEXT) LIKE :tag")
+            newest = connection.execute(tagged, {"tag": f'%"search:{search_id}"%'}).scalar()
+            connection.execute(
+                update(runs)
+                .where(runs.c.id == newest)
+                .values(status="running", host=host, pid=pid,
+                        heartbeat_at=now - dt.timedelta(seconds=run_age))
+            )  # fmt: skip
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "host, age, run_age, status",
+    [
+        ("this", 0, None, "interrupted"),  # its pid is gone: kill -9, SIGTERM
+        ("elsewhere", 600, None, "interrupted"),  # no news for longer than the grace
+        ("elsewhere", 0, None, "running"),
+        ("elsewhere", 600, 0, "running"),  # a long trial of it runs there
+        ("elsewhere", 600, 600, "interrupted"),
+    ],
+)
+def test_a_search_whose_process_is_gone_is_interrupted(searched, host, age, run_age, status):
+    """What kill -9 leaves (tests/hyperopt/test_tracking.py kills one for real)."""
+    url, first, _ = searched
+    _set_process(url, first.search_id, host, _dead_pid(), age, run_age)
     with SQLFinder(url) as finder:
         assert finder.searches("vision")[0]["status"] == status
         assert finder.search(first.search_id)["status"] == status
 
 
+def test_a_search_whose_process_lives_is_running_between_trials(searched):
+    import os
+
+    url, first, _ = searched  # every run of it is over: as between two trials
+    _set_process(url, first.search_id, "this", os.getpid(), 600)
+    with SQLFinder(url) as finder:
+        assert finder.searches("vision")[0]["status"] == "running"
+
+
 def test_the_status_of_a_search_on_postgresql(tmp_path, monkeypatch, postgres_server):
     """The runs of a search are found by their tag in PostgreSQL's JSON too."""
-    import subprocess
-
     from tests.pg_server import new_database
 
     monkeypatch.setattr(sys, "argv", ["train.py"])
@@ -251,12 +290,60 @@ def test_the_status_of_a_search_on_postgresql(tmp_path, monkeypatch, postgres_se
     engine = create_engine(url)
     with engine.begin() as connection:
         connection.execute(text("UPDATE hpo_searches SET status = 'running'"))
-    with SQLFinder(url) as finder:
-        assert finder.search(done.search_id)["status"] == "running"  # this process lives
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
-    with engine.begin() as connection:
-        connection.execute(text("UPDATE experiments SET pid = :pid"), {"pid": int(gone)})
     engine.dispose()
     with SQLFinder(url) as finder:
+        assert finder.search(done.search_id)["status"] == "running"  # this process lives
+    _set_process(url, done.search_id, "elsewhere", _dead_pid(), 600, run_age=0)
+    with SQLFinder(url) as finder:  # a run of it found by its tag, running elsewhere
+        assert finder.search(done.search_id)["status"] == "running"
+    _set_process(url, done.search_id, "this", _dead_pid(), 0, run_age=0)  # both gone
+    with SQLFinder(url) as finder:
         assert finder.search(done.search_id)["status"] == "interrupted"
+
+
+def test_a_stop_never_undoes_a_finished_search_nor_one_another_process_runs(searched):
+    from ato.hyperopt.storage import SearchStore
+
+    url, first, _ = searched
+    engine = create_engine(url)
+    SearchStore(engine, first.search_id).stop(KeyboardInterrupt())  # a late second process
+    with SQLFinder(url) as finder:
+        found = finder.search(first.search_id)
+    assert found["status"] == "completed" and found["result"]["metric"] == first.metric
+    _set_process(url, first.search_id, "elsewhere", 1, 0)  # running in another process
+    SearchStore(engine, first.search_id).stop(KeyboardInterrupt())
+    engine.dispose()
+    with SQLFinder(url) as finder:
+        assert finder.search(first.search_id)["status"] == "running"
+
+
+def test_a_trial_recorded_by_a_process_of_it_makes_a_stopped_search_running(searched):
+    from ato.hyperopt.storage import SearchStore
+
+    url, first, _ = searched
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE hpo_searches SET status = 'killed'"))
+    SearchStore(engine, first.search_id).record_trial((9, 0, 0), {"lr": 0.1}, None, 1.0, None, None)
+    engine.dispose()
+    with SQLFinder(url) as finder:
+        assert finder.search(first.search_id)["status"] == "running"  # this process lives
+
+
+def test_a_failed_search_keeps_the_first_line_of_its_error(tmp_path, monkeypatch):
+    from ato.hyperopt.storage import SearchStore
+
+    monkeypatch.setattr(sys, "argv", ["train.py"])
+    url = f"sqlite:///{tmp_path}/runs.db"
+    done = HyperBand(_scope("vision", url), SPACES, 0.5, 2, tracker=url).main(lambda config: 1.0)()
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE hpo_searches SET status = 'running'"))
+    store = SearchStore(engine, done.search_id)
+    store.open("vision", "hyperband", {})  # this process runs it now
+    store.stop(RuntimeError("diverged at step 3\nloss: nan\nlr: 10"))
+    engine.dispose()
+    with SQLFinder(url) as finder:
+        found = finder.search(done.search_id)
+    assert found["status"] == "failed"
+    assert found["result"] == {"error": "RuntimeError: diverged at step 3"}

@@ -61,8 +61,9 @@ def search(finder: Any, args: argparse.Namespace, out: Output) -> int:
     if found["status"] in ("interrupted", "killed", "failed"):
         error = (found["result"] or {}).get("error") if isinstance(found["result"], dict) else None
         out.line(f"stopped by {error}" if error else "its process is gone")
-        out.line("Started again with the same program and settings, it resumes: finished "
-                 "trials are not run again.")  # fmt: skip
+        if found["total_trials"] is None or found["trials_done"] < found["total_trials"]:
+            out.line("Started again with the same program and settings, it resumes: "
+                     "finished trials are not run again.")  # fmt: skip
     arguments = ", ".join(f"{key}={value!r}" for key, value in found["arguments"].items())
     out.line(f"{found['algorithm']} ({arguments}), mode {found['mode'] or '?'}")
     out.line(f"started {found['created_at']}; trials done {_progress(found)}, "

@@ -129,4 +129,6 @@ def _whole(name: str, value: Any) -> int:
             return operator.index(value)
         except TypeError:
             pass
-    raise SearchSettingsError(f"{name} is {shown(value)}; it must be an int.")
+    raise SearchSettingsError(
+        f"{name} is {shown(value)}; it must be an int (e.g. {name}=dist.get_{name}())."
+    )

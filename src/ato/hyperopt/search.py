@@ -151,17 +151,20 @@ class HyperOpt:
     ) -> None:
         """Refuse, before any trial, a function that cannot be called with the trial's
         config (it gets it by the scope's name): every trial would raise."""
-        from ato.fingerprint import unwrap
-
-        original = unwrap(func)
-        if inspect.iscoroutinefunction(original):
+        # ``func`` itself (a partial is seen through), not what it wraps: a decorator
+        # that runs a coroutine to its end is a plain function.
+        if inspect.iscoroutinefunction(func):
+            target: Any = func
+            while isinstance(target, functools.partial):
+                target = target.func
+            name = getattr(target, "__name__", "trial")
+            config = self.scope.name
             raise SearchSettingsError(
                 f"The trial function {_where(func)} is an async def; a search calls it and "
                 f"ranks the number it returns. Call it from a plain function: "
-                f"`def trial({self.scope.name}): return asyncio.run({original.__name__}"
-                f"({self.scope.name}))`."
+                f"`def run_{name}({config}): return asyncio.run({name}({config}))`."
             )
-        if inspect.isgeneratorfunction(original) or inspect.isasyncgenfunction(original):
+        if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
             raise SearchSettingsError(
                 f"The trial function {_where(func)} is a generator (it yields); a search "
                 f"calls it once and ranks the number it returns, so return the metric "
@@ -192,9 +195,9 @@ class HyperOpt:
         self._trial_name = _where(trial_code or evaluate)
         self.search_id = self.group.broadcast(self._identity(trial_code or evaluate))
         logger, store = self._open_tracking()
-        stored = store.finished_trials() if store is not None else {}
         enabled = self.show_progress and self.group.rank == 0
         try:
+            stored = store.finished_trials() if store is not None else {}
             with (
                 self.group.session(),
                 SearchProgress(self.total_trials(), enabled, self.mode) as progress,
@@ -202,8 +205,8 @@ class HyperOpt:
                 session = _Session(evaluate, logger, store, stored, progress)
                 result = self._search(functools.partial(self._run_rung, session))
         except BaseException as stopped:  # Ctrl-C too: the row must not say 'running'
-            if store is not None and self.group.rank == 0:
-                store.stop(stopped)
+            if store is not None:
+                store.stop(stopped)  # a no-op unless this process runs the search now
             raise
         result["search_id"] = self.search_id
         if store is not None and self.group.rank == 0:
@@ -257,6 +260,12 @@ class HyperOpt:
                 "total_trials": self.total_trials(),
             }
             store.open(logger.project_name, self.algorithm, described)
+            try:
+                self.group.broadcast(None)
+            except BaseException as stopped:
+                store.stop(stopped)
+                raise
+            return logger, store
         self.group.broadcast(None)
         if store is None:
             store = SearchStore(logger.engine, self.search_id)

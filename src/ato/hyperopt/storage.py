@@ -15,8 +15,11 @@ half way has no row and runs again.
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import logging
 import math
+import os
+import socket
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +34,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from ato.tracking.database import retry
+from ato.tracking.pids import pid_namespace
 from ato.tracking.schema import Base, utc_now
 
 __all__ = ["SearchStore", "StoredTrial"]
@@ -58,6 +62,7 @@ class SearchStore:
 
     def __init__(self, engine: Engine, search_id: str) -> None:
         self.engine, self.search_id = engine, search_id
+        self._since: _dt.datetime | None = None  # when this process first wrote the row
 
     def open(self, project: str | None, algorithm: str, arguments: Mapping[str, Any]) -> None:
         """Record the search, unless a process started it before (this or another rank)."""
@@ -76,17 +81,33 @@ class SearchStore:
                             arguments=dict(arguments),
                             status="running",
                             created_at=utc_now(),
+                            **self._this_process(),
                         )
                     )
-                else:  # resumed: running again, unless it had finished
+                else:  # resumed: running again, in this process, unless it had finished
                     connection.execute(
                         update(searches)
                         .where(searches.c.id == self.search_id, searches.c.status != "completed")
-                        .values(status="running", result=None, finished_at=None)
+                        .values(
+                            status="running", result=None, finished_at=None, **self._this_process()
+                        )
                     )
 
         with contextlib.suppress(IntegrityError):  # another rank inserted it meanwhile
             retry(write)
+
+    def _this_process(self) -> dict[str, Any]:
+        """The columns that name this process as the one running the search, now."""
+        now = utc_now()
+        if self._since is None:
+            self._since = now
+        return {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "pid_namespace": pid_namespace(),
+            "process_since": self._since,
+            "heartbeat_at": now,
+        }
 
     def finished_trials(self) -> dict[tuple[int, int, int], StoredTrial]:
         """Every stored trial of this search, by ``(bracket, rung, trial)``."""
@@ -129,6 +150,13 @@ class SearchStore:
         def write() -> None:
             with self.engine.begin() as connection:
                 connection.execute(insert(trials).values(**values))
+                # A sign of life, from whichever process records trials now; a search
+                # another process of it marked killed or failed runs on.
+                connection.execute(
+                    update(searches)
+                    .where(searches.c.id == self.search_id, searches.c.status != "completed")
+                    .values(status="running", result=None, finished_at=None, **self._this_process())
+                )
 
         with contextlib.suppress(IntegrityError):  # already recorded by another rank
             retry(write)
@@ -149,13 +177,20 @@ class SearchStore:
         (its first line kept; the trial's run has the traceback). Never raises: the
         error that stopped the search is the one to see."""
         status = "killed" if isinstance(error, KeyboardInterrupt) else "failed"
-        reason = "".join(traceback.format_exception_only(error)).strip()
+        lines = "".join(traceback.format_exception_only(error)).strip().splitlines()
+        reason = lines[0] if lines else type(error).__name__
+        me = self._this_process()
 
         def write() -> None:
             with self.engine.begin() as connection:
-                connection.execute(
+                connection.execute(  # not a finished search, nor one another process runs
                     update(searches)
-                    .where(searches.c.id == self.search_id)
+                    .where(
+                        searches.c.id == self.search_id,
+                        searches.c.status != "completed",
+                        searches.c.host == me["host"],
+                        searches.c.pid == me["pid"],
+                    )
                     .values(status=status, result={"error": reason}, finished_at=utc_now())
                 )
 

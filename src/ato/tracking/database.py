@@ -245,11 +245,16 @@ def open_engine(url: str, *, writer: bool, read_only: bool = False) -> Engine:
         return create_engine(url, pool_pre_ping=True)
     except NoSuchModuleError as error:
         raise _unknown_scheme(url, parsed.drivername, error) from None
-    except ImportError as error:  # a dialect SQLAlchemy knows, its driver not installed
+    except ImportError as error:  # a dialect SQLAlchemy knows, its driver unusable
+        shown = masked_url(url)
+        if isinstance(error, ModuleNotFoundError) and error.name:
+            problem = f"needs the driver module {error.name!r}, which is not installed here"
+        else:  # installed, but it failed to import (psycopg without libpq, say)
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            problem = f"has a driver ({parsed.drivername}) that failed to import: {first}"
         raise TrackerDatabaseError(
-            f"experiment.sql.db_path={masked_url(url)!r} needs the driver module "
-            f"{error.name or str(error)!r}, which is not installed here. The tracker stores "
-            f"runs in SQLite ('sqlite:///experiments.db') or PostgreSQL through psycopg "
+            f"experiment.sql.db_path={shown!r} {problem}. The tracker stores runs in SQLite "
+            f"('sqlite:///experiments.db') or PostgreSQL through psycopg "
             f"('postgresql+psycopg://user@host/db', after pip install 'ato[postgres]')."
         ) from None
 

@@ -194,6 +194,13 @@ def _v5_search_state(connection: Connection) -> None:
         Base.metadata.tables[name].create(connection, checkfirst=True)
 
 
+def _v6_who_runs_a_search(connection: Connection) -> None:
+    _add_columns(
+        connection,
+        {"hpo_searches": ["host", "pid", "pid_namespace", "process_since", "heartbeat_at"]},
+    )
+
+
 def _add_columns(connection: Connection, wanted: dict[str, list[str]]) -> None:
     """Add the columns of the current schema named in ``wanted`` that a table lacks."""
     inspector = inspect(connection)
@@ -229,6 +236,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (3, "64-bit steps on PostgreSQL, the pid namespace of a run", _v3_wide_steps_and_pid_namespace),
     (4, "what explain compares: types, command, volatile keys, code", _v4_what_explain_compares),
     (5, "the state of hyperparameter searches, to resume them", _v5_search_state),
+    (6, "the process that runs a search, and its heartbeat", _v6_who_runs_a_search),
 ]
 LATEST = MIGRATIONS[-1][0]
 

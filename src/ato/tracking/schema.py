@@ -270,10 +270,17 @@ Table(
     Column("project", String, nullable=True),
     Column("algorithm", String, nullable=False),
     Column("arguments", JSON, nullable=False),
-    Column("status", String, nullable=False),  # running, completed
+    Column("status", String, nullable=False),  # running, completed, killed, failed
     Column("result", JSON, nullable=True),
     Column("created_at", DateTime(timezone=True)),
     Column("finished_at", DateTime(timezone=True), nullable=True),
+    # The process that last started, resumed or recorded a trial of it, and when it last
+    # did (migration 6): what tells a search that runs from one whose process is gone.
+    Column("host", String, nullable=True),
+    Column("pid", Integer, nullable=True),
+    Column("pid_namespace", String(80), nullable=True),
+    Column("process_since", DateTime(timezone=True), nullable=True),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=True),
 )
 Table(
     "hpo_trials",

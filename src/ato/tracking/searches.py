@@ -9,8 +9,8 @@ epoch does not compare with one after twenty-seven.
 
 A search that ends early marks itself 'killed' (Ctrl-C) or 'failed'; one whose process
 vanished (kill -9, SIGTERM, a lost machine) cannot, and is shown 'interrupted' once
-nothing of it runs any more, judged as runs are (:func:`ato.tracking.runs.process_alive`,
-else the heartbeat grace). Started again, it resumes.
+nothing of it runs any more, judged as runs are (the pid on this machine, else the
+heartbeat grace). Started again, it resumes.
 """
 
 from __future__ import annotations
@@ -24,12 +24,15 @@ from sqlalchemy.engine import Engine
 
 from ato.errors import SearchNotFoundError
 from ato.tracking.reading import Schema
-from ato.tracking.runs import effective_status, loads, process_alive
+from ato.tracking.runs import effective_status, loads
 from ato.tracking.schema import as_utc
 
 __all__ = ["list_searches", "read_search"]
 
-_SEARCH_COLUMNS = "id, project, algorithm, arguments, status, result, created_at, finished_at"
+_SEARCH_COLUMNS = (
+    "id, project, algorithm, arguments, status, result, created_at, finished_at, "
+    "host, pid, pid_namespace, process_since, heartbeat_at"
+)
 _TRIAL_COLUMNS = "bracket, rung, trial, params, budget, metric, status, run_id"
 
 
@@ -47,39 +50,43 @@ def _search(row: Any, engine: Engine, grace: float) -> dict[str, Any]:
         "created_at": as_utc(row[6]),
         "finished_at": as_utc(row[7]),
     }
-    search["status"] = _status(engine, search, grace)
+    search["status"] = _status(engine, search, row, grace)
     return search
 
 
-def _status(engine: Engine, search: dict[str, Any], grace: float) -> str:
-    """The search's status; a stored 'running' whose process is gone is 'interrupted'."""
+def _status(engine: Engine, search: dict[str, Any], row: Any, grace: float) -> str:
+    """The search's status; a stored 'running' whose process is gone is 'interrupted'.
+
+    The row names the process that last started, resumed or recorded a trial of the
+    search, and when; judged as a run is (its pid on this machine, its heartbeat
+    elsewhere). A trial of hours on another host records nothing meanwhile: before
+    calling the search gone, a run of it still running counts too."""
     if search["status"] != "running":
         return str(search["status"])
+    host, pid, namespace, since, heartbeat = row[8:13]
+    if heartbeat is None:  # written before migration 6: no way to tell
+        return "running"
     now = _dt.datetime.now(_dt.timezone.utc)
+    since, heartbeat = as_utc(since), as_utc(heartbeat)
+    if effective_status("running", heartbeat, host, pid, grace, now, namespace, since) == (
+        "running"
+    ):
+        return "running"
     with engine.connect() as connection:
-        rows = connection.execute(  # its newest trials' runs: of every rank, if shared
+        runs = connection.execute(
             text(
-                "SELECT status, heartbeat_at, host, pid, pid_namespace, start_time, end_time "
-                "FROM experiments WHERE CAST(tags AS TEXT) LIKE :tag ORDER BY id DESC LIMIT 64"
+                "SELECT status, heartbeat_at, host, pid, pid_namespace, start_time "
+                "FROM experiments WHERE status = 'running' AND CAST(tags AS TEXT) LIKE :tag"
             ),
             {"tag": f'%"search:{search["id"]}"%'},
         ).all()
-    # Where no process can be asked (another host), only time tells: the newest sign of
-    # life of the runs there, or the search's start before any trial began.
-    signs = [] if rows else [search["created_at"]]
-    for status, heartbeat, host, pid, namespace, start, end in rows:
-        heartbeat, start, end = as_utc(heartbeat), as_utc(start), as_utc(end)
-        if effective_status(status, heartbeat, host, pid, grace, now, namespace, start) == (
-            "running"
-        ):
-            return "running"  # a trial under way
-        alive = process_alive(host, pid, namespace, start)
-        if alive:
-            return "running"  # between two trials
-        if alive is None:
-            signs += [heartbeat, end]
-    recent = [sign for sign in signs if sign is not None and (now - sign).total_seconds() <= grace]
-    return "running" if recent else "interrupted"
+    for status, beat, run_host, run_pid, run_namespace, start in runs:
+        seen = effective_status(
+            status, as_utc(beat), run_host, run_pid, grace, now, run_namespace, as_utc(start)
+        )
+        if seen == "running":
+            return "running"
+    return "interrupted"
 
 
 def _trials(engine: Engine, where: str, params: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
