@@ -347,3 +347,41 @@ def test_a_failed_search_keeps_the_first_line_of_its_error(tmp_path, monkeypatch
         found = finder.search(done.search_id)
     assert found["status"] == "failed"
     assert found["result"] == {"error": "RuntimeError: diverged at step 3"}
+
+
+V6_COLUMNS = ("host", "pid", "pid_namespace", "process_since", "heartbeat_at")
+
+
+def test_a_search_stored_at_schema_5_is_read_unchanged_then_migrated(tmp_path, monkeypatch):
+    from ato.tracking.migrations import LATEST, MIGRATIONS, _record
+
+    path = tmp_path / "v5.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:  # as ato wrote it before migration 6
+        for _version, _, step in MIGRATIONS[:5]:
+            step(connection)
+        _record(connection, 5)
+        for column in V6_COLUMNS:
+            connection.execute(text(f"ALTER TABLE hpo_searches DROP COLUMN {column}"))
+        connection.execute(
+            text(
+                "INSERT INTO hpo_searches (id, project, algorithm, arguments, status) "
+                """VALUES ('abc123', 'vision', 'hyperband', '{"mode": "max"}', 'running')"""
+            )
+        )
+    engine.dispose()
+    before = path.read_bytes()
+    with SQLFinder(f"sqlite:///{path}") as finder:
+        (found,) = finder.searches()
+        assert found["status"] == "running"  # no process recorded: nothing to judge by
+        assert finder.search("abc")["id"] == "abc123"
+    assert path.read_bytes() == before  # reading migrates nothing
+    monkeypatch.setattr(sys, "argv", ["train.py"])
+    url = f"sqlite:///{path}"
+    HyperBand(_scope("vision", url), SPACES, 0.5, 2, tracker=url).main(lambda config: 1.0)()
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version FROM ato_schema")).scalar() == LATEST
+        columns = {row[1] for row in connection.execute(text("PRAGMA table_info(hpo_searches)"))}
+    engine.dispose()
+    assert set(V6_COLUMNS) <= columns

@@ -30,9 +30,15 @@ from ato.tracking.schema import as_utc
 __all__ = ["list_searches", "read_search"]
 
 _SEARCH_COLUMNS = (
-    "id, project, algorithm, arguments, status, result, created_at, finished_at, "
-    "host, pid, pid_namespace, process_since, heartbeat_at"
-)
+    "id", "project", "algorithm", "arguments", "status", "result", "created_at", "finished_at",
+    "host", "pid", "pid_namespace", "process_since", "heartbeat_at",  # NULL before schema 6
+)  # fmt: skip
+
+
+def _columns(schema: Schema) -> str:
+    return ", ".join(schema.select("hpo_searches", "hpo_searches", _SEARCH_COLUMNS))
+
+
 _TRIAL_COLUMNS = "bracket, rung, trial, params, budget, metric, status, run_id"
 
 
@@ -165,7 +171,7 @@ def list_searches(
     where, params = ("WHERE project = :project", {"project": project}) if project else ("", {})
     with engine.connect() as connection:
         rows = connection.execute(
-            text(f"SELECT {_SEARCH_COLUMNS} FROM hpo_searches {where} ORDER BY created_at, id"),
+            text(f"SELECT {_columns(schema)} FROM hpo_searches {where} ORDER BY created_at, id"),
             params,
         ).all()
     trials = _trials(engine, where, params)
@@ -199,7 +205,8 @@ def read_search(
         raise SearchNotFoundError(f"{problem}. {fix}")
     with engine.connect() as connection:
         row = connection.execute(
-            text(f"SELECT {_SEARCH_COLUMNS} FROM hpo_searches WHERE id = :id"), {"id": matches[0]}
+            text(f"SELECT {_columns(schema)} FROM hpo_searches WHERE id = :id"),
+            {"id": matches[0]},
         ).one()
     trials = _trials(engine, "WHERE id = :id", {"id": matches[0]}).get(matches[0], [])
     search = _summary(_search(row, engine, grace), trials)
