@@ -166,6 +166,19 @@ def test_tracker_settings_and_volatile_keys_do_not_make_another_search(scope, sp
     assert len(calls) == 12 + 6 + 3 + 1  # the second start ran nothing again
 
 
+def test_the_same_search_in_another_project_is_another_search(scope, spaces, tmp_path):
+    url = f"sqlite:///{tmp_path}/runs.db"
+    calls = []
+    ids = []
+    for project in ("vision", "audio"):
+        logger = SQLLogger.open(url, project)
+        hyperband = HyperBand(scope, spaces, 0.5, 2, tracker=logger)
+        ids.append(hyperband.main(lambda config: calls.append(1) or lr_score(config))().search_id)
+    assert ids[0] != ids[1] and len(calls) == 2 * (12 + 6 + 3 + 1)  # its runs are its own
+    with SQLFinder(url) as finder:
+        assert sorted(s["project"] for s in finder.searches()) == ["audio", "vision"]
+
+
 def test_budgets_for_another_max_steps_make_another_search(scope, spaces, tmp_path):
     url = f"sqlite:///{tmp_path}/runs.db"
     results = []

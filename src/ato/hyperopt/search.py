@@ -227,6 +227,9 @@ class HyperOpt:
         }
         if self.tracker is None:  # nothing to resume: the id only labels the trials
             return search_identity(facts, {})
+        # Its runs belong to a project: the same search filed elsewhere is another one.
+        project = getattr(self.tracker, "project_name", None)
+        facts["project"] = project if isinstance(project, str) else _project_of(self.scope.config)
         from ato.tracking.starting import volatile_keys
 
         # What every trial starts from, its searched keys at a fixed point (their low
@@ -246,9 +249,7 @@ class HyperOpt:
 
         logger = self.tracker
         if isinstance(logger, str):
-            project = _project_of(self.scope.config)
-            settings = ADict(experiment=ADict(project_name=project, sql=ADict(db_path=logger)))
-            logger = SQLLogger(settings)
+            logger = SQLLogger.open(logger, _project_of(self.scope.config))
             self.tracker = logger
         assert self.search_id is not None
         store: SearchStore | None = None

@@ -28,7 +28,8 @@ from functools import partial
 from time import time as _clock
 from typing import TYPE_CHECKING, Any
 
-from ato.errors import NoActiveRunError
+from ato.adict import ADict
+from ato.errors import NoActiveRunError, TrackerConfigError
 from ato.trace import RuntimeCall
 from ato.tracking import starting, writes
 from ato.tracking.buffer import Batch, BufferSetting, MetricBuffer
@@ -69,6 +70,18 @@ class SQLLogger:
     # The last error of the background flush: the points stay buffered and the next
     # flush tries again (and raises, if it fails too).
     background_error = BufferSetting()
+
+    @classmethod
+    def open(cls, url: str, project_name: str, **settings: Any) -> SQLLogger:
+        """A logger of runs of ``project_name`` in the database at ``url``, without a
+        config to carry them (``settings``: those of the constructor)."""
+        if not isinstance(project_name, str) or not project_name:
+            raise TrackerConfigError(
+                f"project_name is {project_name!r}; name the project the runs belong to "
+                f"(e.g. SQLLogger.open(url, 'vision'))."
+            )
+        experiment = ADict(project_name=project_name, sql=ADict(db_path=url))
+        return cls(ADict(experiment=experiment), **settings)
 
     def __init__(
         self,
