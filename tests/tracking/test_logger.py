@@ -229,3 +229,22 @@ def test_full_batches_are_written_by_the_flush_thread_never_the_caller(sqlite_ur
     assert threads and set(threads) == {f"ato-tracker-run-{run_id}"}
     logger.finish()
     assert SQLFinder(make_config(sqlite_url)).find_run(run_id).summary["loss"].count == 1000
+
+
+def test_a_logger_from_a_url_and_a_project_name(db_url):
+    logger = SQLLogger.open(db_url, "vision", batch_size=10)
+    assert logger.project_name == "vision" and logger.batch_size == 10
+    logger.run(tags=["from-url"])
+    logger.log_metric("acc", 0.5, step=0)
+    logger.finish()
+    with SQLFinder(db_url) as finder:
+        (run,) = finder.get_runs_in_project("vision")
+    assert run.tags == ["from-url"] and [p.value for p in run.metric("acc")] == [0.5]
+
+
+@pytest.mark.parametrize("project", ["", None, 3])
+def test_a_logger_from_a_url_needs_a_project_name(sqlite_url, project):
+    from ato.errors import TrackerConfigError
+
+    with pytest.raises(TrackerConfigError, match="name the project the runs belong to"):
+        SQLLogger.open(sqlite_url, project)
