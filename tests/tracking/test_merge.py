@@ -30,3 +30,72 @@ def test_merge_into_either_backend_and_back(db_url, tmp_path):
         assert run.provenance["model"] == ["defaults"]
         assert run.provenance["lr"][0].startswith("code at helpers.py:")
         assert [p.step for p in run.metric("acc")] == [0, 1, 2, 3, 4]
+
+
+def test_searches_come_with_their_runs_and_resume_in_the_target(db_url, tmp_path, monkeypatch):
+    """Two nodes each ran a search to their own SQLite file; merged, the target holds
+    both searches, each trial pointing at its run there, and a search started again
+    against the target resumes instead of running again."""
+    import sys
+
+    from ato.hyperopt.hyperband import HyperBand
+    from tests.tracking.test_searches import SPACES, _scope, loss
+
+    monkeypatch.setattr(sys, "argv", ["train.py"])
+    calls = []
+
+    def trial(config):
+        calls.append(1)
+        return loss(config) if config.model != "vit" else 5.0
+
+    def search(url, project):
+        hyperband = HyperBand(_scope(project, url), SPACES, 0.5, 2, tracker=url, mode="min")
+        return hyperband.main(trial)()
+
+    sources = [f"sqlite:///{tmp_path / name}.db" for name in ("node0", "node1")]
+    results = [search(sources[0], "vision"), search(sources[1], "audio")]
+    merge_databases(db_url, sources)
+    merge_databases(db_url, sources)  # idempotent for searches too
+    with SQLFinder(db_url) as finder:
+        found = finder.searches()
+        assert sorted(s["id"] for s in found) == sorted(r.search_id for r in results)
+        by_project = sorted(found, key=lambda s: s["project"])  # audio, vision
+        for summary, result in zip(by_project, results[::-1], strict=True):
+            assert summary["status"] == "completed" and summary["trials_done"] == 22
+            assert summary["best_metric"] == result.metric
+            best = finder.find_run(summary["best_run_id"])  # remapped to the target's run
+            assert best.project_name == summary["project"]
+            assert best.config.lr == result.config.lr and best.config.model == "resnet101"
+            trials = finder.search(summary["id"])["trials"]
+            assert len(trials) == 22 and all(t["run_id"] is not None for t in trials)
+    calls.clear()
+    again = search(db_url, "vision")
+    assert calls == [] and again.metric == results[0].metric  # resumed from merged state
+
+
+def test_a_search_killed_on_one_node_and_finished_on_another_merges_as_finished(
+    db_url, tmp_path, monkeypatch
+):
+    import sys
+
+    from sqlalchemy import create_engine, text
+
+    from ato.hyperopt.hyperband import HyperBand
+    from tests.tracking.test_searches import SPACES, _scope
+
+    monkeypatch.setattr(sys, "argv", ["train.py"])
+    node = f"sqlite:///{tmp_path / 'node.db'}"
+    done = HyperBand(_scope("vision", node), SPACES, 0.5, 2, tracker=node).main(
+        lambda config: config.lr
+    )()
+    engine = create_engine(db_url)
+    merge_databases(db_url, [node])
+    with engine.begin() as connection:  # the target's copy: killed half way
+        connection.execute(text("UPDATE hpo_searches SET status = 'killed', result = NULL"))
+        connection.execute(text("DELETE FROM hpo_trials WHERE rung >= 2"))
+    engine.dispose()
+    merge_databases(db_url, [node])
+    with SQLFinder(db_url) as finder:
+        found = finder.search(done.search_id)
+    assert found["status"] == "completed" and found["result"]["metric"] == done.metric
+    assert found["trials_done"] == 22

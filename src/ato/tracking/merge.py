@@ -4,7 +4,8 @@ Runs are matched by UUID: a run already in the target is left alone, so merging 
 source twice adds nothing. Every other run is copied with a new id in the target, and its
 metrics, fingerprints and artifacts follow it with their ``run_id`` remapped (summaries
 are recomputed from the copied metrics); projects are matched by name, environment
-records and code sources by hash. Sources are read as they are (read-only, never
+records and code sources by hash, hyperparameter searches by id and their trials by
+place (their runs remapped too). Sources are read as they are (read-only, never
 migrated), SQLite or PostgreSQL; the target is migrated first. Values go through the
 schema's own column types, so either side may be either backend.
 """
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, insert, inspect, select
+from sqlalchemy import Connection, Engine, Table, insert, inspect, select, update
 
 from ato.errors import TrackerDatabaseError
 from ato.tracking.schema import Base
@@ -100,6 +101,7 @@ def _merge_one(writing: Connection, source: Engine, url: str, result: MergeResul
         runs = _TABLES["experiments"]
         present = set(writing.execute(select(runs.c.uuid)).scalars())
         projects = _project_map(reading, writing, theirs)
+        run_ids: dict[int, int] = {}  # theirs -> ours, for the search trials that name runs
         for row in reading.execute(theirs.select("experiments").order_by(runs.c.id)).mappings():
             if row["uuid"] is None:
                 raise TrackerDatabaseError(
@@ -108,11 +110,14 @@ def _merge_one(writing: Connection, source: Engine, url: str, result: MergeResul
                 )
             if row["uuid"] in present:
                 skipped += 1
+                found = writing.execute(select(runs.c.id).where(runs.c.uuid == row["uuid"]))
+                run_ids[row["id"]] = int(found.scalar_one())
                 continue
             values = {name: value for name, value in row.items() if name != "id"}
             values["project_id"] = projects[row["project_id"]]
             inserted = writing.execute(insert(runs).values(**values))
             run_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
+            run_ids[row["id"]] = run_id
             result.metrics += _copy_metrics(reading, writing, theirs, row["id"], run_id)
             for name in ("fingerprints", "artifacts"):
                 if name in theirs.present:
@@ -122,6 +127,8 @@ def _merge_one(writing: Connection, source: Engine, url: str, result: MergeResul
         for name, key in (("environments", "hash"), ("code_sources", "fingerprint")):
             if name in theirs.present:
                 _copy_missing(reading, writing, theirs, name, key)
+        if {"hpo_searches", "hpo_trials"} <= set(theirs.present):
+            _merge_searches(reading, writing, theirs, run_ids)
     result.copied[url] = copied
     result.skipped[url] = skipped
 
@@ -186,3 +193,34 @@ def _copy_missing(
     ]
     if rows:
         writing.execute(insert(table), rows)
+
+
+def _merge_searches(
+    reading: Connection, writing: Connection, theirs: _Source, run_ids: dict[int, int]
+) -> None:
+    """Hyperparameter searches: a search is the same search wherever it ran (its id
+    hashes what makes it so), so its trials from every source gather under one row, and
+    started again against the target it resumes. A search finished in a source is
+    finished in the target; trials are matched by their place in the search."""
+    searches, trials = _TABLES["hpo_searches"], _TABLES["hpo_trials"]
+    mine = {row.id: row.status for row in writing.execute(select(searches.c.id, searches.c.status))}
+    for row in reading.execute(theirs.select("hpo_searches")).mappings():
+        values = dict(row)
+        if row["id"] not in mine:
+            writing.execute(insert(searches).values(**values))
+        elif row["status"] == "completed" and mine[row["id"]] != "completed":
+            finished = {key: values.get(key) for key in ("status", "result", "finished_at")}
+            writing.execute(update(searches).where(searches.c.id == row["id"]).values(**finished))
+    place = (trials.c.search_id, trials.c.bracket, trials.c.rung, trials.c.trial)
+    known = {tuple(row) for row in writing.execute(select(*place))}
+    rows = []
+    for row in reading.execute(theirs.select("hpo_trials").order_by(trials.c.id)).mappings():
+        key = (row["search_id"], row["bracket"], row["rung"], row["trial"])
+        if key in known:
+            continue
+        values = {name: value for name, value in row.items() if name != "id"}
+        values["run_id"] = run_ids.get(row["run_id"]) if row["run_id"] is not None else None
+        rows.append(values)
+        known.add(key)
+    if rows:
+        writing.execute(insert(trials), rows)
