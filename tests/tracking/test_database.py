@@ -207,3 +207,46 @@ def test_an_installed_driver_that_fails_to_import_is_told_apart_from_a_missing_o
     message = str(caught.value)
     assert "(postgresql+pg8000) that failed to import: no pq wrapper available." in message
     assert "not installed" not in message and "Attempts made" not in message
+
+
+@pytest.fixture
+def tokyo_url(postgres_server):
+    """A PostgreSQL database whose sessions default to Tokyo time (UTC+9), as a server
+    set up in that zone gives."""
+    from sqlalchemy import create_engine
+
+    from tests.pg_server import new_database
+
+    url = new_database(postgres_server.url, "ato_tokyo")
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("ALTER DATABASE ato_tokyo SET timezone = 'Asia/Tokyo'"))
+    engine.dispose()
+    return url
+
+
+def test_times_on_a_postgresql_server_in_another_zone_are_utc(tokyo_url, tmp_path, monkeypatch):
+    import datetime as dt
+    import sys
+
+    from ato.hyperopt.hyperband import HyperBand
+    from ato.tracking import SQLFinder
+    from ato.tracking.merge import merge_databases
+    from tests.tracking.test_searches import SPACES, _scope
+
+    before = dt.datetime.now(dt.timezone.utc)
+    logger = SQLLogger.open(tokyo_url, "vision")
+    logger.run()
+    logger.finish()
+    monkeypatch.setattr(sys, "argv", ["train.py"])
+    node = f"sqlite:///{tmp_path / 'node.db'}"  # a search on a node, merged in
+    done = HyperBand(_scope("vision", node), SPACES, 0.5, 2, tracker=node).main(
+        lambda config: 1.0
+    )()
+    merge_databases(tokyo_url, [node])
+    after = dt.datetime.now(dt.timezone.utc)
+    with SQLFinder(tokyo_url) as finder:
+        run = finder.get_runs_in_project("vision")[0]
+        search = finder.search(done.search_id)
+    for moment in (run.start_time, run.end_time, search["created_at"], search["finished_at"]):
+        assert before - dt.timedelta(seconds=5) <= moment <= after + dt.timedelta(seconds=5)

@@ -99,3 +99,33 @@ def test_a_search_killed_on_one_node_and_finished_on_another_merges_as_finished(
         found = finder.search(done.search_id)
     assert found["status"] == "completed" and found["result"]["metric"] == done.metric
     assert found["trials_done"] == 22
+
+
+def test_a_trial_completed_in_a_source_replaces_the_same_trial_failed_in_the_target(
+    db_url, tmp_path, monkeypatch
+):
+    import sys
+
+    from sqlalchemy import create_engine, text
+
+    from ato.hyperopt.hyperband import HyperBand
+    from tests.tracking.test_searches import SPACES, _scope
+
+    monkeypatch.setattr(sys, "argv", ["train.py"])
+    node = f"sqlite:///{tmp_path / 'node.db'}"
+    done = HyperBand(_scope("vision", node), SPACES, 0.5, 2, tracker=node).main(
+        lambda config: config.lr
+    )()
+    merge_databases(db_url, [node])
+    engine = create_engine(db_url)
+    with engine.begin() as connection:  # in the target, that trial had failed
+        connection.execute(
+            text("UPDATE hpo_trials SET status = 'failed', metric = NULL WHERE rung = 3")
+        )
+    merge_databases(db_url, [node])
+    with engine.connect() as connection:
+        status, metric = connection.execute(
+            text("SELECT status, metric FROM hpo_trials WHERE rung = 3")
+        ).one()
+    engine.dispose()
+    assert status == "completed" and metric == done.metric

@@ -373,7 +373,7 @@ def test_a_search_stored_at_schema_5_is_read_unchanged_then_migrated(tmp_path, m
     before = path.read_bytes()
     with SQLFinder(f"sqlite:///{path}") as finder:
         (found,) = finder.searches()
-        assert found["status"] == "running"  # no process recorded: nothing to judge by
+        assert found["status"] == "interrupted"  # no process, no run, no time: nothing lives
         assert finder.search("abc")["id"] == "abc123"
     assert path.read_bytes() == before  # reading migrates nothing
     monkeypatch.setattr(sys, "argv", ["train.py"])
@@ -385,3 +385,24 @@ def test_a_search_stored_at_schema_5_is_read_unchanged_then_migrated(tmp_path, m
         columns = {row[1] for row in connection.execute(text("PRAGMA table_info(hpo_searches)"))}
     engine.dispose()
     assert set(V6_COLUMNS) <= columns
+
+
+def test_a_search_stored_before_migration_6_is_judged_by_its_runs(searched):
+    """No process named on the row (written at schema 5, then migrated): the processes
+    of its newest runs tell, as before."""
+    url, first, _ = searched
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE hpo_searches SET status = 'running', host = NULL, pid = NULL, "
+                "pid_namespace = NULL, process_since = NULL, heartbeat_at = NULL"
+            )
+        )
+    with SQLFinder(url) as finder:  # its runs' process (this one) lives: between trials
+        assert finder.search(first.search_id)["status"] == "running"
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE experiments SET pid = :pid"), {"pid": _dead_pid()})
+    engine.dispose()
+    with SQLFinder(url) as finder:
+        assert finder.search(first.search_id)["status"] == "interrupted"

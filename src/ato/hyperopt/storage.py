@@ -190,6 +190,7 @@ class SearchStore:
                         searches.c.status != "completed",
                         searches.c.host == me["host"],
                         searches.c.pid == me["pid"],
+                        searches.c.pid_namespace == me["pid_namespace"],
                     )
                     .values(status=status, result={"error": reason}, finished_at=utc_now())
                 )

@@ -241,8 +241,12 @@ def open_engine(url: str, *, writer: bool, read_only: bool = False) -> Engine:
     try:
         if read_only and parsed.get_backend_name() == "postgresql":
             options = "-c default_transaction_read_only=on"
-            return create_engine(url, pool_pre_ping=True, connect_args={"options": options})
-        return create_engine(url, pool_pre_ping=True)
+            engine = create_engine(url, pool_pre_ping=True, connect_args={"options": options})
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+        if parsed.get_backend_name() == "postgresql":
+            _speak_utc(engine)
+        return engine
     except NoSuchModuleError as error:
         raise _unknown_scheme(url, parsed.drivername, error) from None
     except ImportError as error:  # a dialect SQLAlchemy knows, its driver unusable
@@ -272,6 +276,21 @@ def _check_sqlite_file(path: str, url: str) -> None:
             f"No tracker database at {path!r} (from {shown!r}); reading never creates one. "
             f"Check the path (or --db / ATO_DB), or log a run there first."
         )
+
+
+def _speak_utc(engine: Engine) -> None:
+    """Every session in UTC, whatever zone the server is set to: the tables 2.x made
+    (``timestamp`` without a zone) then hold UTC wall time, and a zone-less time copied
+    from SQLite into a ``timestamptz`` is read as the UTC it is."""
+
+    @event.listens_for(engine, "connect")
+    def utc(dbapi_connection: Any, record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SET TIME ZONE 'UTC'")
+        finally:
+            cursor.close()
+        dbapi_connection.commit()  # a SET rolled back with its transaction is undone
 
 
 def _prepare_sqlite(engine: Engine, *, writer: bool, timeout: float) -> None:

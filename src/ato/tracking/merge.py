@@ -212,15 +212,20 @@ def _merge_searches(
             finished = {key: values.get(key) for key in ("status", "result", "finished_at")}
             writing.execute(update(searches).where(searches.c.id == row["id"]).values(**finished))
     place = (trials.c.search_id, trials.c.bracket, trials.c.rung, trials.c.trial)
-    known = {tuple(row) for row in writing.execute(select(*place))}
+    known = {tuple(row[:4]): row[4] for row in writing.execute(select(*place, trials.c.status))}
     rows = []
     for row in reading.execute(theirs.select("hpo_trials").order_by(trials.c.id)).mappings():
         key = (row["search_id"], row["bracket"], row["rung"], row["trial"])
-        if key in known:
-            continue
         values = {name: value for name, value in row.items() if name != "id"}
         values["run_id"] = run_ids.get(row["run_id"]) if row["run_id"] is not None else None
-        rows.append(values)
-        known.add(key)
+        if key not in known:
+            rows.append(values)
+            known[key] = row["status"]
+        elif known[key] == "failed" and row["status"] == "completed":
+            # The same trial failed here and completed there: a resume would take the
+            # failure as done, so the completed one is kept.
+            matches = [column == value for column, value in zip(place, key, strict=True)]
+            writing.execute(update(trials).where(*matches).values(**values))
+            known[key] = "completed"
     if rows:
         writing.execute(insert(trials), rows)

@@ -272,15 +272,15 @@ Table(
     Column("arguments", JSON, nullable=False),
     Column("status", String, nullable=False),  # running, completed, killed, failed
     Column("result", JSON, nullable=True),
-    Column("created_at", DateTime(timezone=True)),
-    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UTCTime),
+    Column("finished_at", UTCTime, nullable=True),
     # The process that last started, resumed or recorded a trial of it, and when it last
     # did (migration 6): what tells a search that runs from one whose process is gone.
     Column("host", String, nullable=True),
     Column("pid", Integer, nullable=True),
     Column("pid_namespace", String(80), nullable=True),
-    Column("process_since", DateTime(timezone=True), nullable=True),
-    Column("heartbeat_at", DateTime(timezone=True), nullable=True),
+    Column("process_since", UTCTime, nullable=True),
+    Column("heartbeat_at", UTCTime, nullable=True),
 )
 Table(
     "hpo_trials",
@@ -296,7 +296,7 @@ Table(
     Column("status", String, nullable=False),  # completed, failed
     Column("error", Text, nullable=True),
     Column("run_id", Integer, nullable=True),
-    Column("finished_at", DateTime(timezone=True)),
+    Column("finished_at", UTCTime),
     UniqueConstraint("search_id", "bracket", "rung", "trial", name="uq_hpo_trials_position"),
 )
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -24,7 +25,7 @@ from sqlalchemy.engine import Engine
 
 from ato.errors import SearchNotFoundError
 from ato.tracking.reading import Schema
-from ato.tracking.runs import effective_status, loads
+from ato.tracking.runs import effective_status, loads, process_alive
 from ato.tracking.schema import as_utc
 
 __all__ = ["list_searches", "read_search"]
@@ -64,33 +65,55 @@ def _status(engine: Engine, search: dict[str, Any], row: Any, grace: float) -> s
     """The search's status; a stored 'running' whose process is gone is 'interrupted'.
 
     The row names the process that last started, resumed or recorded a trial of the
-    search, and when; judged as a run is (its pid on this machine, its heartbeat
-    elsewhere). A trial of hours on another host records nothing meanwhile: before
-    calling the search gone, a run of it still running counts too."""
+    search, and when; it is judged as a run is (its pid on this machine, its heartbeat
+    elsewhere). A trial of hours on another host records nothing meanwhile, so a run of
+    the search still running counts too. A row from before migration 6 names no
+    process: then the newest runs of the search tell, by their processes and their
+    times."""
     if search["status"] != "running":
         return str(search["status"])
     host, pid, namespace, since, heartbeat = row[8:13]
-    if heartbeat is None:  # written before migration 6: no way to tell
-        return "running"
     now = _dt.datetime.now(_dt.timezone.utc)
-    since, heartbeat = as_utc(since), as_utc(heartbeat)
-    if effective_status("running", heartbeat, host, pid, grace, now, namespace, since) == (
-        "running"
-    ):
-        return "running"
+    if heartbeat is not None:
+        owner = effective_status(
+            "running", as_utc(heartbeat), host, pid, grace, now, namespace, as_utc(since)
+        )
+        if owner == "running":
+            return "running"
+    tag = {"tag": f'%"search:{search["id"]}"%'}
+    columns = "status, heartbeat_at, host, pid, pid_namespace, start_time, end_time"
     with engine.connect() as connection:
-        runs = connection.execute(
+        running = connection.execute(
             text(
-                "SELECT status, heartbeat_at, host, pid, pid_namespace, start_time "
-                "FROM experiments WHERE status = 'running' AND CAST(tags AS TEXT) LIKE :tag"
+                f"SELECT {columns} FROM experiments "
+                f"WHERE status = 'running' AND CAST(tags AS TEXT) LIKE :tag"
             ),
-            {"tag": f'%"search:{search["id"]}"%'},
+            tag,
         ).all()
-    for status, beat, run_host, run_pid, run_namespace, start in runs:
+        newest: Sequence[Any] = ()
+        if heartbeat is None:
+            newest = connection.execute(
+                text(
+                    f"SELECT {columns} FROM experiments WHERE CAST(tags AS TEXT) LIKE :tag "
+                    f"ORDER BY id DESC LIMIT 64"
+                ),
+                tag,
+            ).all()
+    for status, beat, run_host, run_pid, run_namespace, start, _ in running:
         seen = effective_status(
             status, as_utc(beat), run_host, run_pid, grace, now, run_namespace, as_utc(start)
         )
         if seen == "running":
+            return "running"
+    if heartbeat is None:
+        signs = [] if newest else [as_utc(search["created_at"])]
+        for _, beat, run_host, run_pid, run_namespace, start, end in newest:
+            alive = process_alive(run_host, run_pid, run_namespace, as_utc(start))
+            if alive:
+                return "running"  # between two trials
+            if alive is None:  # elsewhere: only time tells
+                signs += [as_utc(beat), as_utc(end)]
+        if any(sign is not None and (now - sign).total_seconds() <= grace for sign in signs):
             return "running"
     return "interrupted"
 
