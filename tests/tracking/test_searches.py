@@ -406,3 +406,42 @@ def test_a_search_stored_before_migration_6_is_judged_by_its_runs(searched):
     engine.dispose()
     with SQLFinder(url) as finder:
         assert finder.search(first.search_id)["status"] == "interrupted"
+
+
+def test_another_rank_s_trials_keep_rank_0_as_the_search_s_process(searched):
+    """In a distributed search rank 0 decides, so a Ctrl-C there must mark the search
+    even when another rank recorded the last trial."""
+    import os
+
+    from sqlalchemy import select
+
+    from ato.hyperopt.storage import SearchStore, searches
+
+    url, first, _ = searched
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE hpo_searches SET status = 'running'"))
+    rank0 = SearchStore(engine, first.search_id)
+    rank0.open("vision", "hyperband", {})
+    _set_process(url, first.search_id, "this", os.getpid(), 60)  # rank 0, heard of 60 s ago
+    other = SearchStore(engine, first.search_id, owner=False)
+    other.record_trial((9, 0, 0), {"lr": 0.1}, None, 1.0, None, None)
+    other.stop(KeyboardInterrupt())  # not this rank's to mark
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(searches.c.status, searches.c.pid, searches.c.heartbeat_at)
+        ).first()
+    assert row.status == "running" and row.pid == os.getpid()
+    assert (row.heartbeat_at is not None) and _age(row.heartbeat_at) < 30  # alive, said rank k
+    rank0.stop(KeyboardInterrupt())
+    engine.dispose()
+    with SQLFinder(url) as finder:
+        assert finder.search(first.search_id)["status"] == "killed"
+
+
+def _age(moment) -> float:
+    import datetime as dt
+
+    from ato.tracking.schema import as_utc
+
+    return (dt.datetime.now(dt.timezone.utc) - as_utc(moment)).total_seconds()

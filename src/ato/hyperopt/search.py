@@ -252,7 +252,6 @@ class HyperOpt:
             logger = SQLLogger.open(logger, _project_of(self.scope.config))
             self.tracker = logger
         assert self.search_id is not None
-        store: SearchStore | None = None
         if self.group.rank == 0:  # first: the other ranks find the tables and the row
             store = SearchStore(logger.engine, self.search_id)
             described = {
@@ -268,9 +267,7 @@ class HyperOpt:
                 raise
             return logger, store
         self.group.broadcast(None)
-        if store is None:
-            store = SearchStore(logger.engine, self.search_id)
-        return logger, store
+        return logger, SearchStore(logger.engine, self.search_id, owner=False)
 
     def _run_rung(self, session: _Session, trials: list[Trial]) -> list[Outcome]:
         """Run ``trials`` (this rank's share of them) and return every rank's outcomes

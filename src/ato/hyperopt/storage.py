@@ -60,8 +60,10 @@ class StoredTrial:
 class SearchStore:
     """The rows of one search, read and written through ``engine``."""
 
-    def __init__(self, engine: Engine, search_id: str) -> None:
-        self.engine, self.search_id = engine, search_id
+    def __init__(self, engine: Engine, search_id: str, *, owner: bool = True) -> None:
+        """``owner``: this process runs the search (rank 0 of a distributed one, which
+        decides); another rank's trials only say the search is alive."""
+        self.engine, self.search_id, self.owner = engine, search_id, owner
         self._since: _dt.datetime | None = None  # when this process first wrote the row
 
     def open(self, project: str | None, algorithm: str, arguments: Mapping[str, Any]) -> None:
@@ -150,8 +152,15 @@ class SearchStore:
         def write() -> None:
             with self.engine.begin() as connection:
                 connection.execute(insert(trials).values(**values))
-                # A sign of life, from whichever process records trials now; a search
-                # another process of it marked killed or failed runs on.
+                if not self.owner:  # a sign of life; rank 0 stays the search's process
+                    connection.execute(
+                        update(searches)
+                        .where(searches.c.id == self.search_id, searches.c.status == "running")
+                        .values(heartbeat_at=utc_now())
+                    )
+                    return
+                # The search runs here now: one that another process of it marked
+                # killed or failed runs on.
                 connection.execute(
                     update(searches)
                     .where(searches.c.id == self.search_id, searches.c.status != "completed")
@@ -176,6 +185,8 @@ class SearchStore:
         """The search ended before its last trial: 'killed' by Ctrl-C, else 'failed'
         (its first line kept; the trial's run has the traceback). Never raises: the
         error that stopped the search is the one to see."""
+        if not self.owner:
+            return
         status = "killed" if isinstance(error, KeyboardInterrupt) else "failed"
         lines = "".join(traceback.format_exception_only(error)).strip().splitlines()
         reason = lines[0] if lines else type(error).__name__
