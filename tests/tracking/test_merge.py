@@ -76,18 +76,9 @@ def test_searches_come_with_their_runs_and_resume_in_the_target(db_url, tmp_path
 def test_a_search_killed_on_one_node_and_finished_on_another_merges_as_finished(
     db_url, tmp_path, monkeypatch
 ):
-    import sys
-
     from sqlalchemy import create_engine, text
 
-    from ato.hyperopt.hyperband import HyperBand
-    from tests.tracking.test_searches import SPACES, _scope
-
-    monkeypatch.setattr(sys, "argv", ["train.py"])
-    node = f"sqlite:///{tmp_path / 'node.db'}"
-    done = HyperBand(_scope("vision", node), SPACES, 0.5, 2, tracker=node).main(
-        lambda config: config.lr
-    )()
+    node, done = _searched_on_a_node(tmp_path, monkeypatch)
     engine = create_engine(db_url)
     merge_databases(db_url, [node])
     with engine.begin() as connection:  # the target's copy: killed half way
@@ -104,18 +95,9 @@ def test_a_search_killed_on_one_node_and_finished_on_another_merges_as_finished(
 def test_a_trial_completed_in_a_source_replaces_the_same_trial_failed_in_the_target(
     db_url, tmp_path, monkeypatch
 ):
-    import sys
-
     from sqlalchemy import create_engine, text
 
-    from ato.hyperopt.hyperband import HyperBand
-    from tests.tracking.test_searches import SPACES, _scope
-
-    monkeypatch.setattr(sys, "argv", ["train.py"])
-    node = f"sqlite:///{tmp_path / 'node.db'}"
-    done = HyperBand(_scope("vision", node), SPACES, 0.5, 2, tracker=node).main(
-        lambda config: config.lr
-    )()
+    node, done = _searched_on_a_node(tmp_path, monkeypatch)
     merge_databases(db_url, [node])
     engine = create_engine(db_url)
     with engine.begin() as connection:  # in the target, that trial had failed
@@ -129,3 +111,18 @@ def test_a_trial_completed_in_a_source_replaces_the_same_trial_failed_in_the_tar
         ).one()
     engine.dispose()
     assert status == "completed" and metric == done.metric
+
+
+def _searched_on_a_node(tmp_path, monkeypatch):
+    """A finished search in a node's own SQLite file: its URL and the search's result."""
+    import sys
+
+    from ato.hyperopt.hyperband import HyperBand
+    from tests.tracking.test_searches import SPACES, _scope
+
+    monkeypatch.setattr(sys, "argv", ["train.py"])
+    node = f"sqlite:///{tmp_path / 'node.db'}"
+    done = HyperBand(_scope("vision", node), SPACES, 0.5, 2, tracker=node).main(
+        lambda config: config.lr
+    )()
+    return node, done

@@ -59,7 +59,7 @@ def search(finder: Any, args: argparse.Namespace, out: Output) -> int:
         return 0
     out.heading(f"Search {found['id']} of {found['project']}: {found['status']}")
     if found["status"] in ("interrupted", "killed", "failed"):
-        error = (found["result"] or {}).get("error") if isinstance(found["result"], dict) else None
+        error = found["result"].get("error") if isinstance(found["result"], dict) else None
         out.line(f"stopped by {error}" if error else "its process is gone")
         if found["total_trials"] is None or found["trials_done"] < found["total_trials"]:
             out.line("Started again with the same program and settings, it resumes: "

@@ -228,8 +228,7 @@ class HyperOpt:
         if self.tracker is None:  # nothing to resume: the id only labels the trials
             return search_identity(facts, {})
         # Its runs belong to a project: the same search filed elsewhere is another one.
-        project = getattr(self.tracker, "project_name", None)
-        facts["project"] = project if isinstance(project, str) else _project_of(self.scope.config)
+        facts["project"] = self._project()
         from ato.tracking.starting import volatile_keys
 
         # What every trial starts from, its searched keys at a fixed point (their low
@@ -249,7 +248,7 @@ class HyperOpt:
 
         logger = self.tracker
         if isinstance(logger, str):
-            logger = SQLLogger.open(logger, _project_of(self.scope.config))
+            logger = SQLLogger.open(logger, self._project())
             self.tracker = logger
         assert self.search_id is not None
         if self.group.rank == 0:  # first: the other ranks find the tables and the row
@@ -268,6 +267,13 @@ class HyperOpt:
             return logger, store
         self.group.broadcast(None)
         return logger, SearchStore(logger.engine, self.search_id, owner=False)
+
+    def _project(self) -> str:
+        """The project the trials' runs are filed in: the logger's, or for a URL the
+        config's ``experiment.project_name`` (else 'hyperopt')."""
+        if self.tracker is None or isinstance(self.tracker, str):
+            return _project_of(self.scope.config)
+        return self.tracker.project_name
 
     def _run_rung(self, session: _Session, trials: list[Trial]) -> list[Outcome]:
         """Run ``trials`` (this rank's share of them) and return every rank's outcomes

@@ -99,7 +99,7 @@ def _merge_one(writing: Connection, source: Engine, url: str, result: MergeResul
                 f"Run 'ato migrate {shown}' first, then merge again."
             )
         runs = _TABLES["experiments"]
-        present = set(writing.execute(select(runs.c.uuid)).scalars())
+        present = {uuid: id for uuid, id in writing.execute(select(runs.c.uuid, runs.c.id))}
         projects = _project_map(reading, writing, theirs)
         run_ids: dict[int, int] = {}  # theirs -> ours, for the search trials that name runs
         for row in reading.execute(theirs.select("experiments").order_by(runs.c.id)).mappings():
@@ -110,8 +110,7 @@ def _merge_one(writing: Connection, source: Engine, url: str, result: MergeResul
                 )
             if row["uuid"] in present:
                 skipped += 1
-                found = writing.execute(select(runs.c.id).where(runs.c.uuid == row["uuid"]))
-                run_ids[row["id"]] = int(found.scalar_one())
+                run_ids[row["id"]] = present[row["uuid"]]
                 continue
             values = {name: value for name, value in row.items() if name != "id"}
             values["project_id"] = projects[row["project_id"]]
@@ -122,7 +121,7 @@ def _merge_one(writing: Connection, source: Engine, url: str, result: MergeResul
             for name in ("fingerprints", "artifacts"):
                 if name in theirs.present:
                     _copy_rows(reading, writing, theirs, name, row["id"], run_id)
-            present.add(row["uuid"])
+            present[row["uuid"]] = run_id
             copied += 1
         for name, key in (("environments", "hash"), ("code_sources", "fingerprint")):
             if name in theirs.present:
@@ -217,7 +216,7 @@ def _merge_searches(
     for row in reading.execute(theirs.select("hpo_trials").order_by(trials.c.id)).mappings():
         key = (row["search_id"], row["bracket"], row["rung"], row["trial"])
         values = {name: value for name, value in row.items() if name != "id"}
-        values["run_id"] = run_ids.get(row["run_id"]) if row["run_id"] is not None else None
+        values["run_id"] = run_ids.get(row["run_id"])  # None stays None
         if key not in known:
             rows.append(values)
             known[key] = row["status"]
