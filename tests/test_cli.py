@@ -313,3 +313,52 @@ def test_a_uuid_prefix_of_digits_only_is_found_when_no_run_has_that_id(capsys, t
         connection.execute("UPDATE experiments SET uuid = ? WHERE id = ?", (uuid, ids[1]))
     assert as_json(capsys, "show", "12345678", "--db", url)["id"] == ids[1]
     assert as_json(capsys, "show", str(ids[0]), "--db", url)["id"] == ids[0]  # ids first
+
+
+def test_db_may_come_before_the_command_and_after_it_wins(capsys, db, tmp_path):
+    url, _ = db
+    projects = as_json(capsys, "--db", url, "runs")
+    assert [p["name"] for p in projects] == ["nlp", "vision"]
+    missing = tmp_path / "missing.db"
+    status, _, err = ato(capsys, "--db", str(missing), "runs", "--db", url)
+    assert status == 0, err
+    status, _, err = ato(capsys, "--db", url, "runs", "--db", str(missing))
+    assert status == 1 and "--db=" in err and not missing.exists()
+
+
+@pytest.mark.parametrize("command", [["merge", "a.db", "b.db"], ["migrate", "a.db"]])
+def test_db_is_refused_by_the_commands_that_name_their_databases(capsys, tmp_path, command):
+    os.chdir(tmp_path)
+    status, _, err = ato(capsys, "--db", "x.db", *command)
+    assert status == 2
+    assert f"--db 'x.db' does not apply to ato {command[0]}" in err and "Drop --db" in err
+    assert not list(tmp_path.iterdir())  # nothing created
+
+
+def test_a_database_error_names_where_the_url_was_given(capsys, tmp_path, monkeypatch):
+    """--db, $ATO_DB, the default, and the positional databases of merge and migrate: each
+    error says which one to change, never a config key the user did not write."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ATO_DB", raising=False)
+    (tmp_path / "junk.db").write_text("not a database\n")
+
+    def error(*args: str) -> str:
+        status, _, err = ato(capsys, *args)
+        assert status == 1 and err.startswith("ato: error: ") and "Traceback" not in err
+        assert "experiment.sql.db_path" not in err
+        return err
+
+    assert "from --db='sqlite:///experiments.db', the default: neither --db nor ATO_DB" in (
+        error("runs")
+    )
+    assert "--db='sqlite:///junk.db' is not an SQLite database" in error("runs", "--db", "junk.db")
+    monkeypatch.setenv("ATO_DB", "postgresq://u:pw@h/d")
+    err = error("runs")
+    assert "ATO_DB='postgresq://u:***@h/d' has the scheme 'postgresq'" in err
+    assert "pw" not in err
+    monkeypatch.delenv("ATO_DB")
+    err = error("merge", "new.db", "junk.db")
+    assert "'sqlite:///junk.db' (a SOURCE of ato merge) is not an SQLite database" in err
+    err = error("merge", str(tmp_path / "no" / "t.db"), "junk.db")
+    assert "(the TARGET of ato merge)" in err and "folder" in err
+    assert "(the DATABASE of ato migrate)" in error("migrate", "nothere.db")

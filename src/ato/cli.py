@@ -41,8 +41,10 @@ def _parser() -> argparse.ArgumentParser:
         prog="ato",
         description="Show tracked runs and explain, cause by cause, why two runs differ.",
     )
+    # --db before the command (`ato --db runs.db runs`) or after it; after it wins.
+    parser.add_argument("--db", help=_DB_HELP)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", help=_DB_HELP)
+    common.add_argument("--db", help=_DB_HELP, default=argparse.SUPPRESS)
     common.add_argument("--json", action="store_true", help="print JSON instead of tables")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
@@ -152,12 +154,20 @@ def _dispatch(args: argparse.Namespace) -> int:
     out = Output(json_mode=bool(getattr(args, "json", False)))
     if args.command in ("merge", "migrate"):
         from ato.commands import admin
+        from ato.errors import UsageError
+
+        if args.db is not None:
+            named = "TARGET" if args.command == "merge" else "DATABASE"
+            raise UsageError(
+                f"--db {args.db!r} does not apply to ato {args.command}: it names its "
+                f"databases itself (ato {args.command} {named} ...). Drop --db."
+            )
 
         return int(getattr(admin, args.command)(args, out))
     from ato.tracking import SQLFinder
-    from ato.tracking.settings import database_url
+    from ato.tracking.settings import database_origin, database_url
 
-    finder = SQLFinder.open(database_url(args.db))
+    finder = SQLFinder.open(database_url(args.db), _origin=database_origin(args.db))
     try:
         if args.command in ("explain", "diff"):
             from ato.commands.explain import explain

@@ -319,3 +319,15 @@ def test_li_brackets_resume_too(scope, tmp_path):
     first = search()
     ran = len(calls)
     assert search().config == first.config and len(calls) == ran
+
+
+def test_a_tracker_url_that_cannot_be_opened_is_named_as_the_tracker_argument(
+    scope, spaces, tmp_path
+):
+    from ato.errors import TrackerDatabaseError
+
+    url = f"sqlite:///{tmp_path}/no/runs.db"
+    hyperband = HyperBand(scope, spaces, 0.5, 2, tracker=url)
+    with pytest.raises(TrackerDatabaseError, match=r"from tracker='sqlite:///.*' \(of HyperBand\)"):
+        hyperband.main(lr_score)()
+    assert not (tmp_path / "no").exists()

@@ -37,3 +37,26 @@ def test_a_project_name_must_be_a_non_empty_string(project):
     config = ADict(experiment=ADict(project_name=project, sql=ADict(db_path="sqlite:///x.db")))
     with pytest.raises(TrackerConfigError, match="non-empty string"):
         tracker_settings(config)
+
+
+def test_a_database_error_names_how_the_url_was_given(tmp_path):
+    """The config key for SQLLogger(config), the argument for SQLLogger.open and
+    SQLFinder(url): the user is told which of their settings to change."""
+    from ato.tracking import SQLFinder
+    from ato.tracking.settings import Origin, database_origin
+
+    missing = f"sqlite:///{tmp_path / 'no' / 'x.db'}"
+    config = ADict(experiment=ADict(project_name="p", sql=ADict(db_path=missing)))
+    with pytest.raises(TrackerError, match=r"from experiment\.sql\.db_path='sqlite:///"):
+        SQLLogger(config)
+    with pytest.raises(TrackerError, match=r"from url='sqlite:///.*' \(of SQLLogger\.open\)"):
+        SQLLogger.open(missing, "p")
+    with pytest.raises(TrackerError, match=r"url='mysqll://h/d' \(of SQLLogger\.open\) has"):
+        SQLLogger.open("mysqll://h/d", "p")
+    with pytest.raises(TrackerError, match=r"from url='sqlite:///.*' \(of SQLFinder\)"):
+        SQLFinder(missing)
+    with pytest.raises(TrackerError, match=r"from experiment\.sql\.db_path="):
+        SQLFinder(config)
+    assert Origin("--db").given("postgresql://u:secret@h/d") == "--db='postgresql://u:***@h/d'"
+    assert Origin("the TARGET", keyword=False).given("x") == "'x' (the TARGET)"
+    assert database_origin("x.db").name == "--db"

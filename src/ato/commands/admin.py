@@ -11,10 +11,14 @@ __all__ = ["merge", "migrate"]
 
 def merge(args: argparse.Namespace, out: Output) -> int:
     from ato.tracking.merge import merge_databases
-    from ato.tracking.settings import database_url
+    from ato.tracking.settings import Origin, database_url
 
     sources = [database_url(source) for source in args.sources]
-    result = merge_databases(database_url(args.target), sources)
+    origins = (
+        Origin("the TARGET of ato merge", keyword=False),
+        Origin("a SOURCE of ato merge", keyword=False),
+    )
+    result = merge_databases(database_url(args.target), sources, _origins=origins)
     if out.json_mode:
         out.json(result.to_dict())
         return 0
@@ -29,10 +33,10 @@ def merge(args: argparse.Namespace, out: Output) -> int:
 
 def migrate(args: argparse.Namespace, out: Output) -> int:
     from ato.tracking.migrations import LATEST, migrate_database
-    from ato.tracking.settings import database_url
+    from ato.tracking.settings import Origin, database_url
 
     url = database_url(args.database)
-    found = migrate_database(url)
+    found = migrate_database(url, Origin("the DATABASE of ato migrate", keyword=False))
     if out.json_mode:
         out.json({"database": url, "from_version": found, "to_version": LATEST})
     elif found == LATEST:

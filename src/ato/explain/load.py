@@ -23,9 +23,9 @@ class Loader:
     def __init__(self, db: str | None = None, finder: Any = None) -> None:
         if finder is None:
             from ato.tracking import SQLFinder
-            from ato.tracking.settings import database_url
+            from ato.tracking.settings import database_origin, database_url
 
-            finder = SQLFinder.open(database_url(db))
+            finder = SQLFinder.open(database_url(db), _origin=database_origin(db, "db"))
             self._owned = True
         else:
             self._owned = False

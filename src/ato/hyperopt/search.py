@@ -245,10 +245,12 @@ class HyperOpt:
             return None, None
         from ato.hyperopt.storage import SearchStore
         from ato.tracking import SQLLogger
+        from ato.tracking.settings import Origin
 
         logger = self.tracker
         if isinstance(logger, str):
-            logger = SQLLogger.open(logger, self._project())
+            origin = Origin("tracker", note=f" (of {type(self).__name__})")
+            logger = SQLLogger.open(logger, self._project(), _origin=origin)
             self.tracker = logger
         assert self.search_id is not None
         if self.group.rank == 0:  # first: the other ranks find the tables and the row

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from ato.errors import TrackerDatabaseError
 from ato.tracking.process import hooks, interrupts_held, main_writes
 from ato.tracking.secrets import masked_url
+from ato.tracking.settings import CONFIG_URL, Origin
 
 __all__ = [
     "BUSY_TIMEOUT_S",
@@ -75,9 +76,9 @@ def refuse_forked_sqlite(url: str) -> None:
     file = sqlite_file(url)
     if file is not None and file in hooks.forked_files:
         raise TrackerDatabaseError(
-            f"This process was forked from one that had the SQLite database {url!r} "
-            f"open, and SQLite's locks do not survive a fork: using the file here could "
-            f"hang or corrupt it. Log from child processes started with "
+            f"This process was forked from one that had the SQLite database "
+            f"{masked_url(url)!r} open, and SQLite's locks do not survive a fork: using "
+            f"the file here could hang or corrupt it. Log from child processes started with "
             f"multiprocessing.get_context('spawn') (or 'forkserver'), or log to PostgreSQL."
         )
 
@@ -91,36 +92,34 @@ def _in_memory(parsed: Any) -> bool:
     )
 
 
-def _check_sqlite_folder(path: str, url: str) -> None:
+def _check_sqlite_folder(path: str, url: str, origin: Origin) -> None:
     # Only stat() here: opening the database file (say, to read its header) and closing
     # it would drop every POSIX lock this process holds on it through SQLite, which is
     # how SQLite databases get corrupted. SQLite itself refuses a file that is not a
     # database on the first read (see ``not_a_database``).
     folder = os.path.dirname(os.path.abspath(path))
-    shown = masked_url(url)
+    shown = origin.given(url)
     if os.path.isdir(path):
         raise TrackerDatabaseError(
-            f"experiment.sql.db_path {shown!r} names the folder {path!r}, not a database "
-            f"file. Name a file inside it, e.g. "
-            f"'sqlite:///{os.path.join(path, 'experiments.db')}'."
+            f"{shown} names the folder {path!r}, not a database file. Name a file inside "
+            f"it, e.g. 'sqlite:///{os.path.join(path, 'experiments.db')}'."
         )
     if not os.path.exists(path) and not os.path.isdir(folder):
         raise TrackerDatabaseError(
-            f"Cannot create the tracker database {path!r} (from {shown!r}): the folder "
-            f"{folder!r} does not exist. Create it, or point experiment.sql.db_path "
-            f"elsewhere."
+            f"Cannot create the tracker database {path!r} (from {shown}): the folder "
+            f"{folder!r} does not exist. Create it, or {origin.elsewhere()}."
         )
     # The journal files (-wal, -shm) are created beside the database at every open.
     if not os.access(folder, os.W_OK | os.X_OK):
         raise TrackerDatabaseError(
-            f"Cannot write the tracker database {path!r} (from {shown!r}): the folder "
+            f"Cannot write the tracker database {path!r} (from {shown}): the folder "
             f"{folder!r} is read-only, and SQLite creates its journal files (-wal, -shm) "
             f"beside the database. Make the folder writable or log elsewhere; to only "
             f"read runs there, use SQLFinder (it opens the file read-only)."
         )
     if os.path.exists(path) and not os.access(path, os.W_OK):
         raise TrackerDatabaseError(
-            f"Cannot write the tracker database {path!r} (from {shown!r}): the file is "
+            f"Cannot write the tracker database {path!r} (from {shown}): the file is "
             f"read-only. Make it writable (chmod u+w) or log elsewhere; to only read "
             f"runs there, use SQLFinder (it opens the file read-only)."
         )
@@ -130,18 +129,20 @@ def _check_sqlite_folder(path: str, url: str) -> None:
 _KNOWN_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "postgresql+psycopg2")
 
 
-def _unknown_scheme(url: str, scheme: str, error: BaseException) -> TrackerDatabaseError:
+def _unknown_scheme(
+    url: str, scheme: str, error: BaseException, origin: Origin
+) -> TrackerDatabaseError:
     close = difflib.get_close_matches(scheme, _KNOWN_SCHEMES, n=1, cutoff=0.6)
     hint = f"Did you mean {close[0]!r}? " if close else ""
     return TrackerDatabaseError(
-        f"experiment.sql.db_path={masked_url(url)!r} has the scheme {scheme!r}, which no "
+        f"{origin.given(url)} has the scheme {scheme!r}, which no "
         f"installed SQLAlchemy dialect knows ({error}). {hint}The tracker stores runs in "
         f"SQLite ('sqlite:///experiments.db') or PostgreSQL "
         f"('postgresql+psycopg://user@host/db')."
     )
 
 
-def connect_or_refuse(engine: Engine, url: str) -> None:
+def connect_or_refuse(engine: Engine, url: str, origin: Origin = CONFIG_URL) -> None:
     """Connect once, turning what stops a connection (a server that does not answer, a
     file SQLite cannot open) into a :class:`TrackerDatabaseError` that says what to do."""
     try:
@@ -149,40 +150,44 @@ def connect_or_refuse(engine: Engine, url: str) -> None:
             pass
     except DBAPIError as error:
         engine.dispose()
-        raise (not_a_database(error, url) or _cannot_connect(error, url)) from None
+        refusal = not_a_database(error, url, origin) or _cannot_connect(error, url, origin)
+        raise refusal from None
 
 
-def _cannot_connect(error: DBAPIError, url: str) -> TrackerDatabaseError:
+def _cannot_connect(error: DBAPIError, url: str, origin: Origin) -> TrackerDatabaseError:
     reason = str(getattr(error, "orig", error)).strip().splitlines()
     first = reason[0] if reason else type(error).__name__
-    shown = masked_url(url)
+    shown = origin.given(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return TrackerDatabaseError(
-            f"SQLite cannot open the tracker database {shown!r} ({first}). Check that "
-            f"the path names a file in a folder you can write, or point "
-            f"experiment.sql.db_path elsewhere."
+            f"SQLite cannot open the tracker database {shown} ({first}). Check that "
+            f"the path names a file in a folder you can write, or {origin.elsewhere()}."
         )
     where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
     return TrackerDatabaseError(
-        f"Cannot connect to the tracker database {shown!r} at {where} ({first}). "
+        f"Cannot connect to the tracker database {shown} at {where} ({first}). "
         f"Check that the server is running and accepts connections there, and "
         f"the user, password and database name; or log to an SQLite file."
     )
 
 
-def not_a_database(error: BaseException, url: str) -> TrackerDatabaseError | None:
+def not_a_database(
+    error: BaseException, url: str, origin: Origin = CONFIG_URL
+) -> TrackerDatabaseError | None:
     """The error to raise when SQLite found that ``url`` is not a database file."""
     text = str(getattr(error, "orig", error))
     if "file is not a database" not in text and "file is encrypted" not in text:
         return None
     return TrackerDatabaseError(
-        f"{url!r} (experiment.sql.db_path) is not an SQLite database ({text}). Nothing "
-        f"was changed. Point db_path at a new file or an existing ato database."
+        f"{origin.given(url)} is not an SQLite database ({text}). Nothing was changed. "
+        f"Point {origin.name} at a new file or an existing ato database."
     )
 
 
-def open_engine(url: str, *, writer: bool, read_only: bool = False) -> Engine:
+def open_engine(
+    url: str, *, writer: bool, read_only: bool = False, origin: Origin = CONFIG_URL
+) -> Engine:
     """An engine for ``url``. A writer's transactions take the write lock at BEGIN.
 
     ``read_only``: SQLite is opened with ``mode=ro`` (nothing is created, the file is
@@ -191,23 +196,24 @@ def open_engine(url: str, *, writer: bool, read_only: bool = False) -> Engine:
 
     Refused: what is not an SQLAlchemy URL, a scheme no dialect knows, in-memory
     SQLite, a folder, a file in a folder that does not exist or is read-only (for a
-    writer), and a file a parent process had open when it forked this one.
+    writer), and a file a parent process had open when it forked this one. Each error
+    names the URL as ``origin`` says it was given.
     """
     if not isinstance(url, str) or not url:
         raise TrackerDatabaseError(
-            f"experiment.sql.db_path must be an SQLAlchemy URL such as "
-            f"'sqlite:///experiments.db', not {url!r}."
+            f"{origin.given(url)}: a database must be an SQLAlchemy URL such as "
+            f"'sqlite:///experiments.db'."
         )
     try:
         parsed = make_url(url)
     except ArgumentError as error:
         raise TrackerDatabaseError(
-            f"experiment.sql.db_path={url!r} is not an SQLAlchemy URL ({error}); write "
+            f"{origin.given(url)} is not an SQLAlchemy URL ({error}); write "
             f"'sqlite:///path/to/experiments.db' or 'postgresql+psycopg://user@host/db'."
         ) from None
     if parsed.get_backend_name() == "sqlite" and _in_memory(parsed):
         raise TrackerDatabaseError(
-            f"experiment.sql.db_path={url!r} is an in-memory SQLite database, which lives "
+            f"{origin.given(url)} is an in-memory SQLite database, which lives "
             f"in one connection and dies with it; the tracker writes from a background "
             f"thread and reads through other connections, and its runs are meant to "
             f"outlive the process. Use a file: 'sqlite:///experiments.db' (or one in a "
@@ -217,9 +223,9 @@ def open_engine(url: str, *, writer: bool, read_only: bool = False) -> Engine:
     if path is not None:
         refuse_forked_sqlite(url)
         if read_only:
-            _check_sqlite_file(path, url)
+            _check_sqlite_file(path, url, origin)
         else:
-            _check_sqlite_folder(path, url)
+            _check_sqlite_folder(path, url, origin)
     if parsed.get_backend_name() == "sqlite":
         # Writers: SQLite waits briefly, then ``retry`` takes over (see there); readers
         # never hold the write lock and simply wait.
@@ -248,33 +254,32 @@ def open_engine(url: str, *, writer: bool, read_only: bool = False) -> Engine:
             _speak_utc(engine)
         return engine
     except NoSuchModuleError as error:
-        raise _unknown_scheme(url, parsed.drivername, error) from None
+        raise _unknown_scheme(url, parsed.drivername, error, origin) from None
     except ImportError as error:  # a dialect SQLAlchemy knows, its driver unusable
-        shown = masked_url(url)
         if isinstance(error, ModuleNotFoundError) and error.name:
             problem = f"needs the driver module {error.name!r}, which is not installed here"
         else:  # installed, but it failed to import (psycopg without libpq, say)
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
             problem = f"has a driver ({parsed.drivername}) that failed to import: {first}"
         raise TrackerDatabaseError(
-            f"experiment.sql.db_path={shown!r} {problem}. The tracker stores runs in SQLite "
+            f"{origin.given(url)} {problem}. The tracker stores runs in SQLite "
             f"('sqlite:///experiments.db') or PostgreSQL through psycopg "
             f"('postgresql+psycopg://user@host/db', after pip install 'ato[postgres]')."
         ) from None
 
 
-def _check_sqlite_file(path: str, url: str) -> None:
+def _check_sqlite_file(path: str, url: str, origin: Origin) -> None:
     """A reader opens what exists and creates nothing."""
-    shown = masked_url(url)
+    shown = origin.given(url)
     if os.path.isdir(path):
         raise TrackerDatabaseError(
-            f"{path!r} (from {shown!r}) is a folder, not a tracker database. Name the "
+            f"{path!r} (from {shown}) is a folder, not a tracker database. Name the "
             f"database file inside it, e.g. {os.path.join(path, 'experiments.db')!r}."
         )
     if not os.path.exists(path):
         raise TrackerDatabaseError(
-            f"No tracker database at {path!r} (from {shown!r}); reading never creates one. "
-            f"Check the path (or --db / ATO_DB), or log a run there first."
+            f"No tracker database at {path!r} (from {shown}); reading never creates one. "
+            f"Check the path given as {origin.name}, or log a run there first."
         )
 
 

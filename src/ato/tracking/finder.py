@@ -21,7 +21,7 @@ from ato.tracking.reading import RunReader
 from ato.tracking.runs import MetricPoint, ProjectRecord, Run
 from ato.tracking.schema import as_utc
 from ato.tracking.secrets import masked_url
-from ato.tracking.settings import setting
+from ato.tracking.settings import CONFIG_URL, Origin, setting
 
 __all__ = ["SQLFinder"]
 
@@ -48,21 +48,31 @@ class SQLFinder:
     returns 2.x's ``{'error': ...}`` instead).
     """
 
-    def __init__(self, config: Any, *, heartbeat_grace: float = 30.0) -> None:
+    def __init__(
+        self,
+        config: Any,
+        *,
+        heartbeat_grace: float = 30.0,
+        _origin: Origin | None = None,  # where the URL was given, for errors
+    ) -> None:
         """``config`` is a config with ``experiment.sql.db_path``, or a database URL."""
         self.config = config
         if isinstance(config, str):
             self.db_path = config
+            origin = _origin or Origin("url", note=" (of SQLFinder)")
         else:
             self.db_path = setting(config, "experiment.sql.db_path")
-        self.engine = open_engine(self.db_path, writer=False, read_only=True)
-        connect_or_refuse(self.engine, self.db_path)  # unreachable, or not a database
+            origin = _origin or CONFIG_URL
+        self.engine = open_engine(self.db_path, writer=False, read_only=True, origin=origin)
+        connect_or_refuse(self.engine, self.db_path, origin)  # unreachable, or not a database
         self._reader = RunReader(self.engine, heartbeat_grace, masked_url(self.db_path))
 
     @classmethod
-    def open(cls, url: str, *, heartbeat_grace: float = 30.0) -> SQLFinder:
+    def open(
+        cls, url: str, *, heartbeat_grace: float = 30.0, _origin: Origin | None = None
+    ) -> SQLFinder:
         """A finder of the database at ``url``."""
-        return cls(url, heartbeat_grace=heartbeat_grace)
+        return cls(url, heartbeat_grace=heartbeat_grace, _origin=_origin)
 
     def close(self) -> None:
         """Close the finder's connections (records already read stay usable)."""

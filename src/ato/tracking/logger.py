@@ -40,7 +40,7 @@ from ato.tracking.process import ending, hooks, main_writes
 from ato.tracking.schema import Experiment, Project, utc_now
 from ato.tracking.scopes import ScopeRecorder
 from ato.tracking.session import LegacySession
-from ato.tracking.settings import tracker_settings
+from ato.tracking.settings import CONFIG_URL, Origin, tracker_settings
 from ato.tracking.values import check_key, metric_number, step_number
 
 if TYPE_CHECKING:
@@ -81,6 +81,7 @@ class SQLLogger:
                 f"(e.g. SQLLogger.open(url, 'vision'))."
             )
         experiment = ADict(project_name=project_name, sql=ADict(db_path=url))
+        settings.setdefault("_origin", Origin("url", note=" (of SQLLogger.open)"))
         return cls(ADict(experiment=experiment), **settings)
 
     def __init__(
@@ -92,12 +93,13 @@ class SQLLogger:
         batch_size: int = 20_000,
         heartbeat_interval: float = 5.0,
         volatile: list[str] | tuple[str, ...] | None = None,
+        _origin: Origin = CONFIG_URL,  # where the URL was given, for errors
     ) -> None:
         self.config = config
         self.volatile = list(volatile or ())
         self.project_name, self.db_path = tracker_settings(config)
-        self.engine = open_engine(self.db_path, writer=True)
-        migrate(self.engine, self.db_path)
+        self.engine = open_engine(self.db_path, writer=True, origin=_origin)
+        migrate(self.engine, self.db_path, _origin)
         self._legacy = LegacySession(self.db_path)
         self._sqlite = is_sqlite(self.engine)
         self.sqlite_path = sqlite_file(self.db_path) if self._sqlite else None

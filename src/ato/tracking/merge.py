@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, Table, insert, inspect, select, updat
 from ato.errors import TrackerDatabaseError
 from ato.tracking.schema import Base
 from ato.tracking.secrets import masked_url
+from ato.tracking.settings import Origin
 from ato.tracking.writes import insert_points
 
 __all__ = ["MergeResult", "merge_databases"]
@@ -44,22 +45,32 @@ class MergeResult:
         return {"copied": self.copied, "skipped": self.skipped, "metrics": self.metrics}
 
 
-def merge_databases(target: str, sources: Sequence[str]) -> MergeResult:
-    """Copy the runs of each database URL in ``sources`` into ``target``."""
-    from ato.tracking.database import open_engine, write
+def merge_databases(
+    target: str,
+    sources: Sequence[str],
+    *,
+    _origins: tuple[Origin, Origin] = (Origin("target"), Origin("sources")),
+) -> MergeResult:
+    """Copy the runs of each database URL in ``sources`` into ``target``.
+
+    (``_origins``: where the target's and the sources' URLs were given, for errors.)
+    """
+    from ato.tracking.database import connect_or_refuse, open_engine, write
     from ato.tracking.migrations import migrate
 
     result = MergeResult()
-    engine = open_engine(target, writer=True)
+    target_origin, source_origin = _origins
+    engine = open_engine(target, writer=True, origin=target_origin)
     try:
-        migrate(engine, target)
+        migrate(engine, target, target_origin)
         for url in sources:
             if url == target:
                 raise TrackerDatabaseError(
                     f"Cannot merge {masked_url(url)!r} into itself: name another database "
                     f"as the target."
                 )
-            source = open_engine(url, writer=False, read_only=True)
+            source = open_engine(url, writer=False, read_only=True, origin=source_origin)
+            connect_or_refuse(source, url, source_origin)  # unreachable, or not a database
             try:
                 write(engine, partial(_merge_one, source=source, url=url, result=result))
             finally:

@@ -47,6 +47,7 @@ from ato.tracking.schema import (
     utc_now,
 )
 from ato.tracking.secrets import masked_url
+from ato.tracking.settings import CONFIG_URL, Origin
 from ato.tracking.summaries import summarize_all
 
 __all__ = ["LATEST", "MIGRATIONS", "migrate", "migrate_database", "schema_version", "step_range"]
@@ -252,7 +253,7 @@ def schema_version(connection: Connection) -> int:
     return 1 if inspector.has_table("experiments") else 0
 
 
-def _refuse_foreign_tables(connection: Connection, url: str) -> None:
+def _refuse_foreign_tables(connection: Connection, url: str, origin: Origin) -> None:
     """Before the first migration (no ``ato_schema`` table yet): a table that has one
     of our names must have the columns we gave it, or the file belongs to another
     program and nothing is changed."""
@@ -265,16 +266,17 @@ def _refuse_foreign_tables(connection: Connection, url: str) -> None:
         missing = [column for column in expected[name] if column not in columns]
         if missing:
             raise TrackerDatabaseError(
-                f"The database {masked_url(url)!r} has a table {name!r} that is not "
+                f"The database {origin.given(url)} has a table {name!r} that is not "
                 f"ato's: it lacks the columns {', '.join(missing)} (it has "
                 f"{', '.join(sorted(columns))}). It looks like another program's "
-                f"database; nothing was changed. Point experiment.sql.db_path at a new "
+                f"database; nothing was changed. Point {origin.name} at a new "
                 f"file or an existing ato database."
             )
 
 
-def migrate(engine: Engine, url: str) -> int:
-    """Bring the database at ``engine`` to :data:`LATEST`; return the version found."""
+def migrate(engine: Engine, url: str, origin: Origin = CONFIG_URL) -> int:
+    """Bring the database at ``engine`` to :data:`LATEST`; return the version found
+    (``origin``: where ``url`` was given, for errors)."""
 
     def upgrade(connection: Connection) -> int:
         if connection.dialect.name == "postgresql":
@@ -285,10 +287,10 @@ def migrate(engine: Engine, url: str) -> int:
             connection.execute(text("SET LOCAL lock_timeout = '1s'"))
         found = schema_version(connection)
         if found <= 1:
-            _refuse_foreign_tables(connection, url)
+            _refuse_foreign_tables(connection, url, origin)
         if found > LATEST:
             raise TrackerDatabaseError(
-                f"The database {url!r} has schema version {found}, but this ato knows "
+                f"The database {masked_url(url)!r} has schema version {found}, but this ato knows "
                 f"versions up to {LATEST}: it was written by a newer ato. Nothing was "
                 f"changed. Upgrade ato (pip install -U ato) to use it."
             )
@@ -300,11 +302,11 @@ def migrate(engine: Engine, url: str) -> int:
         _record(connection, LATEST)
         return found
 
-    connect_or_refuse(engine, url)
+    connect_or_refuse(engine, url, origin)
     try:
         found = _pg_lock_turns(lambda: write(engine, upgrade), engine, url)
     except DBAPIError as error:
-        refusal = not_a_database(error, url)
+        refusal = not_a_database(error, url, origin)
         if refusal is None:
             raise
         engine.dispose()
@@ -314,15 +316,15 @@ def migrate(engine: Engine, url: str) -> int:
     return found
 
 
-def migrate_database(url: str) -> int:
+def migrate_database(url: str, origin: Origin = CONFIG_URL) -> int:
     """Migrate the existing database at ``url`` (``ato migrate``); return the version it
     had. A missing SQLite file is an error: this never creates a database."""
     from ato.tracking.database import open_engine
 
-    open_engine(url, writer=False, read_only=True).dispose()  # exists, or says so
-    engine = open_engine(url, writer=True)
+    open_engine(url, writer=False, read_only=True, origin=origin).dispose()  # exists?
+    engine = open_engine(url, writer=True, origin=origin)
     try:
-        return migrate(engine, url)
+        return migrate(engine, url, origin)
     finally:
         engine.dispose()
 
@@ -344,8 +346,8 @@ def _pg_lock_turns(run: Callable[[], int], engine: Engine, url: str) -> int:
                 raise
             if time.monotonic() > give_up:
                 raise TrackerDatabaseError(
-                    f"Could not upgrade the tracker schema of {url!r}: for {_LOCK_TURNS_S:.0f} "
-                    f"s, open transactions kept the tables locked "
+                    f"Could not upgrade the tracker schema of {masked_url(url)!r}: for "
+                    f"{_LOCK_TURNS_S:.0f} s, open transactions kept the tables locked "
                     f"({_idle_transactions(engine)}). Nothing was changed. End them (an "
                     f"uncommitted session of an older ato, a psql left in BEGIN), then "
                     f"start again."

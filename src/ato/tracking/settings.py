@@ -1,15 +1,52 @@
-"""What the tracker reads from a config: ``config.experiment.project_name`` and
-``config.experiment.sql.db_path``."""
+"""What the tracker reads from a config (``config.experiment.project_name`` and
+``config.experiment.sql.db_path``), and where else a database URL comes from."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ato.errors import TrackerConfigError
+from ato.tracking.secrets import masked_url
 
-__all__ = ["DEFAULT_DB", "database_url", "setting", "tracker_settings"]
+__all__ = [
+    "CONFIG_URL",
+    "DEFAULT_DB",
+    "Origin",
+    "database_origin",
+    "database_url",
+    "setting",
+    "tracker_settings",
+]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a database URL was given (a config key, a command-line option, an
+    argument), so that an error about the URL names the setting to change.
+
+    ``keyword``: the URL reads as ``name='url'`` (``--db='...'``); otherwise as
+    ``'url' (name)``, for a positional command-line argument. ``note`` follows it (for
+    a default the user never typed).
+    """
+
+    name: str
+    keyword: bool = True
+    note: str = ""
+
+    def given(self, url: Any) -> str:
+        """``url`` as given, its password masked: ``--db='sqlite:///runs.db'``."""
+        shown = repr(masked_url(url) if isinstance(url, str) else url)
+        return (f"{self.name}={shown}" if self.keyword else f"{shown} ({self.name})") + self.note
+
+    def elsewhere(self) -> str:
+        """How to give another URL: ``point --db elsewhere``."""
+        return f"point {self.name} elsewhere"
+
+
+CONFIG_URL = Origin("experiment.sql.db_path")
 
 _LAYOUT = """\
 config.experiment.project_name = 'my_project'
@@ -52,3 +89,13 @@ def database_url(db: str | None) -> str:
     folder."""
     url = db or os.environ.get("ATO_DB") or DEFAULT_DB
     return url if "://" in url else f"sqlite:///{url}"
+
+
+def database_origin(db: str | None, name: str = "--db") -> Origin:
+    """Where :func:`database_url` took its URL from: ``db`` (given as ``name``), else
+    ``$ATO_DB``, else the default."""
+    if db:
+        return Origin(name)
+    if os.environ.get("ATO_DB"):
+        return Origin("ATO_DB")
+    return Origin(name, note=f", the default: neither {name} nor ATO_DB was given")
