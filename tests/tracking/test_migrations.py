@@ -183,6 +183,22 @@ def test_a_newer_schema_is_refused_and_left_unchanged(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["future.db"]
 
 
+def test_a_newer_schema_on_postgresql_is_refused_without_showing_the_password(postgres_server):
+    from tests.pg_server import new_database
+
+    url = new_database(postgres_server.url, f"ato_future_{next(_databases)}")
+    SQLLogger(make_config(url)).engine.dispose()
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE ato_schema SET version = :v"), {"v": LATEST + 1})
+    engine.dispose()
+    # Trust authentication ignores the password; the message must not show it.
+    with_password = url.replace("@127.0.0.1", ":s3cret@127.0.0.1")
+    with pytest.raises(TrackerDatabaseError, match="newer ato") as raised:
+        SQLLogger.open(with_password, "p")
+    assert "s3cret" not in str(raised.value) and ":***@127.0.0.1" in str(raised.value)
+
+
 def test_a_file_that_is_not_sqlite_is_refused_and_left_unchanged(tmp_path):
     path = tmp_path / "notes.db"
     path.write_text("these are my notes, not a database\n" * 10)
