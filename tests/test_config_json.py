@@ -8,6 +8,7 @@ import math
 from pathlib import PurePosixPath
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -94,3 +95,15 @@ def test_a_value_whose_repr_raises_is_stored_as_a_named_stand_in():
     assert plain["db"].endswith("Closed: repr raised RuntimeError>")
     restored = decode(plain, tags)
     assert restored["lr"] == 0.1 and "Closed" in repr(restored["db"])
+
+
+def test_a_config_nested_past_the_stack_is_refused_naming_where():
+    from ato.errors import ConfigStructureError
+
+    config = ADict()
+    node = config
+    for _ in range(3000):
+        node.k = ADict()
+        node = node.k
+    with pytest.raises(ConfigStructureError, match=r"nested 3000 levels deep \(along k\.k"):
+        encode(config)

@@ -55,9 +55,48 @@ def _opaque_type(qualified: str) -> type[Opaque]:
 
 
 def encode(value: Any) -> tuple[Any, list[list[Any]]]:
-    """``(plain JSON, tags)`` for ``value`` (see the module docstring)."""
+    """``(plain JSON, tags)`` for ``value`` (see the module docstring).
+
+    A config nested deeper than Python's stack allows (hundreds of levels) raises
+    :class:`~ato.errors.ConfigStructureError` naming where it goes deepest.
+    """
     tags: list[list[Any]] = []
-    return _encode(value, [], tags, set()), tags
+    try:
+        return _encode(value, [], tags, set()), tags
+    except RecursionError:
+        pass  # raised outside the handler: the exception must not chain a deep traceback
+    from ato.errors import ConfigStructureError
+
+    depth, path = _deepest(value)
+    shown = ".".join(map(str, path[:6])) + (" ..." if len(path) > 6 else "")
+    raise ConfigStructureError(
+        f"The config is nested {depth} levels deep (along {shown}), too deep to store or "
+        f"compare: JSON and Python's stack stop at several hundred. Flatten that part "
+        f"(a list, or fewer levels of sections)."
+    )
+
+
+def _deepest(value: Any) -> tuple[int, Path]:
+    """The depth of ``value``'s deepest nesting and the key path to it; iterative, and
+    each mapping or list entered once (a cycle is no depth)."""
+    best: tuple[int, Path] = (0, [])
+    stack: list[tuple[Any, Path]] = [(value, [])]
+    seen: set[int] = set()
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, Mapping):
+            children: Any = ((str(k), v) for k, v in node.items())
+        elif isinstance(node, (list, tuple)):
+            children = enumerate(node)
+        else:
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if len(path) > best[0]:
+            best = (len(path), path)
+        stack.extend((child, [*path, key]) for key, child in children)
+    return best
 
 
 def _tag(tags: list[list[Any]], path: Path, **tag: Any) -> None:
