@@ -107,3 +107,11 @@ def test_a_config_nested_past_the_stack_is_refused_naming_where():
         node = node.k
     with pytest.raises(ConfigStructureError, match=r"nested 3000 levels deep \(along k\.k"):
         encode(config)
+
+
+def test_an_int_past_the_decimal_digit_limit_round_trips_through_json():
+    huge = -(10**5000) + 7
+    plain, tags = encode(ADict(seed=huge, small=10**100))
+    text = json.dumps(plain)  # would raise on the 5,001-digit int itself
+    assert plain["small"] == 10**100  # a decimal, as 2.x stored it
+    assert decode(json.loads(text), tags) == {"seed": huge, "small": 10**100}

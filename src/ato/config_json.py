@@ -3,12 +3,13 @@ the values JSON cannot hold.
 
 ``encode(config)`` returns ``(plain, tags)``. ``plain`` is what every version stores in
 the ``config`` column and what 2.x readers expect: tuples and sets as lists, non-finite
-floats as ``'inf'``/``'nan'``, numpy and torch scalars as numbers, arrays as nested lists,
-any other object as its ``repr``. ``tags`` lists, for each such value, its key path and
-what it was: ``[["model", "betas"], {"t": "tuple"}]``. ``decode(plain, tags)`` gives the
-values back (an object that JSON cannot hold comes back as an :class:`Opaque` stand-in
-whose type has the original's name), so a config read back has the structural hash it
-had when it was logged. Nothing stored is ever executed: tags only name types.
+floats as ``'inf'``/``'nan'``, ints of thousands of digits as hex strings, numpy and torch
+scalars as numbers, arrays as nested lists, any other object as its ``repr``. ``tags``
+lists, for each such value, its key path and what it was:
+``[["model", "betas"], {"t": "tuple"}]``. ``decode(plain, tags)`` gives the values back
+(an object that JSON cannot hold comes back as an :class:`Opaque` stand-in whose type
+has the original's name), so a config read back has the structural hash it had when it
+was logged. Nothing stored is ever executed: tags only name types.
 """
 
 from __future__ import annotations
@@ -103,7 +104,15 @@ def _tag(tags: list[list[Any]], path: Path, **tag: Any) -> None:
     tags.append([list(path), tag])
 
 
+# Ints past ~3,900 digits are stored in hex: Python writes no decimal past 4,300 digits
+# (``sys.set_int_max_str_digits``), so neither JSON nor a reader could handle them.
+_BIG_INT_BITS = 13_000
+
+
 def _encode(value: Any, path: Path, tags: list[list[Any]], active: set[int]) -> Any:
+    if type(value) is int and value.bit_length() > _BIG_INT_BITS:
+        _tag(tags, path, t="int")
+        return hex(value)
     if value is None or type(value) in (bool, int, str):
         return value
     if type(value) is float:
@@ -184,6 +193,8 @@ def _restore(value: Any, tag: Mapping[str, Any]) -> Any:
     kind = tag.get("t")
     if kind == "float":
         return float(value)
+    if kind == "int":
+        return int(value, 16)  # base 16: no digit limit
     if kind == "tuple":
         return tuple(value)
     if kind == "set":
