@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import sys
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,6 +14,10 @@ from ato.adict import ADict
 from ato.errors import AtoError
 from ato.hyperopt.errors import SearchSpaceError
 from ato.hyperopt.space import Parameter, SearchSpace
+
+
+def CAT(*values):
+    return dict(param_type="CATEGORY", categories=list(values))
 
 
 def test_float_log_grid_spans_the_range_geometrically():
@@ -133,9 +139,8 @@ def test_single_point_grid():
     assert Parameter("p", dict(param_type="INTEGER", param_range=(3, 9), num_samples=1)).grid() == [
         3
     ]
-    assert math.isclose(
-        Parameter("p", dict(param_type="FLOAT", param_range=(2, 2), num_samples=3)).grid()[1], 2
-    )
+    # A range of one point gives it once, not num_samples identical trials.
+    assert Parameter("p", dict(param_type="FLOAT", param_range=(2, 2), num_samples=3)).grid() == [2]
 
 
 # -- hostile sizes ---------------------------------------------------------------------------
@@ -222,12 +227,21 @@ def test_a_search_space_containing_itself_is_refused_naming_where():
         SearchSpace(spaces)
 
 
-def test_deeply_nested_sections_are_read():
-    spaces: dict = {"lr": dict(param_type="FLOAT", param_range=(0.0, 1.0), num_samples=2)}
-    for _ in range(5000):
-        spaces = {"s": spaces}
-    (parameter,) = SearchSpace(spaces).parameters
-    assert parameter.name == "s." * 5000 + "lr"
+def test_sections_nest_up_to_the_limit_and_deeper_is_refused_up_front():
+    """A trial's config nests as deep as its space: past the limit, tracking it and
+    telling its provenance would exhaust the stack after every trial had run."""
+    from ato.hyperopt.space import DEPTH_LIMIT
+
+    def nested(depth: int) -> dict:
+        spaces: dict = {"lr": dict(param_type="FLOAT", param_range=(0.0, 1.0), num_samples=2)}
+        for _ in range(depth):
+            spaces = {"s": spaces}
+        return spaces
+
+    (parameter,) = SearchSpace(nested(DEPTH_LIMIT - 1)).parameters
+    assert parameter.name == "s." * (DEPTH_LIMIT - 1) + "lr"
+    with pytest.raises(SearchSpaceError, match=f"more than {DEPTH_LIMIT} levels deep"):
+        SearchSpace(nested(5000))
 
 
 def test_a_narrow_integer_range_with_a_huge_num_samples_is_refused_not_built():
@@ -282,3 +296,84 @@ def test_a_base_that_is_no_finite_float_is_refused(base):
                 base=base)  # fmt: skip
     with pytest.raises(SearchSpaceError, match=r"'lr': base is .*a number > 0 other than 1"):
         Parameter("lr", spec)
+
+
+def test_numpy_numbers_are_taken_as_the_numbers_they_stand_for():
+    bounds = (np.int64(16), np.int64(128))
+    spec = dict(param_type="INTEGER", param_range=bounds, num_samples=np.int64(3),
+                space_type="LOG", base=np.float64(2.0))  # fmt: skip
+    assert Parameter("b", spec).grid() == [16, 45, 128]
+    floats = dict(param_type="FLOAT", param_range=(np.float32(0.5), np.int32(2)), num_samples=2)
+    assert Parameter("f", floats).grid() == [0.5, 2.0]
+    with pytest.raises(SearchSpaceError, match=r"num_samples is 2\.5"):
+        Parameter("n", dict(param_type="INTEGER", param_range=(1, 3), num_samples=2.5))
+
+
+@pytest.mark.parametrize(
+    ("spaces", "message"),
+    [
+        ({"a.b": CAT(1, 2), "a": {"b": CAT(3, 4)}}, r"'a\.b': is given twice"),
+        ({"a": CAT(1, 2), "a.b": CAT(3, 4)}, r"'a': is searched as a value, and 'a\.b'"),
+        ({"a": CAT(1, 2), "a.b.c": CAT(3, 4)}, r"'a': is searched as a value, and 'a\.b\.c'"),
+    ],
+)
+def test_a_key_searched_twice_is_refused_naming_it(spaces, message):
+    with pytest.raises(SearchSpaceError, match=message):
+        SearchSpace(spaces)
+
+
+def test_float_grids_stay_in_their_range_with_distinct_points():
+    top = sys.float_info.max
+    wide = Parameter("w", dict(param_type="FLOAT", param_range=(-top, top), num_samples=5))
+    points = wide.grid()
+    assert points[0] == -top and points[2] == 0.0 and points[-1] == top
+    assert points == sorted(set(points)) and math.isclose(points[3], top / 2)
+    low, high = 1.00000000000001, 1.00000000000004
+    narrow = Parameter("n", dict(param_type="FLOAT", param_range=(low, high), num_samples=4))
+    points = narrow.grid()
+    assert len(set(points)) == 4 and all(low <= p <= high for p in points)
+    assert points[0] == low and points[-1] == high
+    # Rounding to 12 digits still cleans what exp(log(...)) leaves.
+    spec = dict(param_type="FLOAT", param_range=(1e-4, 1e-1), num_samples=4, space_type="LOG")
+    log = Parameter("l", spec)
+    assert log.grid() == [1e-4, 1e-3, 1e-2, 1e-1]
+    samples = [wide.sample_unit(u / 10) for u in range(10)]
+    assert all(-top <= s <= top and math.isfinite(s) for s in samples)
+    assert len(set(samples)) == 10
+
+
+class _NoRepr:
+    def __repr__(self):
+        raise RuntimeError("no repr")
+
+
+def test_categories_are_described_whatever_their_repr_does():
+    huge = 10**5000
+    described = SearchSpace({"c": CAT(huge, 7, _NoRepr())}).describe()
+    assert len(described["c"]["categories"]) == 3
+    assert described == SearchSpace({"c": CAT(huge, 7, _NoRepr())}).describe()
+    assert described != SearchSpace({"c": CAT(huge + 1, 7, _NoRepr())}).describe()
+
+
+SET_CATEGORIES = """
+from ato.hyperopt.space import SearchSpace
+spec = dict(param_type="CATEGORY", categories=[frozenset({"age", "income", "zip"}), {"a", "b"}])
+print(SearchSpace({"features": spec}).describe())
+"""
+
+
+def test_set_categories_are_described_alike_whatever_the_hash_seed():
+    import os
+    import subprocess
+    from pathlib import Path
+
+    source = str(Path(__file__).resolve().parents[2] / "src")
+    described = {
+        subprocess.run(
+            [sys.executable, "-c", SET_CATEGORIES],
+            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": source},
+            capture_output=True, text=True, check=True,
+        ).stdout
+        for seed in ("1", "2", "3", "4")
+    }  # fmt: skip
+    assert len(described) == 1

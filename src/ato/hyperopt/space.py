@@ -18,6 +18,9 @@ from __future__ import annotations
 import decimal
 import itertools
 import math
+import numbers
+import operator
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -42,6 +45,8 @@ GRID_LIMIT = 1_000_000
 _FLOAT_MAX = sys.float_info.max
 _FLOAT_EXACT = 2**53  # floats hold every integer below
 _INT_LIMIT = 10**1000  # INTEGER bounds: far past any use, well inside str()'s 4,300 digits
+#: How deep a space's sections may nest (a trial's config nests as deep).
+DEPTH_LIMIT = 100
 
 
 class Parameter:
@@ -59,13 +64,10 @@ class Parameter:
         if unknown:
             hint = did_you_mean(unknown[0], sorted(_KEYS[self.kind]))
             self._fail(f"{self.kind} takes no key {unknown[0]!r}.{hint}")
-        self.num_samples: int | None = spec.get("num_samples")
-        if self.num_samples is not None and (
-            isinstance(self.num_samples, bool)
-            or not isinstance(self.num_samples, int)
-            or self.num_samples < 1
-        ):
-            self._fail(f"num_samples is {shown(self.num_samples)}; it must be an integer >= 1")
+        samples = spec.get("num_samples")
+        self.num_samples: int | None = None if samples is None else _whole(samples)
+        if samples is not None and (self.num_samples is None or self.num_samples < 1):
+            self._fail(f"num_samples is {shown(samples)}; it must be an integer >= 1")
         self.categories: list[Any] = []
         self.low = self.high = 0.0
         self.log, self.base = False, 10.0
@@ -89,14 +91,17 @@ class Parameter:
         self._read_range(spec)
 
     def _read_range(self, spec: Mapping[str, Any]) -> None:
-        bounds = spec.get("param_range")
+        given = spec.get("param_range")
+        bounds: Any = given
+        if not isinstance(given, (str, bytes)) and isinstance(given, Sequence) and len(given) == 2:
+            bounds = tuple(_number(bound) for bound in given)  # numpy numbers as Python's
         if (
             isinstance(bounds, (str, bytes))
             or not isinstance(bounds, Sequence)
             or len(bounds) != 2
             or not all(_is_number(bound) for bound in bounds)
         ):
-            self._fail(f"param_range is {shown(bounds)}; it must be two numbers (low, high)")
+            self._fail(f"param_range is {shown(given)}; it must be two numbers (low, high)")
         low, high = bounds
         if self.kind == "INTEGER" and not all(isinstance(b, int) or b.is_integer() for b in bounds):
             self._fail(f"param_range is {shown(bounds)}; an INTEGER range has integer bounds")
@@ -115,7 +120,7 @@ class Parameter:
         self.log = space_type.upper() == "LOG"
         if self.log and low <= 0:
             self._fail(f"param_range is {shown(bounds)}; a LOG space needs low > 0")
-        base = spec.get("base", 2 if self.kind == "INTEGER" else 10)
+        base = _number(spec.get("base", 2 if self.kind == "INTEGER" else 10))
         if not _is_number(base) or not 0 < base <= _FLOAT_MAX or base == 1:
             self._fail(f"base is {shown(base)}; it must be a number > 0 other than 1")
         self.base = float(base)
@@ -142,8 +147,16 @@ class Parameter:
             self.from_unit(Fraction(i, count - 1) if count > 1 else 0.0) for i in range(count)
         ]
         if self.kind == "FLOAT":  # 12 digits: 0.01, not 0.010000000000000004 from exp(log(...))
-            return [float(f"{point:.12g}") for point in points]
-        return list(dict.fromkeys(points))  # rounded points collide on narrow ranges
+            # The bounds as given; the others rounded, unless that moves one out of the
+            # range or merges two points.
+            rounded = [points[0], *(float(f"{p:.12g}") for p in points[1:-1]), points[-1]]
+            rounded = rounded[: len(points)]
+            inside = all(self.low <= point <= self.high for point in rounded)
+            if inside and len(set(rounded)) == len(set(points)):
+                points = rounded
+        # Rounded INTEGER points collide on narrow ranges, FLOAT ones on a range holding
+        # fewer floats than num_samples (low == high, say): each point is tried once.
+        return list(dict.fromkeys(points))
 
     def grid_size(self) -> int:
         """How many points :meth:`grid` gives at most (INTEGER points are distinct)."""
@@ -168,7 +181,7 @@ class Parameter:
         elif self.log:
             value = math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
         else:
-            value = low + u * (high - low)
+            value = _between(low, high, u)
         if self.kind == "INTEGER":
             return min(max(round(value), int(self.low)), int(self.high))
         return min(max(value, low), high)
@@ -184,7 +197,7 @@ class Parameter:
         if self.log:
             value = math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
         else:
-            value = low + u * (high - low)
+            value = _between(low, high, u)
         return min(max(math.floor(value), int(self.low)), int(self.high))
 
     def _float_exact(self) -> bool:
@@ -231,7 +244,7 @@ class Parameter:
     def describe(self) -> dict[str, Any]:
         """The spec as plain data (what makes a search the same search when resumed)."""
         if self.kind == "CATEGORY":
-            return {"type": self.kind, "categories": [repr(c) for c in self.categories]}
+            return {"type": self.kind, "categories": [_category(c) for c in self.categories]}
         return {
             "type": self.kind,
             "range": [self.low, self.high],
@@ -246,6 +259,57 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
+def _number(value: Any) -> Any:
+    """A numpy (or other) number as the Python int or float it stands for; anything
+    else as it is (to be refused by the caller)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return value
+    if isinstance(value, numbers.Integral):
+        return operator.index(value)
+    return float(value)
+
+
+def _whole(value: Any) -> int | None:
+    """``value`` as an int (a numpy int too), or None when it is no whole number."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def _between(low: float, high: float, u: float | Fraction) -> float:
+    """The point at ``u`` of the way from ``low`` to ``high``; ``high - low`` may
+    overflow a float (a range of ±1.8e308), each end's share does not."""
+    span = high - low
+    if math.isfinite(span):
+        return float(low + u * span)
+    return float((1 - u) * low + u * high)
+
+
+# An object without a repr of its own shows its address, which differs at every start.
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _category(value: Any) -> str:
+    """What identifies a category across processes: its canonical hash (a frozenset's
+    order and a str's hash seed do not count), else its repr without an address, else
+    its type (a repr that raises, an int past str()'s digit limit)."""
+    from ato.errors import UnhashableValueError
+    from ato.value_hash import value_hash
+
+    try:
+        return value_hash(value)
+    except UnhashableValueError:
+        pass
+    try:
+        return _ADDRESS.sub("", repr(value))
+    except Exception:
+        kind = type(value)
+        return f"<{kind.__module__}.{kind.__qualname__}>"
+
+
 class SearchSpace:
     """The searched parameters, by dotted name."""
 
@@ -257,6 +321,7 @@ class SearchSpace:
         self.parameters = list(_parameters(spec))
         if not self.parameters:
             raise SearchSpaceError("The search space is empty; give at least one parameter.")
+        _refuse_overlaps(self.names)
 
     @property
     def names(self) -> list[str]:
@@ -310,6 +375,12 @@ def _parameters(spec: Mapping[str, Any]) -> Iterator[Parameter]:
             )
         if "param_type" in value or set(value) & _ALL_KEYS or not value:
             yield Parameter(name, value)
+        elif len(stack) >= DEPTH_LIMIT:
+            raise SearchSpaceError(
+                f"Search space of {name[:60]!r}...: sections nest more than {DEPTH_LIMIT} "
+                f"levels deep; a trial's config would nest as deep. Use fewer levels.",
+                name,
+            )
         elif id(value) in open_sections:
             raise SearchSpaceError(
                 f"Search space of {name!r}: this section contains itself (a cycle); a "
@@ -319,3 +390,24 @@ def _parameters(spec: Mapping[str, Any]) -> Iterator[Parameter]:
         else:  # a section of nested specs: optimizer=ADict(lr=ADict(...))
             open_sections.add(id(value))
             stack.append((iter(value.items()), f"{name}.", id(value)))
+
+
+def _refuse_overlaps(names: list[str]) -> None:
+    """The same key given twice (``'a.b'`` and ``a=ADict(b=...)``), or a key searched
+    both as a value and as a section (``'a'`` and ``'a.b'``): one would silently win."""
+    seen: set[str] = set()
+    for name in sorted(names):  # 'a' sorts right before 'a.b', 'a.c', ...
+        parts = name.split(".")
+        for depth in range(1, len(parts) + 1):
+            prefix = ".".join(parts[:depth])
+            if prefix not in seen:
+                continue
+            if prefix == name:
+                problem = "is given twice (once dotted, once as a nested section)"
+            else:
+                problem = f"is searched as a value, and {name!r} inside it too"
+            raise SearchSpaceError(
+                f"Search space of {prefix!r}: {problem}; a key is searched once. Keep one.",
+                prefix,
+            )
+        seen.add(name)
