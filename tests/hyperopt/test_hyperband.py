@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 import sys
 import warnings
+from fractions import Fraction
 
 import pytest
 
 from ato.adict import ADict
 from ato.errors import AtoWarning
-from ato.hyperopt.errors import SearchSettingsError, TrialFailedError
+from ato.hyperopt.errors import SearchSettingsError, TrialFailedError, TrialResultError
 from ato.hyperopt.hyperband import BracketHyperBand, HyperBand
 from ato.scope import Scope
 
@@ -588,3 +589,110 @@ def test_a_partial_of_an_async_def_is_refused_readably(scope, spaces):
 
 async def _async_lr(config):
     return config.lr
+
+
+# -- hostile settings and trial functions --------------------------------------------------
+
+
+@pytest.mark.parametrize("rate", [Fraction(1, 2), "np.float32"])
+def test_a_halving_rate_of_another_number_type_is_a_float(scope, spaces, tmp_path, rate):
+    import numpy as np
+
+    rate = np.float32(0.5) if rate == "np.float32" else rate
+    url = f"sqlite:///{tmp_path}/runs.db"
+    hyperband = HyperBand(scope, spaces, rate, np.int64(2), tracker=url, progress=False)
+    assert type(hyperband.halving_rate) is float and type(hyperband.num_min_samples) is int
+    result = hyperband.main(lr_score)()
+    assert result.config.model == "resnet101"
+    bracket = BracketHyperBand(scope, spaces, 9, eta=np.int64(3), progress=False)
+    assert bracket.eta == 3 and type(bracket.eta) is int
+
+
+def test_a_halving_rate_close_to_one_is_refused_at_once_not_after_hours(scope):
+    import time
+
+    grid = ADict(x=ADict(param_type="INTEGER", param_range=(0, 15_999), num_samples=16_000))
+    start = time.perf_counter()
+    with pytest.raises(
+        SearchSettingsError, match=r"more than 1,000,000 trials.*Lower halving_rate"
+    ):
+        HyperBand(scope, grid, 0.99999, 1)
+    # A rate so close to 1 that a float rounds 5 * rate back to 5: the halving still ends.
+    small = ADict(x=ADict(param_type="CATEGORY", categories=[1, 2, 3, 4, 5]))
+    assert HyperBand(scope, small, 1 - 1e-12, 1).rung_sizes == [5, 4, 3, 2, 1]
+    assert time.perf_counter() - start < 30  # generous: refused, not computed
+
+
+@pytest.mark.parametrize("key", ["__num_halved__", "__budget__", "__search_id__"])
+def test_a_key_the_search_writes_cannot_be_searched(scope, key):
+    with pytest.raises(SearchSettingsError, match=f"searches '{key}', a key the search itself"):
+        HyperBand(scope, {key: ADict(param_type="CATEGORY", categories=[1, 2])}, 0.5, 1)
+
+
+def test_a_search_started_inside_a_trial_of_the_same_scope_is_refused(scope, spaces):
+    outer = HyperBand(scope, spaces, 0.5, 2, progress=False)
+    seen = []
+
+    @outer.main
+    def trial(config):
+        before = (config.lr, config.model)
+        inner = HyperBand(scope, spaces, 0.5, 2, progress=False, on_error="raise")
+        with pytest.raises(SearchSettingsError, match="already running a search"):
+            inner.main(lr_score)()
+        seen.append(before == (config.lr, config.model))  # its config is untouched
+        return lr_score(config)
+
+    assert trial().config.model == "resnet101"
+    assert seen and all(seen)
+    assert HyperBand(scope, spaces, 0.5, 2, progress=False).main(lr_score)().metric  # free again
+
+
+def test_two_threads_cannot_search_with_one_scope(scope, spaces):
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+    first = HyperBand(scope, spaces, 0.5, 2, progress=False)
+
+    @first.main
+    def slow(config):
+        started.set()
+        release.wait(10)
+        return lr_score(config)
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    try:
+        assert started.wait(10)
+        with pytest.raises(SearchSettingsError, match="another thread"):
+            HyperBand(scope, spaces, 0.5, 2, progress=False).main(lr_score)()
+    finally:
+        release.set()
+        thread.join()
+
+
+@pytest.mark.parametrize("make", ["np.complex128", "np.complex64", "str array", "object array"])
+def test_complex_and_text_metrics_are_refused_not_truncated(scope, spaces, make):
+    import numpy as np
+
+    value = {
+        "np.complex128": np.complex128(1 + 3j),
+        "np.complex64": np.complex64(1 + 3j),
+        "str array": np.array(["3"]),
+        "object array": np.array(["3"], dtype=object),
+    }[make]
+    hyperband = HyperBand(scope, spaces, 0.5, 2, progress=False)
+    with pytest.raises(TrialResultError, match="must return the metric as one number"):
+        hyperband.main(lambda config: value)()
+
+
+def test_a_trial_without_parameters_reads_the_config_it_holds(scope, spaces):
+    """The config object a program holds (2.x habit) is each trial's, assembled in place."""
+    config = scope.config
+    hyperband = HyperBand(scope, spaces, 0.5, 2, progress=False)
+
+    @hyperband.main
+    def trial():
+        return lr_score(config)
+
+    result = trial()
+    assert (result.config.lr, result.config.model) == (0.01, "resnet101")

@@ -331,3 +331,100 @@ def test_a_tracker_url_that_cannot_be_opened_is_named_as_the_tracker_argument(
     with pytest.raises(TrackerDatabaseError, match=r"from tracker='sqlite:///.*' \(of HyperBand\)"):
         hyperband.main(lr_score)()
     assert not (tmp_path / "no").exists()
+
+
+def _sized_scope(large_layers):
+    """A scope whose lazy view derives layers from the searched size; the branch that
+    the search's starting point (size 'small') does not take differs between calls."""
+    from ato.scope import Scope
+
+    Scope.initialize_registry()  # a fresh program, as a second start of it is
+    scope = Scope()
+
+    @scope.observe(default=True)
+    def defaults(config):
+        config.size = "small"
+
+    if large_layers == 4:
+
+        @scope.observe(default=True, lazy=True)
+        def derive(config):
+            config.layers = 2 if config.size == "small" else 4
+
+    else:
+
+        @scope.observe(default=True, lazy=True)
+        def derive(config):
+            config.layers = 2 if config.size == "small" else 1
+
+    return scope
+
+
+def test_an_edited_view_makes_another_search_even_in_a_branch_the_start_skips(tmp_path):
+    url = f"sqlite:///{tmp_path}/runs.db"
+    size = ADict(size=ADict(param_type="CATEGORY", categories=["small", "large"]))
+
+    def search(large_layers):
+        hyperband = HyperBand(_sized_scope(large_layers), size, 0.5, 1, tracker=url)
+        return hyperband.main(lambda config: float(config.layers))()
+
+    first = search(4)
+    assert (first.config.size, first.metric) == ("large", 4.0)
+    edited = search(1)
+    assert edited.search_id != first.search_id
+    assert (edited.config.size, edited.metric) == ("small", 2.0)
+    assert search(4).search_id == first.search_id  # the same code again resumes
+
+
+def test_a_search_that_stopped_at_a_failure_with_on_error_raise_tries_it_again(
+    scope, spaces, tmp_path
+):
+    """Started again, it raises as an uninterrupted search does (or goes on, if the
+    failure was passing), instead of taking the stored failure as a result."""
+    url = f"sqlite:///{tmp_path}/runs.db"
+    broken = [True]
+
+    def trial(config):
+        if broken[0] and config.model == "vit":
+            raise RuntimeError("vit is broken")
+        return lr_score(config)
+
+    def search():
+        return HyperBand(scope, spaces, 0.5, 2, tracker=url, on_error="raise").main(trial)()
+
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="vit is broken"):
+            search()
+    broken[0] = False  # a passing failure (a full disk, a lost node): not an edit
+    result = search()
+    assert result.config.model == "resnet101"
+    with create_engine(url).connect() as connection:
+        rows = connection.execute(select(trials.c.status)).scalars().all()
+    assert rows.count("failed") == 0 and len(rows) == 12 + 6 + 3 + 1
+
+
+def test_an_int_past_the_digit_limit_is_searched_tracked_resumed_and_shown(scope, tmp_path, capsys):
+    from ato.cli import main
+
+    url = f"sqlite:///{tmp_path}/runs.db"
+    huge = 10**5000
+    seeds = ADict(seed=ADict(param_type="CATEGORY", categories=[huge, 7, 8]))
+
+    def trial(config):
+        if config.seed == huge:
+            raise RuntimeError("too big")
+        return config.seed
+
+    def search():
+        return HyperBand(scope, seeds, 0.5, 1, tracker=url, progress=False).main(trial)()
+
+    assert search().config.seed == 8
+    assert search().config.seed == 8  # resumed
+    finder = SQLFinder(url)
+    (first,) = [run for run in finder.get_runs_in_project("hyperopt") if run.status == "failed"]
+    assert finder.find_run(first.id).config.seed == huge
+    finder.close()
+    explain = ["explain", str(first.id), str(first.id + 1)]
+    for command in (["show", str(first.id)], explain, ["searches"]):
+        assert main([*command, "--db", url]) == 0
+        assert "~10**5000" in capsys.readouterr().out or command == ["searches"]

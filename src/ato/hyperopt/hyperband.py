@@ -99,23 +99,40 @@ class HyperBand(HyperOpt):
                 f"halving_rate is {shown(halving_rate)}; it is the fraction kept after each "
                 f"rung, so 0 < halving_rate < 1 (e.g. 0.3)."
             )
-        if isinstance(num_min_samples, bool) or not isinstance(num_min_samples, int):
-            raise SearchSettingsError(f"num_min_samples is {num_min_samples!r}; give an int >= 1.")
-        if num_min_samples < 1:
-            raise SearchSettingsError(f"num_min_samples is {num_min_samples}; it must be >= 1.")
+        minimum: Any = num_min_samples
+        try:
+            minimum = None if isinstance(minimum, bool) else operator.index(minimum)
+        except TypeError:
+            minimum = None
+        if minimum is None or minimum < 1:
+            raise SearchSettingsError(
+                f"num_min_samples is {shown(num_min_samples)}; give an int >= 1 (how few "
+                f"survivors end the halving, e.g. 4)."
+            )
         super().__init__(
             scope, search_spaces, tracker, mode, on_error=on_error, progress=progress, **kwargs
         )
-        self.halving_rate, self.num_min_samples = halving_rate, num_min_samples
+        # As Python numbers (a Fraction or a numpy float is stored and shown as a float).
+        self.halving_rate, self.num_min_samples = float(rate), minimum
         self.max_budget = None if max_budget is None else _budget_setting("max_budget", max_budget)
         self.budgets_for: float | None = None  # the last max_steps budgets were computed for
         self.grid = self.space.grid()
         self.rung_sizes = self._rung_sizes(len(self.grid))
 
     def _rung_sizes(self, count: int) -> list[int]:
-        sizes = [count]
+        # Exact: the rate as written (0.3 keeps 3 of 10), and every rung smaller than the
+        # last, however close to 1 the rate is.
+        rate, sizes, total = _exact(self.halving_rate), [count], count
         while sizes[-1] > self.num_min_samples:
-            sizes.append(max(1, math.floor(sizes[-1] * self.halving_rate + _EPS)))
+            sizes.append(max(1, math.floor(sizes[-1] * rate)))
+            total += sizes[-1]
+            if total > GRID_LIMIT:
+                raise SearchSettingsError(
+                    f"HyperBand(halving_rate={shown(self.halving_rate)}, num_min_samples="
+                    f"{self.num_min_samples}) over a grid of {count:,} points makes more than "
+                    f"{GRID_LIMIT:,} trials; a search takes at most {GRID_LIMIT:,}. Lower "
+                    f"halving_rate (e.g. 1/3), raise num_min_samples, or search a smaller grid."
+                )
         return sizes
 
     def num_generations(self) -> int:
@@ -129,13 +146,12 @@ class HyperBand(HyperOpt):
         return self._budgets(self.budgets_for)
 
     def _budgets(self, max_steps: Any) -> list[Any]:
-        last = len(self.rung_sizes) - 1
         rate = _exact(self.halving_rate)  # exact: a huge int max_steps overflows no float
-        budgets = [
-            max(1, math.ceil(max_steps * rate ** (last - rung) - Fraction(_EPS)))
-            for rung in range(last)
-        ]
-        return [*budgets, max_steps]
+        budgets, share = [max_steps], Fraction(1)
+        for _ in range(len(self.rung_sizes) - 1):  # from the last rung down
+            share *= rate
+            budgets.append(max(1, math.ceil(max_steps * share - Fraction(_EPS))))
+        return budgets[::-1]
 
     def total_trials(self) -> int:
         return sum(self.rung_sizes)
@@ -247,8 +263,17 @@ class BracketHyperBand(HyperOpt):
                 f"min_budget={min_budget!r}, max_budget={max_budget!r}; "
                 f"0 < min_budget <= max_budget."
             )
-        if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not 1 < eta < math.inf:
-            raise SearchSettingsError(f"eta is {eta!r}; it must be a number > 1 (e.g. 3).")
+        given_eta: Any = eta  # checked as what a caller may pass, not as annotated
+        if isinstance(given_eta, bool) or not isinstance(given_eta, numbers.Real):
+            eta = math.nan
+        elif isinstance(given_eta, numbers.Integral):
+            eta = operator.index(given_eta)  # a numpy int as the int it stands for
+        else:
+            eta = float(given_eta)
+        if not 1 < eta < math.inf:
+            raise SearchSettingsError(
+                f"eta is {shown(given_eta)}; it must be a number > 1 (e.g. 3)."
+            )
         if sampler not in ("sobol", "random"):
             raise SearchSettingsError(f"sampler is {sampler!r}; it must be 'sobol' or 'random'.")
         wrong = SearchSettingsError(f"seed is {shown(seed)}; it must be an int (e.g. seed=0).")

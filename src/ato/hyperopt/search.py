@@ -9,12 +9,14 @@ so that NaN, infinities and failures come last.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
 import math
+import threading
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -105,6 +107,13 @@ class HyperOpt:
         self.scope, self.search_spaces, self.tracker = scope, search_spaces, tracker
         self.mode, self.on_error, self.show_progress = mode, on_error, progress
         self.space = SearchSpace(search_spaces)
+        reserved = [name for name in self.space.names if name in BOOKKEEPING_KEYS]
+        if reserved:
+            raise SearchSettingsError(
+                f"The search space searches {reserved[0]!r}, a key the search itself writes "
+                f"into each trial's config ({', '.join(BOOKKEEPING_KEYS)}); the searched "
+                f"value would never be seen. Search a key of your own."
+            )
         self.group = group or ProcessGroup()
         self.search_id: str | None = None
         self._trial_name = "the trial function"
@@ -191,6 +200,12 @@ class HyperOpt:
         """Run the search with ``evaluate(config) -> metric``; return the result.
         ``trial_code`` is the function whose logic the trials run (default: ``evaluate``):
         a tracked search started again resumes only if it is unchanged."""
+        with _searching(self.scope):
+            return self._run(evaluate, trial_code)
+
+    def _run(
+        self, evaluate: Callable[[ADict], Any], trial_code: Callable[..., Any] | None
+    ) -> ADict:
         prepare_scopes(self.scope.registry, [self.scope])  # the command line, once
         self._trial_name = _where(trial_code or evaluate)
         self.search_id = self.group.broadcast(self._identity(trial_code or evaluate))
@@ -229,6 +244,9 @@ class HyperOpt:
             return search_identity(facts, {})
         # Its runs belong to a project: the same search filed elsewhere is another one.
         facts["project"] = self._project()
+        # The logic of the views that assemble each trial: a lazy view's branch that the
+        # starting config below does not take is code all the same.
+        facts["views"] = _view_logic(self.scope)
         from ato.tracking.starting import volatile_keys
 
         # What every trial starts from, its searched keys at a fixed point (their low
@@ -307,7 +325,7 @@ class HyperOpt:
             if stop:
                 trial, error = failed[0].trial, failed[0].error
                 raise TrialFailedError(
-                    f"Trial {dict(trial.params)} (rung {trial.rung}) raised and "
+                    f"Trial {_params(trial)} (rung {trial.rung}) raised and "
                     f"on_error='raise':\n{error}"
                 )
         return outcomes
@@ -324,6 +342,8 @@ class HyperOpt:
     def _run_trial(self, session: _Session, trial: Trial, local: bool) -> Outcome:
         config = self._assemble(trial)
         stored = session.stored.get(trial.position)
+        if stored is not None and stored.error is not None and self.on_error == "raise":
+            stored = None  # the search stopped at this failure: try the trial again
         if stored is not None:
             snapshot = config.clone()
             snapshot["__metric__"] = stored.metric
@@ -349,7 +369,7 @@ class HyperOpt:
         except Exception as exception:
             error = "".join(traceback.format_exception(exception))
             metric = math.nan
-            log.warning("Trial %s (rung %d) raised:\n%s", dict(trial.params), trial.rung, error)
+            log.warning("Trial %s (rung %d) raised:\n%s", _params(trial), trial.rung, error)
             if local and self.on_error == "raise":
                 if logger is not None:
                     logger.finish("failed", error)
@@ -400,6 +420,54 @@ class HyperOpt:
         return ADict(config=best.snapshot, metric=best.metric, logs=logs, provenance=provenance)
 
 
+@contextlib.contextmanager
+def _searching(scope: Scope) -> Iterator[None]:
+    """While a search runs, its scope runs no other: each trial's config is the scope's
+    own, assembled in place, so a search started inside a trial (or in another thread)
+    would change the config of the trial that is running."""
+    with _GUARD:  # two threads starting searches at once: one of them is refused
+        running = getattr(scope, _SEARCH_RUNNING, False)
+        setattr(scope, _SEARCH_RUNNING, True)
+    if running:
+        raise SearchSettingsError(
+            f"Scope {scope.name!r} is already running a search (this one was started "
+            f"inside one of its trials, or from another thread). A trial's config is the "
+            f"scope's config, assembled in place for each trial, so the two searches would "
+            f"change each other's configs. Give the second search a scope of its own: "
+            f"Scope(name=...)."
+        )
+    try:
+        yield
+    finally:
+        setattr(scope, _SEARCH_RUNNING, False)
+
+
+_SEARCH_RUNNING = "_ato_search_running"  # an attribute of the scope, while it searches
+_GUARD = threading.Lock()
+
+
+def _params(trial: Trial) -> str:
+    """``{'lr': 0.01, ...}`` for messages, whatever the values' reprs do."""
+    return (
+        "{" + ", ".join(f"{name!r}: {shown(value)}" for name, value in trial.params.items()) + "}"
+    )
+
+
+def _view_logic(scope: Scope) -> dict[str, str]:
+    """The canonical fingerprint of each view the scope applies, by name."""
+    from ato.trace import fingerprint_of
+
+    applied = scope.get_assigned_views()
+    names = [name for group in ("default_views", "views", "default_lazy_views", "lazy_views")
+             for name in applied[group]]  # fmt: skip
+    logic = {}
+    for name in names:
+        view = scope.views.get(name)
+        if view is not None and view.fn is not None:
+            logic[name] = fingerprint_of(view.fn).combined
+    return logic
+
+
 def _check_tracker(tracker: Any) -> None:
     if tracker is None or (isinstance(tracker, str) and tracker):
         return
@@ -419,8 +487,9 @@ def _as_metric(value: Any, where: str) -> float:
     if not _not_a_number(value):
         item = getattr(value, "item", None)  # numpy refuses float() of shape (1,)
         if getattr(value, "shape", ()) != () and callable(item):
-            value = item()
-        return float(value)
+            value = item()  # the value itself, which may be no number ('3', 1+3j)
+        if not _not_a_number(value):
+            return float(value)
     if inspect.iscoroutine(value) or inspect.isgenerator(value):
         value.close()  # never run, and never warned about as "never awaited"
     kind = type(value)
@@ -436,8 +505,19 @@ def _as_metric(value: Any, where: str) -> float:
 
 
 def _not_a_number(value: Any) -> bool:
-    if value is None or isinstance(value, (str, bytes, Mapping, list, tuple, set, frozenset)):
+    if value is None or isinstance(
+        value, (str, bytes, complex, Mapping, list, tuple, set, frozenset)
+    ):
         return True
+    # numpy: complex numbers (float() drops the imaginary part), text, records
+    if getattr(getattr(value, "dtype", None), "kind", "f") in ("c", "U", "S", "V"):
+        return True
+    if getattr(value, "is_complex", None) is not None and callable(value.is_complex):
+        try:  # a torch tensor
+            if value.is_complex():
+                return True
+        except Exception:
+            pass
     shape = getattr(value, "shape", None)
     if shape is not None:
         try:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    delete,
     insert,
     select,
     update,
@@ -33,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from ato.errors import shown
 from ato.tracking.database import retry
 from ato.tracking.pids import pid_namespace
 from ato.tracking.schema import Base, utc_now
@@ -151,6 +153,17 @@ class SearchStore:
 
         def write() -> None:
             with self.engine.begin() as connection:
+                # A failed trial is run again by a search with on_error='raise' (it
+                # stopped there): its new outcome takes the old one's place.
+                connection.execute(
+                    delete(trials).where(
+                        trials.c.search_id == self.search_id,
+                        trials.c.bracket == bracket,
+                        trials.c.rung == rung,
+                        trials.c.trial == trial,
+                        trials.c.status == "failed",
+                    )
+                )
                 connection.execute(insert(trials).values(**values))
                 if not self.owner:  # a sign of life; rank 0 stays the search's process
                     connection.execute(
@@ -213,8 +226,10 @@ class SearchStore:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return shown(value)  # JSON holds no int past 4,300 digits; no reader needs them all
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else repr(value)
-    return repr(value)
+    return shown(value)
