@@ -623,6 +623,15 @@ def test_a_halving_rate_close_to_one_is_refused_at_once_not_after_hours(scope):
     assert time.perf_counter() - start < 30  # generous: refused, not computed
 
 
+@pytest.mark.parametrize(
+    ("rate", "sizes"),
+    [(1 / 3, [108, 36, 12, 4]), (0.3, [108, 32, 9, 2]), (Fraction(1, 3), [108, 36, 12, 4])],
+)
+def test_a_rate_keeps_the_fraction_it_is_written_as(scope, rate, sizes):
+    grid = ADict(x=ADict(param_type="INTEGER", param_range=(0, 107), num_samples=108))
+    assert HyperBand(scope, grid, rate, 4).rung_sizes == sizes
+
+
 @pytest.mark.parametrize("key", ["__num_halved__", "__budget__", "__search_id__"])
 def test_a_key_the_search_writes_cannot_be_searched(scope, key):
     with pytest.raises(SearchSettingsError, match=f"searches '{key}', a key the search itself"):

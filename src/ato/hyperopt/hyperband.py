@@ -120,11 +120,12 @@ class HyperBand(HyperOpt):
         self.rung_sizes = self._rung_sizes(len(self.grid))
 
     def _rung_sizes(self, count: int) -> list[int]:
-        # Exact: the rate as written (0.3 keeps 3 of 10), and every rung smaller than the
-        # last, however close to 1 the rate is.
-        rate, sizes, total = _exact(self.halving_rate), [count], count
+        # _EPS: 108 * (1/3) is 36, not the 35.99... of a float; and every rung is smaller
+        # than the last, however close to 1 the rate is (or the halving would never end).
+        sizes, total = [count], count
         while sizes[-1] > self.num_min_samples:
-            sizes.append(max(1, math.floor(sizes[-1] * rate)))
+            kept = math.floor(sizes[-1] * self.halving_rate + _EPS)
+            sizes.append(max(1, min(kept, sizes[-1] - 1)))
             total += sizes[-1]
             if total > GRID_LIMIT:
                 raise SearchSettingsError(
