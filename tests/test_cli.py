@@ -348,17 +348,17 @@ def test_a_database_error_names_where_the_url_was_given(capsys, tmp_path, monkey
         assert "experiment.sql.db_path" not in err
         return err
 
-    assert "from --db='sqlite:///experiments.db', the default: neither --db nor ATO_DB" in (
-        error("runs")
-    )
-    assert "--db='sqlite:///junk.db' is not an SQLite database" in error("runs", "--db", "junk.db")
+    assert "from the default database 'sqlite:///experiments.db' (no --db given" in error("runs")
+    err = error("runs", "--db", "junk.db")
+    assert "--db='junk.db' is not an SQLite database" in err and "give --db another path" in err
     monkeypatch.setenv("ATO_DB", "postgresq://u:pw@h/d")
     err = error("runs")
     assert "ATO_DB='postgresq://u:***@h/d' has the scheme 'postgresq'" in err
     assert "pw" not in err
     monkeypatch.delenv("ATO_DB")
     err = error("merge", "new.db", "junk.db")
-    assert "'sqlite:///junk.db' (a SOURCE of ato merge) is not an SQLite database" in err
+    assert "'junk.db' (a SOURCE of ato merge) is not an SQLite database" in err
+    assert "name another path as the SOURCE" in err
     err = error("merge", str(tmp_path / "no" / "t.db"), "junk.db")
     assert "(the TARGET of ato merge)" in err and "folder" in err
     assert "(the DATABASE of ato migrate)" in error("migrate", "nothere.db")

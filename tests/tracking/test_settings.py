@@ -43,6 +43,7 @@ def test_a_database_error_names_how_the_url_was_given(tmp_path):
     """The config key for SQLLogger(config), the argument for SQLLogger.open and
     SQLFinder(url): the user is told which of their settings to change."""
     from ato.tracking import SQLFinder
+    from ato.tracking.migrations import migrate_database
     from ato.tracking.settings import Origin, database_origin
 
     missing = f"sqlite:///{tmp_path / 'no' / 'x.db'}"
@@ -57,6 +58,11 @@ def test_a_database_error_names_how_the_url_was_given(tmp_path):
         SQLFinder(missing)
     with pytest.raises(TrackerError, match=r"from experiment\.sql\.db_path="):
         SQLFinder(config)
-    assert Origin("--db").given("postgresql://u:secret@h/d") == "--db='postgresql://u:***@h/d'"
-    assert Origin("the TARGET", keyword=False).given("x") == "'x' (the TARGET)"
-    assert database_origin("x.db").name == "--db"
+    db = database_origin("runs.db")
+    assert db.given("sqlite:///runs.db") == "--db='runs.db'"  # as typed
+    assert db.instead() == "give --db another path"
+    assert (
+        Origin("--db={}", "").given("postgresql://u:secret@h/d") == "--db='postgresql://u:***@h/d'"
+    )
+    with pytest.raises(TrackerError, match=r"from url='sqlite:///.*' \(of migrate_database\)"):
+        migrate_database(missing)

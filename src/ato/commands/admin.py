@@ -15,8 +15,11 @@ def merge(args: argparse.Namespace, out: Output) -> int:
 
     sources = [database_url(source) for source in args.sources]
     origins = (
-        Origin("the TARGET of ato merge", keyword=False),
-        Origin("a SOURCE of ato merge", keyword=False),
+        Origin("{} (the TARGET of ato merge)", "name {} as the TARGET", typed=args.target),
+        [
+            Origin("{} (a SOURCE of ato merge)", "name {} as the SOURCE", typed=source)
+            for source in args.sources
+        ],
     )
     result = merge_databases(database_url(args.target), sources, _origins=origins)
     if out.json_mode:
@@ -36,7 +39,8 @@ def migrate(args: argparse.Namespace, out: Output) -> int:
     from ato.tracking.settings import Origin, database_url
 
     url = database_url(args.database)
-    found = migrate_database(url, Origin("the DATABASE of ato migrate", keyword=False))
+    origin = Origin("{} (the DATABASE of ato migrate)", "name {}", typed=args.database)
+    found = migrate_database(url, origin)
     if out.json_mode:
         out.json({"database": url, "from_version": found, "to_version": LATEST})
     elif found == LATEST:

@@ -267,7 +267,7 @@ class HyperOpt:
 
         logger = self.tracker
         if isinstance(logger, str):
-            origin = Origin("tracker", note=f" (of {type(self).__name__})")
+            origin = Origin(f"tracker={{}} (of {type(self).__name__})", "pass tracker={}")
             logger = SQLLogger.open(logger, self._project(), _origin=origin)
             self.tracker = logger
         assert self.search_id is not None

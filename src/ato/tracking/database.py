@@ -107,7 +107,7 @@ def _check_sqlite_folder(path: str, url: str, origin: Origin) -> None:
     if not os.path.exists(path) and not os.path.isdir(folder):
         raise TrackerDatabaseError(
             f"Cannot create the tracker database {path!r} (from {shown}): the folder "
-            f"{folder!r} does not exist. Create it, or {origin.elsewhere()}."
+            f"{folder!r} does not exist. Create it, or {origin.instead()}."
         )
     # The journal files (-wal, -shm) are created beside the database at every open.
     if not os.access(folder, os.W_OK | os.X_OK):
@@ -162,7 +162,7 @@ def _cannot_connect(error: DBAPIError, url: str, origin: Origin) -> TrackerDatab
     if parsed.get_backend_name() == "sqlite":
         return TrackerDatabaseError(
             f"SQLite cannot open the tracker database {shown} ({first}). Check that "
-            f"the path names a file in a folder you can write, or {origin.elsewhere()}."
+            f"the path names a file in a folder you can write, or {origin.instead()}."
         )
     where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
     return TrackerDatabaseError(
@@ -180,8 +180,8 @@ def not_a_database(
     if "file is not a database" not in text and "file is encrypted" not in text:
         return None
     return TrackerDatabaseError(
-        f"{origin.given(url)} is not an SQLite database ({text}). Nothing was changed. "
-        f"Point {origin.name} at a new file or an existing ato database."
+        f"{origin.given(url)} is not an SQLite database ({text}). Nothing was changed; "
+        f"{origin.instead()}."
     )
 
 
@@ -279,7 +279,7 @@ def _check_sqlite_file(path: str, url: str, origin: Origin) -> None:
     if not os.path.exists(path):
         raise TrackerDatabaseError(
             f"No tracker database at {path!r} (from {shown}); reading never creates one. "
-            f"Check the path given as {origin.name}, or log a run there first."
+            f"Check the path, or log a run there first."
         )
 
 

@@ -59,7 +59,7 @@ class SQLFinder:
         self.config = config
         if isinstance(config, str):
             self.db_path = config
-            origin = _origin or Origin("url", note=" (of SQLFinder)")
+            origin = _origin or Origin("url={} (of SQLFinder)", "give SQLFinder {}")
         else:
             self.db_path = setting(config, "experiment.sql.db_path")
             origin = _origin or CONFIG_URL

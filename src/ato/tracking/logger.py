@@ -81,7 +81,9 @@ class SQLLogger:
                 f"(e.g. SQLLogger.open(url, 'vision'))."
             )
         experiment = ADict(project_name=project_name, sql=ADict(db_path=url))
-        settings.setdefault("_origin", Origin("url", note=" (of SQLLogger.open)"))
+        settings.setdefault(
+            "_origin", Origin("url={} (of SQLLogger.open)", "give SQLLogger.open {}")
+        )
         return cls(ADict(experiment=experiment), **settings)
 
     def __init__(

@@ -49,28 +49,34 @@ def merge_databases(
     target: str,
     sources: Sequence[str],
     *,
-    _origins: tuple[Origin, Origin] = (Origin("target"), Origin("sources")),
+    _origins: tuple[Origin, Sequence[Origin]] | None = None,
 ) -> MergeResult:
     """Copy the runs of each database URL in ``sources`` into ``target``.
 
-    (``_origins``: where the target's and the sources' URLs were given, for errors.)
+    (``_origins``: where the target's URL and each source's were given, for errors.)
     """
     from ato.tracking.database import connect_or_refuse, open_engine, write
     from ato.tracking.migrations import migrate
 
     result = MergeResult()
-    target_origin, source_origin = _origins
+    if _origins is None:
+        source_origin = Origin("a source {} (of merge_databases)", "give merge_databases {}")
+        _origins = (
+            Origin("target={} (of merge_databases)", "give merge_databases {} as target"),
+            [source_origin] * len(sources),
+        )
+    target_origin, source_origins = _origins
     engine = open_engine(target, writer=True, origin=target_origin)
     try:
         migrate(engine, target, target_origin)
-        for url in sources:
+        for url, origin in zip(sources, source_origins, strict=True):
             if url == target:
                 raise TrackerDatabaseError(
                     f"Cannot merge {masked_url(url)!r} into itself: name another database "
                     f"as the target."
                 )
-            source = open_engine(url, writer=False, read_only=True, origin=source_origin)
-            connect_or_refuse(source, url, source_origin)  # unreachable, or not a database
+            source = open_engine(url, writer=False, read_only=True, origin=origin)
+            connect_or_refuse(source, url, origin)  # unreachable, or not a database
             try:
                 write(engine, partial(_merge_one, source=source, url=url, result=result))
             finally:

@@ -269,8 +269,7 @@ def _refuse_foreign_tables(connection: Connection, url: str, origin: Origin) -> 
                 f"The database {origin.given(url)} has a table {name!r} that is not "
                 f"ato's: it lacks the columns {', '.join(missing)} (it has "
                 f"{', '.join(sorted(columns))}). It looks like another program's "
-                f"database; nothing was changed. Point {origin.name} at a new "
-                f"file or an existing ato database."
+                f"database; nothing was changed: {origin.instead()}."
             )
 
 
@@ -316,11 +315,12 @@ def migrate(engine: Engine, url: str, origin: Origin = CONFIG_URL) -> int:
     return found
 
 
-def migrate_database(url: str, origin: Origin = CONFIG_URL) -> int:
+def migrate_database(url: str, origin: Origin | None = None) -> int:
     """Migrate the existing database at ``url`` (``ato migrate``); return the version it
     had. A missing SQLite file is an error: this never creates a database."""
     from ato.tracking.database import open_engine
 
+    origin = origin or Origin("url={} (of migrate_database)", "give migrate_database {}")
     open_engine(url, writer=False, read_only=True, origin=origin).dispose()  # exists?
     engine = open_engine(url, writer=True, origin=origin)
     try:

@@ -24,29 +24,30 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a database URL was given (a config key, a command-line option, an
-    argument), so that an error about the URL names the setting to change.
+    """Where a database URL was given (a config key, a command-line option or argument,
+    an environment variable, a parameter), so that an error about it names what the
+    user wrote and how to give another.
 
-    ``keyword``: the URL reads as ``name='url'`` (``--db='...'``); otherwise as
-    ``'url' (name)``, for a positional command-line argument. ``note`` follows it (for
-    a default the user never typed).
+    ``reads``: how the URL is named, ``{}`` standing for it (``'--db={}'``); ``fix``: how to
+    give another, ``{}`` standing for what (``'give --db {}'``); ``typed``: what the user
+    typed, when the URL was made from it (a path for ``sqlite:///path``).
     """
 
-    name: str
-    keyword: bool = True
-    note: str = ""
+    reads: str
+    fix: str
+    typed: str | None = None
 
     def given(self, url: Any) -> str:
-        """``url`` as given, its password masked: ``--db='sqlite:///runs.db'``."""
-        shown = repr(masked_url(url) if isinstance(url, str) else url)
-        return (f"{self.name}={shown}" if self.keyword else f"{shown} ({self.name})") + self.note
+        """The URL as given, its password masked: ``--db='runs.db'``."""
+        text = self.typed if self.typed is not None else url
+        return self.reads.format(repr(masked_url(text) if isinstance(text, str) else text))
 
-    def elsewhere(self) -> str:
-        """How to give another URL: ``point --db elsewhere``."""
-        return f"point {self.name} elsewhere"
+    def instead(self, what: str = "another path") -> str:
+        """How to give another URL: ``give --db another path``."""
+        return self.fix.format(what)
 
 
-CONFIG_URL = Origin("experiment.sql.db_path")
+CONFIG_URL = Origin("experiment.sql.db_path={}", "point experiment.sql.db_path at {}")
 
 _LAYOUT = """\
 config.experiment.project_name = 'my_project'
@@ -92,10 +93,14 @@ def database_url(db: str | None) -> str:
 
 
 def database_origin(db: str | None, name: str = "--db") -> Origin:
-    """Where :func:`database_url` took its URL from: ``db`` (given as ``name``), else
-    ``$ATO_DB``, else the default."""
+    """Where :func:`database_url` took its URL from: ``db`` (given as ``name``, an option
+    or a parameter), else ``$ATO_DB``, else the default."""
     if db:
-        return Origin(name)
-    if os.environ.get("ATO_DB"):
-        return Origin("ATO_DB")
-    return Origin(name, note=f", the default: neither {name} nor ATO_DB was given")
+        return Origin(f"{name}={{}}", f"give {name} {{}}", typed=db)
+    env = os.environ.get("ATO_DB")
+    if env:
+        return Origin("ATO_DB={}", "set ATO_DB to {}", typed=env)
+    return Origin(
+        f"the default database {{}} (no {name} given, ATO_DB unset)",
+        f"give {name} {{}} (or set ATO_DB)",
+    )
