@@ -362,3 +362,21 @@ def test_a_database_error_names_where_the_url_was_given(capsys, tmp_path, monkey
     err = error("merge", str(tmp_path / "no" / "t.db"), "junk.db")
     assert "(the TARGET of ato merge)" in err and "folder" in err
     assert "(the DATABASE of ato migrate)" in error("migrate", "nothere.db")
+
+
+def test_a_config_with_an_int_past_the_digit_limit_is_shown_and_exported(capsys, tmp_path):
+    from ato.adict import ADict
+    from ato.tracking import SQLLogger
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    for big in (10**5000, 10**5000 + 1):
+        logger = SQLLogger.open(url, "p")
+        logger.config = ADict(big=big)
+        logger.run()
+        logger.finish()
+    shown = as_json(capsys, "show", "1", "--db", url)
+    assert "100000…000000 (5,001 digits)" in json.dumps(shown, ensure_ascii=False)
+    status, out, err = ato(capsys, "explain", "1", "2", "--db", url)
+    assert status == 0, err
+    assert "100000…000000 (5,001 digits)" in out and "100000…000001 (5,001 digits)" in out
+    as_json(capsys, "explain", "1", "2", "--db", url)

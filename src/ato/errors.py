@@ -366,12 +366,28 @@ def shown(value: Any) -> str:
         return f"{sign}~10**{int(abs(value).bit_length() * math.log10(2))}"
     if isinstance(value, (tuple, list)) and len(value) <= 4:
         inner = ", ".join(shown(item) for item in value)
-        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
+        if isinstance(value, list):
+            return f"[{inner}]"
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
     try:
         text = repr(value)
     except Exception:  # a repr that raises, or an int past Python's digit limit
         return f"<{type(value).__name__}>"
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def long_int(number: int) -> str:
+    """An int of thousands of digits, which Python will not print (4,300 at most), as its
+    first and last digits and its length: ``100000…000001 (5,001 digits)``; two such
+    ints read apart unless they differ only in the middle."""
+    size = abs(number)
+    digits = int(size.bit_length() * math.log10(2))
+    if 10**digits <= size:
+        digits += 1
+    if digits <= 12:
+        return str(number)
+    sign = "-" if number < 0 else ""
+    return f"{sign}{size // 10 ** (digits - 6)}…{size % 10**6:06d} ({digits:,} digits)"
 
 
 def counted(number: int) -> str:

@@ -427,4 +427,73 @@ def test_an_int_past_the_digit_limit_is_searched_tracked_resumed_and_shown(scope
     explain = ["explain", str(first.id), str(first.id + 1)]
     for command in (["show", str(first.id)], explain, ["searches"]):
         assert main([*command, "--db", url]) == 0
-        assert "~10**5000" in capsys.readouterr().out or command == ["searches"]
+        assert "(5,001 digits)" in capsys.readouterr().out or command == ["searches"]
+
+
+def test_stored_params_are_exact_and_read_as_written(scope, tmp_path):
+    url = f"sqlite:///{tmp_path}/runs.db"
+    spaces = ADict(
+        seed=ADict(param_type="INTEGER", param_range=(10**20, 10**20 + 2), num_samples=3),
+        opt=ADict(param_type="CATEGORY", categories=[(1,), ("adamw", 0.9)]),
+    )
+    HyperBand(scope, spaces, 0.5, 2, tracker=url, progress=False).main(lambda config: 1.0)()
+    with create_engine(url).connect() as connection:
+        params = connection.execute(select(trials.c.params).where(trials.c.rung == 0)).scalars()
+        stored = [(row["seed"], row["opt"]) for row in params]
+    assert {seed for seed, _ in stored} == {10**20, 10**20 + 1, 10**20 + 2}
+    assert {opt for _, opt in stored} == {"(1,)", "('adamw', 0.9)"}
+
+
+def test_a_view_made_with_partial_of_a_volatile_value_does_not_make_another_search(tmp_path):
+    import functools
+    import itertools
+
+    from ato.scope import Scope
+
+    url = f"sqlite:///{tmp_path}/runs.db"
+    folders = itertools.count()
+
+    def set_out_dir(config, out_dir):
+        config.out_dir = out_dir
+
+    def search():
+        Scope.initialize_registry()
+        scope = Scope()
+
+        @scope.observe(default=True)
+        def experiment(config):
+            config.experiment = ADict(
+                project_name="p", sql=ADict(db_path=url), volatile=["out_dir"]
+            )
+
+        view = functools.partial(set_out_dir, out_dir=f"runs/{next(folders)}")  # per run
+        scope.observe("out_dir", default=True)(view)
+        spaces = ADict(x=ADict(param_type="CATEGORY", categories=[1, 2]))
+        calls = []
+        hyperband = HyperBand(scope, spaces, 0.5, 1, tracker=url, progress=False)
+        result = hyperband.main(lambda config: calls.append(1) or config.x)()
+        return result.search_id, len(calls)
+
+    first_id, ran = search()
+    assert ran == 3
+    assert search() == (first_id, 0)
+
+
+def test_a_completed_search_started_again_with_on_error_raise_returns_its_result(
+    scope, spaces, tmp_path
+):
+    """A failure it ranked last under on_error='continue' is a result of a finished
+    search, not a place where the search stopped."""
+    url = f"sqlite:///{tmp_path}/runs.db"
+    calls = []
+
+    def trial(config):
+        calls.append(1)
+        if config.model == "vit":
+            raise RuntimeError("vit is broken")
+        return lr_score(config)
+
+    first = HyperBand(scope, spaces, 0.5, 2, tracker=url, on_error="continue").main(trial)()
+    ran = len(calls)
+    again = HyperBand(scope, spaces, 0.5, 2, tracker=url, on_error="raise").main(trial)()
+    assert len(calls) == ran and again.config == first.config

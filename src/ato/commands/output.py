@@ -26,6 +26,11 @@ def _finite(value: Any) -> Any:
     # JSON has no infinity or NaN: strict parsers (jq, JavaScript) reject them.
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value)
+    # Nor does Python write an int of more than 4,300 digits.
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 13_000:
+        from ato.errors import long_int
+
+        return long_int(value)
     if isinstance(value, dict):
         return {str(k): _finite(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

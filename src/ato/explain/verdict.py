@@ -30,9 +30,9 @@ def _repr(value: Any) -> str:
     try:
         return repr(value)
     except Exception:  # an int past Python's 4,300 digits, a repr that raises
-        from ato.errors import shown
+        from ato.errors import long_int, shown
 
-        return shown(value)
+        return long_int(value) if isinstance(value, int) else shown(value)
 
 
 def _listing(items: list[str]) -> str:

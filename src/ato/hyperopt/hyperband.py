@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 __all__ = ["BracketHyperBand", "DistributedHyperBand", "HyperBand"]
 
 _EPS = 1e-9
+#: The most trials a HyperBand search may run, all rungs together (each rung is smaller
+#: than the last, so a rate near 1 over a big grid would run for ever).
+TRIAL_LIMIT = 10 * GRID_LIMIT
 
 
 def _budget_setting(name: str, value: Any) -> Any:
@@ -127,12 +130,14 @@ class HyperBand(HyperOpt):
             kept = math.floor(sizes[-1] * self.halving_rate + _EPS)
             sizes.append(max(1, min(kept, sizes[-1] - 1)))
             total += sizes[-1]
-            if total > GRID_LIMIT:
+            if total > TRIAL_LIMIT:
                 raise SearchSettingsError(
                     f"HyperBand(halving_rate={shown(self.halving_rate)}, num_min_samples="
                     f"{self.num_min_samples}) over a grid of {count:,} points makes more than "
-                    f"{GRID_LIMIT:,} trials; a search takes at most {GRID_LIMIT:,}. Lower "
-                    f"halving_rate (e.g. 1/3), raise num_min_samples, or search a smaller grid."
+                    f"{TRIAL_LIMIT:,} trials (rungs of {', '.join(map(str, sizes[:4]))}, ...); "
+                    f"a search takes at most {TRIAL_LIMIT:,}. Search a smaller grid (lower "
+                    f"num_samples), keep fewer after each rung (a lower halving_rate), or "
+                    f"stop the halving sooner (a higher num_min_samples)."
                 )
         return sizes
 

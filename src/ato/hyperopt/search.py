@@ -280,13 +280,14 @@ class HyperOpt:
             }
             store.open(logger.project_name, self.algorithm, described)
             try:
-                self.group.broadcast(None)
+                self.group.broadcast(store.completed)
             except BaseException as stopped:
                 store.stop(stopped)
                 raise
             return logger, store
-        self.group.broadcast(None)
-        return logger, SearchStore(logger.engine, self.search_id, owner=False)
+        follower = SearchStore(logger.engine, self.search_id, owner=False)
+        follower.completed = self.group.broadcast(None)  # as rank 0 found it
+        return logger, follower
 
     def _project(self) -> str:
         """The project the trials' runs are filed in: the logger's, or for a URL the
@@ -342,7 +343,12 @@ class HyperOpt:
     def _run_trial(self, session: _Session, trial: Trial, local: bool) -> Outcome:
         config = self._assemble(trial)
         stored = session.stored.get(trial.position)
-        if stored is not None and stored.error is not None and self.on_error == "raise":
+        if (
+            stored is not None
+            and stored.error is not None
+            and self.on_error == "raise"
+            and not (session.store is not None and session.store.completed)
+        ):
             stored = None  # the search stopped at this failure: try the trial again
         if stored is not None:
             snapshot = config.clone()
@@ -448,9 +454,14 @@ _GUARD = threading.Lock()
 
 def _params(trial: Trial) -> str:
     """``{'lr': 0.01, ...}`` for messages, whatever the values' reprs do."""
-    return (
-        "{" + ", ".join(f"{name!r}: {shown(value)}" for name, value in trial.params.items()) + "}"
-    )
+
+    def text(value: Any) -> str:
+        try:
+            return repr(value)
+        except Exception:  # an int past Python's 4,300 digits, a repr that raises
+            return shown(value)
+
+    return "{" + ", ".join(f"{name!r}: {text(value)}" for name, value in trial.params.items()) + "}"
 
 
 def _view_logic(scope: Scope) -> dict[str, str]:
@@ -463,8 +474,13 @@ def _view_logic(scope: Scope) -> dict[str, str]:
     logic = {}
     for name in names:
         view = scope.views.get(name)
-        if view is not None and view.fn is not None:
-            logic[name] = fingerprint_of(view.fn).combined
+        function = None if view is None else view.fn
+        # Code only: a partial's bound values (a run's output folder, say) reach the
+        # config, which counts as the search's starting config, volatile keys aside.
+        while isinstance(function, functools.partial):
+            function = function.func
+        if function is not None:
+            logic[name] = fingerprint_of(function).combined
     return logic
 
 

@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from ato.errors import shown
+from ato.errors import long_int, shown
 from ato.tracking.database import retry
 from ato.tracking.pids import pid_namespace
 from ato.tracking.schema import Base, utc_now
@@ -67,6 +67,7 @@ class SearchStore:
         decides); another rank's trials only say the search is alive."""
         self.engine, self.search_id, self.owner = engine, search_id, owner
         self._since: _dt.datetime | None = None  # when this process first wrote the row
+        self.completed = False  # the search had completed when this process opened it
 
     def open(self, project: str | None, algorithm: str, arguments: Mapping[str, Any]) -> None:
         """Record the search, unless a process started it before (this or another rank)."""
@@ -74,8 +75,9 @@ class SearchStore:
         def write() -> None:
             with self.engine.begin() as connection:
                 found = connection.execute(
-                    select(searches.c.id).where(searches.c.id == self.search_id)
+                    select(searches.c.status).where(searches.c.id == self.search_id)
                 ).first()
+                self.completed = found is not None and found.status == "completed"
                 if found is None:
                     connection.execute(
                         insert(searches).values(
@@ -226,10 +228,15 @@ class SearchStore:
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
-        return shown(value)  # JSON holds no int past 4,300 digits; no reader needs them all
+    """A searched value as JSON can hold it, for people to read (resuming never reads it
+    back): exact where JSON allows, else as it prints."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 13_000:
+        return long_int(value)  # Python writes no int past 4,300 digits, nor JSON then
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else repr(value)
-    return shown(value)
+    try:
+        return repr(value)
+    except Exception:  # a repr that raises, or that holds a huge int
+        return shown(value)
