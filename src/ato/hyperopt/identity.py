@@ -2,9 +2,10 @@
 
 The algorithm with its arguments, the search space, the mode and the scope; and, when the
 search is tracked (only then is there something to resume), the config every trial starts
-from, the logic of the trial function (its canonical fingerprint combined with its
-callees': a comment or a renamed local does not count, an edit does) and the plain values
-it carries (closure, instance). Stored metrics measured under another config or other
+from, the logic of the views that assemble it (lazy branches the starting config does not
+take included), the logic of the trial function (its canonical fingerprint combined with
+its callees': a comment or a renamed local does not count, an edit does) and the plain
+values it carries (closure, instance). Stored metrics measured under another config or other
 code would otherwise be mixed into the new search. Keys that differ at every start by
 design do not count: the tracker's settings (``experiment.*``), keys marked volatile,
 and the searched keys, whose starting values no trial sees. Module globals the trial
@@ -22,7 +23,7 @@ import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["carried_values", "plain_values", "search_identity"]
+__all__ = ["carried_values", "plain_values", "search_identity", "view_logic"]
 
 # An object without a repr of its own shows its address, which differs at every start.
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -132,3 +133,23 @@ def carried_values(func: Any) -> dict[str, str]:
 
     visit(func, "", 0)
     return plain_values(values)
+
+
+def view_logic(scope: Any) -> dict[str, str]:
+    """The canonical fingerprint of each view the scope applies, by name."""
+    from ato.trace import fingerprint_of
+
+    applied = scope.get_assigned_views()
+    names = [name for group in ("default_views", "views", "default_lazy_views", "lazy_views")
+             for name in applied[group]]  # fmt: skip
+    logic = {}
+    for name in names:
+        view = scope.views.get(name)
+        function = None if view is None else view.fn
+        # Code only: a partial's bound values (a run's output folder, say) reach the
+        # config, which counts as the search's starting config, volatile keys aside.
+        while isinstance(function, functools.partial):
+            function = function.func
+        if function is not None:
+            logic[name] = fingerprint_of(function).combined
+    return logic

@@ -26,6 +26,7 @@ from ato.errors import shown
 from ato.hyperopt.assembly import assemble_trial, search_source
 from ato.hyperopt.errors import SearchSettingsError, TrialFailedError, TrialResultError
 from ato.hyperopt.group import ProcessGroup
+from ato.hyperopt.metric import as_metric, plain_metric
 from ato.hyperopt.progress import SearchProgress
 from ato.hyperopt.space import SearchSpace
 from ato.scope import Scope
@@ -225,12 +226,12 @@ class HyperOpt:
             raise
         result["search_id"] = self.search_id
         if store is not None and self.group.rank == 0:
-            store.close({"metric": _plain_metric(result["metric"])})
+            store.close({"metric": plain_metric(result["metric"])})
         return result
 
     def _identity(self, trial_code: Callable[..., Any]) -> str:
         """Equal for two starts of the same search (see :mod:`ato.hyperopt.identity`)."""
-        from ato.hyperopt.identity import search_identity
+        from ato.hyperopt.identity import search_identity, view_logic
 
         facts = {
             "algorithm": self.algorithm,
@@ -246,7 +247,7 @@ class HyperOpt:
         facts["project"] = self._project()
         # The logic of the views that assemble each trial: a lazy view's branch that the
         # starting config below does not take is code all the same.
-        facts["views"] = _view_logic(self.scope)
+        facts["views"] = view_logic(self.scope)
         from ato.tracking.starting import volatile_keys
 
         # What every trial starts from, its searched keys at a fixed point (their low
@@ -365,7 +366,7 @@ class HyperOpt:
         try:
             with self.group.trial():
                 value = session.evaluate(config)
-            metric = _as_metric(value, self._trial_name)
+            metric = as_metric(value, self._trial_name)
         except TrialResultError as bad:
             if logger is not None:
                 logger.finish("failed", str(bad))
@@ -464,26 +465,6 @@ def _params(trial: Trial) -> str:
     return "{" + ", ".join(f"{name!r}: {text(value)}" for name, value in trial.params.items()) + "}"
 
 
-def _view_logic(scope: Scope) -> dict[str, str]:
-    """The canonical fingerprint of each view the scope applies, by name."""
-    from ato.trace import fingerprint_of
-
-    applied = scope.get_assigned_views()
-    names = [name for group in ("default_views", "views", "default_lazy_views", "lazy_views")
-             for name in applied[group]]  # fmt: skip
-    logic = {}
-    for name in names:
-        view = scope.views.get(name)
-        function = None if view is None else view.fn
-        # Code only: a partial's bound values (a run's output folder, say) reach the
-        # config, which counts as the search's starting config, volatile keys aside.
-        while isinstance(function, functools.partial):
-            function = function.func
-        if function is not None:
-            logic[name] = fingerprint_of(function).combined
-    return logic
-
-
 def _check_tracker(tracker: Any) -> None:
     if tracker is None or (isinstance(tracker, str) and tracker):
         return
@@ -494,54 +475,6 @@ def _check_tracker(tracker: Any) -> None:
             f"tracker is {shown(tracker)}; give an SQLLogger, a database URL such as "
             f"'sqlite:///experiments.db', or None (not tracked)."
         )
-
-
-def _as_metric(value: Any, where: str) -> float:
-    """``float(value)``, or a :class:`TrialResultError` naming ``where`` and what came
-    back when it is no number at all (a conversion that fails, such as an int too large
-    for a float, is the trial's failure instead)."""
-    if not _not_a_number(value):
-        item = getattr(value, "item", None)  # numpy refuses float() of shape (1,)
-        if getattr(value, "shape", ()) != () and callable(item):
-            value = item()  # the value itself, which may be no number ('3', 1+3j)
-        if not _not_a_number(value):
-            return float(value)
-    if inspect.iscoroutine(value) or inspect.isgenerator(value):
-        value.close()  # never run, and never warned about as "never awaited"
-    kind = type(value)
-    what = f"{kind.__module__}.{kind.__qualname__}".removeprefix("builtins.")
-    shape = getattr(value, "shape", None)
-    if shape is not None:
-        what += f" of shape {tuple(shape)}"
-    raise TrialResultError(
-        f"The trial function {where} returned {shown(value)} ({what}); it must return "
-        f"the metric as one number: an int, a float, or an array or tensor holding one "
-        f"value (e.g. `return float(loss.item())`)."
-    )
-
-
-def _not_a_number(value: Any) -> bool:
-    if value is None or isinstance(
-        value, (str, bytes, complex, Mapping, list, tuple, set, frozenset)
-    ):
-        return True
-    # numpy: complex numbers (float() drops the imaginary part), text, records
-    if getattr(getattr(value, "dtype", None), "kind", "f") in ("c", "U", "S", "V"):
-        return True
-    if getattr(value, "is_complex", None) is not None and callable(value.is_complex):
-        try:  # a torch tensor
-            if value.is_complex():
-                return True
-        except Exception:
-            pass
-    shape = getattr(value, "shape", None)
-    if shape is not None:
-        try:
-            return bool(math.prod(shape) != 1)  # one value, whatever its dimensions
-        except Exception:  # a shape that is no sequence of ints: let float() decide
-            return False
-    kind = type(value)
-    return not (hasattr(kind, "__float__") or hasattr(kind, "__index__"))
 
 
 def _where(func: Any) -> str:
@@ -555,10 +488,6 @@ def _where(func: Any) -> str:
     if code is None:
         return name
     return f"{name} ({code.co_filename}:{code.co_firstlineno})"
-
-
-def _plain_metric(metric: float) -> float | str:
-    return metric if math.isfinite(metric) else repr(metric)
 
 
 def _project_of(config: ADict) -> str:
