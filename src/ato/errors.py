@@ -448,6 +448,16 @@ class TrialFailedError(SearchError, RuntimeError):
     """With ``on_error='raise'``: a trial raised; its traceback is in the message."""
 
 
+class RankStoppedError(SearchError, RuntimeError):
+    """A distributed search stopped because one of its ranks did (a trial raised
+    ``SystemExit`` or ``KeyboardInterrupt`` there, or its process ended); the message
+    names the rank. ``interrupted``: by ``KeyboardInterrupt``."""
+
+    def __init__(self, message: str, interrupted: bool = False) -> None:
+        super().__init__(message)
+        self.interrupted = interrupted
+
+
 class TrialResultError(SearchError, TypeError):
     """The trial function returned something other than one number: a bug of the
     program, not of a trial, so the search stops whatever ``on_error`` says."""

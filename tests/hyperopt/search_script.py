@@ -3,13 +3,19 @@
 Settings come from the environment, not the command line, which the scope reads:
 ``ATO_TEST_DB`` (database URL), ``ATO_TEST_MARKS`` (a file that gets one line per trial
 this process runs), ``ATO_TEST_SLEEP`` (seconds per trial), ``ATO_TEST_FAIL`` (a model
-whose trials raise), ``ATO_TEST_RETURN_ON_RANK`` (a rank whose trials return no number).
+whose trials raise), ``ATO_TEST_RETURN_ON_RANK`` (a rank whose trials return no number),
+``ATO_TEST_EXIT_ON_RANK`` (a rank whose first trial raises ``SystemExit(3)``),
+``ATO_TEST_SLEEP_RUNG`` (the rung whose trials sleep ``ATO_TEST_SLEEP``; default every
+one), ``ATO_TEST_PG_TIMEOUT`` (the process group's timeout, in seconds),
+``ATO_TEST_RATE_ON_RANK`` (``rank:rate``, a rank given another halving rate) and
+``ATO_TEST_WORLD_ARG`` (the world_size passed, if not the group's).
 With ``RANK``/``WORLD_SIZE``/``MASTER_PORT`` set, it runs ``DistributedHyperBand`` over
 gloo. It prints the result as JSON on its last line.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import os
@@ -47,10 +53,15 @@ def main() -> None:
 
         from ato.hyperopt.hyperband import DistributedHyperBand
 
-        dist.init_process_group("gloo", rank=rank, world_size=world_size)
+        timeout = os.environ.get("ATO_TEST_PG_TIMEOUT")
+        extra = {"timeout": datetime.timedelta(seconds=float(timeout))} if timeout else {}
+        dist.init_process_group("gloo", rank=rank, world_size=world_size, **extra)
         callers_group = dist.GroupMember.WORLD
+        odd_rank, _, odd_rate = os.environ.get("ATO_TEST_RATE_ON_RANK", "").partition(":")
+        rate = float(odd_rate) if odd_rank == str(rank) else 0.5
+        world_arg = int(os.environ.get("ATO_TEST_WORLD_ARG", world_size))
         hyperband = DistributedHyperBand(
-            scope, SPACES, 0.5, 2, tracker=tracker, rank=rank, world_size=world_size
+            scope, SPACES, rate, 2, tracker=tracker, rank=rank, world_size=world_arg
         )
     else:
         from ato.hyperopt.hyperband import HyperBand
@@ -59,6 +70,7 @@ def main() -> None:
     marks = os.environ.get("ATO_TEST_MARKS")
     failing = os.environ.get("ATO_TEST_FAIL")
     returning_nothing = os.environ.get("ATO_TEST_RETURN_ON_RANK") == str(rank)
+    exiting = os.environ.get("ATO_TEST_EXIT_ON_RANK") == str(rank)
 
     @hyperband.main
     def train(config):
@@ -67,7 +79,11 @@ def main() -> None:
                 handle.write(f"{rank} {config.__num_halved__} {config.lr} {config.model}\n")
         # Read here, not captured: a value the trial function carries counts in the
         # search's identity, and the killed run sleeps where the resumed one does not.
-        time.sleep(float(os.environ.get("ATO_TEST_SLEEP", "0")))
+        sleep_rung = os.environ.get("ATO_TEST_SLEEP_RUNG")
+        if sleep_rung is None or int(sleep_rung) == config.__num_halved__:
+            time.sleep(float(os.environ.get("ATO_TEST_SLEEP", "0")))
+        if exiting:
+            raise SystemExit(3)
         if world_size > 1:
             import torch
             import torch.distributed as dist

@@ -141,3 +141,57 @@ def test_numpy_ints_are_a_rank_and_a_world_size(scope, spaces):
     )
     best = HyperBand(scope, spaces, 0.5, 1, progress=False).main(lr_score)()
     assert hyperband.main(lr_score)().metric == best.metric
+
+
+def _errors(processes):
+    """Each rank's (exit status, standard error), once every rank has ended."""
+    ended = []
+    for process in processes:
+        _, err = process.communicate(timeout=300)
+        ended.append((process.returncode, err))
+    return ended
+
+
+def test_ranks_given_different_settings_are_refused_on_every_rank(tmp_path):
+    ended = _errors(start_ranks(2, ATO_TEST_DB="", ATO_TEST_RATE_ON_RANK="1:0.25"))
+    for status, err in ended:
+        assert status != 0 and "SearchSettingsError" in err
+        assert "arguments.halving_rate is 0.25 on rank 1, 0.5 on rank 0" in err
+
+
+def test_world_size_1_in_a_group_of_2_is_refused(tmp_path):
+    for status, err in _errors(start_ranks(2, ATO_TEST_DB="", ATO_TEST_WORLD_ARG="1")):
+        assert status != 0 and "world_size=1 differ from the process group's" in err
+
+
+def test_a_rank_waits_for_a_trial_longer_than_the_groups_timeout(tmp_path):
+    """The final rung's one trial runs on rank 0 for longer than the caller's process
+    group timeout: rank 1 waits for it all the same."""
+    env = dict(
+        ATO_TEST_DB="", ATO_TEST_PG_TIMEOUT="1.5", ATO_TEST_SLEEP="3", ATO_TEST_SLEEP_RUNG="3"
+    )
+    results = strip_untracked(run_ranks(2, **env))
+    assert results[0] == results[1] and results[0]["config"]["model"] == "resnet101"
+
+
+def strip_untracked(results):
+    for result in results:
+        del result["config"]["__search_id__"]
+    return results
+
+
+def test_system_exit_in_a_trial_on_one_rank_stops_every_rank_saying_which(tmp_path):
+    url = f"sqlite:///{tmp_path}/d.db"
+    (status0, err0), (status1, _) = _errors(
+        start_ranks(2, ATO_TEST_DB=url, ATO_TEST_EXIT_ON_RANK="1")
+    )
+    assert status1 == 3  # the trial's own exit, on its rank
+    assert status0 != 0 and "RankStoppedError: Rank 1 stopped the search in rung 0" in err0
+    assert "raised SystemExit: 3" in err0
+    with create_engine(url).connect() as connection:
+        statuses = connection.execute(text("SELECT status, error FROM experiments")).all()
+        search = connection.execute(text("SELECT status FROM hpo_searches")).scalar()
+    assert search == "failed"
+    assert any(
+        status == "failed" and "SystemExit: 3" in (error or "") for status, error in statuses
+    )

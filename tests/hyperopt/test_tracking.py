@@ -497,3 +497,27 @@ def test_a_completed_search_started_again_with_on_error_raise_returns_its_result
     ran = len(calls)
     again = HyperBand(scope, spaces, 0.5, 2, tracker=url, on_error="raise").main(trial)()
     assert len(calls) == ran and again.config == first.config
+
+
+@pytest.mark.parametrize(
+    ("stop", "status"), [(SystemExit(3), "failed"), (KeyboardInterrupt(), "killed")]
+)
+def test_a_trial_that_exits_leaves_its_run_failed_or_killed_not_completed(
+    scope, spaces, tmp_path, stop, status
+):
+    url = f"sqlite:///{tmp_path}/runs.db"
+
+    def trial(config):
+        if config.model == "vit":
+            raise stop
+        return lr_score(config)
+
+    with pytest.raises(type(stop)):
+        HyperBand(scope, spaces, 0.5, 2, tracker=url, progress=False).main(trial)()
+    with create_engine(url).connect() as connection:
+        last = connection.execute(
+            text("SELECT status, error FROM experiments ORDER BY id DESC")
+        ).first()
+        search = connection.execute(select(searches.c.status)).scalar()
+    assert last.status == status and type(stop).__name__ in last.error
+    assert search == ("killed" if status == "killed" else "failed")

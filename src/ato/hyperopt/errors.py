@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ato.errors import OptionalDependencyError as MissingDependencyError
 from ato.errors import (
+    RankStoppedError,
     SearchError,
     SearchSettingsError,
     SearchSpaceError,
@@ -15,6 +16,7 @@ from ato.errors import (
 
 __all__ = [
     "MissingDependencyError",
+    "RankStoppedError",
     "SearchError",
     "SearchSettingsError",
     "SearchSpaceError",

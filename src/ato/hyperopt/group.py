@@ -7,14 +7,18 @@ never imports it.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import operator
 from collections.abc import Iterator
 from typing import Any
 
 from ato.errors import shown
-from ato.hyperopt.errors import MissingDependencyError, SearchSettingsError
+from ato.hyperopt.errors import MissingDependencyError, RankStoppedError, SearchSettingsError
 
-__all__ = ["LocalGroup", "ProcessGroup", "TorchGroup"]
+__all__ = ["CONTROL_TIMEOUT", "LocalGroup", "ProcessGroup", "TorchGroup"]
+
+#: How long a rank waits for the others' trials of a rung.
+CONTROL_TIMEOUT = datetime.timedelta(days=30)
 
 
 class ProcessGroup:
@@ -56,38 +60,69 @@ class TorchGroup(ProcessGroup):
                 "DistributedHyperBand needs PyTorch: pip install 'ato[distributed]'"
             ) from None
         rank, world_size = _whole("rank", rank), _whole("world_size", world_size)
+        # Against the caller's group first, if there is one: world_size=1 in a group of
+        # several ranks would run the whole search on each.
+        grouped = dist.is_available() and dist.is_initialized()
+        if grouped and (dist.get_world_size() != world_size or dist.get_rank() != rank):
+            raise SearchSettingsError(
+                f"rank={rank}, world_size={world_size} differ from the process group's "
+                f"rank {dist.get_rank()} of {dist.get_world_size()}: pass "
+                f"rank=dist.get_rank(), world_size=dist.get_world_size() (for a search "
+                f"of its own on each rank, use HyperBand)."
+            )
         if world_size < 1:
             raise SearchSettingsError(f"world_size is {world_size}; it must be >= 1.")
         if not 0 <= rank < world_size:
             raise SearchSettingsError(f"rank is {rank}; it must be in [0, world_size={world_size})")
+        if world_size > 1 and not grouped:
+            raise SearchSettingsError(
+                f"DistributedHyperBand with world_size={world_size} needs an initialised "
+                f"process group: call torch.distributed.init_process_group(...) first."
+            )
         self.rank, self.world_size = rank, world_size
         self._dist = dist
-        if world_size > 1:
-            if not dist.is_available() or not dist.is_initialized():
-                raise SearchSettingsError(
-                    f"DistributedHyperBand with world_size={world_size} needs an initialised "
-                    f"process group: call torch.distributed.init_process_group(...) first."
-                )
-            if dist.get_world_size() != world_size or dist.get_rank() != rank:
-                raise SearchSettingsError(
-                    f"rank={rank}, world_size={world_size} differ from the process group's "
-                    f"rank {dist.get_rank()} of {dist.get_world_size()}."
-                )
         self._alone: Any = None
+        self._control: Any = None  # while the search runs: its gathers and broadcasts
 
     def gather(self, value: Any) -> list[Any]:
         if self.world_size == 1:
             return [value]
         gathered: list[Any] = [None] * self.world_size
-        self._dist.all_gather_object(gathered, value)
+        with self._talking("gathering the results of a rung"):
+            self._dist.all_gather_object(gathered, value, group=self._control)
         return gathered
 
     def broadcast(self, value: Any) -> Any:
         if self.world_size == 1:
             return value
         box = [value]
-        self._dist.broadcast_object_list(box, src=0)
+        with self._talking("waiting for rank 0's decision"):
+            self._dist.broadcast_object_list(box, src=0, group=self._control)
         return box[0]
+
+    @contextlib.contextmanager
+    def _talking(self, what: str) -> Iterator[None]:
+        """A collective that fails (a rank's process ended, or a wait outlasted the
+        process group's timeout) as a RankStoppedError saying so."""
+        try:
+            yield
+        except RuntimeError as error:  # torch's DistBackendError is one
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            if "timed out" in first.lower() or "timeout" in first.lower():
+                problem = (
+                    "waited longer than the process group's timeout. The trials of a rung "
+                    "run side by side and a rank that finished its share waits for the "
+                    "slowest: pass init_process_group(..., timeout=datetime.timedelta("
+                    "hours=...)) longer than a trial"
+                )
+            else:
+                problem = (
+                    "lost the other ranks: one of their processes ended or failed (see "
+                    "its output). Started again, the search resumes"
+                )
+            raise RankStoppedError(
+                f"Rank {self.rank} of the distributed search, {what}, {problem}. ({first})"
+            ) from None
 
     @contextlib.contextmanager
     def session(self) -> Iterator[None]:
@@ -98,12 +133,18 @@ class TorchGroup(ProcessGroup):
             return
         dist = self._dist
         self._alone = [dist.new_group([member]) for member in range(self.world_size)][self.rank]
+        # The ranks talk over a gloo group of their own: on CPU whatever the caller's
+        # backend, and with a timeout no trial outlasts (a rank that finished its share
+        # of a rung waits there for the slowest trial, which may take days).
+        self._control = dist.new_group(backend="gloo", timeout=CONTROL_TIMEOUT)
         try:
             yield
-            dist.barrier()  # the ranks leave the search together
+            self.broadcast(None)  # the ranks leave the search together
         finally:
-            alone, self._alone = self._alone, None
+            alone, control = self._alone, self._control
+            self._alone = self._control = None
             dist.destroy_process_group(alone)
+            dist.destroy_process_group(control)
 
     @contextlib.contextmanager
     def trial(self) -> Iterator[None]:

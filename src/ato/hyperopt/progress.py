@@ -44,7 +44,7 @@ class SearchProgress:
         )
         self._progress.start()
         self._task = self._progress.add_task(
-            "search", total=self.total, where="", spent="0", best="-"
+            "search", total=self.total, where="", spent="-", best="-"
         )
         return self
 

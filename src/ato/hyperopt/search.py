@@ -24,7 +24,12 @@ from ato.adict import ADict
 from ato.entry import call_with_configs, prepare_scopes
 from ato.errors import shown
 from ato.hyperopt.assembly import assemble_trial, search_source
-from ato.hyperopt.errors import SearchSettingsError, TrialFailedError, TrialResultError
+from ato.hyperopt.errors import (
+    RankStoppedError,
+    SearchSettingsError,
+    TrialFailedError,
+    TrialResultError,
+)
 from ato.hyperopt.group import ProcessGroup
 from ato.hyperopt.metric import as_metric, plain_metric
 from ato.hyperopt.progress import SearchProgress
@@ -70,6 +75,7 @@ class Outcome:
     snapshot: ADict = field(repr=False)
     resumed: bool = False
     fatal: bool = False  # the trial function returned no number: the search stops
+    stopped: str | None = None  # it raised SystemExit or KeyboardInterrupt: so does the search
 
 
 @dataclass
@@ -119,6 +125,8 @@ class HyperOpt:
         self.search_id: str | None = None
         self._trial_name = "the trial function"
         self._called_with: dict[str, Any] = {}  # what the decorated trial was called with
+        # What stopped a trial on this rank (SystemExit...), raised once every rank knows.
+        self._halted: BaseException | None = None
 
     # -- what subclasses provide ---------------------------------------------------------
 
@@ -209,6 +217,7 @@ class HyperOpt:
     ) -> ADict:
         prepare_scopes(self.scope.registry, [self.scope])  # the command line, once
         self._trial_name = _where(trial_code or evaluate)
+        self._same_on_every_rank()
         self.search_id = self.group.broadcast(self._identity(trial_code or evaluate))
         logger, store = self._open_tracking()
         enabled = self.show_progress and self.group.rank == 0
@@ -229,11 +238,9 @@ class HyperOpt:
             store.close({"metric": plain_metric(result["metric"])})
         return result
 
-    def _identity(self, trial_code: Callable[..., Any]) -> str:
-        """Equal for two starts of the same search (see :mod:`ato.hyperopt.identity`)."""
-        from ato.hyperopt.identity import search_identity, view_logic
-
-        facts = {
+    def _facts(self) -> dict[str, Any]:
+        """The settings that make the search's plan: its trials and rungs."""
+        return {
             "algorithm": self.algorithm,
             "arguments": self._arguments(),
             "space": self.space.describe(),
@@ -241,6 +248,29 @@ class HyperOpt:
             "scope": self.scope.name,
             "assigned": self.scope.get_assigned_views().to_dict(),
         }
+
+    def _same_on_every_rank(self) -> None:
+        """Refuse, on every rank at once, ranks that would plan different searches: each
+        rank runs its share of trials it plans itself, so they must plan the same."""
+        if self.group.world_size == 1:
+            return
+        every = self.group.gather(self._facts())
+        for rank, facts in enumerate(every):
+            difference = _first_difference(every[0], facts)
+            if difference is not None:
+                where, ours, theirs = difference
+                raise SearchSettingsError(
+                    f"The ranks of this distributed search were given different settings: "
+                    f"{where} is {shown(theirs)} on rank {rank}, {shown(ours)} on rank 0. "
+                    f"Every rank must make the search with the same arguments, search space, "
+                    f"views and command line."
+                )
+
+    def _identity(self, trial_code: Callable[..., Any]) -> str:
+        """Equal for two starts of the same search (see :mod:`ato.hyperopt.identity`)."""
+        from ato.hyperopt.identity import search_identity, view_logic
+
+        facts = self._facts()
         if self.tracker is None:  # nothing to resume: the id only labels the trials
             return search_identity(facts, {})
         # Its runs belong to a project: the same search filed elsewhere is another one.
@@ -308,11 +338,16 @@ class HyperOpt:
                 where = f"bracket {trials[0].bracket} · {where}"
             session.progress.rung(where)
         share = trials[group.rank :: group.world_size]
-        mine = [self._run_trial(session, trial, local) for trial in share]
+        mine = []
+        for trial in share:
+            mine.append(self._run_trial(session, trial, local))
+            if mine[-1].stopped is not None:
+                break  # no more trials here; the other ranks learn of it at the gather
         if local:
             outcomes = mine
         else:
             shares = group.gather(mine)
+            self._stop_if_a_rank_stopped(shares)
             by_position = {o.trial.position: o for share in shares for o in share}
             outcomes = [by_position[trial.position] for trial in trials]
             done_here = {outcome.trial.position for outcome in mine}
@@ -331,6 +366,24 @@ class HyperOpt:
                     f"on_error='raise':\n{error}"
                 )
         return outcomes
+
+    def _stop_if_a_rank_stopped(self, shares: list[list[Outcome]]) -> None:
+        """A trial that raised SystemExit or KeyboardInterrupt stops the whole search:
+        its own rank raises it, the others a RankStoppedError naming that rank."""
+        for rank, share in enumerate(shares):
+            for outcome in share:
+                if outcome.stopped is None:
+                    continue
+                if self._halted is not None:
+                    halted, self._halted = self._halted, None
+                    raise halted
+                trial = outcome.trial
+                raise RankStoppedError(
+                    f"Rank {rank} stopped the search in rung {trial.rung}: its trial "
+                    f"{_params(trial)} raised {outcome.stopped}. Every rank stops with it; "
+                    f"see rank {rank}'s output. Started again, the search resumes.",
+                    interrupted=outcome.stopped.startswith("KeyboardInterrupt"),
+                )
 
     def _assemble(self, trial: Trial) -> ADict:
         bookkeeping: dict[str, Any] = {"__num_halved__": trial.rung}
@@ -381,6 +434,16 @@ class HyperOpt:
                 if logger is not None:
                     logger.finish("failed", error)
                 raise
+        except BaseException as halt:  # SystemExit, KeyboardInterrupt: the search stops
+            if logger is not None:
+                interrupted = isinstance(halt, KeyboardInterrupt)
+                text = "".join(traceback.format_exception(halt))
+                logger.finish("killed" if interrupted else "failed", text)
+            if local:
+                raise
+            self._halted = halt
+            what = "".join(traceback.format_exception_only(halt)).strip() or type(halt).__name__
+            return Outcome(trial, math.nan, what, snapshot, stopped=what)
         snapshot["__metric__"] = metric
         if logger is not None:
             if math.isfinite(metric):
@@ -451,6 +514,22 @@ def _searching(scope: Scope) -> Iterator[None]:
 
 _SEARCH_RUNNING = "_ato_search_running"  # an attribute of the scope, while it searches
 _GUARD = threading.Lock()
+
+
+def _first_difference(ours: Any, theirs: Any, where: str = "") -> tuple[str, Any, Any] | None:
+    """The first place where two plain values (dicts, lists, scalars) differ, as
+    ``(dotted path, ours, theirs)``; None when they are equal."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        for key in [*ours, *(key for key in theirs if key not in ours)]:
+            if key not in ours or key not in theirs:
+                return f"{where}{key}", ours.get(key), theirs.get(key)
+            found = _first_difference(ours[key], theirs[key], f"{where}{key}.")
+            if found is not None:
+                return found
+        return None
+    if ours != theirs:
+        return where.rstrip(".") or "the settings", ours, theirs
+    return None
 
 
 def _params(trial: Trial) -> str:

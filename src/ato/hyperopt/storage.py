@@ -197,12 +197,13 @@ class SearchStore:
         retry(write)
 
     def stop(self, error: BaseException) -> None:
-        """The search ended before its last trial: 'killed' by Ctrl-C, else 'failed'
-        (its first line kept; the trial's run has the traceback). Never raises: the
+        """The search ended before its last trial: 'killed' by Ctrl-C (on any rank), else
+        'failed' (its first line kept; the trial's run has the traceback). Never raises: the
         error that stopped the search is the one to see."""
         if not self.owner:
             return
-        status = "killed" if isinstance(error, KeyboardInterrupt) else "failed"
+        interrupted = isinstance(error, KeyboardInterrupt) or getattr(error, "interrupted", False)
+        status = "killed" if interrupted else "failed"
         lines = "".join(traceback.format_exception_only(error)).strip().splitlines()
         reason = lines[0] if lines else type(error).__name__
         me = self._this_process()
