@@ -9,14 +9,12 @@ so that NaN, infinities and failures come last.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
 import logging
 import math
-import threading
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -31,7 +29,9 @@ from ato.hyperopt.errors import (
     TrialResultError,
 )
 from ato.hyperopt.group import ProcessGroup
+from ato.hyperopt.guards import check_tracker, first_difference, searching
 from ato.hyperopt.metric import as_metric, plain_metric
+from ato.hyperopt.naming import named_function, params_text
 from ato.hyperopt.progress import SearchProgress
 from ato.hyperopt.space import SearchSpace
 from ato.scope import Scope
@@ -110,7 +110,7 @@ class HyperOpt:
                 f"on_error is {on_error!r}; it must be 'continue' (a raising trial ranks "
                 f"last) or 'raise' (the search stops)."
             )
-        _check_tracker(tracker)
+        check_tracker(tracker)
         self.scope, self.search_spaces, self.tracker = scope, search_spaces, tracker
         self.mode, self.on_error, self.show_progress = mode, on_error, progress
         self.space = SearchSpace(search_spaces)
@@ -178,13 +178,13 @@ class HyperOpt:
             name = getattr(target, "__name__", "trial")
             config = self.scope.name
             raise SearchSettingsError(
-                f"The trial function {_where(func)} is an async def; a search calls it and "
+                f"The trial function {named_function(func)} is an async def; a search calls it and "
                 f"ranks the number it returns. Call it from a plain function: "
                 f"`def run_{name}({config}): return asyncio.run({name}({config}))`."
             )
         if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
             raise SearchSettingsError(
-                f"The trial function {_where(func)} is a generator (it yields); a search "
+                f"The trial function {named_function(func)} is a generator (it yields); a search "
                 f"calls it once and ranks the number it returns, so return the metric "
                 f"instead of yielding it."
             )
@@ -197,7 +197,7 @@ class HyperOpt:
         except TypeError as error:
             first = next(iter(parameters), "config")
             raise SearchSettingsError(
-                f"The trial function {_where(func)} cannot be called: it takes "
+                f"The trial function {named_function(func)} cannot be called: it takes "
                 f"({', '.join(parameters)}) and gets the trial's config by the scope's name, "
                 f"{name!r}, which none of its parameters has ({error}). Name its config "
                 f"parameter {name!r}, or name the scope after it: Scope(name={first!r})."
@@ -209,14 +209,14 @@ class HyperOpt:
         """Run the search with ``evaluate(config) -> metric``; return the result.
         ``trial_code`` is the function whose logic the trials run (default: ``evaluate``):
         a tracked search started again resumes only if it is unchanged."""
-        with _searching(self.scope):
+        with searching(self.scope):
             return self._run(evaluate, trial_code)
 
     def _run(
         self, evaluate: Callable[[ADict], Any], trial_code: Callable[..., Any] | None
     ) -> ADict:
         prepare_scopes(self.scope.registry, [self.scope])  # the command line, once
-        self._trial_name = _where(trial_code or evaluate)
+        self._trial_name = named_function(trial_code or evaluate)
         self._same_on_every_rank()
         self.search_id = self.group.broadcast(self._identity(trial_code or evaluate))
         logger, store = self._open_tracking()
@@ -256,7 +256,7 @@ class HyperOpt:
             return
         every = self.group.gather(self._facts())
         for rank, facts in enumerate(every):
-            difference = _first_difference(every[0], facts)
+            difference = first_difference(every[0], facts)
             if difference is not None:
                 where, ours, theirs = difference
                 raise SearchSettingsError(
@@ -362,7 +362,7 @@ class HyperOpt:
             if stop:
                 trial, error = failed[0].trial, failed[0].error
                 raise TrialFailedError(
-                    f"Trial {_params(trial)} (rung {trial.rung}) raised and "
+                    f"Trial {params_text(trial.params)} (rung {trial.rung}) raised and "
                     f"on_error='raise':\n{error}"
                 )
         return outcomes
@@ -380,8 +380,8 @@ class HyperOpt:
                 trial = outcome.trial
                 raise RankStoppedError(
                     f"Rank {rank} stopped the search in rung {trial.rung}: its trial "
-                    f"{_params(trial)} raised {outcome.stopped}. Every rank stops with it; "
-                    f"see rank {rank}'s output. Started again, the search resumes.",
+                    f"{params_text(trial.params)} raised {outcome.stopped}. Every rank stops "
+                    f"with it; see rank {rank}'s output. Started again, the search resumes.",
                     interrupted=outcome.stopped.startswith("KeyboardInterrupt"),
                 )
 
@@ -429,7 +429,9 @@ class HyperOpt:
         except Exception as exception:
             error = "".join(traceback.format_exception(exception))
             metric = math.nan
-            log.warning("Trial %s (rung %d) raised:\n%s", _params(trial), trial.rung, error)
+            log.warning(
+                "Trial %s (rung %d) raised:\n%s", params_text(trial.params), trial.rung, error
+            )
             if local and self.on_error == "raise":
                 if logger is not None:
                     logger.finish("failed", error)
@@ -488,85 +490,6 @@ class HyperOpt:
             key: [str(source) for source in chain] for key, _, chain in self.scope.sources()
         }
         return ADict(config=best.snapshot, metric=best.metric, logs=logs, provenance=provenance)
-
-
-@contextlib.contextmanager
-def _searching(scope: Scope) -> Iterator[None]:
-    """While a search runs, its scope runs no other: each trial's config is the scope's
-    own, assembled in place, so a search started inside a trial (or in another thread)
-    would change the config of the trial that is running."""
-    with _GUARD:  # two threads starting searches at once: one of them is refused
-        running = getattr(scope, _SEARCH_RUNNING, False)
-        setattr(scope, _SEARCH_RUNNING, True)
-    if running:
-        raise SearchSettingsError(
-            f"Scope {scope.name!r} is already running a search (this one was started "
-            f"inside one of its trials, or from another thread). A trial's config is the "
-            f"scope's config, assembled in place for each trial, so the two searches would "
-            f"change each other's configs. Give the second search a scope of its own: "
-            f"Scope(name=...)."
-        )
-    try:
-        yield
-    finally:
-        setattr(scope, _SEARCH_RUNNING, False)
-
-
-_SEARCH_RUNNING = "_ato_search_running"  # an attribute of the scope, while it searches
-_GUARD = threading.Lock()
-
-
-def _first_difference(ours: Any, theirs: Any, where: str = "") -> tuple[str, Any, Any] | None:
-    """The first place where two plain values (dicts, lists, scalars) differ, as
-    ``(dotted path, ours, theirs)``; None when they are equal."""
-    if isinstance(ours, dict) and isinstance(theirs, dict):
-        for key in [*ours, *(key for key in theirs if key not in ours)]:
-            if key not in ours or key not in theirs:
-                return f"{where}{key}", ours.get(key), theirs.get(key)
-            found = _first_difference(ours[key], theirs[key], f"{where}{key}.")
-            if found is not None:
-                return found
-        return None
-    if ours != theirs:
-        return where.rstrip(".") or "the settings", ours, theirs
-    return None
-
-
-def _params(trial: Trial) -> str:
-    """``{'lr': 0.01, ...}`` for messages, whatever the values' reprs do."""
-
-    def text(value: Any) -> str:
-        try:
-            return repr(value)
-        except Exception:  # an int past Python's 4,300 digits, a repr that raises
-            return shown(value)
-
-    return "{" + ", ".join(f"{name!r}: {text(value)}" for name, value in trial.params.items()) + "}"
-
-
-def _check_tracker(tracker: Any) -> None:
-    if tracker is None or (isinstance(tracker, str) and tracker):
-        return
-    from ato.tracking import SQLLogger
-
-    if not isinstance(tracker, SQLLogger):
-        raise SearchSettingsError(
-            f"tracker is {shown(tracker)}; give an SQLLogger, a database URL such as "
-            f"'sqlite:///experiments.db', or None (not tracked)."
-        )
-
-
-def _where(func: Any) -> str:
-    """``name (file:line)`` of the trial function, for messages."""
-    from ato.canonical import name_of
-    from ato.fingerprint import unwrap
-
-    original = unwrap(func)
-    name = name_of(original)
-    code = getattr(original, "__code__", None)
-    if code is None:
-        return name
-    return f"{name} ({code.co_filename}:{code.co_firstlineno})"
 
 
 def _project_of(config: ADict) -> str:

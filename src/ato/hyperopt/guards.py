@@ -1,0 +1,70 @@
+"""What a search refuses before its first trial: a second search on a scope that is
+searching, ranks of a distributed search that were given different settings, and a
+tracker that is none."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from ato.errors import shown
+from ato.hyperopt.errors import SearchSettingsError
+from ato.scope import Scope
+
+__all__ = ["check_tracker", "first_difference", "searching"]
+
+
+@contextlib.contextmanager
+def searching(scope: Scope) -> Iterator[None]:
+    """While a search runs, its scope runs no other: each trial's config is the scope's
+    own, assembled in place, so a search started inside a trial (or in another thread)
+    would change the config of the trial that is running."""
+    with _GUARD:  # two threads starting searches at once: one of them is refused
+        running = getattr(scope, _SEARCH_RUNNING, False)
+        setattr(scope, _SEARCH_RUNNING, True)
+    if running:
+        raise SearchSettingsError(
+            f"Scope {scope.name!r} is already running a search (this one was started "
+            f"inside one of its trials, or from another thread). A trial's config is the "
+            f"scope's config, assembled in place for each trial, so the two searches would "
+            f"change each other's configs. Give the second search a scope of its own: "
+            f"Scope(name=...)."
+        )
+    try:
+        yield
+    finally:
+        setattr(scope, _SEARCH_RUNNING, False)
+
+
+_SEARCH_RUNNING = "_ato_search_running"  # an attribute of the scope, while it searches
+_GUARD = threading.Lock()
+
+
+def first_difference(ours: Any, theirs: Any, where: str = "") -> tuple[str, Any, Any] | None:
+    """The first place where two plain values (dicts, lists, scalars) differ, as
+    ``(dotted path, ours, theirs)``; None when they are equal."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        for key in [*ours, *(key for key in theirs if key not in ours)]:
+            if key not in ours or key not in theirs:
+                return f"{where}{key}", ours.get(key), theirs.get(key)
+            found = first_difference(ours[key], theirs[key], f"{where}{key}.")
+            if found is not None:
+                return found
+        return None
+    if ours != theirs:
+        return where.rstrip(".") or "the settings", ours, theirs
+    return None
+
+
+def check_tracker(tracker: Any) -> None:
+    if tracker is None or (isinstance(tracker, str) and tracker):
+        return
+    from ato.tracking import SQLLogger
+
+    if not isinstance(tracker, SQLLogger):
+        raise SearchSettingsError(
+            f"tracker is {shown(tracker)}; give an SQLLogger, a database URL such as "
+            f"'sqlite:///experiments.db', or None (not tracked)."
+        )

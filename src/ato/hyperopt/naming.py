@@ -1,0 +1,36 @@
+"""How a search names things in its messages: the trial function (with its file and
+line) and a trial's values (whatever their reprs do)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ato.errors import shown
+
+__all__ = ["named_function", "params_text"]
+
+
+def params_text(params: Mapping[str, Any]) -> str:
+    """``{'lr': 0.01, ...}`` for messages, whatever the values' reprs do."""
+
+    def text(value: Any) -> str:
+        try:
+            return repr(value)
+        except Exception:  # an int past Python's 4,300 digits, a repr that raises
+            return shown(value)
+
+    return "{" + ", ".join(f"{name!r}: {text(value)}" for name, value in params.items()) + "}"
+
+
+def named_function(func: Any) -> str:
+    """``name (file:line)`` of the trial function, for messages."""
+    from ato.canonical import name_of
+    from ato.fingerprint import unwrap
+
+    original = unwrap(func)
+    name = name_of(original)
+    code = getattr(original, "__code__", None)
+    if code is None:
+        return name
+    return f"{name} ({code.co_filename}:{code.co_firstlineno})"
