@@ -7,8 +7,11 @@ whose trials raise), ``ATO_TEST_RETURN_ON_RANK`` (a rank whose trials return no 
 ``ATO_TEST_EXIT_ON_RANK`` (a rank whose first trial raises ``SystemExit(3)``),
 ``ATO_TEST_SLEEP_RUNG`` (the rung whose trials sleep ``ATO_TEST_SLEEP``; default every
 one), ``ATO_TEST_PG_TIMEOUT`` (the process group's timeout, in seconds),
-``ATO_TEST_RATE_ON_RANK`` (``rank:rate``, a rank given another halving rate) and
-``ATO_TEST_WORLD_ARG`` (the world_size passed, if not the group's).
+``ATO_TEST_RATE_ON_RANK`` (``rank:rate``, a rank given another halving rate),
+``ATO_TEST_WORLD_ARG`` (the world_size passed, if not the group's),
+``ATO_TEST_SIGINT_AFTER`` (seconds after which each process sends itself SIGINT),
+``ATO_TEST_BAD_DB_ON_RANK`` (a rank whose tracker URL names a missing folder) and
+``ATO_TEST_LAMBDA`` (a view puts a lambda in the config, which pickle refuses).
 With ``RANK``/``WORLD_SIZE``/``MASTER_PORT`` set, it runs ``DistributedHyperBand`` over
 gloo. It prints the result as JSON on its last line.
 """
@@ -45,9 +48,23 @@ def main() -> None:
             project_name="search", sql=ADict(db_path=os.environ["ATO_TEST_DB"])
         )
 
+    if os.environ.get("ATO_TEST_LAMBDA"):
+
+        @scope.observe(default=True, lazy=True)
+        def factory(config):
+            config.make = lambda: config.lr
+
     rank = int(os.environ.get("RANK", "0"))
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     tracker = os.environ.get("ATO_TEST_DB") or None
+    if os.environ.get("ATO_TEST_BAD_DB_ON_RANK") == str(rank):
+        tracker = "sqlite:////nonexistent-folder/runs.db"
+    if os.environ.get("ATO_TEST_SIGINT_AFTER"):
+        import signal
+        import threading
+
+        delay = float(os.environ["ATO_TEST_SIGINT_AFTER"])
+        threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT)).start()
     if world_size > 1:
         import torch.distributed as dist
 
@@ -105,7 +122,10 @@ def main() -> None:
         assert dist.GroupMember.WORLD is callers_group  # left as the caller made it
         assert dist.get_world_size() == world_size
         dist.destroy_process_group()
-    print(json.dumps({"config": result.config.to_dict(), "metric": result.metric}))
+    config = result.config.to_dict()
+    made = config.pop("make", None)  # a lambda where it ran, its repr on the other ranks
+    assert made is None or callable(made) or "lambda" in made
+    print(json.dumps({"config": config, "metric": result.metric}))
 
 
 if __name__ == "__main__":

@@ -195,3 +195,33 @@ def test_system_exit_in_a_trial_on_one_rank_stops_every_rank_saying_which(tmp_pa
     assert any(
         status == "failed" and "SystemExit: 3" in (error or "") for status, error in statuses
     )
+
+
+def test_a_rank_that_cannot_open_the_tracker_stops_every_rank_at_once(tmp_path):
+    url = f"sqlite:///{tmp_path}/d.db"
+    (status0, err0), (status1, err1) = _errors(
+        start_ranks(2, ATO_TEST_DB=url, ATO_TEST_BAD_DB_ON_RANK="1")
+    )
+    assert status1 != 0 and "TrackerDatabaseError" in err1 and "nonexistent-folder" in err1
+    assert status0 != 0
+    assert "Rank 1 of the distributed search stopped opening the search's tracking" in err0
+    with create_engine(url).connect() as connection:  # rank 0 had opened it: not 'running'
+        assert connection.execute(text("SELECT status FROM hpo_searches")).scalar() == "failed"
+
+
+def test_ctrl_c_on_every_rank_while_one_waits_is_a_killed_search(tmp_path):
+    """Rank 0 is in the final rung's trial, rank 1 waits for it: both are interrupted,
+    both stop with KeyboardInterrupt, and the search reads 'killed'."""
+    url = f"sqlite:///{tmp_path}/d.db"
+    env = dict(
+        ATO_TEST_DB=url, ATO_TEST_SLEEP="30", ATO_TEST_SLEEP_RUNG="3", ATO_TEST_SIGINT_AFTER="6"
+    )
+    for status, err in _errors(start_ranks(2, **env)):
+        assert status != 0 and "KeyboardInterrupt" in err and "RankStoppedError" not in err
+    with create_engine(url).connect() as connection:
+        assert connection.execute(text("SELECT status FROM hpo_searches")).scalar() == "killed"
+
+
+def test_a_config_value_pickle_refuses_reaches_the_other_ranks_as_its_repr(tmp_path):
+    results = strip_untracked(run_ranks(2, ATO_TEST_DB="", ATO_TEST_LAMBDA="1"))
+    assert results[0] == results[1] and results[0]["config"]["model"] == "resnet101"

@@ -9,13 +9,14 @@ from __future__ import annotations
 import contextlib
 import datetime
 import operator
-from collections.abc import Iterator
+import pickle
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ato.errors import shown
 from ato.hyperopt.errors import MissingDependencyError, RankStoppedError, SearchSettingsError
 
-__all__ = ["CONTROL_TIMEOUT", "LocalGroup", "ProcessGroup", "TorchGroup"]
+__all__ = ["CONTROL_TIMEOUT", "LocalGroup", "ProcessGroup", "TorchGroup", "portable"]
 
 #: How long a rank waits for the others' trials of a rung.
 CONTROL_TIMEOUT = datetime.timedelta(days=30)
@@ -27,11 +28,12 @@ class ProcessGroup:
     rank = 0
     world_size = 1
 
-    def gather(self, value: Any) -> list[Any]:
-        """Every rank's ``value``, in rank order, on every rank."""
+    def gather(self, value: Any, what: str = "gathering the results of a rung") -> list[Any]:
+        """Every rank's ``value``, in rank order, on every rank (``what``: the step, for
+        an error)."""
         return [value]
 
-    def broadcast(self, value: Any) -> Any:
+    def broadcast(self, value: Any, what: str = "sharing rank 0's decision") -> Any:
         """Rank 0's ``value``, on every rank."""
         return value
 
@@ -84,19 +86,19 @@ class TorchGroup(ProcessGroup):
         self._alone: Any = None
         self._control: Any = None  # while the search runs: its gathers and broadcasts
 
-    def gather(self, value: Any) -> list[Any]:
+    def gather(self, value: Any, what: str = "gathering the results of a rung") -> list[Any]:
         if self.world_size == 1:
             return [value]
         gathered: list[Any] = [None] * self.world_size
-        with self._talking("gathering the results of a rung"):
+        with self._talking(what):
             self._dist.all_gather_object(gathered, value, group=self._control)
         return gathered
 
-    def broadcast(self, value: Any) -> Any:
+    def broadcast(self, value: Any, what: str = "sharing rank 0's decision") -> Any:
         if self.world_size == 1:
             return value
         box = [value]
-        with self._talking("waiting for rank 0's decision"):
+        with self._talking(what):
             self._dist.broadcast_object_list(box, src=0, group=self._control)
         return box[0]
 
@@ -108,12 +110,18 @@ class TorchGroup(ProcessGroup):
             yield
         except RuntimeError as error:  # torch's DistBackendError is one
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            if "timed out" in first.lower() or "timeout" in first.lower():
+            timed_out = "timed out" in first.lower() or "timeout" in first.lower()
+            if timed_out and self._control is None:  # before the search: the caller's group
                 problem = (
-                    "waited longer than the process group's timeout. The trials of a rung "
-                    "run side by side and a rank that finished its share waits for the "
-                    "slowest: pass init_process_group(..., timeout=datetime.timedelta("
-                    "hours=...)) longer than a trial"
+                    "waited for the other ranks longer than the process group's timeout: "
+                    "one of them reached the search late, or stopped before it (see its "
+                    "output). Start the ranks together, or pass init_process_group(..., "
+                    "timeout=datetime.timedelta(minutes=...))"
+                )
+            elif timed_out:
+                problem = (
+                    f"waited for the other ranks longer than {CONTROL_TIMEOUT.days} days: "
+                    f"one of them is stopped or hung (see its output)"
                 )
             else:
                 problem = (
@@ -139,7 +147,7 @@ class TorchGroup(ProcessGroup):
         self._control = dist.new_group(backend="gloo", timeout=CONTROL_TIMEOUT)
         try:
             yield
-            self.broadcast(None)  # the ranks leave the search together
+            self.broadcast(None, "leaving the search")  # the ranks leave together
         finally:
             alone, control = self._alone, self._control
             self._alone = self._control = None
@@ -173,3 +181,36 @@ def _whole(name: str, value: Any) -> int:
     raise SearchSettingsError(
         f"{name} is {shown(value)}; it must be an int (e.g. {name}=dist.get_{name}())."
     )
+
+
+def portable(config: Any) -> Any:
+    """``config`` as it can cross to the other ranks: itself when pickle takes it, else
+    a copy with each value pickle refuses (a lambda a view set, a lock) as its repr; a
+    rank that cannot send its results would leave the others waiting."""
+    try:
+        pickle.dumps(config)
+        return config
+    except Exception:
+        pass
+    from ato.adict import ADict
+
+    def fix(node: Any) -> Any:
+        if isinstance(node, Mapping):
+            return ADict({key: fix(value) for key, value in node.items()})
+        if isinstance(node, (list, tuple)):
+            return (
+                type(node)(fix(item) for item in node)
+                if type(node) in (list, tuple)
+                else shown(node)
+            )
+        try:
+            pickle.dumps(node)
+            return node
+        except Exception:
+            pass
+        try:
+            return repr(node)
+        except Exception:  # a repr that raises too
+            return shown(node)
+
+    return fix(config)

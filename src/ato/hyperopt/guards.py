@@ -13,7 +13,10 @@ from ato.errors import shown
 from ato.hyperopt.errors import SearchSettingsError
 from ato.scope import Scope
 
-__all__ = ["check_tracker", "first_difference", "searching"]
+__all__ = ["MISSING", "check_tracker", "first_difference", "searching"]
+
+#: What :func:`first_difference` gives for a key one side lacks.
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>"})()
 
 
 @contextlib.contextmanager
@@ -48,7 +51,7 @@ def first_difference(ours: Any, theirs: Any, where: str = "") -> tuple[str, Any,
     if isinstance(ours, dict) and isinstance(theirs, dict):
         for key in [*ours, *(key for key in theirs if key not in ours)]:
             if key not in ours or key not in theirs:
-                return f"{where}{key}", ours.get(key), theirs.get(key)
+                return f"{where}{key}", ours.get(key, MISSING), theirs.get(key, MISSING)
             found = first_difference(ours[key], theirs[key], f"{where}{key}.")
             if found is not None:
                 return found

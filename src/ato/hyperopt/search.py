@@ -15,12 +15,11 @@ import logging
 import math
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ato.adict import ADict
 from ato.entry import call_with_configs, prepare_scopes
-from ato.errors import shown
 from ato.hyperopt.assembly import assemble_trial, search_source
 from ato.hyperopt.errors import (
     RankStoppedError,
@@ -28,11 +27,12 @@ from ato.hyperopt.errors import (
     TrialFailedError,
     TrialResultError,
 )
-from ato.hyperopt.group import ProcessGroup
-from ato.hyperopt.guards import check_tracker, first_difference, searching
+from ato.hyperopt.group import ProcessGroup, portable
+from ato.hyperopt.guards import check_tracker, searching
 from ato.hyperopt.metric import as_metric, plain_metric
 from ato.hyperopt.naming import named_function, params_text
 from ato.hyperopt.progress import SearchProgress
+from ato.hyperopt.ranks import refuse_different_settings, together
 from ato.hyperopt.space import SearchSpace
 from ato.scope import Scope
 
@@ -217,12 +217,28 @@ class HyperOpt:
     ) -> ADict:
         prepare_scopes(self.scope.registry, [self.scope])  # the command line, once
         self._trial_name = named_function(trial_code or evaluate)
-        self._same_on_every_rank()
-        self.search_id = self.group.broadcast(self._identity(trial_code or evaluate))
-        logger, store = self._open_tracking()
-        enabled = self.show_progress and self.group.rank == 0
+        code = trial_code or evaluate
+        every = together(
+            self.group,
+            "comparing the ranks' settings",
+            lambda: (self._facts(), self.space.readable(), self._identity(code)),
+            share=True,
+        )
+        refuse_different_settings([(facts, readable) for facts, readable, _ in every])
+        self.search_id = every[0][2]  # rank 0's: a rank's own device or paths may differ
+        opened: list[SearchStore] = []  # to mark stopped, whichever step fails
         try:
-            stored = store.finished_trials() if store is not None else {}
+            logger, store = together(
+                self.group, "opening the search's tracking", lambda: self._open_tracking(opened)
+            )
+            stored = together(
+                self.group,
+                "reading the search's stored trials",
+                lambda: store.finished_trials() if store is not None else {},
+            )
+            if store is not None:  # as rank 0 found it
+                store.completed = self.group.broadcast(store.completed, "opening the search")
+            enabled = self.show_progress and self.group.rank == 0
             with (
                 self.group.session(),
                 SearchProgress(self.total_trials(), enabled, self.mode) as progress,
@@ -230,8 +246,8 @@ class HyperOpt:
                 session = _Session(evaluate, logger, store, stored, progress)
                 result = self._search(functools.partial(self._run_rung, session))
         except BaseException as stopped:  # Ctrl-C too: the row must not say 'running'
-            if store is not None:
-                store.stop(stopped)  # a no-op unless this process runs the search now
+            for each in opened:
+                each.stop(stopped)  # a no-op unless this process runs the search now
             raise
         result["search_id"] = self.search_id
         if store is not None and self.group.rank == 0:
@@ -248,23 +264,6 @@ class HyperOpt:
             "scope": self.scope.name,
             "assigned": self.scope.get_assigned_views().to_dict(),
         }
-
-    def _same_on_every_rank(self) -> None:
-        """Refuse, on every rank at once, ranks that would plan different searches: each
-        rank runs its share of trials it plans itself, so they must plan the same."""
-        if self.group.world_size == 1:
-            return
-        every = self.group.gather(self._facts())
-        for rank, facts in enumerate(every):
-            difference = first_difference(every[0], facts)
-            if difference is not None:
-                where, ours, theirs = difference
-                raise SearchSettingsError(
-                    f"The ranks of this distributed search were given different settings: "
-                    f"{where} is {shown(theirs)} on rank {rank}, {shown(ours)} on rank 0. "
-                    f"Every rank must make the search with the same arguments, search space, "
-                    f"views and command line."
-                )
 
     def _identity(self, trial_code: Callable[..., Any]) -> str:
         """Equal for two starts of the same search (see :mod:`ato.hyperopt.identity`)."""
@@ -289,7 +288,9 @@ class HyperOpt:
         names = self.space.names
         return search_identity(facts, base, volatile, trial_code, names, self._called_with)
 
-    def _open_tracking(self) -> tuple[SQLLogger | None, SearchStore | None]:
+    def _open_tracking(
+        self, opened: list[SearchStore]
+    ) -> tuple[SQLLogger | None, SearchStore | None]:
         if self.tracker is None:
             return None, None
         from ato.hyperopt.storage import SearchStore
@@ -302,23 +303,13 @@ class HyperOpt:
             logger = SQLLogger.open(logger, self._project(), _origin=origin)
             self.tracker = logger
         assert self.search_id is not None
-        if self.group.rank == 0:  # first: the other ranks find the tables and the row
-            store = SearchStore(logger.engine, self.search_id)
-            described = {
-                **self._arguments(),
-                "mode": self.mode,
-                "total_trials": self.total_trials(),
-            }
-            store.open(logger.project_name, self.algorithm, described)
-            try:
-                self.group.broadcast(store.completed)
-            except BaseException as stopped:
-                store.stop(stopped)
-                raise
-            return logger, store
-        follower = SearchStore(logger.engine, self.search_id, owner=False)
-        follower.completed = self.group.broadcast(None)  # as rank 0 found it
-        return logger, follower
+        if self.group.rank != 0:  # rank 0 writes the search's row; the others find it
+            return logger, SearchStore(logger.engine, self.search_id, owner=False)
+        store = SearchStore(logger.engine, self.search_id)
+        described = {**self._arguments(), "mode": self.mode, "total_trials": self.total_trials()}
+        store.open(logger.project_name, self.algorithm, described)
+        opened.append(store)
+        return logger, store
 
     def _project(self) -> str:
         """The project the trials' runs are filed in: the logger's, or for a URL the
@@ -346,7 +337,15 @@ class HyperOpt:
         if local:
             outcomes = mine
         else:
-            shares = group.gather(mine)
+            try:
+                shares = group.gather([replace(o, snapshot=portable(o.snapshot)) for o in mine])
+            except RankStoppedError:
+                # A Ctrl-C reaches every rank: one that stopped its own trial re-raises
+                # that, even when another rank left before the gather.
+                if self._halted is not None:
+                    halted, self._halted = self._halted, None
+                    raise halted from None
+                raise
             self._stop_if_a_rank_stopped(shares)
             by_position = {o.trial.position: o for share in shares for o in share}
             outcomes = [by_position[trial.position] for trial in trials]

@@ -352,6 +352,15 @@ class SearchSpace:
     def describe(self) -> dict[str, Any]:
         return {parameter.name: parameter.describe() for parameter in self.parameters}
 
+    def readable(self) -> dict[str, str]:
+        """Each CATEGORY parameter's values as they read, ``['a', 'b']`` (for messages;
+        :meth:`describe` gives hashes)."""
+        return {
+            p.name: "[" + ", ".join(shown(c) for c in p.categories) + "]"
+            for p in self.parameters
+            if p.categories
+        }
+
 
 def _parameters(spec: Mapping[str, Any]) -> Iterator[Parameter]:
     """The parameters of ``spec`` in order, depth first; iterative, so that deep
