@@ -9,7 +9,8 @@ whose trials raise), ``ATO_TEST_RETURN_ON_RANK`` (a rank whose trials return no 
 one), ``ATO_TEST_PG_TIMEOUT`` (the process group's timeout, in seconds),
 ``ATO_TEST_RATE_ON_RANK`` (``rank:rate``, a rank given another halving rate),
 ``ATO_TEST_WORLD_ARG`` (the world_size passed, if not the group's),
-``ATO_TEST_SIGINT_AFTER`` (seconds after which each process sends itself SIGINT),
+``ATO_TEST_SIGINT_AT_RUNG`` with ``ATO_TEST_PIDS`` (a folder where each rank leaves its
+pid: rank 0's first trial of that rung sends SIGINT to every rank a second later),
 ``ATO_TEST_BAD_DB_ON_RANK`` (a rank whose tracker URL names a missing folder) and
 ``ATO_TEST_LAMBDA`` (a view puts a lambda in the config, which pickle refuses).
 With ``RANK``/``WORLD_SIZE``/``MASTER_PORT`` set, it runs ``DistributedHyperBand`` over
@@ -59,12 +60,11 @@ def main() -> None:
     tracker = os.environ.get("ATO_TEST_DB") or None
     if os.environ.get("ATO_TEST_BAD_DB_ON_RANK") == str(rank):
         tracker = "sqlite:////nonexistent-folder/runs.db"
-    if os.environ.get("ATO_TEST_SIGINT_AFTER"):
-        import signal
-        import threading
-
-        delay = float(os.environ["ATO_TEST_SIGINT_AFTER"])
-        threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT)).start()
+    pids = os.environ.get("ATO_TEST_PIDS")
+    if pids:
+        with open(os.path.join(pids, str(rank)), "w") as handle:
+            handle.write(str(os.getpid()))
+    interrupt_rung = os.environ.get("ATO_TEST_SIGINT_AT_RUNG")
     if world_size > 1:
         import torch.distributed as dist
 
@@ -94,6 +94,16 @@ def main() -> None:
         if marks:
             with open(marks, "a") as handle:
                 handle.write(f"{rank} {config.__num_halved__} {config.lr} {config.model}\n")
+        if interrupt_rung == str(config.__num_halved__) and rank == 0 and pids:
+            import signal
+            import threading
+
+            def interrupt_every_rank() -> None:
+                for name in os.listdir(pids):
+                    with open(os.path.join(pids, name)) as handle:
+                        os.kill(int(handle.read()), signal.SIGINT)
+
+            threading.Timer(1.0, interrupt_every_rank).start()
         # Read here, not captured: a value the trial function carries counts in the
         # search's identity, and the killed run sleeps where the resumed one does not.
         sleep_rung = os.environ.get("ATO_TEST_SLEEP_RUNG")

@@ -167,9 +167,7 @@ def test_world_size_1_in_a_group_of_2_is_refused(tmp_path):
 def test_a_rank_waits_for_a_trial_longer_than_the_groups_timeout(tmp_path):
     """The final rung's one trial runs on rank 0 for longer than the caller's process
     group timeout: rank 1 waits for it all the same."""
-    env = dict(
-        ATO_TEST_DB="", ATO_TEST_PG_TIMEOUT="1.5", ATO_TEST_SLEEP="3", ATO_TEST_SLEEP_RUNG="3"
-    )
+    env = dict(ATO_TEST_DB="", ATO_TEST_PG_TIMEOUT="5", ATO_TEST_SLEEP="7", ATO_TEST_SLEEP_RUNG="3")
     results = strip_untracked(run_ranks(2, **env))
     assert results[0] == results[1] and results[0]["config"]["model"] == "resnet101"
 
@@ -211,13 +209,15 @@ def test_a_rank_that_cannot_open_the_tracker_stops_every_rank_at_once(tmp_path):
 
 def test_ctrl_c_on_every_rank_while_one_waits_is_a_killed_search(tmp_path):
     """Rank 0 is in the final rung's trial, rank 1 waits for it: both are interrupted,
-    both stop with KeyboardInterrupt, and the search reads 'killed'."""
+    both stop (rank 1 with its own KeyboardInterrupt, or with the RankStoppedError that
+    names rank 0's, whichever torch lets through first), and the search reads 'killed'."""
     url = f"sqlite:///{tmp_path}/d.db"
-    env = dict(
-        ATO_TEST_DB=url, ATO_TEST_SLEEP="30", ATO_TEST_SLEEP_RUNG="3", ATO_TEST_SIGINT_AFTER="6"
-    )
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    env = dict(ATO_TEST_DB=url, ATO_TEST_SLEEP="30", ATO_TEST_SLEEP_RUNG="3",
+               ATO_TEST_SIGINT_AT_RUNG="3", ATO_TEST_PIDS=str(pids))  # fmt: skip
     for status, err in _errors(start_ranks(2, **env)):
-        assert status != 0 and "KeyboardInterrupt" in err and "RankStoppedError" not in err
+        assert status != 0 and "KeyboardInterrupt" in err
     with create_engine(url).connect() as connection:
         assert connection.execute(text("SELECT status FROM hpo_searches")).scalar() == "killed"
 
