@@ -705,3 +705,19 @@ def test_a_trial_without_parameters_reads_the_config_it_holds(scope, spaces):
 
     result = trial()
     assert (result.config.lr, result.config.model) == (0.01, "resnet101")
+
+
+def test_fractional_budgets_stay_fractions_and_grow_to_max_budget(scope):
+    grid = ADict(x=ADict(param_type="INTEGER", param_range=(1, 8), num_samples=8))
+    hyperband = HyperBand(scope, grid, 0.5, 1, max_budget=0.5, progress=False)
+    seen = []
+    hyperband.main(lambda config: seen.append(config.__budget__) or config.x)()
+    assert sorted(set(seen)) == [0.0625, 0.125, 0.25, 0.5] and max(seen) == 0.5
+    assert hyperband._budgets(2.5) == [0.3125, 0.625, 1.25, 2.5]
+    assert hyperband.compute_optimized_initial_training_steps(27) == [4, 7, 14, 27]
+
+
+def test_a_final_rung_of_nan_metrics_chooses_no_config(scope, spaces):
+    hyperband = HyperBand(scope, spaces, 0.5, 2, progress=False)
+    with pytest.raises(TrialFailedError, match="returned NaN or an infinity"):
+        hyperband.main(lambda config: math.nan)()

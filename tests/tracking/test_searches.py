@@ -445,3 +445,24 @@ def _age(moment) -> float:
     from ato.tracking.schema import as_utc
 
     return (dt.datetime.now(dt.timezone.utc) - as_utc(moment)).total_seconds()
+
+
+def test_the_best_of_li_brackets_is_the_best_at_max_budget_whatever_its_rung(tmp_path, monkeypatch):
+    """Each bracket reaches max_budget at a rung of its own: the summary's best is the
+    search's result, not the first bracket's finalist."""
+    from ato.adict import ADict
+    from ato.hyperopt.hyperband import BracketHyperBand
+    from ato.scope import Scope
+    from ato.tracking import SQLFinder
+
+    monkeypatch.setattr("sys.argv", ["search.py"])  # a search reads the command line
+    Scope.initialize_registry()
+    url = f"sqlite:///{tmp_path}/runs.db"
+    space = ADict(x=ADict(param_type="FLOAT", param_range=(0.0, 1.0)))
+    scope = Scope(name="hp")
+    search = BracketHyperBand(scope, space, 9, mode="min", tracker=url, progress=False)
+    result = search.main(lambda hp: hp.x)()
+    finder = SQLFinder(url)
+    (summary,) = finder.searches()
+    finder.close()
+    assert summary["best_metric"] == result.metric

@@ -152,11 +152,18 @@ class HyperBand(HyperOpt):
         return self._budgets(self.budgets_for)
 
     def _budgets(self, max_steps: Any) -> list[Any]:
+        """Whole budgets (epochs, steps: 27 or 27.0) are rounded up, at least 1; others
+        (0.5 of a dataset) are that fraction, to 12 digits. None exceeds ``max_steps``."""
         rate = _exact(self.halving_rate)  # exact: a huge int max_steps overflows no float
+        whole = isinstance(max_steps, int) or float(max_steps).is_integer()
         budgets, share = [max_steps], Fraction(1)
         for _ in range(len(self.rung_sizes) - 1):  # from the last rung down
             share *= rate
-            budgets.append(max(1, math.ceil(max_steps * share - Fraction(_EPS))))
+            if whole:
+                budget: Any = max(1, math.ceil(max_steps * share - Fraction(_EPS)))
+            else:
+                budget = float(f"{float(_exact(max_steps) * share):.12g}")
+            budgets.append(min(budget, max_steps))
         return budgets[::-1]
 
     def total_trials(self) -> int:

@@ -1,5 +1,5 @@
-"""How a search names things in its messages: the trial function (with its file and
-line) and a trial's values (whatever their reprs do)."""
+"""How a search names things: in its messages, the trial function (with its file and
+line) and a trial's values (whatever their reprs do); in the tracker, its project."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from ato.errors import shown
 
-__all__ = ["named_function", "params_text"]
+__all__ = ["named_function", "params_text", "project_of"]
 
 
 def params_text(params: Mapping[str, Any]) -> str:
@@ -34,3 +34,12 @@ def named_function(func: Any) -> str:
     if code is None:
         return name
     return f"{name} ({code.co_filename}:{code.co_firstlineno})"
+
+
+def project_of(config: Any) -> str:
+    """The project a search's runs are filed in: ``experiment.project_name``, else
+    'hyperopt'."""
+    experiment = config.get("experiment")
+    if isinstance(experiment, Mapping) and isinstance(experiment.get("project_name"), str):
+        return str(experiment["project_name"])
+    return "hyperopt"

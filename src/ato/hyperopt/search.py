@@ -30,7 +30,7 @@ from ato.hyperopt.errors import (
 from ato.hyperopt.group import ProcessGroup, portable
 from ato.hyperopt.guards import check_tracker, searching
 from ato.hyperopt.metric import as_metric, plain_metric
-from ato.hyperopt.naming import named_function, params_text
+from ato.hyperopt.naming import named_function, params_text, project_of
 from ato.hyperopt.progress import SearchProgress
 from ato.hyperopt.ranks import refuse_different_settings, together
 from ato.hyperopt.space import SearchSpace
@@ -315,7 +315,7 @@ class HyperOpt:
         """The project the trials' runs are filed in: the logger's, or for a URL the
         config's ``experiment.project_name`` (else 'hyperopt')."""
         if self.tracker is None or isinstance(self.tracker, str):
-            return _project_of(self.scope.config)
+            return project_of(self.scope.config)
         return self.tracker.project_name
 
     def _run_rung(self, session: _Session, trials: list[Trial]) -> list[Outcome]:
@@ -482,6 +482,12 @@ class HyperOpt:
             raise TrialFailedError(
                 f"Every trial of the final rung raised; the first:\n{best.error}"
             )
+        if not math.isfinite(best.metric):  # ranked last, so every one of them is
+            raise TrialFailedError(
+                f"Every trial of the final rung returned NaN or an infinity (the first, "
+                f"{params_text(best.trial.params)}: {best.metric}); no config can be "
+                f"chosen. Check the metric {self._trial_name} returns."
+            )
         # The scope ends holding the best trial's assembly: scope.explain(key) and
         # scope.sources() tell where each of its values came from.
         self._assemble(best.trial)
@@ -489,10 +495,3 @@ class HyperOpt:
             key: [str(source) for source in chain] for key, _, chain in self.scope.sources()
         }
         return ADict(config=best.snapshot, metric=best.metric, logs=logs, provenance=provenance)
-
-
-def _project_of(config: ADict) -> str:
-    experiment = config.get("experiment")
-    if isinstance(experiment, Mapping) and isinstance(experiment.get("project_name"), str):
-        return str(experiment["project_name"])
-    return "hyperopt"

@@ -146,9 +146,10 @@ def _trials(engine: Engine, where: str, params: dict[str, Any]) -> dict[str, lis
 
 
 def _best(
-    trials: list[dict[str, Any]], mode: str | None, final: Any = None
+    trials: list[dict[str, Any]], mode: str | None, final: Any = None, algorithm: Any = None
 ) -> dict[str, Any] | None:
-    """The best finished trial at the largest budget (else rung) reached. A search
+    """The best finished trial at the largest budget (else rung) reached: for Li et
+    al.'s brackets, whatever rung of its bracket a trial at that budget ran in. A search
     stored before ``mode`` was kept has none: then only the trial its stored result
     (``final``) names counts, as which way is better is unknown."""
     ranked = [t for t in trials if t["metric"] is not None and math.isfinite(t["metric"])]
@@ -161,9 +162,11 @@ def _best(
         if not ranked:
             return None
 
+    brackets = algorithm == "bracket_hyperband"  # each bracket reaches max_budget at its own rung
+
     def level(trial: dict[str, Any]) -> tuple[float, int]:
         budget = trial["budget"]
-        return (budget if budget is not None else -math.inf, trial["rung"])
+        return (budget if budget is not None else -math.inf, 0 if brackets else trial["rung"])
 
     top = max(level(trial) for trial in ranked)
     candidates = [trial for trial in ranked if level(trial) == top]
@@ -173,7 +176,7 @@ def _best(
 
 def _summary(search: dict[str, Any], trials: list[dict[str, Any]]) -> dict[str, Any]:
     final = (search["result"] or {}).get("metric") if isinstance(search["result"], dict) else None
-    best = _best(trials, search["mode"], final)
+    best = _best(trials, search["mode"], final, search.get("algorithm"))
     return {
         **search,
         "trials_done": len(trials),
