@@ -3,6 +3,7 @@ line) and a trial's values (whatever their reprs do); in the tracker, its projec
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +29,8 @@ def named_function(func: Any) -> str:
     from ato.canonical import name_of
     from ato.fingerprint import unwrap
 
+    while isinstance(func, functools.partial):  # named by what it calls
+        func = func.func
     original = unwrap(func)
     name = name_of(original)
     code = getattr(original, "__code__", None)
