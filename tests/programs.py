@@ -4,6 +4,7 @@ a runner and the config it prints, and a scope with three views for in-process t
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -86,3 +87,19 @@ def make_scope(**kwargs: Any) -> Scope:
         config.epochs = 300
 
     return scope
+
+
+def outputs_under_hash_seeds(code: str, seeds: tuple[str, ...] = ("1", "2", "3")) -> set[str]:
+    """What ``python -c code`` prints under each ``PYTHONHASHSEED``: one output means
+    the result does not depend on the order of sets and strings' hashes."""
+    source = str(Path(__file__).resolve().parents[1] / "src")
+    return {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": source},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in seeds
+    }

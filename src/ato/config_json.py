@@ -19,6 +19,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from ato.errors import LONG_INT_BITS
+
 __all__ = ["Opaque", "decode", "encode"]
 
 Path = list[Any]
@@ -104,13 +106,9 @@ def _tag(tags: list[list[Any]], path: Path, **tag: Any) -> None:
     tags.append([list(path), tag])
 
 
-# Ints past ~3,900 digits are stored in hex: Python writes no decimal past 4,300 digits
-# (``sys.set_int_max_str_digits``), so neither JSON nor a reader could handle them.
-_BIG_INT_BITS = 13_000
-
-
 def _encode(value: Any, path: Path, tags: list[list[Any]], active: set[int]) -> Any:
-    if type(value) is int and value.bit_length() > _BIG_INT_BITS:
+    # In hex: Python writes no decimal past 4,300 digits, so neither could JSON.
+    if type(value) is int and value.bit_length() > LONG_INT_BITS:
         _tag(tags, path, t="int")
         return hex(value)
     if value is None or type(value) in (bool, int, str):

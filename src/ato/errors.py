@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import errno
 import math
+import traceback
 from collections.abc import Collection, Iterable
 from typing import Any
 
@@ -374,6 +375,27 @@ def shown(value: Any) -> str:
     except Exception:  # a repr that raises, or an int past Python's digit limit
         return f"<{type(value).__name__}>"
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+#: Ints longer than this (about 3,900 digits) are near what Python will print in decimal
+#: (4,300 digits, ``sys.set_int_max_str_digits``): stored and shown otherwise.
+LONG_INT_BITS = 13_000
+
+
+def repr_of(value: Any) -> str:
+    """``repr(value)`` in full; when Python will not give it (an int past its digit
+    limit, a repr that raises), :func:`long_int` or :func:`shown`'s stand-in."""
+    try:
+        return repr(value)
+    except Exception:
+        is_int = isinstance(value, int) and not isinstance(value, bool)
+        return long_int(value) if is_int else shown(value)
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of ``error`` as Python prints it: ``OSError: disk full``."""
+    lines = "".join(traceback.format_exception_only(error)).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def long_int(number: int) -> str:

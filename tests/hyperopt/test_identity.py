@@ -166,22 +166,9 @@ print(search_identity({}, config, (), make(frozenset({"p", "q", "r"}))))
 
 
 def test_a_carried_frozenset_gives_one_identity_whatever_the_hash_seed():
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
+    from tests.programs import outputs_under_hash_seeds
 
-    source = str(Path(__file__).resolve().parents[2] / "src")
-    ids = {
-        subprocess.run(
-            [sys.executable, "-c", SAME_IN_EVERY_PROCESS],
-            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": source},
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        for seed in ("1", "2", "3")
-    }
+    ids = outputs_under_hash_seeds(SAME_IN_EVERY_PROCESS)
     assert len(ids) == 1
 
 

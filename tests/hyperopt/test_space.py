@@ -363,17 +363,7 @@ print(SearchSpace({"features": spec}).describe())
 
 
 def test_set_categories_are_described_alike_whatever_the_hash_seed():
-    import os
-    import subprocess
-    from pathlib import Path
+    from tests.programs import outputs_under_hash_seeds
 
-    source = str(Path(__file__).resolve().parents[2] / "src")
-    described = {
-        subprocess.run(
-            [sys.executable, "-c", SET_CATEGORIES],
-            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": source},
-            capture_output=True, text=True, check=True,
-        ).stdout
-        for seed in ("1", "2", "3", "4")
-    }  # fmt: skip
+    described = outputs_under_hash_seeds(SET_CATEGORIES, ("1", "2", "3", "4"))
     assert len(described) == 1

@@ -27,9 +27,13 @@ def _finite(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value)
     # Nor does Python write an int of more than 4,300 digits.
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 13_000:
-        from ato.errors import long_int
+    from ato.errors import LONG_INT_BITS, long_int
 
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and value.bit_length() > LONG_INT_BITS
+    ):
         return long_int(value)
     if isinstance(value, dict):
         return {str(k): _finite(v) for k, v in value.items()}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ato.errors import repr_of
 from ato.explain.facts import RunFacts
 
 if TYPE_CHECKING:
@@ -20,19 +21,10 @@ _LISTED = 3  # items named in a sentence before "and N more"
 
 def short(value: Any, width: int = 40) -> str:
     """A value as a person reads it, cut to ``width`` characters."""
-    text = value if isinstance(value, str) else _repr(value)
+    text = value if isinstance(value, str) else repr_of(value)
     if isinstance(value, str) and (not value or value != value.strip() or " " in value):
         text = repr(value)
     return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def _repr(value: Any) -> str:
-    try:
-        return repr(value)
-    except Exception:  # an int past Python's 4,300 digits, a repr that raises
-        from ato.errors import long_int, shown
-
-        return long_int(value) if isinstance(value, int) else shown(value)
 
 
 def _listing(items: list[str]) -> str:

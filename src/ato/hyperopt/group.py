@@ -13,7 +13,7 @@ import pickle
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ato.errors import shown
+from ato.errors import repr_of, shown
 from ato.hyperopt.errors import MissingDependencyError, RankStoppedError, SearchSettingsError
 
 __all__ = ["CONTROL_TIMEOUT", "LocalGroup", "ProcessGroup", "TorchGroup", "portable"]
@@ -207,10 +207,6 @@ def portable(config: Any) -> Any:
             pickle.dumps(node)
             return node
         except Exception:
-            pass
-        try:
-            return repr(node)
-        except Exception:  # a repr that raises too
-            return shown(node)
+            return repr_of(node)
 
     return fix(config)

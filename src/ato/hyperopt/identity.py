@@ -26,7 +26,7 @@ from typing import Any
 __all__ = ["carried_values", "plain_values", "search_identity", "view_logic"]
 
 # An object without a repr of its own shows its address, which differs at every start.
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def search_identity(
@@ -63,7 +63,7 @@ def search_identity(
         whole["code"] = fingerprint_of(trial).combined
         whole["carried"] = carried_values(trial)
         whole["called with"] = plain_values(arguments or {})
-    text = _ADDRESS.sub("", json.dumps(whole, sort_keys=True, default=repr))
+    text = ADDRESS.sub("", json.dumps(whole, sort_keys=True, default=repr))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

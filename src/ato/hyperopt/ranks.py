@@ -4,16 +4,15 @@ plan different searches are refused on every rank."""
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable
 from typing import Any
 
-from ato.errors import shown
+from ato.errors import first_line, shown
 from ato.hyperopt.errors import RankStoppedError, SearchSettingsError
 from ato.hyperopt.group import ProcessGroup
 from ato.hyperopt.guards import MISSING, first_difference
 
-__all__ = ["first_line", "refuse_different_settings", "together"]
+__all__ = ["refuse_different_settings", "together"]
 
 
 def together(
@@ -64,11 +63,6 @@ def refuse_different_settings(every: list[tuple[dict[str, Any], dict[str, str]]]
             f"{where} is {on_rank}, {on_zero}. Every rank must make the search with "
             f"the same arguments, search space, views and command line."
         )
-
-
-def first_line(error: BaseException) -> str:
-    lines = "".join(traceback.format_exception_only(error)).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
 
 
 def _on_rank(value: Any, rank: int, readable: bool) -> str:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ato.adict import ADict
 from ato.entry import call_with_configs, prepare_scopes
+from ato.errors import first_line
 from ato.hyperopt.assembly import assemble_trial, search_source
 from ato.hyperopt.errors import (
     RankStoppedError,
@@ -443,7 +444,7 @@ class HyperOpt:
             if local:
                 raise
             self._halted = halt
-            what = "".join(traceback.format_exception_only(halt)).strip() or type(halt).__name__
+            what = first_line(halt)
             return Outcome(trial, math.nan, what, snapshot, stopped=what)
         snapshot["__metric__"] = metric
         if logger is not None:

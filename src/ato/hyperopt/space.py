@@ -20,7 +20,6 @@ import itertools
 import math
 import numbers
 import operator
-import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -288,10 +287,6 @@ def _between(low: float, high: float, u: float | Fraction) -> float:
     return float((1 - u) * low + u * high)
 
 
-# An object without a repr of its own shows its address, which differs at every start.
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
-
-
 def _category(value: Any) -> str:
     """What identifies a category across processes: its canonical hash (a frozenset's
     order and a str's hash seed do not count), else its repr without an address, else
@@ -304,7 +299,9 @@ def _category(value: Any) -> str:
     except UnhashableValueError:
         pass
     try:
-        return _ADDRESS.sub("", repr(value))
+        from ato.hyperopt.identity import ADDRESS  # without the address of each start
+
+        return ADDRESS.sub("", repr(value))
     except Exception:
         kind = type(value)
         return f"<{kind.__module__}.{kind.__qualname__}>"

@@ -20,7 +20,6 @@ import logging
 import math
 import os
 import socket
-import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from ato.errors import long_int, shown
+from ato.errors import LONG_INT_BITS, first_line, long_int, repr_of
 from ato.tracking.database import retry
 from ato.tracking.pids import pid_namespace
 from ato.tracking.schema import Base, utc_now
@@ -204,8 +203,7 @@ class SearchStore:
             return
         interrupted = isinstance(error, KeyboardInterrupt) or getattr(error, "interrupted", False)
         status = "killed" if interrupted else "failed"
-        lines = "".join(traceback.format_exception_only(error)).strip().splitlines()
-        reason = lines[0] if lines else type(error).__name__
+        reason = first_line(error)
         me = self._this_process()
 
         def write() -> None:
@@ -231,13 +229,14 @@ class SearchStore:
 def _plain(value: Any) -> Any:
     """A searched value as JSON can hold it, for people to read (resuming never reads it
     back): exact where JSON allows, else as it prints."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 13_000:
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and value.bit_length() > LONG_INT_BITS
+    ):
         return long_int(value)  # Python writes no int past 4,300 digits, nor JSON then
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else repr(value)
-    try:
-        return repr(value)
-    except Exception:  # a repr that raises, or that holds a huge int
-        return shown(value)
+    return repr_of(value)
