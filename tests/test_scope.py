@@ -442,6 +442,28 @@ def test_the_config_object_passed_in_is_the_live_config():
     assert mine.lr == 0.1
 
 
+def test_writes_to_the_passed_config_before_the_first_assembly_are_kept():
+    # 2.x habit: make the scope with the config object, then keep filling that object.
+    mine = ADict(seed=1)
+    scope = Scope(config=mine, name="filled")
+    mine.data_root, mine.seed = "/datasets", 42
+
+    @scope.observe(default=True)
+    def defaults(config):
+        config.lr = 0.1
+
+    assert scope.apply() == {"seed": 42, "data_root": "/datasets", "lr": 0.1}
+    assert scope.provenance("seed")[-1].source.kind == "initial"
+    scope.reset_user_inputs()
+    assert scope.apply() == {"seed": 42, "data_root": "/datasets", "lr": 0.1}
+
+
+def test_writes_to_scope_config_before_the_first_assembly_are_kept():
+    scope = Scope(name="prefilled")
+    scope.config.seed = 7
+    assert scope.apply().seed == 7
+
+
 def test_a_plain_dict_passed_in_is_copied():
     mine = {"lr": 0.1}
     scope = Scope(config=mine, name="copied")

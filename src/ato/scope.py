@@ -80,9 +80,11 @@ class Scope(Scope2xNames):
         self.views: dict[str, View] = {}
         self.manuals = ADict.auto()
         # A config object passed in is the live config (2.x code keeps using the reference
-        # it passed); a copy of its contents now is where every assembly starts from.
+        # it passed, and fills it further before the first call); a copy of its contents at
+        # the first assembly is where every assembly starts from.
         self._initial = ADict(config).clone() if config is not None else ADict()
         self.config = config if isinstance(config, ADict) else self._initial.clone()
+        self._assembled = False
         self._selected: list[str] = []
         self._literals: list[Override] = []
         self._recorder: Recorder | None = None
@@ -229,6 +231,9 @@ class Scope(Scope2xNames):
             (source if isinstance(source, Source) else Source(source, source), ADict(values))
             for source, values in layers
         )
+        if not self._assembled:
+            self._initial = self.config.clone()
+            self._assembled = True
         self._recorder = assemble(
             self.config,
             self._initial,
