@@ -97,11 +97,27 @@ def test_diff_lists_packages_interpreter_commit_and_variables():
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "kind"), [("1.9", "1.10", "upgraded"), ("2.0", "1.99", "downgraded")]
+    ("old", "new", "kind"),
+    [
+        ("1.9", "1.10", "upgraded"),
+        ("2.0", "1.99", "downgraded"),
+        # PEP 440: a release candidate comes before its release, a dev release before both
+        ("2.0.0rc1", "2.0.0", "upgraded"),
+        ("2.0.0", "2.0.0.dev3", "downgraded"),
+        ("1.0.post1", "1.0", "downgraded"),
+        ("2.1.0+cpu", "2.1.0+cu118", "changed"),  # the same release, another build
+        ("not-a-version", "also-not", "changed"),  # no order to tell: no direction
+    ],
 )
-def test_version_order_is_numeric(old, new, kind):
+def test_versions_are_ordered_as_pep_440_orders_them(old, new, kind):
     change = environment.diff({"distributions": {"p": old}}, {"distributions": {"p": new}})
     assert change[0].kind == kind
+
+
+def test_the_same_version_written_two_ways_is_no_change():
+    assert (
+        environment.diff({"distributions": {"p": "1.26"}}, {"distributions": {"p": "1.26.0"}}) == []
+    )
 
 
 def test_changes_are_material_or_incidental():

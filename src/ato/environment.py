@@ -308,11 +308,21 @@ class EnvironmentChange:
         return f"EnvironmentChange({self.kind!r}, {self.what!r}, {self.before!r}, {self.after!r})"
 
 
-def _version_key(version: str) -> tuple[Any, ...]:
-    parts: list[Any] = []
-    for piece in version.replace("-", ".").split("."):
-        parts.append((0, int(piece), "") if piece.isdigit() else (1, 0, piece))
-    return tuple(parts)
+def _version_change(old: str, new: str) -> str | None:
+    """'upgraded' or 'downgraded' as PEP 440 orders releases (2.0.0rc1 before 2.0.0);
+    None for one release written two ways (1.26, 1.26.0); 'changed' for two builds of one
+    release (2.1.0+cpu, 2.1.0+cu118) or versions PEP 440 cannot read."""
+    from packaging.version import InvalidVersion, Version  # only when versions differ
+
+    try:
+        before, after = Version(old), Version(new)
+    except InvalidVersion:
+        return "changed"
+    if before == after:
+        return None
+    if before.public == after.public:
+        return "changed"
+    return "upgraded" if after > before else "downgraded"
 
 
 def diff(
@@ -337,8 +347,9 @@ def _all_changes(before: dict[str, Any], after: dict[str, Any]) -> list[Environm
         elif new is None:
             changes.append(EnvironmentChange("removed", f"package {name}", old, None))
         else:
-            kind = "upgraded" if _version_key(new) > _version_key(old) else "downgraded"
-            changes.append(EnvironmentChange(kind, f"package {name}", old, new))
+            kind = _version_change(str(old), str(new))
+            if kind is not None:
+                changes.append(EnvironmentChange(kind, f"package {name}", old, new))
     for section in sorted((before.keys() | after.keys()) - {"distributions", "hash"}):
         _diff_values(section, before.get(section), after.get(section), changes)
     return changes

@@ -17,10 +17,17 @@ from collections.abc import Iterator, Mapping
 
 from ato.errors import ConfigStructureError
 
-__all__ = ["StructuralDiff", "structural_diff", "structural_hash", "structural_items"]
+__all__ = [
+    "StructuralDiff",
+    "structural_diff",
+    "structural_hash",
+    "structural_items",
+    "type_name",
+]
 
 
-def _type_name(value: object) -> str:
+def type_name(value: object) -> str:
+    """A leaf's type as the structure names it (a tuple is a ``list``)."""
     kind = type(value)
     if kind is tuple:
         return "list"
@@ -57,7 +64,7 @@ def _walk(mapping: Mapping[object, object], prefix: str) -> Iterator[tuple[str, 
                 open_ids.add(id(value))
                 stack.append((_entries(value), dotted, id(value)))  # type: ignore[arg-type]
                 break
-            yield dotted, _type_name(value)
+            yield dotted, type_name(value)
         else:
             open_ids.discard(stack.pop()[2])
 

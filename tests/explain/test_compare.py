@@ -202,3 +202,97 @@ def test_a_changed_function_whose_callee_changed_too_names_both():
     a = run(1, code={"f": CodeFacts("f1", "F1", {"h": "h1"})})
     b = run(2, code={"f": CodeFacts("f2", "F2", {"h": "h2"})})
     assert "`f` changed, and calls changed code (`h`)." in compare(a, b).verdict
+
+
+def test_a_tuple_that_becomes_a_list_is_a_config_change_not_hidden():
+    # YAML has no tuples: a view's (0.9, 0.99) against a file's [0.9, 0.999] is the same
+    # structure (both 'list'), so only the value section can report it.
+    a = run(1, config={"betas": (0.9, 0.99)})
+    b = run(2, config={"betas": [0.9, 0.999]})
+    report = compare(a, b)
+    assert [(c.key, c.before, c.after) for c in report.config] == [
+        ("betas", (0.9, 0.99), [0.9, 0.999])
+    ]
+    assert "Same config" not in report.verdict
+
+
+def test_a_retyped_key_is_a_structure_change_and_not_reported_twice():
+    report = compare(run(1, config={"lr": 1}), run(2, config={"lr": "1"}))
+    assert [c.key for c in report.structure] == ["lr"] and report.config == []
+
+
+def test_arrays_differing_in_a_middle_element_differ():
+    np = pytest.importorskip("numpy")
+    before = np.zeros(5000)
+    after = before.copy()
+    after[2500] = 1.0
+    report = compare(run(1, config={"w": before}), run(2, config={"w": after}))
+    assert [c.key for c in report.config] == ["w"]
+    same = compare(run(1, config={"w": before}), run(2, config={"w": before.copy()}))
+    assert same.config == []
+
+
+def test_nan_inside_lists_and_mappings_is_the_same_nan():
+    config = {"values": [1.0, math.nan], "nested": {"a": [math.nan, {"b": math.nan}]}}
+    twin = {"values": [1.0, float("nan")], "nested": {"a": [float("nan"), {"b": math.nan}]}}
+    report = compare(run(1, config=config), run(1, config=twin))
+    assert report.config == [] and report.verdict.endswith("Same config.")
+
+
+@pytest.mark.parametrize(
+    ("key", "category"),
+    [
+        ("experiment.project_name", "tracker"),
+        ("experiment.sql.db_path", "tracker"),
+        ("experiment.volatile", "tracker"),
+        ("experiment.seed", "config"),
+        ("experiment.lr", "config"),
+    ],
+)
+def test_only_the_trackers_own_experiment_keys_are_plumbing(key, category):
+    assert key_category(key) == category
+
+
+def test_a_code_change_is_never_followed_by_no_recorded_cause():
+    moved = {"loss": MetricFacts(3, 0.2, 1.0, 0.2, 2)}
+    a = run(1, code={"f": CodeFacts("f1", "f1")}, metrics=moved)
+    b = run(
+        2, code={"f": CodeFacts("f2", "f2")}, metrics={"loss": MetricFacts(3, 0.3, 1.0, 0.3, 2)}
+    )
+    report = compare(a, b)
+    assert report.verdict.startswith("Code differs: `f` changed.")
+    assert "No recorded cause" not in report.verdict
+    assert report.verdict.endswith("Same config. Metrics differ: loss 0.2 -> 0.3.")
+
+
+def test_an_environment_change_is_never_followed_by_no_recorded_cause():
+    moved = {"loss": MetricFacts(3, 0.2, 1.0, 0.2, 2)}
+    a = run(1, metrics=moved)
+    b = run(
+        2,
+        environment={"distributions": {"numpy": "2.0.0"}},
+        metrics={"loss": MetricFacts(3, 0.3, 1.0, 0.3, 2)},
+    )
+    assert "No recorded cause" not in compare(a, b).verdict
+
+
+@pytest.mark.parametrize(
+    ("status", "words"),
+    [
+        ("killed", "run 12 was killed: its values are where it stopped"),
+        ("crashed", "run 12 crashed: its values are where it stopped"),
+        ("failed", "run 12 failed: its values are where it stopped"),
+        ("running", "run 12 is still running: its values are those so far"),
+    ],
+)
+def test_a_run_that_did_not_complete_says_so_first(status, words):
+    a = run(1, status="completed", config={"epochs": 100})
+    b = run(12, status=status, config={"epochs": 100})
+    verdict = compare(a, b).verdict
+    assert verdict.startswith(words[0].upper() + words[1:] + ".")
+
+
+def test_completed_runs_and_runs_of_unknown_status_add_nothing():
+    for status in ("completed", None):
+        verdict = compare(run(1, status=status), run(2, status=status)).verdict
+        assert verdict == "Same code and environment. Same config."

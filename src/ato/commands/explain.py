@@ -27,7 +27,8 @@ def explain(finder: Any, args: argparse.Namespace, out: Output) -> int:
 
 def render(report: Comparison, out: Output, incidental: bool = False) -> None:
     a, b = report.before, report.after
-    out.heading(f"Run {a.id} -> run {b.id}" + (f" ({a.project})" if a.project else ""))
+    projects = a.project if a.project == b.project else f"{a.project} -> {b.project}"
+    out.heading(f"Run {a.id} -> run {b.id}" + (f" ({projects})" if projects else ""))
     out.line(report.verdict)
     if report.structure:
         out.line()

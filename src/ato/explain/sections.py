@@ -16,8 +16,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
+from ato.errors import AtoError
 from ato.explain.facts import Reader, RunFacts, describe_source, flatten
-from ato.structure import structural_items
+from ato.structure import structural_items, type_name
+from ato.value_hash import value_hash
 
 __all__ = [
     "CodeChange",
@@ -66,10 +68,14 @@ class KeyChange(_Record):
     category: str = "config"
 
 
+# What the tracker itself reads (ato.tracking.settings, starting.volatile_keys); any
+# other experiment.* key (experiment.seed) is the program's own and may be a cause.
+TRACKER_KEYS = ("experiment.project_name", "experiment.sql", "experiment.volatile")
+
+
 def key_category(key: str, volatile: tuple[str, ...] = ()) -> str:
     """Which list a differing key belongs to (see :class:`KeyChange`)."""
-    first = key.split(".", 1)[0]
-    if first == "experiment":
+    if any(key == own or key.startswith(own + ".") for own in TRACKER_KEYS):
         return "tracker"
     if any(part.startswith("__") and part.endswith("__") for part in key.split(".")):
         return "search"
@@ -103,23 +109,25 @@ def structure_changes(a: RunFacts, b: RunFacts) -> list[StructureChange]:
 
 
 def _same(x: Any, y: Any) -> bool:
-    if isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y):
-        return True
+    """Equal as a function's output would be (:func:`ato.value_hash.value_hash`): a NaN
+    anywhere inside is the same NaN, an array counts every element (its repr elides the
+    middle), a tuple is not a list."""
     try:
-        return bool(x == y) and type(x) is type(y)
-    except Exception:  # an array compares element-wise
-        return repr(x) == repr(y)
+        return value_hash(x) == value_hash(y)
+    except AtoError:  # an object the hash cannot read: its type and repr, at least
+        return type(x) is type(y) and repr(x) == repr(y)
 
 
 def config_changes(a: RunFacts, b: RunFacts) -> list[KeyChange]:
-    """Values that differ under keys both runs have with the same type (the others are
-    structure changes)."""
+    """Values that differ under keys both runs have with the same structural type (the
+    others are structure changes); a tuple against a list is a value change, since the
+    structure names both 'list'."""
     old, new = dict(flatten(a.config)), dict(flatten(b.config))
     volatile = tuple(a.volatile) + tuple(b.volatile)
     changes = []
     for key in sorted(old.keys() & new.keys()):
         before, after = old[key], new[key]
-        if _same(before, after) or type(before) is not type(after):
+        if _same(before, after) or type_name(before) != type_name(after):
             continue
         changes.append(
             KeyChange(

@@ -78,14 +78,35 @@ def verdict(report: Comparison) -> str:
     if len(sentences) == 2 and sentences[1] == "Same config." and not report.runtime:
         moved = [m for m in report.outcome if m.final_before != m.final_after]
         if moved:
+            # The first sentence may already name a cause: code or environment.
+            uncaused = sentences[0] in _NO_CODE_OR_ENVIRONMENT
             sentences.append(
-                "No recorded cause; metrics differ: "
+                ("No recorded cause; metrics differ: " if uncaused else "Metrics differ: ")
                 + _listing(
                     [f"{m.key} {short(m.final_before)} -> {short(m.final_after)}" for m in moved]
                 )
                 + "."
             )
-    return " ".join(sentences)
+    unfinished = [_unfinished(run) for run in (before, after) if run.status in _UNFINISHED]
+    return " ".join([*unfinished, *sentences])
+
+
+_SAME = "Same code and environment."
+_ENVIRONMENT_UNKNOWN = "Same code; the environment of one run is not recorded."
+_NO_CODE_OR_ENVIRONMENT = (_SAME, _ENVIRONMENT_UNKNOWN)
+_UNFINISHED = {
+    "killed": "was killed",
+    "crashed": "crashed",
+    "failed": "failed",
+    "running": "is still running",
+}
+
+
+def _unfinished(run: RunFacts) -> str:
+    """A run that did not complete: its last values are not what it would have reached."""
+    how = _UNFINISHED[run.status or ""]
+    values = "those so far" if run.status == "running" else "where it stopped"
+    return f"Run {run.id} {how}: its values are {values}."
 
 
 def _code_and_environment(report: Comparison) -> str:
@@ -103,9 +124,7 @@ def _code_and_environment(report: Comparison) -> str:
             code_words.append(f"`{change.trace_id}` traced only in {run.label}")
     environment_words = [str(change) for change in material]
     if not code_words and not environment_words:
-        if report.environment_known:
-            return "Same code and environment."
-        return "Same code; the environment of one run is not recorded."
+        return _SAME if report.environment_known else _ENVIRONMENT_UNKNOWN
     parts = []
     parts.append(f"Code differs: {_listing(code_words)}." if code_words else "Same code.")
     if environment_words:

@@ -1,0 +1,26 @@
+"""``ato explain``'s text rendering of a comparison (the comparison itself is tested in
+tests/explain)."""
+
+from __future__ import annotations
+
+import io
+
+from ato.commands.explain import render
+from ato.commands.output import Output
+from ato.explain import RunFacts, compare
+
+
+def rendered(a: RunFacts, b: RunFacts) -> str:
+    stream = io.StringIO()
+    render(compare(a, b), Output(stream=stream))
+    return stream.getvalue()
+
+
+def test_the_heading_names_both_projects_when_they_differ():
+    text = rendered(RunFacts(id=1, project="vision"), RunFacts(id=2, project="speech"))
+    assert text.splitlines()[0].startswith("Run 1 -> run 2 (vision -> speech)")
+
+
+def test_the_heading_names_a_shared_project_once():
+    text = rendered(RunFacts(id=1, project="vision"), RunFacts(id=2, project="vision"))
+    assert text.splitlines()[0].startswith("Run 1 -> run 2 (vision)")
