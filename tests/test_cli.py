@@ -315,6 +315,28 @@ def test_a_uuid_prefix_of_digits_only_is_found_when_no_run_has_that_id(capsys, t
     assert as_json(capsys, "show", str(ids[0]), "--db", url)["id"] == ids[0]  # ids first
 
 
+def test_digits_with_a_leading_zero_matching_an_id_and_a_uuid_are_ambiguous(capsys, tmp_path):
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'ids.db'}"
+    ids = log_runs(url)
+    uuid = f"000{ids[0]}dd4-0000-4000-8000-000000000000"
+    with sqlite3.connect(tmp_path / "ids.db") as connection:
+        connection.execute("UPDATE experiments SET uuid = ? WHERE id = ?", (uuid, ids[1]))
+    status, out, err = ato(capsys, "show", f"000{ids[0]}", "--db", url)
+    assert status == 1 and out == ""
+    assert f"run {ids[0]}'s id" in err and f"run {ids[1]}'s UUID" in err
+    assert "Traceback" not in err
+    assert as_json(capsys, "show", str(ids[0]), "--db", url)["id"] == ids[0]
+
+
+def test_a_prefix_too_short_for_a_uuid_says_how_long_one_must_be(capsys, tmp_path):
+    url = f"sqlite:///{tmp_path / 'ids.db'}"
+    log_runs(url)
+    status, _, err = ato(capsys, "show", "abc", "--db", url)
+    assert status == 1 and "at least 4 characters" in err
+
+
 def test_db_may_come_before_the_command_and_after_it_wins(capsys, db, tmp_path):
     url, _ = db
     projects = as_json(capsys, "--db", url, "runs")

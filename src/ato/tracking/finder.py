@@ -147,11 +147,22 @@ class SQLFinder:
         text_spec = str(spec).strip().lower()
         # Digits are an id; failing that, a UUID prefix that happens to be all digits.
         found = self.find_run(int(text_spec) if text_spec.isdigit() else text_spec)
-        if found is not None or len(text_spec) < 4:
+        # Nobody writes an id with a leading zero, but a UUID may start with one.
+        zero_led = text_spec.isdigit() and text_spec.startswith("0")
+        if (found is not None and not zero_led) or len(text_spec) < 4:
             return found
         if not self._reader.schema.has("experiments", "uuid"):
-            return None
+            return found
         matches = self._reader.runs("e.uuid LIKE :prefix", {"prefix": f"{text_spec}%"})
+        if found is not None and matches:
+            other = matches[0]
+            raise RunNotFoundError(
+                f"{spec!r} is run {found.id}'s id and the start of run {other.id}'s UUID "
+                f"({other.uuid}); write {found.id} for the first, more of the UUID for "
+                f"the second."
+            )
+        if found is not None:
+            return found
         if len(matches) > 1:
             listed = ", ".join(f"{run.id} ({run.uuid})" for run in matches[:5])
             raise RunNotFoundError(
@@ -179,9 +190,11 @@ class SQLFinder:
             shown = ", ".join(map(str, sorted(nearest)))
             span = f"runs go from {min(ids)} to {max(ids)}"
             return f"No run {wanted}. The nearest ids: {shown} ({span})."
+        short = len(str(spec).strip()) < 4
+        prefix = " (a UUID prefix needs at least 4 characters)" if short else ""
         return (
-            f"No run {spec!r}: no id or UUID (prefix) matches. Run ids go from {min(ids)} "
-            f"to {max(ids)}; 'ato runs PROJECT' lists them."
+            f"No run {spec!r}: no id or UUID (prefix) matches{prefix}. Run ids go from "
+            f"{min(ids)} to {max(ids)}; 'ato runs PROJECT' lists them."
         )
 
     def previous_run(self, run: Run) -> Run | None:
