@@ -371,6 +371,37 @@ def test_a_command_line_error_prints_and_exits_2(monkeypatch, capsys):
     )
 
 
+@pytest.mark.parametrize(
+    ("view", "fragment"),
+    [
+        ("a", "Views chain to each other: a -> b -> a"),
+        ("uses_base", "chains with 'lazy_base', a lazy view"),
+        ("multi_node", "chains with 'gpu_setup', which scope 'config' does not have"),
+    ],
+)
+def test_views_chained_wrongly_print_one_line_and_exit_2(monkeypatch, capsys, view, fragment):
+    scope = Scope()
+    for name, chain, lazy in [
+        ("a", "b", False),
+        ("b", "a", False),
+        ("lazy_base", None, True),
+        ("uses_base", "lazy_base", False),
+        ("multi_node", "gpu_setup", False),
+    ]:
+        scope.observe(name, {"x": name}, chain_with=chain, lazy=lazy)
+
+    @scope
+    def main(config):
+        raise AssertionError("must not run")
+
+    monkeypatch.setattr(sys, "argv", ["train.py", view])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.startswith("train.py: error: ") and fragment in err
+    assert err.count("\n") == 1
+
+
 @pytest.mark.parametrize(("argv", "first_line"), [(["print"], "lr: 0.01"), (["manual"], "-" * 50)])
 def test_a_command_prints_and_exits_0(monkeypatch, capsys, argv, first_line):
     scope = make_scope()

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from ato.adict import ADict
-from ato.errors import ScopeArgumentError, UnknownViewError, ViewCycleError
+from ato.errors import ScopeArgumentError, UnknownViewError, ViewCycleError, ViewOrderError
 from ato.views import View, order_views, select_view, unknown_view
 
 
@@ -28,15 +28,51 @@ def test_order_defaults_first_then_priority_then_registration():
     assert [v.name for v in order_views(views, [], lazy=True, scope_name="s")] == ["lazy"]
 
 
-def test_a_chained_view_comes_after_its_dependency_of_the_same_kind():
+def test_a_chained_view_comes_after_its_dependency():
     views = table(
         View("base", 1, config={}, priority=5),
         View("top", 2, config={}, chain_with="base", default=True),
-        View("later", 3, config={}, lazy=True),
-        View("uses_later", 4, config={}, chain_with=["later"], default=True),
+        View("early", 3, config={}),
+        View("lazy_top", 4, config={}, chain_with=["early"], lazy=True, default=True),
     )
     ordered = order_views(views, ["base"], lazy=False, scope_name="s")
-    assert [v.name for v in ordered] == ["base", "top", "uses_later"]
+    assert [v.name for v in ordered] == ["base", "top"]
+    # A lazy view may chain with a non-lazy one: that one applies earlier anyway.
+    assert [v.name for v in order_views(views, [], lazy=True, scope_name="s")] == ["lazy_top"]
+
+
+def test_a_view_chained_with_a_lazy_view_it_would_precede_is_refused():
+    # Lazy views apply after every non-lazy view and the command line: the dependency
+    # would come after the view that needs it (2.x applied them so, silently).
+    def uses_base(config):
+        config.derived = config.base
+
+    views = table(
+        View("lazy_base", 1, config={}, lazy=True),
+        View("uses_base", 2, uses_base, chain_with="lazy_base"),
+    )
+    with pytest.raises(ViewOrderError) as caught:
+        order_views(views, ["lazy_base", "uses_base"], lazy=False, scope_name="s")
+    message = str(caught.value)
+    assert "View 'uses_base' (" in message and "test_views.py:" in message
+    assert "chains with 'lazy_base', a lazy view" in message
+    assert "lazy=True" in message
+
+
+def test_an_unknown_chained_view_names_the_view_that_chains_to_it():
+    def multi_node_training(config):
+        config.nodes = 4
+
+    views = table(View("multi_node_training", 1, multi_node_training, chain_with="gpu_setup"))
+    for call in (
+        lambda: order_views(views, ["multi_node_training"], lazy=False, scope_name="s"),
+        lambda: select_view(views, [], "multi_node_training", "s"),
+    ):
+        with pytest.raises(UnknownViewError) as caught:
+            call()
+        message = str(caught.value)
+        assert message.startswith("View 'multi_node_training' (")
+        assert "chains with 'gpu_setup', which scope 's' does not have" in message
 
 
 def test_select_view_adds_dependencies_once_and_names_cycles():
@@ -60,7 +96,7 @@ def test_unknown_views_suggest_visible_names_only():
     error = unknown_view("high_lrr", "config", ["high_lr", "_high_lr_internal"])
     assert str(error) == "Unknown view 'high_lrr' in scope 'config'. Did you mean 'high_lr'?"
     views = table(View("a", 1, config={}, chain_with="missing"))
-    with pytest.raises(UnknownViewError, match="Unknown view 'missing' in scope 's'"):
+    with pytest.raises(UnknownViewError, match="'missing', which scope 's' does not have"):
         order_views(views, ["a"], lazy=False, scope_name="s")
 
 

@@ -29,6 +29,8 @@ from ato.errors import (
     ScopeArgumentError,
     UnknownKeyError,
     UnknownViewError,
+    ViewCycleError,
+    ViewOrderError,
     did_you_mean,
 )
 from ato.parser import Command, Override, ViewName, parse_command
@@ -93,9 +95,16 @@ def prepare_scopes(registry: ScopeRegistry, scopes: Sequence[Scope]) -> None:
         for scope in targets:
             if not scope.is_applied or not scope.command_line:
                 scope.apply()
-    except (CommandLineError, OverrideTypeError, ConfigFileError) as error:
+    except (
+        CommandLineError,
+        OverrideTypeError,
+        ConfigFileError,
+        ViewCycleError,
+        ViewOrderError,
+    ) as error:
         # A malformed file behind a view is reported like a command-line mistake: its
-        # message names the file, line and column; a traceback would add nothing.
+        # message names the file, line and column; so do views chained wrongly (their
+        # files and lines). A traceback would add nothing.
         if not first_time:
             raise
         print(f"{_program()}: error: {error}", file=sys.stderr)

@@ -29,7 +29,8 @@ written as ``except KeyError`` or ``except ValueError`` keeps working::
     │   ├── ArgparsePlacementError (RuntimeError)           parse_args() where it cannot work
     │   ├── ScopeArgumentError  (TypeError)                 an argument of the wrong kind given
     │   │                                                   to Scope, MultiScope or their methods
-    │   └── ViewCycleError                                  views that chain to each other
+    │   ├── ViewCycleError                                  views that chain to each other
+    │   └── ViewOrderError                                  a view chained with a lazy view
     ├── TrackerError                                        experiment tracking
     │   ├── TrackerConfigError  (KeyError, AttributeError)  a config without experiment.sql...
     │   ├── MetricValueError    (TypeError, ValueError)     a metric that is not a number
@@ -102,6 +103,7 @@ __all__ = [
     "UnsupportedFormatError",
     "UsageError",
     "ViewCycleError",
+    "ViewOrderError",
     "close_matches",
     "did_you_mean",
     "shown",
@@ -303,6 +305,11 @@ class ScopeArgumentError(ScopeError, TypeError):
 
 class ViewCycleError(ScopeError):
     """Views whose ``chain_with`` lead back to themselves."""
+
+
+class ViewOrderError(ScopeError):
+    """A non-lazy view whose ``chain_with`` names a lazy view: lazy views apply after every
+    non-lazy one, so the view would run before the view it needs."""
 
 
 class TrackerError(AtoError):

@@ -19,7 +19,13 @@ from typing import Any
 
 from ato.adict import ADict
 from ato.cycles import check_cycle
-from ato.errors import ScopeArgumentError, UnknownViewError, ViewCycleError, did_you_mean
+from ato.errors import (
+    ScopeArgumentError,
+    UnknownViewError,
+    ViewCycleError,
+    ViewOrderError,
+    did_you_mean,
+)
 from ato.provenance import Source
 
 __all__ = ["COMMANDS", "View", "order_views", "select_view", "unknown_view"]
@@ -52,6 +58,16 @@ class View:
                 f"View {name!r}: priority must be a number (lower applies first), got "
                 f"{priority!r:.40}. Pass e.g. priority=1."
             )
+
+    @property
+    def where(self) -> str:
+        """Where the view is defined: ``file:line`` of its function, or its file."""
+        code = getattr(self.fn, "__code__", None)
+        if code is not None:
+            return f"{code.co_filename}:{code.co_firstlineno}"
+        if isinstance(self.config, (str, os.PathLike)):
+            return os.fspath(self.config)
+        return "a mapping"
 
     @property
     def internal(self) -> bool:
@@ -95,10 +111,28 @@ def _chain_names(name: str, chain_with: str | Sequence[str] | None) -> list[str]
     return names
 
 
-def unknown_view(name: str, scope_name: str, views: Collection[str]) -> UnknownViewError:
-    """The error for a view name that scope ``scope_name`` does not have."""
+def unknown_view(
+    name: str, scope_name: str, views: Collection[str], chained_from: View | None = None
+) -> UnknownViewError:
+    """The error for a view name that scope ``scope_name`` does not have (named on the
+    command line, or in ``chained_from``'s ``chain_with``)."""
     hint = did_you_mean(name, [v for v in views if not v.startswith("_")])
+    if chained_from is not None:
+        return UnknownViewError(
+            f"View {chained_from.name!r} ({chained_from.where}) chains with {name!r}, which "
+            f"scope {scope_name!r} does not have.{hint} Register a view named {name!r}, or "
+            f"fix its chain_with."
+        )
     return UnknownViewError(f"Unknown view {name!r} in scope {scope_name!r}.{hint}")
+
+
+def _order_error(view: View, needed: View) -> ViewOrderError:
+    return ViewOrderError(
+        f"View {view.name!r} ({view.where}) chains with {needed.name!r}, a lazy view "
+        f"({needed.where}); lazy views apply after every other view and the command line, "
+        f"so {needed.name!r} would come after the view that needs it. Make {view.name!r} "
+        f"lazy too (@scope.observe(lazy=True, chain_with=...)), or {needed.name!r} not lazy."
+    )
 
 
 def _cycle_error(cycle: str) -> ViewCycleError:
@@ -112,7 +146,7 @@ def select_view(views: Mapping[str, View], selected: list[str], name: str, scope
         check_cycle(chain, name, _cycle_error)
         view = views.get(name)
         if view is None:
-            raise unknown_view(name, scope_name, views)
+            raise unknown_view(name, scope_name, views, views[chain[-1]] if chain else None)
         for dependency in view.chain_with:
             select(dependency, (*chain, name))
         if name not in selected:
@@ -140,8 +174,10 @@ def order_views(
         check_cycle(chain, view.name, _cycle_error)
         for dependency in view.chain_with:
             if dependency not in views:
-                raise unknown_view(dependency, scope_name, views)
+                raise unknown_view(dependency, scope_name, views, view)
             needed = views[dependency]
+            if needed.lazy and not view.lazy:
+                raise _order_error(view, needed)
             if needed.lazy == lazy:
                 place(needed, (*chain, view.name))
         ordered.append(view)
