@@ -523,3 +523,60 @@ def test_a_scope_without_command_line_never_reads_argv_and_assembles_at_every_ca
 
     assert main() == 0.2 and main() == 0.2
     assert len(calls) == 2
+
+
+def _phases_scope() -> Scope:
+    scope = Scope(name="train")
+
+    @scope.observe(default=True)
+    def defaults(train):
+        train.epochs = 10
+        train.lr = 0.1
+        train.train = {"epochs": 3}  # a 'train' phase beside 'eval'
+
+    return scope
+
+
+def test_a_key_under_a_section_named_like_the_scope_is_that_key(monkeypatch):
+    # 2.x read "train.epochs" as the nested key; with a
+    # top-level 'epochs' too the token could mean either, and is refused.
+    scope = _phases_scope()
+
+    @scope
+    def main(train):
+        return train.to_dict()
+
+    monkeypatch.setattr(sys, "argv", ["train.py", "train.train.epochs=7", "train.lr=0.5"])
+    config = main()
+    assert config["train"] == {"epochs": 7} and config["lr"] == 0.5 and config["epochs"] == 10
+
+
+def test_the_scope_name_prefix_that_could_mean_two_keys_is_refused(monkeypatch, capsys):
+    scope = _phases_scope()
+
+    @scope
+    def main(train):
+        raise AssertionError("must not run")
+
+    monkeypatch.setattr(sys, "argv", ["train.py", "train.epochs=99"])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    err = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert "'train.epochs=99' could set train.epochs or epochs" in err
+    assert "train.train.epochs=99" in err and "epochs=99" in err
+
+
+def test_a_nested_key_only_the_section_has_is_the_nested_key(monkeypatch):
+    scope = Scope(name="config")
+
+    @scope.observe(default=True)
+    def defaults(config):
+        config.config = {"path": "a.yaml"}
+
+    @scope
+    def main(config):
+        return config.to_dict()
+
+    monkeypatch.setattr(sys, "argv", ["train.py", "config.path=b.yaml"])
+    assert main() == {"config": {"path": "b.yaml"}}

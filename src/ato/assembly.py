@@ -25,6 +25,7 @@ from typing import Any
 from ato.adict import ADict
 from ato.errors import (
     AtoWarning,
+    CommandLineError,
     KeyPathError,
     OverridePathError,
     OverrideReplacedError,
@@ -120,7 +121,8 @@ def assemble(
             recorder.source = view.source()
             view.apply(config)
         assembly.view = None
-        for override in overrides:
+        recorder.overrides = [unprefixed(config, override, scope_name) for override in overrides]
+        for override in recorder.overrides:
             recorder.source = Source("command line", override.token)
             _set_override(config, _as_float_where_a_view_set_one(override, recorder), scope_name)
         for source, values in layers:
@@ -150,6 +152,36 @@ def assemble(
     # (as code, with file and line), so stored provenance never goes stale.
     recorder.assembled()
     return recorder
+
+
+def unprefixed(config: ADict, override: Override, scope_name: str) -> Override:
+    """``train.epochs=9`` for the only scope, named 'train': the key ``train.epochs`` of
+    its config when the views made it (2.x's reading), else ``epochs`` (the prefix the
+    form of several scopes has). Both present: refused, naming how to write each."""
+    if not override.scope_prefixed:
+        return override
+    nested, bare = override.path, override.path[1:]
+    if _exists(config, nested) and _exists(config, bare):
+        value = override.token.partition("=")[2]
+        raise CommandLineError(
+            f"{override.token!r} could set {dotted(tuple(nested))} or {dotted(tuple(bare))}: "
+            f"the scope is named {scope_name!r} and its config has a section "
+            f"{scope_name!r}. Write {scope_name}.{override.key}={value} for the first, "
+            f"{dotted(tuple(bare))}={value} for the second."
+        )
+    if _exists(config, nested):
+        return Override(override.key, override.value, override.token, override.forced_string)
+    key = override.key.split(".", 1)[1]
+    return Override(key, override.value, override.token, override.forced_string)
+
+
+def _exists(config: Mapping[str, Any], path: Sequence[str]) -> bool:
+    node: Any = config
+    for part in path:
+        if not isinstance(node, Mapping) or not dict.__contains__(node, part):
+            return False
+        node = dict.__getitem__(node, part)  # not node[part]: that marks it as read
+    return True
 
 
 def _dotted_leaves(values: Mapping[str, Any]) -> list[tuple[str, Any]]:

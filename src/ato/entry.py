@@ -272,7 +272,7 @@ def _assign_override(scopes: list[Scope], override: Override) -> None:
         scope = scopes[0]
         if first == scope.name and rest:
             override = Override(
-                ".".join(rest), override.value, override.token, override.forced_string
+                override.key, override.value, override.token, override.forced_string, True
             )
         scope.assign(override)
         return

@@ -59,10 +59,20 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", "'": "'", '"
 class Override:
     """``key=value`` from the command line."""
 
-    __slots__ = ("forced_string", "key", "token", "value")
+    __slots__ = ("forced_string", "key", "scope_prefixed", "token", "value")
 
-    def __init__(self, key: str, value: Any, token: str, forced_string: bool = False) -> None:
+    def __init__(
+        self,
+        key: str,
+        value: Any,
+        token: str,
+        forced_string: bool = False,
+        scope_prefixed: bool = False,
+    ) -> None:
         self.key, self.value, self.token, self.forced_string = key, value, token, forced_string
+        # The key starts with the only scope's name: that name may be the scope's prefix
+        # or a key of its config, which the assembled config tells (assembly.unprefixed).
+        self.scope_prefixed = scope_prefixed
 
     @property
     def path(self) -> list[str]:

@@ -147,6 +147,7 @@ class Recorder:
         self.history: dict[tuple[Any, ...], list[tuple[Any, Source]]] = {}
         self.source = Source("initial", "Scope(config=...)")
         self.root: ADict | None = None  # the config being assembled
+        self.overrides: list[Any] = []  # the command-line values as assembly read them
         self._skipping = False
         self._after = False  # the assembly is over: writes are the program's own
 

@@ -247,7 +247,11 @@ class Scope(Scope2xNames):
         if self._literals:
             # With several scopes, keys are typed with their scope's name: show them so.
             check_command_line_keys(
-                self._recorder, self._literals, self.name, self.strict, len(self.registry) > 1
+                self._recorder,
+                self._recorder.overrides,
+                self.name,
+                self.strict,
+                len(self.registry) > 1,
             )
         return self.config
 
