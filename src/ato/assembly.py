@@ -178,7 +178,7 @@ def unprefixed(config: ADict, override: Override, scope_name: str) -> Override:
 def _exists(config: Mapping[str, Any], path: Sequence[str]) -> bool:
     node: Any = config
     for part in path:
-        if not isinstance(node, Mapping) or not dict.__contains__(node, part):
+        if not isinstance(node, dict) or part not in node:
             return False
         node = dict.__getitem__(node, part)  # not node[part]: that marks it as read
     return True
