@@ -125,3 +125,11 @@ def test_an_integer_too_long_for_python_raises_saying_so(dialect, word):
     with pytest.raises(InvalidArgumentError, match="digits, more than Python reads") as raised:
         read_word(word, dialect)
     assert len(str(raised.value)) < 200
+
+
+def test_a_float_literal_past_a_floats_range_raises_and_infinity_words_do_not():
+    with pytest.raises(InvalidArgumentError, match="beyond a float's range"):
+        read_word("1e999")
+    assert read_word("inf") == math.inf and read_word("1e308") == 1e308
+    assert read_word("1e-999") == 0.0  # underflow to zero is a float's rounding, not a typo
+    assert parser.format_value("1e999") == "'1e999'"  # written as text, it reads back

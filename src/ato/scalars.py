@@ -113,14 +113,26 @@ def _decimal_float(word: str) -> Any:
         return _NO
     whole, dot, fraction = mantissa.partition(".")
     if not dot:
-        return float(word) if e and _digits(whole) else _NO
+        return _finite(word) if e and _digits(whole) else _NO
     if (
         (_digits(whole) or not whole)
         and (_digits(fraction) or not fraction)
         and (whole or fraction)
     ):
-        return float(word)
+        return _finite(word)
     return _NO
+
+
+def _finite(word: str) -> float:
+    """``float(word)`` for a finite literal; one past a float's range (``1e999``) raises
+    rather than silently becoming inf."""
+    value = float(word)
+    if math.isinf(value):
+        raise InvalidArgumentError(
+            f"{word[:20]} is beyond a float's range (about 1.8e308); write inf for "
+            f"infinity, or quote it to keep it as text"
+        )
+    return value
 
 
 # 2.x's XYZ reader: \d is any Unicode decimal digit, as int() and float() accept.
@@ -172,7 +184,10 @@ def read_word(word: str, dialect: str = COMMAND_LINE) -> Any:
 
 def reads_as_string(text: str) -> bool:
     """Whether every dialect reads ``text``, unquoted, as the string ``text``."""
-    return all(type(read_word(text, dialect)) is str for dialect in DIALECTS)
+    try:
+        return all(type(read_word(text, dialect)) is str for dialect in DIALECTS)
+    except InvalidArgumentError:  # a number too large to read: no string as it stands
+        return False
 
 
 def format_word(value: bool | float | None) -> str:
