@@ -191,6 +191,10 @@ READ_ERRORS = [
         "dup.jsonl:2: duplicate key 'b'",
     ),
     ("dup-array.jsonl", '[{"a": 1, "a": 2}]', ConfigFileError, "duplicate key 'a'"),
+    # A literal past a float's range is a typo, not infinity (written .inf / Infinity).
+    ("huge.json", '{"a": 1,\n "lr": 1e999}', ConfigFileError, "huge.json:2: 1e999 is beyond"),
+    ("huge.yaml", "a: 1\nlr: 1e999\n", ConfigFileError, "huge.yaml:2:5: 1e999 is beyond"),
+    ("huge.toml", "a = 1\nlr = -2e400\n", ConfigFileError, "huge.toml:2: -2e400 is beyond"),
 ]
 
 
@@ -343,3 +347,22 @@ def test_yaml_merge_keys_may_repeat_a_merged_key(tmp_path):
     path = tmp_path / "merge.yaml"
     path.write_text("base: &b\n  x: 1\n  y: 2\nd:\n  <<: *b\n  x: 3\n")
     assert ADict.from_file(path).d == {"x": 3, "y": 2}
+
+
+def test_a_folder_named_like_a_config_file_is_a_config_file_error(tmp_path):
+    folder = tmp_path / "real.yaml"
+    folder.mkdir()
+    with pytest.raises(ConfigFileError, match=r"real\.yaml: is a folder, not a file"):
+        ADict.from_file(folder)
+
+
+def test_an_unreadable_file_is_a_config_file_error(tmp_path, monkeypatch):
+    path = tmp_path / "secret.yaml"
+    path.write_text("a: 1\n")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("builtins.open", refuse)
+    with pytest.raises(ConfigFileError, match=r"secret\.yaml: cannot be read \(Permission denied\)"):
+        ADict.from_file(path)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
 import re
 import sys
@@ -57,6 +58,44 @@ def _read_text(path: str) -> str:
         raise ConfigFileError(
             f"not UTF-8 text (byte {error.start}); save the file as UTF-8", path=path
         ) from None
+    except FileNotFoundError:
+        raise  # ConfigFileNotFoundError is made by the caller, which knows who asked
+    except IsADirectoryError:
+        raise ConfigFileError("is a folder, not a file; name a config file", path=path) from None
+    except OSError as error:
+        raise ConfigFileError(
+            f"cannot be read ({error.strerror or error}); check its permissions", path=path
+        ) from None
+
+
+class _OutOfRange(Exception):
+    """A float literal past a float's range (``1e999``), found while parsing."""
+
+    def __init__(self, word: str, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(word)
+        self.word, self.line, self.column = word, line, column
+
+    def error(self, path: str, text: str) -> ConfigFileError:
+        line = self.line
+        if line is None:  # the parser does not say: the first line that holds the word
+            index = text.find(self.word)
+            line = text.count("\n", 0, index) + 1 if index >= 0 else None
+        return ConfigFileError(
+            f"{self.word[:20]} is beyond a float's range (about 1.8e308); write inf (.inf "
+            f"in YAML, Infinity in JSON) for infinity, or quote it to keep it as text",
+            path=path,
+            line=line,
+            column=self.column,
+        )
+
+
+def _finite(word: str) -> float:
+    """``parse_float`` for JSON and TOML: their own infinity words pass, a finite literal
+    that overflows raises."""
+    value = float(word)
+    if math.isinf(value) and word.lstrip("+-").lower() not in ("inf", "infinity"):
+        raise _OutOfRange(word)
+    return value
 
 
 class _DuplicateKey(Exception):
@@ -80,7 +119,9 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _json_loads(text: str, path: str, line: int | None = None) -> Any:
     """Parse JSON text from ``path`` (``line``: the line of a JSON Lines record)."""
     try:
-        return json.loads(text, object_pairs_hook=_unique_pairs)
+        return json.loads(text, object_pairs_hook=_unique_pairs, parse_float=_finite)
+    except _OutOfRange as out:
+        raise out.error(path, text) from None
     except json.JSONDecodeError as error:
         where = "on this line of a JSON Lines file: " if line is not None else ""
         raise ConfigFileError(
@@ -190,7 +231,16 @@ def _yaml_classes() -> tuple[type, type]:
     for cls in (loader, dumper):
         resolver = list("-+0123456789")
         cls.add_implicit_resolver(_YAML_FLOAT_TAG, _YAML_EXPONENT_FLOAT, resolver)  # type: ignore[attr-defined]
+    loader.add_constructor(_YAML_FLOAT_TAG, _finite_yaml_float)  # type: ignore[attr-defined]
     return loader, dumper
+
+
+def _finite_yaml_float(loader: Any, node: Any) -> float:
+    value: float = loader.construct_yaml_float(node)
+    if math.isinf(value) and not str(node.value).lstrip("+-").lower().startswith(".inf"):
+        mark = node.start_mark
+        raise _OutOfRange(str(node.value), mark.line + 1, mark.column + 1)
+    return value
 
 
 def _read_yaml(path: str) -> Any:
@@ -200,6 +250,8 @@ def _read_yaml(path: str) -> Any:
     text = _read_text(path)
     try:
         data = yaml.load(text, Loader=loader)  # a safe loader subclass
+    except _OutOfRange as out:
+        raise out.error(path, text) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         problem = error.problem or "unreadable YAML"
@@ -231,7 +283,9 @@ def _read_toml(path: str) -> Any:
         import tomli as tomllib  # type: ignore[import-not-found]
     text = _read_text(path)
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(text, parse_float=_finite)
+    except _OutOfRange as out:
+        raise out.error(path, text) from None
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         where = _TOML_POSITION.search(message)
