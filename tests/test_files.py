@@ -366,3 +366,27 @@ def test_an_unreadable_file_is_a_config_file_error(tmp_path, monkeypatch):
     monkeypatch.setattr("builtins.open", refuse)
     with pytest.raises(ConfigFileError, match=r"secret\.yaml: cannot be read \(Permission denied\)"):
         ADict.from_file(path)
+
+
+def test_a_yaml_alias_that_contains_itself_is_a_config_file_error_naming_the_file(tmp_path):
+    path = tmp_path / "cycle.yaml"
+    path.write_text("a: &x [1, *x]\n")
+    with pytest.raises(ConfigFileError, match=r"cycle\.yaml: a YAML alias .* contains itself"):
+        ADict.from_file(path)
+
+
+def test_a_yaml_alias_bomb_is_refused_before_it_is_expanded(tmp_path):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 10):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n")  # 10**10 values once expanded
+    with pytest.raises(ConfigFileError, match=r"bomb\.yaml: YAML aliases expand .* values"):
+        ADict.from_file(path)
+
+
+def test_yaml_aliases_of_a_sensible_size_are_expanded(tmp_path):
+    path = tmp_path / "shared.yaml"
+    path.write_text("base: &b {lr: 0.1, depth: 50}\nsmall: *b\nlarge: {<<: *b, depth: 101}\n")
+    config = ADict.from_file(path)
+    assert config.small == {"lr": 0.1, "depth": 50} and config.large.depth == 101

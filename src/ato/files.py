@@ -270,7 +270,49 @@ def _read_yaml(path: str) -> Any:
         ) from None
     except yaml.YAMLError as error:
         raise ConfigFileError(f"invalid YAML: {error}", path=path) from None
+    _check_aliases(data, path)
     return {} if data is None else data
+
+
+# A config is copied value by value: aliases that each repeat another many times (a
+# "billion laughs" file of a few hundred bytes) would expand past any memory.
+_ALIAS_LIMIT = 10_000_000
+
+
+def _check_aliases(data: Any, path: str) -> None:
+    """Refuse YAML whose aliases make a container contain itself, or expand to more than
+    ``_ALIAS_LIMIT`` values; counted once per distinct object, so this stays linear."""
+    sizes: dict[int, int] = {}
+    open_now: set[int] = set()
+    written = [1]  # values as the file writes them, each alias once
+
+    def size(node: Any) -> int:
+        if not isinstance(node, (dict, list)):
+            return 1
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_now:
+            raise ConfigFileError(
+                "a YAML alias names a mapping or list from inside it, so it contains "
+                "itself; a config must be a tree: copy the values instead",
+                path=path,
+            )
+        open_now.add(key)
+        children = node.values() if isinstance(node, dict) else node
+        written[0] += len(children)
+        total = 1 + sum(size(child) for child in children)
+        open_now.discard(key)
+        if total > _ALIAS_LIMIT and total > 10 * written[0]:  # a big file is not a bomb
+            raise ConfigFileError(
+                f"YAML aliases expand to more than {_ALIAS_LIMIT:,} values; a config "
+                f"this large is refused. Write the repeated parts once",
+                path=path,
+            )
+        sizes[key] = total
+        return total
+
+    size(data)
 
 
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
