@@ -107,3 +107,19 @@ def test_recorder_history_and_skipping():
     detach_observer(config)
     assert [p.value for p in recorder.provenance(("model", "depth"))] == [50, 101]
     assert "lr" not in config
+
+
+def test_a_config_deeper_than_pythons_stack_is_assembled():
+    # A dotted TOML key of thousands of parts loads fine; assembling it must too.
+    from ato.scope import Scope
+
+    deep = inner = ADict()
+    for _ in range(5000):
+        inner.n = ADict()
+        inner = inner.n
+    inner.leaf = 1
+    scope = Scope(name="deep")
+    scope.observe("deep_view", deep, default=True)
+    config = scope.apply()
+    assert config.n.n.n.n is not None
+    assert scope.provenance("n" + ".n" * 4999 + ".leaf")[0].value == 1

@@ -125,11 +125,15 @@ def dotted(path: tuple[Any, ...]) -> str:
 def leaves(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], Any]]:
     """``(path, value)`` of every leaf under a config value; lists are leaves, and an
     empty mapping is a leaf of its own."""
-    if isinstance(value, ADict) and value:
-        for key, child in dict.items(value):
-            yield from leaves(child, (*path, key))
-    else:
-        yield path, value
+    # A stack, not recursion: a config may nest deeper than Python's stack (a dotted TOML
+    # key of thousands of parts), and reaching its leaves must not crash.
+    stack: list[tuple[tuple[Any, ...], Any]] = [(path, value)]
+    while stack:
+        where, node = stack.pop()
+        if isinstance(node, ADict) and node:
+            stack.extend(reversed([((*where, key), child) for key, child in dict.items(node)]))
+        else:
+            yield where, node
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
