@@ -364,7 +364,9 @@ def test_an_unreadable_file_is_a_config_file_error(tmp_path, monkeypatch):
         raise PermissionError(13, "Permission denied", str(path))
 
     monkeypatch.setattr("builtins.open", refuse)
-    with pytest.raises(ConfigFileError, match=r"secret\.yaml: cannot be read \(Permission denied\)"):
+    with pytest.raises(
+        ConfigFileError, match=r"secret\.yaml: cannot be read \(Permission denied\)"
+    ):
         ADict.from_file(path)
 
 

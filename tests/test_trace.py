@@ -153,3 +153,59 @@ def test_a_failing_listener_never_fails_the_traced_call():
         _warnings.simplefilter("always")
         assert step(2) == 4
     assert any(issubclass(w.category, AtoWarning) and "disk full" in str(w.message) for w in caught)
+
+
+MODULE_HELPERS = """
+import {package}.ops as ops
+from {package} import ops as ops_again
+from ato.scope import Scope
+scope = Scope(name="s_{tag}")
+sched = ops.Sched()
+
+@scope.trace(trace_id="step")
+def step(x):
+    return ops.clip(x) + ops_again.clip(x) * sched.factor(x)
+"""
+
+OPS = """
+def inner(x):
+    return x * {inner}
+
+def clip(x):
+    return min(inner(x), 10)
+
+class Sched:
+    def factor(self, x):
+        return x + {factor}
+"""
+
+
+def _module_step(tmp_path: Path, tag: str, inner: int = 1, factor: int = 2) -> Fingerprint:
+    folder = tmp_path / tag
+    package = f"pkg_{tag}"
+    (folder / package).mkdir(parents=True)
+    (folder / package / "__init__.py").write_text("")
+    (folder / package / "ops.py").write_text(OPS.format(inner=inner, factor=factor))
+    sys.path.insert(0, str(folder))
+    try:
+        source = MODULE_HELPERS.format(package=package, tag=tag)
+        return _load(folder / "train.py", source).scope.fingerprints["step"]
+    finally:
+        sys.path.remove(str(folder))
+        for name in [m for m in sys.modules if m.startswith(package)]:
+            del sys.modules[name]
+
+
+@pytest.mark.parametrize(("edit", "changed"), [("inner", "inner"), ("factor", "Sched.factor")])
+def test_helpers_reached_through_a_module_or_an_objects_method_are_callees(tmp_path, edit, changed):
+    before = _module_step(tmp_path, "a")
+    after = _module_step(tmp_path, "b", **{edit: 5})
+    assert before.value == after.value
+    assert before.combined != after.combined
+
+    def short(callees):
+        return {name.split(".ops.", 1)[-1]: value for name, value in callees.items()}
+
+    old, new = short(before.callees), short(after.callees)
+    assert {"clip", "inner", "Sched.factor"} <= set(old)
+    assert {name for name in old if old[name] != new.get(name)} == {changed}

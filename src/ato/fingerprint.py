@@ -11,6 +11,7 @@ The canonical form of one function's source is :mod:`ato.canonical`'s.
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import inspect
@@ -338,6 +339,39 @@ def _callee_name(value: Any, name: str, namespace: dict[str, Any]) -> str:
     return f"{namespace.get('__name__', '')}.{name}"  # a partial, an instance, a wrapper
 
 
+def _attribute_reads(func: Any) -> dict[str, list[str]]:
+    """``{name: [attr, ...]}`` for each ``name.attr`` that ``func``'s source reads."""
+    try:
+        tree = ast.parse(analyse(func).source)
+    except Exception:  # no source, or none that parses: nothing more to find
+        return {}
+    reads: dict[str, list[str]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            attributes = reads.setdefault(node.value.id, [])
+            if node.attr not in attributes:
+                attributes.append(node.attr)
+    return reads
+
+
+def _attributes_of(owner: Any, name: str, attributes: list[str]) -> list[tuple[str, Any]]:
+    """``(name.attr, value)`` for each attribute, looked up without running code: in a
+    module's dict, or on an object's class (its methods)."""
+    found = []
+    for attribute in attributes:
+        try:
+            if isinstance(owner, types.ModuleType):
+                value = vars(owner).get(attribute)
+            else:
+                value = inspect.getattr_static(type(owner), attribute, None)
+        except Exception:
+            continue
+        value = unwrap(value)
+        if value is not None:
+            found.append((f"{name}.{attribute}", value))
+    return found
+
+
 def callees(func: Any) -> Iterator[tuple[str, Any]]:
     """User code that what runs when ``func`` is called names as module globals:
     functions, classes, partials and callable instances whose code is user code, found
@@ -356,8 +390,18 @@ def callees(func: Any) -> Iterator[tuple[str, Any]]:
         except Exception:
             continue
         namespace = current.__globals__
+        found: list[tuple[str, Any]] = []
+        reads: dict[str, list[str]] | None = None
         for name in names:
             value = unwrap(namespace.get(name))
+            if isinstance(value, types.ModuleType) or (value is not None and not callable(value)):
+                # utils.clip(x), F.relu(x), sched.factor(x): what is read on a module or
+                # an object (a library's functions are dropped below, as user code is not)
+                reads = _attribute_reads(current) if reads is None else reads
+                found += _attributes_of(value, name, reads.get(name, []))
+            else:
+                found.append((name, value))
+        for name, value in found:
             if id(value) in seen or not callable(value) or isinstance(value, types.ModuleType):
                 continue
             seen[id(value)] = value
