@@ -402,3 +402,11 @@ def test_a_config_with_an_int_past_the_digit_limit_is_shown_and_exported(capsys,
     assert status == 0, err
     assert "100000…000000 (5,001 digits)" in out and "100000…000001 (5,001 digits)" in out
     as_json(capsys, "explain", "1", "2", "--db", url)
+
+
+@pytest.mark.parametrize("tolerance", ["nan", "-1", "inf", "abc"])
+def test_a_tolerance_that_is_no_relative_gap_is_refused(capsys, tolerance):
+    with pytest.raises(SystemExit) as stop:
+        main(["explain", "1", "2", f"--tolerance={tolerance}"])
+    assert stop.value.code == 2
+    assert "is not a relative gap of 0 or more" in capsys.readouterr().err

@@ -14,6 +14,7 @@ heavy, so ``ato --help`` answers at once; each command loads what it needs.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -33,6 +34,16 @@ def _positive(text: str) -> int:
         number = 0
     if number < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return number
+
+
+def _tolerance(text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        number = math.nan
+    if not 0 <= number < math.inf:  # NaN fails too: it would turn the comparison off
+        raise argparse.ArgumentTypeError(f"{text!r} is not a relative gap of 0 or more (e.g. 1e-6)")
     return number
 
 
@@ -77,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         )
         explain.add_argument(
             "--tolerance",
-            type=float,
+            type=_tolerance,
             default=1e-6,
             help="relative gap at which metric curves count as separated (default 1e-6)",
         )

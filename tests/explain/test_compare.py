@@ -296,3 +296,11 @@ def test_completed_runs_and_runs_of_unknown_status_add_nothing():
     for status in ("completed", None):
         verdict = compare(run(1, status=status), run(2, status=status)).verdict
         assert verdict == "Same code and environment. Same config."
+
+
+def test_counts_agree_with_their_nouns():
+    a = run(1, config={"experiment": {"project_name": "a"}}, runtime={"p": ["x"]})
+    b = run(2, config={"experiment": {"project_name": "b"}}, runtime={"p": []})
+    verdict = compare(a, b).verdict
+    assert "1 other key differs (tracker)" in verdict
+    assert "(1 call in run 1, 0 in run 2)" in verdict

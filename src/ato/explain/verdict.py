@@ -62,12 +62,13 @@ def verdict(report: Comparison) -> str:
     if apart:
         kinds = sorted({change.category for change in apart})
         sentences.append(
-            f"{_plural(len(apart), 'other key')} differ ({', '.join(kinds)}), listed apart."
+            f"{_plural(len(apart), 'other key')} {'differs' if len(apart) == 1 else 'differ'} "
+            f"({', '.join(kinds)}), listed apart."
         )
     for divergence in report.runtime:
         text = f"Outputs of `{divergence.trace_id}` first differ at call {divergence.first_call}"
         if divergence.calls_before != divergence.calls_after:
-            text += f" ({divergence.calls_before} calls in {before.label}, "
+            text += f" ({_plural(divergence.calls_before, 'call')} in {before.label}, "
             text += f"{divergence.calls_after} in {after.label})"
         if divergence.code_and_config_identical:
             text += (
