@@ -281,17 +281,33 @@ _ALIAS_LIMIT = 10_000_000
 
 def _check_aliases(data: Any, path: str) -> None:
     """Refuse YAML whose aliases make a container contain itself, or expand to more than
-    ``_ALIAS_LIMIT`` values; counted once per distinct object, so this stays linear."""
+    ``_ALIAS_LIMIT`` values; each distinct object counted once, so this stays linear (and
+    walks with a stack: a file may nest as deep as the reader allows)."""
     sizes: dict[int, int] = {}
     open_now: set[int] = set()
-    written = [1]  # values as the file writes them, each alias once
-
-    def size(node: Any) -> int:
+    written = 1  # values as the file writes them, each alias once
+    stack: list[tuple[Any, bool]] = [(data, False)]
+    while stack:
+        node, done = stack.pop()
         if not isinstance(node, (dict, list)):
-            return 1
+            continue
         key = id(node)
+        children = list(node.values() if isinstance(node, dict) else node)
+        if done:  # every child is counted: this container's size
+            open_now.discard(key)
+            total = 1 + sum(
+                sizes[id(child)] if isinstance(child, (dict, list)) else 1 for child in children
+            )
+            if total > _ALIAS_LIMIT and total > 10 * written:  # a big file is not a bomb
+                raise ConfigFileError(
+                    f"YAML aliases expand to more than {_ALIAS_LIMIT:,} values; a config "
+                    f"this large is refused. Write the repeated parts once",
+                    path=path,
+                )
+            sizes[key] = total
+            continue
         if key in sizes:
-            return sizes[key]
+            continue
         if key in open_now:
             raise ConfigFileError(
                 "a YAML alias names a mapping or list from inside it, so it contains "
@@ -299,20 +315,9 @@ def _check_aliases(data: Any, path: str) -> None:
                 path=path,
             )
         open_now.add(key)
-        children = node.values() if isinstance(node, dict) else node
-        written[0] += len(children)
-        total = 1 + sum(size(child) for child in children)
-        open_now.discard(key)
-        if total > _ALIAS_LIMIT and total > 10 * written[0]:  # a big file is not a bomb
-            raise ConfigFileError(
-                f"YAML aliases expand to more than {_ALIAS_LIMIT:,} values; a config "
-                f"this large is refused. Write the repeated parts once",
-                path=path,
-            )
-        sizes[key] = total
-        return total
-
-    size(data)
+        written += len(children)
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(children))
 
 
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
