@@ -158,7 +158,10 @@ def test_help_text_is_returned_and_names_a_scope_that_cannot_be_assembled():
     bridge = good.registry.argparse
     assert bridge is not None
     text = external_parser.help_text([bridge], {"epochs": 1})
-    assert "(ato could not assemble scope 'broken': Unknown view 'missing'" in text
+    assert (
+        "(ato could not assemble scope 'broken': View 'bad' (a mapping) chains with 'missing'"
+        in text
+    )
     assert "ato views and config (pass view names and key=value after the options):" in text
     assert "epochs = 100  ← defaults ← _argparse (priority -2)  [int]" in text
     assert external_parser.help_text([], {}) == ""
@@ -178,7 +181,8 @@ def test_help_of_a_program_whose_scopes_all_fail_says_why(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "usage:" in result.stdout
-    assert "(ato could not assemble scope 'config': Unknown view 'missing'" in result.stdout
+    assert "(ato could not assemble scope 'config': View " in result.stdout
+    assert "chains with 'missing', which scope 'config' does not have" in result.stdout
     assert "ato views and config" not in result.stdout
 
 

@@ -152,7 +152,7 @@ def test_tracker_settings_and_volatile_keys_do_not_make_another_search(scope, sp
     @scope.observe(default=True)
     def output(config):
         config.out_dir = f"runs/{next(stamps)}"  # differs at every start: marked volatile
-        config.experiment = ADict(volatile=["out_dir"], note=f"start {next(stamps)}")
+        config.experiment = ADict(volatile=["out_dir", f"scratch_{next(stamps)}"])
 
     url = f"sqlite:///{tmp_path}/runs.db"
     calls = []
@@ -164,6 +164,21 @@ def test_tracker_settings_and_volatile_keys_do_not_make_another_search(scope, sp
     ]
     assert results[0].search_id == results[1].search_id
     assert len(calls) == 12 + 6 + 3 + 1  # the second start ran nothing again
+
+
+def test_a_program_key_under_experiment_makes_another_search(scope, spaces, tmp_path):
+    seed = [0]
+
+    @scope.observe(default=True)
+    def seeded(config):
+        config.experiment = ADict(seed=seed[0])  # the program's own: results follow it
+
+    url = f"sqlite:///{tmp_path}/runs.db"
+    ids = []
+    for start in range(2):
+        seed[0] = start
+        ids.append(HyperBand(scope, spaces, 0.5, 2, tracker=url).main(lr_score)().search_id)
+    assert ids[0] != ids[1]
 
 
 def test_the_same_search_in_another_project_is_another_search(scope, spaces, tmp_path):

@@ -7,7 +7,8 @@ take included), the logic of the trial function (its canonical fingerprint combi
 its callees': a comment or a renamed local does not count, an edit does) and the plain
 values it carries (closure, instance). Stored metrics measured under another config or other
 code would otherwise be mixed into the new search. Keys that differ at every start by
-design do not count: the tracker's settings (``experiment.*``), keys marked volatile,
+design do not count: the tracker's settings (``experiment.project_name``, ``.sql``,
+``.volatile``; another ``experiment.*`` key, a seed, does count), keys marked volatile,
 and the searched keys, whose starting values no trial sees. Module globals the trial
 function reads do not count either: changing one is an edit this hash cannot see.
 """
