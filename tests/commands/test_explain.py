@@ -24,3 +24,11 @@ def test_the_heading_names_both_projects_when_they_differ():
 def test_the_heading_names_a_shared_project_once():
     text = rendered(RunFacts(id=1, project="vision"), RunFacts(id=2, project="vision"))
     assert text.splitlines()[0].startswith("Run 1 -> run 2 (vision)")
+
+
+def test_a_renamed_function_reads_as_the_same_code():
+    from ato.explain import CodeFacts
+
+    a = RunFacts(id=1, code={"__main__.step": CodeFacts("f1", "f1")})
+    b = RunFacts(id=2, code={"train.step": CodeFacts("f1", "f1")})
+    assert "train.step: __main__.step in run 1, the same code" in rendered(a, b)

@@ -304,3 +304,60 @@ def test_counts_agree_with_their_nouns():
     verdict = compare(a, b).verdict
     assert "1 other key differs (tracker)" in verdict
     assert "(1 call in run 1, 0 in run 2)" in verdict
+
+
+def test_a_function_traced_under_another_module_name_is_the_same_function():
+    # python train.py traces __main__.train_step; import train; train.main() traces
+    # train.train_step: the same code, not one function removed and another added.
+    code = CodeFacts("f1", "F1", {"__main__.scale": "s1"})
+    moved = CodeFacts("f1", "F1b", {"train.scale": "s1"})
+    report = compare(
+        run(1, code={"__main__.train_step": code}), run(4, code={"train.train_step": moved})
+    )
+    assert [(c.trace_id, c.change, c.was) for c in report.code] == [
+        ("train.train_step", "renamed", "__main__.train_step")
+    ]
+    assert report.verdict == "Same code and environment. Same config."
+
+
+def test_a_renamed_function_with_the_same_code_is_no_code_change():
+    a = run(1, code={"__main__.train_step": CodeFacts("f1", "f1")})
+    b = run(3, code={"__main__.sgd_update": CodeFacts("f1", "f1")})
+    report = compare(a, b)
+    assert [(c.trace_id, c.change, c.was) for c in report.code] == [
+        ("__main__.sgd_update", "renamed", "__main__.train_step")
+    ]
+    assert report.verdict.startswith("Same code and environment.")
+
+
+def test_a_function_moved_to_another_module_and_edited_shows_its_diff():
+    sources = Sources(
+        {"f1": "def step(x):\n    return x\n", "f2": "def step(x):\n    return 2 * x\n"}
+    )
+    a = run(1, code={"__main__.step": CodeFacts("f1", "f1")})
+    b = run(2, code={"train.step": CodeFacts("f2", "f2")})
+    (change,) = compare(a, b, sources).code
+    assert (change.trace_id, change.change, change.was) == (
+        "train.step",
+        "changed",
+        "__main__.step",
+    )
+    assert "+    return 2 * x" in change.diff
+    assert "Code differs: `train.step` (was `__main__.step`) changed" in compare(a, b).verdict
+
+
+def test_a_callee_seen_under_another_module_name_with_other_code_is_named_once():
+    a = run(1, code={"step": CodeFacts("f1", "F1", {"__main__.scale": "s1"})})
+    b = run(2, code={"step": CodeFacts("f1", "F2", {"train.scale": "s2"})})
+    (change,) = compare(a, b).code
+    assert change.change == "callee changed"
+    assert [(c.trace_id, c.before, c.after) for c in change.callees] == [
+        ("train.scale", "s1", "s2")
+    ]
+
+
+def test_unrelated_functions_stay_removed_and_added():
+    a = run(1, code={"m.f": CodeFacts("f1", "f1"), "m.g": CodeFacts("g1", "g1")})
+    b = run(2, code={"m.h": CodeFacts("h1", "h1"), "m.g": CodeFacts("g1", "g1")})
+    changes = {(c.trace_id, c.change, c.was) for c in compare(a, b).code}
+    assert changes == {("m.f", "removed", None), ("m.h", "added", None)}

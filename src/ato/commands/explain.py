@@ -61,7 +61,11 @@ def render(report: Comparison, out: Output, incidental: bool = False) -> None:
         out.line()
         out.heading("3. Code")
         for change in report.code:
-            out.line(f"{change.trace_id}: {change.change}")
+            if change.change == "renamed":
+                out.line(f"{change.trace_id}: {change.was} in run {a.id}, the same code")
+                continue
+            was = f" (was {change.was} in run {a.id})" if change.was else ""
+            out.line(f"{change.trace_id}{was}: {change.change}")
             if change.diff:
                 out.code(change.diff)
             for callee in change.callees:

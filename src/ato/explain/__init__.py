@@ -106,7 +106,8 @@ def compare(
     report.structure = structure_changes(before, after)
     report.config = config_changes(before, after)
     report.code = code_changes(before, after, reader)
-    identical = not report.structure and not report.causes and not report.code
+    code_causes = [change for change in report.code if change.change != "renamed"]
+    identical = not report.structure and not report.causes and not code_causes
     report.runtime = runtime_divergences(before, after, identical)
     if before.environment is None or after.environment is None:
         report.environment_known = False

@@ -153,7 +153,8 @@ class CalleeChange(_Record):
 @dataclass(frozen=True)
 class CodeChange(_Record):
     """A traced function that differs: 'changed' (its own logic), 'callee changed' (only
-    functions it calls), 'added' or 'removed' (traced in one run only)."""
+    functions it calls), 'added' or 'removed' (traced in one run only), or 'renamed' (the
+    same code under another name: ``was``, its name in the first run; not a cause)."""
 
     trace_id: str
     change: str
@@ -161,6 +162,34 @@ class CodeChange(_Record):
     after: str | None
     diff: str | None = None
     callees: list[CalleeChange] = field(default_factory=list)
+    was: str | None = None
+
+
+def _paired(old: Mapping[str, str], new: Mapping[str, str]) -> list[tuple[str | None, str | None]]:
+    """The names of one function in two runs (``{name: fingerprint}`` each): the same
+    name; else the same fingerprint (renamed, or run from another entry point, which makes
+    ``__main__.step`` ``train.step``); else the one name on each side with the same last
+    part. What is left was only in one run: ``(name, None)`` or ``(None, name)``."""
+    pairs: list[tuple[str | None, str | None]] = [(n, n) for n in old.keys() & new.keys()]
+    gone, came = sorted(old.keys() - new.keys()), sorted(new.keys() - old.keys())
+    for name in list(gone):
+        match = next((other for other in came if new[other] == old[name]), None)
+        if match is not None:
+            pairs.append((name, match))
+            gone.remove(name)
+            came.remove(match)
+
+    def last(name: str) -> str:
+        return name.rsplit(".", 1)[-1]
+
+    for name in list(gone):
+        mates = [other for other in came if last(other) == last(name)]
+        if len(mates) == 1 and [last(g) for g in gone].count(last(name)) == 1:
+            pairs.append((name, mates[0]))
+            gone.remove(name)
+            came.remove(mates[0])
+    pairs += [(name, None) for name in gone] + [(None, name) for name in came]
+    return sorted(pairs, key=lambda pair: pair[1] or pair[0] or "")
 
 
 def _unified(reader: Reader | None, before: str | None, after: str | None, name: str) -> str | None:
@@ -180,31 +209,42 @@ def _unified(reader: Reader | None, before: str | None, after: str | None, name:
 
 def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list[CodeChange]:
     changes = []
-    for trace_id in sorted(a.code.keys() | b.code.keys()):
-        old, new = a.code.get(trace_id), b.code.get(trace_id)
+    owns = ({k: v.own for k, v in a.code.items()}, {k: v.own for k, v in b.code.items()})
+    for old_id, new_id in _paired(*owns):
+        old = a.code[old_id] if old_id is not None else None
+        new = b.code[new_id] if new_id is not None else None
         if old is None or new is None:
             kind = "added" if old is None else "removed"
-            own_before = old.own if old else None
-            own_after = new.own if new else None
-            changes.append(CodeChange(trace_id, kind, own_before, own_after))
-            continue
-        callees = [
-            CalleeChange(
-                name,
-                old.callees.get(name),
-                new.callees.get(name),
-                _unified(reader, old.callees.get(name), new.callees.get(name), name),
-            )
-            for name in sorted(old.callees.keys() | new.callees.keys())
-            if old.callees.get(name) != new.callees.get(name)
-        ]
-        if old.own != new.own:
-            diff = _unified(reader, old.own, new.own, trace_id)
-            changes.append(CodeChange(trace_id, "changed", old.own, new.own, diff, callees))
-        elif old.combined != new.combined or callees:
+            trace_id = new_id if new_id is not None else old_id
+            assert trace_id is not None
             changes.append(
-                CodeChange(trace_id, "callee changed", old.combined, new.combined, None, callees)
+                CodeChange(trace_id, kind, old.own if old else None, new.own if new else None)
             )
+            continue
+        assert old_id is not None and new_id is not None
+        was = old_id if old_id != new_id else None
+        pairs = _paired(old.callees, new.callees)
+        callees = []
+        for before, after in pairs:
+            old_fp = old.callees.get(before) if before is not None else None
+            new_fp = new.callees.get(after) if after is not None else None
+            if old_fp != new_fp:
+                name = after if after is not None else before
+                assert name is not None
+                callees.append(
+                    CalleeChange(name, old_fp, new_fp, _unified(reader, old_fp, new_fp, name))
+                )
+        # Callees found under other names only (another entry point): the same code.
+        names_moved = any(before != after for before, after in pairs)
+        if old.own != new.own:
+            diff = _unified(reader, old.own, new.own, new_id)
+            changes.append(CodeChange(new_id, "changed", old.own, new.own, diff, callees, was))
+        elif callees or (old.combined != new.combined and not names_moved):
+            changes.append(
+                CodeChange(new_id, "callee changed", old.combined, new.combined, None, callees, was)
+            )
+        elif was is not None:
+            changes.append(CodeChange(new_id, "renamed", old.own, new.own, was=was))
     return changes
 
 

@@ -115,11 +115,14 @@ def _code_and_environment(report: Comparison) -> str:
     code_words = []
     for change in report.code:
         names = ", ".join(f"`{callee.trace_id}`" for callee in change.callees) or "a callee"
+        name = f"`{change.trace_id}`" + (f" (was `{change.was}`)" if change.was else "")
+        if change.change == "renamed":
+            continue  # the same code under another name: no cause
         if change.change == "changed":
             also = f", and calls changed code ({names})" if change.callees else ""
-            code_words.append(f"`{change.trace_id}` changed{also}")
+            code_words.append(f"{name} changed{also}")
         elif change.change == "callee changed":
-            code_words.append(f"`{change.trace_id}` calls changed code ({names})")
+            code_words.append(f"{name} calls changed code ({names})")
         else:
             run = report.after if change.change == "added" else report.before
             code_words.append(f"`{change.trace_id}` traced only in {run.label}")
