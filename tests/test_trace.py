@@ -209,3 +209,30 @@ def test_helpers_reached_through_a_module_or_an_objects_method_are_callees(tmp_p
     old, new = short(before.callees), short(after.callees)
     assert {"clip", "inner", "Sched.factor"} <= set(old)
     assert {name for name in old if old[name] != new.get(name)} == {changed}
+
+
+def test_a_runtime_traced_functions_code_is_fingerprinted_too():
+    scope = Scope(name="loader")
+    seen: list[str] = []
+    scope.tracer.static_listeners.append(lambda name, fp: seen.append(name))
+
+    @scope.runtime_trace(trace_id="load_data")
+    def load_data():
+        return [1, 2, 3]
+
+    assert seen == ["load_data"]
+    assert scope.tracer.static_fingerprint("load_data") is not None
+    load_data()
+    assert scope.fingerprints["load_data"].kind == "runtime"  # outputs, as in 2.x
+
+
+def test_runtime_tracing_a_function_without_source_warns_nothing():
+    import warnings as _warnings
+
+    scope = Scope(name="no_source")
+    namespace: dict = {}
+    exec("def made():\n    return 1\n", namespace)
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("error")
+        traced = scope.runtime_trace(trace_id="made")(namespace["made"])
+        assert traced() == 1

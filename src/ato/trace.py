@@ -226,6 +226,16 @@ class Tracer:
 
         def decorate(func: _F) -> _F:
             name = trace_id or trace_id_of(func)
+            if name not in self._static:
+                # Its code counts as much as its outputs: an edit to a data loader must
+                # read as a code change, not as "code identical, data differs". Quietly,
+                # and never failing: runtime tracing asked for outputs only.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", AtoWarning)
+                    try:
+                        self.trace(trace_id=name)(func)
+                    except Exception:
+                        self._static.pop(name, None)
             warned: set[str] = set()
 
             def warn_once(kind: str, message: str) -> None:
