@@ -139,6 +139,8 @@ ERRORS = [
     ("--lr", "not a view name, a command"),
     ("n=" + "1" * 5000, "has 5000 digits, more than Python reads as a number; quote it"),
     ("lr=1e999", "1e999 is beyond a float's range (about 1.8e308); write inf for infinity"),
+    ("a={b: {c: 2}, b: 3}", "the key 'b' is written twice in this dict; keep one at column 15"),
+    ("a={1: x, 1.0: y}", "the key 1.0 is written twice"),
     ("lr=-1.5e400", "-1.5e400 is beyond a float's range"),
     ("lr=[1, 2e308]", "2e308 is beyond a float's range"),
     ("n=[1, " + "9" * 5000 + "]", "(5007 characters) (key 'n'): the integer 999999999999..."),

@@ -185,11 +185,16 @@ class _Reader:
                     raise self.fail("expected ':' after a dict key")
                 self.position += 1
                 try:
-                    entries[key] = self.value(closers="," + closer)
+                    repeated = key in entries
                 except TypeError:
                     raise self.fail(
                         f"a dict key cannot be {type(key).__name__}", key_start
                     ) from None
+                if repeated:  # config files refuse this too; the last would win silently
+                    raise self.fail(
+                        f"the key {key!r} is written twice in this dict; keep one", key_start
+                    )
+                entries[key] = self.value(closers="," + closer)
             else:
                 items.append(self.value(closers="," + closer))
             self.skip_spaces()
