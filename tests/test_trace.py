@@ -236,3 +236,66 @@ def test_runtime_tracing_a_function_without_source_warns_nothing():
         _warnings.simplefilter("error")
         traced = scope.runtime_trace(trace_id="made")(namespace["made"])
         assert traced() == 1
+
+
+GLOBAL_DATA = """
+import enum
+from ato.scope import Scope
+import {package}.ops as ops
+scope = Scope(name="s_{tag}")
+SCALE = {scale}
+TABLE = {{"relu": {table}}}
+START = object()  # not plain data: never hashed
+
+
+class Mode(enum.Enum):
+    FAST = 1
+
+
+def helper(x):
+    return x * TABLE["relu"] + ops.OFFSET
+
+@scope.trace(trace_id="step")
+def step(x):
+    return helper(x) * SCALE + (START is None) + Mode.FAST.value + len(__name__)
+"""
+
+
+def _data_step(tmp_path: Path, tag: str, scale: int = 2, table: int = 1, offset: int = 0):
+    folder = tmp_path / tag
+    package = f"pkgd_{tag}"
+    (folder / package).mkdir(parents=True)
+    (folder / package / "__init__.py").write_text("")
+    (folder / package / "ops.py").write_text(f"OFFSET = {offset}\n")
+    sys.path.insert(0, str(folder))
+    try:
+        source = GLOBAL_DATA.format(package=package, tag=tag, scale=scale, table=table)
+        return _load(folder / "train.py", source).scope.fingerprints["step"]
+    finally:
+        sys.path.remove(str(folder))
+        for name in [m for m in sys.modules if m.startswith(package)]:
+            del sys.modules[name]
+
+
+@pytest.mark.parametrize(
+    ("edit", "changed"),
+    [("scale", "trace_train.SCALE"), ("table", "trace_train.TABLE"), ("offset", "ops.OFFSET")],
+)
+def test_plain_data_a_traced_function_or_its_helpers_read_counts(tmp_path, edit, changed):
+    before = _data_step(tmp_path, "a")
+    after = _data_step(tmp_path, "b", **{edit: 5})
+    assert before.value == after.value and before.combined != after.combined
+
+    def short(callees):
+        return {
+            name.split(".ops.", 1)[-1] if ".ops." in name else name: v
+            for name, v in callees.items()
+        }
+
+    old, new = short(before.callees), short(after.callees)
+    differing = {name for name in old.keys() | new.keys() if old.get(name) != new.get(name)}
+    assert differing == {changed.replace("ops.", "")} if edit == "offset" else {changed}
+    same = _data_step(tmp_path, "c")  # its package is named apart: compare by short name
+    assert short(same.callees) == old
+    # what the diff shows: the value as written
+    assert any("SCALE = 2" in text for text in before.callee_sources.values())

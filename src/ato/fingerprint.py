@@ -12,6 +12,7 @@ The canonical form of one function's source is :mod:`ato.canonical`'s.
 from __future__ import annotations
 
 import ast
+import enum
 import functools
 import hashlib
 import inspect
@@ -31,8 +32,17 @@ from ato.canonical import (
     name_of,
     unwrap,
 )
+from ato.errors import repr_of
 
-__all__ = ["callees", "fingerprint_function", "function_source", "is_user_function", "unwrap"]
+__all__ = [
+    "GlobalValue",
+    "callees",
+    "fingerprint_function",
+    "function_source",
+    "is_plain_data",
+    "is_user_function",
+    "unwrap",
+]
 
 _ENTRY_METHODS = ("__call__", "forward")
 
@@ -366,16 +376,78 @@ def _attributes_of(owner: Any, name: str, attributes: list[str]) -> list[tuple[s
                 value = inspect.getattr_static(type(owner), attribute, None)
         except Exception:
             continue
+        own_data = (  # ops.OFFSET: a module's own plain data
+            isinstance(owner, types.ModuleType)
+            and not attribute.startswith("__")
+            and attribute in vars(owner)
+            and _is_data(value)
+        )
+        if own_data:
+            found.append((f"{owner.__name__}.{attribute}", (_DATA, value)))
+            continue
         value = unwrap(value)
         if value is not None:
             found.append((f"{name}.{attribute}", value))
     return found
 
 
+_DATA = object()  # marks plain data among the attributes found
+
+
+def _is_data(value: Any) -> bool:
+    return (
+        not isinstance(value, (types.ModuleType, type))
+        and not callable(value)
+        and (is_plain_data(value))
+    )
+
+
+class GlobalValue:
+    """Plain data a traced function (or a helper) reads as a module global (``SCALE = 2``,
+    a table of numbers): part of its logic, so hashed with it. ``text`` is how the diff
+    of ``ato explain`` shows it."""
+
+    __slots__ = ("fingerprint", "text")
+
+    def __init__(self, name: str, value: Any) -> None:
+        from ato.value_hash import value_hash  # only for programs that read such data
+
+        self.fingerprint = "value:" + value_hash(value)
+        shown = repr_of(value)
+        if len(shown) > _VALUE_TEXT:
+            shown = shown[:_VALUE_TEXT] + f"... ({len(shown):,} characters)"
+        self.text = f"{name.rsplit('.', 1)[-1]} = {shown}\n"
+
+
+_VALUE_TEXT = 2000
+_PLAIN_LIMIT = 10_000  # items: a global table larger than this is data, not logic
+_PLAIN_SCALARS = (bool, int, float, complex, str, bytes, type(None), enum.Enum)
+_PLAIN_CONTAINERS = (list, tuple, dict, set, frozenset)
+
+
+def is_plain_data(value: Any) -> bool:
+    """Numbers, strings, enum members and exact lists, tuples, dicts and sets of them,
+    ``_PLAIN_LIMIT`` items at most. Not an ADict (the config is compared on its own),
+    an array or an object: those are state, often large or made anew in every run."""
+    stack, count = [value], 0
+    while stack:
+        item = stack.pop()
+        count += 1
+        if count > _PLAIN_LIMIT:
+            return False
+        if isinstance(item, _PLAIN_SCALARS):
+            continue
+        if type(item) not in _PLAIN_CONTAINERS:
+            return False
+        stack.extend(item.items() if type(item) is dict else item)  # pairs are tuples
+    return True
+
+
 def callees(func: Any) -> Iterator[tuple[str, Any]]:
     """User code that what runs when ``func`` is called names as module globals:
     functions, classes, partials and callable instances whose code is user code, found
-    transitively, each once."""
+    transitively, each once; and the plain data they read as module globals, each as a
+    :class:`GlobalValue`."""
     try:
         stack = [function for _, function in _what_runs(func).functions]
     except Exception:
@@ -383,6 +455,7 @@ def callees(func: Any) -> Iterator[tuple[str, Any]]:
     # Keyed by id, holding the objects so that no id is reused while this runs.
     seen: dict[int, object] = {id(function): function for function in stack}
     parsed = dict(seen)
+    data_seen: set[str] = set()
     while stack:
         current = stack.pop()
         try:
@@ -394,6 +467,12 @@ def callees(func: Any) -> Iterator[tuple[str, Any]]:
         reads: dict[str, list[str]] | None = None
         for name in names:
             value = unwrap(namespace.get(name))
+            if not name.startswith("__") and name in namespace and _is_data(value):
+                key = f"{namespace.get('__name__', '')}.{name}"
+                if key not in data_seen:
+                    data_seen.add(key)
+                    yield key, GlobalValue(key, value)
+                continue
             if isinstance(value, types.ModuleType) or (value is not None and not callable(value)):
                 # utils.clip(x), F.relu(x), sched.factor(x): what is read on a module or
                 # an object (a library's functions are dropped below, as user code is not)
@@ -402,6 +481,11 @@ def callees(func: Any) -> Iterator[tuple[str, Any]]:
             else:
                 found.append((name, value))
         for name, value in found:
+            if isinstance(value, tuple) and len(value) == 2 and value[0] is _DATA:
+                if name not in data_seen:
+                    data_seen.add(name)
+                    yield name, GlobalValue(name, value[1])
+                continue
             if id(value) in seen or not callable(value) or isinstance(value, types.ModuleType):
                 continue
             seen[id(value)] = value

@@ -149,11 +149,15 @@ class _Traced:
         self.source = function_source(func) if fingerprint.basis == "ast" else None
 
     def resolve(self, kind: str = "static") -> Fingerprint:
-        from ato.fingerprint import callees, fingerprint_function, function_source
+        from ato.fingerprint import GlobalValue, callees, fingerprint_function, function_source
 
         called: dict[str, str] = {}
         sources: dict[str, str] = {}
         for name, fn in callees(self.func):
+            if isinstance(fn, GlobalValue):  # plain data it reads: SCALE = 2
+                called[name] = fn.fingerprint
+                sources[fn.fingerprint] = fn.text
+                continue
             value = fingerprint_function(fn).value
             called[name] = value
             text = function_source(fn)

@@ -361,3 +361,16 @@ def test_unrelated_functions_stay_removed_and_added():
     b = run(2, code={"m.h": CodeFacts("h1", "h1"), "m.g": CodeFacts("g1", "g1")})
     changes = {(c.trace_id, c.change, c.was) for c in compare(a, b).code}
     assert changes == {("m.f", "removed", None), ("m.h", "added", None)}
+
+
+def test_a_changed_global_value_reads_as_a_value_not_as_code():
+    sources = Sources({"value:1": "SCALE = 2\n", "value:2": "SCALE = 5\n"})
+    a = run(1, code={"step": CodeFacts("f1", "F1", {"__main__.SCALE": "value:1", "h": "h1"})})
+    b = run(2, code={"step": CodeFacts("f1", "F2", {"__main__.SCALE": "value:2", "h": "h2"})})
+    report = compare(a, b, sources)
+    assert report.verdict.startswith(
+        "Code differs: `step` calls changed code (`h`) and reads changed values (`__main__.SCALE`)."
+    )
+    (change,) = report.code
+    value = next(c for c in change.callees if c.trace_id == "__main__.SCALE")
+    assert "-SCALE = 2" in value.diff and "+SCALE = 5" in value.diff

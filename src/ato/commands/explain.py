@@ -7,7 +7,7 @@ from typing import Any
 
 from ato.commands.output import Output
 from ato.explain import Comparison, compare
-from ato.explain.verdict import short
+from ato.explain.verdict import is_value, short
 
 __all__ = ["explain", "render"]
 
@@ -76,7 +76,8 @@ def render(report: Comparison, out: Output, incidental: bool = False) -> None:
                     if callee.after is None
                     else "changed"
                 )
-                out.line(f"  calls {callee.trace_id}: {state}")
+                verb = "reads" if is_value(callee) else "calls"
+                out.line(f"  {verb} {callee.trace_id}: {state}")
                 if callee.diff:
                     out.code(callee.diff)
     if report.runtime:

@@ -201,8 +201,8 @@ def _unified(reader: Reader | None, before: str | None, after: str | None, name:
     lines = difflib.unified_diff(
         old.splitlines(keepends=True),
         new.splitlines(keepends=True),
-        f"{name} ({before[:8]})",
-        f"{name} ({after[:8]})",
+        f"{name} ({before.removeprefix('value:')[:8]})",
+        f"{name} ({after.removeprefix('value:')[:8]})",
     )
     return "".join(lines) or None
 

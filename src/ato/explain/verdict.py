@@ -14,7 +14,7 @@ from ato.explain.facts import RunFacts
 if TYPE_CHECKING:
     from ato.explain import Comparison
 
-__all__ = ["run_summary", "short", "verdict"]
+__all__ = ["is_value", "run_summary", "short", "verdict"]
 
 _LISTED = 3  # items named in a sentence before "and N more"
 
@@ -114,15 +114,14 @@ def _code_and_environment(report: Comparison) -> str:
     material = [change for change in report.environment if change.material]
     code_words = []
     for change in report.code:
-        names = ", ".join(f"`{callee.trace_id}`" for callee in change.callees) or "a callee"
         name = f"`{change.trace_id}`" + (f" (was `{change.was}`)" if change.was else "")
         if change.change == "renamed":
             continue  # the same code under another name: no cause
+        read = _what_it_reads(change.callees)
         if change.change == "changed":
-            also = f", and calls changed code ({names})" if change.callees else ""
-            code_words.append(f"{name} changed{also}")
+            code_words.append(f"{name} changed" + (f", and {read}" if read else ""))
         elif change.change == "callee changed":
-            code_words.append(f"{name} calls changed code ({names})")
+            code_words.append(f"{name} {read or 'calls changed code (a callee)'}")
         else:
             run = report.after if change.change == "added" else report.before
             code_words.append(f"`{change.trace_id}` traced only in {run.label}")
@@ -136,6 +135,20 @@ def _code_and_environment(report: Comparison) -> str:
     elif report.environment_known:
         parts.append("Same environment.")
     return " ".join(parts)
+
+
+def is_value(callee: Any) -> bool:
+    """A callee that is plain data the code reads (``SCALE = 2``), not a function."""
+    return any(str(fp).startswith("value:") for fp in (callee.before, callee.after) if fp)
+
+
+def _what_it_reads(callees: list[Any]) -> str:
+    """'calls changed code (`f`)', 'reads changed values (`SCALE`)', or both."""
+    code = ", ".join(f"`{c.trace_id}`" for c in callees if not is_value(c))
+    values = ", ".join(f"`{c.trace_id}`" for c in callees if is_value(c))
+    parts = [f"calls changed code ({code})"] if code else []
+    parts += [f"reads changed values ({values})"] if values else []
+    return " and ".join(parts)
 
 
 def _sources(before: str, after: str, run_before: RunFacts, run_after: RunFacts) -> str:
