@@ -729,7 +729,17 @@ def f(config, x):
         COMPOSITE,
         COMPOSITE.replace("abs(x)", "abs(x) + 1"),
     ),
-    ("callable instance, the data it holds", SAME, COMPOSITE, COMPOSITE.replace("[1]", "[2]")),
+    # __init__ made the instance's parts: its code counts (a layer's width)...
+    ("callable instance, its __init__", DIFFERENT, COMPOSITE, COMPOSITE.replace("[1]", "[2]")),
+    # ...the values it was built with do not: instance state is not hashed.
+    (
+        "callable instance, the data it was built with",
+        SAME,
+        COMPOSITE.replace("__init__(self)", "__init__(self, n=1)").replace("[1]", "[n]"),
+        COMPOSITE.replace("__init__(self)", "__init__(self, n=1)")
+        .replace("[1]", "[n]")
+        .replace("f = Net()", "f = Net(2)"),
+    ),
     ("wrapper without functools.wraps, unchanged", SAME, WRAPPED, WRAPPED),
     (
         "wrapper without functools.wraps, comments",

@@ -232,7 +232,7 @@ import torch
 class Net(torch.nn.Module):
     def __init__(self):
         super().__init__()
-        self.linear = torch.nn.Linear(2, 2)
+        self.linear = torch.nn.Linear(2, {width})
 
     def forward(self, x):
         return self.head(self.linear(x))
@@ -251,9 +251,9 @@ def test_an_nn_module_counts_forward_and_what_it_reaches(tmp_path):
     pytest.importorskip("torch")
     import importlib.util
 
-    def load(tag: str, factor: int, unused: int) -> Any:
+    def load(tag: str, factor: int, unused: int, width: int = 2) -> Any:
         path = tmp_path / f"net_{tag}.py"
-        path.write_text(TORCH_MODULE.format(factor=factor, unused=unused))
+        path.write_text(TORCH_MODULE.format(factor=factor, unused=unused, width=width))
         spec = importlib.util.spec_from_file_location(f"net_{tag}", path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
@@ -266,3 +266,5 @@ def test_an_nn_module_counts_forward_and_what_it_reaches(tmp_path):
         assert base.basis == "ast"
         assert base.value == fingerprint_function(load("b", 2, 1)).value
         assert base.value != fingerprint_function(load("c", 3, 0)).value
+        # __init__ made the instance's parts: a layer's width is the model's logic too
+        assert base.value != fingerprint_function(load("d", 2, 0, width=4)).value

@@ -116,7 +116,9 @@ class _Runs:
             for part, func in _member_functions(obj):
                 self.collect(func, label + part, direct)
         else:
-            self._reach(type(obj), [(name, 0) for name in _ENTRY_METHODS], label, obj)
+            # __init__ too: it made the instance's parts (a layer's width is logic).
+            entry = [(name, 0) for name in (*_ENTRY_METHODS, "__init__")]
+            self._reach(type(obj), entry, label, obj)
         if len(self.functions) == found:
             name = name_of(obj)
             self.facts.append(f"{label}name={name}")
@@ -209,7 +211,8 @@ class _Runs:
                     break
             else:
                 # Not for __call__/forward: a Mock would invent one at every level.
-                if instance is not None and start == 0 and name not in _ENTRY_METHODS:
+                entry = name in _ENTRY_METHODS or name == "__init__"
+                if instance is not None and start == 0 and not entry:
                     self._collect_held(instance, name, label)
                 continue
             for part, func in _member_functions(raw):
