@@ -374,3 +374,18 @@ def test_a_changed_global_value_reads_as_a_value_not_as_code():
     (change,) = report.code
     value = next(c for c in change.callees if c.trace_id == "__main__.SCALE")
     assert "-SCALE = 2" in value.diff and "+SCALE = 5" in value.diff
+
+
+def test_outputs_that_could_not_be_hashed_are_never_the_same():
+    # 'cat' and 'dog' both recorded as "unhashable: ...": equal strings, unknown outputs.
+    reason = "unhashable: a range cannot be hashed"
+    a = run(1, runtime={"predict": ["h1", reason, "h3"]})
+    b = run(2, runtime={"predict": ["h1", reason, "h3"]})
+    report = compare(a, b)
+    (divergence,) = report.runtime
+    assert (divergence.first_call, divergence.comparable) == (1, False)
+    assert report.verdict.endswith(
+        "Outputs of `predict` cannot be compared from call 1: a range cannot be hashed "
+        "(give runtime_trace an inspect_fn that returns values it can hash)."
+    )
+    assert "No recorded cause" not in report.verdict

@@ -85,7 +85,7 @@ def render(report: Comparison, out: Output, incidental: bool = False) -> None:
         out.table(
             [
                 "trace",
-                "first differing call",
+                "first differing call (? = cannot be compared)",
                 f"calls in run {a.id}",
                 f"calls in run {b.id}",
                 "code and config identical",
@@ -93,7 +93,7 @@ def render(report: Comparison, out: Output, incidental: bool = False) -> None:
             [
                 [
                     d.trace_id,
-                    d.first_call,
+                    d.first_call if d.comparable else f"{d.first_call}?",
                     d.calls_before,
                     d.calls_after,
                     "yes" if d.code_and_config_identical else "no",

@@ -259,21 +259,40 @@ class RuntimeDivergence(_Record):
     calls_before: int
     calls_after: int
     code_and_config_identical: bool
+    comparable: bool = True  # False: an output there could not be hashed (``reason``)
+    reason: str | None = None
+
+
+_UNHASHABLE = "unhashable"
 
 
 def runtime_divergences(
     a: RunFacts, b: RunFacts, code_and_config_identical: bool
 ) -> list[RuntimeDivergence]:
+    """Where each runtime trace's outputs first differ; an output recorded as unhashable
+    (two such records are equal strings, not equal outputs) ends what can be compared."""
     found = []
     for trace_id in sorted(a.runtime.keys() | b.runtime.keys()):
         old, new = list(a.runtime.get(trace_id, [])), list(b.runtime.get(trace_id, []))
-        first = next((i for i, (x, y) in enumerate(zip(old, new, strict=False)) if x != y), None)
+        pairs = enumerate(zip(old, new, strict=False))
+        first = next((i for i, (x, y) in pairs if x != y or x.startswith(_UNHASHABLE)), None)
         if first is None and len(old) == len(new):
             continue
         if first is None:
             first = min(len(old), len(new))
+        there = old[first : first + 1] + new[first : first + 1]
+        unknown = [fp for fp in there if fp.startswith(_UNHASHABLE)]
+        reason = unknown[0].partition(":")[2].strip() if unknown else None
         found.append(
-            RuntimeDivergence(trace_id, first, len(old), len(new), code_and_config_identical)
+            RuntimeDivergence(
+                trace_id,
+                first,
+                len(old),
+                len(new),
+                code_and_config_identical,
+                comparable=not unknown,
+                reason=reason,
+            )
         )
     return found
 

@@ -66,6 +66,13 @@ def verdict(report: Comparison) -> str:
             f"({', '.join(kinds)}), listed apart."
         )
     for divergence in report.runtime:
+        if not divergence.comparable:
+            sentences.append(
+                f"Outputs of `{divergence.trace_id}` cannot be compared from call "
+                f"{divergence.first_call}: {divergence.reason or 'not hashable'} (give "
+                f"runtime_trace an inspect_fn that returns values it can hash)."
+            )
+            continue
         text = f"Outputs of `{divergence.trace_id}` first differ at call {divergence.first_call}"
         if divergence.calls_before != divergence.calls_after:
             text += f" ({_plural(divergence.calls_before, 'call')} in {before.label}, "
