@@ -401,6 +401,18 @@ BY_VALUE_DIFFERENT = [
     ("Fraction", fractions.Fraction(1, 2), fractions.Fraction(1, 3)),
     ("UUID", uuid.UUID(int=5), uuid.UUID(int=6)),
     ("bytearray", bytearray(b"ab"), bytearray(b"ac")),
+    # subclasses of str, int and float hold their value (they were hashed by an empty
+    # __dict__, so every one was equal)
+    ("str subclass", type("Label", (str,), {})("a"), type("Label", (str,), {})("b")),
+    ("int subclass", type("Count", (int,), {})(1), type("Count", (int,), {})(2)),
+    ("float subclass", type("Rate", (float,), {})(0.1), type("Rate", (float,), {})(0.2)),
+    ("str subclass vs str", type("Label", (str,), {})("a"), "a"),
+    ("masked entries", np.ma.array([1, 2], mask=[0, 1]), np.ma.array([1, 2], mask=[0, 0])),
+    (
+        "structured layouts",
+        np.zeros(2, dtype=[("a", "<i4"), ("b", "<i4")]),
+        np.zeros(2, dtype=[("a", "<i4"), ("c", "<i4")]),
+    ),
 ]
 
 
@@ -547,3 +559,34 @@ def test_runtime_trace_hashes_torch_max_results():
     result = best(torch.tensor([[1.0, 3.0], [4.0, 2.0]]))
     assert result.indices.tolist() == [1, 0]
     assert not scope.runtime_calls[0].fingerprint.startswith("unhashable")
+
+
+def _payload_nan() -> Any:
+    other = np.array([np.nan])
+    other.view(np.uint64)[0] ^= 1  # another NaN, with another payload
+    assert np.isnan(other[0])
+    return other
+
+
+@pytest.mark.parametrize(
+    ("label", "a", "b"),
+    [
+        ("big-endian array", np.arange(4, dtype=">f8"), np.arange(4, dtype="<f8")),
+        ("NaN payloads", np.array([np.nan]), _payload_nan()),
+        (
+            "aligned structured array and its packed copy",
+            np.array([(1, 2.0)], dtype=np.dtype([("a", "u1"), ("b", "<f8")], align=True)),
+            np.array([(1, 2.0)], dtype=np.dtype([("a", "u1"), ("b", "<f8")])),
+        ),
+    ],
+)
+def test_equal_arrays_stored_differently_hash_equal(label, a, b):
+    assert value_hash(a) == value_hash(b)
+
+
+def test_a_conjugated_tensor_hashes_as_its_values():
+    torch = pytest.importorskip("torch")
+    x = torch.tensor([1 + 2j, 3 - 1j])
+    assert value_hash(x.conj()) == value_hash(x.conj().resolve_conj())
+    assert value_hash(x.conj()) != value_hash(x)
+    assert value_hash(-x) == value_hash((-x).resolve_neg())

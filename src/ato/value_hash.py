@@ -164,6 +164,15 @@ def _unordered(digest: Any, tag: bytes, parts: list[bytes]) -> None:
 
 def _feed_other(digest: Any, value: Any, path: str, active: dict[int, int]) -> None:
     numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, numpy.ma.MaskedArray):
+        # asarray would drop the mask: the mask, then the values it leaves visible
+        mask = numpy.ma.getmaskarray(value)
+        _feed_array(digest, mask, b"m", active)
+        data = numpy.ma.getdata(value)
+        if mask.any() and data.dtype.fields is None and not data.dtype.hasobject:
+            data = numpy.where(mask, numpy.zeros((), data.dtype), data)
+        _feed_array(digest, numpy.asarray(data), b"A", active)
+        return
     if numpy is not None and isinstance(value, (numpy.ndarray, numpy.generic)):
         _feed_array(digest, numpy.asarray(value), b"A", active)
         return
@@ -183,6 +192,13 @@ def _feed_other(digest: Any, value: Any, path: str, active: dict[int, int]) -> N
     if isinstance(value, enum.Enum):
         _text(digest, b"E", f"{_type_name(value)}.{value.name}")
         _feed(digest, value.value, path, active)
+        return
+    base = next((b for b in (str, bytes, int, float, complex) if isinstance(value, b)), None)
+    if base is not None:  # a subclass (a label type): its value, its type, its attributes
+        _text(digest, b"V", _type_name(value))
+        _feed_scalar(digest, base(value), base)
+        if getattr(value, "__dict__", None):
+            _feed(digest, dict(vars(value)), f"{path}.__dict__", active)
         return
     if isinstance(value, type) or (callable(value) and hasattr(value, "__qualname__")):
         # Classes and functions stand for themselves by name (their code is what
@@ -233,7 +249,11 @@ def _feed_array(digest: Any, array: Any, tag: bytes, active: dict[int, int]) -> 
         for item in array.reshape(-1):
             _feed(digest, item, "array item", active)
         return
-    _text(digest, tag, array.dtype.str)
+    array = _canonical_array(numpy, array)
+    if array.dtype.fields is not None:  # '|V16' says nothing of the fields
+        _text(digest, tag, repr(array.dtype.descr))
+    else:
+        _text(digest, tag, array.dtype.str)
     _feed(digest, tuple(int(n) for n in array.shape), "shape", active)
     if array.flags.c_contiguous:
         digest.update(memoryview(array).cast("B") if array.size else b"")
@@ -246,11 +266,39 @@ def _feed_array(digest: Any, array: Any, tag: bytes, active: dict[int, int]) -> 
         digest.update(memoryview(block).cast("B"))
 
 
+def _canonical_array(numpy: Any, array: Any) -> Any:
+    """Equal values, equal bytes: little-endian, one NaN, no padding between fields.
+    A copy only when one of these applies."""
+    if array.dtype.fields is not None:
+        from numpy.lib import recfunctions
+
+        packed = recfunctions.repack_fields(array.dtype)
+        if packed != array.dtype or any(
+            array.dtype.fields[name][0].byteorder == ">" for name in array.dtype.names
+        ):
+            fields = [
+                (name, array.dtype.fields[name][0].newbyteorder("<")) for name in array.dtype.names
+            ]
+            array = array.astype(numpy.dtype(fields))
+        return array
+    if array.dtype.byteorder == ">":
+        array = array.astype(array.dtype.newbyteorder("<"))
+    if array.dtype.kind == "f" and array.size and not numpy.isfinite(array.sum()):
+        nan = numpy.isnan(array)
+        if nan.any():  # NaNs differ in their payload bits, not in what they mean
+            array = numpy.where(nan, numpy.array(numpy.nan, array.dtype), array)
+    return array
+
+
 def _feed_tensor(digest: Any, tensor: Any, active: dict[int, int]) -> None:
     torch = sys.modules["torch"]
     data = tensor.detach()
     if data.device.type != "cpu":
         data = data.cpu()
+    # A conjugate or negative view holds its values behind a bit .numpy() refuses.
+    for resolve in ("resolve_conj", "resolve_neg"):
+        if hasattr(data, resolve):
+            data = getattr(data, resolve)()
     digest.update(b"tensor")
     _text(digest, b"y", str(data.dtype))
     _feed(digest, tuple(data.shape), "shape", active)
