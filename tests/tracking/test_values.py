@@ -41,6 +41,38 @@ def test_a_step_the_database_cannot_hold_is_refused_naming_the_key(db_url):
     assert [(p.step, p.value) for p in points] == [(2**40, 1.0), (2**40 + 1, 2.0)]
 
 
+def test_the_largest_step_then_a_default_step_is_refused_and_loses_nothing(db_url):
+    # The step after 2**63 - 1 does not fit: it poisoned every later batch, and the run
+    # read 'completed' with none of its points stored.
+    logger = SQLLogger(make_config(db_url))
+    run_id = logger.run()
+    for step in range(100):
+        logger.log_metric("loss", float(step))
+    logger.log_metric("loss", 1.0, step=2**63 - 1)
+    with pytest.raises(MetricValueError, match=r"'loss': the next step.*pass step="):
+        logger.log_metric("loss", 2.0)
+    logger.log_metric("acc", 0.5)
+    logger.finish()
+    finder = SQLFinder(make_config(db_url))
+    assert len(finder.metrics(run_id, "loss")) == 101
+    assert len(finder.metrics(run_id, "acc")) == 1
+
+
+@pytest.mark.parametrize("step", [True, False])
+def test_a_bool_is_no_step(db_url, step):
+    logger = SQLLogger(make_config(db_url))
+    logger.run()
+    with pytest.raises(MetricValueError, match="step must be an integer"):
+        logger.log_metric("loss", 1.0, step=step)
+    logger.finish()
+
+
+@pytest.mark.parametrize("key", ["", "   "])
+def test_an_empty_metric_key_is_refused(sqlite_url, key):
+    with pytest.raises(MetricValueError, match="name the metric"):
+        check_key(key)
+
+
 @pytest.mark.parametrize(
     ("key", "message"),
     [("loss/\udcff.wav", "not valid Unicode"), ("k" * 2000, "at most 1024 bytes")],
@@ -77,7 +109,7 @@ def test_what_cannot_be_stored_is_refused_saying_why(call, message):
 
 def test_numbers_and_steps_that_can_be_stored_pass():
     assert metric_number("acc", 1) == 1.0 and math.isnan(metric_number("acc", math.nan))
-    assert step_number("acc", True, 0, 10) == 1
+    assert step_number("acc", 3, 0, 10) == 3
     check_key("loss/val")
 
 

@@ -29,7 +29,7 @@ from time import time as _clock
 from typing import TYPE_CHECKING, Any
 
 from ato.adict import ADict
-from ato.errors import NoActiveRunError, TrackerConfigError
+from ato.errors import MetricValueError, NoActiveRunError, TrackerConfigError
 from ato.trace import RuntimeCall
 from ato.tracking import starting, writes
 from ato.tracking.buffer import Batch, BufferSetting, MetricBuffer
@@ -233,6 +233,12 @@ class SQLLogger:
                 with self._step_lock:
                     counter = counters.setdefault(key, itertools.count())
                 step = next(counter)
+            if step > self._step_max:  # after an explicit largest step: it cannot be stored
+                raise MetricValueError(
+                    f"Metric {key!r}: the next step, {step}, is past the largest step the "
+                    f"database holds ({self._step_max}), which was logged last; pass "
+                    f"step= explicitly."
+                )
         else:
             if type(step) is not int or not self._step_min <= step <= self._step_max:
                 step = step_number(key, step, self._step_min, self._step_max)

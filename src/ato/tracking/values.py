@@ -48,6 +48,8 @@ def metric_number(key: Any, value: Any) -> float:
 def step_number(key: Any, step: Any, low: int, high: int) -> int:
     """``step`` as an int in ``[low, high]`` (what the metrics table holds), or an error."""
     try:
+        if isinstance(step, bool):  # True is an int to Python, never a step
+            raise TypeError
         number = int(step.__index__())
     except (AttributeError, TypeError):
         raise MetricValueError(
@@ -74,6 +76,10 @@ def check_key(key: Any) -> None:
     """Raise unless ``key`` is text that every database can store and index."""
     if type(key) is not str:
         raise MetricValueError(f"A metric key must be a string, not {key!r}.")
+    if not key.strip():
+        raise MetricValueError(
+            f"A metric key must name the metric, not be {key!r}; e.g. 'val_loss'."
+        )
     if "\x00" in key:
         raise MetricValueError(
             f"Metric key {key!r} contains a NUL character, which databases cannot store "
