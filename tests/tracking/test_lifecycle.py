@@ -112,6 +112,14 @@ if how == "os.fork":
             logger.log_metric('x', 2.0)
         except Exception as error:
             print(type(error).__name__, error, flush=True)
+        try:  # the parent's run is the parent's to end
+            logger.update_status("failed")
+        except Exception as error:
+            print("status", type(error).__name__, flush=True)
+        try:
+            logger.log_artifact(int(run), __file__)
+        except Exception as error:
+            print("artifact", type(error).__name__, flush=True)
         try:  # a run of its own
             with logger.run() as child_run:
                 logger.log_metric('y', 1.0)
@@ -145,9 +153,12 @@ def test_a_forked_child_neither_finishes_nor_duplicates_the_parents_run(db_url, 
     finder = SQLFinder(make_config(db_url, "fork"))
     if how == "os.fork":
         assert "NoActiveRunError" in stdout and "another process" in stdout
+        assert "status NoActiveRunError" in stdout
         if db_url.startswith("sqlite"):  # SQLite's locks do not survive a fork
             assert "TrackerDatabaseError" in stdout and "spawn" in stdout
             assert "alias TrackerDatabaseError" in stdout
+            assert "artifact TrackerDatabaseError" in stdout
+            assert finder.find_run(run_id).artifacts == []
         else:
             child_run = int(stdout.split("child run")[1].split()[0])
             assert finder.find_run(child_run).summary["y"].count == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import os
 import threading
 import time
 
@@ -143,7 +144,7 @@ def test_artifact_of_a_missing_file_is_recorded_without_size(db_url):
     logger.log_artifact(run_id, "plots/not_there.png")
     logger.finish()
     [artifact] = SQLFinder(make_config(db_url)).find_run(run_id).artifacts
-    assert artifact.path == "plots/not_there.png" and artifact.size is None
+    assert artifact.path == os.path.abspath("plots/not_there.png") and artifact.size is None
     assert artifact.sha256 is None and artifact.data_type is None
 
 

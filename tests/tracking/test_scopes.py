@@ -101,8 +101,10 @@ def test_a_run_stores_provenance_and_fingerprints_of_its_scope(db_url):
     assert run.provenance["lr"][0].startswith("high_lr")
     assert "defaults" in run.provenance["lr"][1]
     static = [f for f in run.fingerprints if f.trace_type == "static"]
-    assert [(f.trace_id, f.fingerprint) for f in static] == [
-        ("train_step", scope.fingerprints["train_step"].value)
+    # a runtime-traced function's code is fingerprinted too
+    assert sorted((f.trace_id, f.fingerprint) for f in static) == [
+        ("evaluate", scope.tracer.static_fingerprint("evaluate").value),
+        ("train_step", scope.fingerprints["train_step"].value),
     ]
     runtime = [
         (f.trace_id, f.call_index, f.fingerprint)

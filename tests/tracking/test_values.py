@@ -129,3 +129,36 @@ def test_file_facts_of_a_file_and_of_none(tmp_path):
     assert size == 3 and digest.startswith("ba7816bf")
     assert file_facts(os.fspath(tmp_path / "missing")) == (None, None)
     assert file_facts(os.fspath(tmp_path)) == (None, None)
+
+
+def test_an_artifact_is_stored_with_an_absolute_path(sqlite_url, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "small.txt").write_text("x")
+    logger = SQLLogger(make_config(sqlite_url))
+    run_id = logger.run()
+    logger.log_artifact(run_id, "small.txt")
+    logger.log_artifact(run_id, "s3://bucket/model.pt")
+    logger.finish()
+    paths = [a.path for a in SQLFinder(make_config(sqlite_url)).find_run(run_id).artifacts]
+    assert paths == [str(tmp_path / "small.txt"), "s3://bucket/model.pt"]
+
+
+@pytest.mark.parametrize(
+    ("run_id", "path", "message"),
+    [
+        ("abc", "a.txt", "run_id must be a run's id"),
+        (None, "a.txt", "run_id must be a run's id"),
+        (True, "a.txt", "run_id must be a run's id"),
+        (1, 3.5, "file_path must be a path"),
+        (1, "", "file_path is empty"),
+        (999, "a.txt", "no run 999 in this database"),
+    ],
+)
+def test_log_artifact_refuses_what_names_no_run_or_no_file(sqlite_url, run_id, path, message):
+    from ato.errors import AtoError
+
+    logger = SQLLogger(make_config(sqlite_url))
+    logger.run()
+    with pytest.raises(AtoError, match=message):
+        logger.log_artifact(run_id, path)
+    logger.finish()

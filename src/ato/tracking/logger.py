@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import operator
 import os
 import signal
 import sys
@@ -29,7 +30,7 @@ from time import time as _clock
 from typing import TYPE_CHECKING, Any
 
 from ato.adict import ADict
-from ato.errors import MetricValueError, NoActiveRunError, TrackerConfigError
+from ato.errors import ArgumentTypeError, MetricValueError, NoActiveRunError, TrackerConfigError
 from ato.trace import RuntimeCall
 from ato.tracking import starting, writes
 from ato.tracking.buffer import Batch, BufferSetting, MetricBuffer
@@ -268,10 +269,31 @@ class SQLLogger:
     ) -> int:
         """Record a file of run ``run_id`` (with its size and SHA-256 when it exists);
         return the artifact's id."""
-        values = writes.new_artifact(int(run_id), os.fspath(file_path), data_type, metadata)
+        refuse_forked_sqlite(self.db_path)  # a forked child must not write the file
+        try:
+            number = operator.index(run_id) if not isinstance(run_id, bool) else None
+        except TypeError:
+            number = None
+        if number is None:
+            raise ArgumentTypeError(
+                f"log_artifact: run_id must be a run's id (an int, or what logger.run() "
+                f"returns), not {type(run_id).__name__} {run_id!r:.40}."
+            )
+        try:
+            path = os.fspath(file_path)
+        except TypeError:
+            raise ArgumentTypeError(
+                f"log_artifact: file_path must be a path (str or os.PathLike), not "
+                f"{type(file_path).__name__} {file_path!r:.40}."
+            ) from None
+        if not path:
+            raise ArgumentTypeError("log_artifact: file_path is empty; name the file.")
+        values = writes.new_artifact(number, path, data_type, metadata)
         return write(self.engine, partial(writes.insert_artifact, values=values))
 
     def update_status(self, status: str) -> None:
+        if self._inherited_from is not None:  # the parent's run: the parent ends it
+            raise self._no_run(f"update_status({status!r})")
         if self._current_run_id is None:
             return
         self.flush()

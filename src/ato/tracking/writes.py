@@ -11,9 +11,10 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import JSON, bindparam, insert, text, update
+from sqlalchemy import JSON, bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection
 
+from ato.errors import RunNotFoundError
 from ato.tracking.buffer import Point
 from ato.tracking.pids import pid_namespace
 from ato.tracking.schema import Artifact, Experiment, Fingerprint, utc_now
@@ -179,11 +180,13 @@ def beat(connection: Connection, run_id: int | None) -> None:
 def new_artifact(
     run_id: int, path: str, data_type: str | None, metadata: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    """The row of a file of run ``run_id``, with its size and SHA-256 when it exists."""
+    """The row of a file of run ``run_id``, with its size and SHA-256 when it exists. A
+    local path is stored absolute: relative, it would name another file from any other
+    folder (a URL, ``s3://...``, is kept as written)."""
     size, sha256 = file_facts(path)
     return {
         "run_id": run_id,
-        "path": path,
+        "path": path if "://" in path else os.path.abspath(path),
         "data_type": data_type,
         "data_info": mask_secrets(jsonable(metadata)) if metadata is not None else None,
         "size": size,
@@ -193,6 +196,12 @@ def new_artifact(
 
 
 def insert_artifact(connection: Connection, values: Mapping[str, Any]) -> int:
+    run_id = values["run_id"]
+    if connection.execute(select(Experiment.id).where(Experiment.id == run_id)).first() is None:
+        raise RunNotFoundError(
+            f"log_artifact: no run {run_id} in this database; pass the id of a run "
+            f"logged here (logger.run() returns it)."
+        )
     result = connection.execute(insert(Artifact).values(**values))
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
