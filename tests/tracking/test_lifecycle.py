@@ -376,5 +376,54 @@ def test_a_hangup_ends_the_run_as_killed_with_every_point_as_sigterm_does(
     assert ("own handler" in stdout) == (chained == "chained")
     run = SQLFinder(make_config(db_url, "hup")).find_run(run_id)
     assert run.stored_status == "killed" and run.status == "killed"
-    assert run.error == f"terminated by {signame}"
+    assert run.error.startswith(f"terminated by {signame}")
+    assert ("own handler ran" in run.error) == (chained == "chained")
     assert run.summary["x"].count == 5000
+
+
+GRACEFUL = """
+import signal, sys, time
+from ato.adict import ADict
+from ato.tracking import SQLLogger
+
+stop = []
+signal.signal(signal.SIGTERM, lambda signum, frame: stop.append(signum))  # SLURM-style
+url, mode = sys.argv[1], sys.argv[2]
+logger = SQLLogger(ADict(experiment=ADict(project_name='graceful', sql=ADict(db_path=url))))
+run = logger.run()
+print(int(run), flush=True)
+
+
+def train():
+    step = 0
+    while not stop:
+        logger.log_metric("loss", 1.0 / (step + 1))
+        step += 1
+        if step == 50:
+            print("steady", flush=True)
+        time.sleep(0.001)
+    logger.log_metric("final_loss", 0.5)  # after the program's own handler: still logged
+    print("saved", flush=True)
+
+
+if mode == "with":
+    with run:
+        train()
+else:
+    train()
+    logger.finish()
+"""
+
+
+@pytest.mark.parametrize("mode", ["with", "plain"])
+def test_a_programs_own_sigterm_handler_runs_and_its_last_logs_are_kept(sqlite_url, tmp_path, mode):
+    child = run_script(tmp_path, GRACEFUL, sqlite_url, mode, name="graceful.py")
+    run_id = int(child.stdout.readline())
+    assert child.stdout.readline().strip() == "steady"
+    child.send_signal(signal.SIGTERM)
+    stdout, stderr = child.communicate(timeout=60)
+    assert child.returncode == 0 and "saved" in stdout, stderr
+    run = SQLFinder(make_config(sqlite_url, "graceful")).find_run(run_id)
+    assert [p.value for p in run.metric("final_loss")] == [0.5]
+    assert run.stored_status == "killed"  # stopped early: not a completed run
+    assert "SIGTERM" in run.error and "the program's own handler" in run.error

@@ -43,6 +43,9 @@ class StandIn:
     def end_run_on_signal(self, signum):
         self.events.append("sigterm" if signum == signal.SIGTERM else signum)
 
+    def note_signal(self, signum):  # the program has a handler of its own
+        self.events.append("noted sigterm" if signum == signal.SIGTERM else signum)
+
     def end_run_at_exit(self, error):
         self.events.append(("exit", repr(error)))
 
@@ -94,11 +97,11 @@ def test_a_run_in_the_main_thread_after_one_in_a_thread_gets_the_handler(at_exit
     assert signal.getsignal(signal.SIGTERM) is handler
 
 
-def test_sigterm_ends_the_open_runs_newest_first_then_chains(at_exit, user_sigterm):
+def test_sigterm_with_a_handler_of_the_programs_notes_the_runs_then_chains(at_exit, user_sigterm):
     hooks, first, second = ProcessHooks(), StandIn("first"), StandIn("second")
     order = []
-    first.end_run_on_signal = lambda signum: order.append("first")
-    second.end_run_on_signal = lambda signum: order.append("second")
+    first.note_signal = lambda signum: order.append("first")
+    second.note_signal = lambda signum: order.append("second")
     hooks.run_starting(first)
     hooks.run_starting(second)
     os.kill(os.getpid(), signal.SIGTERM)
@@ -115,7 +118,7 @@ def test_a_sigterm_inside_a_write_of_the_main_thread_waits_for_its_end(at_exit, 
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(0.05)  # the handler runs here, and only queues itself
         assert logger.events == [] and user_sigterm == []
-    assert logger.events == ["sigterm"] and user_sigterm == [signal.SIGTERM]
+    assert logger.events == ["noted sigterm"] and user_sigterm == [signal.SIGTERM]
     hooks.run_ended(logger)
 
 

@@ -123,6 +123,7 @@ class SQLLogger:
         self._current_run_id: int | None = None
         self._active = False
         self._inherited_from: int | None = None  # the parent's pid, in a forked child
+        self._signalled: int | None = None  # a signal the program's own handler took
         self._steps: dict[str, itertools.count[int]] = {}  # the next step of each key
         # The next index of each runtime trace's calls in the current run.
         self._calls: dict[str, itertools.count[int]] = {}
@@ -179,6 +180,7 @@ class SQLLogger:
             raise
         self._current_run_id, self._active = run_id, True
         self._inherited_from = None
+        self._signalled = None
         self._steps = {}
         self._calls = {}
         self.background_error = None
@@ -308,6 +310,10 @@ class SQLLogger:
     def _finish(self, status: str, error: str | None) -> None:
         if self._current_run_id is None or not self._active:
             return
+        if self._signalled is not None:  # whatever the program did after its handler
+            name = signal.Signals(self._signalled).name
+            status = "killed"
+            error = f"terminated by {name}; the program's own handler ran, then it ended the run"
         # 2.x had one session for everything, so finish() committed what was pending in
         # it; and a write left open there would hold the lock the last flush needs.
         self._legacy.settle(commit=True)
@@ -362,6 +368,13 @@ class SQLLogger:
         if self._active:
             self._legacy.settle(commit=False)
             self.finish("killed", error=f"terminated by {signal.Signals(signum).name}")
+
+    def note_signal(self, signum: int) -> None:
+        """A signal the program handles itself: write what is buffered (the handler may
+        end the process) and end the run as 'killed' when it ends."""
+        if self._active:
+            self._signalled = signum
+            self.flush()
 
     def end_run_at_exit(self, error: BaseException | None) -> None:
         """Finish the open run with the status of the program's end (``error``)."""

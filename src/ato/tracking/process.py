@@ -163,6 +163,10 @@ class Participant(Protocol):
     def end_run_on_signal(self, signum: int) -> None:
         """Finish the open run as 'killed' by signal ``signum`` (SIGTERM or SIGHUP)."""
 
+    def note_signal(self, signum: int) -> None:
+        """Write what is buffered and remember ``signum``: the program's own handler
+        decides what happens next, and the run ends when the program ends it."""
+
     def end_run_at_exit(self, error: BaseException | None) -> None:
         """Finish the open run with the status of the program's end (``error``)."""
 
@@ -262,6 +266,15 @@ class ProcessHooks:
             main_writes.pending.append((self._on_signal, signum, frame))
             return
         previous = self._previous.get(signum, signal.SIG_DFL)
+        if callable(previous) and previous is not signal.default_int_handler:
+            # The program's own handler (a stop flag, a checkpoint before preemption):
+            # the run stays open for what it logs next; it ends as 'killed' when the
+            # program ends it, since it stopped early.
+            try:
+                _each(self.running(), lambda logger: logger.note_signal(signum))
+            finally:
+                previous(signum, frame)
+            return
         try:
             _each(self.running(), lambda logger: logger.end_run_on_signal(signum))
         finally:
