@@ -211,3 +211,14 @@ def test_reset_forgets_what_a_forked_child_inherited():
     assert len(buffer) == 0
     buffer.flush()
     assert writer.batches == []
+
+
+def test_the_first_failure_of_a_streak_and_the_recovery_are_told():
+    told = []
+    buffer = MetricBuffer(Writer(failures=2), on_trouble=told.append)
+    buffer.append(point(0))
+    buffer.tick()
+    buffer.tick()  # the same streak: said once
+    assert len(told) == 1 and isinstance(told[0], OSError)
+    buffer.tick()
+    assert told[1:] == [None] and len(buffer) == 0  # written again: said so

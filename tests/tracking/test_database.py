@@ -250,3 +250,35 @@ def test_times_on_a_postgresql_server_in_another_zone_are_utc(tokyo_url, tmp_pat
         search = finder.search(done.search_id)
     for moment in (run.start_time, run.end_time, search["created_at"], search["finished_at"]):
         assert before - dt.timedelta(seconds=5) <= moment <= after + dt.timedelta(seconds=5)
+
+
+@pytest.mark.parametrize(
+    ("message", "code", "fragment"),
+    [
+        ("database or disk is full", 13, "is full"),
+        ("disk I/O error", 10, "could not be written"),
+    ],
+)
+def test_a_full_or_failing_disk_is_a_tracker_error_naming_the_file(engine, message, code, fragment):
+    from ato.errors import TrackerDatabaseError
+
+    def body(connection):
+        raise sqlite_error(message, code)
+
+    with pytest.raises(TrackerDatabaseError) as raised:
+        write(engine, body)
+    text_ = str(raised.value)
+    assert fragment in text_ and "experiments.db" in text_ and message in text_
+
+
+def test_a_lock_held_past_the_deadline_is_a_tracker_error_saying_what_to_do(engine, monkeypatch):
+    from ato.errors import TrackerDatabaseError
+    from ato.tracking import database
+
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_S", 0.05)
+
+    def body(connection):
+        raise sqlite_error("database is locked", 5)
+
+    with pytest.raises(TrackerDatabaseError, match=r"stayed locked for .* another process"):
+        write(engine, body)

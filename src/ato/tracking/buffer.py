@@ -70,8 +70,12 @@ class MetricBuffer:
         heartbeat_interval: float = 5.0,
         clock: Callable[[], float] = time.time,
         on_full: Callable[[], None] | None = None,
+        on_trouble: Callable[[BaseException | None], None] | None = None,
     ) -> None:
         self.write = write
+        # Told the first error of a streak of failed background writes, then None when a
+        # write succeeds again: the thread cannot raise to the program.
+        self.on_trouble = on_trouble
         # What the caller calls when the writer is far behind or there is no thread (by
         # default flush): the logger passes its own flush, which keeps signal handlers
         # out of the whole of it.
@@ -197,8 +201,13 @@ class MetricBuffer:
         try:
             self.flush(beat=beat)
         except Exception as error:  # the entries stay buffered; the next flush retries
+            first = self.background_error is None
             self.background_error = error
+            if first and self.on_trouble is not None:
+                self.on_trouble(error)
         else:
+            if self.background_error is not None and self.on_trouble is not None:
+                self.on_trouble(None)
             self.background_error = None
             if beat:
                 self._last_beat = self._clock()

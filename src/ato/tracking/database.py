@@ -372,7 +372,7 @@ def wrote_in_session(session: Session) -> bool:
 
 # SQLite's result codes for "try again": SQLITE_BUSY and SQLITE_LOCKED (whose extended
 # codes, e.g. SQLITE_BUSY_SNAPSHOT or SQLITE_LOCKED_SHAREDCACHE, keep them in the low byte).
-_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_IOERR, _SQLITE_FULL = 5, 6, 10, 13
 
 
 def is_busy(error: BaseException) -> bool:
@@ -390,7 +390,7 @@ def is_busy(error: BaseException) -> bool:
     return "locked" in text or "busy" in text
 
 
-def retry(action: Callable[[], _T], deadline_s: float = BUSY_TIMEOUT_S) -> _T:
+def retry(action: Callable[[], _T], deadline_s: float | None = None) -> _T:
     """Run ``action`` (a whole transaction); while SQLite reports the database busy or
     locked, run it again after a short random pause, for up to ``deadline_s``.
 
@@ -399,7 +399,7 @@ def retry(action: Callable[[], _T], deadline_s: float = BUSY_TIMEOUT_S) -> _T:
     """
     import sqlite3
 
-    give_up = time.monotonic() + deadline_s
+    give_up = time.monotonic() + (BUSY_TIMEOUT_S if deadline_s is None else deadline_s)
     while True:
         try:
             return action()
@@ -436,5 +436,45 @@ def write(
                     after_commit()
             return result
 
+    import sqlite3
+
     with main_writes.marked():
-        return retry(attempt)
+        try:
+            return retry(attempt)
+        except (DBAPIError, sqlite3.Error) as error:
+            translated = _write_failure(engine, error)
+            if translated is None:
+                raise
+            raise translated from error
+
+
+def _write_failure(engine: Engine, error: BaseException) -> TrackerDatabaseError | None:
+    """What a failed write means, in words, for the failures a user can act on: a lock
+    never released, a full disk, a disk that fails."""
+    import sqlite3
+
+    original = getattr(error, "orig", error)
+    if not isinstance(original, sqlite3.Error):
+        return None
+    where = masked_url(str(engine.url))
+    said = str(original)
+    if is_busy(error):
+        return TrackerDatabaseError(
+            f"The database {where!r} stayed locked for {BUSY_TIMEOUT_S:.0f} s ({said}): "
+            f"another process holds its write lock (a long transaction, an open sqlite3 "
+            f"shell, a writer stopped with SIGSTOP). End it; for many writers at once, "
+            f"log to PostgreSQL. Points not yet written stay in memory."
+        )
+    code = getattr(original, "sqlite_errorcode", None)
+    if (code is not None and code & 0xFF == _SQLITE_FULL) or "disk is full" in said:
+        return TrackerDatabaseError(
+            f"The disk holding {where!r} is full ({said}). Free space there: the points "
+            f"not yet written stay in memory, and the next flush writes them."
+        )
+    if (code is not None and code & 0xFF == _SQLITE_IOERR) or "disk I/O error" in said:
+        return TrackerDatabaseError(
+            f"{where!r} could not be written ({said}): the disk or file system failed. "
+            f"Check the disk (and that the file is on a local disk, not a network share); "
+            f"the points not yet written stay in memory."
+        )
+    return None

@@ -30,7 +30,14 @@ from time import time as _clock
 from typing import TYPE_CHECKING, Any
 
 from ato.adict import ADict
-from ato.errors import ArgumentTypeError, MetricValueError, NoActiveRunError, TrackerConfigError
+from ato.errors import (
+    ArgumentTypeError,
+    AtoError,
+    MetricValueError,
+    NoActiveRunError,
+    TrackerConfigError,
+    first_line,
+)
 from ato.trace import RuntimeCall
 from ato.tracking import starting, writes
 from ato.tracking.buffer import Batch, BufferSetting, MetricBuffer
@@ -40,6 +47,7 @@ from ato.tracking.migrations import migrate, step_range
 from ato.tracking.process import ending, hooks, main_writes
 from ato.tracking.schema import Experiment, Project, utc_now
 from ato.tracking.scopes import ScopeRecorder
+from ato.tracking.secrets import masked_url
 from ato.tracking.session import LegacySession
 from ato.tracking.settings import CONFIG_URL, Origin, tracker_settings
 from ato.tracking.values import check_key, metric_number, step_number
@@ -117,6 +125,7 @@ class SQLLogger:
             flush_interval=flush_interval,
             heartbeat_interval=heartbeat_interval,
             on_full=self.flush,
+            on_trouble=self._background_trouble,
         )
         self._scopes = ScopeRecorder(scope)
         self._pid = os.getpid()
@@ -368,6 +377,23 @@ class SQLLogger:
         if self._active:
             self._legacy.settle(commit=False)
             self.finish("killed", error=f"terminated by {signal.Signals(signum).name}")
+
+    def _background_trouble(self, error: BaseException | None) -> None:
+        """Say on stderr that the background writes fail (a full disk, a lock held), and
+        when they work again: the thread cannot raise to the program."""
+        where = f"ato: run {self._current_run_id} in {masked_url(self.db_path)}"
+        if error is None:
+            message = f"{where}: points are written again; none was lost."
+        else:
+            said = str(error) if isinstance(error, AtoError) else first_line(error)
+            message = (
+                f"{where}: writing points failed. {said} Retried every "
+                f"{self.buffer.flush_interval:g} s; points still in memory are lost if "
+                f"the process dies first."
+            )
+        # A line on stderr, as at exit: a warning from this thread would print its own
+        # source line, and a filter set for the program's warnings could hide it.
+        print(message, file=sys.stderr, flush=True)
 
     def note_signal(self, signum: int) -> None:
         """A signal the program handles itself: write what is buffered (the handler may
