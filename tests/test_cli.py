@@ -410,3 +410,21 @@ def test_a_tolerance_that_is_no_relative_gap_is_refused(capsys, tolerance):
         main(["explain", "1", "2", f"--tolerance={tolerance}"])
     assert stop.value.code == 2
     assert "is not a relative gap of 0 or more" in capsys.readouterr().err
+
+
+def test_a_damaged_database_is_one_line_saying_how_to_recover(capsys, tmp_path):
+    import sqlite3
+
+    path = tmp_path / "damaged.db"
+    url = f"sqlite:///{path}"
+    log_runs(url)
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(path.read_bytes())
+    page = 4096
+    data[2 * page : 4 * page] = b"\xff" * (2 * page)  # pages of the tables, not the header
+    path.write_bytes(bytes(data))
+    for command in (["runs"], ["show", "1"]):
+        status, out, err = ato(capsys, *command, "--db", url)
+        assert status == 1 and "Traceback" not in err, err
+        assert "is damaged" in err and ".recover" in err and "damaged.db" in err

@@ -154,9 +154,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ato.errors import AtoError, UsageError
 
         if not isinstance(error, AtoError):
-            raise
+            damaged = _database_failure(error, args)
+            if damaged is None:
+                raise
+            print(f"ato: error: {damaged}", file=sys.stderr)
+            return 1
         print(f"ato: error: {error}", file=sys.stderr)
         return 2 if isinstance(error, UsageError) else 1
+
+
+def _database_failure(error: BaseException, args: argparse.Namespace) -> str | None:
+    """A database error met while reading (a damaged file), in one line that names the
+    database and what to do; None for any other error (a bug: its traceback helps)."""
+    import sqlite3
+
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(error, (DBAPIError, sqlite3.Error)):
+        return None
+    from ato.errors import first_line
+    from ato.tracking.secrets import masked_url
+    from ato.tracking.settings import database_url
+
+    original = getattr(error, "orig", None) or error
+    if args.command in ("merge", "migrate"):
+        which = "a database it read"
+    else:
+        which = f"the database {masked_url(database_url(getattr(args, 'db', None)))!r}"
+    said = first_line(original)
+    if "malformed" in said or "not a database" in said:
+        return (
+            f"{which} is damaged ({said}). Recover what it holds with "
+            f"'sqlite3 FILE .recover | sqlite3 RECOVERED.db', or restore it from a backup."
+        )
+    return f"reading {which} failed ({said})."
 
 
 def _dispatch(args: argparse.Namespace) -> int:
