@@ -282,3 +282,45 @@ def test_a_lock_held_past_the_deadline_is_a_tracker_error_saying_what_to_do(engi
 
     with pytest.raises(TrackerDatabaseError, match=r"stayed locked for .* another process"):
         write(engine, body)
+
+
+def test_a_wal_database_in_a_folder_this_user_cannot_write_is_read(tmp_path):
+    """The writer's advice for such a folder is SQLFinder: it must then work."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    from ato.tracking import SQLLogger
+    from tests.tracking.helpers import make_config
+
+    folder = tempfile.mkdtemp(dir="/tmp", prefix="ato-ro-")
+    try:
+        url = f"sqlite:///{folder}/runs.db"
+        logger = SQLLogger(make_config(url, "ro"))
+        logger.run()
+        logger.log_metric("loss", 1.0)
+        logger.finish()
+        logger.engine.dispose()  # the last connection: SQLite merges the -wal file
+        assert not os.path.exists(f"{folder}/runs.db-wal")  # the last writer merged it
+        read = (
+            "from ato.tracking import SQLFinder; "
+            f"print([r.id for r in SQLFinder({url!r}).get_runs_in_project('ro')])"
+        )
+        os.chmod(folder, 0o555)
+        os.chmod(f"{folder}/runs.db", 0o444)
+        command = [sys.executable, "-c", read]
+        if os.geteuid() == 0:  # root writes anywhere: read as nobody
+            setpriv = shutil.which("setpriv")
+            if setpriv is None:
+                pytest.skip("needs setpriv to read as another user when run as root")
+            command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+            probe = subprocess.run([*command[:-1], "import ato"], capture_output=True)
+            if probe.returncode != 0:
+                pytest.skip("user nobody cannot read this checkout (a private folder)")
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "[1]"
+    finally:
+        os.chmod(folder, 0o755)
+        shutil.rmtree(folder, ignore_errors=True)

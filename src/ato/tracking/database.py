@@ -232,13 +232,7 @@ def open_engine(
         timeout = WRITER_BUSY_TIMEOUT_S if writer else BUSY_TIMEOUT_S
         if read_only and path is not None:
             engine = create_engine(
-                "sqlite://",
-                creator=lambda: sqlite3.connect(
-                    f"file:{urllib.parse.quote(path)}?mode=ro",
-                    uri=True,
-                    timeout=timeout,
-                    check_same_thread=False,
-                ),
+                "sqlite://", creator=lambda: _read_only_connection(path, timeout, url, origin)
             )
         else:
             engine = create_engine(url, connect_args={"timeout": timeout})
@@ -266,6 +260,37 @@ def open_engine(
             f"('sqlite:///experiments.db') or PostgreSQL through psycopg "
             f"('postgresql+psycopg://user@host/db', after pip install 'ato[postgres]')."
         ) from None
+
+
+def _read_only_connection(
+    path: str, timeout: float, url: str, origin: Origin
+) -> sqlite3.Connection:
+    """``mode=ro``; in a folder this process cannot write, a WAL database cannot get its
+    ``-shm`` index there, so it is read as immutable, which is exact when no ``-wal``
+    file holds writes not yet merged into it (after its last writer closed)."""
+    quoted = urllib.parse.quote(path)
+    connection = sqlite3.connect(
+        f"file:{quoted}?mode=ro", uri=True, timeout=timeout, check_same_thread=False
+    )
+    try:
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return connection
+    except sqlite3.OperationalError:
+        connection.close()
+        if os.access(os.path.dirname(path) or ".", os.W_OK):
+            raise
+    wal = path + "-wal"
+    if os.path.exists(wal) and os.path.getsize(wal) > 0:
+        raise TrackerDatabaseError(
+            f"{origin.given(url)} cannot be read here: its folder is read-only to this "
+            f"process, and its -wal file holds writes not yet merged into it, which "
+            f"SQLite can only read with an index file it would create in that folder. "
+            f"Read it as a user who can write the folder, or copy the database with its "
+            f"-wal file to a folder you can write."
+        )
+    return sqlite3.connect(
+        f"file:{quoted}?mode=ro&immutable=1", uri=True, timeout=timeout, check_same_thread=False
+    )
 
 
 def _check_sqlite_file(path: str, url: str, origin: Origin) -> None:
