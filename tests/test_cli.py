@@ -425,6 +425,6 @@ def test_a_damaged_database_is_one_line_saying_how_to_recover(capsys, tmp_path):
     data[2 * page : 4 * page] = b"\xff" * (2 * page)  # pages of the tables, not the header
     path.write_bytes(bytes(data))
     for command in (["runs"], ["show", "1"]):
-        status, out, err = ato(capsys, *command, "--db", url)
+        status, _, err = ato(capsys, *command, "--db", url)
         assert status == 1 and "Traceback" not in err, err
         assert "is damaged" in err and ".recover" in err and "damaged.db" in err
