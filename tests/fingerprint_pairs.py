@@ -97,6 +97,38 @@ class f:
         return x * self.k
 """
 
+DATACLASS = """
+import dataclasses
+
+@dataclasses.dataclass
+class f:
+    lr: float = 0.1
+    depth: int = 2
+"""
+
+NAMED = """
+import typing
+
+class f(typing.NamedTuple):
+    a: int
+    b: int = 2
+
+    def total(self):
+        return self.a + self.b
+"""
+
+ENUM = """
+import enum
+
+class f(enum.Enum):
+    RED = 1
+    BLUE = 2
+
+    def hot(self):
+        return self is f.RED
+"""
+
+
 PAIRS: list[tuple[str, str, str, str]] = [
     # -- cosmetic: SAME -------------------------------------------------------------------
     ("identical", SAME, BASE, BASE),
@@ -795,4 +827,23 @@ def f(config, x):
         CLASS,
         CLASS.replace("def run(", "def apply("),
     ),
+    # Classes Python writes methods into: their fields and defaults count, what the
+    # running Python adds (3.13's __replace__, an enum's bookkeeping) does not.
+    ("dataclass, a default", DIFFERENT, DATACLASS, DATACLASS.replace("0.1", "0.5")),
+    (
+        "dataclass, a field's type",
+        DIFFERENT,
+        DATACLASS,
+        DATACLASS.replace("depth: int", "depth: float"),
+    ),
+    ("dataclass, unchanged", SAME, DATACLASS, DATACLASS),
+    (
+        "NamedTuple with a method, a default",
+        DIFFERENT,
+        NAMED,
+        NAMED.replace("b: int = 2", "b: int = 3"),
+    ),
+    ("NamedTuple with a method, unchanged", SAME, NAMED, NAMED),
+    ("Enum with a method, a member's value", DIFFERENT, ENUM, ENUM.replace("RED = 1", "RED = 3")),
+    ("Enum with a method, unchanged", SAME, ENUM, ENUM),
 ]

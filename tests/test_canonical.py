@@ -35,6 +35,7 @@ def load_module(path: Path, source: str):
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     module.__dict__.update(scope=_Decorators(), torch=_Decorators(), cache=_identity_factory)
+    sys.modules[spec.name] = module  # as an import does: a class finds its file there
     spec.loader.exec_module(module)
     return module
 
@@ -199,6 +200,7 @@ for path in sys.argv[1:]:
     spec = importlib.util.spec_from_file_location("m" + str(len(out)), path)
     module = importlib.util.module_from_spec(spec)
     module.__dict__.update(scope=D(), torch=D(), cache=lambda *a, **k: (lambda fn: fn))
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     with warnings.catch_warnings(record=True) as caught:
         value = fingerprint_function(module.f).value

@@ -268,3 +268,69 @@ def test_an_nn_module_counts_forward_and_what_it_reaches(tmp_path):
         assert base.value != fingerprint_function(load("c", 3, 0)).value
         # __init__ made the instance's parts: a layer's width is the model's logic too
         assert base.value != fingerprint_function(load("d", 2, 0, width=4)).value
+
+
+SETTINGS_CLASS = """
+import dataclasses
+import typing
+from ato.scope import Scope
+scope = Scope(name="d_{tag}")
+
+
+@dataclasses.dataclass
+class Settings:
+    lr: float = {lr}
+    depth: {depth_type} = 2
+
+
+class Pair(typing.NamedTuple):
+    a: int
+    b: int = {b}
+
+
+class Plain:
+    scale = {scale}
+
+
+@scope.trace(trace_id="step")
+def step(x):
+    return x * Settings().lr + Pair(1).b + Plain.scale
+"""
+
+
+def _settings_step(tmp_path: Path, tag: str, **edits: Any):
+    values = {"lr": 0.1, "depth_type": "int", "b": 2, "scale": 3} | edits
+    folder = tmp_path / tag
+    folder.mkdir()
+    path = folder / "settings_train.py"
+    path.write_text(SETTINGS_CLASS.format(tag=tag, **values))
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("settings_train", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["settings_train"] = module
+    try:
+        spec.loader.exec_module(module)
+        return module.scope.fingerprints["step"]
+    finally:
+        sys.modules.pop("settings_train", None)
+
+
+@pytest.mark.parametrize(
+    ("edit", "changed"),
+    [
+        ({"lr": 0.5}, "settings_train.Settings"),
+        ({"depth_type": "float"}, "settings_train.Settings"),
+        ({"b": 3}, "settings_train.Pair"),
+        ({"scale": 4}, "settings_train.Plain"),
+    ],
+)
+def test_a_class_without_methods_counts_its_fields_defaults_and_data(tmp_path, edit, changed):
+    before, same = _settings_step(tmp_path, "a"), _settings_step(tmp_path, "b")
+    after = _settings_step(tmp_path, "c", **edit)
+    assert (before.combined, before.callees) == (same.combined, same.callees)
+    assert before.value == after.value and before.combined != after.combined
+    differing = {k for k in before.callees.keys() | after.callees.keys()
+                 if before.callees.get(k) != after.callees.get(k)}  # fmt: skip
+    assert differing == {changed}

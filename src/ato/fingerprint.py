@@ -17,6 +17,7 @@ import functools
 import hashlib
 import inspect
 import os
+import sys
 import sysconfig
 import textwrap
 import types
@@ -83,6 +84,7 @@ class _Runs:
         self.functions: list[tuple[str, types.FunctionType]] = []
         self.facts: list[str] = []
         self.unseen: list[str] = []  # objects known by name only
+        self.data_read = False  # a user class's fields and data were read
         self._seen: dict[int, object] = {}  # holds the objects, so no id is reused
 
     def first_visit(self, obj: object) -> bool:
@@ -119,7 +121,8 @@ class _Runs:
             # __init__ too: it made the instance's parts (a layer's width is logic).
             entry = [(name, 0) for name in (*_ENTRY_METHODS, "__init__")]
             self._reach(type(obj), entry, label, obj)
-        if len(self.functions) == found:
+        read = isinstance(obj, type) and is_user_class(obj)  # its fields and data count
+        if len(self.functions) == found and not read:  # its name, like a function's, not
             name = name_of(obj)
             self.facts.append(f"{label}name={name}")
             if direct and len(self.unseen) == unseen:  # not said already (a partial's max)
@@ -180,16 +183,46 @@ class _Runs:
         names: list[tuple[str, int]] = []
         for index, klass in enumerate(_mro(cls)):
             members = _members(klass)
+            own = is_user_class(klass)
+            if own:
+                self._collect_class_data(klass, members, f"{label}#{index}")
             user = any(
                 is_user_function(func)
                 for raw in members.values()
                 for _, func in _member_functions(raw)
             )
             if user:
-                names.extend((name, 0) for name, raw in members.items() if _member_functions(raw))
-            elif klass is not object:
+                # Its own methods; what Python or a library wrote into it (a NamedTuple's
+                # _replace, 3.13's __replace__) counts only where user code reaches it.
+                names.extend(
+                    (name, 0)
+                    for name, raw in members.items()
+                    if any(is_user_function(func) for _, func in _member_functions(raw))
+                )
+            elif klass is not object and not own:  # a library base: by its name
                 self.facts.append(f"{label}base#{index}={name_of(klass)}")
         self._reach(cls, names, label)
+
+    def _collect_class_data(self, klass: type, members: Mapping[str, object], label: str) -> None:
+        """A user class's fields (annotations) and plain class data (a dataclass's
+        defaults, a NamedTuple's): what its generated methods are made from."""
+        self.data_read = True
+        annotations = members.get("__annotations__")
+        if isinstance(annotations, Mapping):
+            for name, annotation in annotations.items():
+                shown = annotation if isinstance(annotation, str) else name_of(annotation)
+                self.facts.append(f"{label}field:{name}={shown}")
+        from ato.value_hash import value_hash
+
+        for name, raw in members.items():
+            sunder = len(name) > 2 and name[0] == name[-1] == "_"  # enum's own: _value2member_map_
+            if not name.startswith("__") and not sunder and _is_data(raw):
+                if isinstance(raw, enum.Enum):  # a member: its name and value, not its module
+                    raw = (raw.name, raw.value)
+                try:
+                    self.facts.append(f"{label}data:{name}=value:{value_hash(raw)}")
+                except Exception:  # plain data hashes; a failure only loses this fact
+                    continue
 
     def _reach(
         self, cls: type, queue: list[tuple[str, int]], label: str, instance: object = None
@@ -217,6 +250,8 @@ class _Runs:
                 continue
             for part, func in _member_functions(raw):
                 where = f"{label}{name}{part}#{index}"
+                if _generated(func):
+                    continue  # made from the class's fields (counted), and per Python
                 if not is_user_function(func):
                     self.facts.append(f"{where}={name_of(func)}")
                 elif self.first_visit(func):
@@ -300,7 +335,7 @@ def fingerprint_function(func: Any) -> CodeFingerprint:
         )
     if len(runs.functions) == 1 and not runs.facts and not runs.functions[0][0]:
         return _function_fingerprint(runs.functions[0][1])  # a plain function
-    basis = "ast" if runs.functions else "name"
+    basis = "ast" if runs.functions or runs.data_read else "name"
     entries = list(runs.facts)
     for label, function in runs.functions:
         fingerprint = _function_fingerprint(function)
@@ -332,6 +367,29 @@ def _library_roots() -> tuple[str, ...]:
     roots = {paths.get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")}
     roots.add(os.path.dirname(os.path.abspath(__file__)))  # ato itself
     return tuple(os.path.realpath(p) for p in roots if p)
+
+
+def _generated(func: Any) -> bool:
+    """A method a class decorator wrote (a dataclass's ``__init__``, and from Python 3.13
+    its ``__replace__``): code without a file, in a class of the user's."""
+    code = getattr(func, "__code__", None)
+    return (
+        code is not None
+        and code.co_filename.startswith("<")
+        and "." in getattr(func, "__qualname__", "")
+    )
+
+
+def is_user_class(value: object) -> bool:
+    """A class defined in a file outside the standard library, site-packages and ato."""
+    if not isinstance(value, type):
+        return False
+    module = sys.modules.get(getattr(value, "__module__", "") or "")
+    filename = getattr(module, "__file__", None)
+    if not isinstance(filename, str) or not filename or filename.startswith("<"):
+        return False
+    real = os.path.realpath(filename)
+    return not any(real.startswith(root + os.sep) for root in _library_roots())
 
 
 def is_user_function(value: object) -> bool:
@@ -496,7 +554,7 @@ def callees(func: Any) -> Iterator[tuple[str, Any]]:
                 functions = [f for _, f in _what_runs(value).functions if is_user_function(f)]
             except Exception:
                 continue
-            if not functions:
+            if not functions and not is_user_class(value):  # a user's dataclass counts
                 continue
             yield _callee_name(value, name, namespace), value
             for function in functions:
