@@ -275,3 +275,32 @@ def test_fingerprints_are_identical_on_every_installed_python(tmp_path):
     for python, fingerprints in results.items():
         assert fingerprints == reference, python
     assert len(results) >= 2
+
+
+def test_code_without_source_counts_its_defaults_and_set_constants_in_any_order():
+    made = []
+    for default in (2, 3):
+        namespace: dict = {}
+        exec(f"def made(x, k={default}):\n    return x * k in {{'a', 'b', 'c'}}\n", namespace)
+        made.append(namespace["made"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first, second = (fingerprint_function(f) for f in made)
+    assert first.basis == "code object" and first.value != second.value
+    script = (
+        "import warnings; warnings.simplefilter('ignore'); ns = {}\n"
+        "exec(\"def made(x):\\n    return x in {'alpha', 'beta', 'gamma', 'delta'}\\n\", ns)\n"
+        "from ato.fingerprint import fingerprint_function\n"
+        "print(fingerprint_function(ns['made']).value)\n"
+    )
+    values = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            check=True,
+        ).stdout
+        for seed in ("0", "1", "2", "3")
+    }
+    assert len(values) == 1

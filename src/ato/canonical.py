@@ -489,6 +489,8 @@ def code_object_hash(code: types.CodeType, digest: Any) -> None:
     for constant in code.co_consts:
         if isinstance(constant, types.CodeType):
             code_object_hash(constant, digest)
+        elif isinstance(constant, frozenset):  # `x in {1, 2}`: its repr's order is the hash seed's
+            digest.update(repr(sorted(map(repr, constant))).encode())
         else:
             digest.update(repr(constant).encode())
 

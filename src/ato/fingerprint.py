@@ -301,6 +301,14 @@ def _function_fingerprint(func: types.FunctionType) -> CodeFingerprint:
     except Exception as error:  # no source, or code ato cannot follow: never fail the caller
         digest = hashlib.sha256(b"code object\0")
         code_object_hash(func.__code__, digest)
+        # Defaults live on the function, not in its code object: lambda x, k=2: x * k.
+        from ato.value_hash import value_hash
+
+        for defaults in (func.__defaults__, func.__kwdefaults__):
+            try:
+                digest.update(value_hash(defaults).encode())
+            except Exception:  # a default that cannot be hashed counts by its type
+                digest.update(name_of(type(defaults)).encode())
         name = name_of(func)
         why = "No source" if isinstance(error, (OSError, TypeError)) else "Cannot read the code"
         if why != "No source":
