@@ -47,6 +47,9 @@ class _Decorators:
         return _identity_factory
 
 
+_Decorators.__module__ = "ato.scope"  # as ato's Scope: its trace decorators do not count
+
+
 def _identity_factory(*args, **kwargs):
     return lambda fn: fn
 
@@ -304,3 +307,28 @@ def test_code_without_source_counts_its_defaults_and_set_constants_in_any_order(
         for seed in ("0", "1", "2", "3")
     }
     assert len(values) == 1
+
+
+def test_a_decorator_of_the_users_named_trace_counts_and_atos_does_not(tmp_path):
+    helper = tmp_path / "helper_deco.py"
+    helper.write_text("def trace(fn):\n    return lambda x: fn(x) * 2\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        plain = load_module(tmp_path / "plain.py", "def f(x):\n    return x + 1\n").f
+        users = load_module(
+            tmp_path / "users.py",
+            "import helper_deco\n@helper_deco.trace\ndef f(x):\n    return x + 1\n",
+        ).f
+        atos = load_module(
+            tmp_path / "atos.py",
+            "from ato.scope import Scope\ns = Scope(name='deco_test')\n"
+            "@s.trace(trace_id='t')\n@s.runtime_trace(trace_id='r')\ndef f(x):\n    return x + 1\n",
+        ).f
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("helper_deco", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        base = fingerprint_function(plain).value
+        assert fingerprint_function(atos).value == base
+        assert fingerprint_function(users).value != base

@@ -18,7 +18,7 @@ import ast
 import inspect
 import textwrap
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = [
@@ -37,7 +37,7 @@ _SKIPPED_FIELDS = {"type_comment", "kind", "type_ignores", "lineno", "col_offset
 _EMPTY_IF_ABSENT = {"type_params"}
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-_TRACE_DECORATORS = {"trace"}
+_TRACE_DECORATORS = {"trace", "runtime_trace"}
 
 
 class CodeFingerprint:
@@ -50,11 +50,29 @@ class CodeFingerprint:
         self.value, self.basis = value, basis
 
 
-def _is_trace_decorator(node: ast.expr) -> bool:
+def _is_trace_decorator(node: ast.expr, namespace: Mapping[str, Any] | None = None) -> bool:
+    """``@scope.trace(...)`` or ``@scope.runtime_trace(...)`` of ato's: tracing is not the
+    function's logic. A decorator of the user's that happens to be named ``trace`` is (its
+    root name, looked up in ``namespace``, must be an ato object when that is known)."""
     target = node.func if isinstance(node, ast.Call) else node
     if isinstance(target, ast.Attribute):
-        return target.attr in _TRACE_DECORATORS
-    return isinstance(target, ast.Name) and target.id in _TRACE_DECORATORS
+        if target.attr not in _TRACE_DECORATORS:
+            return False
+        root: ast.expr = target.value
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        name = root.id if isinstance(root, ast.Name) else None
+    elif isinstance(target, ast.Name) and target.id in _TRACE_DECORATORS:
+        name = target.id
+    else:
+        return False
+    if namespace is None or name is None or name not in namespace:
+        return True  # cannot tell: as the name says
+    found = namespace[name]
+    module = found.__name__ if isinstance(found, types.ModuleType) else type(found).__module__
+    if callable(found) and not isinstance(found, type):
+        module = getattr(found, "__module__", None) or module
+    return module == "ato" or str(module).startswith("ato.")
 
 
 class _Scope:
@@ -136,11 +154,12 @@ def _all_args(args: ast.arguments) -> list[ast.arg]:
 class _Writer:
     """Writes the canonical form of one top-level function."""
 
-    def __init__(self) -> None:
+    def __init__(self, namespace: Mapping[str, Any] | None = None) -> None:
         self.out: list[str] = []
         self.counter = 0
         self.scope: _Scope | None = None
         self.globals_used: list[str] = []
+        self.namespace = namespace  # the function's globals: whose decorator is whose
 
     # -- names -----------------------------------------------------------------------
 
@@ -172,7 +191,7 @@ class _Writer:
 
     def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, top: bool) -> None:
         self.out.append(type(node).__name__ + "(")
-        decorators = [d for d in node.decorator_list if not _is_trace_decorator(d)]
+        decorators = [d for d in node.decorator_list if not _is_trace_decorator(d, self.namespace)]
         self._field("decorators", decorators)
         if not top:
             self.out.append(f"name={self._resolve(node.name)};")
@@ -430,7 +449,7 @@ def analyse(func: Callable[..., Any]) -> _Analysis:
         return cached[1]
     source = textwrap.dedent(inspect.getsource(original))
     node = _function_node(original, source)
-    writer = _Writer()
+    writer = _Writer(original.__globals__)
     if code.co_freevars:
         # Variables of the enclosing function (a decorator's ``fn``): renamed like locals.
         writer.scope = _Scope(None, renames=True)
