@@ -829,6 +829,20 @@ def f(config, x):
     ),
     # Classes Python writes methods into: their fields and defaults count, what the
     # running Python adds (3.13's __replace__, an enum's bookkeeping) does not.
+    (
+        "a field of a class defined inside the function",
+        DIFFERENT,
+        "import dataclasses\ndef f(x):\n    @dataclasses.dataclass\n    class C:\n"
+        "        a: int\n        b: int\n    return C(x, 2)\n",
+        "import dataclasses\ndef f(x):\n    @dataclasses.dataclass\n    class C:\n"
+        "        a: int\n    return C(x, 2)\n",
+    ),
+    (
+        "a bare annotation in a method body",
+        SAME,
+        "class f:\n    def run(self, x):\n        y: int\n        return x\n",
+        "class f:\n    def run(self, x):\n        return x\n",
+    ),
     ("dataclass, a default", DIFFERENT, DATACLASS, DATACLASS.replace("0.1", "0.5")),
     (
         "dataclass, a field's type",

@@ -160,6 +160,9 @@ class _Writer:
         self.scope: _Scope | None = None
         self.globals_used: list[str] = []
         self.namespace = namespace  # the function's globals: whose decorator is whose
+        # Writing a class body: there a bare annotation declares a field (a dataclass's,
+        # a NamedTuple's), which counts; elsewhere it computes nothing.
+        self.class_body = False
 
     # -- names -----------------------------------------------------------------------
 
@@ -204,8 +207,9 @@ class _Writer:
             # parameter name, so renaming one changes behaviour.
             scope.kept = {a.arg for a in _all_args(node.args)}
         self._arguments(node.args, keep_names=top)
+        was_class_body, self.class_body = self.class_body, False  # a method's own body
         self._field("body", _without_docstring(node.body))
-        self.scope = parent
+        self.scope, self.class_body = parent, was_class_body
         self.out.append(")")
 
     def _defaults(self, args: ast.arguments) -> None:
@@ -234,7 +238,7 @@ class _Writer:
         elif isinstance(value, list):
             self.out.append("[")
             for item in value:
-                if isinstance(item, ast.AnnAssign) and item.value is None:
+                if isinstance(item, ast.AnnAssign) and item.value is None and not self.class_body:
                     continue  # a bare annotation computes nothing
                 self.value(item)
                 self.out.append(",")
@@ -271,15 +275,21 @@ class _Writer:
             self._field("bases", node.bases)
             self._field("keywords", node.keywords)
             self._field("decorators", node.decorator_list)
-            parent = self.scope
+            parent, was_class_body = self.scope, self.class_body
             self._enter(node, renames=False, params_too=False)
+            self.class_body = True
             self._field("body", _without_docstring(node.body))
-            self.scope = parent
+            self.scope, self.class_body = parent, was_class_body
             self.out.append(")")
             return
         if isinstance(node, ast.AnnAssign):
             if node.value is not None:
                 self.node(ast.Assign(targets=[node.target], value=node.value))
+            elif self.class_body:  # a field: its name and its type
+                self.out.append("Field(")
+                self._field("target", node.target)
+                self._field("annotation", node.annotation)
+                self.out.append(")")
             return
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             self._import(node)
