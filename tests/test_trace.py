@@ -299,3 +299,45 @@ def test_plain_data_a_traced_function_or_its_helpers_read_counts(tmp_path, edit,
     assert short(same.callees) == old
     # what the diff shows: the value as written
     assert any("SCALE = 2" in text for text in before.callee_sources.values())
+
+
+def test_a_helper_edited_after_it_was_loaded_is_fingerprinted_as_what_runs(tmp_path):
+    import warnings as _warnings
+
+    from ato.errors import AtoWarning
+
+    folder = tmp_path / "stale"
+    folder.mkdir()
+    helper = folder / "stale_helper.py"
+    helper.write_text("def h(x):\n    return x * 2\n")
+    sys.path.insert(0, str(folder))
+    try:
+        module = _load(
+            folder / "train.py",
+            """
+            import stale_helper
+            from ato.scope import Scope
+            scope = Scope(name="stale")
+
+            @scope.trace(trace_id="step")
+            def step(x):
+                return stale_helper.h(x)
+            """,
+        )
+        # Edited before the run starts and reads its code (lines inserted above it too):
+        edited = "import math\n\n\ndef other(x):\n    return x - 100\n\n\ndef h(x):\n"
+        helper.write_text(edited + "    return x * 3\n")
+        with _warnings.catch_warnings(record=True) as caught:
+            _warnings.simplefilter("always")
+            after = module.scope.fingerprints["step"]
+        assert module.step(1) == 2  # what runs is still the code loaded
+        assert "stale_helper.h" in after.callees
+        texts = list(after.callee_sources.values())
+        assert not any("x * 3" in text or "x - 100" in text for text in texts)
+        assert any(
+            issubclass(w.category, AtoWarning) and "edited since it was loaded" in str(w.message)
+            for w in caught
+        )
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop("stale_helper", None)

@@ -416,6 +416,104 @@ def _function_node(
     raise OSError("no function definition in the source")
 
 
+class StaleSourceError(OSError):
+    """The function's file was edited after the function was loaded: its text is not the
+    code that runs (an edit made while a long job imports or runs)."""
+
+
+# Future features a module may turn on, which change how a function body compiles.
+_FUTURE_FLAGS = 0
+for _feature in __import__("__future__").all_feature_names:
+    _FUTURE_FLAGS |= getattr(__import__("__future__"), _feature).compiler_flag
+
+
+def _source_is_what_runs(func: types.FunctionType, source: str) -> bool:
+    """Whether ``source`` (the function's text as the file holds it now) compiles to the
+    code object that runs: compiled where it was defined, as far as that matters (inside
+    its class, for name mangling and ``__class__``; inside a function that gives it its
+    free variables)."""
+    code = func.__code__
+    parts = func.__qualname__.split(".")
+    owner = parts[-2] if len(parts) >= 2 and parts[-2] != "<locals>" else None
+    text = textwrap.indent(source, "    ") if owner else source
+    if owner:
+        text = f"class {owner}:\n{text}"
+    free = [name for name in code.co_freevars if name != "__class__"]
+    if free:  # inside a function that binds them, so that they stay free variables
+        bound = {owner or code.co_name}
+        outer = [f"global {name}" for name in sorted(bound - set(free))]
+        outer.append(f"{' = '.join(free)} = None")
+        text = "def __ato_outer__():\n" + textwrap.indent("\n".join([*outer, text]), "    ")
+    try:
+        tree = ast.parse(text + "\n")
+        # At its own lines: a class body holds its first line as a constant (3.13).
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (
+                node.name == code.co_name
+            ):
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                ast.increment_lineno(node, code.co_firstlineno - first)
+                break
+        compiled = compile(
+            tree, code.co_filename, "exec", flags=code.co_flags & _FUTURE_FLAGS,
+            dont_inherit=True,
+        )  # fmt: skip
+    except (SyntaxError, ValueError):
+        return True  # cannot tell (a construct that only compiles in place): trust it
+    found = _find_code(compiled, code.co_name)
+    return found is not None and _same_code(found, code)
+
+
+def _find_code(code: types.CodeType, name: str) -> types.CodeType | None:
+    stack = [code]
+    while stack:
+        current = stack.pop(0)
+        if current.co_name == name and current is not code:
+            return current
+        stack.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+    return None
+
+
+_OPERATORS = ("BINARY_", "INPLACE_", "UNARY_", "COMPARE_OP", "IS_OP", "CONTAINS_OP")
+
+
+def _operators(code: types.CodeType) -> list[tuple[str, str]]:
+    """The operators a code object applies, in order. Not its whole bytecode: how a call
+    on a module compiles depends on whether the module imported it in the same file."""
+    import dis
+
+    return [
+        (i.opname, i.argrepr) for i in dis.get_instructions(code) if i.opname.startswith(_OPERATORS)
+    ]
+
+
+def _same_code(a: types.CodeType, b: types.CodeType) -> bool:
+    """Names, constants and operators agree: what any edit of the text changes."""
+    if (a.co_names, a.co_varnames, a.co_freevars, a.co_cellvars) != (
+        b.co_names, b.co_varnames, b.co_freevars, b.co_cellvars,
+    ):  # fmt: skip
+        return False
+    if _operators(a) != _operators(b):
+        return False
+    if len(a.co_consts) != len(b.co_consts):
+        return False
+    for x, y in zip(a.co_consts, b.co_consts, strict=True):
+        if isinstance(x, types.CodeType) and isinstance(y, types.CodeType):
+            if not _same_code(x, y):
+                return False
+        elif (type(x) is not type(y) or repr(x) != repr(y)) and not (
+            isinstance(x, str) and _same_qualname(x, str(y))
+        ):
+            return False
+    return True
+
+
+def _same_qualname(x: str, y: str) -> bool:
+    """A nested function's qualified name, a constant up to Python 3.10: where it was
+    compiled (inside a stand-in) changes its prefix only."""
+    return ("<locals>" in x or "<locals>" in y) and x.split(".")[-1] == y.split(".")[-1]
+
+
 def _parse_fragment(source: str) -> ast.Module:
     try:
         return ast.parse(source)
@@ -459,6 +557,11 @@ def analyse(func: Callable[..., Any]) -> _Analysis:
         return cached[1]
     source = textwrap.dedent(inspect.getsource(original))
     node = _function_node(original, source)
+    if not isinstance(node, ast.Lambda) and not _source_is_what_runs(original, source):
+        raise StaleSourceError(
+            f"the source file of {name_of(original)} changed since it was loaded (the "
+            f"text there compiles to other code than what runs)"
+        )
     writer = _Writer(original.__globals__)
     if code.co_freevars:
         # Variables of the enclosing function (a decorator's ``fn``): renamed like locals.

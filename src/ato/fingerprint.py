@@ -26,6 +26,7 @@ from typing import Any
 
 from ato.canonical import (
     CodeFingerprint,
+    StaleSourceError,
     analyse,
     canonical_form,
     code_object_hash,
@@ -313,6 +314,8 @@ def _function_fingerprint(func: types.FunctionType) -> CodeFingerprint:
         why = "No source" if isinstance(error, (OSError, TypeError)) else "Cannot read the code"
         if why != "No source":
             why += f" ({type(error).__name__}: {error})"
+        if isinstance(error, StaleSourceError):  # its text is not what runs: never use it
+            why = "The file was edited since it was loaded"
         _warn_once(
             name,
             f"{why} for {name!r}; its fingerprint hashes the code object instead, "
