@@ -389,3 +389,11 @@ def test_outputs_that_could_not_be_hashed_are_never_the_same():
         "(give runtime_trace an inspect_fn that returns values it can hash)."
     )
     assert "No recorded cause" not in report.verdict
+
+
+def test_a_key_holding_a_dot_is_not_the_nested_key_of_that_path():
+    a = run(1, config={"x": {"y": 1}, "x.y": 5})
+    b = run(2, config={"x": {"y": 5}, "x.y": 5})
+    report = compare(a, b)
+    assert [(c.key, c.before, c.after) for c in report.config] == [("x.y", 1, 5)]
+    assert dict(flatten({"a.b": 1, "c": {"d.e": 2}})) == {"['a.b']": 1, "c['d.e']": 2}

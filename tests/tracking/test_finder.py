@@ -187,3 +187,16 @@ def test_to_dataframe_takes_config_keys_that_contain_dots(db_url):
     frame = SQLFinder(make_config(db_url)).to_dataframe("vision")
     assert list(frame["config.optimizer.lr"]) == [0.1]
     assert list(frame["config.model.depth"]) == [50]
+
+
+def test_a_curve_is_steps_and_values_by_step_with_nan_kept(db_url):
+    logger = SQLLogger(make_config(db_url))
+    run_id = logger.run()
+    for step, value in [(2, 0.5), (0, 1.0), (1, math.nan)]:
+        logger.log_metric("loss", value, step=step)
+    logger.log_metric("acc", 0.9, step=0)
+    logger.finish()
+    curve = SQLFinder(make_config(db_url)).curve(run_id, "loss")
+    assert [step for step, _ in curve] == [0, 1, 2]
+    assert curve[0] == (0, 1.0) and math.isnan(curve[1][1]) and curve[2] == (2, 0.5)
+    assert SQLFinder(make_config(db_url)).curve(run_id, "missing") == []

@@ -82,7 +82,12 @@ def flatten(config: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
     it: mappings are walked into (an empty one is a leaf), everything else is a leaf."""
     if isinstance(config, Mapping) and (config or not prefix):
         for key, value in config.items():
-            yield from flatten(value, f"{prefix}.{key}" if prefix else str(key))
+            part = str(key)
+            if "." in part:  # config["x.y"] beside config.x.y: two keys, never one
+                name = f"{prefix}[{part!r}]"
+            else:
+                name = f"{prefix}.{part}" if prefix else part
+            yield from flatten(value, name)
     else:
         yield prefix, config
 

@@ -82,7 +82,7 @@ class Loader:
         return found
 
     def curve(self, run_id: int, key: str) -> list[tuple[int, float]]:
-        return [(point.step, point.value) for point in self.finder.metrics(run_id, key)]
+        return self.finder.curve(run_id, key)
 
 
 def facts_of(run: Any) -> RunFacts:

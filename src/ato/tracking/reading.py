@@ -181,6 +181,19 @@ class RunReader:
         run = int(run_id)
         return [MetricPoint(k, float(v), s, as_utc(t), run) for k, v, s, t in rows]
 
+    def curve(self, run_id: int, key: str) -> list[tuple[int, float]]:
+        """``(step, value)`` of one metric of a run, by step: what a comparison of two
+        curves needs, without a record and a time per point."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT step, value FROM metrics WHERE run_id = :r AND key = :k "
+                    "ORDER BY step, id"
+                ),
+                {"r": int(run_id), "k": key},
+            ).all()
+        return [(int(step), float(value)) for step, value in rows]
+
     def provenance(self, run_id: int) -> dict[str, list[Any]] | None:
         if not self.schema.has("experiments", "provenance"):
             return None
