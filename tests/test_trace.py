@@ -341,3 +341,59 @@ def test_a_helper_edited_after_it_was_loaded_is_fingerprinted_as_what_runs(tmp_p
     finally:
         sys.path.remove(str(folder))
         sys.modules.pop("stale_helper", None)
+
+
+REACH = """
+import {package}.ops
+from ato.scope import Scope
+scope = Scope(name="r_{tag}")
+
+
+def relu(x):
+    return max(x, {relu})
+
+
+ACTS = {{"relu": relu}}
+
+
+@scope.trace(trace_id="step")
+def step(x):
+    from {package} import ops as local_ops
+    return ACTS["relu"](x) + {package}.ops.deep(x) + local_ops.deep(x)
+"""
+
+REACH_OPS = """
+def deep(x):
+    return x * {deep}
+"""
+
+
+def _reach_step(tmp_path: Path, tag: str, relu: int = 0, deep: int = 1):
+    folder = tmp_path / tag
+    package = f"pkgr_{tag}"
+    (folder / package).mkdir(parents=True)
+    (folder / package / "__init__.py").write_text("")
+    (folder / package / "ops.py").write_text(REACH_OPS.format(deep=deep))
+    sys.path.insert(0, str(folder))
+    try:
+        source = REACH.format(package=package, tag=tag, relu=relu)
+        return _load(folder / "train.py", source).scope.fingerprints["step"]
+    finally:
+        sys.path.remove(str(folder))
+        for name in [m for m in sys.modules if m.startswith(package)]:
+            del sys.modules[name]
+
+
+@pytest.mark.parametrize(("edit", "changed"), [("relu", "relu"), ("deep", "deep")])
+def test_helpers_in_a_registry_dict_or_two_modules_deep_or_imported_inside_are_callees(
+    tmp_path, edit, changed
+):
+    before = _reach_step(tmp_path, "a")
+    after = _reach_step(tmp_path, "b", **{edit: 5})  # its package is named apart
+
+    def short(callees):
+        return {name.rsplit(".", 1)[-1]: value for name, value in callees.items()}
+
+    old, new = short(before.callees), short(after.callees)
+    assert {"relu", "deep"} <= set(old)
+    assert {name for name in old if old[name] != new.get(name)} == {changed}

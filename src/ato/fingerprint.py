@@ -421,45 +421,75 @@ def _callee_name(value: Any, name: str, namespace: dict[str, Any]) -> str:
     return f"{namespace.get('__name__', '')}.{name}"  # a partial, an instance, a wrapper
 
 
-def _attribute_reads(func: Any) -> dict[str, list[str]]:
-    """``{name: [attr, ...]}`` for each ``name.attr`` that ``func``'s source reads."""
+def _attribute_reads(func: Any) -> tuple[dict[str, list[tuple[str, ...]]], dict[str, Any]]:
+    """What ``func``'s source reads through a name: ``{name: [chain, ...]}`` for each
+    ``name.a.b`` (``pkg.ops.clip`` is ``('ops', 'clip')``); and the modules (or what they
+    hold) it imports inside its body, by local name, as already loaded (never imported
+    here)."""
     try:
         tree = ast.parse(analyse(func).source)
     except Exception:  # no source, or none that parses: nothing more to find
-        return {}
-    reads: dict[str, list[str]] = {}
+        return {}, {}
+    reads: dict[str, list[tuple[str, ...]]] = {}
+    imported: dict[str, Any] = {}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            attributes = reads.setdefault(node.value.id, [])
-            if node.attr not in attributes:
-                attributes.append(node.attr)
-    return reads
+        if isinstance(node, ast.Attribute):
+            chain: list[str] = []
+            current: ast.expr = node
+            while isinstance(current, ast.Attribute):
+                chain.append(current.attr)
+                current = current.value
+            if isinstance(current, ast.Name):
+                chains = reads.setdefault(current.id, [])
+                if tuple(reversed(chain)) not in chains:
+                    chains.append(tuple(reversed(chain)))
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                bound = alias.asname or alias.name.split(".")[0]
+                module = sys.modules.get(alias.name if alias.asname else bound)
+                if module is not None:
+                    imported[bound] = module
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            source = sys.modules.get(node.module)
+            for alias in node.names:
+                found = sys.modules.get(f"{node.module}.{alias.name}")
+                if found is None and source is not None:
+                    found = vars(source).get(alias.name)
+                if found is not None and alias.name != "*":
+                    imported[alias.asname or alias.name] = found
+    return reads, imported
 
 
-def _attributes_of(owner: Any, name: str, attributes: list[str]) -> list[tuple[str, Any]]:
-    """``(name.attr, value)`` for each attribute, looked up without running code: in a
-    module's dict, or on an object's class (its methods)."""
+def _attributes_of(owner: Any, name: str, chains: list[tuple[str, ...]]) -> list[tuple[str, Any]]:
+    """``(name.a, value)`` for what each chain reaches, looked up without running code:
+    through modules' dicts (``pkg.ops.clip``), then on an object's class (its methods)."""
     found = []
-    for attribute in attributes:
-        try:
-            if isinstance(owner, types.ModuleType):
-                value = vars(owner).get(attribute)
-            else:
-                value = inspect.getattr_static(type(owner), attribute, None)
-        except Exception:
-            continue
-        own_data = (  # ops.OFFSET: a module's own plain data
-            isinstance(owner, types.ModuleType)
-            and not attribute.startswith("__")
-            and attribute in vars(owner)
-            and _is_data(value)
-        )
-        if own_data:
-            found.append((f"{owner.__name__}.{attribute}", (_DATA, value)))
-            continue
-        value = unwrap(value)
-        if value is not None:
-            found.append((f"{name}.{attribute}", value))
+    for chain in chains:
+        current, where = owner, name
+        for depth, attribute in enumerate(chain):
+            try:
+                if isinstance(current, types.ModuleType):
+                    value = vars(current).get(attribute)
+                else:
+                    value = inspect.getattr_static(type(current), attribute, None)
+            except Exception:
+                break
+            module_data = (  # ops.OFFSET: a module's own plain data
+                isinstance(current, types.ModuleType)
+                and not attribute.startswith("__")
+                and attribute in vars(current)
+                and _is_data(value)
+            )
+            if module_data:
+                found.append((f"{current.__name__}.{attribute}", (_DATA, value)))
+                break
+            if isinstance(value, types.ModuleType) and depth + 1 < len(chain):
+                current, where = value, f"{where}.{attribute}"
+                continue
+            value = unwrap(value)
+            if value is not None and not isinstance(value, types.ModuleType):
+                found.append((f"{where}.{attribute}", value))
+            break
     return found
 
 
@@ -536,10 +566,15 @@ def callees(func: Any) -> Iterator[tuple[str, Any]]:
             continue
         namespace = current.__globals__
         found: list[tuple[str, Any]] = []
-        reads: dict[str, list[str]] | None = None
-        for name in names:
-            value = unwrap(namespace.get(name))
-            if not name.startswith("__") and name in namespace and _is_data(value):
+        reads, imported = _attribute_reads(current)
+        for name in [*names, *(n for n in imported if n not in names)]:
+            value = unwrap(namespace.get(name) if name not in imported else imported[name])
+            if (
+                not name.startswith("__")
+                and name in namespace
+                and name not in imported
+                and (_is_data(value))
+            ):
                 key = f"{namespace.get('__name__', '')}.{name}"
                 if key not in data_seen:
                     data_seen.add(key)
@@ -548,8 +583,11 @@ def callees(func: Any) -> Iterator[tuple[str, Any]]:
             if isinstance(value, types.ModuleType) or (value is not None and not callable(value)):
                 # utils.clip(x), F.relu(x), sched.factor(x): what is read on a module or
                 # an object (a library's functions are dropped below, as user code is not)
-                reads = _attribute_reads(current) if reads is None else reads
                 found += _attributes_of(value, name, reads.get(name, []))
+                if type(value) in (dict, list, tuple) and len(value) <= _PLAIN_LIMIT:
+                    # a registry: ACTS["relu"](x) runs one of the functions it holds
+                    held = value.values() if type(value) is dict else value
+                    found += [(name, item) for item in held if callable(item)]
             else:
                 found.append((name, value))
         for name, value in found:

@@ -83,11 +83,9 @@ def flatten(config: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
     if isinstance(config, Mapping) and (config or not prefix):
         for key, value in config.items():
             part = str(key)
-            if "." in part:  # config["x.y"] beside config.x.y: two keys, never one
-                name = f"{prefix}[{part!r}]"
-            else:
-                name = f"{prefix}.{part}" if prefix else part
-            yield from flatten(value, name)
+            # config["x.y"] beside config.x.y: two keys, never one
+            dotted = f"{prefix}.{part}" if prefix else part
+            yield from flatten(value, f"{prefix}[{part!r}]" if "." in part else dotted)
     else:
         yield prefix, config
 
