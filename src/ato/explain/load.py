@@ -82,7 +82,8 @@ class Loader:
         return found
 
     def curve(self, run_id: int, key: str) -> list[tuple[int, float]]:
-        return self.finder.curve(run_id, key)
+        points: list[tuple[int, float]] = self.finder.curve(run_id, key)
+        return points
 
 
 def facts_of(run: Any) -> RunFacts:
