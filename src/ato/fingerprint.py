@@ -584,7 +584,12 @@ def callees(func: Any) -> Iterator[tuple[str, Any]]:
                 # utils.clip(x), F.relu(x), sched.factor(x): what is read on a module or
                 # an object (a library's functions are dropped below, as user code is not)
                 found += _attributes_of(value, name, reads.get(name, []))
-                if isinstance(value, (dict, list, tuple)) and len(value) <= _PLAIN_LIMIT:
+                plain_container = type(value) in (dict, list, tuple)  # not a config (ADict)
+                if (
+                    plain_container
+                    and isinstance(value, (dict, list, tuple))
+                    and (len(value) <= _PLAIN_LIMIT)
+                ):
                     # a registry: ACTS["relu"](x) runs one of the functions it holds
                     held: Any = value.values() if isinstance(value, dict) else value
                     found += [(name, item) for item in held if callable(item)]
