@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 import time
 
 import pytest
@@ -86,7 +87,13 @@ def test_the_hooks_come_with_the_first_run_and_go_with_the_last(at_exit, user_si
 def test_a_run_in_the_main_thread_after_one_in_a_thread_gets_the_handler(at_exit, user_sigterm):
     hooks, in_thread, in_main = ProcessHooks(), StandIn("in thread"), StandIn("in main")
     handler = signal.getsignal(signal.SIGTERM)
-    thread = threading.Thread(target=hooks.run_starting, args=(in_thread,))
+
+    def start():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # what it says is tested below
+            hooks.run_starting(in_thread)
+
+    thread = threading.Thread(target=start)
     thread.start()
     thread.join()
     assert signal.getsignal(signal.SIGTERM) is handler  # a thread cannot set one
@@ -189,3 +196,22 @@ def test_a_program_that_ends_with_an_error_ends_its_run_with_a_status(error, sta
     got_status, got_text = ending(error)
     assert got_status == status
     assert got_text == text if text is None or status == "killed" else text in got_text
+
+
+def test_a_run_started_outside_the_main_thread_warns_once_that_sigterm_is_not_caught(at_exit):
+    from ato.errors import AtoWarning
+
+    hooks = ProcessHooks()
+    caught = []
+
+    def start():
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            hooks.run_starting(StandIn("first"))
+            hooks.run_starting(StandIn("second"))
+        caught.extend(w for w in seen if issubclass(w.category, AtoWarning))
+
+    thread = threading.Thread(target=start)
+    thread.start()
+    thread.join()
+    assert len(caught) == 1 and "Start the run in the main thread" in str(caught[0].message)

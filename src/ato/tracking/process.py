@@ -25,9 +25,12 @@ import signal
 import sys
 import threading
 import traceback
+import warnings
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
+
+from ato.errors import AtoWarning
 
 __all__ = [
     "ENDING_SIGNALS",
@@ -176,6 +179,7 @@ class ProcessHooks:
     docstring). :data:`hooks` is the one loggers use."""
 
     def __init__(self) -> None:
+        self._warned_thread = False  # a run started outside the main thread, said once
         self._loggers: weakref.WeakSet[Participant] = weakref.WeakSet()
         self._running: list[weakref.ref[Participant]] = []
         # The handler each of ENDING_SIGNALS had before ours (kept once ours is gone: a
@@ -239,6 +243,17 @@ class ProcessHooks:
 
     def _install_signals(self) -> None:
         if not _in_main_thread():
+            if signal.getsignal(signal.SIGTERM) != self._on_signal and not self._warned_thread:
+                # Python runs handlers only in the main thread, and sets them only there.
+                self._warned_thread = True
+                warnings.warn(
+                    "A run started in a thread other than the main one while no run of "
+                    "the main thread is open: SIGTERM and SIGHUP cannot be caught from "
+                    "here, so either would leave the run 'crashed' with its last points "
+                    "unwritten. Start the run in the main thread (log from any thread).",
+                    AtoWarning,
+                    stacklevel=5,
+                )
             return
         for signum in ENDING_SIGNALS:
             current = signal.getsignal(signum)
