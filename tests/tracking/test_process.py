@@ -9,8 +9,8 @@ import os
 import signal
 import sys
 import threading
-import warnings
 import time
+import warnings
 
 import pytest
 
