@@ -162,3 +162,29 @@ def test_log_artifact_refuses_what_names_no_run_or_no_file(sqlite_url, run_id, p
     with pytest.raises(AtoError, match=message):
         logger.log_artifact(run_id, path)
     logger.finish()
+
+
+def test_a_number_past_a_floats_range_is_refused_not_stored_as_inf():
+    import decimal
+
+    np = pytest.importorskip("numpy")
+    for value in (np.longdouble("1e4000"), decimal.Decimal("1e4000")):
+        if math.isinf(float(np.longdouble("1e4000"))) or isinstance(value, decimal.Decimal):
+            with pytest.raises(MetricValueError, match="too large for a float"):
+                metric_number("loss", value)
+    assert metric_number("loss", math.inf) == math.inf
+    assert metric_number("loss", decimal.Decimal("Infinity")) == math.inf
+
+
+def test_one_element_arrays_and_tensors_are_their_element():
+    import warnings
+
+    np = pytest.importorskip("numpy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no deprecation or autograd warning leaks
+        assert metric_number("loss", np.array([0.5])) == 0.5
+        assert metric_number("loss", np.float32(0.25)) == 0.25
+        torch = pytest.importorskip("torch")
+        assert metric_number("loss", torch.tensor([0.5], requires_grad=True)) == 0.5
+    with pytest.raises(MetricValueError, match="not a number"):
+        metric_number("loss", np.array([0.5, 0.25]))

@@ -4,6 +4,7 @@ values and steps, JSON for configs and tags, the size and digest of artifact fil
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any
 
 from ato.errors import MetricValueError
@@ -30,8 +31,12 @@ def metric_number(key: Any, value: Any) -> float:
             f"Metric {key!r} got {type(value).__name__} {value!r:.40}; a metric is a real "
             f"number (int, float, numpy or torch scalar). Log text as a tag or an artifact."
         )
+    value = _one_element(value)
     try:
-        return float(value)
+        number = float(value)
+        if math.isinf(number) and not value == number:  # 1e4000 as a longdouble, a Decimal
+            raise OverflowError
+        return number
     except OverflowError:
         raise MetricValueError(
             f"Metric {key!r} got {type(value).__name__} {value!r:.40}..., which is too "
@@ -43,6 +48,24 @@ def metric_number(key: Any, value: Any) -> float:
             f"number; for an array or tensor log one element, e.g. value.item() or "
             f"value.mean()."
         ) from None
+
+
+def _one_element(value: Any) -> Any:
+    """A one-element array or tensor as its element (a tensor detached from autograd
+    first, which would warn); anything else as it is."""
+    if isinstance(value, (int, float)):  # the common case first: it is logged per step
+        return value
+    detach = getattr(value, "detach", None)
+    if callable(detach) and getattr(value, "requires_grad", False):
+        value = detach()
+    shape, item = getattr(value, "shape", None), getattr(value, "item", None)
+    if shape is None or not callable(item):
+        return value
+    try:
+        size = value.numel() if callable(getattr(value, "numel", None)) else value.size
+        return item() if size == 1 else value
+    except Exception:  # an object with a shape of its own kind: float() decides
+        return value
 
 
 def step_number(key: Any, step: Any, low: int, high: int) -> int:
