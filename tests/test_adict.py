@@ -768,3 +768,17 @@ def test_defrosted_opens_the_lists_of_a_frozen_config_for_a_block():
     assert config.layers == [1, 2, 3] and config.model.heads == [5]
     with pytest.raises(FrozenConfigError, match="defrosted"):
         config.model.heads.append(6)
+
+
+def test_a_list_or_set_held_from_before_freeze_cannot_change_the_frozen_config():
+    config = ADict(model=ADict(layers=[1, [2]]), tags={"a"}, blob=bytearray(b"x"))
+    layers, inner, tags, blob = config.model.layers, config.model.layers[1], config.tags, config.blob
+    config.freeze()
+    layers.append(3)
+    inner.append(4)
+    tags.add("b")
+    blob.extend(b"y")
+    assert config.model.layers == [1, [2]] and config.tags == {"a"} and config.blob == b"x"
+    with config.defrosted():
+        config.model.layers.append(5)  # defrosted, the config's own list is writable
+    assert config.model.layers == [1, [2], 5]

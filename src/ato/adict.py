@@ -41,6 +41,7 @@ from ato.errors import (
     FrozenConfigError,
     NoDefaultError,
 )
+from ato.frozen_values import detached
 from ato.nodes import (
     ATOMIC,
     AUTO,
@@ -415,6 +416,7 @@ class ADict(ConfigNode, ConfigIO):
         again when the block ends, even when it raises.
         """
         _set_flag(self, "frozen", True)
+        _detach_containers(self)
         return self
 
     def defrost(self: _Self) -> _Self:
@@ -648,6 +650,20 @@ def _set_flag(value: Any, flag: str, on: bool, *, deep: bool = True) -> None:
             state.where = path
         state.refresh()
         state.reads.clear()
+
+
+def _detach_containers(config: Any) -> None:
+    """Give every config inside ``config`` copies of the lists, sets, plain dicts and
+    bytearrays it holds: a reference taken before ``freeze()`` (``layers =
+    config.model.layers``) then no longer reaches into the frozen config."""
+    for node, _ in _adicts_at(config):
+        for key, value in list(dict.items(node)):
+            try:
+                copied = detached(value)
+            except RecursionError:  # lists nested past the stack: left as they are
+                continue
+            if copied is not value:
+                dict.__setitem__(node, key, copied)  # not a write: the same values
 
 
 class _Defrosted:

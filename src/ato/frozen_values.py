@@ -14,7 +14,7 @@ from typing import Any, NoReturn, SupportsIndex
 
 from ato.errors import FrozenConfigError
 
-__all__ = ["FrozenList", "FrozenSet", "freeze_value"]
+__all__ = ["FrozenList", "FrozenSet", "detached", "freeze_value"]
 
 
 def _refuse(where: str, action: str, immutable: bool) -> NoReturn:
@@ -148,4 +148,23 @@ def freeze_value(value: Any, where: str, immutable: bool) -> Any:
         return {
             key: freeze_value(item, f"{where}[{key!r}]", immutable) for key, item in value.items()
         }
+    return value
+
+
+def detached(value: Any) -> Any:
+    """``value`` with fresh copies of the lists, sets, plain dicts and bytearrays in it
+    (through tuples too), so that no reference held elsewhere reaches into it; anything
+    else as it is."""
+    kind = type(value)
+    if kind is list:
+        return [detached(item) for item in value]
+    if kind is set:
+        return set(value)
+    if kind is bytearray:
+        return bytearray(value)
+    if kind is dict:
+        return {key: detached(item) for key, item in value.items()}
+    if kind is tuple:
+        items = tuple(detached(item) for item in value)
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     return value
