@@ -397,3 +397,27 @@ def test_helpers_in_a_registry_dict_or_two_modules_deep_or_imported_inside_are_c
     old, new = short(before.callees), short(after.callees)
     assert {"relu", "deep"} <= set(old)
     assert {name for name in old if old[name] != new.get(name)} == {changed}
+
+
+def test_module_values_computed_when_it_loads_are_state_not_code(tmp_path):
+    source = """
+    import os, time
+    from ato.scope import Scope
+    scope = Scope(name="state_{tag}")
+    START = time.time()  # differs at every start: state
+    HOME = os.environ.get("HOME", "")
+    LIMIT = 10
+    LIMIT_TWICE = LIMIT * 2  # computed from a name: state too (rare, and safe)
+
+    @scope.trace(trace_id="step")
+    def step(x):
+        return x + START + len(HOME) + LIMIT + LIMIT_TWICE
+    """
+    prints = []
+    for tag in ("a", "b"):
+        folder = tmp_path / tag
+        folder.mkdir()
+        prints.append(_load(folder / "train.py", source.format(tag=tag)).scope.fingerprints["step"])
+    names = {name.rsplit(".", 1)[-1] for name in prints[0].callees}
+    assert names == {"LIMIT"}
+    assert prints[0].callees == prints[1].callees and prints[0].combined == prints[1].combined

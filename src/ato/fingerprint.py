@@ -474,11 +474,12 @@ def _attributes_of(owner: Any, name: str, chains: list[tuple[str, ...]]) -> list
                     value = inspect.getattr_static(type(current), attribute, None)
             except Exception:
                 break
-            module_data = (  # ops.OFFSET: a module's own plain data
+            module_data = (  # ops.OFFSET: a module's own plain data, written in its code
                 isinstance(current, types.ModuleType)
                 and not attribute.startswith("__")
                 and attribute in vars(current)
                 and _is_data(value)
+                and written_in_code(vars(current), attribute)
             )
             if module_data:
                 found.append((f"{current.__name__}.{attribute}", (_DATA, value)))
@@ -502,6 +503,60 @@ def _is_data(value: Any) -> bool:
         and not callable(value)
         and (is_plain_data(value))
     )
+
+
+def written_in_code(namespace: Mapping[str, Any], name: str) -> bool:
+    """Whether module global ``name`` is set in its module's file, at the top level, only
+    from constants (``SCALE = 2``, ``SIZES = (64, 128)``, ``EPS = 1e-8 * 2``): code, which
+    counts. A value computed when the module loads (``START = time.time()``, a path from
+    the environment) is state that differs from run to run, not logic."""
+    filename = namespace.get("__file__")
+    if not isinstance(filename, str):
+        return False  # no file (a notebook cell, exec): cannot tell, so it does not count
+    try:
+        stamp = os.stat(filename).st_mtime_ns
+    except OSError:
+        return False
+    return name in _constant_globals(filename, stamp)
+
+
+@functools.lru_cache(maxsize=256)
+def _constant_globals(filename: str, stamp: int) -> frozenset[str]:
+    """Names a module's top level assigns only from constant expressions (``stamp``, the
+    file's mtime, makes an edited file read again)."""
+    try:
+        with open(filename, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read())
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        return frozenset()
+    constant: set[str] = set()
+    computed: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        kind = constant if _constant_expression(value) else computed
+        kind.update(t.id for t in targets if isinstance(t, ast.Name))
+    return frozenset(constant - computed)
+
+
+def _constant_expression(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return all(_constant_expression(item) for item in node.elts)
+    if isinstance(node, ast.Dict):
+        return all(k is not None and _constant_expression(k) for k in node.keys) and all(
+            _constant_expression(v) for v in node.values
+        )
+    if isinstance(node, ast.UnaryOp):
+        return _constant_expression(node.operand)
+    if isinstance(node, ast.BinOp):
+        return _constant_expression(node.left) and _constant_expression(node.right)
+    return False
 
 
 class GlobalValue:
@@ -573,7 +628,8 @@ def callees(func: Any) -> Iterator[tuple[str, Any]]:
                 not name.startswith("__")
                 and name in namespace
                 and name not in imported
-                and (_is_data(value))
+                and _is_data(value)
+                and written_in_code(namespace, name)
             ):
                 key = f"{namespace.get('__name__', '')}.{name}"
                 if key not in data_seen:
