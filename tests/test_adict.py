@@ -772,7 +772,12 @@ def test_defrosted_opens_the_lists_of_a_frozen_config_for_a_block():
 
 def test_a_list_or_set_held_from_before_freeze_cannot_change_the_frozen_config():
     config = ADict(model=ADict(layers=[1, [2]]), tags={"a"}, blob=bytearray(b"x"))
-    layers, inner, tags, blob = config.model.layers, config.model.layers[1], config.tags, config.blob
+    layers, inner, tags, blob = (
+        config.model.layers,
+        config.model.layers[1],
+        config.tags,
+        config.blob,
+    )
     config.freeze()
     layers.append(3)
     inner.append(4)

@@ -17,6 +17,7 @@ from ato.errors import (
     UnknownKeyError,
     UnknownViewError,
 )
+from ato.parser import parse_token
 from ato.registry import ScopeRegistry
 from ato.scope import MultiScope, Scope, parse_args_pythonic
 from tests.programs import TRAIN, final, make_scope, run
@@ -580,3 +581,10 @@ def test_a_nested_key_only_the_section_has_is_the_nested_key(monkeypatch):
 
     monkeypatch.setattr(sys, "argv", ["train.py", "config.path=b.yaml"])
     assert main() == {"config": {"path": "b.yaml"}}
+
+
+def test_a_misspelled_scope_prefix_suggests_the_scope():
+    model, data = Scope(name="model"), Scope(name="data")
+    with pytest.raises(UnknownKeyError) as caught:
+        entry._assign_override([model, data], parse_token("modl.backbone=vit"))
+    assert "did you mean model.backbone=vit?" in str(caught.value)

@@ -31,6 +31,7 @@ from ato.errors import (
     UnknownViewError,
     ViewCycleError,
     ViewOrderError,
+    close_matches,
     did_you_mean,
 )
 from ato.parser import Command, Override, ViewName, parse_command
@@ -278,9 +279,15 @@ def _assign_override(scopes: list[Scope], override: Override) -> None:
         return
     target = next((scope for scope in scopes if scope.name == first), None)
     if target is None or not rest:
-        names = ", ".join(scope.name for scope in scopes)
+        names = [scope.name for scope in scopes]
+        value = override.token.partition("=")[2]
+        near = close_matches(first, names, limit=1) if rest else []
+        if near:  # a misspelled scope: modl.backbone=x
+            hint = f"; did you mean {near[0]}.{'.'.join(rest)}={value}?"
+        else:
+            hint = f", e.g. {scopes[0].name}.{override.key}={value}"
         raise UnknownKeyError(
             f"{override.token!r}: with several scopes, a key starts with the scope it is for "
-            f"({names}), e.g. {scopes[0].name}.{override.key}={override.token.partition('=')[2]}"
+            f"({', '.join(names)}){hint}"
         )
     target.assign(Override(".".join(rest), override.value, override.token, override.forced_string))
