@@ -280,7 +280,7 @@ def test_a_lock_held_past_the_deadline_is_a_tracker_error_saying_what_to_do(engi
     def body(connection):
         raise sqlite_error("database is locked", 5)
 
-    with pytest.raises(TrackerDatabaseError, match=r"stayed locked for .* another process"):
+    with pytest.raises(TrackerDatabaseError, match=r"stayed locked .* another process"):
         write(engine, body)
 
 
@@ -324,3 +324,23 @@ def test_a_wal_database_in_a_folder_this_user_cannot_write_is_read(tmp_path):
     finally:
         os.chmod(folder, 0o755)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_once_the_process_is_being_stopped_a_write_waits_little_for_the_lock(engine, monkeypatch):
+    import time
+
+    from ato.errors import TrackerDatabaseError
+    from ato.tracking import database
+    from ato.tracking.process import main_writes
+
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_S", 30.0)
+    monkeypatch.setattr(database, "STOPPING_WAIT_S", 0.1)
+    monkeypatch.setattr(main_writes, "stopping", True)
+
+    def body(connection):
+        raise sqlite_error("database is locked", 5)
+
+    start = time.monotonic()
+    with pytest.raises(TrackerDatabaseError, match="stayed locked"):
+        write(engine, body)
+    assert time.monotonic() - start < 5

@@ -398,6 +398,9 @@ def wrote_in_session(session: Session) -> bool:
 # SQLite's result codes for "try again": SQLITE_BUSY and SQLITE_LOCKED (whose extended
 # codes, e.g. SQLITE_BUSY_SNAPSHOT or SQLITE_LOCKED_SHAREDCACHE, keep them in the low byte).
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_IOERR, _SQLITE_FULL = 5, 6, 10, 13
+# How long a write waits for another process's lock once SIGTERM or SIGHUP has come: a
+# supervisor (docker stop, SLURM) sends SIGKILL after 10 s or more.
+STOPPING_WAIT_S = 3.0
 
 
 def is_busy(error: BaseException) -> bool:
@@ -424,13 +427,17 @@ def retry(action: Callable[[], _T], deadline_s: float | None = None) -> _T:
     """
     import sqlite3
 
-    give_up = time.monotonic() + (BUSY_TIMEOUT_S if deadline_s is None else deadline_s)
+    start = time.monotonic()
+    give_up = start + (BUSY_TIMEOUT_S if deadline_s is None else deadline_s)
     while True:
         try:
             return action()
         except (OperationalError, sqlite3.OperationalError) as error:
-            if not is_busy(error) or time.monotonic() > give_up:
+            now = time.monotonic()
+            if not is_busy(error) or now > give_up:
                 raise
+            if main_writes.stopping and now > start + STOPPING_WAIT_S:
+                raise  # the process is being stopped: end soon rather than wait the lock
         time.sleep(0.0005 + 0.002 * random.random())
 
 
@@ -485,7 +492,7 @@ def _write_failure(engine: Engine, error: BaseException) -> TrackerDatabaseError
     said = str(original)
     if is_busy(error):
         return TrackerDatabaseError(
-            f"The database {where!r} stayed locked for {BUSY_TIMEOUT_S:.0f} s ({said}): "
+            f"The database {where!r} stayed locked for as long as this write waited ({said}): "
             f"another process holds its write lock (a long transaction, an open sqlite3 "
             f"shell, a writer stopped with SIGSTOP). End it; for many writers at once, "
             f"log to PostgreSQL. Points not yet written stay in memory."

@@ -68,6 +68,9 @@ class MainWrites:
     def reset(self) -> None:
         self.depth = 0
         self.pending: list[tuple[Callable[[int, Any], None], int, Any]] = []
+        # A SIGTERM or SIGHUP arrived: writes waiting for another process's lock stop
+        # waiting soon, so that the process ends before a supervisor's SIGKILL.
+        self.stopping = False
 
     @contextlib.contextmanager
     def marked(self) -> Iterator[None]:
@@ -274,6 +277,7 @@ class ProcessHooks:
                 signal.signal(signum, previous)
 
     def _on_signal(self, signum: int, frame: Any) -> None:
+        main_writes.stopping = True
         if main_writes.depth:
             # The main thread was interrupted inside a write (of any logger), holding
             # its lock and transaction: ending runs now would wait on them. They end
