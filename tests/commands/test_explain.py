@@ -32,3 +32,11 @@ def test_a_renamed_function_reads_as_the_same_code():
     a = RunFacts(id=1, code={"__main__.step": CodeFacts("f1", "f1")})
     b = RunFacts(id=2, code={"train.step": CodeFacts("f1", "f1")})
     assert "train.step: __main__.step in run 1, the same code" in rendered(a, b)
+
+
+def test_a_missing_environment_names_the_run_without_one():
+    known = {"distributions": {"numpy": "1.26.0"}}
+    assert "not recorded for run 2" in rendered(
+        RunFacts(id=1, environment=known), RunFacts(id=2, environment=None)
+    )
+    assert "not recorded for either run" in rendered(RunFacts(id=1), RunFacts(id=2))

@@ -106,7 +106,12 @@ def render(report: Comparison, out: Output, incidental: bool = False) -> None:
         out.line()
         out.heading("5. Environment" + (" (incidental changes too)" if incidental else ""))
         if not report.environment_known:
-            out.line("not recorded for one of the runs")
+            missing = [r.id for r in (a, b) if r.environment is None]
+            out.line(
+                "not recorded for either run"
+                if len(missing) == 2
+                else f"not recorded for run {missing[0]}"
+            )
         for change in report.environment:
             mark = "" if change.material else " (incidental)"
             out.line(f"{change}{mark}")

@@ -100,7 +100,7 @@ def verdict(report: Comparison) -> str:
 
 
 _SAME = "Same code and environment."
-_ENVIRONMENT_UNKNOWN = "Same code; the environment of one run is not recorded."
+_ENVIRONMENT_UNKNOWN = "Same code; environments cannot be compared (not recorded for a run)."
 _NO_CODE_OR_ENVIRONMENT = (_SAME, _ENVIRONMENT_UNKNOWN)
 _UNFINISHED = {
     "killed": "was killed",

@@ -160,6 +160,12 @@ def _cannot_connect(error: DBAPIError, url: str, origin: Origin) -> TrackerDatab
     shown = origin.given(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        if "malformed" in first or "not a database" in first:
+            return TrackerDatabaseError(
+                f"The tracker database {shown} is damaged ({first}). Recover what it "
+                f"holds with 'sqlite3 FILE .recover | sqlite3 RECOVERED.db', restore it "
+                f"from a backup, or {origin.instead()}."
+            )
         return TrackerDatabaseError(
             f"SQLite cannot open the tracker database {shown} ({first}). Check that "
             f"the path names a file in a folder you can write, or {origin.instead()}."
