@@ -212,8 +212,10 @@ def _convert_fast(value: Any, cls: type[ConfigNode]) -> Any:
     mapping inside it (lists and tuples too) becomes a node of class ``cls``, and a node
     is copied.
 
-    Copying a node on assignment (as 2.x did) keeps two keys from sharing one node:
-    ``config.a = config.b`` followed by ``config.a.x = 1`` must not change ``config.b``.
+    Copying a node on assignment keeps two keys from sharing one node: ``config.a =
+    config.b`` followed by ``config.a.x = 1`` must not change ``config.b``. (ato 2.x stored
+    the node itself; the README says so for 2.x code that writes through its own
+    reference.)
     """
     kind = type(value)
     if kind in ATOMIC:
