@@ -332,3 +332,14 @@ def test_a_decorator_of_the_users_named_trace_counts_and_atos_does_not(tmp_path)
         base = fingerprint_function(plain).value
         assert fingerprint_function(atos).value == base
         assert fingerprint_function(users).value != base
+
+
+def test_each_lambda_without_source_warns_with_its_place():
+    namespace: dict = {}
+    exec("first = lambda x: x + 1\nsecond = lambda x: x + 2\n", namespace)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fingerprint_function(namespace["first"])
+        fingerprint_function(namespace["second"])
+    said = [str(w.message) for w in caught if issubclass(w.category, AtoWarning)]
+    assert len(said) == 2 and ":1)" in said[0] and ":2)" in said[1]

@@ -316,9 +316,11 @@ def _function_fingerprint(func: types.FunctionType) -> CodeFingerprint:
             why += f" ({type(error).__name__}: {error})"
         if isinstance(error, StaleSourceError):  # its text is not what runs: never use it
             why = "The file was edited since it was loaded"
+        code = func.__code__
+        where = f"{name!r} ({code.co_filename}:{code.co_firstlineno})"  # lambdas share a name
         _warn_once(
-            name,
-            f"{why} for {name!r}; its fingerprint hashes the code object instead, "
+            where,
+            f"{why} for {where}; its fingerprint hashes the code object instead, "
             f"which changes with the Python version.",
         )
         return CodeFingerprint(digest.hexdigest(), "code object")
