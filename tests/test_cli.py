@@ -42,6 +42,12 @@ def test_runs_without_a_project_lists_the_projects(capsys, db):
     assert [(p["name"], p["runs"]) for p in projects] == [("nlp", 1), ("vision", 3)]
 
 
+def test_a_status_no_run_has_says_which_statuses_there_are(capsys, db):
+    url, _ = db
+    status, out, _ = ato(capsys, "runs", "vision", "--db", url, "--status", "complete")
+    assert status == 0 and "No run of vision is 'complete'; its runs are completed, failed." in out
+
+
 def test_runs_of_a_project_with_filters_and_sort(capsys, db):
     url, ids = db
     rows = as_json(capsys, "runs", "vision", "--db", url, "--metric", "acc")

@@ -139,7 +139,9 @@ def test_material_environment_changes_only_unless_asked():
 def test_unknown_environment_is_said():
     report = compare(run(1, environment=None), run(2))
     assert not report.environment_known
-    assert report.verdict.startswith("Same code; environments cannot be compared (not recorded for a run).")
+    assert report.verdict.startswith(
+        "Same code; environments cannot be compared (not recorded for a run)."
+    )
 
 
 def test_metric_outcome_and_where_curves_separate():

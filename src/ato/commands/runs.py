@@ -59,7 +59,14 @@ def runs(finder: Any, args: argparse.Namespace, out: Output) -> int:
     if not records:
         finder.require_project(args.project)
     if args.status:
+        statuses = sorted({str(run.status) for run in records})
         records = [run for run in records if run.status == args.status]
+        if not records and not out.json_mode:  # a typo reads like an empty project
+            out.line(
+                f"No run of {args.project} is {args.status!r}; its runs are "
+                f"{', '.join(statuses) or 'none'}."
+            )
+            return 0
     if args.tag:
         records = [run for run in records if set(args.tag) <= set(run.tags or [])]
     metrics = list(args.metric or [])
