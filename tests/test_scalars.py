@@ -133,3 +133,9 @@ def test_a_float_literal_past_a_floats_range_raises_and_infinity_words_do_not():
     assert read_word("inf") == math.inf and read_word("1e308") == 1e308
     assert read_word("1e-999") == 0.0  # underflow to zero is a float's rounding, not a typo
     assert parser.format_value("1e999") == "'1e999'"  # written as text, it reads back
+
+
+def test_xyz_files_refuse_a_float_past_its_range_too():
+    with pytest.raises(InvalidArgumentError, match="beyond a float's range"):
+        read_word("1e999", XYZ_2X)
+    assert read_word("inf", XYZ_2X) == math.inf and read_word("-Infinity", XYZ_2X) == -math.inf

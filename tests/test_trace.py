@@ -399,25 +399,57 @@ def test_helpers_in_a_registry_dict_or_two_modules_deep_or_imported_inside_are_c
     assert {name for name in old if old[name] != new.get(name)} == {changed}
 
 
-def test_module_values_computed_when_it_loads_are_state_not_code(tmp_path):
+def test_module_globals_count_by_the_code_that_sets_them_not_by_their_value(tmp_path):
     source = """
     import os, time
     from ato.scope import Scope
     scope = Scope(name="state_{tag}")
-    START = time.time()  # differs at every start: state
+    START = time.time()  # another value at every start: the same code
     HOME = os.environ.get("HOME", "")
-    LIMIT = 10
-    LIMIT_TWICE = LIMIT * 2  # computed from a name: state too (rare, and safe)
+    COUNTS = {{"seen": 0}}  # bumped by the program
+    LIMIT = {limit}
+
+    class Tokenizer:
+        _cache = {{}}  # filled as it runs
+
+        def __call__(self, text):
+            self._cache.setdefault(text, len(text))
+            return self._cache[text]
 
     @scope.trace(trace_id="step")
     def step(x):
-        return x + START + len(HOME) + LIMIT + LIMIT_TWICE
+        COUNTS["seen"] += 1
+        return x + START + len(HOME) + LIMIT + Tokenizer()("abc")
     """
     prints = []
-    for tag in ("a", "b"):
+    for tag, limit in (("a", 10), ("b", 10), ("c", 11)):
         folder = tmp_path / tag
         folder.mkdir()
-        prints.append(_load(folder / "train.py", source.format(tag=tag)).scope.fingerprints["step"])
+        module = _load(folder / "train.py", source.format(tag=tag, limit=limit))
+        module.step(1)  # state changes as it runs: a counter, a cache
+        prints.append(module.scope.fingerprints["step"])
     names = {name.rsplit(".", 1)[-1] for name in prints[0].callees}
-    assert names == {"LIMIT"}
+    assert {"START", "HOME", "COUNTS", "LIMIT", "Tokenizer"} <= names
     assert prints[0].callees == prints[1].callees and prints[0].combined == prints[1].combined
+    changed = {n for n in prints[0].callees if prints[0].callees[n] != prints[2].callees[n]}
+    assert changed == {"trace_train.LIMIT"}
+    assert any("LIMIT = 10" in text for text in prints[0].callee_sources.values())
+
+
+def test_each_function_of_a_registry_counts_on_its_own(tmp_path):
+    source = """
+    from ato.scope import Scope
+    scope = Scope(name="acts_{tag}")
+    ACTS = {{"relu": lambda x: max(x, {floor}), "id": lambda x: x}}
+
+    @scope.trace(trace_id="step")
+    def step(x):
+        return ACTS["relu"](x)
+    """
+    prints = []
+    for tag, floor in (("a", 0), ("b", 1)):
+        folder = tmp_path / tag
+        folder.mkdir()
+        module = _load(folder / "train.py", source.format(tag=tag, floor=floor))
+        prints.append(module.scope.fingerprints["step"])
+    assert prints[0].combined != prints[1].combined

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import itertools
 import textwrap
 import types
 from collections.abc import Callable, Mapping
@@ -435,6 +436,13 @@ def _source_is_what_runs(func: types.FunctionType, source: str) -> bool:
     code = func.__code__
     parts = func.__qualname__.split(".")
     owner = parts[-2] if len(parts) >= 2 and parts[-2] != "<locals>" else None
+    # A segment followed by anything but '<locals>' is a class. One that is not the
+    # direct owner (Model.forward.<locals>.step) mangles names and gives __class__ in a
+    # way a stand-in cannot rebuild: trust the text there.
+    pairs = itertools.pairwise(parts)
+    classes = [part for part, after in pairs if "<locals>" not in (part, after)]
+    if owner is None and classes:
+        return True
     text = textwrap.indent(source, "    ") if owner else source
     if owner:
         text = f"class {owner}:\n{text}"

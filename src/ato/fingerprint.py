@@ -12,7 +12,6 @@ The canonical form of one function's source is :mod:`ato.canonical`'s.
 from __future__ import annotations
 
 import ast
-import enum
 import functools
 import hashlib
 import inspect
@@ -34,14 +33,12 @@ from ato.canonical import (
     name_of,
     unwrap,
 )
-from ato.errors import repr_of
 
 __all__ = [
     "GlobalValue",
     "callees",
     "fingerprint_function",
     "function_source",
-    "is_plain_data",
     "is_user_function",
     "unwrap",
 ]
@@ -186,7 +183,7 @@ class _Runs:
             members = _members(klass)
             own = is_user_class(klass)
             if own:
-                self._collect_class_data(klass, members, f"{label}#{index}")
+                self._collect_class_data(klass, f"{label}#{index}")
             user = any(
                 is_user_function(func)
                 for raw in members.values()
@@ -204,26 +201,14 @@ class _Runs:
                 self.facts.append(f"{label}base#{index}={name_of(klass)}")
         self._reach(cls, names, label)
 
-    def _collect_class_data(self, klass: type, members: Mapping[str, object], label: str) -> None:
-        """A user class's fields (annotations) and plain class data (a dataclass's
-        defaults, a NamedTuple's): what its generated methods are made from."""
+    def _collect_class_data(self, klass: type, label: str) -> None:
+        """A user class's fields, defaults and constants (a dataclass's, a NamedTuple's,
+        an enum's members), as the code of its body says them."""
         self.data_read = True
-        annotations = members.get("__annotations__")
-        if isinstance(annotations, Mapping):
-            for name, annotation in annotations.items():
-                shown = annotation if isinstance(annotation, str) else name_of(annotation)
-                self.facts.append(f"{label}field:{name}={shown}")
-        from ato.value_hash import value_hash
-
-        for name, raw in members.items():
-            sunder = len(name) > 2 and name[0] == name[-1] == "_"  # enum's own: _value2member_map_
-            if not name.startswith("__") and not sunder and _is_data(raw):
-                if isinstance(raw, enum.Enum):  # a member: its name and value, not its module
-                    raw = (raw.name, raw.value)
-                try:
-                    self.facts.append(f"{label}data:{name}=value:{value_hash(raw)}")
-                except Exception:  # plain data hashes; a failure only loses this fact
-                    continue
+        text = class_body_text(klass)
+        if text:
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            self.facts.append(f"{label}body={digest}")
 
     def _reach(
         self, cls: type, queue: list[tuple[str, int]], label: str, instance: object = None
@@ -418,8 +403,9 @@ def is_user_function(value: object) -> bool:
 
 
 def _callee_name(value: Any, name: str, namespace: dict[str, Any]) -> str:
-    if isinstance(value, (types.FunctionType, type)) and "<locals>" not in value.__qualname__:
-        return f"{value.__module__}.{value.__qualname__}"
+    qualname = getattr(value, "__qualname__", "")
+    if isinstance(value, (types.FunctionType, type)) and "<" not in qualname:
+        return f"{value.__module__}.{qualname}"  # not '<lambda>': every lambda is named so
     return f"{namespace.get('__name__', '')}.{name}"  # a partial, an instance, a wrapper
 
 
@@ -476,15 +462,11 @@ def _attributes_of(owner: Any, name: str, chains: list[tuple[str, ...]]) -> list
                     value = inspect.getattr_static(type(current), attribute, None)
             except Exception:
                 break
-            module_data = (  # ops.OFFSET: a module's own plain data, written in its code
-                isinstance(current, types.ModuleType)
-                and not attribute.startswith("__")
-                and attribute in vars(current)
-                and _is_data(value)
-                and written_in_code(vars(current), attribute)
-            )
-            if module_data:
-                found.append((f"{current.__name__}.{attribute}", (_DATA, value)))
+            if isinstance(current, types.ModuleType) and _is_state(value):
+                # ops.OFFSET: a module's own global, by the code that sets it
+                text = assignment_text(vars(current), attribute)
+                if text is not None and not attribute.startswith("__"):
+                    found.append((f"{current.__name__}.{attribute}", (_DATA, text)))
                 break
             if isinstance(value, types.ModuleType) and depth + 1 < len(chain):
                 current, where = value, f"{where}.{attribute}"
@@ -499,107 +481,112 @@ def _attributes_of(owner: Any, name: str, chains: list[tuple[str, ...]]) -> list
 _DATA = object()  # marks plain data among the attributes found
 
 
-def _is_data(value: Any) -> bool:
-    return (
-        not isinstance(value, (types.ModuleType, type))
-        and not callable(value)
-        and (is_plain_data(value))
-    )
+def _is_state(value: Any) -> bool:
+    """A global that is no code of its own: not a module, class or callable."""
+    return not isinstance(value, (types.ModuleType, type)) and not callable(value)
 
 
-def written_in_code(namespace: Mapping[str, Any], name: str) -> bool:
-    """Whether module global ``name`` is set in its module's file, at the top level, only
-    from constants (``SCALE = 2``, ``SIZES = (64, 128)``, ``EPS = 1e-8 * 2``): code, which
-    counts. A value computed when the module loads (``START = time.time()``, a path from
-    the environment) is state that differs from run to run, not logic."""
+def assignment_text(namespace: Mapping[str, Any], name: str) -> str | None:
+    """The code that sets module global ``name`` at its module's top level (``SCALE =
+    2``, ``START = time.time()``; in ``if``/``try`` blocks too), as a canonical text, or
+    None when the module's file does not set it there. What a traced function reads
+    from such a global counts by this code, never by the value it holds at a run's start:
+    a start time, a counter the program bumps or a cache differ from run to run without
+    any change to the code."""
     filename = namespace.get("__file__")
     if not isinstance(filename, str):
-        return False  # no file (a notebook cell, exec): cannot tell, so it does not count
+        return None  # no file (a notebook cell, exec): nothing to read
     try:
         stamp = os.stat(filename).st_mtime_ns
     except OSError:
-        return False
-    return name in _constant_globals(filename, stamp)
+        return None
+    return _module_assignments(filename, stamp).get(name)
 
 
 @functools.lru_cache(maxsize=256)
-def _constant_globals(filename: str, stamp: int) -> frozenset[str]:
-    """Names a module's top level assigns only from constant expressions (``stamp``, the
+def _module_assignments(filename: str, stamp: int) -> dict[str, str]:
+    """``{name: the statements that assign it}`` at a module's top level (``stamp``, the
     file's mtime, makes an edited file read again)."""
     try:
         with open(filename, encoding="utf-8") as handle:
             tree = ast.parse(handle.read())
     except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
-        return frozenset()
-    constant: set[str] = set()
-    computed: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, value = [node.target], node.value
+        return {}
+    found: dict[str, list[str]] = {}
+    for node in _top_level(tree.body):
+        for name in _assigned_names(node):
+            found.setdefault(name, []).append(ast.unparse(node))
+    return {name: "\n".join(texts) for name, texts in found.items()}
+
+
+def _top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Statements of a module or class body, looking into ``if``, ``try``, ``with`` and
+    loops (``if cuda: DEVICE = 'cuda'``), not into functions or classes."""
+    for node in body:
+        if isinstance(node, (ast.If, ast.For, ast.While, ast.With)):
+            yield from _top_level(node.body)
+            yield from _top_level(getattr(node, "orelse", []))
+        elif isinstance(node, ast.Try):
+            for part in (node.body, node.orelse, node.finalbody):
+                yield from _top_level(part)
+            for handler in node.handlers:
+                yield from _top_level(handler.body)
         else:
-            continue
-        kind = constant if _constant_expression(value) else computed
-        kind.update(t.id for t in targets if isinstance(t, ast.Name))
-    return frozenset(constant - computed)
+            yield node
 
 
-def _constant_expression(node: ast.expr) -> bool:
-    if isinstance(node, ast.Constant):
-        return True
-    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
-        return all(_constant_expression(item) for item in node.elts)
-    if isinstance(node, ast.Dict):
-        return all(k is not None and _constant_expression(k) for k in node.keys) and all(
-            _constant_expression(v) for v in node.values
-        )
-    if isinstance(node, ast.UnaryOp):
-        return _constant_expression(node.operand)
-    if isinstance(node, ast.BinOp):
-        return _constant_expression(node.left) and _constant_expression(node.right)
-    return False
+def _assigned_names(node: ast.stmt) -> list[str]:
+    if isinstance(node, ast.Assign):
+        targets: list[ast.expr] = list(node.targets)
+    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        targets = [node.target]
+    else:
+        return []
+    names = []
+    for target in targets:
+        for part in ast.walk(target):  # A, B = 1, 2 sets both
+            if isinstance(part, ast.Name):
+                names.append(part.id)
+    return names
+
+
+def class_body_text(cls: type) -> str | None:
+    """A class's own statements other than its methods (its fields, defaults, constants,
+    enum members) as canonical text, or None without a readable source. What its
+    generated methods are made from; counted as code, not as the values the class
+    attributes hold now (a cache the class fills differs from run to run)."""
+    try:
+        source = textwrap.dedent(inspect.getsource(cls))
+        tree = ast.parse(source)
+    except Exception:  # no source, or none that parses
+        return None
+    node = next((n for n in tree.body if isinstance(n, ast.ClassDef)), None)
+    if node is None:
+        return None
+    kept = [
+        ast.unparse(statement)
+        for statement in _top_level(node.body)
+        if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign))
+    ]
+    return "\n".join(kept)
 
 
 class GlobalValue:
-    """Plain data a traced function (or a helper) reads as a module global (``SCALE = 2``,
-    a table of numbers): part of its logic, so hashed with it. ``text`` is how the diff
-    of ``ato explain`` shows it."""
+    """A module global a traced function (or a helper) reads that is not code itself (a
+    number, a table, a path): it counts by the statements that set it (see
+    :func:`assignment_text`). ``text`` is what the diff of ``ato explain`` shows."""
 
     __slots__ = ("fingerprint", "text")
 
-    def __init__(self, name: str, value: Any) -> None:
-        from ato.value_hash import value_hash  # only for programs that read such data
-
-        self.fingerprint = "value:" + value_hash(value)
-        shown = repr_of(value)
-        if len(shown) > _VALUE_TEXT:
-            shown = shown[:_VALUE_TEXT] + f"... ({len(shown):,} characters)"
-        self.text = f"{name.rsplit('.', 1)[-1]} = {shown}\n"
+    def __init__(self, name: str, text: str) -> None:
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        self.fingerprint = "value:" + digest[:32]
+        shown = text if len(text) <= _VALUE_TEXT else text[:_VALUE_TEXT] + "..."
+        self.text = shown + "\n"
 
 
 _VALUE_TEXT = 2000
-_PLAIN_LIMIT = 10_000  # items: a global table larger than this is data, not logic
-_PLAIN_SCALARS = (bool, int, float, complex, str, bytes, type(None), enum.Enum)
-_PLAIN_CONTAINERS = (list, tuple, dict, set, frozenset)
-
-
-def is_plain_data(value: Any) -> bool:
-    """Numbers, strings, enum members and exact lists, tuples, dicts and sets of them,
-    ``_PLAIN_LIMIT`` items at most. Not an ADict (the config is compared on its own),
-    an array or an object: those are state, often large or made anew in every run."""
-    stack, count = [value], 0
-    while stack:
-        item = stack.pop()
-        count += 1
-        if count > _PLAIN_LIMIT:
-            return False
-        if isinstance(item, _PLAIN_SCALARS):
-            continue
-        if type(item) not in _PLAIN_CONTAINERS:
-            return False
-        stack.extend(item.items() if type(item) is dict else item)  # pairs are tuples
-    return True
+_PLAIN_LIMIT = 10_000  # items of a registry looked into for the functions it holds
 
 
 def callees(func: Any) -> Iterator[tuple[str, Any]]:
@@ -626,18 +613,16 @@ def callees(func: Any) -> Iterator[tuple[str, Any]]:
         reads, imported = _attribute_reads(current)
         for name in [*names, *(n for n in imported if n not in names)]:
             value = unwrap(namespace.get(name) if name not in imported else imported[name])
-            if (
-                not name.startswith("__")
-                and name in namespace
-                and name not in imported
-                and _is_data(value)
-                and written_in_code(namespace, name)
-            ):
+            text = (
+                assignment_text(namespace, name)
+                if not name.startswith("__") and name not in imported and _is_state(value)
+                else None
+            )
+            if text is not None:  # SCALE = 2: by the code that sets it
                 key = f"{namespace.get('__name__', '')}.{name}"
                 if key not in data_seen:
                     data_seen.add(key)
-                    yield key, GlobalValue(key, value)
-                continue
+                    yield key, GlobalValue(key, text)
             if isinstance(value, types.ModuleType) or (value is not None and not callable(value)):
                 # utils.clip(x), F.relu(x), sched.factor(x): what is read on a module or
                 # an object (a library's functions are dropped below, as user code is not)
@@ -648,9 +633,14 @@ def callees(func: Any) -> Iterator[tuple[str, Any]]:
                     and isinstance(value, (dict, list, tuple))
                     and (len(value) <= _PLAIN_LIMIT)
                 ):
-                    # a registry: ACTS["relu"](x) runs one of the functions it holds
+                    # a registry: ACTS["relu"](x) runs one of the functions it holds (a
+                    # lambda there is code of the assignment, counted with it above)
                     held: Any = value.values() if isinstance(value, dict) else value
-                    found += [(name, item) for item in held if callable(item)]
+                    found += [
+                        (name, item)
+                        for item in held
+                        if callable(item) and getattr(item, "__name__", "") != "<lambda>"
+                    ]
             else:
                 found.append((name, value))
         for name, value in found:

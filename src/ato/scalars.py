@@ -147,7 +147,10 @@ def _xyz_integer(word: str) -> Any:
 
 
 def _xyz_float(word: str) -> Any:
-    return float(word) if _XYZ_FLOAT.match(word) else _NO
+    if not _XYZ_FLOAT.match(word):
+        return _NO
+    bare = word.lstrip("+-").lower()
+    return float(word) if bare in ("inf", "infinity", "nan") else _finite(word)
 
 
 #: The table, in the order rules are tried.

@@ -427,3 +427,42 @@ def test_a_programs_own_sigterm_handler_runs_and_its_last_logs_are_kept(sqlite_u
     assert [p.value for p in run.metric("final_loss")] == [0.5]
     assert run.stored_status == "killed"  # stopped early: not a completed run
     assert "SIGTERM" in run.error and "the program's own handler" in run.error
+
+
+DIES_AFTER_CLEANUP = """
+import os, signal, sys, time
+from ato.adict import ADict
+from ato.tracking import SQLLogger
+
+
+def cleanup_then_die(signum, frame):  # save, then die of the signal as the sender expects
+    print("saved", flush=True)
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+signal.signal(signal.SIGTERM, cleanup_then_die)
+url = sys.argv[1]
+logger = SQLLogger(ADict(experiment=ADict(project_name='dies', sql=ADict(db_path=url))))
+run = logger.run()
+print(int(run), flush=True)
+for step in range(10**9):
+    logger.log_metric("loss", 1.0 / (step + 1))
+    if step == 50:
+        print("steady", flush=True)
+    time.sleep(0.001)
+"""
+
+
+def test_a_handler_that_dies_of_the_signal_after_cleaning_up_leaves_the_run_killed(
+    sqlite_url, tmp_path
+):
+    child = run_script(tmp_path, DIES_AFTER_CLEANUP, sqlite_url, name="dies.py")
+    run_id = int(child.stdout.readline())
+    assert child.stdout.readline().strip() == "steady"
+    child.send_signal(signal.SIGTERM)
+    stdout, stderr = child.communicate(timeout=60)
+    assert child.returncode == -signal.SIGTERM and "saved" in stdout, stderr
+    run = SQLFinder(make_config(sqlite_url, "dies")).find_run(run_id)
+    assert run.stored_status == "killed" and run.error.startswith("terminated by SIGTERM")
+    assert len(run.metric("loss")) >= 50

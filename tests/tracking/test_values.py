@@ -188,3 +188,6 @@ def test_one_element_arrays_and_tensors_are_their_element():
         assert metric_number("loss", torch.tensor([0.5], requires_grad=True)) == 0.5
     with pytest.raises(MetricValueError, match="not a number"):
         metric_number("loss", np.array([0.5, 0.25]))
+    for text in (np.array(["0.5"]), np.array(["nan"])):  # text, as "0.5" is
+        with pytest.raises(MetricValueError, match="a metric is a real number"):
+            metric_number("loss", text)

@@ -401,6 +401,13 @@ class SQLLogger:
         if self._active:
             self._signalled = signum
             self.flush()
+            # Marked now: a handler may end the process itself (SIG_DFL, then os.kill),
+            # and the run must not read 'running' or 'crashed' then. It stays open.
+            name = signal.Signals(signum).name
+            self._update_run(
+                status="killed",
+                error=f"terminated by {name}; the program's own handler ran",
+            )
 
     def end_run_at_exit(self, error: BaseException | None) -> None:
         """Finish the open run with the status of the program's end (``error``)."""

@@ -26,12 +26,12 @@ def jsonable(value: Any) -> Any:
 
 def metric_number(key: Any, value: Any) -> float:
     """``value`` as a float, or an error naming ``key`` for what is not a real number."""
+    value = _one_element(value)  # np.array(["0.5"]) is text, as "0.5" is
     if isinstance(value, (str, bytes)) or value is None or isinstance(value, complex):
         raise MetricValueError(
             f"Metric {key!r} got {type(value).__name__} {value!r:.40}; a metric is a real "
             f"number (int, float, numpy or torch scalar). Log text as a tag or an artifact."
         )
-    value = _one_element(value)
     try:
         number = float(value)
         if math.isinf(number) and not value == number:  # 1e4000 as a longdouble, a Decimal
