@@ -9,9 +9,9 @@ values it carries (closure, instance). Stored metrics measured under another con
 code would otherwise be mixed into the new search. Keys that differ at every start by
 design do not count: the tracker's settings (``experiment.project_name``, ``.sql``,
 ``.volatile``; another ``experiment.*`` key, a seed, does count), keys marked volatile,
-and the searched keys, whose starting values no trial sees. Plain data the trial
-function and its helpers read as module globals (``SCALE = 2``) counts, as part of their
-fingerprint; other module state (an array, an object) does not.
+and the searched keys, whose starting values no trial sees. The module globals the
+trial function and its helpers read count by the code that sets them (``SCALE = 2``), as
+part of their fingerprint, not by the values they hold.
 """
 
 from __future__ import annotations
