@@ -284,13 +284,14 @@ class _Writer:
             self.out.append(")")
             return
         if isinstance(node, ast.AnnAssign):
-            if node.value is not None:
-                self.node(ast.Assign(targets=[node.target], value=node.value))
-            elif self.class_body:  # a field: its name and its type
+            if self.class_body:  # a field: its name, its type (pydantic converts by it)
                 self.out.append("Field(")
                 self._field("target", node.target)
                 self._field("annotation", node.annotation)
+                self._field("value", node.value)
                 self.out.append(")")
+            elif node.value is not None:
+                self.node(ast.Assign(targets=[node.target], value=node.value))
             return
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             self._import(node)
@@ -429,10 +430,13 @@ for _feature in __import__("__future__").all_feature_names:
 
 
 def _source_is_what_runs(func: types.FunctionType, source: str) -> bool:
-    """Whether ``source`` (the function's text as the file holds it now) compiles to the
-    code object that runs: compiled where it was defined, as far as that matters (inside
-    its class, for name mangling and ``__class__``; inside a function that gives it its
-    free variables)."""
+    """Whether the function's definition as its file holds it now compiles to the code
+    object that runs. The definition is taken from the parse of the whole file (at its
+    own lines, strings untouched) and compiled where it was defined, as far as that
+    matters: inside its class (name mangling, ``__class__``), inside a function that
+    gives it its free variables."""
+    from ato.module_code import code_of_file
+
     code = func.__code__
     parts = func.__qualname__.split(".")
     owner = parts[-2] if len(parts) >= 2 and parts[-2] != "<locals>" else None
@@ -443,30 +447,42 @@ def _source_is_what_runs(func: types.FunctionType, source: str) -> bool:
     classes = [part for part, after in pairs if "<locals>" not in (part, after)]
     if owner is None and classes:
         return True
-    text = textwrap.indent(source, "    ") if owner else source
+    module = code_of_file(code.co_filename)
+    if module is None:
+        return True  # no file to read (it is what getsource read): nothing to compare
+    node = next(
+        (
+            n
+            for n in ast.walk(module.tree)
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and n.name == code.co_name
+            and min([n.lineno, *(d.lineno for d in n.decorator_list)]) == code.co_firstlineno
+        ),
+        None,
+    )
+    if node is None:
+        return False  # no such definition at that line any more: the file changed
+    statement: ast.stmt = node
     if owner:
-        text = f"class {owner}:\n{text}"
+        holder = ast.parse(f"class {owner}:\n    pass").body[0]
+        assert isinstance(holder, ast.ClassDef)
+        holder.body = [node]
+        statement = holder
     free = [name for name in code.co_freevars if name != "__class__"]
     if free:  # inside a function that binds them, so that they stay free variables
-        bound = {owner or code.co_name}
-        outer = [f"global {name}" for name in sorted(bound - set(free))]
-        outer.append(f"{' = '.join(free)} = None")
-        text = "def __ato_outer__():\n" + textwrap.indent("\n".join([*outer, text]), "    ")
+        bound = sorted({owner or code.co_name} - set(free))
+        lines = [f"global {', '.join(bound)}"] if bound else []
+        lines.append(f"{' = '.join(free)} = None")
+        outer = ast.parse("def __ato_outer__():\n    " + "\n    ".join(lines)).body[0]
+        assert isinstance(outer, ast.FunctionDef)
+        outer.body.append(statement)
+        statement = outer
     try:
-        tree = ast.parse(text + "\n")
-        # At its own lines: a class body holds its first line as a constant (3.13).
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (
-                node.name == code.co_name
-            ):
-                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-                ast.increment_lineno(node, code.co_firstlineno - first)
-                break
         compiled = compile(
-            tree, code.co_filename, "exec", flags=code.co_flags & _FUTURE_FLAGS,
-            dont_inherit=True,
+            ast.Module(body=[statement], type_ignores=[]), code.co_filename, "exec",
+            flags=code.co_flags & _FUTURE_FLAGS, dont_inherit=True,
         )  # fmt: skip
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, TypeError):
         return True  # cannot tell (a construct that only compiles in place): trust it
     found = _find_code(compiled, code.co_name)
     return found is not None and _same_code(found, code)
@@ -610,6 +626,18 @@ def _attributes_read(node: ast.AST) -> tuple[list[str], list[str]]:
         if child.attr not in found:
             found.append(child.attr)
     return own, inherited
+
+
+def canonical_statements(
+    statements: list[ast.stmt], class_body: bool = False
+) -> tuple[str, list[str]]:
+    """The canonical text of module- or class-level statements (the same on every
+    supported Python, unlike ``ast.unparse``) and the global names they read."""
+    writer = _Writer()
+    writer.class_body = class_body
+    for statement in statements:
+        writer.node(statement)
+    return "".join(writer.out), list(writer.globals_used)
 
 
 def canonical_form(func: Callable[..., Any]) -> str:

@@ -12,6 +12,7 @@ The canonical form of one function's source is :mod:`ato.canonical`'s.
 from __future__ import annotations
 
 import ast
+import enum
 import functools
 import hashlib
 import inspect
@@ -20,7 +21,7 @@ import sys
 import sysconfig
 import textwrap
 import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ato.canonical import (
@@ -28,11 +29,14 @@ from ato.canonical import (
     StaleSourceError,
     analyse,
     canonical_form,
+    canonical_statements,
     code_object_hash,
     global_names,
     name_of,
     unwrap,
 )
+from ato.errors import repr_of
+from ato.module_code import ModuleCode, module_code, top_level
 
 __all__ = [
     "GlobalValue",
@@ -205,9 +209,9 @@ class _Runs:
         """A user class's fields, defaults and constants (a dataclass's, a NamedTuple's,
         an enum's members), as the code of its body says them."""
         self.data_read = True
-        text = class_body_text(klass)
-        if text:
-            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        body = class_body(klass)
+        if body is not None and body[0]:
+            digest = hashlib.sha256(body[0].encode("utf-8")).hexdigest()
             self.facts.append(f"{label}body={digest}")
 
     def _reach(
@@ -402,11 +406,13 @@ def is_user_function(value: object) -> bool:
     return not any(real.startswith(root + os.sep) for root in _library_roots())
 
 
-def _callee_name(value: Any, name: str, namespace: dict[str, Any]) -> str:
+def _callee_name(value: Any, name: str, namespace: Mapping[str, Any]) -> str:
     qualname = getattr(value, "__qualname__", "")
     if isinstance(value, (types.FunctionType, type)) and "<" not in qualname:
         return f"{value.__module__}.{qualname}"  # not '<lambda>': every lambda is named so
-    return f"{namespace.get('__name__', '')}.{name}"  # a partial, an instance, a wrapper
+    # A partial, an instance, a wrapper: what calling it runs, beside (never in place of)
+    # the code that set the global (see global_value).
+    return f"{namespace.get('__name__', '')}.{name}()"
 
 
 def _attribute_reads(func: Any) -> tuple[dict[str, list[tuple[str, ...]]], dict[str, Any]]:
@@ -418,20 +424,10 @@ def _attribute_reads(func: Any) -> tuple[dict[str, list[tuple[str, ...]]], dict[
         tree = ast.parse(analyse(func).source)
     except Exception:  # no source, or none that parses: nothing more to find
         return {}, {}
-    reads: dict[str, list[tuple[str, ...]]] = {}
+    reads = _chains([tree])
     imported: dict[str, Any] = {}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute):
-            chain: list[str] = []
-            current: ast.expr = node
-            while isinstance(current, ast.Attribute):
-                chain.append(current.attr)
-                current = current.value
-            if isinstance(current, ast.Name):
-                chains = reads.setdefault(current.id, [])
-                if tuple(reversed(chain)) not in chains:
-                    chains.append(tuple(reversed(chain)))
-        elif isinstance(node, ast.Import):
+        if isinstance(node, ast.Import):
             for alias in node.names:
                 bound = alias.asname or alias.name.split(".")[0]
                 module = sys.modules.get(alias.name if alias.asname else bound)
@@ -448,6 +444,24 @@ def _attribute_reads(func: Any) -> tuple[dict[str, list[tuple[str, ...]]], dict[
     return reads, imported
 
 
+def _chains(nodes: Sequence[ast.AST]) -> dict[str, list[tuple[str, ...]]]:
+    """``{name: [chain, ...]}`` for each ``name.a.b`` read in ``nodes``."""
+    reads: dict[str, list[tuple[str, ...]]] = {}
+    for tree in nodes:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute):
+                chain: list[str] = []
+                current: ast.expr = node
+                while isinstance(current, ast.Attribute):
+                    chain.append(current.attr)
+                    current = current.value
+                if isinstance(current, ast.Name):
+                    chains = reads.setdefault(current.id, [])
+                    if tuple(reversed(chain)) not in chains:
+                        chains.append(tuple(reversed(chain)))
+    return reads
+
+
 def _attributes_of(owner: Any, name: str, chains: list[tuple[str, ...]]) -> list[tuple[str, Any]]:
     """``(name.a, value)`` for what each chain reaches, looked up without running code:
     through modules' dicts (``pkg.ops.clip``), then on an object's class (its methods)."""
@@ -462,12 +476,15 @@ def _attributes_of(owner: Any, name: str, chains: list[tuple[str, ...]]) -> list
                     value = inspect.getattr_static(type(current), attribute, None)
             except Exception:
                 break
-            if isinstance(current, types.ModuleType) and _is_state(value):
-                # ops.OFFSET: a module's own global, by the code that sets it
-                text = assignment_text(vars(current), attribute)
-                if text is not None and not attribute.startswith("__"):
-                    found.append((f"{current.__name__}.{attribute}", (_DATA, text)))
-                break
+            # ops.OFFSET, models.MODELS: a module's own global, by the code that sets it
+            if (
+                isinstance(current, types.ModuleType)
+                and not attribute.startswith("__")
+                and _global_statements(vars(current), attribute) is not None
+            ):
+                found.append((attribute, (_DATA, vars(current))))
+                if _is_state(value):
+                    break
             if isinstance(value, types.ModuleType) and depth + 1 < len(chain):
                 current, where = value, f"{where}.{attribute}"
                 continue
@@ -486,101 +503,99 @@ def _is_state(value: Any) -> bool:
     return not isinstance(value, (types.ModuleType, type)) and not callable(value)
 
 
-def assignment_text(namespace: Mapping[str, Any], name: str) -> str | None:
-    """The code that sets module global ``name`` at its module's top level (``SCALE =
-    2``, ``START = time.time()``; in ``if``/``try`` blocks too), as a canonical text, or
-    None when the module's file does not set it there. What a traced function reads
-    from such a global counts by this code, never by the value it holds at a run's start:
-    a start time, a counter the program bumps or a cache differ from run to run without
-    any change to the code."""
-    filename = namespace.get("__file__")
-    if not isinstance(filename, str):
-        return None  # no file (a notebook cell, exec): nothing to read
-    try:
-        stamp = os.stat(filename).st_mtime_ns
-    except OSError:
+def _global_statements(
+    namespace: Mapping[str, Any], name: str, depth: int = 0
+) -> tuple[str, list[ast.stmt], ModuleCode, Mapping[str, Any]] | None:
+    """Where module global ``name`` of ``namespace`` is set by code: ``(key, statements,
+    that module's code, that module's globals)``. Followed through ``from m import name``
+    and ``from m import *`` into the module that sets it (a constant kept in consts.py);
+    None when no file sets it at a module's top level."""
+    code = module_code(namespace)
+    if code is None or depth > 10:
         return None
-    return _module_assignments(filename, stamp).get(name)
+    module_name = str(namespace.get("__name__", ""))
+    statements = code.assignments.get(name)
+    if statements:
+        return f"{module_name}.{name}", statements, code, namespace
+    sources = [code.imported[name]] if name in code.imported else []
+    sources += [(star, name) for star in code.star]
+    for source, original in sources:
+        module = sys.modules.get(source)
+        if module is not None and not isinstance(vars(module).get(original), types.ModuleType):
+            found = _global_statements(vars(module), original, depth + 1)
+            if found is not None:
+                return found
+    return None
 
 
-@functools.lru_cache(maxsize=256)
-def _module_assignments(filename: str, stamp: int) -> dict[str, str]:
-    """``{name: the statements that assign it}`` at a module's top level (``stamp``, the
-    file's mtime, makes an edited file read again)."""
-    try:
-        with open(filename, encoding="utf-8") as handle:
-            tree = ast.parse(handle.read())
-    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
-        return {}
-    found: dict[str, list[str]] = {}
-    for node in _top_level(tree.body):
-        for name in _assigned_names(node):
-            found.setdefault(name, []).append(ast.unparse(node))
-    return {name: "\n".join(texts) for name, texts in found.items()}
+def global_value(namespace: Mapping[str, Any], name: str) -> tuple[str, GlobalValue, Any] | None:
+    """Module global ``name`` as a traced function reads it: counted by the code that
+    sets it (``SCALE = 2``, ``START = time.time()``), never by the value it holds when a
+    run starts (a start time, a counter the program bumps differ without any change to the
+    code). Returns ``(key, value, what to follow)``: the names and attribute chains the
+    code reads, with the globals to read them in, so that ``HIDDEN = BASE * 4`` counts
+    ``BASE`` and ``model = MLP(64)`` counts ``MLP``. Without a file (a notebook cell), a
+    plain value counts by its value, as the only record of it."""
+    found = _global_statements(namespace, name)
+    if found is None:
+        if module_code(namespace) is not None or name not in namespace:
+            return None
+        value = namespace[name]
+        if callable(value) or isinstance(value, (types.ModuleType, type)):
+            return None
+        if not is_plain_data(value):
+            return None
+        from ato.value_hash import value_hash
+
+        key = f"{namespace.get('__name__', '')}.{name}"
+        text = f"{name} = {repr_of(value)}"
+        return key, GlobalValue("value:" + value_hash(value), text), None
+    key, statements, code, home = found
+    canonical, names = canonical_statements(statements)
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    text = "\n".join(code.source(statement) for statement in statements)
+    follow = (home, [n for n in names if n != key.rsplit(".", 1)[-1]], _chains(list(statements)))
+    return key, GlobalValue("value:" + digest[:32], text), follow
 
 
-def _top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Statements of a module or class body, looking into ``if``, ``try``, ``with`` and
-    loops (``if cuda: DEVICE = 'cuda'``), not into functions or classes."""
-    for node in body:
-        if isinstance(node, (ast.If, ast.For, ast.While, ast.With)):
-            yield from _top_level(node.body)
-            yield from _top_level(getattr(node, "orelse", []))
-        elif isinstance(node, ast.Try):
-            for part in (node.body, node.orelse, node.finalbody):
-                yield from _top_level(part)
-            for handler in node.handlers:
-                yield from _top_level(handler.body)
-        else:
-            yield node
-
-
-def _assigned_names(node: ast.stmt) -> list[str]:
-    if isinstance(node, ast.Assign):
-        targets: list[ast.expr] = list(node.targets)
-    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
-        targets = [node.target]
-    else:
-        return []
-    names = []
-    for target in targets:
-        for part in ast.walk(target):  # A, B = 1, 2 sets both
-            if isinstance(part, ast.Name):
-                names.append(part.id)
-    return names
-
-
-def class_body_text(cls: type) -> str | None:
-    """A class's own statements other than its methods (its fields, defaults, constants,
-    enum members) as canonical text, or None without a readable source. What its
-    generated methods are made from; counted as code, not as the values the class
-    attributes hold now (a cache the class fills differs from run to run)."""
-    try:
-        source = textwrap.dedent(inspect.getsource(cls))
-        tree = ast.parse(source)
-    except Exception:  # no source, or none that parses
-        return None
-    node = next((n for n in tree.body if isinstance(n, ast.ClassDef)), None)
+def class_body(cls: type) -> tuple[str, Mapping[str, Any], list[str], Any] | None:
+    """A user class's own statements other than its methods (fields, defaults, constants,
+    enum members): ``(canonical text, its module's globals, the names they read, their
+    attribute chains)``, or None without a readable source. What its generated methods
+    are made from, counted as code: not the values its attributes hold now (a cache the
+    class fills differs from run to run)."""
+    module = sys.modules.get(getattr(cls, "__module__", "") or "")
+    namespace = vars(module) if module is not None else {}
+    node = None
+    code = module_code(namespace)
+    if code is not None and "<locals>" not in cls.__qualname__:
+        node = code.classes.get(cls.__qualname__)
+    if node is None:  # defined in a function: its own source (slower)
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+            node = next((n for n in tree.body if isinstance(n, ast.ClassDef)), None)
+        except Exception:  # no source, or none that parses
+            node = None
     if node is None:
         return None
-    kept = [
-        ast.unparse(statement)
-        for statement in _top_level(node.body)
+    kept: list[ast.stmt] = [
+        statement
+        for statement in top_level(node.body)
         if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign))
     ]
-    return "\n".join(kept)
+    text, names = canonical_statements(kept, class_body=True)
+    return text, namespace, names, _chains(list(kept))
 
 
 class GlobalValue:
-    """A module global a traced function (or a helper) reads that is not code itself (a
-    number, a table, a path): it counts by the statements that set it (see
-    :func:`assignment_text`). ``text`` is what the diff of ``ato explain`` shows."""
+    """A module global a traced function (or a helper) reads that is not a function or a
+    class: counted by ``fingerprint`` (of the code that sets it, see :func:`global_value`).
+    ``text`` is that code, as the diff of ``ato explain`` shows it."""
 
     __slots__ = ("fingerprint", "text")
 
-    def __init__(self, name: str, text: str) -> None:
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        self.fingerprint = "value:" + digest[:32]
+    def __init__(self, fingerprint: str, text: str) -> None:
+        self.fingerprint = fingerprint
         shown = text if len(text) <= _VALUE_TEXT else text[:_VALUE_TEXT] + "..."
         self.text = shown + "\n"
 
@@ -590,10 +605,11 @@ _PLAIN_LIMIT = 10_000  # items of a registry looked into for the functions it ho
 
 
 def callees(func: Any) -> Iterator[tuple[str, Any]]:
-    """User code that what runs when ``func`` is called names as module globals:
-    functions, classes, partials and callable instances whose code is user code, found
-    transitively, each once; and the plain data they read as module globals, each as a
-    :class:`GlobalValue`."""
+    """What runs when ``func`` is called and lives in user code, found transitively, each
+    once: the functions, classes, partials and callable instances it names as module
+    globals (directly, through modules, objects or registries); and each module global it
+    reads that is not a function or class, as a :class:`GlobalValue` (counted by the code
+    that sets it, whose own reads are followed in turn)."""
     try:
         stack = [function for _, function in _what_runs(func).functions]
     except Exception:
@@ -602,52 +618,53 @@ def callees(func: Any) -> Iterator[tuple[str, Any]]:
     seen: dict[int, object] = {id(function): function for function in stack}
     parsed = dict(seen)
     data_seen: set[str] = set()
-    while stack:
-        current = stack.pop()
-        try:
-            names = global_names(current)
-        except Exception:
-            continue
-        namespace = current.__globals__
-        found: list[tuple[str, Any]] = []
-        reads, imported = _attribute_reads(current)
-        for name in [*names, *(n for n in imported if n not in names)]:
-            value = unwrap(namespace.get(name) if name not in imported else imported[name])
-            text = (
-                assignment_text(namespace, name)
-                if not name.startswith("__") and name not in imported and _is_state(value)
-                else None
+    # (globals, names read there, their attribute chains, names imported in the body)
+    work: list[
+        tuple[Mapping[str, Any], list[str], dict[str, list[tuple[str, ...]]], dict[str, Any]]
+    ]
+    work = []
+    while stack or work:
+        if not work:
+            current = stack.pop()
+            try:
+                names = global_names(current)
+            except Exception:
+                continue
+            reads, imported = _attribute_reads(current)
+            work.append(
+                (
+                    current.__globals__,
+                    [*names, *(n for n in imported if n not in names)],
+                    reads,
+                    imported,
+                )
             )
-            if text is not None:  # SCALE = 2: by the code that sets it
-                key = f"{namespace.get('__name__', '')}.{name}"
-                if key not in data_seen:
-                    data_seen.add(key)
-                    yield key, GlobalValue(key, text)
+        namespace, names, reads, imported = work.pop()
+        found: list[tuple[str, Any]] = []
+        for name in names:
+            value = unwrap(namespace.get(name) if name not in imported else imported[name])
+            if not name.startswith("__") and name not in imported and not _is_code(value):
+                # SCALE = 2, model = MLP(64): by the code that sets it; what that code
+                # reads is followed (HIDDEN = BASE * 4 counts BASE, MLP counts)
+                _read_global(namespace, name, data_seen, work, found)
             if isinstance(value, types.ModuleType) or (value is not None and not callable(value)):
                 # utils.clip(x), F.relu(x), sched.factor(x): what is read on a module or
                 # an object (a library's functions are dropped below, as user code is not)
                 found += _attributes_of(value, name, reads.get(name, []))
-                plain_container = type(value) in (dict, list, tuple)  # not a config (ADict)
-                if (
-                    plain_container
-                    and isinstance(value, (dict, list, tuple))
-                    and (len(value) <= _PLAIN_LIMIT)
-                ):
-                    # a registry: ACTS["relu"](x) runs one of the functions it holds (a
-                    # lambda there is code of the assignment, counted with it above)
-                    held: Any = value.values() if isinstance(value, dict) else value
-                    found += [
-                        (name, item)
-                        for item in held
-                        if callable(item) and getattr(item, "__name__", "") != "<lambda>"
-                    ]
-            else:
+                found += _registry(value, name)
+            elif value is not None:
                 found.append((name, value))
         for name, value in found:
+            if isinstance(value, GlobalValue):
+                yield name, value
+                continue
             if isinstance(value, tuple) and len(value) == 2 and value[0] is _DATA:
-                if name not in data_seen:
-                    data_seen.add(name)
-                    yield name, GlobalValue(name, value[1])
+                # a module's own global reached through it: ops.OFFSET, models.MODELS
+                home: Mapping[str, Any] = value[1]
+                late: list[tuple[str, Any]] = []
+                _read_global(home, name, data_seen, work, late)
+                yield from late
+                found.extend(_registry(unwrap(home.get(name)), name))
                 continue
             if id(value) in seen or not callable(value) or isinstance(value, types.ModuleType):
                 continue
@@ -656,10 +673,74 @@ def callees(func: Any) -> Iterator[tuple[str, Any]]:
                 functions = [f for _, f in _what_runs(value).functions if is_user_function(f)]
             except Exception:
                 continue
-            if not functions and not is_user_class(value):  # a user's dataclass counts
+            user_class = is_user_class(value)
+            if not functions and not user_class:
                 continue
             yield _callee_name(value, name, namespace), value
+            if user_class:  # its body's reads: hidden: int = HIDDEN counts HIDDEN
+                body = class_body(value)
+                if body is not None:
+                    work.append((body[1], body[2], body[3], {}))
             for function in functions:
                 if id(function) not in parsed:
                     parsed[id(function)] = function
                     stack.append(function)
+
+
+def _is_code(value: Any) -> bool:
+    """A function, class or module: counted by its own code, not by an assignment."""
+    return isinstance(value, (types.FunctionType, types.ModuleType, type))
+
+
+def _read_global(
+    namespace: Mapping[str, Any],
+    name: str,
+    data_seen: set[str],
+    work: list[Any],
+    found: list[tuple[str, Any]],
+) -> None:
+    """Add global ``name``'s :class:`GlobalValue` to ``found`` (once), and what its code
+    reads to ``work``."""
+    counted = global_value(namespace, name)
+    if counted is None:
+        return
+    key, value, follow = counted
+    if key in data_seen:
+        return
+    data_seen.add(key)
+    found.append((key, value))
+    if follow is not None:
+        home, names, chains = follow
+        work.append((home, names, chains, {}))
+
+
+def _registry(value: Any, name: str) -> list[tuple[str, Any]]:
+    """The callables an exact dict, list or tuple holds (ACTS["relu"](x) runs one), each
+    under a name of its own; lambdas there are code of the assignment, counted with it."""
+    if type(value) not in (dict, list, tuple) or not isinstance(value, (dict, list, tuple)):
+        return []
+    if len(value) > _PLAIN_LIMIT:
+        return []
+    items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+    return [
+        (f"{name}[{key!r}]", unwrap(item))
+        for key, item in items
+        if callable(item) and getattr(item, "__name__", "") != "<lambda>"
+    ]
+
+
+def is_plain_data(value: Any) -> bool:
+    """Numbers, strings, enum members and exact lists, tuples, dicts and sets of them,
+    ``_PLAIN_LIMIT`` items at most."""
+    stack, count = [value], 0
+    while stack:
+        item = stack.pop()
+        count += 1
+        if count > _PLAIN_LIMIT:
+            return False
+        if isinstance(item, (bool, int, float, complex, str, bytes, type(None), enum.Enum)):
+            continue
+        if type(item) not in (list, tuple, dict, set, frozenset):
+            return False
+        stack.extend(item.items() if type(item) is dict else item)  # pairs are tuples
+    return True

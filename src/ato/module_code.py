@@ -1,0 +1,116 @@
+"""What a module's file says at its top level, read once per version of the file: the
+statements that assign each global, the names it imports from other modules, and its
+classes. Fingerprints count a global by the code that sets it (never by the value it
+holds when a run starts) and a class by its body; both look here.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ModuleCode", "assigned_names", "module_code", "top_level"]
+
+
+@dataclass
+class ModuleCode:
+    """One parse of a module's file. ``assignments`` maps a global to the statements that
+    set it; ``imported`` a global to ``(module, name)`` for ``from module import name``;
+    ``star`` lists the modules imported with ``*``; ``classes`` maps a class's qualified
+    name (outside functions) to its node."""
+
+    filename: str
+    text: str
+    tree: ast.Module
+    assignments: dict[str, list[ast.stmt]] = field(default_factory=dict)
+    imported: dict[str, tuple[str, str]] = field(default_factory=dict)
+    star: list[str] = field(default_factory=list)
+    classes: dict[str, ast.ClassDef] = field(default_factory=dict)
+
+    def source(self, node: ast.AST) -> str:
+        """The statement as the file writes it."""
+        return ast.get_source_segment(self.text, node) or ast.unparse(node)
+
+
+def module_code(namespace: Mapping[str, Any]) -> ModuleCode | None:
+    """The code of the module whose globals are ``namespace``; None without a readable
+    file (a notebook cell, ``exec``)."""
+    filename = namespace.get("__file__")
+    if not isinstance(filename, str):
+        return None
+    return code_of_file(filename)
+
+
+def code_of_file(filename: str) -> ModuleCode | None:
+    try:
+        stamp = os.stat(filename).st_mtime_ns
+    except OSError:
+        return None
+    return _parse(filename, stamp)
+
+
+@functools.lru_cache(maxsize=128)
+def _parse(filename: str, stamp: int) -> ModuleCode | None:
+    """``stamp`` (the file's mtime) makes an edited file read again."""
+    try:
+        with open(filename, encoding="utf-8") as handle:
+            text = handle.read()
+        tree = ast.parse(text)
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        return None
+    code = ModuleCode(filename, text, tree)
+    for node in top_level(tree.body):
+        for name in assigned_names(node):
+            code.assignments.setdefault(name, []).append(node)
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                if alias.name == "*":
+                    code.star.append(node.module)
+                else:
+                    code.imported[alias.asname or alias.name] = (node.module, alias.name)
+    _collect_classes(tree.body, "", code.classes)
+    return code
+
+
+def _collect_classes(body: list[ast.stmt], prefix: str, found: dict[str, ast.ClassDef]) -> None:
+    for node in top_level(body):
+        if isinstance(node, ast.ClassDef):
+            name = f"{prefix}{node.name}"
+            found.setdefault(name, node)
+            _collect_classes(node.body, f"{name}.", found)
+
+
+def top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Statements of a module or class body, looking into ``if``, ``try``, ``with`` and
+    loops (``if cuda: DEVICE = 'cuda'``), not into functions or classes."""
+    for node in body:
+        if isinstance(node, (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith)):
+            yield from top_level(node.body)
+            yield from top_level(getattr(node, "orelse", []))
+        elif isinstance(node, ast.Try) or (
+            sys.version_info >= (3, 11) and type(node).__name__ == "TryStar"
+        ):
+            for part in (node.body, node.orelse, node.finalbody):  # type: ignore[attr-defined]
+                yield from top_level(part)
+            for handler in node.handlers:  # type: ignore[attr-defined]
+                yield from top_level(handler.body)
+        else:
+            yield node
+
+
+def assigned_names(node: ast.stmt) -> list[str]:
+    """The names an assignment statement sets (``A, B = 1, 2`` sets both)."""
+    if isinstance(node, ast.Assign):
+        targets: list[ast.expr] = list(node.targets)
+    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        targets = [node.target]
+    else:
+        return []
+    return [
+        part.id for target in targets for part in ast.walk(target) if isinstance(part, ast.Name)
+    ]
