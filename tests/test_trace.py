@@ -454,3 +454,45 @@ def test_each_function_of_a_registry_counts_on_its_own(tmp_path):
         module = _load(folder / "train.py", source.format(tag=tag, floor=floor))
         prints.append(module.scope.fingerprints["step"])
     assert prints[0].combined != prints[1].combined
+
+
+def test_globals_imported_from_another_module_and_what_they_are_made_from_count(tmp_path):
+    consts = """
+    BASE = {base}
+    HIDDEN = BASE * 4
+    """
+    source = """
+    from consts_{tag} import HIDDEN
+    from ato.scope import Scope
+    scope = Scope(name="derived_{tag}")
+    model = None  # set later in a loop of runs: state, never code
+
+    @scope.trace(trace_id="step")
+    def step(x):
+        return x * HIDDEN + (model is None)
+    """
+    prints = []
+    for tag, base in (("a", 64), ("b", 64), ("c", 32)):
+        folder = tmp_path / tag
+        folder.mkdir()
+        (folder / f"consts_{tag}.py").write_text(textwrap.dedent(consts.format(base=base)))
+        sys.path.insert(0, str(folder))
+        try:
+            module = _load(folder / "train.py", source.format(tag=tag))
+            if tag == "b":
+                module.model = object()  # what a loop of runs does between two of them
+            prints.append(module.scope.fingerprints["step"])
+        finally:
+            sys.path.remove(str(folder))
+            sys.modules.pop(f"consts_{tag}", None)
+
+    def short(callees):
+        return {name.split(".", 1)[-1]: value for name, value in callees.items()}
+
+    assert short(prints[0].callees) == short(prints[1].callees)
+    changed = {
+        name
+        for name in short(prints[0].callees)
+        if short(prints[0].callees)[name] != short(prints[2].callees).get(name)
+    }
+    assert changed == {"BASE"}  # HIDDEN's code is the same; BASE's is not

@@ -210,10 +210,9 @@ def _step(tmp_path: Path, tag: str, factor: int):
 
 def test_a_global_model_instance_and_what_its_forward_calls_are_callees(tmp_path):
     before, same, after = _step(tmp_path, "a", 2), _step(tmp_path, "b", 2), _step(tmp_path, "c", 3)
-    # model = Net(): the line that makes it, what calling it runs, its class, its helper
+    # model = Net(): the line that makes it, its class (methods and __init__), its helper
     assert set(before.callees) == {
         "model_train.model",
-        "model_train.model()",
         "model_train.Net",
         "model_train.activation",
     }

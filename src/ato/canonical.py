@@ -450,16 +450,7 @@ def _source_is_what_runs(func: types.FunctionType, source: str) -> bool:
     module = code_of_file(code.co_filename)
     if module is None:
         return True  # no file to read (it is what getsource read): nothing to compare
-    node = next(
-        (
-            n
-            for n in ast.walk(module.tree)
-            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and n.name == code.co_name
-            and min([n.lineno, *(d.lineno for d in n.decorator_list)]) == code.co_firstlineno
-        ),
-        None,
-    )
+    node = module.functions.get((code.co_name, code.co_firstlineno))
     if node is None:
         return False  # no such definition at that line any more: the file changed
     statement: ast.stmt = node

@@ -356,6 +356,9 @@ def function_source(func: Any) -> str | None:
     original = unwrap(func)
     try:
         if isinstance(original, type):
+            node = _class_node(original)
+            if node is not None:
+                return node[0].source(node[1])
             return textwrap.dedent(inspect.getsource(original))
         sources = [analyse(function).source for _, function in _what_runs(func).functions]
     except Exception:
@@ -566,10 +569,8 @@ def class_body(cls: type) -> tuple[str, Mapping[str, Any], list[str], Any] | Non
     class fills differs from run to run)."""
     module = sys.modules.get(getattr(cls, "__module__", "") or "")
     namespace = vars(module) if module is not None else {}
-    node = None
-    code = module_code(namespace)
-    if code is not None and "<locals>" not in cls.__qualname__:
-        node = code.classes.get(cls.__qualname__)
+    found = _class_node(cls)
+    node = found[1] if found is not None else None
     if node is None:  # defined in a function: its own source (slower)
         try:
             tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
@@ -585,6 +586,18 @@ def class_body(cls: type) -> tuple[str, Mapping[str, Any], list[str], Any] | Non
     ]
     text, names = canonical_statements(kept, class_body=True)
     return text, namespace, names, _chains(list(kept))
+
+
+def _class_node(cls: type) -> tuple[ModuleCode, ast.ClassDef] | None:
+    """Where a class (outside functions) is in its module's one parse: looked up by its
+    qualified name, never by scanning the module (``inspect.getsource`` before Python
+    3.13 walks the whole module for every class)."""
+    module = sys.modules.get(getattr(cls, "__module__", "") or "")
+    code = module_code(vars(module)) if module is not None else None
+    qualname = getattr(cls, "__qualname__", "")
+    if code is None or "<locals>" in qualname or qualname not in code.classes:
+        return None
+    return code, code.classes[qualname]
 
 
 class GlobalValue:
@@ -643,10 +656,19 @@ def callees(func: Any) -> Iterator[tuple[str, Any]]:
         found: list[tuple[str, Any]] = []
         for name in names:
             value = unwrap(namespace.get(name) if name not in imported else imported[name])
-            if not name.startswith("__") and name not in imported and not _is_code(value):
-                # SCALE = 2, model = MLP(64): by the code that sets it; what that code
+            counted = False
+            if not name.startswith("__") and name not in imported:
+                # SCALE = 2, model = MLP(64), schedule = make_schedule(0.1): by the code
+                # that sets it (a def, a class or an import sets none); what that code
                 # reads is followed (HIDDEN = BASE * 4 counts BASE, MLP counts)
-                _read_global(namespace, name, data_seen, work, found)
+                counted = _read_global(namespace, name, data_seen, work, found)
+            if counted and not isinstance(value, (types.FunctionType, type, types.ModuleType)):
+                # An object made by that code (an instance, a partial): its code is what
+                # the assignment reads, followed above. What it holds now is state: a
+                # model set later in a loop of runs would read as changed code.
+                found += _attributes_of(value, name, reads.get(name, []))
+                found += _registry(value, name)  # MODELS = {} filled by @register(...)
+                continue
             if isinstance(value, types.ModuleType) or (value is not None and not callable(value)):
                 # utils.clip(x), F.relu(x), sched.factor(x): what is read on a module or
                 # an object (a library's functions are dropped below, as user code is not)
@@ -687,31 +709,27 @@ def callees(func: Any) -> Iterator[tuple[str, Any]]:
                     stack.append(function)
 
 
-def _is_code(value: Any) -> bool:
-    """A function, class or module: counted by its own code, not by an assignment."""
-    return isinstance(value, (types.FunctionType, types.ModuleType, type))
-
-
 def _read_global(
     namespace: Mapping[str, Any],
     name: str,
     data_seen: set[str],
     work: list[Any],
     found: list[tuple[str, Any]],
-) -> None:
+) -> bool:
     """Add global ``name``'s :class:`GlobalValue` to ``found`` (once), and what its code
-    reads to ``work``."""
+    reads to ``work``; whether code sets it."""
     counted = global_value(namespace, name)
     if counted is None:
-        return
+        return False
     key, value, follow = counted
     if key in data_seen:
-        return
+        return True
     data_seen.add(key)
     found.append((key, value))
     if follow is not None:
         home, names, chains = follow
         work.append((home, names, chains, {}))
+    return True
 
 
 def _registry(value: Any, name: str) -> list[tuple[str, Any]]:

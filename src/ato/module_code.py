@@ -10,6 +10,7 @@ import ast
 import functools
 import os
 import sys
+import textwrap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,10 +32,28 @@ class ModuleCode:
     imported: dict[str, tuple[str, str]] = field(default_factory=dict)
     star: list[str] = field(default_factory=list)
     classes: dict[str, ast.ClassDef] = field(default_factory=dict)
+    # (name, first line with its decorators) -> every function definition in the file
+    functions: dict[tuple[str, int], ast.FunctionDef | ast.AsyncFunctionDef] = field(
+        default_factory=dict
+    )
 
-    def source(self, node: ast.AST) -> str:
-        """The statement as the file writes it."""
-        return ast.get_source_segment(self.text, node) or ast.unparse(node)
+    lines: list[str] = field(default_factory=list)
+
+    def source(self, node: ast.stmt) -> str:
+        """The statement as the file writes it (with a class's decorators), dedented.
+        Cut from lines split once: ``ast.get_source_segment`` splits the whole file at
+        every call."""
+        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        last = node.end_lineno or node.lineno
+        chunk = [line.encode("utf-8") for line in self.lines[first - 1 : last]]
+        if not chunk:
+            return ast.unparse(node)
+        if node.end_col_offset is not None:  # offsets count UTF-8 bytes
+            chunk[-1] = chunk[-1][: node.end_col_offset]
+        if first == node.lineno and node.col_offset:
+            chunk[0] = b" " * node.col_offset + chunk[0][node.col_offset :]
+        text = b"".join(chunk).decode("utf-8", errors="replace")
+        return textwrap.dedent(text).rstrip("\n")
 
 
 def module_code(namespace: Mapping[str, Any]) -> ModuleCode | None:
@@ -63,7 +82,7 @@ def _parse(filename: str, stamp: int) -> ModuleCode | None:
         tree = ast.parse(text)
     except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
         return None
-    code = ModuleCode(filename, text, tree)
+    code = ModuleCode(filename, text, tree, lines=text.splitlines(keepends=True))
     for node in top_level(tree.body):
         for name in assigned_names(node):
             code.assignments.setdefault(name, []).append(node)
@@ -74,6 +93,10 @@ def _parse(filename: str, stamp: int) -> ModuleCode | None:
                 else:
                     code.imported[alias.asname or alias.name] = (node.module, alias.name)
     _collect_classes(tree.body, "", code.classes)
+    for each in ast.walk(tree):
+        if isinstance(each, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = min([each.lineno, *(d.lineno for d in each.decorator_list)])
+            code.functions.setdefault((each.name, first), each)
     return code
 
 
