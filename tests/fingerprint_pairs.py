@@ -843,6 +843,12 @@ def f(config, x):
         "class f:\n    def run(self, x):\n        y: int\n        return x\n",
         "class f:\n    def run(self, x):\n        return x\n",
     ),
+    (
+        "a method whose multi-line string starts at column 0",
+        SAME,
+        'class f:\n    def query(self, table):\n        return f"""\nSELECT *\nFROM {table}\n"""\n',
+        'class f:\n    def query(self, table):  # as run\n        return f"""\nSELECT *\nFROM {table}\n"""\n',
+    ),
     ("dataclass, a default", DIFFERENT, DATACLASS, DATACLASS.replace("0.1", "0.5")),
     (
         "dataclass, a field's type",

@@ -529,6 +529,16 @@ def _same_qualname(x: str, y: str) -> bool:
     return ("<locals>" in x or "<locals>" in y) and x.split(".")[-1] == y.split(".")[-1]
 
 
+def _module_node(func: types.FunctionType) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    from ato.module_code import code_of_file
+
+    code = func.__code__
+    if code.co_name == "<lambda>":
+        return None
+    module = code_of_file(code.co_filename)
+    return module.functions.get((code.co_name, code.co_firstlineno)) if module else None
+
+
 def _parse_fragment(source: str) -> ast.Module:
     try:
         return ast.parse(source)
@@ -542,7 +552,7 @@ class _Analysis:
     it reads (in order of first use), the attributes it reads on its first parameter and
     on ``super()`` (the methods it may reach), and its source, dedented."""
 
-    __slots__ = ("globals_used", "inherited", "own", "source", "text")
+    __slots__ = ("globals_used", "inherited", "node", "own", "source", "text")
 
     def __init__(
         self,
@@ -550,9 +560,11 @@ class _Analysis:
         globals_used: list[str],
         attributes: tuple[list[str], list[str]],
         source: str,
+        node: ast.AST | None = None,
     ) -> None:
         self.text, self.globals_used, self.source = text, globals_used, source
         self.own, self.inherited = attributes
+        self.node = node  # the definition's syntax tree
 
 
 # Per code object (immutable, so the analysis never goes stale): a traced function and its
@@ -571,7 +583,9 @@ def analyse(func: Callable[..., Any]) -> _Analysis:
     if cached is not None and cached[0] is code:
         return cached[1]
     source = textwrap.dedent(inspect.getsource(original))
-    node = _function_node(original, source)
+    # From the module's own parse when it has the definition at that line: dedenting a
+    # method whose multi-line string starts at column 0 gives text that does not parse.
+    node = _module_node(original) or _function_node(original, source)
     if not isinstance(node, ast.Lambda) and not _source_is_what_runs(original, source):
         raise StaleSourceError(
             f"the source file of {name_of(original)} changed since it was loaded (the "
@@ -587,7 +601,7 @@ def analyse(func: Callable[..., Any]) -> _Analysis:
     else:
         writer.function(node, top=True)
     text = "".join(writer.out)
-    analysis = _Analysis(text, writer.globals_used, _attributes_read(node), source)
+    analysis = _Analysis(text, writer.globals_used, _attributes_read(node), source, node)
     _ANALYSES[id(code)] = (code, analysis)
     return analysis
 

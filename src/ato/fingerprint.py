@@ -385,6 +385,14 @@ def _generated(func: Any) -> bool:
     )
 
 
+def is_user_path(filename: str) -> bool:
+    """A file outside the standard library, site-packages and ato."""
+    if not filename or filename.startswith("<"):
+        return False
+    real = os.path.realpath(filename)
+    return not any(real.startswith(root + os.sep) for root in _library_roots())
+
+
 def is_user_class(value: object) -> bool:
     """A class defined in a file outside the standard library, site-packages and ato."""
     if not isinstance(value, type):
@@ -424,7 +432,8 @@ def _attribute_reads(func: Any) -> tuple[dict[str, list[tuple[str, ...]]], dict[
     hold) it imports inside its body, by local name, as already loaded (never imported
     here)."""
     try:
-        tree = ast.parse(analyse(func).source)
+        analysis = analyse(func)
+        tree = analysis.node if analysis.node is not None else ast.parse(analysis.source)
     except Exception:  # no source, or none that parses: nothing more to find
         return {}, {}
     reads = _chains([tree])
@@ -507,28 +516,54 @@ def _is_state(value: Any) -> bool:
 
 
 def _global_statements(
-    namespace: Mapping[str, Any], name: str, depth: int = 0
+    namespace: Mapping[str, Any], name: str, visited: set[tuple[str, str]] | None = None
 ) -> tuple[str, list[ast.stmt], ModuleCode, Mapping[str, Any]] | None:
-    """Where module global ``name`` of ``namespace`` is set by code: ``(key, statements,
-    that module's code, that module's globals)``. Followed through ``from m import name``
-    and ``from m import *`` into the module that sets it (a constant kept in consts.py);
-    None when no file sets it at a module's top level."""
+    """Where module global ``name`` of ``namespace`` is set by user code: ``(key,
+    statements, that module's code, that module's globals)``. Followed through ``from m
+    import name``, ``from .m import name`` and ``from m import *`` into the module that
+    sets it (a constant kept in consts.py), each module once; None when no user file
+    sets it at a module's top level (a library's globals are its version's, which the
+    environment records)."""
     code = module_code(namespace)
-    if code is None or depth > 10:
+    if code is None or not is_user_path(code.filename):
         return None
+    visited = set() if visited is None else visited
+    if (code.filename, name) in visited:
+        return None
+    visited.add((code.filename, name))
     module_name = str(namespace.get("__name__", ""))
     statements = code.assignments.get(name)
     if statements:
         return f"{module_name}.{name}", statements, code, namespace
+    return _imported_statements(namespace, code, name, visited)
+
+
+def _imported_statements(
+    namespace: Mapping[str, Any], code: ModuleCode, name: str, visited: set[tuple[str, str]]
+) -> tuple[str, list[ast.stmt], ModuleCode, Mapping[str, Any]] | None:
+    """Where the module ``name`` is imported from (``from m import name``, ``*``) sets it."""
+    package = namespace.get("__package__") or ""
     sources = [code.imported[name]] if name in code.imported else []
     sources += [(star, name) for star in code.star]
     for source, original in sources:
-        module = sys.modules.get(source)
+        module = sys.modules.get(_absolute(source, str(package)))
         if module is not None and not isinstance(vars(module).get(original), types.ModuleType):
-            found = _global_statements(vars(module), original, depth + 1)
+            found = _global_statements(vars(module), original, visited)
             if found is not None:
                 return found
     return None
+
+
+def _absolute(source: str, package: str) -> str:
+    """``.consts`` inside package ``pk`` is ``pk.consts``."""
+    if not source.startswith("."):
+        return source
+    import importlib.util
+
+    try:
+        return importlib.util.resolve_name(source, package)
+    except (ImportError, ValueError):
+        return source
 
 
 def global_value(namespace: Mapping[str, Any], name: str) -> tuple[str, GlobalValue, Any] | None:
@@ -538,7 +573,14 @@ def global_value(namespace: Mapping[str, Any], name: str) -> tuple[str, GlobalVa
     code). Returns ``(key, value, what to follow)``: the names and attribute chains the
     code reads, with the globals to read them in, so that ``HIDDEN = BASE * 4`` counts
     ``BASE`` and ``model = MLP(64)`` counts ``MLP``. Without a file (a notebook cell), a
-    plain value counts by its value, as the only record of it."""
+    plain value counts by its value, as the only record of it. Never raises."""
+    try:
+        return _global_value(namespace, name)
+    except Exception:  # code too deep for the writer, or odd: it never fails the program
+        return None
+
+
+def _global_value(namespace: Mapping[str, Any], name: str) -> tuple[str, GlobalValue, Any] | None:
     found = _global_statements(namespace, name)
     if found is None:
         if module_code(namespace) is not None or name not in namespace:
@@ -554,10 +596,19 @@ def global_value(namespace: Mapping[str, Any], name: str) -> tuple[str, GlobalVa
         text = f"{name} = {repr_of(value)}"
         return key, GlobalValue("value:" + value_hash(value), text), None
     key, statements, code, home = found
-    canonical, names = canonical_statements(statements)
-    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     text = "\n".join(code.source(statement) for statement in statements)
-    follow = (home, [n for n in names if n != key.rsplit(".", 1)[-1]], _chains(list(statements)))
+    try:
+        canonical, names = canonical_statements(statements)
+    except RecursionError:  # an expression nested past the stack: its text, as written
+        canonical, names = text, []
+    own = key.rsplit(".", 1)[-1]
+    if own in names and (own in code.imported or code.star):
+        # BATCH = int(os.environ.get("BATCH", BATCH)) after from consts import BATCH
+        origin = _imported_statements(home, code, own, {(code.filename, own)})
+        if origin is not None:
+            canonical += "\0" + "\n".join(origin[2].source(s) for s in origin[1])
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    follow = (home, [n for n in names if n != own], _chains(list(statements)))
     return key, GlobalValue("value:" + digest[:32], text), follow
 
 
@@ -584,7 +635,10 @@ def class_body(cls: type) -> tuple[str, Mapping[str, Any], list[str], Any] | Non
         for statement in top_level(node.body)
         if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign))
     ]
-    text, names = canonical_statements(kept, class_body=True)
+    try:
+        text, names = canonical_statements(kept, class_body=True)
+    except RecursionError:  # nested past the stack: the class counts by its name
+        return None
     return text, namespace, names, _chains(list(kept))
 
 
@@ -664,10 +718,14 @@ def callees(func: Any) -> Iterator[tuple[str, Any]]:
                 counted = _read_global(namespace, name, data_seen, work, found)
             if counted and not isinstance(value, (types.FunctionType, type, types.ModuleType)):
                 # An object made by that code (an instance, a partial): its code is what
-                # the assignment reads, followed above. What it holds now is state: a
-                # model set later in a loop of runs would read as changed code.
-                found += _attributes_of(value, name, reads.get(name, []))
-                found += _registry(value, name)  # MODELS = {} filled by @register(...)
+                # the assignment reads, followed above. What it holds now is state (a
+                # model set later in a loop of runs, a cache): never followed, except the
+                # functions and classes of a registry (MODELS filled by @register(...)).
+                found += [
+                    item
+                    for item in _registry(value, name)
+                    if isinstance(item[1], (types.FunctionType, type))
+                ]
                 continue
             if isinstance(value, types.ModuleType) or (value is not None and not callable(value)):
                 # utils.clip(x), F.relu(x), sched.factor(x): what is read on a module or

@@ -11,6 +11,7 @@ import functools
 import os
 import sys
 import textwrap
+import tokenize
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,21 +78,24 @@ def code_of_file(filename: str) -> ModuleCode | None:
 def _parse(filename: str, stamp: int) -> ModuleCode | None:
     """``stamp`` (the file's mtime) makes an edited file read again."""
     try:
-        with open(filename, encoding="utf-8") as handle:
+        with tokenize.open(filename) as handle:  # a BOM or a coding cookie, as Python reads
             text = handle.read()
         tree = ast.parse(text)
     except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
         return None
-    code = ModuleCode(filename, text, tree, lines=text.splitlines(keepends=True))
+    # Lines as the AST counts them: split on newlines only (not on form feeds, \x85...).
+    lines = [line + "\n" for line in text.split("\n")]
+    code = ModuleCode(filename, text, tree, lines=lines)
     for node in top_level(tree.body):
         for name in assigned_names(node):
             code.assignments.setdefault(name, []).append(node)
-        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        if isinstance(node, ast.ImportFrom) and (node.module or node.level):
+            source = "." * node.level + (node.module or "")  # relative: resolved by the reader
             for alias in node.names:
                 if alias.name == "*":
-                    code.star.append(node.module)
-                else:
-                    code.imported[alias.asname or alias.name] = (node.module, alias.name)
+                    code.star.append(source)
+                elif node.module:
+                    code.imported[alias.asname or alias.name] = (source, alias.name)
     _collect_classes(tree.body, "", code.classes)
     for each in ast.walk(tree):
         if isinstance(each, (ast.FunctionDef, ast.AsyncFunctionDef)):
