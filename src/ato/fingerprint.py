@@ -12,16 +12,14 @@ The canonical form of one function's source is :mod:`ato.canonical`'s.
 from __future__ import annotations
 
 import ast
-import enum
 import functools
 import hashlib
 import inspect
 import os
 import sys
-import sysconfig
 import textwrap
 import types
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ato.canonical import (
@@ -29,17 +27,23 @@ from ato.canonical import (
     StaleSourceError,
     analyse,
     canonical_form,
-    canonical_statements,
     code_object_hash,
     global_names,
     name_of,
     unwrap,
 )
-from ato.errors import repr_of
-from ato.module_code import ModuleCode, module_code, top_level
+from ato.globals_code import (
+    PLAIN_LIMIT,
+    GlobalValue,
+    chains,
+    class_body,
+    class_node,
+    global_statements,
+    global_value,
+)
+from ato.module_code import library_roots
 
 __all__ = [
-    "GlobalValue",
     "callees",
     "fingerprint_function",
     "function_source",
@@ -356,7 +360,7 @@ def function_source(func: Any) -> str | None:
     original = unwrap(func)
     try:
         if isinstance(original, type):
-            node = _class_node(original)
+            node = class_node(original)
             if node is not None:
                 return node[0].source(node[1])
             return textwrap.dedent(inspect.getsource(original))
@@ -364,14 +368,6 @@ def function_source(func: Any) -> str | None:
     except Exception:
         return None
     return "\n".join(sources) or None
-
-
-@functools.cache  # sysconfig is slow, and a class's members are checked one by one
-def _library_roots() -> tuple[str, ...]:
-    paths = sysconfig.get_paths()
-    roots = {paths.get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")}
-    roots.add(os.path.dirname(os.path.abspath(__file__)))  # ato itself
-    return tuple(os.path.realpath(p) for p in roots if p)
 
 
 def _generated(func: Any) -> bool:
@@ -385,14 +381,6 @@ def _generated(func: Any) -> bool:
     )
 
 
-def is_user_path(filename: str) -> bool:
-    """A file outside the standard library, site-packages and ato."""
-    if not filename or filename.startswith("<"):
-        return False
-    real = os.path.realpath(filename)
-    return not any(real.startswith(root + os.sep) for root in _library_roots())
-
-
 def is_user_class(value: object) -> bool:
     """A class defined in a file outside the standard library, site-packages and ato."""
     if not isinstance(value, type):
@@ -402,7 +390,7 @@ def is_user_class(value: object) -> bool:
     if not isinstance(filename, str) or not filename or filename.startswith("<"):
         return False
     real = os.path.realpath(filename)
-    return not any(real.startswith(root + os.sep) for root in _library_roots())
+    return not any(real.startswith(root + os.sep) for root in library_roots())
 
 
 def is_user_function(value: object) -> bool:
@@ -414,7 +402,7 @@ def is_user_function(value: object) -> bool:
     if not filename or filename.startswith("<"):
         return False
     real = os.path.realpath(filename)
-    return not any(real.startswith(root + os.sep) for root in _library_roots())
+    return not any(real.startswith(root + os.sep) for root in library_roots())
 
 
 def _callee_name(value: Any, name: str, namespace: Mapping[str, Any]) -> str:
@@ -436,7 +424,7 @@ def _attribute_reads(func: Any) -> tuple[dict[str, list[tuple[str, ...]]], dict[
         tree = analysis.node if analysis.node is not None else ast.parse(analysis.source)
     except Exception:  # no source, or none that parses: nothing more to find
         return {}, {}
-    reads = _chains([tree])
+    reads = chains([tree])
     imported: dict[str, Any] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -454,24 +442,6 @@ def _attribute_reads(func: Any) -> tuple[dict[str, list[tuple[str, ...]]], dict[
                 if found is not None and alias.name != "*":
                     imported[alias.asname or alias.name] = found
     return reads, imported
-
-
-def _chains(nodes: Sequence[ast.AST]) -> dict[str, list[tuple[str, ...]]]:
-    """``{name: [chain, ...]}`` for each ``name.a.b`` read in ``nodes``."""
-    reads: dict[str, list[tuple[str, ...]]] = {}
-    for tree in nodes:
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute):
-                chain: list[str] = []
-                current: ast.expr = node
-                while isinstance(current, ast.Attribute):
-                    chain.append(current.attr)
-                    current = current.value
-                if isinstance(current, ast.Name):
-                    chains = reads.setdefault(current.id, [])
-                    if tuple(reversed(chain)) not in chains:
-                        chains.append(tuple(reversed(chain)))
-    return reads
 
 
 def _attributes_of(owner: Any, name: str, chains: list[tuple[str, ...]]) -> list[tuple[str, Any]]:
@@ -492,7 +462,7 @@ def _attributes_of(owner: Any, name: str, chains: list[tuple[str, ...]]) -> list
             if (
                 isinstance(current, types.ModuleType)
                 and not attribute.startswith("__")
-                and _global_statements(vars(current), attribute) is not None
+                and global_statements(vars(current), attribute) is not None
             ):
                 found.append((attribute, (_DATA, vars(current))))
                 if _is_state(value):
@@ -513,162 +483,6 @@ _DATA = object()  # marks plain data among the attributes found
 def _is_state(value: Any) -> bool:
     """A global that is no code of its own: not a module, class or callable."""
     return not isinstance(value, (types.ModuleType, type)) and not callable(value)
-
-
-def _global_statements(
-    namespace: Mapping[str, Any], name: str, visited: set[tuple[str, str]] | None = None
-) -> tuple[str, list[ast.stmt], ModuleCode, Mapping[str, Any]] | None:
-    """Where module global ``name`` of ``namespace`` is set by user code: ``(key,
-    statements, that module's code, that module's globals)``. Followed through ``from m
-    import name``, ``from .m import name`` and ``from m import *`` into the module that
-    sets it (a constant kept in consts.py), each module once; None when no user file
-    sets it at a module's top level (a library's globals are its version's, which the
-    environment records)."""
-    code = module_code(namespace)
-    if code is None or not is_user_path(code.filename):
-        return None
-    visited = set() if visited is None else visited
-    if (code.filename, name) in visited:
-        return None
-    visited.add((code.filename, name))
-    module_name = str(namespace.get("__name__", ""))
-    statements = code.assignments.get(name)
-    if statements:
-        return f"{module_name}.{name}", statements, code, namespace
-    return _imported_statements(namespace, code, name, visited)
-
-
-def _imported_statements(
-    namespace: Mapping[str, Any], code: ModuleCode, name: str, visited: set[tuple[str, str]]
-) -> tuple[str, list[ast.stmt], ModuleCode, Mapping[str, Any]] | None:
-    """Where the module ``name`` is imported from (``from m import name``, ``*``) sets it."""
-    package = namespace.get("__package__") or ""
-    sources = [code.imported[name]] if name in code.imported else []
-    sources += [(star, name) for star in code.star]
-    for source, original in sources:
-        module = sys.modules.get(_absolute(source, str(package)))
-        if module is not None and not isinstance(vars(module).get(original), types.ModuleType):
-            found = _global_statements(vars(module), original, visited)
-            if found is not None:
-                return found
-    return None
-
-
-def _absolute(source: str, package: str) -> str:
-    """``.consts`` inside package ``pk`` is ``pk.consts``."""
-    if not source.startswith("."):
-        return source
-    import importlib.util
-
-    try:
-        return importlib.util.resolve_name(source, package)
-    except (ImportError, ValueError):
-        return source
-
-
-def global_value(namespace: Mapping[str, Any], name: str) -> tuple[str, GlobalValue, Any] | None:
-    """Module global ``name`` as a traced function reads it: counted by the code that
-    sets it (``SCALE = 2``, ``START = time.time()``), never by the value it holds when a
-    run starts (a start time, a counter the program bumps differ without any change to the
-    code). Returns ``(key, value, what to follow)``: the names and attribute chains the
-    code reads, with the globals to read them in, so that ``HIDDEN = BASE * 4`` counts
-    ``BASE`` and ``model = MLP(64)`` counts ``MLP``. Without a file (a notebook cell), a
-    plain value counts by its value, as the only record of it. Never raises."""
-    try:
-        return _global_value(namespace, name)
-    except Exception:  # code too deep for the writer, or odd: it never fails the program
-        return None
-
-
-def _global_value(namespace: Mapping[str, Any], name: str) -> tuple[str, GlobalValue, Any] | None:
-    found = _global_statements(namespace, name)
-    if found is None:
-        if module_code(namespace) is not None or name not in namespace:
-            return None
-        value = namespace[name]
-        if callable(value) or isinstance(value, (types.ModuleType, type)):
-            return None
-        if not is_plain_data(value):
-            return None
-        from ato.value_hash import value_hash
-
-        key = f"{namespace.get('__name__', '')}.{name}"
-        text = f"{name} = {repr_of(value)}"
-        return key, GlobalValue("value:" + value_hash(value), text), None
-    key, statements, code, home = found
-    text = "\n".join(code.source(statement) for statement in statements)
-    try:
-        canonical, names = canonical_statements(statements)
-    except RecursionError:  # an expression nested past the stack: its text, as written
-        canonical, names = text, []
-    own = key.rsplit(".", 1)[-1]
-    if own in names and (own in code.imported or code.star):
-        # BATCH = int(os.environ.get("BATCH", BATCH)) after from consts import BATCH
-        origin = _imported_statements(home, code, own, {(code.filename, own)})
-        if origin is not None:
-            canonical += "\0" + "\n".join(origin[2].source(s) for s in origin[1])
-    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    follow = (home, [n for n in names if n != own], _chains(list(statements)))
-    return key, GlobalValue("value:" + digest[:32], text), follow
-
-
-def class_body(cls: type) -> tuple[str, Mapping[str, Any], list[str], Any] | None:
-    """A user class's own statements other than its methods (fields, defaults, constants,
-    enum members): ``(canonical text, its module's globals, the names they read, their
-    attribute chains)``, or None without a readable source. What its generated methods
-    are made from, counted as code: not the values its attributes hold now (a cache the
-    class fills differs from run to run)."""
-    module = sys.modules.get(getattr(cls, "__module__", "") or "")
-    namespace = vars(module) if module is not None else {}
-    found = _class_node(cls)
-    node = found[1] if found is not None else None
-    if node is None:  # defined in a function: its own source (slower)
-        try:
-            tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-            node = next((n for n in tree.body if isinstance(n, ast.ClassDef)), None)
-        except Exception:  # no source, or none that parses
-            node = None
-    if node is None:
-        return None
-    kept: list[ast.stmt] = [
-        statement
-        for statement in top_level(node.body)
-        if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign))
-    ]
-    try:
-        text, names = canonical_statements(kept, class_body=True)
-    except RecursionError:  # nested past the stack: the class counts by its name
-        return None
-    return text, namespace, names, _chains(list(kept))
-
-
-def _class_node(cls: type) -> tuple[ModuleCode, ast.ClassDef] | None:
-    """Where a class (outside functions) is in its module's one parse: looked up by its
-    qualified name, never by scanning the module (``inspect.getsource`` before Python
-    3.13 walks the whole module for every class)."""
-    module = sys.modules.get(getattr(cls, "__module__", "") or "")
-    code = module_code(vars(module)) if module is not None else None
-    qualname = getattr(cls, "__qualname__", "")
-    if code is None or "<locals>" in qualname or qualname not in code.classes:
-        return None
-    return code, code.classes[qualname]
-
-
-class GlobalValue:
-    """A module global a traced function (or a helper) reads that is not a function or a
-    class: counted by ``fingerprint`` (of the code that sets it, see :func:`global_value`).
-    ``text`` is that code, as the diff of ``ato explain`` shows it."""
-
-    __slots__ = ("fingerprint", "text")
-
-    def __init__(self, fingerprint: str, text: str) -> None:
-        self.fingerprint = fingerprint
-        shown = text if len(text) <= _VALUE_TEXT else text[:_VALUE_TEXT] + "..."
-        self.text = shown + "\n"
-
-
-_VALUE_TEXT = 2000
-_PLAIN_LIMIT = 10_000  # items of a registry looked into for the functions it holds
 
 
 def callees(func: Any) -> Iterator[tuple[str, Any]]:
@@ -795,7 +609,7 @@ def _registry(value: Any, name: str) -> list[tuple[str, Any]]:
     under a name of its own; lambdas there are code of the assignment, counted with it."""
     if type(value) not in (dict, list, tuple) or not isinstance(value, (dict, list, tuple)):
         return []
-    if len(value) > _PLAIN_LIMIT:
+    if len(value) > PLAIN_LIMIT:
         return []
     items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
     return [
@@ -803,20 +617,3 @@ def _registry(value: Any, name: str) -> list[tuple[str, Any]]:
         for key, item in items
         if callable(item) and getattr(item, "__name__", "") != "<lambda>"
     ]
-
-
-def is_plain_data(value: Any) -> bool:
-    """Numbers, strings, enum members and exact lists, tuples, dicts and sets of them,
-    ``_PLAIN_LIMIT`` items at most."""
-    stack, count = [value], 0
-    while stack:
-        item = stack.pop()
-        count += 1
-        if count > _PLAIN_LIMIT:
-            return False
-        if isinstance(item, (bool, int, float, complex, str, bytes, type(None), enum.Enum)):
-            continue
-        if type(item) not in (list, tuple, dict, set, frozenset):
-            return False
-        stack.extend(item.items() if type(item) is dict else item)  # pairs are tuples
-    return True

@@ -10,13 +10,21 @@ import ast
 import functools
 import os
 import sys
+import sysconfig
 import textwrap
 import tokenize
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ModuleCode", "assigned_names", "module_code", "top_level"]
+__all__ = [
+    "ModuleCode",
+    "assigned_names",
+    "is_user_path",
+    "library_roots",
+    "module_code",
+    "top_level",
+]
 
 
 @dataclass
@@ -141,3 +149,19 @@ def assigned_names(node: ast.stmt) -> list[str]:
     return [
         part.id for target in targets for part in ast.walk(target) if isinstance(part, ast.Name)
     ]
+
+
+@functools.cache  # sysconfig is slow, and a class's members are checked one by one
+def library_roots() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    roots = {paths.get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    roots.add(os.path.dirname(os.path.abspath(__file__)))  # ato itself
+    return tuple(os.path.realpath(p) for p in roots if p)
+
+
+def is_user_path(filename: str) -> bool:
+    """A file outside the standard library, site-packages and ato: the program's own."""
+    if not filename or filename.startswith("<"):
+        return False
+    real = os.path.realpath(filename)
+    return not any(real.startswith(root + os.sep) for root in library_roots())

@@ -149,7 +149,8 @@ class _Traced:
         self.source = function_source(func) if fingerprint.basis == "ast" else None
 
     def resolve(self, kind: str = "static") -> Fingerprint:
-        from ato.fingerprint import GlobalValue, callees, fingerprint_function, function_source
+        from ato.fingerprint import callees, fingerprint_function, function_source
+        from ato.globals_code import GlobalValue
 
         called: dict[str, str] = {}
         sources: dict[str, str] = {}

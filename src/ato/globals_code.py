@@ -1,0 +1,225 @@
+"""What a traced function reads besides other functions: module globals, counted by
+the code that sets them (followed through imports into the program's own files), and
+classes, counted by their bodies. Never by the values they hold when a run starts: a
+start time, a counter, a cache differ from run to run without any change to the code.
+"""
+
+from __future__ import annotations
+
+import ast
+import enum
+import hashlib
+import inspect
+import sys
+import textwrap
+import types
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ato.canonical import canonical_statements
+from ato.errors import repr_of
+from ato.module_code import ModuleCode, is_user_path, module_code, top_level
+
+__all__ = [
+    "PLAIN_LIMIT",
+    "GlobalValue",
+    "chains",
+    "class_body",
+    "class_node",
+    "global_statements",
+    "global_value",
+    "is_plain_data",
+]
+
+#: Items of a global table looked into: a registry's functions, a notebook's plain data.
+PLAIN_LIMIT = 10_000
+
+
+def chains(nodes: Sequence[ast.AST]) -> dict[str, list[tuple[str, ...]]]:
+    """``{name: [chain, ...]}`` for each ``name.a.b`` read in ``nodes``."""
+    reads: dict[str, list[tuple[str, ...]]] = {}
+    for tree in nodes:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute):
+                chain: list[str] = []
+                current: ast.expr = node
+                while isinstance(current, ast.Attribute):
+                    chain.append(current.attr)
+                    current = current.value
+                if isinstance(current, ast.Name):
+                    chains = reads.setdefault(current.id, [])
+                    if tuple(reversed(chain)) not in chains:
+                        chains.append(tuple(reversed(chain)))
+    return reads
+
+
+def global_statements(
+    namespace: Mapping[str, Any], name: str, visited: set[tuple[str, str]] | None = None
+) -> tuple[str, list[ast.stmt], ModuleCode, Mapping[str, Any]] | None:
+    """Where module global ``name`` of ``namespace`` is set by user code: ``(key,
+    statements, that module's code, that module's globals)``. Followed through ``from m
+    import name``, ``from .m import name`` and ``from m import *`` into the module that
+    sets it (a constant kept in consts.py), each module once; None when no user file
+    sets it at a module's top level (a library's globals are its version's, which the
+    environment records)."""
+    code = module_code(namespace)
+    if code is None or not is_user_path(code.filename):
+        return None
+    visited = set() if visited is None else visited
+    if (code.filename, name) in visited:
+        return None
+    visited.add((code.filename, name))
+    module_name = str(namespace.get("__name__", ""))
+    statements = code.assignments.get(name)
+    if statements:
+        return f"{module_name}.{name}", statements, code, namespace
+    return _imported_statements(namespace, code, name, visited)
+
+
+def _imported_statements(
+    namespace: Mapping[str, Any], code: ModuleCode, name: str, visited: set[tuple[str, str]]
+) -> tuple[str, list[ast.stmt], ModuleCode, Mapping[str, Any]] | None:
+    """Where the module ``name`` is imported from (``from m import name``, ``*``) sets it."""
+    package = namespace.get("__package__") or ""
+    sources = [code.imported[name]] if name in code.imported else []
+    sources += [(star, name) for star in code.star]
+    for source, original in sources:
+        module = sys.modules.get(_absolute(source, str(package)))
+        if module is not None and not isinstance(vars(module).get(original), types.ModuleType):
+            found = global_statements(vars(module), original, visited)
+            if found is not None:
+                return found
+    return None
+
+
+def _absolute(source: str, package: str) -> str:
+    """``.consts`` inside package ``pk`` is ``pk.consts``."""
+    if not source.startswith("."):
+        return source
+    import importlib.util
+
+    try:
+        return importlib.util.resolve_name(source, package)
+    except (ImportError, ValueError):
+        return source
+
+
+def global_value(namespace: Mapping[str, Any], name: str) -> tuple[str, GlobalValue, Any] | None:
+    """Module global ``name`` as a traced function reads it: counted by the code that
+    sets it (``SCALE = 2``, ``START = time.time()``), never by the value it holds when a
+    run starts (a start time, a counter the program bumps differ without any change to the
+    code). Returns ``(key, value, what to follow)``: the names and attribute chains the
+    code reads, with the globals to read them in, so that ``HIDDEN = BASE * 4`` counts
+    ``BASE`` and ``model = MLP(64)`` counts ``MLP``. Without a file (a notebook cell), a
+    plain value counts by its value, as the only record of it. Never raises."""
+    try:
+        return _global_value(namespace, name)
+    except Exception:  # code too deep for the writer, or odd: it never fails the program
+        return None
+
+
+def _global_value(namespace: Mapping[str, Any], name: str) -> tuple[str, GlobalValue, Any] | None:
+    found = global_statements(namespace, name)
+    if found is None:
+        if module_code(namespace) is not None or name not in namespace:
+            return None
+        value = namespace[name]
+        if callable(value) or isinstance(value, (types.ModuleType, type)):
+            return None
+        if not is_plain_data(value):
+            return None
+        from ato.value_hash import value_hash
+
+        key = f"{namespace.get('__name__', '')}.{name}"
+        text = f"{name} = {repr_of(value)}"
+        return key, GlobalValue("value:" + value_hash(value), text), None
+    key, statements, code, home = found
+    text = "\n".join(code.source(statement) for statement in statements)
+    try:
+        canonical, names = canonical_statements(statements)
+    except RecursionError:  # an expression nested past the stack: its text, as written
+        canonical, names = text, []
+    own = key.rsplit(".", 1)[-1]
+    if own in names and (own in code.imported or code.star):
+        # BATCH = int(os.environ.get("BATCH", BATCH)) after from consts import BATCH
+        origin = _imported_statements(home, code, own, {(code.filename, own)})
+        if origin is not None:
+            canonical += "\0" + "\n".join(origin[2].source(s) for s in origin[1])
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    follow = (home, [n for n in names if n != own], chains(list(statements)))
+    return key, GlobalValue("value:" + digest[:32], text), follow
+
+
+def class_body(cls: type) -> tuple[str, Mapping[str, Any], list[str], Any] | None:
+    """A user class's own statements other than its methods (fields, defaults, constants,
+    enum members): ``(canonical text, its module's globals, the names they read, their
+    attribute chains)``, or None without a readable source. What its generated methods
+    are made from, counted as code: not the values its attributes hold now (a cache the
+    class fills differs from run to run)."""
+    module = sys.modules.get(getattr(cls, "__module__", "") or "")
+    namespace = vars(module) if module is not None else {}
+    found = class_node(cls)
+    node = found[1] if found is not None else None
+    if node is None:  # defined in a function: its own source (slower)
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+            node = next((n for n in tree.body if isinstance(n, ast.ClassDef)), None)
+        except Exception:  # no source, or none that parses
+            node = None
+    if node is None:
+        return None
+    kept: list[ast.stmt] = [
+        statement
+        for statement in top_level(node.body)
+        if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign))
+    ]
+    try:
+        text, names = canonical_statements(kept, class_body=True)
+    except RecursionError:  # nested past the stack: the class counts by its name
+        return None
+    return text, namespace, names, chains(list(kept))
+
+
+def class_node(cls: type) -> tuple[ModuleCode, ast.ClassDef] | None:
+    """Where a class (outside functions) is in its module's one parse: looked up by its
+    qualified name, never by scanning the module (``inspect.getsource`` before Python
+    3.13 walks the whole module for every class)."""
+    module = sys.modules.get(getattr(cls, "__module__", "") or "")
+    code = module_code(vars(module)) if module is not None else None
+    qualname = getattr(cls, "__qualname__", "")
+    if code is None or "<locals>" in qualname or qualname not in code.classes:
+        return None
+    return code, code.classes[qualname]
+
+
+class GlobalValue:
+    """A module global a traced function (or a helper) reads that is not a function or a
+    class: counted by ``fingerprint`` (of the code that sets it, see :func:`global_value`).
+    ``text`` is that code, as the diff of ``ato explain`` shows it."""
+
+    __slots__ = ("fingerprint", "text")
+
+    def __init__(self, fingerprint: str, text: str) -> None:
+        self.fingerprint = fingerprint
+        shown = text if len(text) <= _VALUE_TEXT else text[:_VALUE_TEXT] + "..."
+        self.text = shown + "\n"
+
+
+_VALUE_TEXT = 2000
+
+
+def is_plain_data(value: Any) -> bool:
+    """Numbers, strings, enum members and exact lists, tuples, dicts and sets of them,
+    ``PLAIN_LIMIT`` items at most."""
+    stack, count = [value], 0
+    while stack:
+        item = stack.pop()
+        count += 1
+        if count > PLAIN_LIMIT:
+            return False
+        if isinstance(item, (bool, int, float, complex, str, bytes, type(None), enum.Enum)):
+            continue
+        if type(item) not in (list, tuple, dict, set, frozenset):
+            return False
+        stack.extend(item.items() if type(item) is dict else item)  # pairs are tuples
+    return True
