@@ -356,6 +356,15 @@ def test_a_second_call_raises_instead_of_exiting(monkeypatch, capsys):
     assert capsys.readouterr().err == ""
 
 
+def stderr_of_exit_2(monkeypatch, capsys, main, *argv: str) -> str:
+    """Run ``main`` as ``train.py ARGV``: it must exit 2; what it printed on stderr."""
+    monkeypatch.setattr(sys, "argv", ["train.py", *argv])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2
+    return capsys.readouterr().err
+
+
 def test_a_command_line_error_prints_and_exits_2(monkeypatch, capsys):
     scope = make_scope()
 
@@ -363,11 +372,7 @@ def test_a_command_line_error_prints_and_exits_2(monkeypatch, capsys):
     def main(config):
         raise AssertionError("must not run")
 
-    monkeypatch.setattr(sys, "argv", ["train.py", "high_lrr"])
-    with pytest.raises(SystemExit) as stop:
-        main()
-    assert stop.value.code == 2
-    assert capsys.readouterr().err == (
+    assert stderr_of_exit_2(monkeypatch, capsys, main, "high_lrr") == (
         "train.py: error: Unknown view 'high_lrr' in scope 'config'. Did you mean 'high_lr'?\n"
     )
 
@@ -395,11 +400,8 @@ def test_views_chained_wrongly_print_one_line_and_exit_2(monkeypatch, capsys, vi
     def main(config):
         raise AssertionError("must not run")
 
-    monkeypatch.setattr(sys, "argv", ["train.py", view])
-    with pytest.raises(SystemExit) as stop:
-        main()
-    err = capsys.readouterr().err
-    assert stop.value.code == 2 and err.startswith("train.py: error: ") and fragment in err
+    err = stderr_of_exit_2(monkeypatch, capsys, main, view)
+    assert err.startswith("train.py: error: ") and fragment in err
     assert err.count("\n") == 1
 
 
@@ -559,11 +561,7 @@ def test_the_scope_name_prefix_that_could_mean_two_keys_is_refused(monkeypatch, 
     def main(train):
         raise AssertionError("must not run")
 
-    monkeypatch.setattr(sys, "argv", ["train.py", "train.epochs=99"])
-    with pytest.raises(SystemExit) as stop:
-        main()
-    err = capsys.readouterr().err
-    assert stop.value.code == 2
+    err = stderr_of_exit_2(monkeypatch, capsys, main, "train.epochs=99")
     assert "'train.epochs=99' could set train.epochs or epochs" in err
     assert "train.train.epochs=99" in err and "epochs=99" in err
 

@@ -32,6 +32,24 @@ def _load(path: Path, source: str):
     return module
 
 
+def _files_step(folder: Path, files: dict[str, str], main: str) -> Any:
+    """Write ``files`` into ``folder`` (a package's too), load ``main`` from there with
+    ``folder`` importable, and return its scope's fingerprint of ``step``; the modules
+    of ``files`` are forgotten after."""
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    tops = {Path(name).parts[0].removesuffix(".py") for name in files}
+    sys.path.insert(0, str(folder))
+    try:
+        return _load(folder / "train.py", main).scope.fingerprints["step"]
+    finally:
+        sys.path.remove(str(folder))
+        for name in [m for m in sys.modules if m.split(".")[0] in tops]:
+            del sys.modules[name]
+
+
 TRAINING = """
 from ato.scope import Scope
 scope = Scope(name="s_{tag}")
@@ -182,19 +200,12 @@ class Sched:
 
 
 def _module_step(tmp_path: Path, tag: str, inner: int = 1, factor: int = 2) -> Fingerprint:
-    folder = tmp_path / tag
     package = f"pkg_{tag}"
-    (folder / package).mkdir(parents=True)
-    (folder / package / "__init__.py").write_text("")
-    (folder / package / "ops.py").write_text(OPS.format(inner=inner, factor=factor))
-    sys.path.insert(0, str(folder))
-    try:
-        source = MODULE_HELPERS.format(package=package, tag=tag)
-        return _load(folder / "train.py", source).scope.fingerprints["step"]
-    finally:
-        sys.path.remove(str(folder))
-        for name in [m for m in sys.modules if m.startswith(package)]:
-            del sys.modules[name]
+    files = {
+        f"{package}/__init__.py": "",
+        f"{package}/ops.py": OPS.format(inner=inner, factor=factor),
+    }
+    return _files_step(tmp_path / tag, files, MODULE_HELPERS.format(package=package, tag=tag))
 
 
 @pytest.mark.parametrize(("edit", "changed"), [("inner", "inner"), ("factor", "Sched")])
@@ -264,19 +275,10 @@ def step(x):
 
 
 def _data_step(tmp_path: Path, tag: str, scale: int = 2, table: int = 1, offset: int = 0):
-    folder = tmp_path / tag
     package = f"pkgd_{tag}"
-    (folder / package).mkdir(parents=True)
-    (folder / package / "__init__.py").write_text("")
-    (folder / package / "ops.py").write_text(f"OFFSET = {offset}\n")
-    sys.path.insert(0, str(folder))
-    try:
-        source = GLOBAL_DATA.format(package=package, tag=tag, scale=scale, table=table)
-        return _load(folder / "train.py", source).scope.fingerprints["step"]
-    finally:
-        sys.path.remove(str(folder))
-        for name in [m for m in sys.modules if m.startswith(package)]:
-            del sys.modules[name]
+    files = {f"{package}/__init__.py": "", f"{package}/ops.py": f"OFFSET = {offset}\n"}
+    source = GLOBAL_DATA.format(package=package, tag=tag, scale=scale, table=table)
+    return _files_step(tmp_path / tag, files, source)
 
 
 @pytest.mark.parametrize(
@@ -371,19 +373,9 @@ def deep(x):
 
 
 def _reach_step(tmp_path: Path, tag: str, relu: int = 0, deep: int = 1):
-    folder = tmp_path / tag
     package = f"pkgr_{tag}"
-    (folder / package).mkdir(parents=True)
-    (folder / package / "__init__.py").write_text("")
-    (folder / package / "ops.py").write_text(REACH_OPS.format(deep=deep))
-    sys.path.insert(0, str(folder))
-    try:
-        source = REACH.format(package=package, tag=tag, relu=relu)
-        return _load(folder / "train.py", source).scope.fingerprints["step"]
-    finally:
-        sys.path.remove(str(folder))
-        for name in [m for m in sys.modules if m.startswith(package)]:
-            del sys.modules[name]
+    files = {f"{package}/__init__.py": "", f"{package}/ops.py": REACH_OPS.format(deep=deep)}
+    return _files_step(tmp_path / tag, files, REACH.format(package=package, tag=tag, relu=relu))
 
 
 @pytest.mark.parametrize(("edit", "changed"), [("relu", "relu"), ("deep", "deep")])
@@ -497,22 +489,6 @@ def test_globals_imported_from_another_module_and_what_they_are_made_from_count(
         if short(prints[0].callees)[name] != short(prints[2].callees).get(name)
     }
     assert changed == {"BASE"}  # HIDDEN's code is the same; BASE's is not
-
-
-def _files_step(folder: Path, files: dict[str, str], main: str) -> Any:
-    """Write ``files`` into ``folder`` (a package's too), load ``main`` from there; its
-    scope's step fingerprint."""
-    for name, text in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
-    sys.path.insert(0, str(folder))
-    try:
-        return _load(folder / "train.py", main).scope.fingerprints["step"]
-    finally:
-        sys.path.remove(str(folder))
-        for name in [m for m in sys.modules if m.startswith(("pkq", "consts_q", "stars_q"))]:
-            del sys.modules[name]
 
 
 def test_odd_module_code_never_fails_and_library_globals_do_not_count(tmp_path):

@@ -190,22 +190,28 @@ def step(x):
 """
 
 
-def _step(tmp_path: Path, tag: str, factor: int):
-    folder = tmp_path / tag
-    folder.mkdir()
-    path = folder / "model_train.py"
-    path.write_text(textwrap.dedent(MODEL.format(tag=tag, factor=factor)))
+def _step_of(path: Path, name: str, source: str):
+    """Write ``source`` to ``path``, import it as module ``name`` (registered, as an import
+    is) and return its scope's fingerprint of ``step``."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("model_train", path)
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["model_train"] = module
+    sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
         return module.scope.fingerprints["step"]
     finally:
-        sys.modules.pop("model_train", None)
+        sys.modules.pop(name, None)
+
+
+def _step(tmp_path: Path, tag: str, factor: int):
+    folder = tmp_path / tag
+    folder.mkdir()
+    source = textwrap.dedent(MODEL.format(tag=tag, factor=factor))
+    return _step_of(folder / "model_train.py", "model_train", source)
 
 
 def test_a_global_model_instance_and_what_its_forward_calls_are_callees(tmp_path):
@@ -307,19 +313,8 @@ def _settings_step(tmp_path: Path, tag: str, **edits: Any):
     values = {"lr": 0.1, "depth_type": "int", "b": 2, "scale": 3} | edits
     folder = tmp_path / tag
     folder.mkdir()
-    path = folder / "settings_train.py"
-    path.write_text(SETTINGS_CLASS.format(tag=tag, **values))
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("settings_train", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["settings_train"] = module
-    try:
-        spec.loader.exec_module(module)
-        return module.scope.fingerprints["step"]
-    finally:
-        sys.modules.pop("settings_train", None)
+    source = SETTINGS_CLASS.format(tag=tag, **values)
+    return _step_of(folder / "settings_train.py", "settings_train", source)
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,10 @@ import itertools
 import textwrap
 import types
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ato.module_code import ModuleCode
 
 __all__ = [
     "CodeFingerprint",
@@ -429,14 +432,16 @@ for _feature in __import__("__future__").all_feature_names:
     _FUTURE_FLAGS |= getattr(__import__("__future__"), _feature).compiler_flag
 
 
-def _source_is_what_runs(func: types.FunctionType, source: str) -> bool:
-    """Whether the function's definition as its file holds it now compiles to the code
-    object that runs. The definition is taken from the parse of the whole file (at its
-    own lines, strings untouched) and compiled where it was defined, as far as that
-    matters: inside its class (name mangling, ``__class__``), inside a function that
-    gives it its free variables."""
-    from ato.module_code import code_of_file
-
+def _source_is_what_runs(
+    func: types.FunctionType,
+    module: ModuleCode | None,
+    node: ast.FunctionDef | ast.AsyncFunctionDef | None,
+) -> bool:
+    """Whether the function's definition as its file holds it now (``node``, from
+    ``module``'s parse of the whole file: at its own lines, strings untouched) compiles
+    to the code object that runs. Compiled where it was defined, as far as that matters:
+    inside its class (name mangling, ``__class__``), inside a function that gives it its
+    free variables."""
     code = func.__code__
     parts = func.__qualname__.split(".")
     owner = parts[-2] if len(parts) >= 2 and parts[-2] != "<locals>" else None
@@ -447,10 +452,8 @@ def _source_is_what_runs(func: types.FunctionType, source: str) -> bool:
     classes = [part for part, after in pairs if "<locals>" not in (part, after)]
     if owner is None and classes:
         return True
-    module = code_of_file(code.co_filename)
     if module is None:
         return True  # no file to read (it is what getsource read): nothing to compare
-    node = module.functions.get((code.co_name, code.co_firstlineno))
     if node is None:
         return False  # no such definition at that line any more: the file changed
     statement: ast.stmt = node
@@ -529,14 +532,18 @@ def _same_qualname(x: str, y: str) -> bool:
     return ("<locals>" in x or "<locals>" in y) and x.split(".")[-1] == y.split(".")[-1]
 
 
-def _module_node(func: types.FunctionType) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+def _module_definition(
+    func: types.FunctionType,
+) -> tuple[ModuleCode | None, ast.FunctionDef | ast.AsyncFunctionDef | None]:
+    """The parse of ``func``'s file, and its definition there (by name and first line);
+    ``(None, None)`` for a lambda, which is found in its line's text instead."""
     from ato.module_code import code_of_file
 
     code = func.__code__
     if code.co_name == "<lambda>":
-        return None
+        return None, None
     module = code_of_file(code.co_filename)
-    return module.functions.get((code.co_name, code.co_firstlineno)) if module else None
+    return module, module.functions.get((code.co_name, code.co_firstlineno)) if module else None
 
 
 def _parse_fragment(source: str) -> ast.Module:
@@ -585,8 +592,9 @@ def analyse(func: Callable[..., Any]) -> _Analysis:
     source = textwrap.dedent(inspect.getsource(original))
     # From the module's own parse when it has the definition at that line: dedenting a
     # method whose multi-line string starts at column 0 gives text that does not parse.
-    node = _module_node(original) or _function_node(original, source)
-    if not isinstance(node, ast.Lambda) and not _source_is_what_runs(original, source):
+    module, defined = _module_definition(original)
+    node = defined or _function_node(original, source)
+    if not isinstance(node, ast.Lambda) and not _source_is_what_runs(original, module, defined):
         raise StaleSourceError(
             f"the source file of {name_of(original)} changed since it was loaded (the "
             f"text there compiles to other code than what runs)"

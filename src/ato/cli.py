@@ -173,6 +173,7 @@ def _database_failure(error: BaseException, args: argparse.Namespace) -> str | N
     if not isinstance(error, (DBAPIError, sqlite3.Error)):
         return None
     from ato.errors import first_line
+    from ato.tracking.database import RECOVER, is_damaged
     from ato.tracking.secrets import masked_url
     from ato.tracking.settings import database_url
 
@@ -182,11 +183,8 @@ def _database_failure(error: BaseException, args: argparse.Namespace) -> str | N
     else:
         which = f"the database {masked_url(database_url(getattr(args, 'db', None)))!r}"
     said = first_line(original)
-    if "malformed" in said or "not a database" in said:
-        return (
-            f"{which} is damaged ({said}). Recover what it holds with "
-            f"'sqlite3 FILE .recover | sqlite3 RECOVERED.db', or restore it from a backup."
-        )
+    if is_damaged(said):
+        return f"{which} is damaged ({said}). {RECOVER}."
     return f"reading {which} failed ({said})."
 
 

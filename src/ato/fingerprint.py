@@ -15,7 +15,6 @@ import ast
 import functools
 import hashlib
 import inspect
-import os
 import sys
 import textwrap
 import types
@@ -41,7 +40,7 @@ from ato.globals_code import (
     global_statements,
     global_value,
 )
-from ato.module_code import library_roots
+from ato.module_code import is_user_path
 
 __all__ = [
     "callees",
@@ -387,22 +386,13 @@ def is_user_class(value: object) -> bool:
         return False
     module = sys.modules.get(getattr(value, "__module__", "") or "")
     filename = getattr(module, "__file__", None)
-    if not isinstance(filename, str) or not filename or filename.startswith("<"):
-        return False
-    real = os.path.realpath(filename)
-    return not any(real.startswith(root + os.sep) for root in library_roots())
+    return isinstance(filename, str) and is_user_path(filename)
 
 
 def is_user_function(value: object) -> bool:
     """A Python function defined in a file outside the standard library, site-packages
     and ato."""
-    if not isinstance(value, types.FunctionType):
-        return False
-    filename = value.__code__.co_filename
-    if not filename or filename.startswith("<"):
-        return False
-    real = os.path.realpath(filename)
-    return not any(real.startswith(root + os.sep) for root in library_roots())
+    return isinstance(value, types.FunctionType) and is_user_path(value.__code__.co_filename)
 
 
 def _callee_name(value: Any, name: str, namespace: Mapping[str, Any]) -> str:

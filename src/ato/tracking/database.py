@@ -34,8 +34,10 @@ from ato.tracking.settings import CONFIG_URL, Origin
 
 __all__ = [
     "BUSY_TIMEOUT_S",
+    "RECOVER",
     "connect_or_refuse",
     "is_busy",
+    "is_damaged",
     "is_sqlite",
     "not_a_database",
     "open_engine",
@@ -160,11 +162,10 @@ def _cannot_connect(error: DBAPIError, url: str, origin: Origin) -> TrackerDatab
     shown = origin.given(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if "malformed" in first or "not a database" in first:
+        if is_damaged(first):
             return TrackerDatabaseError(
-                f"The tracker database {shown} is damaged ({first}). Recover what it "
-                f"holds with 'sqlite3 FILE .recover | sqlite3 RECOVERED.db', restore it "
-                f"from a backup, or {origin.instead()}."
+                f"The tracker database {shown} is damaged ({first}). {RECOVER}; or "
+                f"{origin.instead()}."
             )
         return TrackerDatabaseError(
             f"SQLite cannot open the tracker database {shown} ({first}). Check that "
@@ -176,6 +177,17 @@ def _cannot_connect(error: DBAPIError, url: str, origin: Origin) -> TrackerDatab
         f"Check that the server is running and accepts connections there, and "
         f"the user, password and database name; or log to an SQLite file."
     )
+
+
+RECOVER = (
+    "Recover what it holds with 'sqlite3 FILE .recover | sqlite3 RECOVERED.db', or "
+    "restore it from a backup"
+)
+
+
+def is_damaged(said: str) -> bool:
+    """Whether SQLite's message says the file is damaged (a torn or overwritten page)."""
+    return "malformed" in said or "not a database" in said
 
 
 def not_a_database(
