@@ -11,7 +11,7 @@ import pytest
 
 from ato.adict import ADict
 from ato.db_routers.sql import manager
-from ato.errors import ProjectNotFoundError, RunNotFoundError
+from ato.errors import ProjectNotFoundError, RunNotFoundError, TrackerDatabaseError
 from ato.tracking import SQLFinder, SQLLogger
 from tests.tracking.helpers import make_config
 
@@ -200,3 +200,39 @@ def test_a_curve_is_steps_and_values_by_step_with_nan_kept(db_url):
     assert [step for step, _ in curve] == [0, 1, 2]
     assert curve[0] == (0, 1.0) and math.isnan(curve[1][1]) and curve[2] == (2, 0.5)
     assert SQLFinder(make_config(db_url)).curve(run_id, "missing") == []
+
+
+def _misdirect_the_first_lookup(path) -> None:
+    """Overwrite the first key of the runs table's root page with 0: SQLite then looks
+    for the first runs on the wrong leaf, while a scan of the table still finds them."""
+    import sqlite3
+    import struct
+
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+        (root,) = connection.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'experiments'"
+        ).fetchone()
+    data = bytearray(path.read_bytes())
+    start = (root - 1) * page_size
+    assert data[start] == 5, "the runs table should span several pages"  # interior page
+    (first_cell,) = struct.unpack(">H", data[start + 12 : start + 14])
+    data[start + first_cell + 4] = 0  # the cell: child page (4 bytes), then its last id
+    path.write_bytes(bytes(data))
+
+
+def test_a_run_lost_to_a_damaged_page_is_not_reported_missing(tmp_path):
+    path = tmp_path / "damaged.db"
+    url = f"sqlite:///{path}"
+    for index in range(40):
+        config = make_config(url, "vision", lr=index, note="x" * 300)
+        with SQLLogger(config).run():
+            pass
+    _misdirect_the_first_lookup(path)
+    finder = SQLFinder(url)
+    with pytest.raises(TrackerDatabaseError) as error:
+        finder.resolve_run_or_raise(1)
+    said = str(error.value)
+    assert "damaged.db" in said and "is damaged" in said and ".recover" in said
+    assert "No run" not in said

@@ -14,9 +14,15 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from ato.errors import InvalidArgumentError, ProjectNotFoundError, RunNotFoundError, did_you_mean
+from ato.errors import (
+    InvalidArgumentError,
+    ProjectNotFoundError,
+    RunNotFoundError,
+    TrackerDatabaseError,
+    did_you_mean,
+)
 from ato.tracking import searches, traces
-from ato.tracking.database import connect_or_refuse, open_engine
+from ato.tracking.database import RECOVER, connect_or_refuse, open_engine
 from ato.tracking.reading import RunReader
 from ato.tracking.runs import MetricPoint, ProjectRecord, Run
 from ato.tracking.schema import as_utc
@@ -182,6 +188,15 @@ class SQLFinder:
     def _run_not_found(self, spec: Any) -> str:
         with self.engine.connect() as connection:
             ids = [int(i) for i in connection.execute(text("SELECT id FROM experiments")).scalars()]
+            listed = str(spec).strip().isdigit() and int(spec) in ids
+            damage = self._damage(
+                connection, f"run {int(spec)} is in the table" if listed else None
+            )
+        if damage is not None:
+            raise TrackerDatabaseError(
+                f"The tracker database {masked_url(self.db_path)!r} is damaged ({damage}). "
+                f"{RECOVER}."
+            )
         if not ids:
             return f"No run {spec!r}: this database has no runs yet."
         if isinstance(spec, int) or str(spec).strip().isdigit():
@@ -196,6 +211,18 @@ class SQLFinder:
             f"No run {spec!r}: no id or UUID (prefix) matches{prefix}. Run ids go from "
             f"{min(ids)} to {max(ids)}; 'ato runs PROJECT' lists them."
         )
+
+    def _damage(self, connection: Connection, listed: str | None = None) -> str | None:
+        """What shows the runs table damaged, or None: a torn page can send the lookup
+        of a run by id astray while a scan of the table still lists it (``listed``
+        says so), and SQLite checks a table's pages in one pass."""
+        if connection.dialect.name == "sqlite":
+            found = connection.exec_driver_sql("PRAGMA quick_check(experiments)").scalars()
+            lines = [line for said in found for line in str(said).splitlines()]
+            problems = [line for line in lines if line != "ok" and not line.startswith("***")]
+            if problems:
+                return problems[0]
+        return f"{listed}, but looking it up by id does not find it" if listed else None
 
     def previous_run(self, run: Run) -> Run | None:
         """The run of ``run``'s project that started just before it."""
