@@ -39,6 +39,7 @@ from ato.registry import DEFAULT_REGISTRY, ScopeRegistry
 
 if TYPE_CHECKING:
     from ato.adict import ADict
+    from ato.provenance import Source
     from ato.scope import Scope
 
 __all__ = [
@@ -83,8 +84,13 @@ def _program() -> str:
     return os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
 
 
-def prepare_scopes(registry: ScopeRegistry, scopes: Sequence[Scope]) -> None:
-    """Read the command line (once), apply ``scopes`` and run any command."""
+def prepare_scopes(
+    registry: ScopeRegistry,
+    scopes: Sequence[Scope],
+    layers: Sequence[tuple[Source | str, Mapping[str, Any]]] = (),
+) -> None:
+    """Read the command line (once), apply ``scopes`` (with ``layers`` on top, as
+    :meth:`Scope.apply` takes them) and run any command."""
     reading = any(scope.command_line for scope in registry.values())
     first_time = not registry.parsed and reading
     try:
@@ -94,8 +100,9 @@ def prepare_scopes(registry: ScopeRegistry, scopes: Sequence[Scope]) -> None:
         commands = list(registry.commands)
         targets = list(registry.values()) if commands else list(scopes)
         for scope in targets:
-            if not scope.is_applied or not scope.command_line:
-                scope.apply()
+            own = layers if any(scope is given for given in scopes) else ()
+            if not scope.is_applied or not scope.command_line or own:
+                scope.apply(*own)
     except (
         CommandLineError,
         OverrideTypeError,

@@ -27,7 +27,9 @@ def _order_line(scope: Scope) -> list[str]:
         ordered = sorted(views, key=lambda v: v.sort_key())
         return [v.name if v.name in applied else f"[{v.name}]" for v in ordered]
 
-    line = " → ".join([*names(False), "(CLI Inputs)", *names(True)])
+    # Layers a caller adds after the command line (a search's values): by their kind.
+    layers = [f"({source.kind.title()})" for source in scope._layers]
+    line = " → ".join([*names(False), "(CLI Inputs)", *layers, *names(True)])
     if "[" not in line:
         return [line]
     return [line, "([view]: not applied this time; name it on the command line to apply it)"]

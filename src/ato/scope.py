@@ -88,6 +88,7 @@ class Scope(Scope2xNames):
         self._selected: list[str] = []
         self._literals: list[Override] = []
         self._recorder: Recorder | None = None
+        self._layers: tuple[Source, ...] = ()  # the sources of the last assembly's layers
         self._order_counter = 0
         self.active = True
         self.is_applied = False
@@ -243,6 +244,7 @@ class Scope(Scope2xNames):
             self.name,
             sourced,
         )
+        self._layers = tuple(source for source, _ in sourced)
         self.is_applied = True
         if self._literals:
             # With several scopes, keys are typed with their scope's name: show them so.

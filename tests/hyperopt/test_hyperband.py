@@ -283,6 +283,49 @@ def test_a_searched_key_no_view_sets_is_not_a_typo_even_when_strict():
     assert result.config.optimizer.momentum == 0.99
 
 
+def test_a_lazy_view_may_read_a_searched_key_that_no_view_sets():
+    scope = Scope(strict=True)
+
+    @scope.observe(default=True)
+    def defaults(config):
+        config.epochs = 10  # no lr: only the search sets it
+
+    @scope.observe(default=True, lazy=True)
+    def warmup(config):
+        config.warmup_lr = config.lr / 10
+
+    spaces = ADict(lr=ADict(param_type="FLOAT", param_range=(1e-3, 1e-1), num_samples=3))
+    hyperband = HyperBand(scope, spaces, 0.5, 1, progress=False)
+
+    @hyperband.main
+    def train(config):
+        assert config.warmup_lr == pytest.approx(config.lr / 10)
+        return -abs(config.lr - 0.0505)
+
+    assert train().config.lr == pytest.approx(0.0505)
+
+
+def test_manual_under_a_search_names_the_search_as_the_source_of_searched_keys(
+    scope, spaces, monkeypatch, capsys
+):
+    monkeypatch.setattr(sys, "argv", ["train.py", "manual"])
+    hyperband = HyperBand(scope, spaces, 0.5, 2, progress=False)
+
+    @hyperband.main
+    def train(config):
+        raise AssertionError("manual runs no trial")
+
+    with pytest.raises(SystemExit) as stop:
+        train()
+    assert stop.value.code == 0
+    shown = capsys.readouterr().out
+    assert "defaults → [wide] → (CLI Inputs) → (Search) → derived" in shown, shown
+    lr_line = next(line for line in shown.splitlines() if line.strip().startswith("lr"))
+    assert "search" in lr_line, shown
+    batch_line = next(line for line in shown.splitlines() if "batch_size" in line)
+    assert "defaults" in batch_line and "search" not in batch_line, shown
+
+
 def test_the_trial_function_gets_the_config_by_the_scopes_name():
     scope = Scope(name="cfg")
 

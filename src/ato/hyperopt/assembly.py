@@ -15,7 +15,11 @@ from ato.adict import ADict
 from ato.provenance import Source
 from ato.scope import Scope
 
-__all__ = ["assemble_trial", "search_source"]
+__all__ = ["PREVIEW_SOURCE", "assemble_trial", "search_source"]
+
+
+#: The source of searched values in a config assembled outside a trial (``manual``).
+PREVIEW_SOURCE = Source("search", "search (each trial sets its own)")
 
 
 def search_source(rung: int, bracket: int | None = None) -> Source:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ato.adict import ADict
 from ato.entry import call_with_configs, prepare_scopes
 from ato.errors import first_line
-from ato.hyperopt.assembly import assemble_trial, search_source
+from ato.hyperopt.assembly import PREVIEW_SOURCE, assemble_trial, search_source
 from ato.hyperopt.errors import (
     RankStoppedError,
     SearchSettingsError,
@@ -216,7 +216,11 @@ class HyperOpt:
     def _run(
         self, evaluate: Callable[[ADict], Any], trial_code: Callable[..., Any] | None
     ) -> ADict:
-        prepare_scopes(self.scope.registry, [self.scope])  # the command line, once
+        # The command line, once, assembled as a trial is (a lazy view may read a
+        # searched key that no view sets), at the search's first point: what `manual`
+        # shows.
+        first = self.space.sample([0.0] * len(self.space.parameters))
+        prepare_scopes(self.scope.registry, [self.scope], [(PREVIEW_SOURCE, first)])
         self._trial_name = named_function(trial_code or evaluate)
         code = trial_code or evaluate
         every = together(
