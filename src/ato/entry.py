@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from ato.scope import Scope
 
 __all__ = [
+    "arguments_with_configs",
     "call_with_configs",
     "entry_point",
     "parse_args_pythonic",
@@ -175,6 +176,17 @@ def call_with_configs(
     The caller's positional arguments fill the other parameters in order; a config the
     caller passes explicitly wins; a function with ``**kwargs`` receives every config.
     """
+    positional, keywords = arguments_with_configs(signature, configs, args, kwargs)
+    return func(*positional, **keywords)
+
+
+def arguments_with_configs(
+    signature: inspect.Signature,
+    configs: Mapping[str, Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> tuple[list[Any], dict[str, Any]]:
+    """The positional and keyword arguments :func:`call_with_configs` calls with."""
     parameters = signature.parameters
     takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
     inject = {
@@ -183,7 +195,7 @@ def call_with_configs(
         if (name in parameters or takes_any) and name not in kwargs
     }
     if not inject:
-        return func(*args, **kwargs)
+        return list(args), dict(kwargs)
     remaining = list(args)
     positional: list[Any] = []
     for parameter in parameters.values():
@@ -199,7 +211,7 @@ def call_with_configs(
         elif parameter.kind is parameter.VAR_POSITIONAL:
             break
     positional.extend(remaining)
-    return func(*positional, **kwargs, **inject)
+    return positional, {**kwargs, **inject}  # a config passed by keyword is not injected
 
 
 def parse_args_pythonic(

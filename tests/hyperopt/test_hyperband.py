@@ -564,6 +564,21 @@ def test_a_trial_function_that_cannot_get_the_config_is_refused_before_any_trial
     assert calls == []
 
 
+def test_a_trial_function_missing_another_argument_is_refused_before_any_trial(scope, spaces):
+    calls = []
+
+    @HyperBand(scope, spaces, 0.5, 2, progress=False).main
+    def train(config, epochs):
+        calls.append(1)
+        return lr_score(config) * epochs
+
+    with pytest.raises(SearchSettingsError, match="missing a required argument: 'epochs'"):
+        train()
+    assert calls == []
+    assert train(3).config.model == "resnet101"  # given, it runs
+    assert train(epochs=3).config.model == "resnet101"
+
+
 def test_a_trial_function_may_read_the_scope_instead(spaces):
     scope = Scope(name="hparams")
 

@@ -97,14 +97,27 @@ class Trainer:
         return config.lr * self.epochs
 
 
-def test_plain_values_a_trial_carries_count_mutable_ones_do_not():
+def test_plain_values_a_trial_carries_count_as_they_are_at_the_start_logs_do_not():
     log = []
     assert search_identity(FACTS, {}, (), _make_trial(1, log)) != search_identity(
         FACTS, {}, (), _make_trial(1000, log)
     )
+    # A list the trial reads (epochs per rung) counts by its contents...
+    assert search_identity(FACTS, {}, (), _closing_over([1, 10, 100])) != search_identity(
+        FACTS, {}, (), _closing_over([5, 50, 500])
+    )
+    # ...a list it fills is its log: the same search started again after it grew.
     assert search_identity(FACTS, {}, (), _make_trial(1, [])) == search_identity(
         FACTS, {}, (), _make_trial(1, [1, 2, 3])
-    )  # a list of results grows during a run: it is no setting
+    )
+    data = np.arange(6.0)
+    assert search_identity(FACTS, {}, (), _closing_over(data)) != search_identity(
+        FACTS, {}, (), _closing_over(data * 2)
+    )
+    objects = np.array([object()], dtype=object)  # no value to compare: not counted
+    assert search_identity(FACTS, {}, (), _closing_over(objects)) == search_identity(
+        FACTS, {}, (), _closing_over(np.array([object()], dtype=object))
+    )
     for make in (lambda t: t, lambda t: t.train):  # a callable instance, a bound method
         assert search_identity(FACTS, {}, (), make(Trainer(1))) != search_identity(
             FACTS, {}, (), make(Trainer(1000))
@@ -140,12 +153,13 @@ def _closing_over(value):
 @pytest.mark.parametrize(
     ("one", "other"),
     [
+        ({"lr": [0.1, 0.01]}, {"lr": [0.1, 0.02]}),
         (Loss.MSE, Loss.MAE),
         (np.float64(1.0), np.float64(10.0)),
         (frozenset({"a", "b"}), frozenset({"a", "c"})),
         ((1, (2, 3)), (1, (2, 4))),
     ],
-    ids=["enum", "numpy", "frozenset", "tuple"],
+    ids=["dict", "enum", "numpy", "frozenset", "tuple"],
 )
 def test_carried_enums_numpy_scalars_and_collections_count(one, other):
     assert search_identity(FACTS, {}, (), _closing_over(one)) != search_identity(
@@ -192,4 +206,30 @@ def test_a_namedtuple_or_deep_tuple_does_not_break_the_identity():
 def test_plain_arguments_the_trial_is_called_with_count():
     assert search_identity(FACTS, {}, (), _trial, arguments={"epochs": 10}) != search_identity(
         FACTS, {}, (), _trial, arguments={"epochs": 20}
+    )
+
+
+def test_plain_data_arguments_the_trial_is_called_with_count():
+    assert search_identity(FACTS, {}, (), _trial, arguments={"#0": [1, 10]}) != search_identity(
+        FACTS, {}, (), _trial, arguments={"#0": [1, 20]}
+    )
+
+
+class Recorder:
+    def __init__(self, epochs):
+        self.epochs, self.results = epochs, []
+
+    def __call__(self, config):
+        self.results.append(config)
+        return self.epochs[0]
+
+
+def test_an_instance_counts_the_lists_it_reads_not_those_it_fills():
+    grown = Recorder([1, 10])
+    grown.results.extend([1, 2, 3])
+    assert search_identity(FACTS, {}, (), Recorder([1, 10])) == search_identity(
+        FACTS, {}, (), grown
+    )
+    assert search_identity(FACTS, {}, (), Recorder([1, 10])) != search_identity(
+        FACTS, {}, (), Recorder([5, 50])
     )

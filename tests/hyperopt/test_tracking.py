@@ -397,10 +397,11 @@ def test_a_search_that_stopped_at_a_failure_with_on_error_raise_tries_it_again(
     """Started again, it raises as an uninterrupted search does (or goes on, if the
     failure was passing), instead of taking the stored failure as a result."""
     url = f"sqlite:///{tmp_path}/runs.db"
-    broken = [True]
+    broken = tmp_path / "vit-is-broken"  # outside the trial's settings: a passing failure
+    broken.touch()
 
     def trial(config):
-        if broken[0] and config.model == "vit":
+        if broken.exists() and config.model == "vit":
             raise RuntimeError("vit is broken")
         return lr_score(config)
 
@@ -410,7 +411,7 @@ def test_a_search_that_stopped_at_a_failure_with_on_error_raise_tries_it_again(
     for _ in range(2):
         with pytest.raises(RuntimeError, match="vit is broken"):
             search()
-    broken[0] = False  # a passing failure (a full disk, a lost node): not an edit
+    broken.unlink()  # the failure passed (a full disk, a lost node): not an edit
     result = search()
     assert result.config.model == "resnet101"
     with create_engine(url).connect() as connection:
@@ -536,3 +537,17 @@ def test_a_trial_that_exits_leaves_its_run_failed_or_killed_not_completed(
         search = connection.execute(select(searches.c.status)).scalar()
     assert last.status == status and type(stop).__name__ in last.error
     assert search == ("killed" if status == "killed" else "failed")
+
+
+def test_a_list_of_budgets_the_trial_reads_edited_between_starts_is_another_search(
+    scope, spaces, tmp_path
+):
+    url = f"sqlite:///{tmp_path}/runs.db"
+
+    def search(epochs):
+        hyperband = HyperBand(scope, spaces, 0.5, 2, tracker=url, progress=False)
+        return hyperband.main(lambda config: lr_score(config) + epochs[config.__num_halved__])()
+
+    first, second = search([1, 10, 100, 1000]), search([1, 10, 100, 1400])
+    assert first.search_id != second.search_id
+    assert second.metric == pytest.approx(first.metric + 400)

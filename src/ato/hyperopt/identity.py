@@ -5,7 +5,8 @@ search is tracked (only then is there something to resume), the config every tri
 from, the logic of the views that assemble it (lazy branches the starting config does not
 take included), the logic of the trial function (its canonical fingerprint combined with
 its callees': a comment or a renamed local does not count, an edit does) and the plain
-values it carries (closure, instance). Stored metrics measured under another config or other
+values it carries (closure, instance: numbers, strings, lists and dicts of them, numpy
+arrays), as they are at the start. Stored metrics measured under another config or other
 code would otherwise be mixed into the new search. Keys that differ at every start by
 design do not count: the tracker's settings (``experiment.project_name``, ``.sql``,
 ``.volatile``; another ``experiment.*`` key, a seed, does count), keys marked volatile,
@@ -19,6 +20,7 @@ from __future__ import annotations
 import enum
 import functools
 import hashlib
+import inspect
 import json
 import re
 import types
@@ -93,29 +95,48 @@ def _hash_of(value: Any) -> str:
         return f"<{type(value).__qualname__}>"
 
 
+def _plain(value: Any) -> bool:
+    """A setting's kind of value: an immutable one, plain data (lists, dicts and sets of
+    numbers and strings, as ``epochs = [1, 10, 100]``) or a numpy array of numbers or
+    text. Other objects (a model, a data loader, a file) hold state, not settings."""
+    from ato.globals_code import is_plain_data
+
+    if _immutable(value) or is_plain_data(value):
+        return True
+    kind = type(value)
+    if kind.__module__ != "numpy" or kind.__name__ != "ndarray":
+        return False
+    return bool(value.dtype.kind in "biufcSU")
+
+
 def plain_values(values: Mapping[str, Any]) -> dict[str, str]:
-    """The hashes of the immutable ones of ``values`` (by name)."""
-    return {name: _hash_of(value) for name, value in values.items() if _immutable(value)}
+    """The hashes of the plain ones of ``values`` (by name), as they are now."""
+    return {name: _hash_of(value) for name, value in values.items() if _plain(value)}
 
 
 def carried_values(func: Any) -> dict[str, str]:
-    """The plain immutable values ``func`` carries: its closure's (``epochs`` of an
-    enclosing function) and, for a callable instance or a bound method, its instance's
-    (``Trainer(epochs=100)``). They change what a trial does as its code would; mutable
-    values (a list of results, a cache) are left out, as they change during a run."""
+    """The plain values ``func`` carries, as they are when the search starts: its
+    closure's (``epochs = [1, 10, 100]`` of an enclosing function) and, for a callable
+    instance or a bound method, its instance's (``Trainer(epochs=100)``). They change
+    what a trial does as its code would. A list or dict the function's own code fills
+    (``history.append(metric)``, ``cache[key] = ...``) is its log, not a setting, and
+    does not count (see :mod:`ato.hyperopt.filled`)."""
+    from ato.hyperopt.filled import filled_names
+
     values: dict[str, Any] = {}
     seen: set[int] = set()
 
-    def visit(obj: Any, label: str, depth: int) -> None:
+    def visit(obj: Any, label: str, depth: int, method: Any = None) -> None:
         if depth > 8 or id(obj) in seen:
             return
         seen.add(id(obj))
         if isinstance(obj, functools.partial):  # its arguments count in its fingerprint
             visit(obj.func, label, depth + 1)
         elif isinstance(obj, types.MethodType):
-            visit(obj.__self__, label, depth + 1)
+            visit(obj.__self__, label, depth + 1, obj.__func__)
             visit(obj.__func__, label, depth + 1)
         elif isinstance(obj, types.FunctionType):
+            filled = filled_names(obj)
             cells = zip(obj.__code__.co_freevars, obj.__closure__ or (), strict=False)
             for name, cell in cells:
                 try:
@@ -124,14 +145,17 @@ def carried_values(func: Any) -> dict[str, str]:
                     continue
                 if isinstance(content, (types.FunctionType, functools.partial)):
                     visit(content, f"{label}{name}.", depth + 1)  # under a decorator
-                else:
+                elif name not in filled:
                     values[f"{label}{name}"] = content
             wrapped = getattr(obj, "__wrapped__", None)
             if wrapped is not None:
                 visit(wrapped, label, depth + 1)
         elif not isinstance(obj, type) and hasattr(obj, "__dict__"):
+            runs = method or inspect.getattr_static(type(obj), "__call__", None)  # what a call runs
+            filled = filled_names(runs) if isinstance(runs, types.FunctionType) else frozenset()
             for name, value in vars(obj).items():
-                values[f"{label}self.{name}"] = value
+                if f"self.{name}" not in filled:
+                    values[f"{label}self.{name}"] = value
 
     visit(func, "", 0)
     return plain_values(values)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ato.adict import ADict
-from ato.entry import call_with_configs, prepare_scopes
+from ato.entry import arguments_with_configs, call_with_configs, prepare_scopes
 from ato.errors import first_line
 from ato.hyperopt.assembly import PREVIEW_SOURCE, assemble_trial, search_source
 from ato.hyperopt.errors import (
@@ -151,7 +151,7 @@ class HyperOpt:
         @functools.wraps(func)
         def launch(*args: Any, **kwargs: Any) -> ADict:
             self._check_callable(func, signature, args, kwargs)
-            self._called_with = {**{f"#{i}": a for i, a in enumerate(args)}, **kwargs}
+            self._called_with = self._settings_among(func, signature, args, kwargs)
 
             def evaluate(config: ADict) -> Any:
                 configs = {self.scope.name: config}
@@ -191,11 +191,20 @@ class HyperOpt:
             )
         name = self.scope.name
         parameters = signature.parameters
-        if name in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-            return
+        takes_config = name in parameters or any(
+            p.kind is p.VAR_KEYWORD for p in parameters.values()
+        )
+        positional, keywords = arguments_with_configs(signature, {name: None}, args, kwargs)
         try:
-            signature.bind(*args, **kwargs)
+            signature.bind(*positional, **keywords)
         except TypeError as error:
+            if takes_config:
+                raise SearchSettingsError(
+                    f"The trial function {named_function(func)} cannot be called with the "
+                    f"arguments the search was started with ({error}); every trial would "
+                    f"fail. Pass them when calling it: {getattr(func, '__name__', 'train')}"
+                    f"(...)."
+                ) from None
             first = next(iter(parameters), "config")
             raise SearchSettingsError(
                 f"The trial function {named_function(func)} cannot be called: it takes "
@@ -203,6 +212,30 @@ class HyperOpt:
                 f"{name!r}, which none of its parameters has ({error}). Name its config "
                 f"parameter {name!r}, or name the scope after it: Scope(name={first!r})."
             ) from None
+
+    def _settings_among(
+        self,
+        func: Callable[..., Any],
+        signature: inspect.Signature,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The arguments the trial function is called with, by position (``#0``) or
+        keyword, but those it fills as it runs (a list it appends results to)."""
+        from ato.hyperopt.filled import filled_names
+
+        filled = filled_names(func)
+        kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        names = [
+            p.name for p in signature.parameters.values()
+            if p.kind in kinds and p.name != self.scope.name
+        ]  # fmt: skip
+        positional = {
+            f"#{i}": value
+            for i, value in enumerate(args)
+            if i >= len(names) or names[i] not in filled
+        }
+        return {**positional, **{k: v for k, v in kwargs.items() if k not in filled}}
 
     def run(
         self, evaluate: Callable[[ADict], Any], trial_code: Callable[..., Any] | None = None

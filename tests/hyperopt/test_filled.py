@@ -1,0 +1,53 @@
+"""Which values a trial function fills as it runs (its logs), told from its code."""
+
+from __future__ import annotations
+
+from ato.hyperopt.filled import filled_names
+
+
+def _closures():
+    history, cache, seen, total, epochs, count = [], {}, set(), [0], [1, 10], 0
+
+    def trial(config, log):
+        nonlocal count
+        history.append(config)
+        cache[config] = 1
+        seen.add(config)
+        total[0] += 1
+        log.extend([1])
+        count += 1
+        shadow = []  # a local of its own
+        shadow.append(1)
+        return epochs[config]
+
+    return trial
+
+
+class Trainer:
+    def __init__(self):
+        self.epochs, self.results, self.best = [1, 10], [], {}
+
+    def __call__(self, config):
+        self.results.append(config)
+        self.best["x"] = config
+        return self.epochs[0]
+
+
+def test_names_the_code_fills_are_told_from_those_it_reads():
+    filled = filled_names(_closures())
+    assert {"history", "cache", "seen", "total", "log", "count"} <= filled
+    assert "epochs" not in filled and "config" not in filled
+
+
+def test_attributes_of_the_instance_filled_by_its_method():
+    filled = filled_names(Trainer.__call__)
+    assert filled == {"self.results", "self.best"}
+
+
+def test_a_lambda_and_code_without_source():
+    calls: list[int] = []
+    assert filled_names(lambda config: calls.append(1) or config) == {"calls"}
+    assert filled_names(len) == frozenset()
+    namespace: dict = {}
+    exec("def f(config, log):\n    log.append(1)\n", namespace)  # no file to read
+    assert filled_names(namespace["f"]) == frozenset()
