@@ -97,6 +97,16 @@ def test_provenance_and_explain():
         scope.provenance("lrr")
 
 
+def test_explain_of_a_section_explains_each_key_it_holds():
+    scope = make_scope()
+    scope.assign(["model.depth=101"])
+    scope.apply()
+    said = scope.explain("model")
+    assert said.startswith("model is a section: ")
+    assert "model.depth = 101, set by command line (model.depth=101), which replaced 50" in said
+    assert "removed" not in said
+
+
 def test_chain_with_applies_dependencies_first_once():
     scope = Scope()
     order = []

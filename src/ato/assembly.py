@@ -40,7 +40,7 @@ from ato.paths import set_value
 from ato.provenance import Provenance, Recorder, Source, dotted
 from ato.views import View
 
-__all__ = ["Assembly", "Layer", "LazyBlock", "assemble", "check_command_line_keys"]
+__all__ = ["Assembly", "Layer", "LazyBlock", "Whole", "assemble", "check_command_line_keys"]
 
 
 class Assembly:
@@ -184,12 +184,30 @@ def _exists(config: Mapping[str, Any], path: Sequence[str]) -> bool:
     return True
 
 
+class Whole:
+    """A layer's value set as one value, as ``model={...}`` on the command line: a dict
+    replaces the section instead of being merged into it leaf by leaf (a searched
+    category that is a whole preset)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
 def _dotted_leaves(values: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """A layer's values leaf by leaf (``{"model": {"depth": 50}}`` gives ``model.depth``),
-    so that each leaf has its own provenance."""
-    found = []
+    so that each leaf has its own provenance; a :class:`Whole` value stays one."""
+    found: list[tuple[str, Any]] = []
     for key, value in values.items():
-        if isinstance(value, Mapping) and value:
+        if isinstance(value, Whole):
+            found.append(
+                (
+                    str(key),
+                    ADict(value.value).clone() if isinstance(value.value, Mapping) else value.value,
+                )
+            )
+        elif isinstance(value, Mapping) and value:
             found += [(f"{key}.{inner}", leaf) for inner, leaf in _dotted_leaves(value)]
         else:
             found.append((str(key), value))

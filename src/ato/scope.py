@@ -280,16 +280,20 @@ class Scope(Scope2xNames):
         return [record for k in under for record in self._recorder.provenance(k)]
 
     def explain(self, key: str) -> str:
-        """One sentence on where ``key``'s value came from."""
+        """One sentence on where ``key``'s value came from; for a section, one for each
+        key under it that it holds now."""
         entries = self.provenance(key)
-        last = entries[-1]
-        if last.deleted:
-            return f"{key} was removed by {last.source}."
-        text = f"{key} = {last.value!r}, set by {last.source}"
-        for previous in reversed(entries[:-1]):
-            if not previous.deleted:
-                text += f", which replaced {previous.value!r} from {previous.source}"
-        return text + "."
+        by_key: dict[str, list[Provenance]] = {}
+        for record in entries:
+            by_key.setdefault(record.key, []).append(record)
+        if list(by_key) == [key]:
+            return _sentence(key, entries)
+        # A section: the records of different keys do not make one history.
+        held = [k for k, records in by_key.items() if k != key and not records[-1].deleted]
+        shown = [_sentence(k, by_key[k]) for k in held] or [
+            _sentence(key, by_key.get(key, entries))
+        ]
+        return f"{key} is a section: " + " ".join(shown)
 
     def _history(self) -> dict[tuple[Any, ...], list[tuple[Any, Source]]]:
         if self._recorder is None:
@@ -457,3 +461,15 @@ class MultiScope:
             lambda: [scope for scope in self.scopes if scope.active],
             f"MultiScope({names})",
         )
+
+
+def _sentence(key: str, entries: list[Provenance]) -> str:
+    """Where ``key``'s value came from, from its records (oldest first)."""
+    last = entries[-1]
+    if last.deleted:
+        return f"{key} was removed by {last.source}."
+    text = f"{key} = {last.value!r}, set by {last.source}"
+    for previous in reversed(entries[:-1]):
+        if not previous.deleted:
+            text += f", which replaced {previous.value!r} from {previous.source}"
+    return text + "."

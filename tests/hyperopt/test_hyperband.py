@@ -326,6 +326,30 @@ def test_manual_under_a_search_names_the_search_as_the_source_of_searched_keys(
     assert "defaults" in batch_line and "search" not in batch_line, shown
 
 
+@pytest.mark.parametrize(
+    "default", [ADict(name="resnet", depth=50), "sgd"], ids=["section", "scalar"]
+)
+def test_a_category_that_is_a_dict_replaces_the_key_as_on_the_command_line(default):
+    scope = Scope()
+
+    @scope.observe(default=True)
+    def defaults(config):
+        config.model = default
+
+    presets = [{"name": "vit"}, {"name": "mlp", "hidden": 128}]
+    spaces = ADict(model=ADict(param_type="CATEGORY", categories=presets))
+    seen = []
+
+    @HyperBand(scope, spaces, 0.5, 1, progress=False).main
+    def train(config):
+        seen.append(config.model.to_dict())
+        return config.model.name == "vit"
+
+    assert train().config.model == {"name": "vit"}
+    assert {"name": "mlp", "hidden": 128} in seen and all(len(s) <= 2 for s in seen)
+    assert scope.provenance("model.name")[-1].source.kind == "search"
+
+
 def test_the_trial_function_gets_the_config_by_the_scopes_name():
     scope = Scope(name="cfg")
 
@@ -690,7 +714,7 @@ def test_a_rate_keeps_the_fraction_it_is_written_as(scope, rate, sizes):
     assert HyperBand(scope, grid, rate, 4).rung_sizes == sizes
 
 
-@pytest.mark.parametrize("key", ["__num_halved__", "__budget__", "__search_id__"])
+@pytest.mark.parametrize("key", ["__num_halved__", "__budget__", "__search_id__", "__metric__"])
 def test_a_key_the_search_writes_cannot_be_searched(scope, key):
     with pytest.raises(SearchSettingsError, match=f"searches '{key}', a key the search itself"):
         HyperBand(scope, {key: ADict(param_type="CATEGORY", categories=[1, 2])}, 0.5, 1)

@@ -57,6 +57,17 @@ def test_integer_grid_has_no_duplicates_and_keeps_both_bounds(low, width, count,
     assert points == sorted(points)
 
 
+@pytest.mark.parametrize("name", ["optimizer..lr", "", ".lr", "lr.", 3])
+def test_a_name_with_an_empty_part_is_refused(name):
+    with pytest.raises(SearchSpaceError, match=r"has an empty part|is not a string"):
+        SearchSpace({name: ADict(param_type="FLOAT", param_range=(0.1, 0.2))})
+
+
+def test_an_empty_part_inside_a_section_is_refused():
+    with pytest.raises(SearchSpaceError, match=r"'optimizer\.'"):
+        SearchSpace({"optimizer": {"": ADict(param_type="FLOAT", param_range=(0.1, 0.2))}})
+
+
 def test_grid_is_the_product_with_dotted_and_nested_names():
     space = SearchSpace(
         ADict(

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ato.adict import ADict
 from ato.entry import arguments_with_configs, call_with_configs, prepare_scopes
 from ato.errors import first_line
-from ato.hyperopt.assembly import PREVIEW_SOURCE, assemble_trial, search_source
+from ato.hyperopt.assembly import PREVIEW_SOURCE, assemble_trial, search_layer, search_source
 from ato.hyperopt.errors import (
     RankStoppedError,
     SearchSettingsError,
@@ -47,6 +47,8 @@ log = logging.getLogger("ato.hyperopt")
 
 #: Keys a search writes into each trial's config (source kind "search bookkeeping").
 BOOKKEEPING_KEYS = ("__num_halved__", "__budget__", "__search_id__")
+#: Keys the search writes into its result's configs and logs.
+RESULT_KEYS = ("__metric__",)
 
 Position = tuple[int, int, int]  # (bracket, rung, trial)
 
@@ -115,12 +117,13 @@ class HyperOpt:
         self.scope, self.search_spaces, self.tracker = scope, search_spaces, tracker
         self.mode, self.on_error, self.show_progress = mode, on_error, progress
         self.space = SearchSpace(search_spaces)
-        reserved = [name for name in self.space.names if name in BOOKKEEPING_KEYS]
+        written = (*BOOKKEEPING_KEYS, *RESULT_KEYS)
+        reserved = [name for name in self.space.names if name in written]
         if reserved:
             raise SearchSettingsError(
                 f"The search space searches {reserved[0]!r}, a key the search itself writes "
-                f"into each trial's config ({', '.join(BOOKKEEPING_KEYS)}); the searched "
-                f"value would never be seen. Search a key of your own."
+                f"into each trial's config or its result ({', '.join(written)}); the "
+                f"searched value would be lost. Search a key of your own."
             )
         self.group = group or ProcessGroup()
         self.search_id: str | None = None
@@ -253,7 +256,7 @@ class HyperOpt:
         # searched key that no view sets), at the search's first point: what `manual`
         # shows.
         first = self.space.sample([0.0] * len(self.space.parameters))
-        prepare_scopes(self.scope.registry, [self.scope], [(PREVIEW_SOURCE, first)])
+        prepare_scopes(self.scope.registry, [self.scope], [search_layer(PREVIEW_SOURCE, first)])
         self._trial_name = named_function(trial_code or evaluate)
         code = trial_code or evaluate
         every = together(

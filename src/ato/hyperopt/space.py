@@ -373,6 +373,13 @@ def _parameters(spec: Mapping[str, Any]) -> Iterator[Parameter]:
             continue
         key, value = entry
         name = f"{prefix}{key}"
+        if not isinstance(key, str) or "" in key.split("."):
+            problem = "has an empty part" if isinstance(key, str) else "is not a string"
+            raise SearchSpaceError(
+                f"Search space of {name!r}: the name {shown(key)} {problem}; a searched "
+                f"key is the config's key, its parts joined by single dots ('optimizer.lr').",
+                name,
+            )
         if not isinstance(value, Mapping):
             raise SearchSpaceError(
                 f"Search space of {name!r}: {shown(value)} is not a spec; write e.g. "
