@@ -474,7 +474,10 @@ class SearchSettingsError(SearchError, ValueError):
 
 
 class TrialFailedError(SearchError, RuntimeError):
-    """With ``on_error='raise'``: a trial raised; its traceback is in the message."""
+    """A trial raised: with ``on_error='raise'``, on the ranks of a distributed search
+    other than the one whose trial it was (that rank raises the trial's own error, as a
+    search in one process does); or every trial of the final rung raised. The trial's
+    traceback is in the message."""
 
 
 class RankStoppedError(SearchError, RuntimeError):

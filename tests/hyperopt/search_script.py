@@ -12,7 +12,8 @@ one), ``ATO_TEST_PG_TIMEOUT`` (the process group's timeout, in seconds),
 ``ATO_TEST_SIGINT_AT_RUNG`` with ``ATO_TEST_PIDS`` (a folder where each rank leaves its
 pid: rank 0's first trial of that rung sends SIGINT to every rank a second later),
 ``ATO_TEST_BAD_DB_ON_RANK`` (a rank whose tracker URL names a missing folder) and
-``ATO_TEST_LAMBDA`` (a view puts a lambda in the config, which pickle refuses).
+``ATO_TEST_LAMBDA`` (a view puts a lambda in the config, which pickle refuses),
+``ATO_TEST_ON_ERROR`` (the search's ``on_error``).
 With ``RANK``/``WORLD_SIZE``/``MASTER_PORT`` set, it runs ``DistributedHyperBand`` over
 gloo. It prints the result as JSON on its last line.
 """
@@ -65,6 +66,7 @@ def main() -> None:
         with open(os.path.join(pids, str(rank)), "w") as handle:
             handle.write(str(os.getpid()))
     interrupt_rung = os.environ.get("ATO_TEST_SIGINT_AT_RUNG")
+    on_error = os.environ.get("ATO_TEST_ON_ERROR", "continue")
     if world_size > 1:
         import torch.distributed as dist
 
@@ -78,12 +80,13 @@ def main() -> None:
         rate = float(odd_rate) if odd_rank == str(rank) else 0.5
         world_arg = int(os.environ.get("ATO_TEST_WORLD_ARG", world_size))
         hyperband = DistributedHyperBand(
-            scope, SPACES, rate, 2, tracker=tracker, rank=rank, world_size=world_arg
-        )
+            scope, SPACES, rate, 2, tracker=tracker, rank=rank, world_size=world_arg,
+            on_error=on_error,
+        )  # fmt: skip
     else:
         from ato.hyperopt.hyperband import HyperBand
 
-        hyperband = HyperBand(scope, SPACES, 0.5, 2, tracker=tracker)
+        hyperband = HyperBand(scope, SPACES, 0.5, 2, tracker=tracker, on_error=on_error)
     marks = os.environ.get("ATO_TEST_MARKS")
     failing = os.environ.get("ATO_TEST_FAIL")
     returning_nothing = os.environ.get("ATO_TEST_RETURN_ON_RANK") == str(rank)

@@ -195,6 +195,18 @@ def test_system_exit_in_a_trial_on_one_rank_stops_every_rank_saying_which(tmp_pa
     )
 
 
+def test_on_error_raise_raises_the_trials_own_error_on_its_rank_as_in_one_process(tmp_path):
+    ended = _errors(start_ranks(2, ATO_TEST_DB="", ATO_TEST_FAIL="vit", ATO_TEST_ON_ERROR="raise"))
+    assert all(status != 0 for status, _ in ended)
+    raised = ["TrialFailedError" in err for _, err in ended]
+    assert sorted(raised) == [False, True]  # one rank raises its trial's error, one says so
+    own = ended[raised.index(False)][1]
+    owner = own.strip().splitlines()[-1].rpartition(" ")[2]
+    assert own.strip().endswith(f"]: RuntimeError: vit diverged on rank {owner}")
+    other = ended[raised.index(True)][1]
+    assert f"vit diverged on rank {owner}" in other and "on_error='raise'" in other
+
+
 def test_a_rank_that_cannot_open_the_tracker_stops_every_rank_at_once(tmp_path):
     url = f"sqlite:///{tmp_path}/d.db"
     (status0, err0), (status1, err1) = _errors(

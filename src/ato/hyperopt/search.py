@@ -131,6 +131,9 @@ class HyperOpt:
         self._called_with: dict[str, Any] = {}  # what the decorated trial was called with
         # What stopped a trial on this rank (SystemExit...), raised once every rank knows.
         self._halted: BaseException | None = None
+        # With on_error='raise', what this rank's trials raised (by position): the rank
+        # whose trial stops the search raises the trial's own error, as a local search does.
+        self._raised: dict[Any, Exception] = {}
 
     # -- what subclasses provide ---------------------------------------------------------
 
@@ -399,8 +402,12 @@ class HyperOpt:
                 raise TrialResultError(fatal[0])
             failed = [o for o in outcomes if o.error is not None and not o.resumed]
             stop = group.broadcast(bool(failed) and self.on_error == "raise")
+            raised, self._raised = self._raised, {}
             if stop:
                 trial, error = failed[0].trial, failed[0].error
+                own = raised.get(trial.position)
+                if own is not None:
+                    raise own
                 raise TrialFailedError(
                     f"Trial {params_text(trial.params)} (rung {trial.rung}) raised and "
                     f"on_error='raise':\n{error}"
@@ -476,6 +483,8 @@ class HyperOpt:
                 if logger is not None:
                     logger.finish("failed", error)
                 raise
+            if self.on_error == "raise":
+                self._raised[trial.position] = exception
         except BaseException as halt:  # SystemExit, KeyboardInterrupt: the search stops
             if logger is not None:
                 interrupted = isinstance(halt, KeyboardInterrupt)
