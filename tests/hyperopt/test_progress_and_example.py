@@ -30,6 +30,26 @@ def test_progress_shows_rung_trials_budget_and_best_on_a_terminal(scope, spaces,
     assert "best 1" in shown
 
 
+def test_budgets_from_compute_optimized_initial_training_steps_are_the_budget_spent(
+    scope, spaces, monkeypatch
+):
+    pytest.importorskip("rich")
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    hyperband = HyperBand(scope, spaces, 0.5, 2)
+    budgets = hyperband.compute_optimized_initial_training_steps(8)  # [1, 2, 4, 8]
+    seen = []
+
+    @hyperband.main
+    def train(config):
+        seen.append((config.__num_halved__, config.__budget__))
+        return lr_score(config)
+
+    train()
+    assert all(budget == budgets[rung] for rung, budget in seen)
+    assert "budget 44" in terminal.getvalue()  # 12*1 + 6*2 + 3*4 + 1*8
+
+
 def test_progress_is_silent_when_not_a_terminal(scope, spaces, capsys):
     HyperBand(scope, spaces, 0.5, 2).main(lr_score)()
     captured = capsys.readouterr()

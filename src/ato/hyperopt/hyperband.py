@@ -181,6 +181,8 @@ class HyperBand(HyperOpt):
         budgets: list[int] | None = None
         if self.max_budget is not None:
             budgets = self._budgets(self.max_budget)
+        elif self.budgets_for is not None:  # the trials read these: the budget spent
+            budgets = self._budgets(self.budgets_for)
         candidates = list(enumerate(self.grid))
         logs: list[list[ADict]] = []
         ranked: list[Outcome] = []
