@@ -203,6 +203,24 @@ def test_an_in_memory_database_is_refused_with_a_way_out():
         SQLFinder(make_config("sqlite:///:memory:"))
 
 
+@pytest.mark.parametrize("options", ["mode=ro&uri=true", "immutable=1&uri=true"])
+def test_a_read_only_sqlite_uri_is_refused_for_a_writer_and_read_by_a_finder(tmp_path, options):
+    path = tmp_path / "runs.db"
+    logger = SQLLogger(make_config(f"sqlite:///{path}", "p"))
+    logger.run()
+    logger.finish()
+    url = f"sqlite:///file:{path}?{options}"
+    with pytest.raises(TrackerDatabaseError, match=r"read-only \((mode=ro|immutable=1)\).*remove"):
+        SQLLogger(make_config(url, "p"))
+    if "immutable" in options:
+        # The open logger's writes are still in the -wal file, which immutable skips.
+        assert (tmp_path / "runs.db-wal").stat().st_size
+        with pytest.raises(TrackerDatabaseError, match="immutable=1"):
+            SQLFinder(url)
+        logger.engine.dispose()  # the last connection merges the -wal file into the database
+    assert [run.id for run in SQLFinder(url).get_runs_in_project("p")] == [1]
+
+
 def test_threads_logging_one_key_get_distinct_steps(sqlite_url):
     logger = SQLLogger(make_config(sqlite_url))
     run_id = logger.run()

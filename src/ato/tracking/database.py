@@ -85,6 +85,50 @@ def refuse_forked_sqlite(url: str) -> None:
         )
 
 
+def _uri_options(parsed: Any) -> tuple[str | None, dict[str, str]]:
+    """For an SQLite URI filename (``sqlite:///file:runs.db?mode=ro&uri=true``): the file
+    it names and its options; ``(None, {})`` for a plain path."""
+    database = parsed.database or ""
+    if not database.startswith("file:"):
+        return None, {}
+    location, _, inline = database[len("file:") :].partition("?")
+    options = {str(k): str(v) for k, v in dict(parsed.query).items()}
+    for pair in filter(None, inline.split("&")):
+        name, _, value = pair.partition("=")
+        options.setdefault(name, value)
+    path = urllib.parse.unquote(location)
+    if path.startswith("//"):  # file://host/path: SQLite takes only an empty host
+        path = path[2:].partition("/")[2]
+        path = "/" + path
+    return path, options
+
+
+def _check_uri(parsed: Any, url: str, origin: Origin, read_only: bool) -> None:
+    """An SQLite URI filename that opens the file read-only is refused for a writer
+    (each write would fail, the first after a run or a search had started); one that
+    opens it immutable is refused for a reader while a -wal file holds writes not yet
+    merged (SQLite would silently not see them)."""
+    path, options = _uri_options(parsed)
+    if path is None:
+        return
+    said = [f"{name}={options[name]}" for name in ("mode", "immutable")
+            if options.get(name, "").lower() in ("ro", "1", "true")]  # fmt: skip
+    if said and not read_only:
+        raise TrackerDatabaseError(
+            f"{origin.given(url)} opens the SQLite file read-only ({said[0]}), and a "
+            f"tracker writes: remove {said[0]} from the URL (SQLFinder and 'ato' read "
+            f"without writing anyway)."
+        )
+    wal = path + "-wal"
+    immutable = options.get("immutable", "").lower() in ("1", "true")
+    if immutable and os.path.exists(wal) and os.path.getsize(wal) > 0:
+        raise TrackerDatabaseError(
+            f"{origin.given(url)} reads the file as immutable, but its -wal file holds "
+            f"writes not yet merged into it, which SQLite would not see: remove "
+            f"immutable=1 from the URL."
+        )
+
+
 def _in_memory(parsed: Any) -> bool:
     database = parsed.database or ""
     return (
@@ -237,6 +281,8 @@ def open_engine(
             f"outlive the process. Use a file: 'sqlite:///experiments.db' (or one in a "
             f"temporary folder for throwaway runs)."
         )
+    if parsed.get_backend_name() == "sqlite":
+        _check_uri(parsed, url, origin, read_only)
     path = sqlite_file(url)
     if path is not None:
         refuse_forked_sqlite(url)
