@@ -85,6 +85,15 @@ def test_json_array_and_json_lines_give_lists(tmp_path):
     assert ADict.from_file(tmp_path / "c.jsonl") == [{"a": 1}]
 
 
+def test_a_python_config_that_does_not_parse_names_file_line_and_column(tmp_path):
+    (tmp_path / "bad.py").write_text("lr = 0.1\nmodel = dict(depth=50\n")
+    with pytest.raises(ConfigFileError) as error:
+        ADict.from_file(tmp_path / "bad.py")
+    said = str(error.value)
+    assert said.startswith(f"{tmp_path / 'bad.py'}:2:") and "not valid Python" in said
+    assert isinstance(error.value, ValueError)
+
+
 def test_python_config_keeps_plain_module_level_names(tmp_path):
     (tmp_path / "cfg.py").write_text(
         "import os\n"

@@ -3,12 +3,13 @@
 Two configs with the same keys and value types share a structural hash whatever their
 values, so the hash tells an architecture change from a hyperparameter change.
 
-The hash is the one ato 2.x computed, so tracker databases written by 2.x stay
-searchable: SHA-1 of the sorted ``[dotted.key:typename]`` pairs, concatenated. Mappings
-are walked into (an empty one therefore adds no pair); every other value is a leaf named
-by ``type(value).__name__``. Sequences are leaves typed ``list``: 2.x stored tuples as
-lists, and JSON, YAML and TOML cannot tell the two apart, so a config keeps its hash
-through a round trip to a file.
+The hash is the one ato 2.1.4 computed, so tracker databases it wrote stay searchable:
+SHA-1 of the sorted ``[dotted.key:typename]`` pairs, concatenated. Mappings are walked
+into (an empty one therefore adds no pair); every other value is a leaf named by
+``type(value).__name__``. Sequences are leaves typed ``list``: 2.1.4's ADict turned
+tuples into lists as they were set (2.2 kept them, and hashed ``tuple``), and JSON, YAML
+and TOML cannot tell the two apart, so a config keeps its hash through a round trip to a
+file.
 """
 
 from __future__ import annotations
