@@ -307,7 +307,12 @@ def optuna_method(sampler_name: str, pruner_name: str) -> Callable[..., Any]:
             "none": optuna.pruners.NopPruner(),
         }[pruner_name]
         direction = "maximize" if problem.mode == "max" else "minimize"
-        study = optuna.create_study(direction=direction, sampler=sampler, pruner=pruner)
+        # Named, not left to a random name: HyperbandPruner puts each trial in a bracket
+        # by a hash of the study's name, so an unnamed study gives other figures each run.
+        study = optuna.create_study(
+            direction=direction, sampler=sampler, pruner=pruner,
+            study_name=f"{problem.name}-{sampler_name}-{pruner_name}-{seed}",
+        )  # fmt: skip
         ledger = Ledger(budget, problem.mode)
 
         def objective(trial: Any) -> float:
