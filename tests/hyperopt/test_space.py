@@ -38,7 +38,7 @@ def test_float_linear_grid_is_the_default():
     count=st.integers(1, 40),
     log=st.booleans(),
 )
-def test_integer_grid_has_no_duplicates_and_keeps_both_bounds(low, width, count, log):
+def test_integer_grid_has_num_samples_distinct_points_and_keeps_both_bounds(low, width, count, log):
     if log:
         low = max(low, 1)
     high = low + width
@@ -49,7 +49,7 @@ def test_integer_grid_has_no_duplicates_and_keeps_both_bounds(low, width, count,
         space_type="LOG" if log else "LINEAR",
     )
     points = Parameter("n", spec).grid()
-    assert len(points) == len(set(points))
+    assert len(points) == len(set(points)) == min(count, width + 1)  # as many as there is room for
     assert all(isinstance(p, int) and low <= p <= high for p in points)
     assert points[0] == low
     if count > 1:
@@ -120,6 +120,8 @@ INVALID = [
     (dict(param_type="INTEGER", param_range=(1, 2.5), num_samples=2), "integer bounds"),
     (dict(param_type="CATEGORY", categories=[]), "categories is empty"),
     (dict(param_type="CATEGORY", categories="abc"), "non-empty list"),
+    (dict(param_type="CATEGORY", categories=["x", "y", "x"]), "lists 'x' twice"),
+    (dict(param_type="CATEGORY", categories=[{"a": [1]}, {"a": [1]}]), "twice"),
     (
         dict(param_type="FLOAT", param_rnage=(0, 1), num_samples=2),
         "takes no key 'param_rnage'. Did you mean 'param_range'",
@@ -378,3 +380,13 @@ def test_set_categories_are_described_alike_whatever_the_hash_seed():
 
     described = outputs_under_hash_seeds(SET_CATEGORIES, ("1", "2", "3", "4"))
     assert len(described) == 1
+
+
+def test_equal_categories_of_different_types_are_not_duplicates():
+    space = SearchSpace({"x": dict(param_type="CATEGORY", categories=[1, 1.0, True, "1"])})
+    assert len(space.grid()) == 4
+
+
+def test_a_narrow_log_integer_grid_moves_repeated_points_up_instead_of_dropping_them():
+    spec = dict(param_type="INTEGER", param_range=(1, 6), num_samples=5, space_type="LOG")
+    assert Parameter("n", spec).grid() == [1, 2, 3, 4, 6]  # rounded: 1, 2, 2, 4, 6

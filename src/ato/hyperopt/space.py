@@ -86,6 +86,12 @@ class Parameter:
                     f"search takes at most {GRID_LIMIT:,} trials, so give fewer"
                 )
             self.categories = list(categories)
+            twice = _repeated(self.categories)
+            if twice is not None:
+                self._fail(
+                    f"categories lists {shown(twice)} twice; each would be trained as a trial "
+                    f"of its own. List each value once"
+                )
             return
         self._read_range(spec)
 
@@ -153,12 +159,14 @@ class Parameter:
             inside = all(self.low <= point <= self.high for point in rounded)
             if inside and len(set(rounded)) == len(set(points)):
                 points = rounded
-        # Rounded INTEGER points collide on narrow ranges, FLOAT ones on a range holding
-        # fewer floats than num_samples (low == high, say): each point is tried once.
+        if self.kind == "INTEGER":
+            return _distinct_integers(points, int(self.low), int(self.high))
+        # FLOAT points collide on a range holding fewer floats than num_samples (low ==
+        # high, say): each point is tried once.
         return list(dict.fromkeys(points))
 
     def grid_size(self) -> int:
-        """How many points :meth:`grid` gives at most (INTEGER points are distinct)."""
+        """How many points :meth:`grid` gives at most (INTEGER grids: exactly)."""
         if self.kind == "CATEGORY":
             return len(self.categories)
         count = self.num_samples or 1
@@ -305,6 +313,41 @@ def _category(value: Any) -> str:
     except Exception:
         kind = type(value)
         return f"<{kind.__module__}.{kind.__qualname__}>"
+
+
+def _distinct_integers(points: list[int], low: int, high: int) -> list[int]:
+    """Rounded points made distinct: on a narrow (log) range, rounding gives 1, 2, 2, 4, 6;
+    each one that repeats moves up to the next free integer (1, 2, 3, 4, 6), no further
+    than leaves room for the points after it, so the grid keeps its size and both
+    bounds. A grid of more points than the range holds is every integer of it."""
+    if len(points) >= high - low + 1:
+        return list(range(low, high + 1))
+    spread: list[int] = []
+    for index, point in enumerate(points):
+        room = high - (len(points) - 1 - index)  # the last place that leaves room
+        spread.append(min(max(point, spread[-1] + 1) if spread else point, room))
+    return spread
+
+
+def _repeated(values: list[Any]) -> Any:
+    """The first value listed a second time (of the same type), or None."""
+    from ato.errors import UnhashableValueError
+    from ato.value_hash import value_hash
+
+    seen: set[Any] = set()
+    for value in values:
+        try:
+            key: Any = (type(value), value)
+            hash(key)
+        except TypeError:  # a dict, a list: by the hash of its contents
+            try:
+                key = (type(value), value_hash(value))
+            except UnhashableValueError:
+                continue  # no value to compare by: never a duplicate
+        if key in seen:
+            return value
+        seen.add(key)
+    return None
 
 
 class SearchSpace:
