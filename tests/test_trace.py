@@ -430,6 +430,39 @@ def test_module_globals_count_by_the_code_that_sets_them_not_by_their_value(tmp_
     assert any("LIMIT = 10" in text for text in prints[0].callee_sources.values())
 
 
+def test_a_global_a_function_sets_counts_by_that_code(tmp_path):
+    source = """
+    from ato.scope import Scope
+    scope = Scope(name="setup_{tag}")
+    SCALE = 1
+
+    def setup(factor):
+        global SCALE, MODEL
+        SCALE = factor * {scale}
+        MODEL = build({width})
+
+    def build(width):
+        return [0] * width
+
+    @scope.trace(trace_id="step")
+    def step(x):
+        return x * SCALE + len(MODEL)
+
+    setup(2)
+    """
+    prints = []
+    for tag, scale, width in (("a", 3, 4), ("b", 3, 4), ("c", 5, 4), ("d", 3, 8)):
+        folder = tmp_path / tag
+        folder.mkdir()
+        module = _load(folder / "train.py", source.format(tag=tag, scale=scale, width=width))
+        module.step(1)
+        prints.append(module.scope.fingerprints["step"])
+    assert prints[0].callees == prints[1].callees
+    for other, name in ((prints[2], "SCALE"), (prints[3], "MODEL")):
+        changed = {n for n in prints[0].callees if prints[0].callees[n] != other.callees[n]}
+        assert changed == {f"trace_train.{name}"}
+
+
 def test_each_function_of_a_registry_counts_on_its_own(tmp_path):
     source = """
     from ato.scope import Scope

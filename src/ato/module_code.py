@@ -109,7 +109,34 @@ def _parse(filename: str, stamp: int) -> ModuleCode | None:
         if isinstance(each, (ast.FunctionDef, ast.AsyncFunctionDef)):
             first = min([each.lineno, *(d.lineno for d in each.decorator_list)])
             code.functions.setdefault((each.name, first), each)
+            for node, name in _global_assignments(each):
+                code.assignments.setdefault(name, []).append(node)
     return code
+
+
+def _global_assignments(
+    function: ast.FunctionDef | ast.AsyncFunctionDef,
+) -> Iterator[tuple[ast.stmt, str]]:
+    """``(statement, name)`` for each module global that ``function``'s own body sets
+    after ``global NAME`` (a ``setup()`` that builds the model): the code that sets it, as
+    much as a top-level assignment is."""
+    declared: set[str] = set()
+    own: list[ast.AST] = []
+    stack: list[ast.AST] = list(function.body)
+    while stack:  # its body, not the bodies of functions or classes inside it
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Global):
+            declared.update(node.names)
+        own.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    if not declared:
+        return
+    for node in sorted((n for n in own if isinstance(n, ast.stmt)), key=lambda n: n.lineno):
+        for name in assigned_names(node):
+            if name in declared:
+                yield node, name
 
 
 def _collect_classes(body: list[ast.stmt], prefix: str, found: dict[str, ast.ClassDef]) -> None:
