@@ -1,4 +1,4 @@
-"""Which values a trial function fills as it runs (its logs), told from its code."""
+"""Which values a trial function only fills as it runs (its logs), told from its code."""
 
 from __future__ import annotations
 
@@ -51,3 +51,34 @@ def test_a_lambda_and_code_without_source():
     namespace: dict = {}
     exec("def f(config, log):\n    log.append(1)\n", namespace)  # no file to read
     assert filled_names(namespace["f"]) == frozenset()
+
+
+def test_a_name_also_read_is_a_setting_even_if_the_code_writes_into_it():
+    kwargs = {"depth": 50}
+
+    def trial(config):
+        kwargs["lr"] = config
+        return kwargs["depth"]
+
+    assert filled_names(trial) == frozenset()
+
+
+def _logged(fn):
+    import functools
+
+    times = []
+
+    @functools.wraps(fn)
+    def wrapper(config):
+        times.append(1)
+        return fn(config)
+
+    return wrapper
+
+
+def test_a_decorators_wrapper_is_read_from_its_own_code():
+    @_logged
+    def trial(config):
+        return config
+
+    assert filled_names(trial) == {"times"}

@@ -1,46 +1,47 @@
-"""Which of the values a trial function holds it fills as it runs: its logs, not settings.
+"""Which of the values a trial function holds are only its logs: filled, never read.
 
 A list the trial reads (``epochs[config.__num_halved__]``) is a setting and counts in a
-search's identity; a list it appends to (``history.append(metric)``) is its record of what
-happened, and would make the same search started again in the same process another one.
-Told apart by the function's own code: a name it calls a filling method on
-(``append``, ``update``...), assigns an item of, or rebinds (``nonlocal``) is filled.
+search's identity; a list it only appends to (``calls.append(1)``) is its record of what
+happened, cannot change what a trial does, and would make the same search started again
+in the same process another one. Told apart by the function's own code: a name whose
+every use fills it (a filling method such as ``append`` called on it, an item assigned
+or deleted, ``+=`` after ``nonlocal``) is a log. A name also read in any other way
+(``kwargs["lr"] = ...`` beside ``Model(**kwargs)``) counts, as does everything when the
+code cannot be read.
 """
 
 from __future__ import annotations
 
 import ast
+import types
 from typing import Any
 
 __all__ = ["filled_names"]
 
-#: Methods of lists, dicts and sets (and numpy arrays) that change their object.
+#: Methods of lists, dicts, sets, deques and queues that add to or empty their object.
 FILLING = frozenset(
     {
-        "add", "append", "appendleft", "clear", "discard", "extend", "fill", "insert",
-        "pop", "popitem", "put", "remove", "setdefault", "update",
+        "add", "append", "appendleft", "clear", "discard", "extend", "extendleft",
+        "insert", "pop", "popitem", "popleft", "put", "remove", "setdefault", "update",
     }
 )  # fmt: skip
 
 
 def filled_names(func: Any) -> frozenset[str]:
-    """The names ``func``'s own code fills: closure variables and parameters by name,
-    attributes of its first parameter as ``self.<name>``. Empty when its source cannot
-    be read: then everything it holds counts."""
-    from ato.canonical import analyse
-
-    try:
-        node = analyse(func).node
-    except Exception:  # no source, a stale file, a builtin: nothing is known filled
-        return frozenset()
-    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+    """The names ``func``'s own code only fills: closure variables and parameters by
+    name, attributes of its first parameter as ``self.<name>``."""
+    node = _own_node(func)
+    if node is None:
         return frozenset()
     arguments = [*node.args.posonlyargs, *node.args.args]
     owner = arguments[0].arg if arguments else None
-    found: set[str] = set()
-    rebound: set[str] = set()
+    nonlocal_names = {
+        name for child in ast.walk(node) if isinstance(child, ast.Nonlocal) for name in child.names
+    }
+    filling: dict[str, int] = {}  # uses that fill, by name
+    uses: dict[str, int] = {}  # every use, by name
 
-    def name_of(target: ast.expr) -> str | None:
+    def name_of(target: ast.AST) -> str | None:
         if isinstance(target, ast.Name):
             return target.id
         if (
@@ -51,39 +52,54 @@ def filled_names(func: Any) -> frozenset[str]:
             return f"self.{target.attr}"
         return None
 
-    def stored(target: ast.expr) -> None:
-        if isinstance(target, (ast.Tuple, ast.List)):
-            for item in target.elts:
-                stored(item)
-        elif isinstance(target, ast.Starred):
-            stored(target.value)
-        elif isinstance(target, ast.Subscript):
-            name = name_of(target.value)
-            if name is not None:
-                found.add(name)
-        elif isinstance(target, ast.Attribute):
-            name = name_of(target)
-            if name is not None:
-                found.add(name)
-        elif isinstance(target, ast.Name):
-            rebound.add(target.id)
+    def fills(name: str | None) -> None:
+        if name is not None:
+            filling[name] = filling.get(name, 0) + 1
 
-    nonlocal_names: set[str] = set()
     for child in ast.walk(node):
+        name = name_of(child)
+        if name is not None and not (isinstance(child, ast.Name) and child.id == owner):
+            uses[name] = uses.get(name, 0) + 1
         if isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute):
             if child.func.attr in FILLING:
-                name = name_of(child.func.value)
-                if name is not None:
-                    found.add(name)
-        elif isinstance(child, ast.Assign):
-            for target in child.targets:
-                stored(target)
-        elif isinstance(child, (ast.AugAssign, ast.AnnAssign)):
-            stored(child.target)
-        elif isinstance(child, ast.Delete):
-            for target in child.targets:
-                stored(target)
-        elif isinstance(child, ast.Nonlocal):
-            nonlocal_names.update(child.names)
-    # A plain name assigned is a local of its own, unless declared nonlocal.
-    return frozenset(found | (rebound & nonlocal_names))
+                fills(name_of(child.func.value))
+        elif isinstance(child, (ast.Assign, ast.AugAssign, ast.Delete)):
+            targets = (
+                child.targets if isinstance(child, (ast.Assign, ast.Delete)) else [child.target]
+            )
+            for target in targets:
+                if isinstance(target, ast.Subscript):
+                    fills(name_of(target.value))
+                elif (
+                    isinstance(child, ast.AugAssign)
+                    and isinstance(target, ast.Name)
+                    and target.id in nonlocal_names
+                ):
+                    fills(target.id)  # a counter: count += 1
+    return frozenset(name for name, count in filling.items() if uses.get(name) == count)
+
+
+def _own_node(func: Any) -> ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | None:
+    """The syntax tree of ``func``'s own code: of a decorator's wrapper, the wrapper (not
+    the function it wraps, whose source ``inspect`` would give)."""
+    if not isinstance(func, types.FunctionType):
+        return None
+    from ato.module_code import code_of_file
+
+    code = func.__code__
+    module = code_of_file(code.co_filename)
+    if module is not None:
+        found = module.functions.get((code.co_name, code.co_firstlineno))
+        if found is not None:
+            return found
+    from ato.canonical import analyse
+
+    try:
+        node = analyse(func).node  # a lambda: from the line that holds it
+    except Exception:  # no source, a stale file: nothing is known to be a log
+        return None
+    if getattr(func, "__wrapped__", None) is not None:
+        return None  # analyse read the wrapped function, not this one
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        return node
+    return None

@@ -204,6 +204,8 @@ class HyperOpt:
         try:
             signature.bind(*positional, **keywords)
         except TypeError as error:
+            if takes_config and _wrapper_takes(func, positional, keywords):
+                return  # a decorator's wrapper that supplies the rest (loads the data)
             if takes_config:
                 raise SearchSettingsError(
                     f"The trial function {named_function(func)} cannot be called with the "
@@ -545,3 +547,15 @@ class HyperOpt:
             key: [str(source) for source in chain] for key, _, chain in self.scope.sources()
         }
         return ADict(config=best.snapshot, metric=best.metric, logs=logs, provenance=provenance)
+
+
+def _wrapper_takes(func: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> bool:
+    """Whether the wrapper that runs (``inspect.signature`` shows the function it wraps)
+    takes these arguments."""
+    if getattr(func, "__wrapped__", None) is None:
+        return False
+    try:
+        inspect.signature(func, follow_wrapped=False).bind(*args, **kwargs)
+    except (TypeError, ValueError):
+        return False
+    return True
