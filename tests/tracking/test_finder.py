@@ -236,3 +236,17 @@ def test_a_run_lost_to_a_damaged_page_is_not_reported_missing(tmp_path):
     said = str(error.value)
     assert "damaged.db" in said and "is damaged" in said and ".recover" in said
     assert "No run" not in said
+
+
+def test_a_run_whose_project_row_was_deleted_by_hand_is_not_called_damage(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "orphan.db"
+    url = f"sqlite:///{path}"
+    for project in ("keep", "gone"):
+        with SQLLogger(make_config(url, project)).run():
+            pass
+    with sqlite3.connect(path) as connection:
+        connection.execute("DELETE FROM projects WHERE name = 'gone'")
+    with pytest.raises(RunNotFoundError, match="its project is not in the projects table"):
+        SQLFinder(url).resolve_run_or_raise(2)

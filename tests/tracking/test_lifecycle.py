@@ -203,22 +203,35 @@ def test_an_in_memory_database_is_refused_with_a_way_out():
         SQLFinder(make_config("sqlite:///:memory:"))
 
 
-@pytest.mark.parametrize("options", ["mode=ro&uri=true", "immutable=1&uri=true"])
+@pytest.mark.parametrize(
+    "options", ["mode=ro&uri=true", "immutable=1&uri=true", "immutable=on&uri=yes"]
+)
 def test_a_read_only_sqlite_uri_is_refused_for_a_writer_and_read_by_a_finder(tmp_path, options):
     path = tmp_path / "runs.db"
     logger = SQLLogger(make_config(f"sqlite:///{path}", "p"))
     logger.run()
     logger.finish()
     url = f"sqlite:///file:{path}?{options}"
-    with pytest.raises(TrackerDatabaseError, match=r"read-only \((mode=ro|immutable=1)\).*remove"):
+    with pytest.raises(
+        TrackerDatabaseError, match=r"read-only \((mode=ro|immutable=1|immutable=on)\).*remove"
+    ):
         SQLLogger(make_config(url, "p"))
     if "immutable" in options:
         # The open logger's writes are still in the -wal file, which immutable skips.
         assert (tmp_path / "runs.db-wal").stat().st_size
-        with pytest.raises(TrackerDatabaseError, match="immutable=1"):
+        with pytest.raises(TrackerDatabaseError, match="remove immutable="):
             SQLFinder(url)
         logger.engine.dispose()  # the last connection merges the -wal file into the database
     assert [run.id for run in SQLFinder(url).get_runs_in_project("p")] == [1]
+
+
+def test_file_uri_options_without_uri_true_name_a_plain_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # SQLAlchemy opens "file:plain.db" as a file of that name
+    with pytest.warns(Warning, match="uri=true"):  # SQLAlchemy says it ignores mode=ro
+        logger = SQLLogger(make_config("sqlite:///file:plain.db?mode=ro", "p"))
+    with logger.run():
+        pass
+    assert (tmp_path / "file:plain.db").exists()
 
 
 def test_threads_logging_one_key_get_distinct_steps(sqlite_url):

@@ -89,10 +89,11 @@ def _uri_options(parsed: Any) -> tuple[str | None, dict[str, str]]:
     """For an SQLite URI filename (``sqlite:///file:runs.db?mode=ro&uri=true``): the file
     it names and its options; ``(None, {})`` for a plain path."""
     database = parsed.database or ""
-    if not database.startswith("file:"):
+    options = {str(k): str(v) for k, v in dict(parsed.query).items()}
+    # Without uri=true, SQLAlchemy hands SQLite "file:..." as a plain file name.
+    if not database.startswith("file:") or not _true(options.get("uri", "")):
         return None, {}
     location, _, inline = database[len("file:") :].partition("?")
-    options = {str(k): str(v) for k, v in dict(parsed.query).items()}
     for pair in filter(None, inline.split("&")):
         name, _, value = pair.partition("=")
         options.setdefault(name, value)
@@ -103,6 +104,11 @@ def _uri_options(parsed: Any) -> tuple[str | None, dict[str, str]]:
     return path, options
 
 
+def _true(option: str) -> bool:
+    """An SQLite URI boolean (``sqlite3_uri_boolean``): 1, yes, true, on."""
+    return option.lower() in ("1", "yes", "true", "on")
+
+
 def _check_uri(parsed: Any, url: str, origin: Origin, read_only: bool) -> None:
     """An SQLite URI filename that opens the file read-only is refused for a writer
     (each write would fail, the first after a run or a search had started); one that
@@ -111,8 +117,9 @@ def _check_uri(parsed: Any, url: str, origin: Origin, read_only: bool) -> None:
     path, options = _uri_options(parsed)
     if path is None:
         return
-    said = [f"{name}={options[name]}" for name in ("mode", "immutable")
-            if options.get(name, "").lower() in ("ro", "1", "true")]  # fmt: skip
+    said = [f"mode={options['mode']}"] if options.get("mode", "").lower() == "ro" else []
+    if _true(options.get("immutable", "")):
+        said.append(f"immutable={options['immutable']}")
     if said and not read_only:
         raise TrackerDatabaseError(
             f"{origin.given(url)} opens the SQLite file read-only ({said[0]}), and a "
@@ -120,12 +127,11 @@ def _check_uri(parsed: Any, url: str, origin: Origin, read_only: bool) -> None:
             f"without writing anyway)."
         )
     wal = path + "-wal"
-    immutable = options.get("immutable", "").lower() in ("1", "true")
-    if immutable and os.path.exists(wal) and os.path.getsize(wal) > 0:
+    if _true(options.get("immutable", "")) and os.path.exists(wal) and os.path.getsize(wal) > 0:
         raise TrackerDatabaseError(
             f"{origin.given(url)} reads the file as immutable, but its -wal file holds "
             f"writes not yet merged into it, which SQLite would not see: remove "
-            f"immutable=1 from the URL."
+            f"immutable={options['immutable']} from the URL."
         )
 
 

@@ -189,13 +189,17 @@ class SQLFinder:
         with self.engine.connect() as connection:
             ids = [int(i) for i in connection.execute(text("SELECT id FROM experiments")).scalars()]
             listed = str(spec).strip().isdigit() and int(spec) in ids
-            damage = self._damage(
-                connection, f"run {int(spec)} is in the table" if listed else None
-            )
+            damage = self._damage(connection)
         if damage is not None:
             raise TrackerDatabaseError(
                 f"The tracker database {masked_url(self.db_path)!r} is damaged ({damage}). "
                 f"{RECOVER}."
+            )
+        if listed:  # its row is there, but not with the project it names
+            raise RunNotFoundError(
+                f"Run {int(spec)} is in the runs table of {masked_url(self.db_path)!r}, but "
+                f"its project is not in the projects table (deleted by hand?), so it "
+                f"cannot be read. Give it a project again with SQL, or pick another run."
             )
         if not ids:
             return f"No run {spec!r}: this database has no runs yet."
@@ -212,17 +216,15 @@ class SQLFinder:
             f"{min(ids)} to {max(ids)}; 'ato runs PROJECT' lists them."
         )
 
-    def _damage(self, connection: Connection, listed: str | None = None) -> str | None:
-        """What shows the runs table damaged, or None: a torn page can send the lookup
-        of a run by id astray while a scan of the table still lists it (``listed``
-        says so), and SQLite checks a table's pages in one pass."""
-        if connection.dialect.name == "sqlite":
-            found = connection.exec_driver_sql("PRAGMA quick_check(experiments)").scalars()
-            lines = [line for said in found for line in str(said).splitlines()]
-            problems = [line for line in lines if line != "ok" and not line.startswith("***")]
-            if problems:
-                return problems[0]
-        return f"{listed}, but looking it up by id does not find it" if listed else None
+    def _damage(self, connection: Connection) -> str | None:
+        """What SQLite finds wrong with the runs table's pages, or None: a torn page can
+        send the lookup of a run by id astray while a scan of the table still lists it."""
+        if connection.dialect.name != "sqlite":
+            return None
+        found = connection.exec_driver_sql("PRAGMA quick_check(experiments)").scalars()
+        lines = [line for said in found for line in str(said).splitlines()]
+        problems = [line for line in lines if line != "ok" and not line.startswith("***")]
+        return problems[0] if problems else None
 
     def previous_run(self, run: Run) -> Run | None:
         """The run of ``run``'s project that started just before it."""
