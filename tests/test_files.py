@@ -94,6 +94,13 @@ def test_a_python_config_that_does_not_parse_names_file_line_and_column(tmp_path
     assert isinstance(error.value, ValueError)
 
 
+def test_a_syntax_error_raised_by_code_a_python_config_runs_is_that_codes(tmp_path):
+    (tmp_path / "runs.py").write_text("import ast\nlayers = ast.literal_eval('[1, 2,, 3]')\n")
+    with pytest.raises(SyntaxError) as error:
+        ADict.from_file(tmp_path / "runs.py")
+    assert not isinstance(error.value, ConfigFileError)  # its traceback shows the line
+
+
 def test_python_config_keeps_plain_module_level_names(tmp_path):
     (tmp_path / "cfg.py").write_text(
         "import os\n"

@@ -107,6 +107,40 @@ def test_explain_of_a_section_explains_each_key_it_holds():
     assert "removed" not in said
 
 
+def test_explain_of_a_section_emptied_or_replaced_and_rebuilt():
+    scope = Scope()
+
+    @scope.observe(default=True)
+    def defaults(config):
+        config.model = ADict(name="resnet", depth=50)
+
+    @scope.observe(default=True)
+    def emptied(config):
+        del config.model.depth
+        del config.model.name
+
+    scope.apply()
+    assert scope.explain("model").startswith("model is an empty section; under it, model.")
+    rebuilt = Scope(name="rebuilt")
+
+    @rebuilt.observe(default=True)
+    def first(config):
+        config.model = ADict(name="resnet")
+
+    @rebuilt.observe(default=True)
+    def scalar(config):
+        config.model = "sgd"
+
+    @rebuilt.observe(default=True)
+    def again(config):
+        config.model = ADict(name="vit", depth=3)
+
+    rebuilt.apply()
+    said = rebuilt.explain("model")
+    assert said.startswith("model is a section: model.name = 'vit', set by again")
+    assert "model.depth = 3, set by again." in said and "'sgd'" not in said
+
+
 def test_chain_with_applies_dependencies_first_once():
     scope = Scope()
     order = []

@@ -364,14 +364,13 @@ def _read_python(path: str) -> dict[str, Any]:
     sys.modules[name] = module  # while it runs, so dataclasses and pickling can find it
     try:
         spec.loader.exec_module(module)
-    except SyntaxError as error:  # malformed, as a bad JSON file is; other errors are code's
-        own = error.filename is None or os.path.abspath(error.filename) == os.path.abspath(path)
-        where = None if own else error.filename  # a module the config file imports
+    except SyntaxError as error:
+        own = error.filename and os.path.abspath(error.filename) == os.path.abspath(path)
+        if not own:  # raised by code the file runs (compile, literal_eval, an import)
+            raise
+        # The file itself is malformed, as a bad JSON file is.
         raise ConfigFileError(
-            f"is not valid Python: {error.msg}" + (f" (in {where})" if where else ""),
-            path=path,
-            line=error.lineno if where is None else None,
-            column=error.offset if where is None else None,
+            f"is not valid Python: {error.msg}", path=path, line=error.lineno, column=error.offset
         ) from None
     finally:
         sys.modules.pop(name, None)

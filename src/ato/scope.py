@@ -281,18 +281,28 @@ class Scope(Scope2xNames):
 
     def explain(self, key: str) -> str:
         """One sentence on where ``key``'s value came from; for a section, one for each
-        key under it that it holds now."""
+        key it holds now (the records of different keys do not make one history)."""
         entries = self.provenance(key)
-        by_key: dict[str, list[Provenance]] = {}
-        for record in entries:
-            by_key.setdefault(record.key, []).append(record)
-        if list(by_key) == [key]:
-            return _sentence(key, entries)
-        # A section: the records of different keys do not make one history.
-        held = [k for k, records in by_key.items() if k != key and not records[-1].deleted]
-        shown = [_sentence(k, by_key[k]) for k in held] or [
-            _sentence(key, by_key.get(key, entries))
-        ]
+        assert self._recorder is not None
+        path = next((r.path for r in entries if r.key == key), split(key, allow_empty=True))
+        current: Any = self.config
+        for part in path:
+            found = isinstance(current, dict) and part in current
+            current = dict.__getitem__(current, part) if found else MISSING
+        own = [record for record in entries if record.key == key]
+        if not (isinstance(current, ADict) and current):
+            if own:
+                return _sentence(key, own)
+            last = entries[-1]  # an empty section: what happened under it last
+            under = [record for record in entries if record.key == last.key]
+            return f"{key} is an empty section; under it, " + _sentence(last.key, under)
+        shown = []
+        for where, value in leaves(current, tuple(path)):
+            records = self._recorder.provenance(where)
+            if records:
+                shown.append(_sentence(dotted(where), records))
+            else:
+                shown.append(f"{dotted(where)} = {value!r}, unrecorded.")
         return f"{key} is a section: " + " ".join(shown)
 
     def _history(self) -> dict[tuple[Any, ...], list[tuple[Any, Source]]]:

@@ -385,6 +385,9 @@ def test_set_categories_are_described_alike_whatever_the_hash_seed():
 def test_equal_categories_of_different_types_are_not_duplicates():
     space = SearchSpace({"x": dict(param_type="CATEGORY", categories=[1, 1.0, True, "1"])})
     assert len(space.grid()) == 4
+    assert len(SearchSpace({"x": CAT(0.0, -0.0)}).grid()) == 2  # two points, bit for bit
+    with pytest.raises(SearchSpaceError, match="twice"):
+        SearchSpace({"x": CAT(float("nan"), float("nan"))})
 
 
 def test_a_narrow_log_integer_grid_moves_repeated_points_up_instead_of_dropping_them():

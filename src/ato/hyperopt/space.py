@@ -337,7 +337,8 @@ def _repeated(values: list[Any]) -> Any:
     seen: set[Any] = set()
     for value in values:
         try:
-            key: Any = (type(value), value)
+            # A float by its bits: 0.0 and -0.0 are two points, every NaN one.
+            key: Any = (type(value), value.hex() if isinstance(value, float) else value)
             hash(key)
         except TypeError:  # a dict, a list: by the hash of its contents
             try:
