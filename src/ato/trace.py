@@ -197,6 +197,11 @@ class Tracer:
         found.update(self._runtime)
         return found
 
+    def static_fingerprints(self) -> dict[str, Fingerprint]:
+        """``{trace_id: Fingerprint}`` of the code of every traced function, runtime
+        traced ones included (whose calls :attr:`fingerprints` shows instead)."""
+        return {name: traced.resolve() for name, traced in self._static.items()}
+
     def static_fingerprint(self, trace_id: str) -> Fingerprint | None:
         traced = self._static.get(trace_id)
         return traced.resolve() if traced is not None else None

@@ -250,3 +250,21 @@ def test_a_run_whose_project_row_was_deleted_by_hand_is_not_called_damage(tmp_pa
         connection.execute("DELETE FROM projects WHERE name = 'gone'")
     with pytest.raises(RunNotFoundError, match="its project is not in the projects table"):
         SQLFinder(url).resolve_run_or_raise(2)
+
+
+def test_a_runtime_traced_function_called_before_the_run_keeps_its_code_fingerprint(
+    db_url, tmp_path
+):
+    before_run = TRAIN.replace(
+        "    with SQLLogger(config).run() as run:\n        evaluate(config.lr)",
+        "    evaluate(config.lr)  # the data, built before the run opens\n"
+        "    with SQLLogger(config).run() as run:\n        pass",
+    )
+    assert before_run != TRAIN
+    first = run_program(tmp_path, before_run, db_url)
+    edited = run_program(
+        tmp_path, before_run.replace("round(forward(x), 6)", "round(forward(x), 5)"), db_url
+    )
+    finder = SQLFinder(make_config(db_url))
+    prints = [finder.find_run(run_id).static_fingerprints() for run_id in (first, edited)]
+    assert "evaluate" in prints[0] and prints[0]["evaluate"] != prints[1]["evaluate"]

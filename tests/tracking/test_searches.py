@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import shutil
 import sys
@@ -169,14 +170,15 @@ def test_a_search_stopped_by_ctrl_c_is_killed_then_resumes(tmp_path, monkeypatch
     monkeypatch.setattr(sys, "argv", ["train.py"])
     url = f"sqlite:///{tmp_path}/runs.db"
     calls = []
-
+    counter = itertools.count(1)  # not plain data: the search's identity does not hold it
     seen = []
 
     def trial(config):
-        calls.append(1)
-        if len(calls) == 3:
+        calls.append(1)  # only filled: a log, not a setting
+        number = next(counter)
+        if number == 3:
             raise KeyboardInterrupt
-        if len(calls) > 3:  # resumed
+        if number > 3:  # resumed
             with SQLFinder(url) as finder:
                 seen.append(finder.searches()[0]["status"])
         return 1.0

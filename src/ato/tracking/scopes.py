@@ -58,9 +58,10 @@ class ScopeRecorder:
         rows: dict[str, dict[str, Any]] = {}
         sources: dict[str, tuple[str, str]] = {}
         for scope in self._scopes:
-            for trace_id, fingerprint in scope.fingerprints.items():
-                if fingerprint.kind == "static":
-                    rows[trace_id] = static_row(trace_id, fingerprint, sources)
+            # The code of each traced function, also of a runtime traced one that was
+            # called already (its latest call then shows in scope.fingerprints).
+            for trace_id, fingerprint in scope.tracer.static_fingerprints().items():
+                rows[trace_id] = static_row(trace_id, fingerprint, sources)
         return list(rows.values()), sources
 
     def listen(
