@@ -51,3 +51,20 @@ def test_a_class_counts_by_its_body_not_its_state(tmp_path):
         assert class_body(module.Cfg)[0] == before and "lr" in before
     finally:
         sys.modules.pop("gc_cls", None)
+
+
+def test_a_global_set_with_others_in_one_statement_counts_by_its_own_part(tmp_path):
+    fingerprints = []
+    for tag, other in (("a", 3), ("b", 4)):
+        path = tmp_path / f"gc_tuple_{tag}.py"
+        path.write_text(f"DROPOUT, OTHER = 0.1, {other}\nA, B = divmod(7, 2)\n")
+        module = load(path, f"gc_tuple_{tag}")
+        try:
+            _, value, follow = global_value(vars(module), "DROPOUT")
+            assert value.text.strip() == "DROPOUT = 0.1" and "OTHER" not in follow[1]
+            fingerprints.append(value.fingerprint)
+            _, whole, follow = global_value(vars(module), "A")  # not split: one call
+            assert whole.text.strip() == "A, B = divmod(7, 2)" and "B" not in follow[1]
+        finally:
+            sys.modules.pop(f"gc_tuple_{tag}", None)
+    assert fingerprints[0] == fingerprints[1]

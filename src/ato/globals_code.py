@@ -18,7 +18,7 @@ from typing import Any
 
 from ato.canonical import canonical_statements
 from ato.errors import repr_of
-from ato.module_code import ModuleCode, is_user_path, module_code, top_level
+from ato.module_code import ModuleCode, assigned_names, is_user_path, module_code, top_level
 
 __all__ = [
     "PLAIN_LIMIT",
@@ -134,20 +134,60 @@ def _global_value(namespace: Mapping[str, Any], name: str) -> tuple[str, GlobalV
         text = f"{name} = {repr_of(value)}"
         return key, GlobalValue("value:" + value_hash(value), text), None
     key, statements, code, home = found
-    text = "\n".join(code.source(statement) for statement in statements)
+    own = key.rsplit(".", 1)[-1]
+    narrowed = [_narrowed(statement, own) for statement in statements]
+    text = "\n".join(
+        code.source(statement) if statement is original else ast.unparse(statement)
+        for statement, original in zip(narrowed, statements, strict=True)
+    )
+    statements = narrowed
     try:
         canonical, names = canonical_statements(statements)
     except RecursionError:  # an expression nested past the stack: its text, as written
         canonical, names = text, []
-    own = key.rsplit(".", 1)[-1]
     if own in names and (own in code.imported or code.star):
         # BATCH = int(os.environ.get("BATCH", BATCH)) after from consts import BATCH
         origin = _imported_statements(home, code, own, {(code.filename, own)})
         if origin is not None:
             canonical += "\0" + "\n".join(origin[2].source(s) for s in origin[1])
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    follow = (home, [n for n in names if n != own], chains(list(statements)))
+    # What the code reads, not what it sets (``A, B = f(x)`` reads f and x).
+    targets = {name for statement in statements for name in assigned_names(statement)}
+    reads = [n for n in names if n != own and (n not in targets or _reads(statements, n))]
+    follow = (home, reads, chains(list(statements)))
     return key, GlobalValue("value:" + digest[:32], text), follow
+
+
+def _narrowed(statement: ast.stmt, name: str) -> ast.stmt:
+    """``DROPOUT, OTHER = 0.1, 3`` as the code that sets ``DROPOUT``: ``DROPOUT = 0.1``
+    (an edit to ``OTHER``'s value is not one to ``DROPOUT``). Other statements as they are."""
+    if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
+        return statement
+    target, value = statement.targets[0], statement.value
+    if not (isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List))):
+        return statement
+    if (
+        len(target.elts) != len(value.elts)
+        or not all(isinstance(item, ast.Name) for item in target.elts)
+        or any(isinstance(item, ast.Starred) for item in value.elts)
+    ):
+        return statement
+    names = [item.id for item in target.elts]  # type: ignore[attr-defined]
+    if names.count(name) != 1:
+        return statement
+    single = ast.Assign(
+        targets=[ast.Name(id=name, ctx=ast.Store())], value=value.elts[names.index(name)]
+    )
+    return ast.fix_missing_locations(ast.copy_location(single, statement))
+
+
+def _reads(statements: Sequence[ast.stmt], name: str) -> bool:
+    """Whether ``name`` is read (not only set) in ``statements``."""
+    return any(
+        isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)
+        for statement in statements
+        for node in ast.walk(statement)
+    )
 
 
 def class_body(cls: type) -> tuple[str, Mapping[str, Any], list[str], Any] | None:

@@ -111,6 +111,14 @@ def test_code_changed_and_callee_changed_with_unified_diffs():
     assert "Code differs: `f` changed; `g` calls changed code (`h`)." in report.verdict
 
 
+def test_a_source_without_a_final_newline_diffs_line_by_line():
+    reader = Sources({"f1": "def f(x):\n    return relu(x)", "f2": "def f(x):\n    return gelu(x)"})
+    a = run(1, code={"f": CodeFacts("f1", "f1")})
+    b = run(2, code={"f": CodeFacts("f2", "f2")})
+    (f,) = compare(a, b, reader).code
+    assert "-    return relu(x)\n+    return gelu(x)\n" in f.diff
+
+
 def test_runtime_divergence_names_the_trace_and_call():
     a = run(1, config={"x": 1}, runtime={"predictions": ["a", "b", "c"], "same": ["z"]})
     b = run(2, config={"x": 1}, runtime={"predictions": ["a", "b", "X"], "same": ["z"]})

@@ -199,8 +199,10 @@ def _unified(reader: Reader | None, before: str | None, after: str | None, name:
     if old is None or new is None:
         return None
     lines = difflib.unified_diff(
-        old.splitlines(keepends=True),
-        new.splitlines(keepends=True),
+        # Line by line, each ending its line: a source that ends without a newline
+        # would glue its last line to the next one in the diff.
+        [line + "\n" for line in old.splitlines()],
+        [line + "\n" for line in new.splitlines()],
         f"{name} ({before.removeprefix('value:')[:8]})",
         f"{name} ({after.removeprefix('value:')[:8]})",
     )
