@@ -302,6 +302,21 @@ def test_a_run_that_did_not_complete_says_so_first(status, words):
     assert verdict.startswith(words[0].upper() + words[1:] + ".")
 
 
+def test_a_run_cut_short_on_the_same_curve_says_where_it_stopped_not_no_cause():
+    curve = [(step, 1.0 / (step + 1)) for step in range(64)]
+    reader = Sources(curves={(1, "loss"): curve, (2, "loss"): curve[:24]})
+    a = run(1, status="completed", metrics={"loss": MetricFacts(64, 1 / 64, 1.0, 1 / 64, 63)})
+    b = run(2, status="crashed", metrics={"loss": MetricFacts(24, 1 / 24, 1.0, 1 / 24, 23)})
+    verdict = compare(a, b, reader).verdict
+    assert verdict == (
+        "Run 2 crashed: its values are where it stopped. Same code and environment. Same "
+        "config. Curves agree on every step both runs logged: loss up to step 23, where run "
+        "2 stopped (run 1 went on to step 63)."
+    )
+    apart = Sources(curves={(1, "loss"): curve, (2, "loss"): [(s, v * 2) for s, v in curve[:24]]})
+    assert "No recorded cause; metrics differ: loss" in compare(a, b, apart).verdict
+
+
 def test_completed_runs_and_runs_of_unknown_status_add_nothing():
     for status in ("completed", None):
         verdict = compare(run(1, status=status), run(2, status=status)).verdict

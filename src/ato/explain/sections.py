@@ -302,8 +302,9 @@ def runtime_divergences(
 @dataclass(frozen=True)
 class MetricOutcome(_Record):
     """A metric both runs logged: final and best values (best by ``mode``, guessed from
-    the name: losses and errors are minimised) and the first step at which the curves
-    separate beyond the tolerance (None when they never do on shared steps)."""
+    the name: losses and errors are minimised), the first step at which the curves
+    separate beyond the tolerance (None when they never do on shared steps), each run's
+    last step, and how many steps both logged (0 when the curves were not read)."""
 
     key: str
     mode: str
@@ -312,6 +313,9 @@ class MetricOutcome(_Record):
     best_before: float | None
     best_after: float | None
     separates_at_step: int | None
+    last_step_before: int | None = None
+    last_step_after: int | None = None
+    shared_steps: int = 0
 
 
 _MINIMISED = ("loss", "error", "err", "mse", "mae", "rmse", "perplexity", "ppl", "nll", "wer")
@@ -346,9 +350,11 @@ def metric_outcomes(
     for key in sorted(a.metrics.keys() & b.metrics.keys()):
         old, new = a.metrics[key], b.metrics[key]
         mode = guess_mode(key)
-        separation = None
+        separation, shared = None, 0
         if reader is not None:
-            separation = _separation(reader.curve(a.id, key), reader.curve(b.id, key), tolerance)
+            curve_a, curve_b = reader.curve(a.id, key), reader.curve(b.id, key)
+            separation = _separation(curve_a, curve_b, tolerance)
+            shared = len({step for step, _ in curve_a} & {step for step, _ in curve_b})
         outcomes.append(
             MetricOutcome(
                 key,
@@ -358,6 +364,9 @@ def metric_outcomes(
                 old.min if mode == "min" else old.max,
                 new.min if mode == "min" else new.max,
                 separation,
+                old.last_step,
+                new.last_step,
+                shared,
             )
         )
     return outcomes

@@ -85,6 +85,12 @@ def verdict(report: Comparison) -> str:
         sentences.append(text + ".")
     if len(sentences) == 2 and sentences[1] == "Same config." and not report.runtime:
         moved = [m for m in report.outcome if m.final_before != m.final_after]
+        # Curves that agree on every step both runs logged, one of them cut short (a
+        # killed run): they differ in how far they got, not in what they did.
+        shorter = [m for m in moved if _only_cut_short(m)]
+        if shorter:
+            sentences.append(_cut_short(shorter, before, after))
+            moved = [m for m in moved if m not in shorter]
         if moved:
             # The first sentence may already name a cause: code or environment.
             uncaused = sentences[0] in _NO_CODE_OR_ENVIRONMENT
@@ -108,6 +114,31 @@ _UNFINISHED = {
     "failed": "failed",
     "running": "is still running",
 }
+
+
+def _only_cut_short(outcome: Any) -> bool:
+    steps = (outcome.last_step_before, outcome.last_step_after)
+    return (
+        outcome.separates_at_step is None
+        and outcome.shared_steps > 0
+        and None not in steps
+        and steps[0] != steps[1]
+    )
+
+
+def _cut_short(outcomes: list[Any], before: RunFacts, after: RunFacts) -> str:
+    """``loss`` agrees up to step 23, where run 2 stopped (run 1 went on to step 63)."""
+    items = []
+    for m in outcomes:
+        short_run, long_run = (
+            (before, after) if m.last_step_before < m.last_step_after else (after, before)
+        )
+        low, high = sorted((m.last_step_before, m.last_step_after))
+        items.append(
+            f"{m.key} up to step {low}, where {short_run.label} stopped ({long_run.label} went "
+            f"on to step {high})"
+        )
+    return f"Curves agree on every step both runs logged: {_listing(items)}."
 
 
 def _unfinished(run: RunFacts) -> str:
