@@ -422,3 +422,10 @@ def test_a_key_holding_a_dot_is_not_the_nested_key_of_that_path():
     report = compare(a, b)
     assert [(c.key, c.before, c.after) for c in report.config] == [("x.y", 1, 5)]
     assert dict(flatten({"a.b": 1, "c": {"d.e": 2}})) == {"['a.b']": 1, "c['d.e']": 2}
+
+
+def test_a_value_no_longer_read_or_a_helper_newly_called_is_said_so():
+    a = run(1, code={"f": CodeFacts("f1", "F1", {"__main__.EPS": "value:1", "g": "g1"})})
+    b = run(2, code={"f": CodeFacts("f1", "F2", {"g": "g1", "h": "h1"})})
+    verdict = compare(a, b).verdict
+    assert "`f` now calls (`h`) and no longer reads (`__main__.EPS`)." in verdict

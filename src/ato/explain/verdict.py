@@ -181,12 +181,23 @@ def is_value(callee: Any) -> bool:
 
 
 def _what_it_reads(callees: list[Any]) -> str:
-    """'calls changed code (`f`)', 'reads changed values (`SCALE`)', or both."""
-    code = ", ".join(f"`{c.trace_id}`" for c in callees if not is_value(c))
-    values = ", ".join(f"`{c.trace_id}`" for c in callees if is_value(c))
-    parts = [f"calls changed code ({code})"] if code else []
-    parts += [f"reads changed values ({values})"] if values else []
-    return " and ".join(parts)
+    """'calls changed code (`f`)', 'reads changed values (`SCALE`)', 'no longer reads
+    (`EPS`)', 'now calls (`g`)': what changed among what a function calls and reads."""
+    phrases = {
+        (False, "changed"): "calls changed code",
+        (False, "removed"): "no longer calls",
+        (False, "added"): "now calls",
+        (True, "changed"): "reads changed values",
+        (True, "removed"): "no longer reads",
+        (True, "added"): "now reads",
+    }
+    grouped: dict[str, list[str]] = {}
+    for callee in callees:
+        how = "added" if callee.before is None else "removed" if callee.after is None else "changed"
+        grouped.setdefault(phrases[(is_value(callee), how)], []).append(f"`{callee.trace_id}`")
+    order = list(phrases.values())  # code before values, changed before removed or added
+    ranked = sorted(grouped.items(), key=lambda item: order.index(item[0]))
+    return " and ".join(f"{phrase} ({', '.join(names)})" for phrase, names in ranked)
 
 
 def _sources(before: str, after: str, run_before: RunFacts, run_after: RunFacts) -> str:
