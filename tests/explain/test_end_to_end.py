@@ -333,3 +333,14 @@ def test_traces_lists_each_version_and_what_changed(tmp_path):
         check=True,
     ).stdout
     assert "'static_trace_versions': 3" in stats
+
+
+def test_a_run_started_with_python_m_shows_the_command_as_typed(tmp_path):
+    write_program(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "train", "lr=0.5"], cwd=tmp_path, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    shown = ato(tmp_path, "show", "1").stdout
+    assert "command: -m train lr=0.5" in shown

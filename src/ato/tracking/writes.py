@@ -103,16 +103,22 @@ def new_run(
 
 
 def command(git_root: str | None) -> dict[str, Any]:
-    """How this process was started: its argv, the entry script (relative to the git
-    root when it is inside one) and the working directory."""
+    """How this process was started: its argv as typed (``-m train ...`` for a module run
+    with ``python -m``), the entry script (relative to the git root when it is inside
+    one) and the working directory."""
     main = sys.modules.get("__main__")
     script = getattr(main, "__file__", None) or (sys.argv[0] if sys.argv else None)
     if script:
         script = os.path.abspath(script)
         if git_root and script.startswith(os.path.join(git_root, "")):
             script = os.path.relpath(script, git_root)
+    argv = list(sys.argv)
+    spec = getattr(main, "__spec__", None)
+    module = getattr(spec, "name", None)
+    if module and argv:  # python -m train: argv[0] is the file, not what was typed
+        argv = ["-m", module.removesuffix(".__main__"), *argv[1:]]
     return {
-        "argv": mask_secrets(list(sys.argv)),
+        "argv": mask_secrets(argv),
         "entry_script": script,
         "working_dir": os.getcwd(),
     }
