@@ -69,6 +69,23 @@ def test_git_state_clean_dirty_and_diff_hash(tmp_path):
     assert "new.py" in environment.git_state(str(tmp_path))["untracked"]
 
 
+def test_uncommitted_changes_are_named_file_by_file(tmp_path):
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "config", "user.email", "t@example.invalid")
+    git(tmp_path, "config", "user.name", "t")
+    for name in ("train.py", "data.py"):
+        (tmp_path / name).write_text("x = 1\n")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "one")
+    (tmp_path / "data.py").write_text("x = 2\n")
+    before = {"git": environment.git_state(str(tmp_path))}
+    (tmp_path / "train.py").write_text("x = 1  # a comment\n")
+    after = {"git": environment.git_state(str(tmp_path))}
+    assert set(after["git"]["modified"]) == {"train.py", "data.py"}
+    changes = environment.diff(before, after, incidental=False)
+    assert [str(change) for change in changes] == ["train.py has uncommitted changes (none before)"]
+
+
 def test_git_state_outside_a_repository(tmp_path):
     assert environment.git_state(str(tmp_path)) is None
 

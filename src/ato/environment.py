@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -162,11 +163,28 @@ def _git_state(folder: str, deadline: float) -> dict[str, Any] | None:
     if changed:
         patch = _git_bytes(root, ("diff", "HEAD"), deadline) or b""
         state["diff_sha256"] = hashlib.sha256(patch).hexdigest()
+        state["modified"] = _per_file(patch)
     if untracked:
         listed = _git_bytes(root, ("ls-files", "-z", "--others", "--exclude-standard"), deadline)
         names = sorted(name for name in (listed or b"").split(b"\0") if name)
         state["untracked_sha256"] = _untracked_hash(root, names, deadline)
     return state
+
+
+_UNCOMMITTED = "uncommitted change to "
+
+
+def _per_file(patch: bytes) -> dict[str, str]:
+    """``{file: hash of its part of the patch}`` (first 100 files): which files' uncommitted
+    changes differ between two runs, where the whole patch's hash only says that some do."""
+    found: dict[str, str] = {}
+    for part in re.split(rb"(?m)^diff --git ", patch)[1:]:
+        header = part.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+        name = header.rsplit(" b/", 1)[-1].strip().strip('"')
+        found[name] = hashlib.sha256(part).hexdigest()[:16]
+        if len(found) >= 100:
+            break
+    return found
 
 
 def _untracked_hash(root: str, names: list[bytes], deadline: float) -> str:
@@ -298,6 +316,12 @@ class EnvironmentChange:
         }
 
     def __str__(self) -> str:
+        if self.what.startswith(_UNCOMMITTED):
+            name = self.what[len(_UNCOMMITTED) :]
+            return {
+                "added": f"{name} has uncommitted changes (none before)",
+                "removed": f"{name}'s uncommitted changes are gone",
+            }.get(self.kind, f"{name}'s uncommitted changes differ")
         if self.kind == "added":
             return f"{self.what} added ({self.after})"
         if self.kind == "removed":
@@ -352,10 +376,26 @@ def _all_changes(before: dict[str, Any], after: dict[str, Any]) -> list[Environm
                 changes.append(EnvironmentChange(kind, f"package {name}", old, new))
     for section in sorted((before.keys() | after.keys()) - {"distributions", "hash"}):
         _diff_values(section, before.get(section), after.get(section), changes)
+    files = [change for change in changes if change.what.startswith(_UNCOMMITTED)]
+    if files:  # named file by file: the whole patch's hash adds nothing
+        changes = [change for change in changes if change.what != "git.diff_sha256"]
     return changes
 
 
 def _diff_values(path: str, old: Any, new: Any, changes: list[EnvironmentChange]) -> None:
+    if path == "git.modified" and isinstance(old or {}, dict) and isinstance(new or {}, dict):
+        old, new = old or {}, new or {}
+        for name in sorted(old.keys() | new.keys()):
+            if old.get(name) == new.get(name):
+                continue
+            what = f"{_UNCOMMITTED}{name}"
+            if name not in old:
+                changes.append(EnvironmentChange("added", what, None, new[name]))
+            elif name not in new:
+                changes.append(EnvironmentChange("removed", what, old[name], None))
+            else:
+                changes.append(EnvironmentChange("changed", what, old[name], new[name]))
+        return
     if path == "git.untracked" and isinstance(old, list) and isinstance(new, list):
         # A set of names: files listed in another order are no change.
         for name in sorted(set(new) - set(old)):
