@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ato.adict import ADict
-from ato.entry import arguments_with_configs, call_with_configs, prepare_scopes
+from ato.entry import call_with_configs, prepare_scopes
 from ato.errors import first_line
 from ato.hyperopt.assembly import PREVIEW_SOURCE, assemble_trial, search_layer, search_source
 from ato.hyperopt.errors import (
@@ -35,6 +35,7 @@ from ato.hyperopt.naming import named_function, params_text, project_of
 from ato.hyperopt.progress import SearchProgress
 from ato.hyperopt.ranks import refuse_different_settings, together
 from ato.hyperopt.space import SearchSpace
+from ato.hyperopt.trial_function import check_callable, settings_among
 from ato.scope import Scope
 
 if TYPE_CHECKING:
@@ -156,8 +157,8 @@ class HyperOpt:
 
         @functools.wraps(func)
         def launch(*args: Any, **kwargs: Any) -> ADict:
-            self._check_callable(func, signature, args, kwargs)
-            self._called_with = self._settings_among(func, signature, args, kwargs)
+            check_callable(func, signature, self.scope.name, args, kwargs)
+            self._called_with = settings_among(func, signature, self.scope.name, args, kwargs)
 
             def evaluate(config: ADict) -> Any:
                 configs = {self.scope.name: config}
@@ -166,84 +167,6 @@ class HyperOpt:
             return self.run(evaluate, trial_code=func)
 
         return launch
-
-    def _check_callable(
-        self,
-        func: Callable[..., Any],
-        signature: inspect.Signature,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> None:
-        """Refuse, before any trial, a function that cannot be called with the trial's
-        config (it gets it by the scope's name): every trial would raise."""
-        # ``func`` itself (a partial is seen through), not what it wraps: a decorator
-        # that runs a coroutine to its end is a plain function.
-        if inspect.iscoroutinefunction(func):
-            target: Any = func
-            while isinstance(target, functools.partial):
-                target = target.func
-            name = getattr(target, "__name__", "trial")
-            config = self.scope.name
-            raise SearchSettingsError(
-                f"The trial function {named_function(func)} is an async def; a search calls it and "
-                f"ranks the number it returns. Call it from a plain function: "
-                f"`def run_{name}({config}): return asyncio.run({name}({config}))`."
-            )
-        if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
-            raise SearchSettingsError(
-                f"The trial function {named_function(func)} is a generator (it yields); a search "
-                f"calls it once and ranks the number it returns, so return the metric "
-                f"instead of yielding it."
-            )
-        name = self.scope.name
-        parameters = signature.parameters
-        takes_config = name in parameters or any(
-            p.kind is p.VAR_KEYWORD for p in parameters.values()
-        )
-        positional, keywords = arguments_with_configs(signature, {name: None}, args, kwargs)
-        try:
-            signature.bind(*positional, **keywords)
-        except TypeError as error:
-            if takes_config and _wrapper_takes(func, positional, keywords):
-                return  # a decorator's wrapper that supplies the rest (loads the data)
-            if takes_config:
-                raise SearchSettingsError(
-                    f"The trial function {named_function(func)} cannot be called with the "
-                    f"arguments the search was started with ({error}); every trial would "
-                    f"fail. Pass them when calling it: {getattr(func, '__name__', 'train')}"
-                    f"(...)."
-                ) from None
-            first = next(iter(parameters), "config")
-            raise SearchSettingsError(
-                f"The trial function {named_function(func)} cannot be called: it takes "
-                f"({', '.join(parameters)}) and gets the trial's config by the scope's name, "
-                f"{name!r}, which none of its parameters has ({error}). Name its config "
-                f"parameter {name!r}, or name the scope after it: Scope(name={first!r})."
-            ) from None
-
-    def _settings_among(
-        self,
-        func: Callable[..., Any],
-        signature: inspect.Signature,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> dict[str, Any]:
-        """The arguments the trial function is called with, by position (``#0``) or
-        keyword, but those it fills as it runs (a list it appends results to)."""
-        from ato.hyperopt.filled import filled_names
-
-        filled = filled_names(func)
-        kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        names = [
-            p.name for p in signature.parameters.values()
-            if p.kind in kinds and p.name != self.scope.name
-        ]  # fmt: skip
-        positional = {
-            f"#{i}": value
-            for i, value in enumerate(args)
-            if i >= len(names) or names[i] not in filled
-        }
-        return {**positional, **{k: v for k, v in kwargs.items() if k not in filled}}
 
     def run(
         self, evaluate: Callable[[ADict], Any], trial_code: Callable[..., Any] | None = None
@@ -547,15 +470,3 @@ class HyperOpt:
             key: [str(source) for source in chain] for key, _, chain in self.scope.sources()
         }
         return ADict(config=best.snapshot, metric=best.metric, logs=logs, provenance=provenance)
-
-
-def _wrapper_takes(func: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> bool:
-    """Whether the wrapper that runs (``inspect.signature`` shows the function it wraps)
-    takes these arguments."""
-    if getattr(func, "__wrapped__", None) is None:
-        return False
-    try:
-        inspect.signature(func, follow_wrapped=False).bind(*args, **kwargs)
-    except (TypeError, ValueError):
-        return False
-    return True
