@@ -14,11 +14,9 @@ every write of the tracker that way (begin, retry while busy, commit).
 from __future__ import annotations
 
 import difflib
-import os
 import random
 import sqlite3
 import time
-import urllib.parse
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -28,9 +26,18 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 from sqlalchemy.orm import Session
 
 from ato.errors import TrackerDatabaseError
-from ato.tracking.process import hooks, interrupts_held, main_writes
+from ato.tracking.process import interrupts_held, main_writes
 from ato.tracking.secrets import masked_url
 from ato.tracking.settings import CONFIG_URL, Origin
+from ato.tracking.sqlite_files import (
+    check_sqlite_file,
+    check_sqlite_folder,
+    check_uri,
+    in_memory,
+    read_only_connection,
+    refuse_forked_sqlite,
+    sqlite_file,
+)
 
 __all__ = [
     "BUSY_TIMEOUT_S",
@@ -41,9 +48,7 @@ __all__ = [
     "is_sqlite",
     "not_a_database",
     "open_engine",
-    "refuse_forked_sqlite",
     "retry",
-    "sqlite_file",
     "write",
     "write_after_reading",
     "wrote_in_session",
@@ -56,125 +61,6 @@ _T = TypeVar("_T")
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
-
-
-def sqlite_file(url: str) -> str | None:
-    """The file an SQLite URL names, as an absolute real path (None for other URLs)."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return None
-    database = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
-        return None
-    if database.startswith("file:"):
-        return None  # a URI filename; sqlite3 itself will judge it
-    return os.path.realpath(database)
-
-
-def refuse_forked_sqlite(url: str) -> None:
-    """Raise when this process was forked from one whose logger had ``url``'s SQLite file
-    open (however the path is spelled): SQLite's locks do not survive a fork."""
-    file = sqlite_file(url)
-    if file is not None and file in hooks.forked_files:
-        raise TrackerDatabaseError(
-            f"This process was forked from one that had the SQLite database "
-            f"{masked_url(url)!r} open, and SQLite's locks do not survive a fork: using "
-            f"the file here could hang or corrupt it. Log from child processes started with "
-            f"multiprocessing.get_context('spawn') (or 'forkserver'), or log to PostgreSQL."
-        )
-
-
-def _uri_options(parsed: Any) -> tuple[str | None, dict[str, str]]:
-    """For an SQLite URI filename (``sqlite:///file:runs.db?mode=ro&uri=true``): the file
-    it names and its options; ``(None, {})`` for a plain path."""
-    database = parsed.database or ""
-    options = {str(k): str(v) for k, v in dict(parsed.query).items()}
-    # Without uri=true, SQLAlchemy hands SQLite "file:..." as a plain file name.
-    if not database.startswith("file:") or not _true(options.get("uri", "")):
-        return None, {}
-    location, _, inline = database[len("file:") :].partition("?")
-    for pair in filter(None, inline.split("&")):
-        name, _, value = pair.partition("=")
-        options.setdefault(name, value)
-    path = urllib.parse.unquote(location)
-    if path.startswith("//"):  # file://host/path: SQLite takes only an empty host
-        path = path[2:].partition("/")[2]
-        path = "/" + path
-    return path, options
-
-
-def _true(option: str) -> bool:
-    """An SQLite URI boolean (``sqlite3_uri_boolean``): 1, yes, true, on."""
-    return option.lower() in ("1", "yes", "true", "on")
-
-
-def _check_uri(parsed: Any, url: str, origin: Origin, read_only: bool) -> None:
-    """An SQLite URI filename that opens the file read-only is refused for a writer
-    (each write would fail, the first after a run or a search had started); one that
-    opens it immutable is refused for a reader while a -wal file holds writes not yet
-    merged (SQLite would silently not see them)."""
-    path, options = _uri_options(parsed)
-    if path is None:
-        return
-    said = [f"mode={options['mode']}"] if options.get("mode", "").lower() == "ro" else []
-    if _true(options.get("immutable", "")):
-        said.append(f"immutable={options['immutable']}")
-    if said and not read_only:
-        raise TrackerDatabaseError(
-            f"{origin.given(url)} opens the SQLite file read-only ({said[0]}), and a "
-            f"tracker writes: remove {said[0]} from the URL (SQLFinder and 'ato' read "
-            f"without writing anyway)."
-        )
-    wal = path + "-wal"
-    if _true(options.get("immutable", "")) and os.path.exists(wal) and os.path.getsize(wal) > 0:
-        raise TrackerDatabaseError(
-            f"{origin.given(url)} reads the file as immutable, but its -wal file holds "
-            f"writes not yet merged into it, which SQLite would not see: remove "
-            f"immutable={options['immutable']} from the URL."
-        )
-
-
-def _in_memory(parsed: Any) -> bool:
-    database = parsed.database or ""
-    return (
-        database in ("", ":memory:")
-        or "mode=memory" in database
-        or parsed.query.get("mode") == "memory"
-    )
-
-
-def _check_sqlite_folder(path: str, url: str, origin: Origin) -> None:
-    # Only stat() here: opening the database file (say, to read its header) and closing
-    # it would drop every POSIX lock this process holds on it through SQLite, which is
-    # how SQLite databases get corrupted. SQLite itself refuses a file that is not a
-    # database on the first read (see ``not_a_database``).
-    folder = os.path.dirname(os.path.abspath(path))
-    shown = origin.given(url)
-    if os.path.isdir(path):
-        raise TrackerDatabaseError(
-            f"{shown} names the folder {path!r}, not a database file. Name a file inside "
-            f"it, e.g. 'sqlite:///{os.path.join(path, 'experiments.db')}'."
-        )
-    if not os.path.exists(path) and not os.path.isdir(folder):
-        raise TrackerDatabaseError(
-            f"Cannot create the tracker database {path!r} (from {shown}): the folder "
-            f"{folder!r} does not exist. Create it, or {origin.instead()}."
-        )
-    # The journal files (-wal, -shm) are created beside the database at every open.
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise TrackerDatabaseError(
-            f"Cannot write the tracker database {path!r} (from {shown}): the folder "
-            f"{folder!r} is read-only, and SQLite creates its journal files (-wal, -shm) "
-            f"beside the database. Make the folder writable or log elsewhere; to only "
-            f"read runs there, use SQLFinder (it opens the file read-only)."
-        )
-    if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise TrackerDatabaseError(
-            f"Cannot write the tracker database {path!r} (from {shown}): the file is "
-            f"read-only. Make it writable (chmod u+w) or log elsewhere; to only read "
-            f"runs there, use SQLFinder (it opens the file read-only)."
-        )
 
 
 # The backends the tracker is tested on, for "did you mean".
@@ -279,7 +165,7 @@ def open_engine(
             f"{origin.given(url)} is not an SQLAlchemy URL ({error}); write "
             f"'sqlite:///path/to/experiments.db' or 'postgresql+psycopg://user@host/db'."
         ) from None
-    if parsed.get_backend_name() == "sqlite" and _in_memory(parsed):
+    if parsed.get_backend_name() == "sqlite" and in_memory(parsed):
         raise TrackerDatabaseError(
             f"{origin.given(url)} is an in-memory SQLite database, which lives "
             f"in one connection and dies with it; the tracker writes from a background "
@@ -288,21 +174,21 @@ def open_engine(
             f"temporary folder for throwaway runs)."
         )
     if parsed.get_backend_name() == "sqlite":
-        _check_uri(parsed, url, origin, read_only)
+        check_uri(parsed, url, origin, read_only)
     path = sqlite_file(url)
     if path is not None:
         refuse_forked_sqlite(url)
         if read_only:
-            _check_sqlite_file(path, url, origin)
+            check_sqlite_file(path, url, origin)
         else:
-            _check_sqlite_folder(path, url, origin)
+            check_sqlite_folder(path, url, origin)
     if parsed.get_backend_name() == "sqlite":
         # Writers: SQLite waits briefly, then ``retry`` takes over (see there); readers
         # never hold the write lock and simply wait.
         timeout = WRITER_BUSY_TIMEOUT_S if writer else BUSY_TIMEOUT_S
         if read_only and path is not None:
             engine = create_engine(
-                "sqlite://", creator=lambda: _read_only_connection(path, timeout, url, origin)
+                "sqlite://", creator=lambda: read_only_connection(path, timeout, url, origin)
             )
         else:
             engine = create_engine(url, connect_args={"timeout": timeout})
@@ -330,52 +216,6 @@ def open_engine(
             f"('sqlite:///experiments.db') or PostgreSQL through psycopg "
             f"('postgresql+psycopg://user@host/db', after pip install 'ato[postgres]')."
         ) from None
-
-
-def _read_only_connection(
-    path: str, timeout: float, url: str, origin: Origin
-) -> sqlite3.Connection:
-    """``mode=ro``; in a folder this process cannot write, a WAL database cannot get its
-    ``-shm`` index there, so it is read as immutable, which is exact when no ``-wal``
-    file holds writes not yet merged into it (after its last writer closed)."""
-    quoted = urllib.parse.quote(path)
-    connection = sqlite3.connect(
-        f"file:{quoted}?mode=ro", uri=True, timeout=timeout, check_same_thread=False
-    )
-    try:
-        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        return connection
-    except sqlite3.OperationalError:
-        connection.close()
-        if os.access(os.path.dirname(path) or ".", os.W_OK):
-            raise
-    wal = path + "-wal"
-    if os.path.exists(wal) and os.path.getsize(wal) > 0:
-        raise TrackerDatabaseError(
-            f"{origin.given(url)} cannot be read here: its folder is read-only to this "
-            f"process, and its -wal file holds writes not yet merged into it, which "
-            f"SQLite can only read with an index file it would create in that folder. "
-            f"Read it as a user who can write the folder, or copy the database with its "
-            f"-wal file to a folder you can write."
-        )
-    return sqlite3.connect(
-        f"file:{quoted}?mode=ro&immutable=1", uri=True, timeout=timeout, check_same_thread=False
-    )
-
-
-def _check_sqlite_file(path: str, url: str, origin: Origin) -> None:
-    """A reader opens what exists and creates nothing."""
-    shown = origin.given(url)
-    if os.path.isdir(path):
-        raise TrackerDatabaseError(
-            f"{path!r} (from {shown}) is a folder, not a tracker database. Name the "
-            f"database file inside it, e.g. {os.path.join(path, 'experiments.db')!r}."
-        )
-    if not os.path.exists(path):
-        raise TrackerDatabaseError(
-            f"No tracker database at {path!r} (from {shown}); reading never creates one. "
-            f"Check the path, or log a run there first."
-        )
 
 
 def _speak_utc(engine: Engine) -> None:
@@ -476,7 +316,6 @@ STOPPING_WAIT_S = 3.0
 def is_busy(error: BaseException) -> bool:
     """Whether ``error`` (raised by SQLAlchemy or sqlite3) is SQLite saying that the
     database is busy or locked, i.e. that the transaction may succeed if run again."""
-    import sqlite3
 
     original = getattr(error, "orig", error)
     if not isinstance(original, sqlite3.Error):
@@ -495,7 +334,6 @@ def retry(action: Callable[[], _T], deadline_s: float | None = None) -> _T:
     Writers wait here rather than in SQLite's busy handler, whose sleeps grow to 100 ms:
     with eight processes taking turns, that left the lock idle more than it was held.
     """
-    import sqlite3
 
     start = time.monotonic()
     give_up = start + (BUSY_TIMEOUT_S if deadline_s is None else deadline_s)
@@ -538,7 +376,6 @@ def write(
                     after_commit()
             return result
 
-    import sqlite3
 
     with main_writes.marked():
         try:
@@ -553,7 +390,6 @@ def write(
 def _write_failure(engine: Engine, error: BaseException) -> TrackerDatabaseError | None:
     """What a failed write means, in words, for the failures a user can act on: a lock
     never released, a full disk, a disk that fails."""
-    import sqlite3
 
     original = getattr(error, "orig", error)
     if not isinstance(original, sqlite3.Error):

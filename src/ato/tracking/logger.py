@@ -41,7 +41,7 @@ from ato.errors import (
 from ato.trace import RuntimeCall
 from ato.tracking import starting, writes
 from ato.tracking.buffer import Batch, BufferSetting, MetricBuffer
-from ato.tracking.database import is_sqlite, open_engine, refuse_forked_sqlite, sqlite_file, write
+from ato.tracking.database import is_sqlite, open_engine, write
 from ato.tracking.handle import ActiveRun
 from ato.tracking.migrations import migrate, step_range
 from ato.tracking.process import ending, hooks, main_writes
@@ -50,6 +50,7 @@ from ato.tracking.scopes import ScopeRecorder
 from ato.tracking.secrets import masked_url
 from ato.tracking.session import LegacySession
 from ato.tracking.settings import CONFIG_URL, Origin, tracker_settings
+from ato.tracking.sqlite_files import refuse_forked_sqlite, sqlite_file
 from ato.tracking.values import check_key, metric_number, step_number
 
 if TYPE_CHECKING:
