@@ -198,3 +198,36 @@ def test_a_slow_git_is_recorded_as_unavailable(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
     state = environment.git_state(str(tmp_path), deadline_s=0.5)
     assert state == {"unavailable": "git took longer than 0.5 s"}
+
+
+def test_an_older_record_without_per_file_changes_compares_by_the_whole_patch(tmp_path):
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "config", "user.email", "t@example.invalid")
+    git(tmp_path, "config", "user.name", "t")
+    (tmp_path / "notes.py").write_text("x = 1\n")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "one")
+    clean = {"git": environment.git_state(str(tmp_path))}
+    (tmp_path / "notes.py").write_text("x = 2\n")
+    now = {"git": environment.git_state(str(tmp_path))}
+    older = {"git": {k: v for k, v in now["git"].items() if k != "modified"}}
+    assert environment.diff(older, now, incidental=False) == []  # the same patch
+    assert [str(c) for c in environment.diff(clean, now, incidental=False)] == [
+        "notes.py has uncommitted changes (none before)"
+    ]
+
+
+@pytest.mark.parametrize("name", ["é.py", "data b/train.py", "a b/c.py"])
+def test_per_file_names_are_the_files_whatever_they_are_called(tmp_path, name):
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "config", "user.email", "t@example.invalid")
+    git(tmp_path, "config", "user.name", "t")
+    git(tmp_path, "config", "diff.noprefix", "true")  # a user's setting: not ours
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("x = 1\n")
+    (tmp_path / "c.py").write_text("y = 1\n")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "one")
+    path.write_text("x = 2\n")
+    assert list(environment.git_state(str(tmp_path))["modified"]) == [name]

@@ -463,6 +463,36 @@ def test_a_global_a_function_sets_counts_by_that_code(tmp_path):
         assert changed == {f"trace_train.{name}"}
 
 
+def test_a_global_built_in_a_function_counts_its_lines_not_same_named_module_globals(tmp_path):
+    source = """
+    from ato.scope import Scope
+    scope = Scope(name="build_{tag}")
+    width = {unrelated}  # a module global named like setup's parameter: not read
+
+    def setup(width, lr):
+        global MODEL
+        depth = {depth}
+        MODEL = [width, depth, lr]
+
+    @scope.trace(trace_id="step")
+    def step(x):
+        return x + sum(MODEL)
+
+    setup(4, 0.1)
+    """
+    prints = []
+    for tag, unrelated, depth in (("a", 80, 3), ("b", 120, 3), ("c", 80, 5)):
+        folder = tmp_path / tag
+        folder.mkdir()
+        module = _load(
+            folder / "train.py", source.format(tag=tag, unrelated=unrelated, depth=depth)
+        )
+        prints.append(module.scope.fingerprints["step"])
+    assert prints[0].callees == prints[1].callees  # the unrelated global is not read
+    changed = {n for n in prints[0].callees if prints[0].callees[n] != prints[2].callees[n]}
+    assert changed == {"trace_train.MODEL"}  # the local line it is built from
+
+
 def test_each_function_of_a_registry_counts_on_its_own(tmp_path):
     source = """
     from ato.scope import Scope

@@ -159,9 +159,10 @@ def _git_state(folder: str, deadline: float) -> dict[str, Any] | None:
         "branch": _git(root, "rev-parse", "--abbrev-ref", "HEAD", deadline=deadline),
         "dirty": bool(status),
         "untracked": untracked[:100],  # the names, for people; the hash below counts all
+        "modified": {},  # file by file, below; recorded empty so that clean reads as clean
     }
     if changed:
-        patch = _git_bytes(root, ("diff", "HEAD"), deadline) or b""
+        patch = _git_bytes(root, _DIFF, deadline) or b""
         state["diff_sha256"] = hashlib.sha256(patch).hexdigest()
         state["modified"] = _per_file(patch)
     if untracked:
@@ -173,18 +174,41 @@ def _git_state(folder: str, deadline: float) -> dict[str, Any] | None:
 
 _UNCOMMITTED = "uncommitted change to "
 
+# The same patch whatever the user's git settings: no colour, no external diff tool,
+# a/ and b/ prefixes, file names unquoted (é.py, not "\303\251.py").
+_DIFF = (
+    "-c", "core.quotePath=false", "diff", "HEAD", "--no-color", "--no-ext-diff",
+    "--src-prefix=a/", "--dst-prefix=b/",
+)  # fmt: skip
+
 
 def _per_file(patch: bytes) -> dict[str, str]:
     """``{file: hash of its part of the patch}`` (first 100 files): which files' uncommitted
     changes differ between two runs, where the whole patch's hash only says that some do."""
     found: dict[str, str] = {}
     for part in re.split(rb"(?m)^diff --git ", patch)[1:]:
-        header = part.split(b"\n", 1)[0].decode("utf-8", errors="replace")
-        name = header.rsplit(" b/", 1)[-1].strip().strip('"')
-        found[name] = hashlib.sha256(part).hexdigest()[:16]
+        found[_patched_name(part)] = hashlib.sha256(part).hexdigest()[:16]
         if len(found) >= 100:
             break
     return found
+
+
+def _patched_name(part: bytes) -> str:
+    """The file a part of a patch is about. Its header is ``a/NAME b/NAME``; a name may
+    itself hold " b/", so it is cut at the middle, which is exact when both names are the
+    same (all but renames, whose "rename to" line names the file)."""
+    lines = part.decode("utf-8", errors="replace").split("\n")
+    for line in lines[1:]:
+        if line.startswith("rename to "):
+            return line[len("rename to ") :]
+        if line.startswith(("@@", "Binary files", "GIT binary patch")):
+            break
+    header = lines[0]
+    size = (len(header) - 5) // 2
+    name = header[2 : 2 + size]
+    if header == f"a/{name} b/{name}":
+        return name
+    return header.strip('"')  # quoted (a control character in the name): as git wrote it
 
 
 def _untracked_hash(root: str, names: list[bytes], deadline: float) -> str:
@@ -383,8 +407,11 @@ def _all_changes(before: dict[str, Any], after: dict[str, Any]) -> list[Environm
 
 
 def _diff_values(path: str, old: Any, new: Any, changes: list[EnvironmentChange]) -> None:
-    if path == "git.modified" and isinstance(old or {}, dict) and isinstance(new or {}, dict):
-        old, new = old or {}, new or {}
+    if path == "git.modified":
+        # File by file only when both runs recorded it (a clean tree records none);
+        # against an older record, git.diff_sha256 says whether the changes differ.
+        if not (isinstance(old, dict) and isinstance(new, dict)):
+            return
         for name in sorted(old.keys() | new.keys()):
             if old.get(name) == new.get(name):
                 continue

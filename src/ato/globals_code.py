@@ -153,7 +153,13 @@ def _global_value(namespace: Mapping[str, Any], name: str) -> tuple[str, GlobalV
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     # What the code reads, not what it sets (``A, B = f(x)`` reads f and x).
     targets = {name for statement in statements for name in assigned_names(statement)}
-    reads = [n for n in names if n != own and (n not in targets or _reads(statements, n))]
+    # A function's parameters and locals are no module globals, whatever their names.
+    local = set().union(*(code.locals_of.get(id(s), frozenset()) for s in statements))
+    reads = [
+        n
+        for n in names
+        if n != own and n not in local and (n not in targets or _reads(statements, n))
+    ]
     follow = (home, reads, chains(list(statements)))
     return key, GlobalValue("value:" + digest[:32], text), follow
 

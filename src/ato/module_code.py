@@ -47,6 +47,9 @@ class ModuleCode:
     )
 
     lines: list[str] = field(default_factory=list)
+    # id of a statement inside a function that sets a global -> that function's locals
+    # (parameters too): names its code reads that are no module globals.
+    locals_of: dict[int, frozenset[str]] = field(default_factory=dict)
 
     def source(self, node: ast.stmt) -> str:
         """The statement as the file writes it (with a class's decorators), dedented.
@@ -109,19 +112,23 @@ def _parse(filename: str, stamp: int) -> ModuleCode | None:
         if isinstance(each, (ast.FunctionDef, ast.AsyncFunctionDef)):
             first = min([each.lineno, *(d.lineno for d in each.decorator_list)])
             code.functions.setdefault((each.name, first), each)
-            for node, name in _global_assignments(each):
-                code.assignments.setdefault(name, []).append(node)
+            for statements, name, local in _global_assignments(each):
+                code.assignments.setdefault(name, []).extend(statements)
+                for statement in statements:
+                    code.locals_of[id(statement)] = local
     return code
 
 
 def _global_assignments(
     function: ast.FunctionDef | ast.AsyncFunctionDef,
-) -> Iterator[tuple[ast.stmt, str]]:
-    """``(statement, name)`` for each module global that ``function``'s own body sets
-    after ``global NAME`` (a ``setup()`` that builds the model): the code that sets it, as
-    much as a top-level assignment is."""
+) -> Iterator[tuple[list[ast.stmt], str, frozenset[str]]]:
+    """``(statements, name, the function's locals)`` for each module global that
+    ``function``'s own body sets after ``global NAME`` (a ``setup()`` that builds the
+    model): the statements that set it and those that set the locals they read, line by
+    line back (``depth = 3`` before ``MODEL = [width, depth]``); not the rest of the
+    function, and not its parameters, which its callers pass."""
     declared: set[str] = set()
-    own: list[ast.AST] = []
+    statements: list[ast.stmt] = []
     stack: list[ast.AST] = list(function.body)
     while stack:  # its body, not the bodies of functions or classes inside it
         node = stack.pop()
@@ -129,14 +136,39 @@ def _global_assignments(
             continue
         if isinstance(node, ast.Global):
             declared.update(node.names)
-        own.append(node)
+        elif isinstance(node, ast.stmt):
+            statements.append(node)
         stack.extend(ast.iter_child_nodes(node))
     if not declared:
         return
-    for node in sorted((n for n in own if isinstance(n, ast.stmt)), key=lambda n: n.lineno):
-        for name in assigned_names(node):
-            if name in declared:
-                yield node, name
+    arguments = function.args
+    parameters = {
+        a.arg
+        for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                  arguments.vararg, arguments.kwarg)
+        if a is not None
+    }  # fmt: skip
+    setting = {id(s): set(assigned_names(s)) for s in statements}
+    local = frozenset(parameters | set().union(*setting.values()) - declared)
+    for name in sorted(declared):
+        chosen = [s for s in statements if name in setting[id(s)]]
+        if not chosen:
+            continue
+        wanted = _locals_read(chosen, local - parameters)
+        while wanted:
+            more = [s for s in statements if s not in chosen and setting[id(s)] & wanted]
+            chosen += more
+            wanted = _locals_read(more, local - parameters)
+        yield sorted(chosen, key=lambda s: (s.lineno, s.col_offset)), name, local
+
+
+def _locals_read(statements: list[ast.stmt], local: frozenset[str]) -> set[str]:
+    return {
+        node.id
+        for statement in statements
+        for node in ast.walk(statement)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in local
+    }
 
 
 def _collect_classes(body: list[ast.stmt], prefix: str, found: dict[str, ast.ClassDef]) -> None:

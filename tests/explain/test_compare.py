@@ -317,6 +317,28 @@ def test_a_run_cut_short_on_the_same_curve_says_where_it_stopped_not_no_cause():
     assert "No recorded cause; metrics differ: loss" in compare(a, b, apart).verdict
 
 
+def test_curves_logged_out_of_order_or_barely_overlapping_are_not_cut_short():
+    shuffled = [(3, 0.3), (1, 0.1), (5, 0.5), (2, 0.2), (4, 0.4)]
+    in_order = sorted(shuffled)
+    reader = Sources(curves={(1, "val_loss"): in_order, (2, "val_loss"): shuffled})
+    a = run(1, metrics={"val_loss": MetricFacts(5, 0.1, 0.5, 0.5, 5)})
+    b = run(2, metrics={"val_loss": MetricFacts(5, 0.1, 0.5, 0.4, 4)})  # last logged: step 4
+    assert "stopped" not in compare(a, b, reader).verdict
+    one = Sources(curves={(1, "loss"): [(1, 1.0), (63, 0.1)], (2, "loss"): [(63, 0.1), (99, 0.05)]})
+    c = run(1, metrics={"loss": MetricFacts(2, 0.1, 1.0, 0.1, 63)})
+    d = run(2, status="crashed", metrics={"loss": MetricFacts(2, 0.05, 0.1, 0.05, 99)})
+    assert "Curves agree" not in compare(c, d, one).verdict
+
+
+def test_a_loss_that_ends_in_nan_in_both_runs_is_no_difference():
+    nan = float("nan")
+    curve = [(0, 1.0), (1, nan)]
+    reader = Sources(curves={(1, "loss"): curve, (2, "loss"): curve})
+    a = run(1, metrics={"loss": MetricFacts(2, 1.0, 1.0, nan, 1)})
+    b = run(2, metrics={"loss": MetricFacts(2, 1.0, 1.0, nan, 1)})
+    assert compare(a, b, reader).verdict == "Same code and environment. Same config."
+
+
 def test_completed_runs_and_runs_of_unknown_status_add_nothing():
     for status in ("completed", None):
         verdict = compare(run(1, status=status), run(2, status=status)).verdict

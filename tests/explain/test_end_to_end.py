@@ -344,3 +344,16 @@ def test_a_run_started_with_python_m_shows_the_command_as_typed(tmp_path):
     assert result.returncode == 0, result.stderr
     shown = ato(tmp_path, "show", "1").stdout
     assert "command: -m train lr=0.5" in shown
+
+
+def test_a_program_run_by_another_module_or_as_a_folder_keeps_its_argv(tmp_path):
+    write_program(tmp_path)
+    (tmp_path / "appdir").mkdir()
+    (tmp_path / "appdir" / "__main__.py").write_text((tmp_path / "train.py").read_text())
+    for command in (["-m", "cProfile", "-o", "prof.out", "train.py", "lr=0.5"], ["appdir"]):
+        result = subprocess.run(
+            [sys.executable, *command], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stderr
+    assert "command: train.py lr=0.5" in ato(tmp_path, "show", "1").stdout
+    assert "command: appdir" in ato(tmp_path, "show", "2").stdout

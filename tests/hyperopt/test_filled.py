@@ -82,3 +82,14 @@ def test_a_decorators_wrapper_is_read_from_its_own_code():
         return config
 
     assert filled_names(trial) == {"times"}
+
+
+def test_what_pop_or_setdefault_hand_back_is_read():
+    schedule, defaults, queue = [1, 10], {"lr": 0.1}, [3]
+
+    def trial(config):
+        queue.pop()  # dropped: only filled
+        warmup = schedule.pop(0)
+        return warmup * defaults.setdefault("lr", 0.1)
+
+    assert filled_names(trial) == {"queue"}

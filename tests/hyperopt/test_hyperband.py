@@ -603,6 +603,25 @@ def test_a_trial_function_missing_another_argument_is_refused_before_any_trial(s
     assert train(epochs=3).config.model == "resnet101"
 
 
+def test_a_catch_all_decorator_does_not_excuse_a_missing_argument(scope, spaces):
+    import functools
+
+    def timed(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    @HyperBand(scope, spaces, 0.5, 2, progress=False).main
+    @timed
+    def train(config, epochs):
+        return lr_score(config) * epochs
+
+    with pytest.raises(SearchSettingsError, match="missing a required argument: 'epochs'"):
+        train()
+
+
 def test_a_trial_function_may_read_the_scope_instead(spaces):
     scope = Scope(name="hparams")
 

@@ -304,7 +304,8 @@ class MetricOutcome(_Record):
     """A metric both runs logged: final and best values (best by ``mode``, guessed from
     the name: losses and errors are minimised), the first step at which the curves
     separate beyond the tolerance (None when they never do on shared steps), each run's
-    last step, and how many steps both logged (0 when the curves were not read)."""
+    highest step and number of steps, and how many steps both logged (0 when the curves
+    were not read)."""
 
     key: str
     mode: str
@@ -316,6 +317,8 @@ class MetricOutcome(_Record):
     last_step_before: int | None = None
     last_step_after: int | None = None
     shared_steps: int = 0
+    steps_before: int = 0
+    steps_after: int = 0
 
 
 _MINIMISED = ("loss", "error", "err", "mse", "mae", "rmse", "perplexity", "ppl", "nll", "wer")
@@ -350,11 +353,15 @@ def metric_outcomes(
     for key in sorted(a.metrics.keys() & b.metrics.keys()):
         old, new = a.metrics[key], b.metrics[key]
         mode = guess_mode(key)
-        separation, shared = None, 0
+        separation, shared, counts = None, 0, (0, 0)
+        last = (old.last_step, new.last_step)
         if reader is not None:
             curve_a, curve_b = reader.curve(a.id, key), reader.curve(b.id, key)
             separation = _separation(curve_a, curve_b, tolerance)
-            shared = len({step for step, _ in curve_a} & {step for step, _ in curve_b})
+            steps_a, steps_b = {step for step, _ in curve_a}, {step for step, _ in curve_b}
+            shared, counts = len(steps_a & steps_b), (len(steps_a), len(steps_b))
+            # The highest step, not the last logged: evaluations may finish out of order.
+            last = (max(steps_a, default=last[0]), max(steps_b, default=last[1]))
         outcomes.append(
             MetricOutcome(
                 key,
@@ -364,9 +371,11 @@ def metric_outcomes(
                 old.min if mode == "min" else old.max,
                 new.min if mode == "min" else new.max,
                 separation,
-                old.last_step,
-                new.last_step,
+                last[0],
+                last[1],
                 shared,
+                counts[0],
+                counts[1],
             )
         )
     return outcomes

@@ -6,6 +6,7 @@ Same code and environment. Config differs in 1 key: lr 0.01 -> 0.1 (command line
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from ato.errors import repr_of
@@ -84,7 +85,7 @@ def verdict(report: Comparison) -> str:
             )
         sentences.append(text + ".")
     if len(sentences) == 2 and sentences[1] == "Same config." and not report.runtime:
-        moved = [m for m in report.outcome if m.final_before != m.final_after]
+        moved = [m for m in report.outcome if not _same(m.final_before, m.final_after)]
         # Curves that agree on every step both runs logged, one of them cut short (a
         # killed run): they differ in how far they got, not in what they did.
         shorter = [m for m in moved if _only_cut_short(m)]
@@ -116,11 +117,20 @@ _UNFINISHED = {
 }
 
 
+def _same(before: Any, after: Any) -> bool:
+    """Equal final values, NaN and NaN included (a loss that diverged in both runs)."""
+    if isinstance(before, float) and isinstance(after, float):
+        return before == after or (math.isnan(before) and math.isnan(after))
+    return bool(before == after)
+
+
 def _only_cut_short(outcome: Any) -> bool:
+    """The shorter curve lies whole on the longer one, which goes on past its end."""
     steps = (outcome.last_step_before, outcome.last_step_after)
+    shorter = min(outcome.steps_before, outcome.steps_after)
     return (
         outcome.separates_at_step is None
-        and outcome.shared_steps > 0
+        and 0 < shorter == outcome.shared_steps
         and None not in steps
         and steps[0] != steps[1]
     )

@@ -27,6 +27,10 @@ FILLING = frozenset(
 )  # fmt: skip
 
 
+#: Those that hand back what they hold: a filling only when the result is dropped.
+RETURNING = frozenset({"pop", "popitem", "popleft", "setdefault"})
+
+
 def filled_names(func: Any) -> frozenset[str]:
     """The names ``func``'s own code only fills: closure variables and parameters by
     name, attributes of its first parameter as ``self.<name>``."""
@@ -38,6 +42,7 @@ def filled_names(func: Any) -> frozenset[str]:
     nonlocal_names = {
         name for child in ast.walk(node) if isinstance(child, ast.Nonlocal) for name in child.names
     }
+    dropped = {id(c.value) for c in ast.walk(node) if isinstance(c, ast.Expr)}  # results unused
     filling: dict[str, int] = {}  # uses that fill, by name
     uses: dict[str, int] = {}  # every use, by name
 
@@ -61,7 +66,9 @@ def filled_names(func: Any) -> frozenset[str]:
         if name is not None and not (isinstance(child, ast.Name) and child.id == owner):
             uses[name] = uses.get(name, 0) + 1
         if isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute):
-            if child.func.attr in FILLING:
+            method = child.func.attr
+            # What pop() or setdefault() hand back is a read, unless dropped.
+            if method in FILLING and (method not in RETURNING or id(child) in dropped):
                 fills(name_of(child.func.value))
         elif isinstance(child, (ast.Assign, ast.AugAssign, ast.Delete)):
             targets = (

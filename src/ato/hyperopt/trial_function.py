@@ -96,7 +96,11 @@ def _wrapper_takes(func: Callable[..., Any], args: list[Any], kwargs: dict[str, 
     if getattr(func, "__wrapped__", None) is None:
         return False
     try:
-        inspect.signature(func, follow_wrapped=False).bind(*args, **kwargs)
+        own = inspect.signature(func, follow_wrapped=False)
+        own.bind(*args, **kwargs)
     except (TypeError, ValueError):
         return False
-    return True
+    # A catch-all wrapper(*args, **kwargs) takes anything and passes it on: it says
+    # nothing of supplying what is missing. Only a wrapper that names its parameters does.
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    return not any(p.kind in variadic for p in own.parameters.values())

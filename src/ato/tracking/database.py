@@ -376,7 +376,6 @@ def write(
                     after_commit()
             return result
 
-
     with main_writes.marked():
         try:
             return retry(attempt)

@@ -112,16 +112,23 @@ def command(git_root: str | None) -> dict[str, Any]:
         script = os.path.abspath(script)
         if git_root and script.startswith(os.path.join(git_root, "")):
             script = os.path.relpath(script, git_root)
-    argv = list(sys.argv)
-    spec = getattr(main, "__spec__", None)
-    module = getattr(spec, "name", None)
-    if module and argv:  # python -m train: argv[0] is the file, not what was typed
-        argv = ["-m", module.removesuffix(".__main__"), *argv[1:]]
     return {
-        "argv": mask_secrets(argv),
+        "argv": mask_secrets(_as_typed(list(sys.argv))),
         "entry_script": script,
         "working_dir": os.getcwd(),
     }
+
+
+def _as_typed(argv: list[str]) -> list[str]:
+    """``sys.argv``, but ``-m train ...`` for a module run with ``python -m`` (whose
+    argv[0] is the module's file, not what was typed). Told from ``sys.orig_argv``: the
+    module name stands where argv[0] does, right after ``-m``. A program that rewrites
+    ``sys.argv`` (``python -m cProfile train.py``) keeps what it wrote."""
+    typed = list(getattr(sys, "orig_argv", []))
+    where = len(typed) - len(argv)
+    if argv and where >= 2 and typed[where - 1] == "-m" and typed[where + 1 :] == argv[1:]:
+        return ["-m", typed[where], *argv[1:]]
+    return argv
 
 
 def insert_run(
