@@ -469,6 +469,11 @@ class SearchSpaceError(SearchError, ValueError):
         self.parameter = parameter
 
 
+class SearchRunningError(SearchError, RuntimeError):
+    """The search is running already, in another process: two would each run every
+    trial of it."""
+
+
 class SearchSettingsError(SearchError, ValueError):
     """An argument of the search itself (``halving_rate``, ``mode``...) out of range."""
 

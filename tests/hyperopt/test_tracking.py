@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 
 from ato.adict import ADict
 from ato.hyperopt.hyperband import HyperBand
@@ -283,6 +283,29 @@ def _result(process: subprocess.Popen[str]) -> dict[str, object]:
     out, err = process.communicate(timeout=300)
     assert process.returncode == 0, err[-3000:]
     return json.loads(out.strip().splitlines()[-1])
+
+
+def test_the_same_search_started_while_it_runs_elsewhere_is_refused(tmp_path):
+    url = f"sqlite:///{tmp_path}/twice.db"
+    marks = tmp_path / "marks.txt"
+    env = {"ATO_TEST_DB": url, "ATO_TEST_MARKS": str(marks), "ATO_TEST_SLEEP": "0.2"}
+    first = _run_script(env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (
+        marks.exists() and len(marks.read_text().splitlines()) >= 2
+    ):
+        time.sleep(0.05)
+    second = _run_script(env)
+    _, err = second.communicate(timeout=300)
+    assert second.returncode != 0
+    assert "SearchRunningError" in err and f"in process {first.pid} on" in err
+    _result(first)
+    with create_engine(url).connect() as connection:
+        assert connection.execute(select(func.count()).select_from(trials)).scalar() == 22
+    assert len(marks.read_text().splitlines()) == 22  # the second ran no trial
+    resumed = _run_script(env)  # after it ended: resumes, nothing left to run
+    _result(resumed)
+    assert len(marks.read_text().splitlines()) == 22
 
 
 def test_a_search_killed_with_sigkill_resumes_and_ends_as_an_uninterrupted_one(tmp_path):

@@ -8,6 +8,7 @@ from ato.errors import OptionalDependencyError as MissingDependencyError
 from ato.errors import (
     RankStoppedError,
     SearchError,
+    SearchRunningError,
     SearchSettingsError,
     SearchSpaceError,
     TrialFailedError,
@@ -18,6 +19,7 @@ __all__ = [
     "MissingDependencyError",
     "RankStoppedError",
     "SearchError",
+    "SearchRunningError",
     "SearchSettingsError",
     "SearchSpaceError",
     "TrialFailedError",

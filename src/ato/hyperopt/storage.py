@@ -98,8 +98,40 @@ class SearchStore:
                         )
                     )
 
-        with contextlib.suppress(IntegrityError):  # another rank inserted it meanwhile
+        if self.owner:
+            self._refuse_if_running_elsewhere()
+        try:
             retry(write)
+        except IntegrityError:  # another rank, or another process, inserted it meanwhile
+            if self.owner:
+                self._refuse_if_running_elsewhere()
+                retry(write)
+
+    def _refuse_if_running_elsewhere(self) -> None:
+        """Two processes running one search would each run all of its trials, and store
+        results the other did not choose from."""
+        from ato.errors import SearchRunningError
+        from ato.tracking.searches import live_owner
+
+        owner = live_owner(self.engine, self.search_id)
+        if owner is None:
+            return
+        here = owner["host"] == socket.gethostname() and owner["pid"] == os.getpid()
+        if here:
+            return
+        beat = owner["heartbeat_at"]
+        age = (
+            ""
+            if beat is None
+            else f", last heard from {(utc_now() - beat).total_seconds():.0f} s ago"
+        )
+        raise SearchRunningError(
+            f"Search {self.search_id[:12]} is running already, in process {owner['pid']} on "
+            f"{owner['host']!r}{age}: two processes running it would each train every "
+            f"trial. Let that one finish (or stop it); started again afterwards, the search "
+            f"resumes where it stopped. A process lost on another machine counts as gone "
+            f"30 s after its last sign of life."
+        )
 
     def _this_process(self) -> dict[str, Any]:
         """The columns that name this process as the one running the search, now."""

@@ -28,7 +28,7 @@ from ato.tracking.reading import Schema
 from ato.tracking.runs import effective_status, loads, process_alive
 from ato.tracking.schema import as_utc
 
-__all__ = ["list_searches", "read_search"]
+__all__ = ["list_searches", "live_owner", "read_search"]
 
 _SEARCH_COLUMNS = (
     "id", "project", "algorithm", "arguments", "status", "result", "created_at", "finished_at",
@@ -116,6 +116,23 @@ def _status(engine: Engine, search: dict[str, Any], row: Any, grace: float) -> s
         if any(sign is not None and (now - sign).total_seconds() <= grace for sign in signs):
             return "running"
     return "interrupted"
+
+
+def live_owner(engine: Engine, search_id: str, grace: float = 30.0) -> dict[str, Any] | None:
+    """The process running search ``search_id`` now, as ``{'host', 'pid', 'heartbeat_at'}``,
+    judged as ``ato searches`` judges it; None when none does (or the search is unknown).
+    For a writer of the current schema."""
+    columns = ", ".join(_SEARCH_COLUMNS)
+    with engine.connect() as connection:
+        row = connection.execute(
+            text(f"SELECT {columns} FROM hpo_searches WHERE id = :id"), {"id": search_id}
+        ).first()
+    if row is None or row[4] != "running":
+        return None
+    search = {"id": row[0], "status": row[4], "created_at": as_utc(row[6])}
+    if _status(engine, search, row, grace) != "running":
+        return None
+    return {"host": row[8], "pid": row[9], "heartbeat_at": as_utc(row[12])}
 
 
 def _trials(engine: Engine, where: str, params: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
