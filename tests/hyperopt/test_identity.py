@@ -233,3 +233,16 @@ def test_an_instance_counts_the_lists_it_reads_not_those_it_fills():
     assert search_identity(FACTS, {}, (), Recorder([1, 10])) != search_identity(
         FACTS, {}, (), Recorder([5, 50])
     )
+
+
+def test_a_whole_budget_written_as_a_float_is_the_same_search(scope):
+    from ato.hyperopt.hyperband import BracketHyperBand, HyperBand
+
+    spaces = {"lr": {"param_type": "FLOAT", "param_range": (0.1, 1.0), "num_samples": 2}}
+    ints = BracketHyperBand(scope, spaces, 27, min_budget=1, eta=3)
+    floats = BracketHyperBand(scope, spaces, 27.0, min_budget=1.0, eta=3.0)
+    assert ints._facts() == floats._facts()
+    assert (
+        HyperBand(scope, spaces, 0.5, 1, max_budget=8)._facts()
+        == HyperBand(scope, spaces, 0.5, 1, max_budget=8.0)._facts()
+    )

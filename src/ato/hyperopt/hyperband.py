@@ -59,6 +59,13 @@ def _budget_setting(name: str, value: Any) -> Any:
     )
 
 
+def _as_given(number: Any) -> Any:
+    """27.0 as 27: a whole budget or eta plans the same search however it is written."""
+    if isinstance(number, float) and number.is_integer():
+        return int(number)
+    return number
+
+
 def _exact(number: Any) -> Fraction:
     """``number`` as the decimal it was written as: 0.1 is 1/10, not the binary value
     just above it (which would put ``ceil`` one step too high)."""
@@ -173,8 +180,8 @@ class HyperBand(HyperOpt):
         return {
             "halving_rate": self.halving_rate,
             "num_min_samples": self.num_min_samples,
-            "max_budget": self.max_budget,
-            "budgets_for": self.budgets_for,
+            "max_budget": _as_given(self.max_budget),
+            "budgets_for": _as_given(self.budgets_for),
         }
 
     def _search(self, run_rung: Callable[[list[Trial]], list[Outcome]]) -> ADict:
@@ -366,9 +373,9 @@ class BracketHyperBand(HyperOpt):
 
     def _arguments(self) -> dict[str, Any]:
         return {
-            "max_budget": self.max_budget,
-            "min_budget": self.min_budget,
-            "eta": self.eta,
+            "max_budget": _as_given(self.max_budget),
+            "min_budget": _as_given(self.min_budget),
+            "eta": _as_given(self.eta),
             "seed": self.seed,
             "sampler": self.sampler,
         }
