@@ -451,3 +451,11 @@ def test_a_value_no_longer_read_or_a_helper_newly_called_is_said_so():
     b = run(2, code={"f": CodeFacts("f1", "F2", {"g": "g1", "h": "h1"})})
     verdict = compare(a, b).verdict
     assert "`f` now calls (`h`) and no longer reads (`__main__.EPS`)." in verdict
+
+
+def test_search_sources_read_with_their_rung():
+    searched = {"kind": "search", "name": "search (bracket 0, rung 1)", "priority": None}
+    kept = {"kind": "search bookkeeping", "name": "search bookkeeping (rung 2)", "priority": None}
+    assert describe_source(searched) == "search (bracket 0, rung 1)"
+    assert describe_source(kept) == "search bookkeeping (rung 2)"
+    assert describe_source({"kind": "search", "priority": 3}) == "search (rung 3)"

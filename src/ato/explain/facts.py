@@ -108,9 +108,11 @@ def describe_source(source: Mapping[str, Any] | None) -> str:
         )
     if kind == "code":
         return f"code at {name}" if name else "code after assembly"
-    if kind == "search":
+    if kind in ("search", "search bookkeeping"):
+        if name and str(name).startswith(kind):  # 'search (bracket 0, rung 1)'
+            return str(name)
         rung = source.get("priority")
-        return f"search (rung {rung})" if rung is not None else "search"
+        return f"{kind} (rung {rung})" if rung is not None else kind
     if kind == "initial":
         return "the config passed to Scope(config=...)"
     words = f"{kind} {name}" if name else kind
