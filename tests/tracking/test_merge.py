@@ -126,3 +126,14 @@ def _searched_on_a_node(tmp_path, monkeypatch):
         lambda config: config.lr
     )()
     return node, done
+
+
+def test_a_missing_source_is_refused_before_the_target_is_created(tmp_path):
+    import pytest
+
+    from ato.errors import TrackerDatabaseError
+
+    target = tmp_path / "new.db"
+    with pytest.raises(TrackerDatabaseError):
+        merge_databases(f"sqlite:///{target}", [f"sqlite:///{tmp_path / 'no_such.db'}"])
+    assert not target.exists()

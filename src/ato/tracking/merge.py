@@ -66,15 +66,22 @@ def merge_databases(
             [source_origin] * len(sources),
         )
     target_origin, source_origins = _origins
+    for url, origin in zip(sources, source_origins, strict=True):
+        # Every source first: a misspelt one must not leave a new, empty target behind.
+        if url == target:
+            raise TrackerDatabaseError(
+                f"Cannot merge {masked_url(url)!r} into itself: name another database "
+                f"as the target."
+            )
+        checked = open_engine(url, writer=False, read_only=True, origin=origin)
+        try:
+            connect_or_refuse(checked, url, origin)  # missing, unreachable, not a database
+        finally:
+            checked.dispose()
     engine = open_engine(target, writer=True, origin=target_origin)
     try:
         migrate(engine, target, target_origin)
         for url, origin in zip(sources, source_origins, strict=True):
-            if url == target:
-                raise TrackerDatabaseError(
-                    f"Cannot merge {masked_url(url)!r} into itself: name another database "
-                    f"as the target."
-                )
             source = open_engine(url, writer=False, read_only=True, origin=origin)
             connect_or_refuse(source, url, origin)  # unreachable, or not a database
             try:
