@@ -137,3 +137,28 @@ def test_a_missing_source_is_refused_before_the_target_is_created(tmp_path):
     with pytest.raises(TrackerDatabaseError):
         merge_databases(f"sqlite:///{target}", [f"sqlite:///{tmp_path / 'no_such.db'}"])
     assert not target.exists()
+
+
+def test_a_search_completed_in_a_source_brings_its_own_trials_over_a_partial_one(
+    db_url, tmp_path, monkeypatch
+):
+    from sqlalchemy import create_engine, text
+
+    node, done = _searched_on_a_node(tmp_path, monkeypatch)
+    merge_databases(db_url, [node])
+    engine = create_engine(db_url)
+    with engine.begin() as connection:  # another job's partial run, of a noisy metric
+        connection.execute(text("UPDATE hpo_searches SET status = 'killed', result = NULL"))
+        connection.execute(text("DELETE FROM hpo_trials WHERE rung >= 1"))
+        connection.execute(text("UPDATE hpo_trials SET metric = metric + 1"))
+    merge_databases(db_url, [node])
+    with engine.connect() as connection:
+        merged = connection.execute(text("SELECT rung, metric FROM hpo_trials ORDER BY id")).all()
+    engine.dispose()
+    source = create_engine(node)
+    with source.connect() as connection:
+        theirs = connection.execute(text("SELECT rung, metric FROM hpo_trials ORDER BY id")).all()
+    source.dispose()
+    assert sorted(merged) == sorted(theirs) and len(merged) == 22
+    with SQLFinder(db_url) as finder:
+        assert finder.search(done.search_id)["status"] == "completed"

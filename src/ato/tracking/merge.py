@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, insert, inspect, select, update
+from sqlalchemy import Connection, Engine, Table, delete, insert, inspect, select, update
 
 from ato.errors import TrackerDatabaseError
 from ato.tracking.schema import Base
@@ -227,6 +227,7 @@ def _merge_searches(
     finished in the target; trials are matched by their place in the search."""
     searches, trials = _TABLES["hpo_searches"], _TABLES["hpo_trials"]
     mine = {row.id: row.status for row in writing.execute(select(searches.c.id, searches.c.status))}
+    finished_there: set[str] = set()  # completed in the source and not in the target
     for row in reading.execute(theirs.select("hpo_searches")).mappings():
         values = dict(row)
         if row["id"] not in mine:
@@ -234,6 +235,14 @@ def _merge_searches(
         elif row["status"] == "completed" and mine[row["id"]] != "completed":
             finished = {key: values.get(key) for key in ("status", "result", "finished_at")}
             writing.execute(update(searches).where(searches.c.id == row["id"]).values(**finished))
+        if row["status"] == "completed" and mine.get(row["id"]) != "completed":
+            finished_there.add(row["id"])
+    if finished_there:
+        # A completed search's trials are one consistent set: its later rungs were chosen
+        # from its own earlier metrics. Mixed with another job's (of a noisy metric), a
+        # resume would train again, so they replace the target's trials of that search.
+        writing.execute(delete(trials).where(trials.c.search_id.in_(sorted(finished_there))))
+    done_here = {search_id for search_id, status in mine.items() if status == "completed"}
     place = (trials.c.search_id, trials.c.bracket, trials.c.rung, trials.c.trial)
     known = {tuple(row[:4]): row[4] for row in writing.execute(select(*place, trials.c.status))}
     rows = []
@@ -242,6 +251,8 @@ def _merge_searches(
         values = {name: value for name, value in row.items() if name != "id"}
         values["run_id"] = run_ids.get(row["run_id"])  # None stays None
         if key not in known:
+            if row["search_id"] in done_here:
+                continue  # completed in the target: a trial it did not run is not its own
             rows.append(values)
             known[key] = row["status"]
         elif known[key] == "failed" and row["status"] == "completed":
