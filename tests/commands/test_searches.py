@@ -25,6 +25,10 @@ def test_searches_lists_each_with_progress_and_best(capsys, searched):  # noqa: 
     assert "model=resnet101" in grid
     status, out, _ = _ato(capsys, "searches", "other", "--db", url, "--json")
     assert [s["id"] for s in json.loads(out)] == [second.search_id]
+    spent = json.loads(out)[0]["budget_spent"]
+    assert spent > 0
+    _, out, _ = _ato(capsys, "search", second.search_id[:8], "--db", url)
+    assert f"budget spent {spent:g}" in out
 
 
 def test_search_shows_one_rung_by_rung(capsys, searched):  # noqa: F811

@@ -71,6 +71,9 @@ def test_every_search_with_its_progress_and_best_trial(searched):
         assert best_run.config.lr == first.config.lr and best_run.project_name == "vision"
         assert brackets["algorithm"] == "bracket_hyperband"
         assert brackets["trials_done"] == brackets["total_trials"] > 0
+        assert grid["budget_spent"] is None  # its trials got no budget
+        plan = BracketHyperBand(_scope("plan", url), SPACES, max_budget=9, eta=3)
+        assert brackets["budget_spent"] == plan.total_budget()
         assert brackets["best_metric"] == pytest.approx(second.metric)
         assert [s["id"] for s in finder.searches("other")] == [second.search_id]
 

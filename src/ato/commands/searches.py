@@ -34,7 +34,7 @@ def searches(finder: Any, args: argparse.Namespace, out: Output) -> int:
         out.line("No hyperparameter searches in this database yet.")
         return 0
     out.table(
-        ["search", "project", "algorithm", "status", "trials", "failed", "best", "with"],
+        ["search", "project", "algorithm", "status", "trials", "failed", "budget", "best", "with"],
         [
             [
                 s["id"][:12],
@@ -43,6 +43,7 @@ def searches(finder: Any, args: argparse.Namespace, out: Output) -> int:
                 s["status"],
                 _progress(s),
                 s["trials_failed"],
+                "" if s.get("budget_spent") is None else f"{s['budget_spent']:g}",
                 s["best_metric"],
                 _params(s["best_params"]),
             ]
@@ -66,8 +67,10 @@ def search(finder: Any, args: argparse.Namespace, out: Output) -> int:
                      "finished trials are not run again.")  # fmt: skip
     arguments = ", ".join(f"{key}={value!r}" for key, value in found["arguments"].items())
     out.line(f"{found['algorithm']} ({arguments}), mode {found['mode'] or '?'}")
+    spent = found.get("budget_spent")
     out.line(f"started {found['created_at']}; trials done {_progress(found)}, "
-             f"failed {found['trials_failed']}")  # fmt: skip
+             f"failed {found['trials_failed']}"
+             + (f", budget spent {spent:g}" if spent is not None else ""))  # fmt: skip
     if found["best_metric"] is not None:
         where = f" (run {found['best_run_id']})" if found["best_run_id"] is not None else ""
         out.line(f"best so far: {found['best_metric']:.6g}{where} with "

@@ -191,6 +191,14 @@ def _best(
     return max(candidates, key=lambda trial: sign * trial["metric"])
 
 
+def _spent(trials: list[dict[str, Any]]) -> float | int | None:
+    budgets = [trial["budget"] for trial in trials if trial["budget"] is not None]
+    if not budgets:
+        return None
+    total = sum(budgets)
+    return int(total) if float(total).is_integer() else total
+
+
 def _summary(search: dict[str, Any], trials: list[dict[str, Any]]) -> dict[str, Any]:
     final = (search["result"] or {}).get("metric") if isinstance(search["result"], dict) else None
     best = _best(trials, search["mode"], final, search.get("algorithm"))
@@ -198,6 +206,8 @@ def _summary(search: dict[str, Any], trials: list[dict[str, Any]]) -> dict[str, 
         **search,
         "trials_done": len(trials),
         "trials_failed": sum(1 for trial in trials if trial["status"] == "failed"),
+        # What the finished trials were given, added up; None when they got no budget.
+        "budget_spent": _spent(trials),
         "best_metric": None if best is None else best["metric"],
         "best_params": None if best is None else best["params"],
         "best_run_id": None if best is None else best["run_id"],
