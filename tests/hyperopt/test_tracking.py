@@ -574,3 +574,22 @@ def test_a_list_of_budgets_the_trial_reads_edited_between_starts_is_another_sear
     first, second = search([1, 10, 100, 1000]), search([1, 10, 100, 1400])
     assert first.search_id != second.search_id
     assert second.metric == pytest.approx(first.metric + 400)
+
+
+def test_a_postgresql_server_lost_mid_search_is_a_tracker_error_naming_it(postgres_server):
+    from ato.errors import TrackerDatabaseError
+    from ato.hyperopt.storage import SearchStore
+    from ato.tracking import SQLLogger
+    from tests.pg_server import PostgresServer
+
+    del postgres_server  # the session's server stays up; this test stops one of its own
+    with PostgresServer() as server:
+        logger = SQLLogger.open(server.url, "lost")
+        store = SearchStore(logger.engine, "f" * 32)
+        store.open("lost", "hyperband", {})
+        server.stop()
+        with pytest.raises(TrackerDatabaseError, match="Lost the tracker database") as error:
+            store.record_trial((0, 0, 0), {"lr": 0.1}, None, 1.0, None, None)
+        assert "127.0.0.1" in str(error.value) and "search started again resumes" in str(
+            error.value
+        )

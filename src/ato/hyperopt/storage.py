@@ -34,7 +34,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from ato.errors import LONG_INT_BITS, first_line, long_int, repr_of
-from ato.tracking.database import retry
+from ato.tracking.database import retried
 from ato.tracking.pids import pid_namespace
 from ato.tracking.schema import Base, utc_now
 
@@ -101,11 +101,11 @@ class SearchStore:
         if self.owner:
             self._refuse_if_running_elsewhere()
         try:
-            retry(write)
+            retried(self.engine, write)
         except IntegrityError:  # another rank, or another process, inserted it meanwhile
             if self.owner:
                 self._refuse_if_running_elsewhere()
-                retry(write)
+                retried(self.engine, write)
 
     def _refuse_if_running_elsewhere(self) -> None:
         """Two processes running one search would each run all of its trials, and store
@@ -214,7 +214,7 @@ class SearchStore:
                 )
 
         with contextlib.suppress(IntegrityError):  # already recorded by another rank
-            retry(write)
+            retried(self.engine, write)
 
     def close(self, result: Mapping[str, Any]) -> None:
         def write() -> None:
@@ -225,7 +225,7 @@ class SearchStore:
                     .values(status="completed", result=dict(result), finished_at=utc_now())
                 )
 
-        retry(write)
+        retried(self.engine, write)
 
     def stop(self, error: BaseException) -> None:
         """The search ended before its last trial: 'killed' by Ctrl-C (on any rank), else
@@ -253,7 +253,7 @@ class SearchStore:
                 )
 
         try:
-            retry(write)
+            retried(self.engine, write)
         except Exception as failure:  # e.g. the database is what failed
             log.warning("Could not mark search %s as %s: %s", self.search_id, status, failure)
 

@@ -48,6 +48,7 @@ __all__ = [
     "is_sqlite",
     "not_a_database",
     "open_engine",
+    "retried",
     "retry",
     "write",
     "write_after_reading",
@@ -377,13 +378,19 @@ def write(
             return result
 
     with main_writes.marked():
-        try:
-            return retry(attempt)
-        except (DBAPIError, sqlite3.Error) as error:
-            translated = _write_failure(engine, error)
-            if translated is None:
-                raise
-            raise translated from error
+        return retried(engine, attempt)
+
+
+def retried(engine: Engine, action: Callable[[], _T]) -> _T:
+    """:func:`retry` of ``action``, a write transaction of ``engine``'s, with the
+    failures a user can act on said in words (see :func:`write`)."""
+    try:
+        return retry(action)
+    except (DBAPIError, sqlite3.Error) as error:
+        translated = _write_failure(engine, error)
+        if translated is None:
+            raise
+        raise translated from error
 
 
 def _write_failure(engine: Engine, error: BaseException) -> TrackerDatabaseError | None:
@@ -392,6 +399,14 @@ def _write_failure(engine: Engine, error: BaseException) -> TrackerDatabaseError
 
     original = getattr(error, "orig", error)
     if not isinstance(original, sqlite3.Error):
+        if isinstance(error, OperationalError):  # a server: gone, shutting down, unreachable
+            said = (str(original).strip().splitlines() or [type(original).__name__])[0]
+            return TrackerDatabaseError(
+                f"Lost the tracker database {masked_url(str(engine.url))!r} ({said}): check "
+                f"that its server runs and can be reached. What was committed is kept, "
+                f"points not yet written stay in memory, and a search started again "
+                f"resumes."
+            )
         return None
     where = masked_url(str(engine.url))
     said = str(original)
