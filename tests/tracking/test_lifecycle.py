@@ -204,7 +204,8 @@ def test_an_in_memory_database_is_refused_with_a_way_out():
 
 
 @pytest.mark.parametrize(
-    "options", ["mode=ro&uri=true", "immutable=1&uri=true", "immutable=on&uri=yes"]
+    "options",
+    ["mode=ro&uri=true", "immutable=1&uri=true", "immutable=on&uri=yes", "immutable=2&uri=t"],
 )
 def test_a_read_only_sqlite_uri_is_refused_for_a_writer_and_read_by_a_finder(tmp_path, options):
     path = tmp_path / "runs.db"
@@ -213,7 +214,7 @@ def test_a_read_only_sqlite_uri_is_refused_for_a_writer_and_read_by_a_finder(tmp
     logger.finish()
     url = f"sqlite:///file:{path}?{options}"
     with pytest.raises(
-        TrackerDatabaseError, match=r"read-only \((mode=ro|immutable=1|immutable=on)\).*remove"
+        TrackerDatabaseError, match=r"read-only \((mode=ro|immutable=\w+)\).*remove"
     ):
         SQLLogger(make_config(url, "p"))
     if "immutable" in options:

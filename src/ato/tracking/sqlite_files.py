@@ -61,7 +61,7 @@ def _uri_options(parsed: Any) -> tuple[str | None, dict[str, str]]:
     database = parsed.database or ""
     options = {str(k): str(v) for k, v in dict(parsed.query).items()}
     # Without uri=true, SQLAlchemy hands SQLite "file:..." as a plain file name.
-    if not database.startswith("file:") or not _true(options.get("uri", "")):
+    if not database.startswith("file:") or not _uri_mode(options.get("uri", "")):
         return None, {}
     location, _, inline = database[len("file:") :].partition("?")
     for pair in filter(None, inline.split("&")):
@@ -75,8 +75,15 @@ def _uri_options(parsed: Any) -> tuple[str | None, dict[str, str]]:
 
 
 def _true(option: str) -> bool:
-    """An SQLite URI boolean (``sqlite3_uri_boolean``): 1, yes, true, on."""
-    return option.lower() in ("1", "yes", "true", "on")
+    """An SQLite URI boolean as SQLite reads it (``sqlite3_uri_boolean``): yes, true, on or
+    a number other than 0."""
+    word = option.strip().lower()
+    return word in ("yes", "true", "on") or (word.isdigit() and int(word) != 0)
+
+
+def _uri_mode(option: str) -> bool:
+    """``uri=`` as SQLAlchemy reads it (``asbool``): true, yes, on, y, t or 1."""
+    return option.strip().lower() in ("true", "yes", "on", "y", "t", "1")
 
 
 def check_uri(parsed: Any, url: str, origin: Origin, read_only: bool) -> None:
