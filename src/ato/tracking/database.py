@@ -393,13 +393,25 @@ def retried(engine: Engine, action: Callable[[], _T]) -> _T:
         raise translated from error
 
 
+def _connection_lost(error: BaseException) -> bool:
+    """A server's connection lost, or refused: SQLSTATE class 08 (connection exception),
+    57P (shut down, crashed, starting), or none at all (the socket closed under it). Not
+    a statement the server cancelled (a lock timeout), which it says in words of its own."""
+    if not isinstance(error, OperationalError):
+        return False
+    if getattr(error, "connection_invalidated", False):
+        return True
+    state = getattr(getattr(error, "orig", None), "sqlstate", None)
+    return state is None or str(state).startswith(("08", "57P"))
+
+
 def _write_failure(engine: Engine, error: BaseException) -> TrackerDatabaseError | None:
     """What a failed write means, in words, for the failures a user can act on: a lock
     never released, a full disk, a disk that fails."""
 
     original = getattr(error, "orig", error)
     if not isinstance(original, sqlite3.Error):
-        if isinstance(error, OperationalError):  # a server: gone, shutting down, unreachable
+        if _connection_lost(error):  # a server: gone, shutting down, unreachable
             said = (str(original).strip().splitlines() or [type(original).__name__])[0]
             return TrackerDatabaseError(
                 f"Lost the tracker database {masked_url(str(engine.url))!r} ({said}): check "

@@ -66,20 +66,21 @@ def merge_databases(
             [source_origin] * len(sources),
         )
     target_origin, source_origins = _origins
-    for url, origin in zip(sources, source_origins, strict=True):
-        # Every source first: a misspelt one must not leave a new, empty target behind.
-        if url == target:
-            raise TrackerDatabaseError(
-                f"Cannot merge {masked_url(url)!r} into itself: name another database "
-                f"as the target."
-            )
-        checked = open_engine(url, writer=False, read_only=True, origin=origin)
-        try:
-            connect_or_refuse(checked, url, origin)  # missing, unreachable, not a database
-        finally:
-            checked.dispose()
+    # The target's path is checked first (nothing is created until it is connected to),
+    # then every source: a misspelt one must not leave a new, empty target behind.
     engine = open_engine(target, writer=True, origin=target_origin)
     try:
+        for url, origin in zip(sources, source_origins, strict=True):
+            if url == target:
+                raise TrackerDatabaseError(
+                    f"Cannot merge {masked_url(url)!r} into itself: name another database "
+                    f"as the target."
+                )
+            checked = open_engine(url, writer=False, read_only=True, origin=origin)
+            try:
+                connect_or_refuse(checked, url, origin)  # missing, unreachable, no database
+            finally:
+                checked.dispose()
         migrate(engine, target, target_origin)
         for url, origin in zip(sources, source_origins, strict=True):
             source = open_engine(url, writer=False, read_only=True, origin=origin)
