@@ -50,13 +50,24 @@ def git(folder, *args):
     subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True)
 
 
+def committed(folder, files, *settings):
+    """A repository in ``folder`` whose first commit holds ``files`` ({name: text});
+    ``settings`` are ``git config`` pairs of the user's (``diff.noprefix``, ``true``)."""
+    git(folder, "init", "-q", "-b", "main")
+    git(folder, "config", "user.email", "t@example.invalid")
+    git(folder, "config", "user.name", "t")
+    for name, value in zip(settings[::2], settings[1::2], strict=True):
+        git(folder, "config", name, value)
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    git(folder, "add", *files)
+    git(folder, "commit", "-q", "-m", "one")
+
+
 def test_git_state_clean_dirty_and_diff_hash(tmp_path):
-    git(tmp_path, "init", "-q", "-b", "main")
-    git(tmp_path, "config", "user.email", "t@example.invalid")
-    git(tmp_path, "config", "user.name", "t")
-    (tmp_path / "train.py").write_text("x = 1\n")
-    git(tmp_path, "add", "train.py")
-    git(tmp_path, "commit", "-q", "-m", "one")
+    committed(tmp_path, {"train.py": "x = 1\n"})
     clean = environment.git_state(str(tmp_path))
     assert clean is not None
     assert clean["dirty"] is False and clean["branch"] == "main" and len(clean["commit"]) == 40
@@ -70,13 +81,7 @@ def test_git_state_clean_dirty_and_diff_hash(tmp_path):
 
 
 def test_uncommitted_changes_are_named_file_by_file(tmp_path):
-    git(tmp_path, "init", "-q", "-b", "main")
-    git(tmp_path, "config", "user.email", "t@example.invalid")
-    git(tmp_path, "config", "user.name", "t")
-    for name in ("train.py", "data.py"):
-        (tmp_path / name).write_text("x = 1\n")
-    git(tmp_path, "add", ".")
-    git(tmp_path, "commit", "-q", "-m", "one")
+    committed(tmp_path, {"train.py": "x = 1\n", "data.py": "x = 1\n"})
     (tmp_path / "data.py").write_text("x = 2\n")
     before = {"git": environment.git_state(str(tmp_path))}
     (tmp_path / "train.py").write_text("x = 1  # a comment\n")
@@ -171,12 +176,7 @@ def test_untracked_files_are_a_set():
 
 
 def test_an_edit_to_an_untracked_file_changes_the_record(tmp_path):
-    git(tmp_path, "init", "-q", "-b", "main")
-    git(tmp_path, "config", "user.email", "t@example.invalid")
-    git(tmp_path, "config", "user.name", "t")
-    (tmp_path / "train.py").write_text("x = 1\n")
-    git(tmp_path, "add", "train.py")
-    git(tmp_path, "commit", "-q", "-m", "one")
+    committed(tmp_path, {"train.py": "x = 1\n"})
     (tmp_path / ".gitignore").write_text("*.log\n")
     (tmp_path / "model.py").write_text("act = 'relu'\n")
     first = environment.git_state(str(tmp_path))
@@ -201,12 +201,7 @@ def test_a_slow_git_is_recorded_as_unavailable(tmp_path, monkeypatch):
 
 
 def test_an_older_record_without_per_file_changes_compares_by_the_whole_patch(tmp_path):
-    git(tmp_path, "init", "-q", "-b", "main")
-    git(tmp_path, "config", "user.email", "t@example.invalid")
-    git(tmp_path, "config", "user.name", "t")
-    (tmp_path / "notes.py").write_text("x = 1\n")
-    git(tmp_path, "add", ".")
-    git(tmp_path, "commit", "-q", "-m", "one")
+    committed(tmp_path, {"notes.py": "x = 1\n"})
     clean = {"git": environment.git_state(str(tmp_path))}
     (tmp_path / "notes.py").write_text("x = 2\n")
     now = {"git": environment.git_state(str(tmp_path))}
@@ -219,15 +214,7 @@ def test_an_older_record_without_per_file_changes_compares_by_the_whole_patch(tm
 
 @pytest.mark.parametrize("name", ["é.py", "data b/train.py", "a b/c.py"])
 def test_per_file_names_are_the_files_whatever_they_are_called(tmp_path, name):
-    git(tmp_path, "init", "-q", "-b", "main")
-    git(tmp_path, "config", "user.email", "t@example.invalid")
-    git(tmp_path, "config", "user.name", "t")
-    git(tmp_path, "config", "diff.noprefix", "true")  # a user's setting: not ours
-    path = tmp_path / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("x = 1\n")
-    (tmp_path / "c.py").write_text("y = 1\n")
-    git(tmp_path, "add", ".")
-    git(tmp_path, "commit", "-q", "-m", "one")
-    path.write_text("x = 2\n")
+    # diff.noprefix: a user's setting, not ours
+    committed(tmp_path, {name: "x = 1\n", "c.py": "y = 1\n"}, "diff.noprefix", "true")
+    (tmp_path / name).write_text("x = 2\n")
     assert list(environment.git_state(str(tmp_path))["modified"]) == [name]
