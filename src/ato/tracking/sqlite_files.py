@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.util import asbool
 
 from ato.errors import TrackerDatabaseError
 from ato.tracking.process import hooks
@@ -61,7 +62,7 @@ def _uri_options(parsed: Any) -> tuple[str | None, dict[str, str]]:
     database = parsed.database or ""
     options = {str(k): str(v) for k, v in dict(parsed.query).items()}
     # Without uri=true, SQLAlchemy hands SQLite "file:..." as a plain file name.
-    if not database.startswith("file:") or not _uri_mode(options.get("uri", "")):
+    if not database.startswith("file:") or not _uri_mode(options.get("uri")):
         return None, {}
     location, _, inline = database[len("file:") :].partition("?")
     for pair in filter(None, inline.split("&")):
@@ -69,8 +70,7 @@ def _uri_options(parsed: Any) -> tuple[str | None, dict[str, str]]:
         options.setdefault(name, value)
     path = urllib.parse.unquote(location)
     if path.startswith("//"):  # file://host/path: SQLite takes only an empty host
-        path = path[2:].partition("/")[2]
-        path = "/" + path
+        path = "/" + path[2:].partition("/")[2]
     return path, options
 
 
@@ -81,9 +81,12 @@ def _true(option: str) -> bool:
     return word in ("yes", "true", "on") or (word.isdigit() and int(word) != 0)
 
 
-def _uri_mode(option: str) -> bool:
-    """``uri=`` as SQLAlchemy reads it (``asbool``): true, yes, on, y, t or 1."""
-    return option.strip().lower() in ("true", "yes", "on", "y", "t", "1")
+def _uri_mode(option: str | None) -> bool:
+    """``uri=`` as SQLAlchemy's pysqlite dialect reads it (``asbool``)."""
+    try:
+        return bool(asbool(option))
+    except ValueError:  # a word asbool does not know: the dialect refuses the URL itself
+        return False
 
 
 def check_uri(parsed: Any, url: str, origin: Origin, read_only: bool) -> None:
@@ -94,8 +97,9 @@ def check_uri(parsed: Any, url: str, origin: Origin, read_only: bool) -> None:
     path, options = _uri_options(parsed)
     if path is None:
         return
+    immutable = _true(options.get("immutable", ""))
     said = [f"mode={options['mode']}"] if options.get("mode", "").lower() == "ro" else []
-    if _true(options.get("immutable", "")):
+    if immutable:
         said.append(f"immutable={options['immutable']}")
     if said and not read_only:
         raise TrackerDatabaseError(
@@ -104,7 +108,7 @@ def check_uri(parsed: Any, url: str, origin: Origin, read_only: bool) -> None:
             f"without writing anyway)."
         )
     wal = path + "-wal"
-    if _true(options.get("immutable", "")) and os.path.exists(wal) and os.path.getsize(wal) > 0:
+    if immutable and os.path.exists(wal) and os.path.getsize(wal) > 0:
         raise TrackerDatabaseError(
             f"{origin.given(url)} reads the file as immutable, but its -wal file holds "
             f"writes not yet merged into it, which SQLite would not see: remove "
