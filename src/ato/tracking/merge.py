@@ -69,6 +69,7 @@ def merge_databases(
     # The target's path is checked first (nothing is created until it is connected to),
     # then every source: a misspelt one must not leave a new, empty target behind.
     engine = open_engine(target, writer=True, origin=target_origin)
+    opened: list[tuple[str, Engine]] = []
     try:
         for url, origin in zip(sources, source_origins, strict=True):
             if url == target:
@@ -76,20 +77,15 @@ def merge_databases(
                     f"Cannot merge {masked_url(url)!r} into itself: name another database "
                     f"as the target."
                 )
-            checked = open_engine(url, writer=False, read_only=True, origin=origin)
-            try:
-                connect_or_refuse(checked, url, origin)  # missing, unreachable, no database
-            finally:
-                checked.dispose()
-        migrate(engine, target, target_origin)
-        for url, origin in zip(sources, source_origins, strict=True):
             source = open_engine(url, writer=False, read_only=True, origin=origin)
-            connect_or_refuse(source, url, origin)  # unreachable, or not a database
-            try:
-                write(engine, partial(_merge_one, source=source, url=url, result=result))
-            finally:
-                source.dispose()
+            opened.append((url, source))
+            connect_or_refuse(source, url, origin)  # missing, unreachable, no database
+        migrate(engine, target, target_origin)
+        for url, source in opened:
+            write(engine, partial(_merge_one, source=source, url=url, result=result))
     finally:
+        for _, source in opened:
+            source.dispose()
         engine.dispose()
     return result
 
