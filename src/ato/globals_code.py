@@ -18,7 +18,14 @@ from typing import Any
 
 from ato.canonical import canonical_statements
 from ato.errors import repr_of
-from ato.module_code import ModuleCode, assigned_names, is_user_path, module_code, top_level
+from ato.module_code import (
+    ModuleCode,
+    assigned_names,
+    is_user_path,
+    module_code,
+    names_read,
+    top_level,
+)
 
 __all__ = [
     "PLAIN_LIMIT",
@@ -153,13 +160,10 @@ def _global_value(namespace: Mapping[str, Any], name: str) -> tuple[str, GlobalV
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     # What the code reads, not what it sets (``A, B = f(x)`` reads f and x).
     targets = {name for statement in statements for name in assigned_names(statement)}
+    only_set = targets - names_read(statements, targets)
     # A function's parameters and locals are no module globals, whatever their names.
     local = set().union(*(code.locals_of.get(id(s), frozenset()) for s in statements))
-    reads = [
-        n
-        for n in names
-        if n != own and n not in local and (n not in targets or _reads(statements, n))
-    ]
+    reads = [n for n in names if n != own and n not in local and n not in only_set]
     follow = (home, reads, chains(list(statements)))
     return key, GlobalValue("value:" + digest[:32], text), follow
 
@@ -185,15 +189,6 @@ def _narrowed(statement: ast.stmt, name: str) -> ast.stmt:
         targets=[ast.Name(id=name, ctx=ast.Store())], value=value.elts[names.index(name)]
     )
     return ast.fix_missing_locations(ast.copy_location(single, statement))
-
-
-def _reads(statements: Sequence[ast.stmt], name: str) -> bool:
-    """Whether ``name`` is read (not only set) in ``statements``."""
-    return any(
-        isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)
-        for statement in statements
-        for node in ast.walk(statement)
-    )
 
 
 def class_body(cls: type) -> tuple[str, Mapping[str, Any], list[str], Any] | None:

@@ -13,7 +13,7 @@ import sys
 import sysconfig
 import textwrap
 import tokenize
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ __all__ = [
     "is_user_path",
     "library_roots",
     "module_code",
+    "names_read",
     "top_level",
 ]
 
@@ -154,20 +155,21 @@ def _global_assignments(
         chosen = [s for s in statements if name in setting[id(s)]]
         if not chosen:
             continue
-        wanted = _locals_read(chosen, local - parameters)
+        wanted = names_read(chosen, local - parameters)
         while wanted:
             more = [s for s in statements if s not in chosen and setting[id(s)] & wanted]
             chosen += more
-            wanted = _locals_read(more, local - parameters)
+            wanted = names_read(more, local - parameters)
         yield sorted(chosen, key=lambda s: (s.lineno, s.col_offset)), name, local
 
 
-def _locals_read(statements: list[ast.stmt], local: frozenset[str]) -> set[str]:
+def names_read(statements: Sequence[ast.stmt], among: Collection[str]) -> set[str]:
+    """The names of ``among`` that ``statements`` read (not only set)."""
     return {
         node.id
         for statement in statements
         for node in ast.walk(statement)
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in local
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in among
     }
 
 
