@@ -173,3 +173,67 @@ def test_render_config_of_one_scope_and_of_several():
     lines = render_config([scope, other]).splitlines()
     assert lines[0] == '[Scope "config"]' and '[Scope "data"]' in lines
     assert lines[-1] == "size: 8"
+
+
+LAZY_NEEDS_DATASET = """
+from ato.scope import Scope
+
+scope = Scope()
+
+@scope.observe(default=True)
+def defaults(config):
+    config.lr = 0.001
+
+@scope.observe(default=True, lazy=True)
+def computed(config):
+    config.num_classes = {'imagenet': 1000, 'cifar10': 10}[config.dataset]
+
+@scope.manual
+def docs(config):
+    config.dataset = 'imagenet or cifar10 (required on the command line)'
+
+@scope
+def main(config):
+    print('ran', config.num_classes)
+
+if __name__ == '__main__':
+    main()
+"""
+
+
+def test_manual_still_shows_when_a_view_fails(tmp_path):
+    """``manual`` is what one runs when the program does not start: a view that fails
+    (here a lazy view that needs a value from the command line) is named in one line,
+    with what was assembled before it, and no traceback."""
+    for command in ("manual", "--help"):
+        result = run(tmp_path, LAZY_NEEDS_DATASET, command)
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr + result.stdout
+        out = result.stdout
+        assert "defaults → (CLI Inputs) → computed" in out
+        assert "dataset: imagenet or cifar10 (required on the command line)" in out
+        assert "lr = 0.001  ← defaults  [float]" in out
+        assert "(Assembly stopped) lazy view 'computed' raised ConfigKeyError:" in out
+        assert "'dataset' is not in this config" in out
+    # Given the value, the same program runs, and manual shows the full assembly.
+    result = run(tmp_path, LAZY_NEEDS_DATASET, "dataset=cifar10", "manual")
+    assert "Assembly stopped" not in result.stdout
+    assert "num_classes = 10  ← computed (lazy)  [int]" in result.stdout
+    # A plain run that fails still fails with the program's own error.
+    failed = run(tmp_path, LAZY_NEEDS_DATASET)
+    assert failed.returncode == 1 and "ConfigKeyError" in failed.stderr
+
+
+def test_a_key_a_lazy_view_reads_is_not_called_unknown(tmp_path):
+    """``dataset=cifar10`` is set by no view, but a lazy view reads it: not a typo, so no
+    warning, and no error under ``strict=True``."""
+    result = run(tmp_path, LAZY_NEEDS_DATASET, "dataset=cifar10")
+    assert result.returncode == 0, result.stderr
+    assert "ran 10" in result.stdout
+    assert "set only on the command line" not in result.stderr
+    strict = LAZY_NEEDS_DATASET.replace("scope = Scope()", "scope = Scope(strict=True)")
+    result = run(tmp_path, strict, "dataset=cifar10")
+    assert result.returncode == 0, result.stderr
+    # A key nothing reads is still a typo.
+    result = run(tmp_path, LAZY_NEEDS_DATASET, "dataset=cifar10", "lr_rate=0.1")
+    assert "lr_rate is set only on the command line; did you mean lr?" in result.stderr

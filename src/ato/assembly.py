@@ -99,15 +99,18 @@ def assemble(
     lazy_views: Callable[[], Sequence[View]],
     scope_name: str,
     layers: Sequence[Layer] = (),
+    recorder: Recorder | None = None,
 ) -> Recorder:
-    """Fill ``config`` (emptied first, in place) and return the record of its writes.
+    """Fill ``config`` (emptied first, in place) and return the record of its writes
+    (``recorder``, when given: a caller keeps the record of an assembly that raised, whose
+    ``stopped_at`` names the source being applied then).
 
     ``layers`` are written after the command-line values and before the lazy parts, each
     as ``{dotted key: value}`` under its own source: a search's values (kind 'search'), or
     another parser's (Hydra's) config."""
     detach_observer(config)
     config.clear()
-    recorder = Recorder()
+    recorder = Recorder() if recorder is None else recorder
     recorder.root = config
     assembly = Assembly(recorder)
     token = _ASSEMBLY.set(assembly)
@@ -144,6 +147,7 @@ def assemble(
             view.apply(config)
     except BaseException:
         detach_observer(config)
+        recorder.stopped_at = assembly.view.source() if assembly.view else recorder.source
         raise
     finally:
         recorder.skipping = False
@@ -256,6 +260,8 @@ def check_command_line_keys(
             _check_type(override, recorder.provenance(path), scope_name, strict)
             _check_not_replaced(override, recorder.provenance(path), scope_name, strict)
             continue
+        if _read(recorder.root, path):
+            continue  # a view reads it (dataset=... for a lazy view): not a typo
         known = [dotted(p) for p in history if _set_elsewhere(history, p)]
         matches = close_matches(override.key, known, limit=1)
         shown = f"{scope_name}." if prefixed else ""
@@ -270,6 +276,16 @@ def check_command_line_keys(
 
 
 _History = dict[tuple[Any, ...], list[tuple[Any, Source]]]
+
+
+def _read(root: ADict | None, path: tuple[Any, ...]) -> bool:
+    """Whether the assembly read ``path`` (every read of an ADict is recorded)."""
+    node: Any = root
+    for part in path[:-1]:
+        if not isinstance(node, ADict) or part not in node:
+            return False
+        node = dict.__getitem__(node, part)  # not node[part]: that marks it as read
+    return isinstance(node, ADict) and path[-1] in node.accessed_keys
 
 
 def _set_elsewhere(history: _History, path: tuple[Any, ...]) -> bool:

@@ -100,10 +100,17 @@ def prepare_scopes(
             parse_args_pythonic(registry=registry)
         commands = list(registry.commands)
         targets = list(registry.values()) if commands else list(scopes)
+        documenting = first_time and bool({"manual", "--help", "-h"} & set(commands))
         for scope in targets:
             own = layers if any(scope is given for given in scopes) else ()
             if not scope.is_applied or not scope.command_line or own:
-                scope.apply(*own)
+                try:
+                    scope.apply(*own)
+                except Exception:
+                    # `manual` is what one runs when the program will not start: it shows
+                    # what was assembled before the failing view, and names it.
+                    if not documenting:
+                        raise
     except (
         CommandLineError,
         OverrideTypeError,

@@ -59,8 +59,24 @@ def render_manual(scopes: Iterable[Scope]) -> str:
             shown = f"{scope.name}.{key}" if len(scopes) > 1 else key
             origins = " ← ".join(str(source) for source in chain) or "(unrecorded)"
             lines.append(f"{shown} = {_show(value)}  ← {origins}  [{type(value).__name__}]")
+        lines += _stopped(scope)
     lines.append(RULE)
     return "\n".join(lines)
+
+
+def _stopped(scope: Scope) -> list[str]:
+    """For a scope whose last assembly raised: what raised, in one line."""
+    failure = scope.assembly_error
+    if failure is None:
+        return []
+    where, error = failure
+    text = str(error).strip().splitlines()
+    first = text[0] if text else ""
+    return [
+        f"(Assembly stopped) {where} raised {type(error).__name__}: {first}",
+        "  The values above were set before it; run the program with these words to see "
+        "the traceback.",
+    ]
 
 
 _GRAMMAR = """\

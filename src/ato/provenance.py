@@ -154,6 +154,7 @@ class Recorder:
         self.overrides: list[Any] = []  # the command-line values as assembly read them
         self._skipping = False
         self._after = False  # the assembly is over: writes are the program's own
+        self.stopped_at: Source | None = None  # what was being applied when it raised
 
     @property
     def skipping(self) -> bool:

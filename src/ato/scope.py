@@ -88,6 +88,8 @@ class Scope(Scope2xNames):
         self._selected: list[str] = []
         self._literals: list[Override] = []
         self._recorder: Recorder | None = None
+        #: ``(where, exception)`` when the last :meth:`apply` raised, else None.
+        self.assembly_error: tuple[str, Exception] | None = None
         self._layers: tuple[Source, ...] = ()  # the sources of the last assembly's layers
         self._order_counter = 0
         self.active = True
@@ -235,26 +237,42 @@ class Scope(Scope2xNames):
         if not self._assembled:
             self._initial = self.config.clone()
             self._assembled = True
-        self._recorder = assemble(
-            self.config,
-            self._initial,
-            self._ordered(lazy=False),
-            self._literals,
-            lambda: self._ordered(lazy=True),
-            self.name,
-            sourced,
-        )
+        # Kept before assembling: an assembly that raises leaves its record (what was
+        # set before the failing view), which `manual` shows.
+        self._recorder = Recorder()
+        self.is_applied = False
         self._layers = tuple(source for source, _ in sourced)
+        self.assembly_error = None
+        try:
+            assemble(
+                self.config,
+                self._initial,
+                self._ordered(lazy=False),
+                self._literals,
+                lambda: self._ordered(lazy=True),
+                self.name,
+                sourced,
+                self._recorder,
+            )
+        except Exception as error:
+            stopped = self._recorder.stopped_at
+            where = f"{stopped.kind} {stopped.name!r}" if stopped else "assembling"
+            self.assembly_error = (where, error)
+            raise
         self.is_applied = True
         if self._literals:
-            # With several scopes, keys are typed with their scope's name: show them so.
-            check_command_line_keys(
-                self._recorder,
-                self._recorder.overrides,
-                self.name,
-                self.strict,
-                len(self.registry) > 1,
-            )
+            try:
+                # With several scopes, keys are typed with their scope's name: show them so.
+                check_command_line_keys(
+                    self._recorder,
+                    self._recorder.overrides,
+                    self.name,
+                    self.strict,
+                    len(self.registry) > 1,
+                )
+            except Exception as error:
+                self.assembly_error = ("the check of command-line values", error)
+                raise
         return self.config
 
     # -- provenance ----------------------------------------------------------------------
