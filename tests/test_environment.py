@@ -186,7 +186,42 @@ def test_an_edit_to_an_untracked_file_changes_the_record(tmp_path):
     (tmp_path / "noise.log").write_text("ignored files do not count\n")
     assert environment.git_state(str(tmp_path))["untracked_sha256"] == second["untracked_sha256"]
     changes = environment.diff({"git": first}, {"git": second}, incidental=False)
+    assert [str(change) for change in changes] == ["untracked file model.py changed"]
+    # Against a record older than per-file hashes, the hash of all of them says it.
+    older = {key: value for key, value in first.items() if key != "untracked_files"}
+    changes = environment.diff({"git": older}, {"git": second}, incidental=False)
     assert [change.what for change in changes] == ["git.untracked_sha256"]
+
+
+def test_untracked_files_are_named_when_added_removed_or_edited(tmp_path):
+    committed(tmp_path, {"train.py": "x = 1\n"})
+    (tmp_path / "old.txt").write_text("a\n")
+    first = {"git": environment.git_state(str(tmp_path))}
+    (tmp_path / "old.txt").unlink()
+    (tmp_path / "notes.txt").write_text("b\n")
+    second = {"git": environment.git_state(str(tmp_path))}
+    changes = environment.diff(first, second, incidental=False)
+    assert [str(change) for change in changes] == [
+        "untracked file notes.txt added",
+        "untracked file old.txt removed",
+    ]
+
+
+def test_the_trackers_own_database_is_not_an_untracked_change(tmp_path):
+    """The default setup: ``experiments.db`` in the project's folder, not ignored. The
+    tracker writes it (and its -wal, -shm, -journal) on every run; that is no change."""
+    committed(tmp_path, {"train.py": "x = 1\n"})
+    database = tmp_path / "experiments.db"
+    database.write_bytes(b"one")
+    (tmp_path / "experiments.db-wal").write_bytes(b"one")
+    own = [str(database)]
+    first = environment.git_state(str(tmp_path), exclude=own)
+    database.write_bytes(b"two")
+    (tmp_path / "experiments.db-wal").write_bytes(b"two")
+    (tmp_path / "experiments.db-shm").write_bytes(b"two")
+    second = environment.git_state(str(tmp_path), exclude=own)
+    assert first == second
+    assert "experiments.db" not in second.get("untracked", [])
 
 
 def test_a_slow_git_is_recorded_as_unavailable(tmp_path, monkeypatch):
@@ -218,3 +253,25 @@ def test_per_file_names_are_the_files_whatever_they_are_called(tmp_path, name):
     committed(tmp_path, {name: "x = 1\n", "c.py": "y = 1\n"}, "diff.noprefix", "true")
     (tmp_path / name).write_text("x = 2\n")
     assert list(environment.git_state(str(tmp_path))["modified"]) == [name]
+
+
+def test_a_run_outside_git_and_a_package_seen_twice_read_plainly():
+    inside = {"git": {"commit": "8073b7b" + "0" * 33, "modified": {"a.py": "x"}}}
+    changes = environment.diff(inside, {"git": None}, incidental=False)
+    assert [str(c) for c in changes] == [
+        "no longer in a git checkout (before: commit 8073b7b00000, with uncommitted changes)"
+    ]
+    changes = environment.diff({"git": None}, inside, incidental=False)
+    assert [str(c) for c in changes] == [
+        "now in a git checkout (commit 8073b7b00000, with uncommitted changes; "
+        "before: not in one)"
+    ]
+    old = {"distributions": {"numpy": "2.4.6"}, "numpy": {"version": "2.4.6", "blas": {}}}
+    new = {"distributions": {"numpy": "2.4.5"}, "numpy": {"version": "2.4.5", "blas": {}}}
+    assert [str(c) for c in environment.diff(old, new)] == [
+        "package numpy downgraded: 2.4.6 -> 2.4.5"
+    ]
+    assert [str(c) for c in environment.diff(old, {"distributions": {}, "numpy": None})] == [
+        "package numpy removed (was 2.4.6)",
+        "numpy removed (was version 2.4.6)",
+    ]

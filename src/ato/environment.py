@@ -127,11 +127,18 @@ def _git(folder: str, *args: str, deadline: float | None = None) -> str | None:
 
 
 def git_state(
-    folder: str | None = None, *, deadline_s: float | None = None
+    folder: str | None = None,
+    *,
+    deadline_s: float | None = None,
+    exclude: Iterable[str] = (),
 ) -> dict[str, Any] | None:
     """Commit, branch and dirty flag of the repository holding ``folder`` (default: the
     entry-point script's), with a hash of ``git diff HEAD`` when tracked files changed
-    and one of the untracked (not ignored) files' names and contents; None outside git.
+    and one of the untracked (not ignored) files' names and contents (also file by file,
+    for the first 100); None outside git.
+
+    ``exclude``: files the tracker itself writes (its SQLite database, with the -wal,
+    -shm and -journal files beside it), which change on every run and are no cause.
 
     When git takes longer than ``deadline_s`` (default :data:`GIT_DEADLINE_S`) in all,
     the state is ``{"unavailable": "..."}``: a run never waits on a slow repository.
@@ -139,27 +146,39 @@ def git_state(
     folder = folder or _entry_point_folder()
     limit = GIT_DEADLINE_S if deadline_s is None else deadline_s
     deadline = time.monotonic() + limit
+    own = {os.path.realpath(path) + suffix for path in exclude for suffix in _SQLITE_SUFFIXES}
     try:
-        return _git_state(folder, deadline)
+        return _git_state(folder, deadline, own)
     except _GitTimeout:
         return {"unavailable": f"git took longer than {limit:g} s"}
 
 
-def _git_state(folder: str, deadline: float) -> dict[str, Any] | None:
+_SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+
+
+def _git_state(folder: str, deadline: float, own: set[str]) -> dict[str, Any] | None:
     root = _git(folder, "rev-parse", "--show-toplevel", deadline=deadline)
     if root is None:
         return None
+
+    def theirs(name: str | bytes) -> bool:
+        path = os.path.join(os.fsdecode(root), os.fsdecode(name))
+        return not own or os.path.realpath(path) not in own
+
     commit = _git(root, "rev-parse", "HEAD", deadline=deadline)
     status = _git(root, "status", "--porcelain", deadline=deadline) or ""
-    untracked = sorted(line[3:] for line in status.splitlines() if line.startswith("??"))
+    untracked = sorted(
+        line[3:] for line in status.splitlines() if line.startswith("??") and theirs(line[3:])
+    )
     changed = [line for line in status.splitlines() if not line.startswith("??")]
     state: dict[str, Any] = {
         "root": root,
         "commit": commit,
         "branch": _git(root, "rev-parse", "--abbrev-ref", "HEAD", deadline=deadline),
-        "dirty": bool(status),
+        "dirty": bool(changed or untracked),
         "untracked": untracked[:100],  # the names, for people; the hash below counts all
         "modified": {},  # file by file, below; recorded empty so that clean reads as clean
+        "untracked_files": {},  # the same for untracked files
     }
     if changed:
         patch = _git_bytes(root, _DIFF, deadline) or b""
@@ -167,12 +186,16 @@ def _git_state(folder: str, deadline: float) -> dict[str, Any] | None:
         state["modified"] = _per_file(patch)
     if untracked:
         listed = _git_bytes(root, ("ls-files", "-z", "--others", "--exclude-standard"), deadline)
-        names = sorted(name for name in (listed or b"").split(b"\0") if name)
-        state["untracked_sha256"] = _untracked_hash(root, names, deadline)
+        names = sorted(name for name in (listed or b"").split(b"\0") if name and theirs(name))
+        if names:
+            state["untracked_sha256"], state["untracked_files"] = _untracked_hashes(
+                root, names, deadline
+            )
     return state
 
 
 _UNCOMMITTED = "uncommitted change to "
+_UNTRACKED = "untracked file: "
 
 # The same patch whatever the user's git settings: no colour, no external diff tool,
 # a/ and b/ prefixes, file names unquoted (é.py, not "\303\251.py").
@@ -211,10 +234,14 @@ def _patched_name(part: bytes) -> str:
     return header.strip('"')  # quoted (a control character in the name): as git wrote it
 
 
-def _untracked_hash(root: str, names: list[bytes], deadline: float) -> str:
-    """The names and contents of untracked files: ``git diff HEAD`` does not see them,
-    yet a new ``model.py`` not yet added is as much a change as an edited one."""
+def _untracked_hashes(
+    root: str, names: list[bytes], deadline: float
+) -> tuple[str, dict[str, str]]:
+    """The names and contents of untracked files, in one hash and file by file (the first
+    100): ``git diff HEAD`` does not see them, yet a new ``model.py`` not yet added is as
+    much a change as an edited one."""
     digest = hashlib.sha256()
+    files: dict[str, str] = {}
     for name in names:
         if time.monotonic() > deadline:
             raise _GitTimeout
@@ -223,13 +250,16 @@ def _untracked_hash(root: str, names: list[bytes], deadline: float) -> str:
         try:
             size = os.path.getsize(path)
             if size > _UNTRACKED_READ_LIMIT:
-                digest.update(f"{size}:{os.path.getmtime(path)}".encode())
+                content = f"{size}:{os.path.getmtime(path)}".encode()
             else:
                 with open(path, "rb") as handle:
-                    digest.update(hashlib.sha256(handle.read()).digest())
+                    content = hashlib.sha256(handle.read()).digest()
         except OSError:
-            digest.update(b"unreadable")
-    return digest.hexdigest()
+            content = b"unreadable"
+        digest.update(content)
+        if len(files) < 100:
+            files[os.fsdecode(name)] = hashlib.sha256(content).hexdigest()[:16]
+    return digest.hexdigest(), files
 
 
 def _torch_state() -> dict[str, Any] | None:
@@ -267,8 +297,9 @@ def _numpy_state() -> dict[str, Any] | None:
     return state
 
 
-def capture() -> dict[str, Any]:
-    """The environment record; ``record['hash']`` is the SHA-256 of everything else."""
+def capture(exclude: Iterable[str] = ()) -> dict[str, Any]:
+    """The environment record; ``record['hash']`` is the SHA-256 of everything else.
+    ``exclude``: the tracker's own files (see :func:`git_state`)."""
     record: dict[str, Any] = {
         "python": {
             "version": platform.python_version(),
@@ -282,7 +313,7 @@ def capture() -> dict[str, Any]:
         },
         "cpu_count": os.cpu_count(),
         "distributions": distributions(),
-        "git": git_state(),
+        "git": git_state(exclude=exclude),
         "torch": _torch_state(),
         "numpy": _numpy_state(),
         "variables": {name: os.environ.get(name) for name in DETERMINISM_VARIABLES},
@@ -346,6 +377,13 @@ class EnvironmentChange:
                 "added": f"{name} has uncommitted changes (none before)",
                 "removed": f"{name}'s uncommitted changes are gone",
             }.get(self.kind, f"{name}'s uncommitted changes differ")
+        if self.what.startswith(_UNTRACKED):
+            return f"untracked file {self.what[len(_UNTRACKED) :]} {self.kind}"
+        if self.what == "git" and self.kind in ("added", "removed"):
+            return {
+                "added": f"now in a git checkout ({self.after}; before: not in one)",
+                "removed": f"no longer in a git checkout (before: {self.before})",
+            }[self.kind]
         if self.kind == "added":
             return f"{self.what} added ({self.after})"
         if self.kind == "removed":
@@ -400,10 +438,34 @@ def _all_changes(before: dict[str, Any], after: dict[str, Any]) -> list[Environm
                 changes.append(EnvironmentChange(kind, f"package {name}", old, new))
     for section in sorted((before.keys() | after.keys()) - {"distributions", "hash"}):
         _diff_values(section, before.get(section), after.get(section), changes)
+    packages = {change.what for change in changes if change.what.startswith("package ")}
+    # numpy.version and torch.version repeat their packages' versions: said once.
+    changes = [
+        change
+        for change in changes
+        if not (change.what.endswith(".version") and f"package {change.what[:-8]}" in packages)
+    ]
     files = [change for change in changes if change.what.startswith(_UNCOMMITTED)]
     if files:  # named file by file: the whole patch's hash adds nothing
         changes = [change for change in changes if change.what != "git.diff_sha256"]
+    if all(isinstance(record.get("git"), dict) for record in (before, after)) and all(
+        isinstance(record["git"].get("untracked_files"), dict) for record in (before, after)
+    ):  # untracked files named file by file (git.untracked_files): so are their changes
+        hashed = ("git.untracked_sha256", "untracked file")
+        changes = [change for change in changes if change.what not in hashed]
     return changes
+
+
+def _summary(path: str, section: dict[str, Any]) -> str:
+    """A section one run has and the other lacks (a git checkout, numpy), in a few words."""
+    if path == "git":
+        if "commit" not in section:
+            return str(section.get("unavailable", "git state unknown"))
+        dirty = ", with uncommitted changes" if section.get("modified") else ""
+        return f"commit {str(section['commit'])[:12]}{dirty}"
+    if "version" in section:
+        return f"version {section['version']}"
+    return json.dumps(section, sort_keys=True, default=str)[:80]
 
 
 def _diff_values(path: str, old: Any, new: Any, changes: list[EnvironmentChange]) -> None:
@@ -423,6 +485,16 @@ def _diff_values(path: str, old: Any, new: Any, changes: list[EnvironmentChange]
             else:
                 changes.append(EnvironmentChange("changed", what, old[name], new[name]))
         return
+    if path == "git.untracked_files":
+        if isinstance(old, dict) and isinstance(new, dict):
+            for name in sorted(old.keys() | new.keys()):
+                if old.get(name) != new.get(name):
+                    kind = "added" if name not in old else "removed" if name not in new else ""
+                    what = f"{_UNTRACKED}{name}"
+                    changes.append(
+                        EnvironmentChange(kind or "changed", what, old.get(name), new.get(name))
+                    )
+        return
     if path == "git.untracked" and isinstance(old, list) and isinstance(new, list):
         # A set of names: files listed in another order are no change.
         for name in sorted(set(new) - set(old)):
@@ -432,5 +504,9 @@ def _diff_values(path: str, old: Any, new: Any, changes: list[EnvironmentChange]
     elif isinstance(old, dict) and isinstance(new, dict):
         for key in sorted(old.keys() | new.keys()):
             _diff_values(f"{path}.{key}", old.get(key), new.get(key), changes)
+    elif old is None and isinstance(new, dict):
+        changes.append(EnvironmentChange("added", path, None, _summary(path, new)))
+    elif new is None and isinstance(old, dict):
+        changes.append(EnvironmentChange("removed", path, _summary(path, old), None))
     elif old != new:
         changes.append(EnvironmentChange("changed", path, old, new))

@@ -357,3 +357,23 @@ def test_a_program_run_by_another_module_or_as_a_folder_keeps_its_argv(tmp_path)
         assert result.returncode == 0, result.stderr
     assert "command: train.py lr=0.5" in ato(tmp_path, "show", "1").stdout
     assert "command: appdir" in ato(tmp_path, "show", "2").stdout
+
+
+def test_runs_in_a_git_checkout_beside_their_database_are_the_same(tmp_path):
+    """The default layout: the database in the project's folder, under git, not ignored.
+    The tracker rewrites it on every run; identical runs are still the same."""
+    write_program(tmp_path)
+    for step in (("init", "-q", "-b", "main"), ("add", "train.py", "data.txt")):
+        subprocess.run(["git", *step], cwd=tmp_path, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one"],
+        cwd=tmp_path,
+        check=True,
+    )
+    for _ in range(3):
+        run(tmp_path)
+    report = explain(tmp_path, "2", "3")
+    assert report["verdict"].startswith("Same code and environment."), report["verdict"]
+    (tmp_path / "notes.txt").write_text("an untracked file\n")
+    run(tmp_path)
+    assert "untracked file notes.txt added" in explain(tmp_path, "3", "4")["verdict"]

@@ -205,7 +205,8 @@ class SQLLogger:
         # Once per logger: a process's interpreter and packages do not change between
         # its runs (a search running hundreds of them would pay it each time).
         if self._environment is None:
-            self._environment = environment.capture()
+            own = sqlite_file(self.db_path) if self._sqlite else None
+            self._environment = environment.capture(exclude=[own] if own else ())
         volatile = starting.volatile_keys(self.config, self.volatile)
         return starting.insert_run(
             self.engine, project_id, self.config, self._scopes, self._environment, tags, volatile
