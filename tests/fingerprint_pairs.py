@@ -129,6 +129,27 @@ class f(enum.Enum):
 """
 
 
+REGISTERED = """
+REG = {}
+
+def register(name):
+    def deco(obj):
+        REG[name] = obj
+        return obj
+    return deco
+
+@register("small")
+class Small:
+    def score(self):
+        return 1
+
+@register("big")
+class Big:
+    def score(self):
+        return 2
+"""
+
+
 PAIRS: list[tuple[str, str, str, str]] = [
     # -- cosmetic: SAME -------------------------------------------------------------------
     ("identical", SAME, BASE, BASE),
@@ -866,4 +887,16 @@ def f(config, x):
     ("NamedTuple with a method, unchanged", SAME, NAMED, NAMED),
     ("Enum with a method, a member's value", DIFFERENT, ENUM, ENUM.replace("RED = 1", "RED = 3")),
     ("Enum with a method, unchanged", SAME, ENUM, ENUM),
+    (
+        "a class decorator's argument",
+        DIFFERENT,
+        REGISTERED.replace("class Small", "class f"),
+        REGISTERED.replace("class Small", "class f").replace('"small"', '"tiny"'),
+    ),
+    (
+        "a class decorator, unchanged",
+        SAME,
+        REGISTERED.replace("class Small", "class f"),
+        REGISTERED.replace("class Small", "class f") + "# a comment\n",
+    ),
 ]

@@ -646,3 +646,60 @@ def test_a_file_with_a_bom_is_read_as_python_reads_it(tmp_path):
         spec.loader.exec_module(module)
         prints.append(module.scope.fingerprints["step"])
     assert prints[0].callees == prints[1].callees  # START by its code, not its time
+
+
+BY_NAME_OPTIM = """
+import sys
+
+def sgd(w, g):
+    return w - {rate} * g
+
+def adam(w, g):
+    return w - 0.01 * g
+
+def make(name):
+    return getattr(sys.modules[__name__], name)
+"""
+
+BY_NAME = """
+import {package}.optim as optim_module
+from ato.scope import Scope
+scope = Scope(name="n_{tag}")
+
+
+def local_sgd(w, g):
+    return w - {local} * g
+
+
+@scope.trace(trace_id="step")
+def step(x, name="sgd"):
+    first = getattr(optim_module, name)(x, 1)
+    second = optim_module.make(name)(x, 1)
+    third = globals()["local_" + name](x, 1)
+    return first + second + third
+"""
+
+
+@pytest.mark.parametrize(("edit", "changed"), [("rate", "sgd"), ("local", "local_sgd")])
+def test_functions_chosen_by_a_computed_name_are_callees(tmp_path, edit, changed):
+    """getattr(module, name), getattr(sys.modules[__name__], name) and globals()[name]
+    with a name from the config: every function the module defines may run, so each
+    counts (an edit to the one chosen must never read as "same code")."""
+
+    def fingerprint(tag, rate=0.1, local=0.1):
+        package = f"pkgn_{tag}"
+        files = {
+            f"{package}/__init__.py": "",
+            f"{package}/optim.py": BY_NAME_OPTIM.format(rate=rate),
+        }
+        main = BY_NAME.format(package=package, tag=tag, local=local)
+        return _files_step(tmp_path / tag, files, main)
+
+    before, after = fingerprint("a"), fingerprint("b", **{edit: 0.5})
+
+    def short(callees):
+        return {name.rsplit(".", 1)[-1]: value for name, value in callees.items()}
+
+    old, new = short(before.callees), short(after.callees)
+    assert {"sgd", "adam", "local_sgd"} <= set(old)
+    assert {name for name in old if old[name] != new.get(name)} == {changed}

@@ -31,6 +31,7 @@ __all__ = [
     "canonical_form",
     "code_object_hash",
     "global_names",
+    "is_trace_decorator",
     "name_of",
     "unwrap",
 ]
@@ -54,7 +55,7 @@ class CodeFingerprint:
         self.value, self.basis = value, basis
 
 
-def _is_trace_decorator(node: ast.expr, namespace: Mapping[str, Any] | None = None) -> bool:
+def is_trace_decorator(node: ast.expr, namespace: Mapping[str, Any] | None = None) -> bool:
     """``@scope.trace(...)`` or ``@scope.runtime_trace(...)`` of ato's: tracing is not the
     function's logic. A decorator of the user's that happens to be named ``trace`` is (its
     root name, looked up in ``namespace``, must be an ato object when that is known)."""
@@ -198,7 +199,7 @@ class _Writer:
 
     def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, top: bool) -> None:
         self.out.append(type(node).__name__ + "(")
-        decorators = [d for d in node.decorator_list if not _is_trace_decorator(d, self.namespace)]
+        decorators = [d for d in node.decorator_list if not is_trace_decorator(d, self.namespace)]
         self._field("decorators", decorators)
         if not top:
             self.out.append(f"name={self._resolve(node.name)};")

@@ -417,6 +417,15 @@ def _attribute_reads(func: Any) -> tuple[dict[str, list[tuple[str, ...]]], dict[
     reads = chains([tree])
     imported: dict[str, Any] = {}
     for node in ast.walk(tree):
+        held = _looked_up_by_a_computed_name(node)
+        if held == _OWN_MODULE:
+            # getattr(sys.modules[__name__], name), globals()[name]: its own module's
+            home = sys.modules.get(str(getattr(func, "__globals__", {}).get("__name__")))
+            if home is not None:
+                imported[_OWN_MODULE] = home
+                reads.setdefault(_OWN_MODULE, []).append(_ANY)
+        elif held is not None:
+            reads.setdefault(held, []).append(_ANY)
         if isinstance(node, ast.Import):
             for alias in node.names:
                 bound = alias.asname or alias.name.split(".")[0]
@@ -434,11 +443,59 @@ def _attribute_reads(func: Any) -> tuple[dict[str, list[tuple[str, ...]]], dict[
     return reads, imported
 
 
+_ANY = ("*",)  # an attribute chain: whichever one a name computed as it runs picks
+_OWN_MODULE = "<its own module>"
+
+
+def _looked_up_by_a_computed_name(node: ast.AST) -> str | None:
+    """The global name whose attributes ``node`` reads by a name computed at run time
+    (``getattr(optim, config.opt)``), or :data:`_OWN_MODULE` for the function's own
+    module's (``getattr(sys.modules[__name__], name)``, ``globals()[name]``)."""
+    if isinstance(node, ast.Subscript):
+        owner, key = node.value, node.slice
+        own = isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name)
+        if own and owner.func.id in ("globals", "vars") and not isinstance(key, ast.Constant):  # type: ignore[union-attr]
+            return _OWN_MODULE
+        return None
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        return None
+    if node.func.id != "getattr" or len(node.args) < 2 or isinstance(node.args[1], ast.Constant):
+        return None
+    owner = node.args[0]
+    if isinstance(owner, ast.Name):
+        return owner.id
+    if (
+        isinstance(owner, ast.Subscript)
+        and isinstance(owner.slice, ast.Name)
+        and owner.slice.id == "__name__"
+        and isinstance(owner.value, ast.Attribute)
+        and owner.value.attr == "modules"
+    ):
+        return _OWN_MODULE  # sys.modules[__name__]
+    return None
+
+
+def _defined_in(module: types.ModuleType) -> list[tuple[str, Any]]:
+    """The functions and classes ``module`` defines itself (not those it imports)."""
+    own = getattr(module, "__name__", None)
+    return [
+        (attribute, value)
+        for attribute, value in list(vars(module).items())
+        if isinstance(value, (types.FunctionType, type))
+        and getattr(unwrap(value), "__module__", None) == own
+    ]
+
+
 def _attributes_of(owner: Any, name: str, chains: list[tuple[str, ...]]) -> list[tuple[str, Any]]:
     """``(name.a, value)`` for what each chain reaches, looked up without running code:
-    through modules' dicts (``pkg.ops.clip``), then on an object's class (its methods)."""
+    through modules' dicts (``pkg.ops.clip``), then on an object's class (its methods).
+    A chain :data:`_ANY` on a module reaches every function and class it defines."""
     found = []
     for chain in chains:
+        if chain == _ANY:
+            if isinstance(owner, types.ModuleType):
+                found += [(f"{name}.{attribute}", value) for attribute, value in _defined_in(owner)]
+            continue
         current, where = owner, name
         for depth, attribute in enumerate(chain):
             try:

@@ -16,7 +16,7 @@ import types
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ato.canonical import canonical_statements
+from ato.canonical import canonical_statements, is_trace_decorator
 from ato.errors import repr_of
 from ato.module_code import (
     ModuleCode,
@@ -209,7 +209,14 @@ def class_body(cls: type) -> tuple[str, Mapping[str, Any], list[str], Any] | Non
             node = None
     if node is None:
         return None
+    # Its decorators count (@register("small") files it under a name a config selects),
+    # ato's own tracing decorators do not.
     kept: list[ast.stmt] = [
+        ast.copy_location(ast.Expr(value=decorator), decorator)
+        for decorator in node.decorator_list
+        if not is_trace_decorator(decorator, namespace)
+    ]
+    kept += [
         statement
         for statement in top_level(node.body)
         if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign))
