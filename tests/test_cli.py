@@ -434,3 +434,33 @@ def test_a_damaged_database_is_one_line_saying_how_to_recover(capsys, tmp_path):
         status, _, err = ato(capsys, *command, "--db", url)
         assert status == 1 and "Traceback" not in err, err
         assert "is damaged" in err and ".recover" in err and "damaged.db" in err
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "where", "stored"),
+    [
+        ("experiments", "config", "id = 2", "{oops"),
+        ("experiments", "config", "id = 2", "[]"),
+        ("experiments", "provenance", "id = 2", "{oops"),
+        ("experiments", "provenance", "id = 2", "3"),
+        ("experiments", "argv", "id = 2", "{oops"),
+        ("experiments", "tags", "id = 2", '"str"'),
+        ("environments", "record", "1 = 1", "{oops"),
+    ],
+)
+def test_a_stored_value_edited_by_hand_is_one_line(capsys, tmp_path, table, column, where, stored):
+    """A JSON column that is not what ato wrote (edited by hand, damaged) is an error that
+    names the run, the column and the database, never a traceback."""
+    import sqlite3
+
+    path = tmp_path / "edited.db"
+    url = f"sqlite:///{path}"
+    log_runs(url)
+    with sqlite3.connect(path) as connection:
+        connection.execute(f"UPDATE {table} SET {column} = ? WHERE {where}", (stored,))
+    for command in (["show", "2"], ["explain", "1", "2"], ["explain", "1", "2", "--json"]):
+        status, _, err = ato(capsys, *command, "--db", url)
+        assert "Traceback" not in err, (command, err)
+        if command == ["show", "2"] or column != "tags":  # explain reads no tags
+            assert status == 1, (command, err)
+            assert "edited.db" in err and "is not what ato wrote" in err, err

@@ -159,8 +159,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise
             print(f"ato: error: {damaged}", file=sys.stderr)
             return 1
-        print(f"ato: error: {error}", file=sys.stderr)
+        print(f"ato: error: {error}{_in_which_database(error, args)}", file=sys.stderr)
         return 2 if isinstance(error, UsageError) else 1
+
+
+def _in_which_database(error: BaseException, args: argparse.Namespace) -> str:
+    """Where a stored value that is not what ato wrote was read: the database named."""
+    from ato.errors import StoredValueError
+
+    if not isinstance(error, StoredValueError) or args.command in ("merge", "migrate"):
+        return ""
+    from ato.tracking.secrets import masked_url
+    from ato.tracking.settings import database_url
+
+    return f" (in the database {masked_url(database_url(getattr(args, 'db', None)))!r})"
 
 
 def _database_failure(error: BaseException, args: argparse.Namespace) -> str | None:

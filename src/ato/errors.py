@@ -335,6 +335,11 @@ class TrackerDatabaseError(TrackerError, RuntimeError):
     """A database the tracker cannot use: not SQLite, or written by a newer ato."""
 
 
+class StoredValueError(TrackerDatabaseError):
+    """A value read from the database that is not what ato wrote (a row edited by hand,
+    a damaged file)."""
+
+
 class ProjectNotFoundError(TrackerError, LookupError):
     """A project name under which no run was logged (ato 2.x returned ``{'error': ...}``)."""
 

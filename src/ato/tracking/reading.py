@@ -154,12 +154,12 @@ class RunReader:
                 )
         elif name == "artifacts":
             for run_id, *fields in rows:
-                fields[3] = loads(fields[3])
+                fields[3] = loads(fields[3], f"run {run_id}'s artifact metadata", dict)
                 fields[6] = as_utc(fields[6])
                 loaded.setdefault(run_id, []).append(ArtifactRecord._make([*fields, run_id]))
         else:
             for run_id, *fields in rows:
-                fields[4] = loads(fields[4]) or {}
+                fields[4] = loads(fields[4], f"run {run_id}'s fingerprint callees", dict) or {}
                 trace, kind, own, index, callees, basis, combined = fields
                 record = FingerprintRecord(
                     trace, kind, own, index, callees, basis, run_id=run_id, combined=combined
@@ -198,7 +198,9 @@ class RunReader:
         if not self.schema.has("experiments", "provenance"):
             return None
         value: dict[str, list[Any]] | None = loads(
-            self._scalar("SELECT provenance FROM experiments WHERE id = :key", run_id)
+            self._scalar("SELECT provenance FROM experiments WHERE id = :key", run_id),
+            f"run {run_id}'s provenance",
+            dict,
         )
         return value
 
@@ -215,7 +217,9 @@ class RunReader:
         if environment_hash is None or not self.schema.has("environments"):
             return None
         value: dict[str, Any] | None = loads(
-            self._scalar("SELECT record FROM environments WHERE hash = :key", environment_hash)
+            self._scalar("SELECT record FROM environments WHERE hash = :key", environment_hash),
+            f"environment record {environment_hash[:12]}",
+            dict,
         )
         return value
 

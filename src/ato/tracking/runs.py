@@ -216,9 +216,27 @@ def source_text(entry: Mapping[str, Any]) -> str:
     )
 
 
-def loads(value: Any) -> Any:
-    """A JSON column's value: text from SQLite, already parsed from psycopg."""
-    return json.loads(value) if isinstance(value, str) else value
+def loads(value: Any, what: str = "a stored value", kind: type | None = None) -> Any:
+    """A JSON column's value: text from SQLite, already parsed from psycopg; with
+    ``kind``, it must be one (or None). ``what`` names it in the error a value that is
+    not what ato wrote (edited by hand, damaged) raises."""
+    try:
+        loaded = json.loads(value) if isinstance(value, str) else value
+    except ValueError as error:
+        problem = f"not JSON ({error})"
+    else:
+        if kind is None or loaded is None or isinstance(loaded, kind):
+            return loaded
+        problem = f"a JSON {type(loaded).__name__}, where ato writes a JSON {_JSON[kind]}"
+    from ato.errors import StoredValueError
+
+    raise StoredValueError(
+        f"{what} is not what ato wrote: {problem}. The database was edited by hand or "
+        f"damaged; restore it from a copy, or fix or delete that row."
+    )
+
+
+_JSON = {dict: "object", list: "array"}
 
 
 class Run:
@@ -288,15 +306,16 @@ class Run:
             from ato.adict import ADict
             from ato.config_json import decode
 
-            plain = loads(self._row.config) or {}
-            self._config = ADict(decode(plain, loads(self._row.config_types)))
+            plain = loads(self._row.config, f"run {self.id}'s config", dict) or {}
+            types = loads(self._row.config_types, f"run {self.id}'s config types", list)
+            self._config = ADict(decode(plain, types))
         return self._config
 
     @property
     def command(self) -> dict[str, Any] | None:
         """``{'argv': [...], 'script': ..., 'cwd': ...}``: how the run was started (None
         for runs recorded before ato stored it)."""
-        argv = loads(self._row.argv)
+        argv = loads(self._row.argv, f"run {self.id}'s command line", list)
         if argv is None and self._row.entry_script is None:
             return None
         return {"argv": argv, "script": self._row.entry_script, "cwd": self._row.working_dir}
@@ -304,11 +323,11 @@ class Run:
     @property
     def volatile_keys(self) -> list[str]:
         """Patterns of keys the program marked as differing in every run."""
-        return list(loads(self._row.volatile_keys) or [])
+        return list(loads(self._row.volatile_keys, f"run {self.id}'s volatile keys", list) or [])
 
     @property
     def tags(self) -> list[Any]:
-        return list(loads(self._row.tags) or [])
+        return list(loads(self._row.tags, f"run {self.id}'s tags", list) or [])
 
     @property
     def start_time(self) -> _dt.datetime | None:

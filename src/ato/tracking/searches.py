@@ -44,7 +44,7 @@ _TRIAL_COLUMNS = "bracket, rung, trial, params, budget, metric, status, run_id"
 
 
 def _search(row: Any, engine: Engine, grace: float) -> dict[str, Any]:
-    arguments = dict(loads(row[3]) or {})
+    arguments = dict(loads(row[3], f"search {row[0]}'s arguments", dict) or {})
     search = {
         "id": row[0],
         "project": row[1],
@@ -53,7 +53,7 @@ def _search(row: Any, engine: Engine, grace: float) -> dict[str, Any]:
         "total_trials": arguments.pop("total_trials", None),
         "arguments": arguments,
         "status": row[4],
-        "result": loads(row[5]),
+        "result": loads(row[5], f"search {row[0]}'s result"),
         "created_at": as_utc(row[6]),
         "finished_at": as_utc(row[7]),
     }
@@ -152,7 +152,7 @@ def _trials(engine: Engine, where: str, params: dict[str, Any]) -> dict[str, lis
                 "bracket": row[1],
                 "rung": row[2],
                 "trial": row[3],
-                "params": loads(row[4]),
+                "params": loads(row[4], f"trial {row[3]} of search {row[0]}", dict),
                 "budget": row[5],
                 "metric": row[6],
                 "status": row[7],
