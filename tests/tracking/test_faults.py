@@ -311,3 +311,56 @@ def test_kill_9_at_20000_points_a_second_loses_at_most_half_a_second(db_url, tmp
         gaps.append(killed_at - max(point.value for point in points))
     print(f"kill -9 at 20,000 points/s, {db_url.split(':')[0]}: gaps {gaps}")
     assert max(gaps) <= PROMISED_LOSS_S, f"newest stored point's age at the kill: {gaps}"
+
+
+CTRL_C_WHILE_FINISHING = """
+import os, signal, sys, threading, time
+from sqlalchemy import event
+from ato.adict import ADict
+from ato.tracking import SQLLogger
+
+url, presses = sys.argv[1], int(sys.argv[2])
+logger = SQLLogger(ADict(experiment=ADict(project_name='faults', sql=ADict(db_path=url))))
+logger.batch_size = 1000
+writing = threading.Event()
+
+@event.listens_for(logger.engine, "before_cursor_execute")
+def slow_background_write(connection, cursor, statement, parameters, context, many):
+    # The background thread's batch takes a while: finish() waits for it, and Ctrl-C
+    # lands in that wait (and, pressed twice, in the wait of the retry after it).
+    if threading.current_thread().name.startswith("ato-tracker") and not writing.is_set():
+        writing.set()
+        time.sleep(1.0)
+
+run = logger.run()
+print(int(run), flush=True)
+for step in range(1000):  # a full batch: the background thread writes it at once
+    logger.log_metric("x", float(step), step=step)
+writing.wait(10)
+
+def press():
+    for _ in range(presses):
+        time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGINT)
+
+threading.Thread(target=press, daemon=True).start()
+logger.finish()
+time.sleep(5)  # a Ctrl-C that finish() swallowed would end up here
+print("not interrupted", flush=True)
+"""
+
+
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_while_the_run_finishes_still_ends_it_killed_with_its_points(
+    sqlite_url, tmp_path, presses
+):
+    """Ctrl-C (once, or twice: the second stops the retry) while finish() waits for the
+    background thread's last write: the run reads 'killed', the points written, and the
+    program still stops with KeyboardInterrupt."""
+    child = run_script(tmp_path, CTRL_C_WHILE_FINISHING, sqlite_url, str(presses))
+    run_id = int(child.stdout.readline())
+    out, err = child.communicate(timeout=60)
+    assert "KeyboardInterrupt" in err and "not interrupted" not in out, err
+    run = SQLFinder(make_config(sqlite_url)).find_run(run_id)
+    assert (run.stored_status, run.error) == ("killed", "KeyboardInterrupt")
+    assert len(SQLFinder(make_config(sqlite_url)).metrics(run_id, "x")) == 1000

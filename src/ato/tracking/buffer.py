@@ -187,13 +187,16 @@ class MetricBuffer:
         )
         self._thread.start()
 
-    def stop(self) -> None:
-        """End the background thread, after the write it may be doing."""
+    def stop(self, timeout: float | None = None) -> None:
+        """End the background thread, after the write it may be doing (waited for at
+        most ``timeout`` seconds: a stop interrupted before that can be done again)."""
         self._stop.set()
         self._wake.set()
-        thread, self._thread = self._thread, None
+        thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join()
+            thread.join(timeout)
+        if thread is None or not thread.is_alive():
+            self._thread = None
 
     def tick(self) -> None:
         """One turn of the background thread: flush, with the heartbeat when it is due."""

@@ -44,7 +44,7 @@ from ato.tracking.buffer import Batch, BufferSetting, MetricBuffer
 from ato.tracking.database import is_sqlite, open_engine, write
 from ato.tracking.handle import ActiveRun
 from ato.tracking.migrations import migrate, step_range
-from ato.tracking.process import ending, hooks, main_writes
+from ato.tracking.process import ending, hooks, interrupts_held, main_writes
 from ato.tracking.schema import Experiment, Project, utc_now
 from ato.tracking.scopes import ScopeRecorder
 from ato.tracking.secrets import masked_url
@@ -60,6 +60,10 @@ if TYPE_CHECKING:
     from ato.trace import Fingerprint
 
 __all__ = ["SQLLogger"]
+
+#: How long a run that is ending waits, Ctrl-C held back, for the background thread's
+#: write under way (its points are lost if the program ends before it commits).
+LAST_WRITE_WAIT_S = 10.0
 
 
 class SQLLogger:
@@ -329,23 +333,33 @@ class SQLLogger:
         # it; and a write left open there would hold the lock the last flush needs.
         self._legacy.settle(commit=True)
         self._active = False
-        self.buffer.stop()
         self._scopes.stop_listening(self._on_runtime_call, self._on_traced)
         try:
+            self.buffer.stop()  # waits for the thread's write under way
             self.flush()
         except KeyboardInterrupt:
-            # Ctrl-C while the last points are written: they are still buffered, so
-            # try once more (another Ctrl-C stops that), and record the run as killed.
+            # Ctrl-C while the last points are written, or while the thread's last write
+            # is waited for: they are still buffered (the thread's, until it commits),
+            # so the run waits for the thread, writes them, and reads 'killed'. Another
+            # Ctrl-C meanwhile is held back, and a database that stays locked is not
+            # waited for long (as for SIGTERM): the program stops within seconds.
             status, error = "killed", "KeyboardInterrupt"
-            with contextlib.suppress(Exception):
-                self.flush()
+            stopping, main_writes.stopping = main_writes.stopping, True
+            try:
+                with interrupts_held(), contextlib.suppress(Exception):
+                    self.buffer.stop(timeout=LAST_WRITE_WAIT_S)
+                    self.flush()
+            finally:
+                main_writes.stopping = stopping
             raise
         finally:
-            try:
-                now = utc_now()
-                self._update_run(status=status, end_time=now, heartbeat_at=now, error=error)
-            finally:
-                hooks.run_ended(self)
+            # The status is written whatever else happens: a Ctrl-C meanwhile waits.
+            with interrupts_held():
+                try:
+                    now = utc_now()
+                    self._update_run(status=status, end_time=now, heartbeat_at=now, error=error)
+                finally:
+                    hooks.run_ended(self)
 
     def _update_run(self, **values: Any) -> None:
         write(self.engine, partial(writes.update_run, run_id=self._current_run_id, values=values))
