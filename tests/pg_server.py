@@ -177,6 +177,16 @@ class PostgresServer:
                 self._kill_postmaster(data)
         shutil.rmtree(tmpdir, ignore_errors=True)
 
+    def pause(self) -> None:
+        """Stop the server as an administrator would (``-m fast``), keeping its data and
+        port for :meth:`resume`: a server restarted under a running program."""
+        assert self.tmpdir is not None, "server not started"
+        self._run(["pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop"], cwd=self.tmpdir)
+
+    def resume(self) -> None:
+        """Start the server :meth:`pause` stopped, on the same port."""
+        self._pg_ctl_start()
+
     def __enter__(self) -> PostgresServer:
         return self.start()
 

@@ -36,7 +36,9 @@ written as ``except KeyError`` or ``except ValueError`` keeps working::
     │   ├── MetricValueError    (TypeError, ValueError)     a metric that is not a number
     │   ├── NoActiveRunError    (RuntimeError)              logging before logger.run()
     │   ├── TrackerDatabaseError (RuntimeError)             a file that is not an ato database,
-    │   │                                                   or one from a newer ato
+    │   │   │                                               or one from a newer ato
+    │   │   ├── DatabaseUnreachableError                    a server lost or refusing
+    │   │   └── StoredValueError                            a row that is not what ato wrote
     │   ├── ProjectNotFoundError (LookupError)              a project no run was logged in
     │   ├── RunNotFoundError    (LookupError)               no run matches the query
     │   └── SearchNotFoundError (LookupError)               no search has that id
@@ -71,6 +73,7 @@ __all__ = [
     "ConfigFileNotFoundError",
     "ConfigKeyError",
     "ConfigStructureError",
+    "DatabaseUnreachableError",
     "FrozenConfigError",
     "InheritanceCycleError",
     "InvalidArgumentError",
@@ -91,6 +94,7 @@ __all__ = [
     "SearchNotFoundError",
     "SearchSettingsError",
     "SearchSpaceError",
+    "StoredValueError",
     "TrackerConfigError",
     "TrackerDatabaseError",
     "TrackerError",
@@ -333,6 +337,16 @@ class NoActiveRunError(TrackerError, RuntimeError):
 
 class TrackerDatabaseError(TrackerError, RuntimeError):
     """A database the tracker cannot use: not SQLite, or written by a newer ato."""
+
+
+class DatabaseUnreachableError(TrackerDatabaseError):
+    """The tracker's database server is gone, refusing or unreachable (its connection
+    lost): what was committed is kept; a write may succeed once it is back. ``reason``:
+    what the driver said."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class StoredValueError(TrackerDatabaseError):

@@ -364,3 +364,55 @@ def test_ctrl_c_while_the_run_finishes_still_ends_it_killed_with_its_points(
     run = SQLFinder(make_config(sqlite_url)).find_run(run_id)
     assert (run.stored_status, run.error) == ("killed", "KeyboardInterrupt")
     assert len(SQLFinder(make_config(sqlite_url)).metrics(run_id, "x")) == 1000
+
+
+def _outage_at_finish(server, back_after: float | None):
+    """A run on ``server`` that logs 1000 points (written), loses the server, logs 1000
+    more and finishes; the server comes back ``back_after`` seconds later (or never)."""
+    import threading
+
+    from ato.tracking import SQLLogger
+
+    logger = SQLLogger.open(server.url, "outage")
+    run_id = int(logger.run())
+    for step in range(1000):
+        logger.log_metric("x", float(step), step=step)
+    logger.flush()
+    server.pause()
+    for step in range(1000, 2000):
+        logger.log_metric("x", float(step), step=step)
+    if back_after is not None:
+        threading.Timer(back_after, server.resume).start()
+    return logger, run_id
+
+
+def test_a_postgresql_server_back_while_the_run_ends_loses_nothing(postgres_server, capfd):
+    from tests.pg_server import PostgresServer
+
+    del postgres_server  # the session's server stays up; this test restarts one of its own
+    with PostgresServer() as server:
+        logger, run_id = _outage_at_finish(server, back_after=3)
+        logger.finish()  # waits for the server, then writes the points and the status
+        run = SQLFinder(make_config(server.url, "outage")).find_run(run_id)
+        assert run.stored_status == "completed"
+        assert [point.step for point in run.metrics] == list(range(2000))
+        assert "Waiting up to" in capfd.readouterr().err
+
+
+def test_a_postgresql_server_that_stays_away_says_what_is_lost(postgres_server, monkeypatch):
+    from ato.errors import DatabaseUnreachableError
+    from ato.tracking import logger as logger_module
+    from tests.pg_server import PostgresServer
+
+    monkeypatch.setattr(logger_module, "RECONNECT_WAIT_S", 2.0)
+    del postgres_server
+    with PostgresServer() as server:
+        logger, run_id = _outage_at_finish(server, back_after=None)
+        with pytest.raises(DatabaseUnreachableError) as error:
+            logger.finish()
+        said = str(error.value)
+        assert "1000 points not yet written are lost" in said and f"run {run_id}" in said
+        assert "stay in memory" not in said
+        server.resume()
+        run = SQLFinder(make_config(server.url, "outage")).find_run(run_id)
+        assert len(run.metrics) == 1000

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
 
-from ato.errors import TrackerDatabaseError
+from ato.errors import DatabaseUnreachableError, TrackerDatabaseError
 from ato.tracking.process import interrupts_held, main_writes
 from ato.tracking.secrets import masked_url
 from ato.tracking.settings import CONFIG_URL, Origin
@@ -413,11 +413,12 @@ def _write_failure(engine: Engine, error: BaseException) -> TrackerDatabaseError
     if not isinstance(original, sqlite3.Error):
         if _connection_lost(error):  # a server: gone, shutting down, unreachable
             said = (str(original).strip().splitlines() or [type(original).__name__])[0]
-            return TrackerDatabaseError(
+            return DatabaseUnreachableError(
                 f"Lost the tracker database {masked_url(str(engine.url))!r} ({said}): check "
                 f"that its server runs and can be reached. What was committed is kept, "
                 f"points not yet written stay in memory, and a search started again "
-                f"resumes."
+                f"resumes.",
+                reason=said,
             )
         return None
     where = masked_url(str(engine.url))

@@ -24,6 +24,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from functools import partial
 from time import time as _clock
@@ -33,6 +34,7 @@ from ato.adict import ADict
 from ato.errors import (
     ArgumentTypeError,
     AtoError,
+    DatabaseUnreachableError,
     MetricValueError,
     NoActiveRunError,
     TrackerConfigError,
@@ -64,6 +66,9 @@ __all__ = ["SQLLogger"]
 #: How long a run that is ending waits, Ctrl-C held back, for the background thread's
 #: write under way (its points are lost if the program ends before it commits).
 LAST_WRITE_WAIT_S = 10.0
+#: How long a run that is ending waits for a database server it lost (a restart, a
+#: network blip) before its last points are given up.
+RECONNECT_WAIT_S = 60.0
 
 
 class SQLLogger:
@@ -334,9 +339,13 @@ class SQLLogger:
         self._legacy.settle(commit=True)
         self._active = False
         self._scopes.stop_listening(self._on_runtime_call, self._on_traced)
+        lost: DatabaseUnreachableError | None = None
         try:
             self.buffer.stop()  # waits for the thread's write under way
-            self.flush()
+            self._last_flush()
+        except DatabaseUnreachableError as unreachable:
+            lost = unreachable
+            raise
         except KeyboardInterrupt:
             # Ctrl-C while the last points are written, or while the thread's last write
             # is waited for: they are still buffered (the thread's, until it commits),
@@ -358,8 +367,43 @@ class SQLLogger:
                 try:
                     now = utc_now()
                     self._update_run(status=status, end_time=now, heartbeat_at=now, error=error)
+                except DatabaseUnreachableError:
+                    if lost is None:
+                        raise  # else the error raised says it, with what is lost
                 finally:
                     hooks.run_ended(self)
+
+    def _last_flush(self) -> None:
+        """The flush of a run that is ending: a database server it lost is waited for
+        (:data:`RECONNECT_WAIT_S`), as the background thread would have retried."""
+        give_up = time.monotonic() + RECONNECT_WAIT_S
+        said = False
+        while True:
+            try:
+                self.flush()
+                return
+            except DatabaseUnreachableError as error:
+                if time.monotonic() >= give_up or main_writes.stopping:
+                    pending = len(self.buffer._points)
+                    raise DatabaseUnreachableError(
+                        f"Lost the tracker database {masked_url(self.db_path)!r} "
+                        f"({error.reason}) while run {self._current_run_id} was ending, and "
+                        f"it did not come back within {RECONNECT_WAIT_S:g} s. What was "
+                        f"committed is kept; the {pending} points not yet written are lost "
+                        f"when this program ends, and the run will read 'crashed'.",
+                        reason=error.reason,
+                    ) from error
+                if not said:
+                    print(
+                        f"ato: run {self._current_run_id} is ending, but its database "
+                        f"{masked_url(self.db_path)!r} cannot be reached ({error.reason}). "
+                        f"Waiting up to {RECONNECT_WAIT_S:g} s for it, to write the last "
+                        f"points (Ctrl-C stops waiting).",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    said = True
+                time.sleep(0.5)
 
     def _update_run(self, **values: Any) -> None:
         write(self.engine, partial(writes.update_run, run_id=self._current_run_id, values=values))
