@@ -115,3 +115,36 @@ def test_an_int_past_the_decimal_digit_limit_round_trips_through_json():
     text = json.dumps(plain)  # would raise on the 5,001-digit int itself
     assert plain["small"] == 10**100  # a decimal, as 2.x stored it
     assert decode(json.loads(text), tags) == {"seed": huge, "small": 10**100}
+
+
+def test_keys_that_are_not_strings_come_back_with_their_types():
+    config = {"classes": {1: "cat", 2: "dog"}, "odd": {None: 3, True: "y", 1.5: "f", (1, 2): "b"}}
+    plain, back = _round_trip(config)
+    assert plain["classes"] == {"1": "cat", "2": "dog"}  # as 2.x stored them
+    assert back == config
+    assert list(back["odd"]) == [None, True, 1.5, (1, 2)]  # in their order
+    assert ADict(back).get_structural_hash() == ADict(config).get_structural_hash()
+
+
+def test_keys_that_json_cannot_tell_apart_are_refused_naming_them():
+    from ato.errors import ConfigStructureError
+
+    with pytest.raises(ConfigStructureError) as error:
+        encode({"model": {"classes": {1: "cat", "1": "dog"}}})
+    said = str(error.value)
+    assert "model.classes" in said and "1 and '1'" in said
+
+
+@given(st.dictionaries(st.one_of(st.integers(), st.booleans(), st.none(), st.text(max_size=3)),
+                       st.integers(), max_size=6))
+def test_mixed_keys_round_trip_or_are_refused(mapping):
+    from ato.errors import ConfigStructureError
+
+    texts = [str(key) for key in mapping]  # as 2.x stored them
+    if len(set(texts)) < len(texts):
+        with pytest.raises(ConfigStructureError):
+            encode({"m": mapping})
+        return
+    _, back = _round_trip({"m": mapping})
+    assert back == {"m": mapping}
+    assert [type(key) for key in back["m"]] == [type(key) for key in mapping]

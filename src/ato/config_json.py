@@ -124,7 +124,7 @@ def _encode(value: Any, path: Path, tags: list[list[Any]], active: set[int]) -> 
     if isinstance(value, Mapping):
         active.add(id(value))
         try:
-            return {str(k): _encode(v, [*path, str(k)], tags, active) for k, v in value.items()}
+            return _encode_mapping(value, path, tags, active)
         finally:
             active.discard(id(value))
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -154,6 +154,64 @@ def _encode(value: Any, path: Path, tags: list[list[Any]], active: set[int]) -> 
     return _repr(value)
 
 
+def _encode_mapping(
+    value: Mapping[Any, Any], path: Path, tags: list[list[Any]], active: set[int]
+) -> dict[str, Any]:
+    """A mapping's keys as text (as 2.x stored them: ``str(key)``), each key that was not
+    a string tagged with what it was, after its value's tags (a key is restored last)."""
+    plain: dict[str, Any] = {}
+    given: dict[str, Any] = {}
+    for key, item in value.items():
+        if type(key) is str:
+            text = key
+        elif type(key) is int and key.bit_length() > LONG_INT_BITS:
+            text = hex(key)  # str() writes no decimal this long
+        elif key is None or type(key) in (bool, int, float):
+            text = str(key)
+        else:
+            text = _repr(key)  # a str() that raises must not fail the logging
+        if text in plain:
+            from ato.errors import ConfigStructureError
+
+            where = ".".join(map(str, path)) or "the top level"
+            raise ConfigStructureError(
+                f"The config's keys {given[text]!r} and {key!r} (at {where}) are one key "
+                f"once stored as JSON ({text!r}). Rename one of them."
+            )
+        given[text] = key
+        plain[text] = _encode(item, [*path, text], tags, active)
+        if type(key) is not str:
+            _tag(tags, [*path, text], t="key", key=_key(key))
+    return plain
+
+
+def _key(key: Any) -> Any:
+    """A key that is not a string, as JSON holds it: None, a bool, an int or a float as
+    itself, a tuple as ``{"tuple": [...]}``, anything else as an object's name and repr."""
+    if type(key) is int and key.bit_length() > LONG_INT_BITS:
+        return {"int": hex(key)}
+    if key is None or type(key) in (bool, int):
+        return key
+    if type(key) is float and math.isfinite(key):
+        return key
+    if type(key) is tuple:
+        return {"tuple": [_key(item) for item in key]}
+    return {"type": _qualified(key), "repr": _repr(key)}
+
+
+def _key_back(stored: Any) -> Any:
+    if isinstance(stored, dict):
+        if isinstance(stored.get("int"), str):
+            return int(stored["int"], 16)
+        if isinstance(stored.get("tuple"), list):
+            return tuple(_key_back(item) for item in stored["tuple"])
+        qualified = str(stored.get("type", "object"))
+        return _opaque_type(qualified)(qualified, str(stored.get("repr")))
+    if isinstance(stored, list):
+        raise TypeError("a list is no key")
+    return stored
+
+
 def _repr(value: Any) -> str:
     """``repr(value)``; a stand-in naming the type when the repr raises (a closed
     connection's, say): logging a config must not fail the program."""
@@ -181,7 +239,15 @@ def decode(plain: Any, tags: list[list[Any]] | None) -> Any:
         try:
             for part in path:
                 parent, key = parent[key], part
-            parent[key] = _restore(parent[key], tag)
+            if tag.get("t") == "key":  # the key itself: renamed in place, in its order
+                if not isinstance(parent, dict) or key not in parent:
+                    continue
+                original = _key_back(tag.get("key"))
+                items = [(original if k == key else k, v) for k, v in parent.items()]
+                parent.clear()
+                parent.update(items)
+            else:
+                parent[key] = _restore(parent[key], tag)
         except (KeyError, IndexError, TypeError, ValueError):
             continue
     return root[0]
