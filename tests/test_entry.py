@@ -82,6 +82,13 @@ def test_quick_start_program(tmp_path):
             "create the scope with Scope(use_external_parser=True)",
         ),
         (("-m",), "'-m' is an option flag"),
+        (("epochs",), "Unknown view 'epochs' in scope 'config'. Its views: "),
+        (("epochs",), "To set a value, write epochs=VALUE."),
+        (("x" * 5000,), "Unknown view 'xxxxxxxxxx"),
+        (("layers[0]=1",), "'[' in the key 'layers[0]'"),
+        (("a_view,lr=1",), "',' in the key 'a_view,lr'"),
+        (("a b=1",), "' ' in the key 'a b'"),
+        (("a." * 200 + "b=1",), "nested 201 levels deep"),
     ],
 )
 def test_command_line_errors_exit_2_without_traceback(tmp_path, argv, message):
@@ -90,6 +97,7 @@ def test_command_line_errors_exit_2_without_traceback(tmp_path, argv, message):
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("train.py: error: ")
+    assert len(result.stderr) < 1000  # a long token is cut short, never echoed whole
 
 
 def test_a_malformed_file_named_as_a_view_exits_2_naming_file_and_line(tmp_path):

@@ -175,6 +175,13 @@ def test_token_errors(token, fragment):
     assert isinstance(raised.value, ValueError)
 
 
+def test_an_unclosed_bracket_is_named_as_such():
+    with pytest.raises(OverrideParseError, match="unclosed '{'"):
+        parse_token("x={'a':")
+    with pytest.raises(OverrideParseError, match="unclosed '\\['"):
+        parse_token("x=[1, 2,")
+
+
 def test_shell_words_are_joined_back_for_spans():
     assert split_argv(["name=%hello", "world%", "x=[1,", "2]", "y=1", "s='a", "b'"]) == [
         "name=%hello world%",

@@ -246,6 +246,19 @@ def test_strict_scope_refuses_unknown_keys_and_other_types():
     assert scope.apply().lr == 1
 
 
+def test_many_unknown_keys_are_warned_about_twenty_then_at_once():
+    scope = make_scope()
+    scope.assign([f"k{index}=1" for index in range(30)])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scope.apply()
+    said = [str(w.message) for w in caught]
+    assert said[:20] == [f"k{index} is set only on the command line" for index in range(20)]
+    assert said[20:] == [
+        "10 more keys are set only on the command line: k20, k21, k22, k23, k24, ..."
+    ]
+
+
 def test_non_strict_warns_for_unknown_keys():
     scope = make_scope()
     scope.assign("epoch=3")

@@ -254,17 +254,34 @@ def check_command_line_keys(
     ``prefixed``: keys are typed with the scope's name (there are several scopes).
     """
     history = recorder.history
+    longest = max((len(override.path) for override in overrides), default=0)
+    under: set[tuple[Any, ...]] | None = None  # made once, and only when needed
+
+    def set_elsewhere(path: tuple[Any, ...]) -> bool:
+        nonlocal under
+        if any(source.kind != "command line" for _, source in history.get(path, [])):
+            return True
+        if under is None:
+            under = _set_elsewhere(history, longest)
+        return path in under
+
+    known: list[str] | None = None
+    shown = f"{scope_name}." if prefixed else ""
+    unwarned: list[str] = []
     for override in overrides:
         path = tuple(override.path)
-        if _set_elsewhere(history, path):
+        if set_elsewhere(path):
             _check_type(override, recorder.provenance(path), scope_name, strict)
             _check_not_replaced(override, recorder.provenance(path), scope_name, strict)
             continue
         if _read(recorder.root, path):
             continue  # a view reads it (dataset=... for a lazy view): not a typo
-        known = [dotted(p) for p in history if _set_elsewhere(history, p)]
+        if not strict and len(unwarned) >= _WARNED_KEYS:
+            unwarned.append(f"{shown}{override.key}")  # said at once, below
+            continue
+        if known is None:  # once: a command line of many new keys stays fast
+            known = [dotted(p) for p in history if set_elsewhere(p)]
         matches = close_matches(override.key, known, limit=1)
-        shown = f"{scope_name}." if prefixed else ""
         hint = f"; did you mean {shown}{matches[0]}?" if matches else ""
         message = f"{shown}{override.key} is set only on the command line{hint}"
         if strict:
@@ -272,7 +289,20 @@ def check_command_line_keys(
                 f"{message} (scope {scope_name!r} is strict: only keys that a view "
                 f"sets can be overridden)"
             )
+        unwarned.append("")  # counted: warned now
         warnings.warn(message, AtoWarning, stacklevel=_stacklevel_outside_ato())
+    more = [key for key in unwarned if key]
+    if more:
+        listed = ", ".join(more[:5]) + (", ..." if len(more) > 5 else "")
+        warnings.warn(
+            f"{len(more)} more keys are set only on the command line: {listed}",
+            AtoWarning,
+            stacklevel=_stacklevel_outside_ato(),
+        )
+
+
+#: Keys set only on the command line warned about one by one; the rest in one warning.
+_WARNED_KEYS = 20
 
 
 _History = dict[tuple[Any, ...], list[tuple[Any, Source]]]
@@ -288,15 +318,14 @@ def _read(root: ADict | None, path: tuple[Any, ...]) -> bool:
     return isinstance(node, ADict) and path[-1] in node.accessed_keys
 
 
-def _set_elsewhere(history: _History, path: tuple[Any, ...]) -> bool:
-    """Whether something other than the command line wrote ``path`` or a key under it."""
-    if any(source.kind != "command line" for _, source in history.get(path, [])):
-        return True
-    return any(
-        key[: len(path)] == path and any(s.kind != "command line" for _, s in entries)
-        for key, entries in history.items()
-        if len(key) > len(path)
-    )
+def _set_elsewhere(history: _History, longest: int) -> set[tuple[Any, ...]]:
+    """The paths (of at most ``longest`` parts) that something other than the command
+    line wrote, or wrote a key under."""
+    found: set[tuple[Any, ...]] = set()
+    for path, entries in history.items():
+        if any(source.kind != "command line" for _, source in entries):
+            found.update(path[:size] for size in range(1, min(len(path), longest) + 1))
+    return found
 
 
 def _check_type(

@@ -29,7 +29,12 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ato.errors import InvalidArgumentError, OverrideParseError, UnrepresentableValueError
+from ato.errors import (
+    InvalidArgumentError,
+    OverrideParseError,
+    UnrepresentableValueError,
+    shown,
+)
 from ato.paths import split
 from ato.scalars import COMMAND_LINE, format_word, read_word, reads_as_string
 
@@ -108,6 +113,7 @@ class _Reader:
         self.text = token[offset:]
         self.position = 0
         self.depth = 0  # brackets open around the position
+        self.opened: list[int] = []  # where each of them opened
 
     def fail(self, problem: str, position: int | None = None) -> OverrideParseError:
         where = self.position if position is None else position
@@ -148,6 +154,9 @@ class _Reader:
 
     def value(self, closers: str) -> Any:
         self.skip_spaces()
+        if self.position >= len(self.text) and self.opened:  # x={'a': ends inside the dict
+            where = self.opened[-1]
+            raise self.fail(f"unclosed {self.text[where]!r}", where)
         first = self.peek()
         if first in _CLOSERS:
             return self.container()
@@ -164,6 +173,7 @@ class _Reader:
         if self.depth > MAX_NESTING:
             raise self.fail(f"more than {MAX_NESTING} brackets nested in each other", start)
         closer = _CLOSERS[opener]
+        self.opened.append(start)
         self.position += 1
         items: list[Any] = []
         entries: dict[Any, Any] = {}
@@ -206,6 +216,7 @@ class _Reader:
                     raise self.fail(f"unclosed {opener!r}", start)
                 raise self.fail(f"expected ',' or {closer!r}")
         self.depth -= 1
+        self.opened.pop()
         if opener == "{":
             return entries
         if opener == "[":
@@ -284,7 +295,16 @@ def parse_token(token: str) -> Override | ViewName | Command:
         key = key[:-1]
     if not key:
         raise OverrideParseError(token, "empty key; write key=value", 1)
+    _check_key_characters(token, key)
     parts = split(key, allow_empty=True)
+    if len(parts) > MAX_NESTING:
+        raise OverrideParseError(
+            token,
+            f"the key is nested {len(parts)} levels deep; a command line reaches at most "
+            f"{MAX_NESTING} (set deeper parts in a config file)",
+            1,
+            key=key[:40],
+        )
     for index, part in enumerate(parts):
         if not part or part != part.strip():
             column = len(".".join(parts[:index])) + (1 if index else 0) + 1
@@ -294,6 +314,29 @@ def parse_token(token: str) -> Override | ViewName | Command:
     raw = token[equals + 1 :]
     value = raw if forced else parse_value(raw, token=token, key=key)
     return Override(key, value, token, forced_string=forced)
+
+
+# Characters no key typed on a command line holds: each is a mistake of another kind.
+_NOT_IN_KEYS = {
+    "[": "an index is not read; set the whole list (layers=[64, 128])",
+    "]": "an index is not read; set the whole list (layers=[64, 128])",
+    "(": "a key holds no brackets",
+    ")": "a key holds no brackets",
+    "{": "a key holds no brackets; set a section as section={key: value}",
+    "}": "a key holds no brackets; set a section as section={key: value}",
+    ",": "separate words with spaces (high_lr lr=0.1), and quote a list ([1, 2])",
+    "'": "quote the value, not the key (name='a b')",
+    '"': "quote the value, not the key (name='a b')",
+}
+
+
+def _check_key_characters(token: str, key: str) -> None:
+    for column, char in enumerate(key, start=1):
+        if char in _NOT_IN_KEYS or char.isspace():
+            why = _NOT_IN_KEYS.get(char, "a key has no spaces; quote the value instead")
+            raise OverrideParseError(
+                token, f"{char!r} in the key {shown(key)}: {why}", column, key=key[:40]
+            )
 
 
 def split_argv(argv: Sequence[str]) -> list[str]:

@@ -25,6 +25,7 @@ from ato.errors import (
     ViewCycleError,
     ViewOrderError,
     did_you_mean,
+    shown,
 )
 from ato.provenance import Source
 
@@ -123,7 +124,14 @@ def unknown_view(
             f"scope {scope_name!r} does not have.{hint} Register a view named {name!r}, or "
             f"fix its chain_with."
         )
-    return UnknownViewError(f"Unknown view {name!r} in scope {scope_name!r}.{hint}")
+    setting = ""
+    if not hint:  # no view is named like it: maybe a key typed without its value
+        names = sorted(v for v in views if not v.startswith("_"))
+        listed = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+        hint = f" Its views: {listed or 'none'}."
+        setting = f" To set a value, write {name}=VALUE." if len(name) <= 40 else ""
+    word = shown(name) if len(name) <= 80 else shown(name[:40] + "...")
+    return UnknownViewError(f"Unknown view {word} in scope {scope_name!r}.{hint}{setting}")
 
 
 def _order_error(view: View, needed: View) -> ViewOrderError:
