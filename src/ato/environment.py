@@ -355,20 +355,24 @@ class EnvironmentChange:
     'changed'), ``what`` (e.g. 'package numpy', 'python.version', 'git.commit'), the
     values before and after, and whether it is ``material`` (see :func:`is_material`)."""
 
-    __slots__ = ("after", "before", "kind", "material", "what")
+    __slots__ = ("after", "before", "files", "kind", "material", "what")
 
     def __init__(self, kind: str, what: str, before: Any, after: Any) -> None:
         self.kind, self.what, self.before, self.after = kind, what, before, after
         self.material = is_material(what)
+        self.files: list[str] | None = None  # a commit change: the files that differ
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        found = {
             "kind": self.kind,
             "what": self.what,
             "before": self.before,
             "after": self.after,
             "material": self.material,
         }
+        if self.files is not None:
+            found["files"] = list(self.files)
+        return found
 
     def __str__(self) -> str:
         if self.what.startswith(_UNCOMMITTED):
@@ -377,6 +381,14 @@ class EnvironmentChange:
                 "added": f"{name} has uncommitted changes (none before)",
                 "removed": f"{name}'s uncommitted changes are gone",
             }.get(self.kind, f"{name}'s uncommitted changes differ")
+        if self.what == "git.commit" and self.kind == "changed":
+            said = f"git commit {str(self.before)[:12]} -> {str(self.after)[:12]}"
+            if self.files:
+                listed = ", ".join(self.files[:5]) + (", ..." if len(self.files) > 5 else "")
+                count = len(self.files)
+                files = "1 file differs" if count == 1 else f"{count:,} files differ"
+                said += f" ({files}: {listed})"
+            return said
         if self.what.startswith(_UNTRACKED):
             return f"untracked file {self.what[len(_UNTRACKED) :]} {self.kind}"
         if self.what == "git" and self.kind in ("added", "removed"):
@@ -392,6 +404,33 @@ class EnvironmentChange:
 
     def __repr__(self) -> str:
         return f"EnvironmentChange({self.kind!r}, {self.what!r}, {self.before!r}, {self.after!r})"
+
+
+_COMMIT = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?\Z")
+
+
+def commit_files(root: str, before: str, after: str) -> list[str] | None:
+    """The files that differ between commits ``before`` and ``after`` of the checkout at
+    ``root``, as git says; None unless both are commit hashes and the current folder is
+    in that very checkout (a path read from a database names no repository to enter)."""
+    if not (_COMMIT.match(str(before)) and _COMMIT.match(str(after))):
+        return None
+    deadline = time.monotonic() + GIT_DEADLINE_S
+    try:
+        here = _git(os.getcwd(), "rev-parse", "--show-toplevel", deadline=deadline)
+        if here is None or os.path.realpath(here) != os.path.realpath(str(root)):
+            return None
+        listed = _git_bytes(
+            here,
+            ("-c", "core.quotePath=false", "diff", "--name-only", "-z", "--no-ext-diff",
+             "--no-textconv", before, after, "--"),
+            deadline,
+        )  # fmt: skip
+    except (_GitTimeout, OSError):
+        return None
+    if listed is None:
+        return None
+    return [name.decode("utf-8", "replace") for name in listed.split(b"\0") if name]
 
 
 def _version_change(old: str, new: str) -> str | None:

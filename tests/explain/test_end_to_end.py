@@ -377,3 +377,24 @@ def test_runs_in_a_git_checkout_beside_their_database_are_the_same(tmp_path):
     (tmp_path / "notes.txt").write_text("an untracked file\n")
     run(tmp_path)
     assert "untracked file notes.txt added" in explain(tmp_path, "3", "4")["verdict"]
+
+
+def test_a_new_commit_names_the_files_that_differ(tmp_path):
+    def commit(message):
+        subprocess.run(["git", "add", "-A"], cwd=tmp_path, check=True)
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message],
+            cwd=tmp_path,
+            check=True,
+        )
+
+    write_program(tmp_path)
+    (tmp_path / ".gitignore").write_text("runs.db*\n")
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=tmp_path, check=True)
+    commit("one")
+    run(tmp_path)
+    (tmp_path / "notes.md").write_text("what changed\n")
+    commit("two")
+    run(tmp_path)
+    verdict = explain(tmp_path)["verdict"]
+    assert "git commit " in verdict and "(1 file differs: notes.md)" in verdict, verdict

@@ -14,6 +14,7 @@ sections are in :mod:`ato.explain.sections`, the words in :mod:`ato.explain.verd
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from ato.explain.facts import CodeFacts, MetricFacts, Reader, RunFacts
@@ -115,6 +116,11 @@ def compare(
         report.environment = environment.diff(
             dict(before.environment), dict(after.environment), incidental=incidental
         )
+        git = after.environment.get("git")
+        root = git.get("root") if isinstance(git, Mapping) else None
+        for change in report.environment:
+            if change.what == "git.commit" and isinstance(root, str):
+                change.files = environment.commit_files(root, change.before, change.after)
     report.outcome = metric_outcomes(before, after, reader, tolerance)
     report.command = command_change(before, after)
     return report
