@@ -114,7 +114,7 @@ def test_diff_lists_packages_interpreter_commit_and_variables():
     assert "variables.PYTHONHASHSEED changed: None -> 7" in changes or any(
         text.startswith("variables.PYTHONHASHSEED changed") for text in changes
     )
-    assert any(text.startswith("git.commit changed") for text in changes)
+    assert any(text.startswith("git commit ") for text in changes)
     assert environment.diff(before, copy.deepcopy(before)) == []
 
 
