@@ -464,3 +464,12 @@ def test_a_stored_value_edited_by_hand_is_one_line(capsys, tmp_path, table, colu
         if command == ["show", "2"] or column != "tags":  # explain reads no tags
             assert status == 1, (command, err)
             assert "edited.db" in err and "is not what ato wrote" in err, err
+
+
+def test_explain_says_when_runs_are_of_two_projects_or_one_run(capsys, db):
+    db, _ = db
+    status, out, err = ato(capsys, "explain", "1", "4", "--db", db)
+    assert status == 0, err
+    assert "(runs of two projects, 'vision' and 'nlp'" in out
+    status, out, err = ato(capsys, "explain", "2", "2", "--db", db)
+    assert status == 0 and "(run 2 compared with itself)" in out

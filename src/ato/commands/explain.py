@@ -29,6 +29,13 @@ def render(report: Comparison, out: Output, incidental: bool = False) -> None:
     a, b = report.before, report.after
     projects = a.project if a.project == b.project else f"{a.project} -> {b.project}"
     out.heading(f"Run {a.id} -> run {b.id}" + (f" ({projects})" if projects else ""))
+    if a.id == b.id:
+        out.line(f"(run {a.id} compared with itself)")
+    elif a.project != b.project:
+        out.line(
+            f"(runs of two projects, {a.project!r} and {b.project!r}: their programs may "
+            f"differ in every way)"
+        )
     out.line(report.verdict)
     if report.structure:
         out.line()
