@@ -473,3 +473,8 @@ def test_explain_says_when_runs_are_of_two_projects_or_one_run(capsys, db):
     assert "(runs of two projects, 'vision' and 'nlp'" in out
     status, out, err = ato(capsys, "explain", "2", "2", "--db", db)
     assert status == 0 and "(run 2 compared with itself)" in out
+
+
+def test_an_empty_db_option_is_refused(capsys):
+    status, _, err = ato(capsys, "runs", "--db", "")
+    assert status == 2 and "--db is empty" in err

@@ -204,6 +204,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     from ato.commands.output import Output
 
     out = Output(json_mode=bool(getattr(args, "json", False)))
+    if getattr(args, "db", None) is not None and not args.db.strip():
+        from ato.errors import UsageError
+
+        raise UsageError(
+            "--db is empty: give a database URL or an SQLite path, or leave --db out to "
+            "read ATO_DB (else experiments.db here)."
+        )
     if args.command in ("merge", "migrate"):
         from ato.commands import admin
         from ato.errors import UsageError
