@@ -135,8 +135,13 @@ def test_keys_that_json_cannot_tell_apart_are_refused_naming_them():
     assert "model.classes" in said and "1 and '1'" in said
 
 
-@given(st.dictionaries(st.one_of(st.integers(), st.booleans(), st.none(), st.text(max_size=3)),
-                       st.integers(), max_size=6))
+@given(
+    st.dictionaries(
+        st.one_of(st.integers(), st.booleans(), st.none(), st.text(max_size=3)),
+        st.integers(),
+        max_size=6,
+    )
+)
 def test_mixed_keys_round_trip_or_are_refused(mapping):
     from ato.errors import ConfigStructureError
 

@@ -263,8 +263,7 @@ def test_a_run_outside_git_and_a_package_seen_twice_read_plainly():
     ]
     changes = environment.diff({"git": None}, inside, incidental=False)
     assert [str(c) for c in changes] == [
-        "now in a git checkout (commit 8073b7b00000, with uncommitted changes; "
-        "before: not in one)"
+        "now in a git checkout (commit 8073b7b00000, with uncommitted changes; before: not in one)"
     ]
     old = {"distributions": {"numpy": "2.4.6"}, "numpy": {"version": "2.4.6", "blas": {}}}
     new = {"distributions": {"numpy": "2.4.5"}, "numpy": {"version": "2.4.5", "blas": {}}}

@@ -176,9 +176,9 @@ def test_token_errors(token, fragment):
 
 
 def test_an_unclosed_bracket_is_named_as_such():
-    with pytest.raises(OverrideParseError, match="unclosed '{'"):
+    with pytest.raises(OverrideParseError, match=r"unclosed '\{'"):
         parse_token("x={'a':")
-    with pytest.raises(OverrideParseError, match="unclosed '\\['"):
+    with pytest.raises(OverrideParseError, match=r"unclosed '\['"):
         parse_token("x=[1, 2,")
 
 

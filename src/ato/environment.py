@@ -234,9 +234,7 @@ def _patched_name(part: bytes) -> str:
     return header.strip('"')  # quoted (a control character in the name): as git wrote it
 
 
-def _untracked_hashes(
-    root: str, names: list[bytes], deadline: float
-) -> tuple[str, dict[str, str]]:
+def _untracked_hashes(root: str, names: list[bytes], deadline: float) -> tuple[str, dict[str, str]]:
     """The names and contents of untracked files, in one hash and file by file (the first
     100): ``git diff HEAD`` does not see them, yet a new ``model.py`` not yet added is as
     much a change as an edited one."""

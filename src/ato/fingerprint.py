@@ -453,8 +453,12 @@ def _looked_up_by_a_computed_name(node: ast.AST) -> str | None:
     module's (``getattr(sys.modules[__name__], name)``, ``globals()[name]``)."""
     if isinstance(node, ast.Subscript):
         owner, key = node.value, node.slice
-        own = isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name)
-        if own and owner.func.id in ("globals", "vars") and not isinstance(key, ast.Constant):  # type: ignore[union-attr]
+        if (
+            isinstance(owner, ast.Call)
+            and isinstance(owner.func, ast.Name)
+            and owner.func.id == "globals"
+            and not isinstance(key, ast.Constant)
+        ):
             return _OWN_MODULE
         return None
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):

@@ -13,8 +13,8 @@ sections are in :mod:`ato.explain.sections`, the words in :mod:`ato.explain.verd
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ato.explain.facts import CodeFacts, MetricFacts, Reader, RunFacts

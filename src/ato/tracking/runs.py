@@ -236,7 +236,7 @@ def loads(value: Any, what: str = "a stored value", kind: type | None = None) ->
     )
 
 
-_JSON = {dict: "object", list: "array"}
+_JSON: dict[type, str] = {dict: "object", list: "array"}
 
 
 class Run:
