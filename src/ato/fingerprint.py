@@ -480,7 +480,10 @@ def _looked_up_by_a_computed_name(node: ast.AST) -> str | None:
 
 
 def _defined_in(module: types.ModuleType) -> list[tuple[str, Any]]:
-    """The functions and classes ``module`` defines itself (not those it imports)."""
+    """The functions and classes ``module`` defines itself (not those it imports), when
+    it is the program's own (a library's, ``getattr(F, name)``, belong to its version)."""
+    if not is_user_path(str(getattr(module, "__file__", "") or "")):
+        return []
     own = getattr(module, "__name__", None)
     return [
         (attribute, value)
