@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from ato import fingerprint
+from ato.callees import callees
 from ato.errors import AtoWarning
-from ato.fingerprint import callees, fingerprint_function
+from ato.fingerprint import fingerprint_function
 from ato.scope import Scope
 from tests.fingerprint_pairs import DIFFERENT, PAIRS, SAME
 

@@ -157,7 +157,7 @@ def test_a_failure_inside_fingerprinting_warns_instead_of_failing(monkeypatch):
     def broken(obj: object) -> None:
         raise RecursionError("too deep")
 
-    monkeypatch.setattr(fingerprint, "_what_runs", broken)
+    monkeypatch.setattr(fingerprint, "what_runs", broken)
     scope = Scope(name="broken")
 
     def step(x: int) -> int:

@@ -11,14 +11,13 @@ The canonical form of one function's source is :mod:`ato.canonical`'s.
 
 from __future__ import annotations
 
-import ast
 import functools
 import hashlib
 import inspect
 import sys
 import textwrap
 import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from ato.canonical import (
@@ -27,27 +26,21 @@ from ato.canonical import (
     analyse,
     canonical_form,
     code_object_hash,
-    global_names,
     name_of,
     unwrap,
 )
 from ato.globals_code import (
-    PLAIN_LIMIT,
-    GlobalValue,
-    chains,
     class_body,
     class_node,
-    global_statements,
-    global_value,
 )
 from ato.module_code import is_user_path
 
 __all__ = [
-    "callees",
     "fingerprint_function",
     "function_source",
     "is_user_function",
     "unwrap",
+    "what_runs",
 ]
 
 _ENTRY_METHODS = ("__call__", "forward")
@@ -281,7 +274,7 @@ def _reached_names(func: types.FunctionType, index: int) -> list[tuple[str, int]
     return [(name, 0) for name in analysis.own] + [(n, index + 1) for n in analysis.inherited]
 
 
-def _what_runs(obj: Any) -> _Runs:
+def what_runs(obj: Any) -> _Runs:
     runs = _Runs()
     runs.collect(obj, "")
     return runs
@@ -327,7 +320,7 @@ def fingerprint_function(func: Any) -> CodeFingerprint:
     methods they reach; a class's methods. Code ato cannot read counts by its name,
     with an :class:`~ato.errors.AtoWarning`. Never raises."""
     try:
-        runs = _what_runs(func)
+        runs = what_runs(func)
     except Exception as error:  # a bug here must not fail the user's program
         runs = _Runs()
         runs.facts.append(f"name={name_of(func)}")
@@ -363,7 +356,7 @@ def function_source(func: Any) -> str | None:
             if node is not None:
                 return node[0].source(node[1])
             return textwrap.dedent(inspect.getsource(original))
-        sources = [analyse(function).source for _, function in _what_runs(func).functions]
+        sources = [analyse(function).source for _, function in what_runs(func).functions]
     except Exception:
         return None
     return "\n".join(sources) or None
@@ -393,281 +386,3 @@ def is_user_function(value: object) -> bool:
     """A Python function defined in a file outside the standard library, site-packages
     and ato."""
     return isinstance(value, types.FunctionType) and is_user_path(value.__code__.co_filename)
-
-
-def _callee_name(value: Any, name: str, namespace: Mapping[str, Any]) -> str:
-    qualname = getattr(value, "__qualname__", "")
-    if isinstance(value, (types.FunctionType, type)) and "<" not in qualname:
-        return f"{value.__module__}.{qualname}"  # not '<lambda>': every lambda is named so
-    # A partial, an instance, a wrapper: what calling it runs, beside (never in place of)
-    # the code that set the global (see global_value).
-    return f"{namespace.get('__name__', '')}.{name}()"
-
-
-def _attribute_reads(func: Any) -> tuple[dict[str, list[tuple[str, ...]]], dict[str, Any]]:
-    """What ``func``'s source reads through a name: ``{name: [chain, ...]}`` for each
-    ``name.a.b`` (``pkg.ops.clip`` is ``('ops', 'clip')``); and the modules (or what they
-    hold) it imports inside its body, by local name, as already loaded (never imported
-    here)."""
-    try:
-        analysis = analyse(func)
-        tree = analysis.node if analysis.node is not None else ast.parse(analysis.source)
-    except Exception:  # no source, or none that parses: nothing more to find
-        return {}, {}
-    reads = chains([tree])
-    imported: dict[str, Any] = {}
-    for node in ast.walk(tree):
-        held = _looked_up_by_a_computed_name(node)
-        if held == _OWN_MODULE:
-            # getattr(sys.modules[__name__], name), globals()[name]: its own module's
-            home = sys.modules.get(str(getattr(func, "__globals__", {}).get("__name__")))
-            if home is not None:
-                imported[_OWN_MODULE] = home
-                reads.setdefault(_OWN_MODULE, []).append(_ANY)
-        elif held is not None:
-            reads.setdefault(held, []).append(_ANY)
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                bound = alias.asname or alias.name.split(".")[0]
-                module = sys.modules.get(alias.name if alias.asname else bound)
-                if module is not None:
-                    imported[bound] = module
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            source = sys.modules.get(node.module)
-            for alias in node.names:
-                found = sys.modules.get(f"{node.module}.{alias.name}")
-                if found is None and source is not None:
-                    found = vars(source).get(alias.name)
-                if found is not None and alias.name != "*":
-                    imported[alias.asname or alias.name] = found
-    return reads, imported
-
-
-_ANY = ("*",)  # an attribute chain: whichever one a name computed as it runs picks
-_OWN_MODULE = "<its own module>"
-
-
-def _looked_up_by_a_computed_name(node: ast.AST) -> str | None:
-    """The global name whose attributes ``node`` reads by a name computed at run time
-    (``getattr(optim, config.opt)``), or :data:`_OWN_MODULE` for the function's own
-    module's (``getattr(sys.modules[__name__], name)``, ``globals()[name]``)."""
-    if isinstance(node, ast.Subscript):
-        owner, key = node.value, node.slice
-        if (
-            isinstance(owner, ast.Call)
-            and isinstance(owner.func, ast.Name)
-            and owner.func.id == "globals"
-            and not isinstance(key, ast.Constant)
-        ):
-            return _OWN_MODULE
-        return None
-    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
-        return None
-    if node.func.id != "getattr" or len(node.args) < 2 or isinstance(node.args[1], ast.Constant):
-        return None
-    owner = node.args[0]
-    if isinstance(owner, ast.Name):
-        return owner.id
-    if (
-        isinstance(owner, ast.Subscript)
-        and isinstance(owner.slice, ast.Name)
-        and owner.slice.id == "__name__"
-        and isinstance(owner.value, ast.Attribute)
-        and owner.value.attr == "modules"
-    ):
-        return _OWN_MODULE  # sys.modules[__name__]
-    return None
-
-
-def _defined_in(module: types.ModuleType) -> list[tuple[str, Any]]:
-    """The functions and classes ``module`` defines itself (not those it imports), when
-    it is the program's own (a library's, ``getattr(F, name)``, belong to its version)."""
-    if not is_user_path(str(getattr(module, "__file__", "") or "")):
-        return []
-    own = getattr(module, "__name__", None)
-    return [
-        (attribute, value)
-        for attribute, value in list(vars(module).items())
-        if isinstance(value, (types.FunctionType, type))
-        and getattr(unwrap(value), "__module__", None) == own
-    ]
-
-
-def _attributes_of(owner: Any, name: str, chains: list[tuple[str, ...]]) -> list[tuple[str, Any]]:
-    """``(name.a, value)`` for what each chain reaches, looked up without running code:
-    through modules' dicts (``pkg.ops.clip``), then on an object's class (its methods).
-    A chain :data:`_ANY` on a module reaches every function and class it defines."""
-    found = []
-    for chain in chains:
-        if chain == _ANY:
-            if isinstance(owner, types.ModuleType):
-                found += [(f"{name}.{attribute}", value) for attribute, value in _defined_in(owner)]
-            continue
-        current, where = owner, name
-        for depth, attribute in enumerate(chain):
-            try:
-                if isinstance(current, types.ModuleType):
-                    value = vars(current).get(attribute)
-                else:
-                    value = inspect.getattr_static(type(current), attribute, None)
-            except Exception:
-                break
-            # ops.OFFSET, models.MODELS: a module's own global, by the code that sets it
-            if (
-                isinstance(current, types.ModuleType)
-                and not attribute.startswith("__")
-                and global_statements(vars(current), attribute) is not None
-            ):
-                found.append((attribute, (_DATA, vars(current))))
-                if _is_state(value):
-                    break
-            if isinstance(value, types.ModuleType) and depth + 1 < len(chain):
-                current, where = value, f"{where}.{attribute}"
-                continue
-            value = unwrap(value)
-            if value is not None and not isinstance(value, types.ModuleType):
-                found.append((f"{where}.{attribute}", value))
-            break
-    return found
-
-
-_DATA = object()  # marks plain data among the attributes found
-
-
-def _is_state(value: Any) -> bool:
-    """A global that is no code of its own: not a module, class or callable."""
-    return not isinstance(value, (types.ModuleType, type)) and not callable(value)
-
-
-def callees(func: Any) -> Iterator[tuple[str, Any]]:
-    """What runs when ``func`` is called and lives in user code, found transitively, each
-    once: the functions, classes, partials and callable instances it names as module
-    globals (directly, through modules, objects or registries); and each module global it
-    reads that is not a function or class, as a :class:`GlobalValue` (counted by the code
-    that sets it, whose own reads are followed in turn)."""
-    try:
-        stack = [function for _, function in _what_runs(func).functions]
-    except Exception:
-        return
-    # Keyed by id, holding the objects so that no id is reused while this runs.
-    seen: dict[int, object] = {id(function): function for function in stack}
-    parsed = dict(seen)
-    data_seen: set[str] = set()
-    # (globals, names read there, their attribute chains, names imported in the body)
-    work: list[
-        tuple[Mapping[str, Any], list[str], dict[str, list[tuple[str, ...]]], dict[str, Any]]
-    ]
-    work = []
-    while stack or work:
-        if not work:
-            current = stack.pop()
-            try:
-                names = global_names(current)
-            except Exception:
-                continue
-            reads, imported = _attribute_reads(current)
-            work.append(
-                (
-                    current.__globals__,
-                    [*names, *(n for n in imported if n not in names)],
-                    reads,
-                    imported,
-                )
-            )
-        namespace, names, reads, imported = work.pop()
-        found: list[tuple[str, Any]] = []
-        for name in names:
-            value = unwrap(namespace.get(name) if name not in imported else imported[name])
-            counted = False
-            if not name.startswith("__") and name not in imported:
-                # SCALE = 2, model = MLP(64), schedule = make_schedule(0.1): by the code
-                # that sets it (a def, a class or an import sets none); what that code
-                # reads is followed (HIDDEN = BASE * 4 counts BASE, MLP counts)
-                counted = _read_global(namespace, name, data_seen, work, found)
-            if counted and not isinstance(value, (types.FunctionType, type, types.ModuleType)):
-                # An object made by that code (an instance, a partial): its code is what
-                # the assignment reads, followed above. What it holds now is state (a
-                # model set later in a loop of runs, a cache): never followed, except the
-                # functions and classes of a registry (MODELS filled by @register(...)).
-                found += [
-                    item
-                    for item in _registry(value, name)
-                    if isinstance(item[1], (types.FunctionType, type))
-                ]
-                continue
-            if isinstance(value, types.ModuleType) or (value is not None and not callable(value)):
-                # utils.clip(x), F.relu(x), sched.factor(x): what is read on a module or
-                # an object (a library's functions are dropped below, as user code is not)
-                found += _attributes_of(value, name, reads.get(name, []))
-                found += _registry(value, name)
-            elif value is not None:
-                found.append((name, value))
-        for name, value in found:
-            if isinstance(value, GlobalValue):
-                yield name, value
-                continue
-            if isinstance(value, tuple) and len(value) == 2 and value[0] is _DATA:
-                # a module's own global reached through it: ops.OFFSET, models.MODELS
-                home: Mapping[str, Any] = value[1]
-                late: list[tuple[str, Any]] = []
-                _read_global(home, name, data_seen, work, late)
-                yield from late
-                found.extend(_registry(unwrap(home.get(name)), name))
-                continue
-            if id(value) in seen or not callable(value) or isinstance(value, types.ModuleType):
-                continue
-            seen[id(value)] = value
-            try:
-                functions = [f for _, f in _what_runs(value).functions if is_user_function(f)]
-            except Exception:
-                continue
-            user_class = is_user_class(value)
-            if not functions and not user_class:
-                continue
-            yield _callee_name(value, name, namespace), value
-            if user_class:  # its body's reads: hidden: int = HIDDEN counts HIDDEN
-                body = class_body(value)
-                if body is not None:
-                    work.append((body[1], body[2], body[3], {}))
-            for function in functions:
-                if id(function) not in parsed:
-                    parsed[id(function)] = function
-                    stack.append(function)
-
-
-def _read_global(
-    namespace: Mapping[str, Any],
-    name: str,
-    data_seen: set[str],
-    work: list[Any],
-    found: list[tuple[str, Any]],
-) -> bool:
-    """Add global ``name``'s :class:`GlobalValue` to ``found`` (once), and what its code
-    reads to ``work``; whether code sets it."""
-    counted = global_value(namespace, name)
-    if counted is None:
-        return False
-    key, value, follow = counted
-    if key in data_seen:
-        return True
-    data_seen.add(key)
-    found.append((key, value))
-    if follow is not None:
-        home, names, chains = follow
-        work.append((home, names, chains, {}))
-    return True
-
-
-def _registry(value: Any, name: str) -> list[tuple[str, Any]]:
-    """The callables an exact dict, list or tuple holds (ACTS["relu"](x) runs one), each
-    under a name of its own; lambdas there are code of the assignment, counted with it."""
-    if type(value) not in (dict, list, tuple) or not isinstance(value, (dict, list, tuple)):
-        return []
-    if len(value) > PLAIN_LIMIT:
-        return []
-    items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
-    return [
-        (f"{name}[{key!r}]", unwrap(item))
-        for key, item in items
-        if callable(item) and getattr(item, "__name__", "") != "<lambda>"
-    ]

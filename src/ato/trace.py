@@ -149,7 +149,8 @@ class _Traced:
         self.source = function_source(func) if fingerprint.basis == "ast" else None
 
     def resolve(self, kind: str = "static") -> Fingerprint:
-        from ato.fingerprint import callees, fingerprint_function, function_source
+        from ato.callees import callees
+        from ato.fingerprint import fingerprint_function, function_source
         from ato.globals_code import GlobalValue
 
         called: dict[str, str] = {}
