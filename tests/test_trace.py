@@ -673,10 +673,12 @@ def local_sgd(w, g):
 
 @scope.trace(trace_id="step")
 def step(x, name="sgd"):
+    import importlib
     first = getattr(optim_module, name)(x, 1)
     second = optim_module.make(name)(x, 1)
     third = globals()["local_" + name](x, 1)
-    return first + second + third
+    loaded = importlib.import_module("{package}.optim")
+    return first + second + third + getattr(loaded, name)(x, 1)
 """
 
 
@@ -703,3 +705,35 @@ def test_functions_chosen_by_a_computed_name_are_callees(tmp_path, edit, changed
     old, new = short(before.callees), short(after.callees)
     assert {"sgd", "adam", "local_sgd"} <= set(old)
     assert {name for name in old if old[name] != new.get(name)} == {changed}
+
+
+IMPORTED_BY_NAME = """
+import importlib
+import {package}.optim
+from ato.scope import Scope
+scope = Scope(name="m_{tag}")
+
+
+@scope.trace(trace_id="step")
+def step(x, name="sgd"):
+    loaded = importlib.import_module("{package}.optim")
+    return getattr(loaded, name)(x, 1)
+"""
+
+
+def test_a_module_imported_by_importlib_then_read_by_a_computed_name_is_followed(tmp_path):
+    def fingerprint(tag, rate=0.1):
+        package = f"pkgm_{tag}"
+        files = {
+            f"{package}/__init__.py": "",
+            f"{package}/optim.py": BY_NAME_OPTIM.format(rate=rate),
+        }
+        return _files_step(tmp_path / tag, files, IMPORTED_BY_NAME.format(package=package, tag=tag))
+
+    before, after = fingerprint("a"), fingerprint("b", rate=0.5)
+    changed = {
+        n.rsplit(".", 1)[-1]
+        for n in before.callees
+        if before.callees[n] != after.callees.get(n.replace("pkgm_a", "pkgm_b"))
+    }
+    assert "sgd" in changed and "adam" not in changed

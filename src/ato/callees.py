@@ -60,6 +60,9 @@ def _attribute_reads(func: Any) -> tuple[dict[str, list[tuple[str, ...]]], dict[
                 reads.setdefault(_OWN_MODULE, []).append(_ANY)
         elif held is not None:
             reads.setdefault(held, []).append(_ANY)
+        loaded = _imported_by_name(node)
+        if loaded is not None:  # optim = importlib.import_module("pkg.optim")
+            imported[loaded[0]] = loaded[1]
         if isinstance(node, ast.Import):
             for alias in node.names:
                 bound = alias.asname or alias.name.split(".")[0]
@@ -75,6 +78,29 @@ def _attribute_reads(func: Any) -> tuple[dict[str, list[tuple[str, ...]]], dict[
                 if found is not None and alias.name != "*":
                     imported[alias.asname or alias.name] = found
     return reads, imported
+
+
+def _imported_by_name(node: ast.AST) -> tuple[str, Any] | None:
+    """``(local name, module)`` for ``name = importlib.import_module("pkg.mod")`` (or
+    ``import_module(...)``) with the module's name written out, when it is loaded."""
+    if not (
+        isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(node.value, ast.Call)
+        and node.value.args
+        and isinstance(node.value.args[0], ast.Constant)
+        and isinstance(node.value.args[0].value, str)
+        and not node.value.keywords
+        and len(node.value.args) == 1
+    ):
+        return None
+    called = node.value.func
+    name = called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", None)
+    if name != "import_module":
+        return None
+    module = sys.modules.get(node.value.args[0].value)
+    return None if module is None else (node.targets[0].id, module)
 
 
 _ANY = ("*",)  # an attribute chain: whichever one a name computed as it runs picks

@@ -307,7 +307,7 @@ class Run:
             from ato.config_json import decode
 
             plain = loads(self._row.config, f"run {self.id}'s config", dict) or {}
-            types = loads(self._row.config_types, f"run {self.id}'s config types", list)
+            types = loads(self._row.config_types, f"run {self.id}'s record of config types", list)
             self._config = ADict(decode(plain, types))
         return self._config
 
