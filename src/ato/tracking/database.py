@@ -65,6 +65,15 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 # The backends the tracker is tested on, for "did you mean".
+#: libpq settings for a server that stops answering (see open_engine).
+_LIBPQ_PATIENCE = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
+
 _KNOWN_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "postgresql+psycopg2")
 
 
@@ -196,11 +205,19 @@ def open_engine(
         _prepare_sqlite(engine, writer=writer, timeout=timeout)
         return engine
     try:
+        connect_args: dict[str, Any] = {}
+        if parsed.get_backend_name() == "postgresql":
+            # A server that stops answering (a dropped network) must not hang a program
+            # for ever: connecting gives up, and a silent connection is found dead, within
+            # about a minute. A URL's own settings win.
+            connect_args = {
+                name: value
+                for name, value in _LIBPQ_PATIENCE.items()
+                if name not in parsed.query
+            }
         if read_only and parsed.get_backend_name() == "postgresql":
-            options = "-c default_transaction_read_only=on"
-            engine = create_engine(url, pool_pre_ping=True, connect_args={"options": options})
-        else:
-            engine = create_engine(url, pool_pre_ping=True)
+            connect_args["options"] = "-c default_transaction_read_only=on"
+        engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
         if parsed.get_backend_name() == "postgresql":
             _speak_utc(engine)
         return engine

@@ -339,39 +339,42 @@ class SQLLogger:
         self._legacy.settle(commit=True)
         self._active = False
         self._scopes.stop_listening(self._on_runtime_call, self._on_traced)
-        lost: DatabaseUnreachableError | None = None
+        ending: BaseException | None = None  # what ends the program, if anything
         try:
             self.buffer.stop()  # waits for the thread's write under way
             self._last_flush()
         except DatabaseUnreachableError as unreachable:
-            lost = unreachable
+            ending = unreachable
             raise
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
             # Ctrl-C while the last points are written, or while the thread's last write
             # is waited for: they are still buffered (the thread's, until it commits),
-            # so the run waits for the thread, writes them, and reads 'killed'. Another
-            # Ctrl-C meanwhile is held back, and a database that stays locked is not
-            # waited for long (as for SIGTERM): the program stops within seconds.
+            # so the run waits for the thread, writes them, and reads 'killed'. A second
+            # Ctrl-C meanwhile waits; a third gives up (a server that stopped answering),
+            # and a database that stays locked is not waited for long (as for SIGTERM).
+            ending = interrupt
             status, error = "killed", "KeyboardInterrupt"
             stopping, main_writes.stopping = main_writes.stopping, True
             try:
-                with interrupts_held(), contextlib.suppress(Exception):
-                    self.buffer.stop(timeout=LAST_WRITE_WAIT_S)
-                    self.flush()
+                with contextlib.suppress(Exception, KeyboardInterrupt):
+                    with interrupts_held(yield_on_second=True):
+                        self.buffer.stop(timeout=LAST_WRITE_WAIT_S)
+                        self.flush()
             finally:
                 main_writes.stopping = stopping
             raise
         finally:
-            # The status is written whatever else happens: a Ctrl-C meanwhile waits.
-            with interrupts_held():
-                try:
+            # The status is written whatever else happens: a Ctrl-C meanwhile waits, a
+            # second one gives up.
+            try:
+                with interrupts_held(yield_on_second=True):
                     now = utc_now()
                     self._update_run(status=status, end_time=now, heartbeat_at=now, error=error)
-                except DatabaseUnreachableError:
-                    if lost is None:
-                        raise  # else the error raised says it, with what is lost
-                finally:
-                    hooks.run_ended(self)
+            except (DatabaseUnreachableError, KeyboardInterrupt):
+                if ending is None:
+                    raise  # else what is raised already says why the program ends
+            finally:
+                hooks.run_ended(self)
 
     def _last_flush(self) -> None:
         """The flush of a run that is ending: a database server it lost is waited for

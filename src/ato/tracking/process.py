@@ -91,13 +91,23 @@ main_writes = MainWrites()
 
 
 @contextlib.contextmanager
-def interrupts_held() -> Iterator[None]:
-    """Ctrl-C is held back in the main thread for the duration, then raised."""
+def interrupts_held(yield_on_second: bool = False) -> Iterator[None]:
+    """Ctrl-C is held back in the main thread for the duration, then raised. With
+    ``yield_on_second``, a second Ctrl-C meanwhile is raised at once: for work that may
+    wait on a network (a server that stopped answering), which the user must be able to
+    give up on."""
     if not _in_main_thread() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         yield
         return
     caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+
+    def hold(signum: int, frame: Any) -> None:
+        caught.append(signum)
+        if yield_on_second and len(caught) >= 2:
+            signal.signal(signal.SIGINT, previous)
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, hold)
     try:
         yield
     finally:
