@@ -237,3 +237,10 @@ def test_a_key_a_lazy_view_reads_is_not_called_unknown(tmp_path):
     # A key nothing reads is still a typo.
     result = run(tmp_path, LAZY_NEEDS_DATASET, "dataset=cifar10", "lr_rate=0.1")
     assert "lr_rate is set only on the command line; did you mean lr?" in result.stderr
+
+
+def test_manual_still_reports_a_command_line_mistake_in_one_line(tmp_path):
+    strict = LAZY_NEEDS_DATASET.replace("scope = Scope()", "scope = Scope(strict=True)")
+    result = run(tmp_path, strict, "lr=abc", "dataset=cifar10", "manual")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "'lr=abc' gives a str" in result.stderr

@@ -13,6 +13,7 @@ import pytest
 from ato.adict import ADict
 from ato.errors import (
     AtoWarning,
+    CommandLineError,
     ConfigKeyError,
     OverrideTypeError,
     ScopeArgumentError,
@@ -556,3 +557,32 @@ def test_writes_after_assembly_are_recorded_as_code_with_file_and_line():
     assert [entry["kind"] for entry in record["epochs"]] == ["code", "view"]
     assert record["epochs"][0]["value"] == 999
     assert len(scope.provenance("epochs")) == 2
+
+
+def test_a_key_with_spaces_or_brackets_that_a_view_sets_can_be_overridden():
+    scope = Scope(name="odd_keys")
+
+    @scope.observe(default=True)
+    def defaults(config):
+        config["loss weights"] = ADict({"ce (main)": 1.0})
+
+    scope.assign(["loss weights.ce (main)=2.0"])
+    assert scope.apply()["loss weights"]["ce (main)"] == 2.0
+    scope.reset_user_inputs()
+    scope.assign(["layers[0]=1"])
+    with pytest.raises(CommandLineError, match=r"'\[' in the key 'layers\[0\]'"):
+        scope.apply()
+
+
+def test_an_int_key_is_overridden_from_the_command_line_by_its_digits():
+    scope = Scope(name="int_keys")
+
+    @scope.observe(default=True)
+    def defaults(config):
+        config.class_weights = {0: 1.0, 1: 2.0}
+
+    scope.assign(["class_weights.0=5.0"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a key the views set: no warning
+        assert scope.apply().class_weights == {0: 5.0, 1: 2.0}
+    assert scope.explain("class_weights.0").startswith("class_weights.0 = 5.0")

@@ -35,7 +35,7 @@ from ato.errors import (
     close_matches,
 )
 from ato.observers import attach_observer, detach_observer
-from ato.parser import Override
+from ato.parser import Override, check_key_characters
 from ato.paths import set_value
 from ato.provenance import Provenance, Recorder, Source, dotted
 from ato.views import View
@@ -225,15 +225,31 @@ def _as_float_where_a_view_set_one(override: Override, recorder: Recorder) -> Ov
     value = override.value
     if type(value) is not int:
         return override
-    written = [v for v, source in recorder.history.get(tuple(override.path), [])]
+    path = existing_path(recorder.root, override.path)
+    written = [v for v, source in recorder.history.get(path, [])]
     if written and type(written[-1]) is float:
         return Override(override.key, float(value), override.token, override.forced_string)
     return override
 
 
+def existing_path(config: Any, path: Sequence[str]) -> tuple[Any, ...]:
+    """``path`` as typed (text), with each part that names a key of another type in the
+    config taken as that key: ``class_weights.0=5.0`` sets the int key 0 when the config
+    has it (and no key '0'), rather than adding '0' beside it."""
+    found: list[Any] = []
+    node = config
+    for part in path:
+        key: Any = part
+        if isinstance(node, dict) and part not in node:
+            key = next((k for k in node if type(k) is not str and str(k) == part), part)
+        found.append(key)
+        node = dict.get(node, key) if isinstance(node, dict) else None
+    return tuple(found)
+
+
 def _set_override(config: ADict, override: Override, scope_name: str) -> None:
     try:
-        set_value(config, override.path, override.value, factory=ADict)
+        set_value(config, existing_path(config, override.path), override.value, factory=ADict)
     except KeyPathError as error:
         raise OverridePathError(
             f"Cannot apply {override.token!r}: {error.where!r} in scope {scope_name!r} holds "
@@ -269,13 +285,14 @@ def check_command_line_keys(
     shown = f"{scope_name}." if prefixed else ""
     unwarned: list[str] = []
     for override in overrides:
-        path = tuple(override.path)
+        path = existing_path(recorder.root, override.path)
         if set_elsewhere(path):
             _check_type(override, recorder.provenance(path), scope_name, strict)
             _check_not_replaced(override, recorder.provenance(path), scope_name, strict)
             continue
         if _read(recorder.root, path):
             continue  # a view reads it (dataset=... for a lazy view): not a typo
+        check_key_characters(override.token, override.key)  # layers[0]=1: refused
         if not strict and len(unwarned) >= _WARNED_KEYS:
             unwarned.append(f"{shown}{override.key}")  # said at once, below
             continue

@@ -85,6 +85,16 @@ def _program() -> str:
     return os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
 
 
+# Mistakes of the command line, a config file or the views' chaining: one line and exit 2.
+_SAID_IN_ONE_LINE = (
+    CommandLineError,
+    OverrideTypeError,
+    ConfigFileError,
+    ViewCycleError,
+    ViewOrderError,
+)
+
+
 def prepare_scopes(
     registry: ScopeRegistry,
     scopes: Sequence[Scope],
@@ -106,18 +116,15 @@ def prepare_scopes(
             if not scope.is_applied or not scope.command_line or own:
                 try:
                     scope.apply(*own)
+                except _SAID_IN_ONE_LINE:
+                    raise
                 except Exception:
                     # `manual` is what one runs when the program will not start: it shows
-                    # what was assembled before the failing view, and names it.
+                    # what was assembled before the failing view, and names it. (The
+                    # mistakes of the command line itself are said as ever, below.)
                     if not documenting:
                         raise
-    except (
-        CommandLineError,
-        OverrideTypeError,
-        ConfigFileError,
-        ViewCycleError,
-        ViewOrderError,
-    ) as error:
+    except _SAID_IN_ONE_LINE as error:
         # A malformed file behind a view is reported like a command-line mistake: its
         # message names the file, line and column; so do views chained wrongly (their
         # files and lines). A traceback would add nothing.

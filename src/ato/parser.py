@@ -41,6 +41,7 @@ from ato.scalars import COMMAND_LINE, format_word, read_word, reads_as_string
 __all__ = [
     "COMMANDS",
     "Command",
+    "check_key_characters",
     "Override",
     "OverrideParseError",
     "ViewName",
@@ -295,7 +296,6 @@ def parse_token(token: str) -> Override | ViewName | Command:
         key = key[:-1]
     if not key:
         raise OverrideParseError(token, "empty key; write key=value", 1)
-    _check_key_characters(token, key)
     parts = split(key, allow_empty=True)
     if len(parts) > MAX_NESTING:
         raise OverrideParseError(
@@ -330,7 +330,10 @@ _NOT_IN_KEYS = {
 }
 
 
-def _check_key_characters(token: str, key: str) -> None:
+def check_key_characters(token: str, key: str) -> None:
+    """Refuse a key holding a character no typed key holds (``layers[0]=1``), naming it
+    and what to write instead. Called for keys that no view sets: a config may hold such
+    a key (from a file), and then overriding it is fine."""
     for column, char in enumerate(key, start=1):
         if char in _NOT_IN_KEYS or char.isspace():
             why = _NOT_IN_KEYS.get(char, "a key has no spaces; quote the value instead")
