@@ -166,10 +166,8 @@ def _encode_mapping(
             text = key
         elif type(key) is int and key.bit_length() > LONG_INT_BITS:
             text = hex(key)  # str() writes no decimal this long
-        elif key is None or type(key) in (bool, int, float):
-            text = str(key)
         else:
-            text = _repr(key)  # a str() that raises must not fail the logging
+            text = _text(key)  # as 2.x stored it: str(key)
         if text in plain:
             from ato.errors import ConfigStructureError
 
@@ -180,36 +178,53 @@ def _encode_mapping(
             )
         given[text] = key
         plain[text] = _encode(item, [*path, text], tags, active)
-        if type(key) is not str:
-            _tag(tags, [*path, text], t="key", key=_key(key))
+        stored = _key(key) if type(key) is not str else _TEXT
+        if stored is not _TEXT:
+            _tag(tags, [*path, text], t="key", key=stored)
     return plain
 
 
+_TEXT = object()  # a key kept as its text: a string, or a kind JSON cannot name
+
+
 def _key(key: Any) -> Any:
-    """A key that is not a string, as JSON holds it: None, a bool, an int or a float as
-    itself, a tuple as ``{"tuple": [...]}``, anything else as an object's name and repr."""
+    """A key that is not a string, as JSON holds it (None, a bool, an int, a float; a
+    tuple of such as ``{"tuple": [...]}``), or :data:`_TEXT` for one kept as its text
+    (an enum member, any object: what 2.x stored, and what it reads back as)."""
+    if isinstance(key, str):  # a subclass of str (an enum's member): its text
+        return _TEXT
     if type(key) is int and key.bit_length() > LONG_INT_BITS:
         return {"int": hex(key)}
     if key is None or type(key) in (bool, int):
         return key
-    if type(key) is float and math.isfinite(key):
-        return key
+    if type(key) is float:
+        return key if math.isfinite(key) else {"float": repr(key)}
     if type(key) is tuple:
-        return {"tuple": [_key(item) for item in key]}
-    return {"type": _qualified(key), "repr": _repr(key)}
+        items = [_key(item) if type(item) is not str else item for item in key]
+        return _TEXT if any(item is _TEXT for item in items) else {"tuple": items}
+    return _TEXT
 
 
 def _key_back(stored: Any) -> Any:
     if isinstance(stored, dict):
         if isinstance(stored.get("int"), str):
             return int(stored["int"], 16)
+        if isinstance(stored.get("float"), str):
+            return float(stored["float"])
         if isinstance(stored.get("tuple"), list):
             return tuple(_key_back(item) for item in stored["tuple"])
-        qualified = str(stored.get("type", "object"))
-        return _opaque_type(qualified)(qualified, str(stored.get("repr")))
+        raise TypeError("not a key ato wrote")
     if isinstance(stored, list):
         raise TypeError("a list is no key")
     return stored
+
+
+def _text(key: Any) -> str:
+    """``str(key)``; a stand-in naming the type when it raises."""
+    try:
+        return str(key)
+    except Exception:
+        return _repr(key)
 
 
 def _repr(value: Any) -> str:
@@ -229,27 +244,40 @@ def _qualified(value: Any) -> str:
 def decode(plain: Any, tags: list[list[Any]] | None) -> Any:
     """The values ``encode`` was given, from what it returned (see the module docstring).
     Tags that do not fit ``plain`` (a database edited by hand) are passed over."""
-    if not tags:
+    if not tags or not isinstance(tags, list):
         return plain
+    fitting = [
+        entry
+        for entry in tags
+        if isinstance(entry, list)
+        and len(entry) == 2
+        and isinstance(entry[0], list)
+        and isinstance(entry[1], dict)
+    ]
     root = [plain]
-    # Deepest first: a tuple's items are restored before the tuple is made.
-    for path, tag in sorted(tags, key=lambda entry: -len(entry[0])):
+    renames: dict[int, tuple[dict[Any, Any], dict[Any, Any]]] = {}
+    # Deepest first: a tuple's items are restored before the tuple is made. Keys are
+    # renamed last, each mapping once, so that every path still reads as stored.
+    for path, tag in sorted(fitting, key=lambda entry: -len(entry[0])):
         parent: Any = root
         key: Any = 0
         try:
             for part in path:
                 parent, key = parent[key], part
-            if tag.get("t") == "key":  # the key itself: renamed in place, in its order
-                if not isinstance(parent, dict) or key not in parent:
-                    continue
-                original = _key_back(tag.get("key"))
-                items = [(original if k == key else k, v) for k, v in parent.items()]
-                parent.clear()
-                parent.update(items)
+            if tag.get("t") == "key":
+                if isinstance(parent, dict) and key in parent:
+                    renames.setdefault(id(parent), (parent, {}))[1][key] = _key_back(
+                        tag.get("key")
+                    )
             else:
                 parent[key] = _restore(parent[key], tag)
-        except (KeyError, IndexError, TypeError, ValueError):
+        except Exception:  # a tag that does not fit (a database edited by hand)
             continue
+    for mapping, names in renames.values():
+        items = [(names.get(k, k), v) for k, v in mapping.items()]
+        if len({k for k, _ in items}) == len(items):  # never two keys made one
+            mapping.clear()
+            mapping.update(items)
     return root[0]
 
 

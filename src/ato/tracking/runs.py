@@ -216,18 +216,26 @@ def source_text(entry: Mapping[str, Any]) -> str:
     )
 
 
-def loads(value: Any, what: str = "a stored value", kind: type | None = None) -> Any:
+def loads(
+    value: Any, what: str = "a stored value", kind: type | None = None, texts: bool = False
+) -> Any:
     """A JSON column's value: text from SQLite, already parsed from psycopg; with
-    ``kind``, it must be one (or None). ``what`` names it in the error a value that is
-    not what ato wrote (edited by hand, damaged) raises."""
+    ``kind``, it must be one (or None), and with ``texts`` a list of strings. ``what``
+    names it in the error a value that is not what ato wrote (edited by hand, damaged)
+    raises."""
     try:
         loaded = json.loads(value) if isinstance(value, str) else value
     except ValueError as error:
         problem = f"not JSON ({error})"
+    except RecursionError:  # no config ato writes nests this deep (it refuses them)
+        problem = "JSON nested deeper than Python's stack allows"
     else:
         if kind is None or loaded is None or isinstance(loaded, kind):
-            return loaded
-        problem = f"a JSON {type(loaded).__name__}, where ato writes a JSON {_JSON[kind]}"
+            if not texts or all(isinstance(item, str) for item in loaded or ()):
+                return loaded
+            problem = "a JSON array holding other things than strings"
+        else:
+            problem = f"a JSON {type(loaded).__name__}, where ato writes a JSON {_JSON[kind]}"
     from ato.errors import StoredValueError
 
     raise StoredValueError(
@@ -315,7 +323,7 @@ class Run:
     def command(self) -> dict[str, Any] | None:
         """``{'argv': [...], 'script': ..., 'cwd': ...}``: how the run was started (None
         for runs recorded before ato stored it)."""
-        argv = loads(self._row.argv, f"run {self.id}'s command line", list)
+        argv = loads(self._row.argv, f"run {self.id}'s command line", list, texts=True)
         if argv is None and self._row.entry_script is None:
             return None
         return {"argv": argv, "script": self._row.entry_script, "cwd": self._row.working_dir}
@@ -323,7 +331,9 @@ class Run:
     @property
     def volatile_keys(self) -> list[str]:
         """Patterns of keys the program marked as differing in every run."""
-        return list(loads(self._row.volatile_keys, f"run {self.id}'s volatile keys", list) or [])
+        return list(
+            loads(self._row.volatile_keys, f"run {self.id}'s volatile keys", list, texts=True) or []
+        )
 
     @property
     def tags(self) -> list[Any]:
