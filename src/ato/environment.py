@@ -222,6 +222,11 @@ class EnvironmentChange:
                 files = "1 file differs" if count == 1 else f"{count:,} files differ"
                 said += f" ({files}: {listed})"
             return said
+        if self.what == "git.untracked_sha256":  # not named file by file (an older
+            # record, or past the first 100 files)
+            if self.before and self.after:
+                return "untracked files differ (their names and contents, hashed)"
+            return f"untracked files {'added' if self.after else 'removed'}"
         if self.what.startswith(_UNTRACKED):
             return f"untracked file {self.what[len(_UNTRACKED) :]} {self.kind}"
         if self.what == "git" and self.kind in ("added", "removed"):
@@ -293,11 +298,22 @@ def _all_changes(before: dict[str, Any], after: dict[str, Any]) -> list[Environm
     files = [change for change in changes if change.what.startswith(_UNCOMMITTED)]
     if files:  # named file by file: the whole patch's hash adds nothing
         changes = [change for change in changes if change.what != "git.diff_sha256"]
-    if all(isinstance(record.get("git"), dict) for record in (before, after)) and all(
-        isinstance(record["git"].get("untracked_files"), dict) for record in (before, after)
-    ):  # untracked files named file by file (git.untracked_files): so are their changes
-        hashed = ("git.untracked_sha256", "untracked file")
-        changes = [change for change in changes if change.what not in hashed]
+    listed = [
+        record["git"].get("untracked_files")
+        for record in (before, after)
+        if isinstance(record.get("git"), dict)
+    ]
+    if len(listed) == 2 and all(isinstance(files, dict) for files in listed):
+        # Untracked files named file by file (the first 100): their changes are said so,
+        # and the hash of them all only when a change lies past those named.
+        named = [change for change in changes if change.what.startswith(_UNTRACKED)]
+        complete = all(len(files) < 100 for files in listed)
+        hashed = ("git.untracked_sha256", "untracked file") if named or complete else ()
+        changes = [
+            change
+            for change in changes
+            if change.what not in hashed and change.what != "untracked file"
+        ]
     return changes
 
 

@@ -97,16 +97,19 @@ def _git_state(folder: str, deadline: float, own: set[str]) -> dict[str, Any] | 
 
     commit = _git(root, "rev-parse", "HEAD", deadline=deadline)
     status = _git(root, "status", "--porcelain", deadline=deadline) or ""
-    untracked = sorted(
-        line[3:] for line in status.splitlines() if line.startswith("??") and theirs(line[3:])
-    )
     changed = [line for line in status.splitlines() if not line.startswith("??")]
+    names: list[bytes] = []
+    if any(line.startswith("??") for line in status.splitlines()):
+        # File by file, unquoted (git status names a new folder, and quotes odd names).
+        listed = _git_bytes(root, ("ls-files", "-z", "--others", "--exclude-standard"), deadline)
+        names = sorted(name for name in (listed or b"").split(b"\0") if name and theirs(name))
     state: dict[str, Any] = {
         "root": root,
         "commit": commit,
         "branch": _git(root, "rev-parse", "--abbrev-ref", "HEAD", deadline=deadline),
-        "dirty": bool(changed or untracked),
-        "untracked": untracked[:100],  # the names, for people; the hash below counts all
+        "dirty": bool(changed or names),
+        # The names, for people (the hash below counts all).
+        "untracked": [os.fsdecode(name) for name in names[:100]],
         "modified": {},  # file by file, below; recorded empty so that clean reads as clean
         "untracked_files": {},  # the same for untracked files
     }
@@ -114,13 +117,10 @@ def _git_state(folder: str, deadline: float, own: set[str]) -> dict[str, Any] | 
         patch = _git_bytes(root, _DIFF, deadline) or b""
         state["diff_sha256"] = hashlib.sha256(patch).hexdigest()
         state["modified"] = _per_file(patch)
-    if untracked:
-        listed = _git_bytes(root, ("ls-files", "-z", "--others", "--exclude-standard"), deadline)
-        names = sorted(name for name in (listed or b"").split(b"\0") if name and theirs(name))
-        if names:
-            state["untracked_sha256"], state["untracked_files"] = _untracked_hashes(
-                root, names, deadline
-            )
+    if names:
+        state["untracked_sha256"], state["untracked_files"] = _untracked_hashes(
+            root, names, deadline
+        )
     return state
 
 
@@ -207,7 +207,7 @@ def commit_files(root: str, before: str, after: str) -> list[str] | None:
              "--no-textconv", before, after, "--"),
             deadline,
         )  # fmt: skip
-    except (_GitTimeout, OSError):
+    except (_GitTimeout, OSError, ValueError):  # ValueError: a NUL byte in a stored path
         return None
     if listed is None:
         return None

@@ -41,10 +41,10 @@ from ato.scalars import COMMAND_LINE, format_word, read_word, reads_as_string
 __all__ = [
     "COMMANDS",
     "Command",
-    "check_key_characters",
     "Override",
     "OverrideParseError",
     "ViewName",
+    "check_key_characters",
     "format_value",
     "parse_command",
     "parse_token",

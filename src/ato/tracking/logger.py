@@ -356,10 +356,12 @@ class SQLLogger:
             status, error = "killed", "KeyboardInterrupt"
             stopping, main_writes.stopping = main_writes.stopping, True
             try:
-                with contextlib.suppress(Exception, KeyboardInterrupt):
-                    with interrupts_held(yield_on_second=True):
-                        self.buffer.stop(timeout=LAST_WRITE_WAIT_S)
-                        self.flush()
+                with (
+                    contextlib.suppress(Exception, KeyboardInterrupt),
+                    interrupts_held(yield_on_second=True),
+                ):
+                    self.buffer.stop(timeout=LAST_WRITE_WAIT_S)
+                    self.flush()
             finally:
                 main_writes.stopping = stopping
             raise
