@@ -32,7 +32,7 @@ def _load(path: Path, source: str):
     return module
 
 
-def _files_step(folder: Path, files: dict[str, str], main: str) -> Any:
+def _files_step(folder: Path, files: dict[str, str], main: str, trace: str = "step") -> Any:
     """Write ``files`` into ``folder`` (a package's too), load ``main`` from there with
     ``folder`` importable, and return its scope's fingerprint of ``step``; the modules
     of ``files`` are forgotten after."""
@@ -43,7 +43,7 @@ def _files_step(folder: Path, files: dict[str, str], main: str) -> Any:
     tops = {Path(name).parts[0].removesuffix(".py") for name in files}
     sys.path.insert(0, str(folder))
     try:
-        return _load(folder / "train.py", main).scope.fingerprints["step"]
+        return _load(folder / "train.py", main).scope.fingerprints[trace]
     finally:
         sys.path.remove(str(folder))
         for name in [m for m in sys.modules if m.split(".")[0] in tops]:
@@ -679,6 +679,11 @@ def step(x, name="sgd"):
     third = globals()["local_" + name](x, 1)
     loaded = importlib.import_module("{package}.optim")
     return first + second + third + getattr(loaded, name)(x, 1)
+
+
+@scope.trace(trace_id="dotted")
+def dotted(x, name="sgd"):
+    return getattr({package}.optim, name, None)(x, 1) + globals().get("local_" + name)(x, 1)
 """
 
 
@@ -688,23 +693,28 @@ def test_functions_chosen_by_a_computed_name_are_callees(tmp_path, edit, changed
     with a name from the config: every function the module defines may run, so each
     counts (an edit to the one chosen must never read as "same code")."""
 
-    def fingerprint(tag, rate=0.1, local=0.1):
+    def fingerprint(tag, trace, rate=0.1, local=0.1):
         package = f"pkgn_{tag}"
         files = {
             f"{package}/__init__.py": "",
             f"{package}/optim.py": BY_NAME_OPTIM.format(rate=rate),
         }
         main = BY_NAME.format(package=package, tag=tag, local=local)
-        return _files_step(tmp_path / tag, files, main)
-
-    before, after = fingerprint("a"), fingerprint("b", **{edit: 0.5})
+        return _files_step(tmp_path / tag, files, main, trace=trace)
 
     def short(callees):
         return {name.rsplit(".", 1)[-1]: value for name, value in callees.items()}
 
-    old, new = short(before.callees), short(after.callees)
-    assert {"sgd", "adam", "local_sgd"} <= set(old)
-    assert {name for name in old if old[name] != new.get(name)} == {changed}
+    for trace in ("step", "dotted"):
+        before, after = (
+            fingerprint("a" + trace, trace=trace),
+            fingerprint("b" + trace, trace=trace, **{edit: 0.5}),
+        )
+        old, new = short(before.callees), short(after.callees)
+        assert {"sgd", "adam", "local_sgd"} <= set(old), trace
+        # (the traced functions themselves name their package, which differs here)
+        differ = {name for name in old if old[name] != new.get(name)} - {"step", "dotted"}
+        assert differ == {changed}, trace
 
 
 IMPORTED_BY_NAME = """

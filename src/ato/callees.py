@@ -52,14 +52,14 @@ def _attribute_reads(func: Any) -> tuple[dict[str, list[tuple[str, ...]]], dict[
     imported: dict[str, Any] = {}
     for node in ast.walk(tree):
         held = _looked_up_by_a_computed_name(node)
-        if held == _OWN_MODULE:
+        if held is not None and held[0] == _OWN_MODULE:
             # getattr(sys.modules[__name__], name), globals()[name]: its own module's
             home = sys.modules.get(str(getattr(func, "__globals__", {}).get("__name__")))
             if home is not None:
                 imported[_OWN_MODULE] = home
                 reads.setdefault(_OWN_MODULE, []).append(_ANY)
-        elif held is not None:
-            reads.setdefault(held, []).append(_ANY)
+        elif held is not None:  # getattr(optim, name), getattr(pkg.optim, name)
+            reads.setdefault(held[0], []).append((*held[1], *_ANY))
         loaded = _imported_by_name(node)
         if loaded is not None:  # optim = importlib.import_module("pkg.optim")
             imported[loaded[0]] = loaded[1]
@@ -107,36 +107,51 @@ _ANY = ("*",)  # an attribute chain: whichever one a name computed as it runs pi
 _OWN_MODULE = "<its own module>"
 
 
-def _looked_up_by_a_computed_name(node: ast.AST) -> str | None:
-    """The global name whose attributes ``node`` reads by a name computed at run time
-    (``getattr(optim, config.opt)``), or :data:`_OWN_MODULE` for the function's own
-    module's (``getattr(sys.modules[__name__], name)``, ``globals()[name]``)."""
+def _looked_up_by_a_computed_name(node: ast.AST) -> tuple[str, tuple[str, ...]] | None:
+    """``(global name, attribute chain)`` of the module whose attributes ``node`` reads by
+    a name computed at run time (``getattr(optim, config.opt)`` is ``('optim', ())``,
+    ``getattr(pkg.optim, name)`` is ``('pkg', ('optim',))``); :data:`_OWN_MODULE` for the
+    function's own module (``getattr(sys.modules[__name__], name)``, ``globals()[name]``,
+    ``globals().get(name)``)."""
     if isinstance(node, ast.Subscript):
-        owner, key = node.value, node.slice
-        if (
-            isinstance(owner, ast.Call)
-            and isinstance(owner.func, ast.Name)
-            and owner.func.id == "globals"
-            and not isinstance(key, ast.Constant)
-        ):
-            return _OWN_MODULE
+        return (_OWN_MODULE, ()) if _globals_call(node.value) and _computed(node.slice) else None
+    if not isinstance(node, ast.Call) or not node.args:
         return None
-    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+    called = node.func
+    if isinstance(called, ast.Attribute) and called.attr == "get" and _globals_call(called.value):
+        return (_OWN_MODULE, ()) if _computed(node.args[0]) else None  # globals().get(name)
+    if not (isinstance(called, ast.Name) and called.id == "getattr" and len(node.args) >= 2):
         return None
-    if node.func.id != "getattr" or len(node.args) < 2 or isinstance(node.args[1], ast.Constant):
+    owner, chain = node.args[0], []
+    if not _computed(node.args[1]):
         return None
-    owner = node.args[0]
+    while isinstance(owner, ast.Attribute):
+        chain.append(owner.attr)
+        owner = owner.value
     if isinstance(owner, ast.Name):
-        return owner.id
+        return owner.id, tuple(reversed(chain))
     if (
-        isinstance(owner, ast.Subscript)
+        not chain
+        and isinstance(owner, ast.Subscript)
         and isinstance(owner.slice, ast.Name)
         and owner.slice.id == "__name__"
         and isinstance(owner.value, ast.Attribute)
         and owner.value.attr == "modules"
     ):
-        return _OWN_MODULE  # sys.modules[__name__]
+        return _OWN_MODULE, ()  # sys.modules[__name__]
     return None
+
+
+def _globals_call(node: ast.expr) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and (node.func.id == "globals")
+    )
+
+
+def _computed(node: ast.expr) -> bool:
+    return not isinstance(node, ast.Constant)
 
 
 def _defined_in(module: types.ModuleType) -> list[tuple[str, Any]]:
@@ -159,9 +174,15 @@ def _attributes_of(owner: Any, name: str, chains: list[tuple[str, ...]]) -> list
     A chain :data:`_ANY` on a module reaches every function and class it defines."""
     found = []
     for chain in chains:
-        if chain == _ANY:
-            if isinstance(owner, types.ModuleType):
-                found += [(f"{name}.{attribute}", value) for attribute, value in _defined_in(owner)]
+        if chain[-1:] == _ANY:  # pkg.optim, then whichever of its attributes
+            module, where = owner, name
+            for attribute in chain[:-1]:
+                module = (
+                    vars(module).get(attribute) if isinstance(module, types.ModuleType) else None
+                )
+                where = f"{where}.{attribute}"
+            if isinstance(module, types.ModuleType):
+                found += [(f"{where}.{attr}", value) for attr, value in _defined_in(module)]
             continue
         current, where = owner, name
         for depth, attribute in enumerate(chain):
