@@ -15,6 +15,7 @@ an error).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import warnings
@@ -241,10 +242,27 @@ def existing_path(config: Any, path: Sequence[str]) -> tuple[Any, ...]:
     for part in path:
         key: Any = part
         if isinstance(node, dict) and part not in node:
-            key = next((k for k in node if type(k) is not str and str(k) == part), part)
+            # Looked up, never searched for: a config of many keys takes many new ones.
+            key = next((k for k in _typed_readings(part) if k in node), part)
         found.append(key)
         node = dict.get(node, key) if isinstance(node, dict) else None
     return tuple(found)
+
+
+def _typed_readings(part: str) -> list[Any]:
+    """The keys of other types whose ``str()`` is ``part``: ``'0'`` is 0, ``'None'`` None."""
+    readings: list[Any] = []
+    if part in ("None", "True", "False"):
+        readings.append({"None": None, "True": True, "False": False}[part])
+    elif part.lstrip("-").isdigit() and part.isascii():
+        with contextlib.suppress(ValueError):  # digits past Python's limit
+            readings.append(int(part))
+    else:
+        with contextlib.suppress(ValueError):
+            number = float(part)
+            if str(number) == part:
+                readings.append(number)
+    return readings
 
 
 def _set_override(config: ADict, override: Override, scope_name: str) -> None:
