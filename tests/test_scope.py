@@ -586,3 +586,16 @@ def test_an_int_key_is_overridden_from_the_command_line_by_its_digits():
         warnings.simplefilter("error")  # a key the views set: no warning
         assert scope.apply().class_weights == {0: 5.0, 1: 2.0}
     assert scope.explain("class_weights.0").startswith("class_weights.0 = 5.0")
+
+
+def test_digits_that_are_not_how_an_int_prints_name_a_key_of_their_own():
+    scope = Scope(name="int_keys_text")
+
+    @scope.observe(default=True)
+    def defaults(config):
+        config.w = {0: 1.0}
+
+    scope.assign(["w.00=5.0", "w.0=2.0"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert scope.apply().w == {0: 2.0, "00": 5.0}

@@ -256,7 +256,9 @@ def _typed_readings(part: str) -> list[Any]:
         readings.append({"None": None, "True": True, "False": False}[part])
     elif part.lstrip("-").isdigit() and part.isascii():
         with contextlib.suppress(ValueError):  # digits past Python's limit
-            readings.append(int(part))
+            whole = int(part)
+            if str(whole) == part:  # not '007' or '-0': those name keys of their own
+                readings.append(whole)
     else:
         with contextlib.suppress(ValueError):
             number = float(part)

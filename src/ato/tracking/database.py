@@ -14,6 +14,7 @@ every write of the tracker that way (begin, retry while busy, commit).
 from __future__ import annotations
 
 import difflib
+import os
 import random
 import sqlite3
 import time
@@ -73,6 +74,9 @@ _LIBPQ_PATIENCE = {
     "keepalives_interval": 10,
     "keepalives_count": 3,
 }
+
+#: The environment variables libpq reads for them: the user's setting wins.
+_LIBPQ_VARIABLES = {"connect_timeout": "PGCONNECT_TIMEOUT"}
 
 _KNOWN_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "postgresql+psycopg2")
 
@@ -213,8 +217,10 @@ def open_engine(
             connect_args = {
                 name: value
                 for name, value in _LIBPQ_PATIENCE.items()
-                if name not in parsed.query
+                if name not in parsed.query and not os.environ.get(_LIBPQ_VARIABLES.get(name, ""))
             }
+            if "service" in parsed.query or os.environ.get("PGSERVICE"):
+                connect_args = {}  # a service file says how to connect
         if read_only and parsed.get_backend_name() == "postgresql":
             connect_args["options"] = "-c default_transaction_read_only=on"
         engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)

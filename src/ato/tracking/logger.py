@@ -349,8 +349,8 @@ class SQLLogger:
         except KeyboardInterrupt as interrupt:
             # Ctrl-C while the last points are written, or while the thread's last write
             # is waited for: they are still buffered (the thread's, until it commits),
-            # so the run waits for the thread, writes them, and reads 'killed'. A second
-            # Ctrl-C meanwhile waits; a third gives up (a server that stopped answering),
+            # so the run waits for the thread, writes them, and reads 'killed'. One more
+            # Ctrl-C meanwhile waits, the next gives up (a server that stopped answering),
             # and a database that stays locked is not waited for long (as for SIGTERM).
             ending = interrupt
             status, error = "killed", "KeyboardInterrupt"
@@ -367,9 +367,13 @@ class SQLLogger:
             raise
         finally:
             # The status is written whatever else happens: a Ctrl-C meanwhile waits, a
-            # second one gives up.
+            # second one gives up; after a Ctrl-C already, the next one gives up.
+            if isinstance(ending, KeyboardInterrupt):
+                holding: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+            else:
+                holding = interrupts_held(yield_on_second=True)
             try:
-                with interrupts_held(yield_on_second=True):
+                with holding:
                     now = utc_now()
                     self._update_run(status=status, end_time=now, heartbeat_at=now, error=error)
             except (DatabaseUnreachableError, KeyboardInterrupt):
