@@ -274,3 +274,21 @@ def test_a_run_outside_git_and_a_package_seen_twice_read_plainly():
         "package numpy removed (was 2.4.6)",
         "numpy removed (was version 2.4.6)",
     ]
+
+
+def test_past_a_hundred_untracked_files_only_the_named_window_is_compared(tmp_path):
+    committed(tmp_path, {"train.py": "x = 1\n"})
+    (tmp_path / "data").mkdir()
+    for index in range(150):
+        (tmp_path / "data" / f"f{index:03}.txt").write_text(str(index))
+    first = {"git": environment.git_state(str(tmp_path))}
+    (tmp_path / "data" / "a000.txt").write_text("new")  # sorts first: f099 leaves the window
+    (tmp_path / "data" / "f141.txt").write_text("edited, past the first 100")
+    (tmp_path / "data" / "f005.txt").write_text("edited, within them")
+    second = {"git": environment.git_state(str(tmp_path))}
+    said = [str(change) for change in environment.diff(first, second, incidental=False)]
+    assert sorted(said) == [
+        "untracked file data/a000.txt added",
+        "untracked file data/f005.txt changed",
+        "untracked files differ (their names and contents, hashed)",
+    ]

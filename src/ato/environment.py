@@ -306,9 +306,18 @@ def _all_changes(before: dict[str, Any], after: dict[str, Any]) -> list[Environm
     if len(listed) == 2 and all(isinstance(files, dict) for files in listed):
         # Untracked files named file by file (the first 100): their changes are said so,
         # and the hash of them all only when a change lies past those named.
-        named = [change for change in changes if change.what.startswith(_UNTRACKED)]
         complete = all(len(files) < 100 for files in listed)
-        hashed = ("git.untracked_sha256", "untracked file") if named or complete else ()
+        if not complete:
+            # Only the first 100 names (in order) are kept: a name past the last one
+            # either side kept may be there unnamed, so only those within are compared,
+            # and the hash of them all says whether anything past them changed.
+            last = min(max(files, default="") for files in listed)
+            changes = [
+                change
+                for change in changes
+                if not change.what.startswith(_UNTRACKED) or change.what[len(_UNTRACKED) :] <= last
+            ]
+        hashed = ("git.untracked_sha256",) if complete else ()
         changes = [
             change
             for change in changes
