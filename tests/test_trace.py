@@ -726,19 +726,32 @@ scope = Scope(name="m_{tag}")
 
 @scope.trace(trace_id="step")
 def step(x, name="sgd"):
-    loaded = importlib.import_module("{package}.optim")
-    return getattr(loaded, name)(x, 1)
+    {body}
 """
 
 
-def test_a_module_imported_by_importlib_then_read_by_a_computed_name_is_followed(tmp_path):
+@pytest.mark.parametrize(
+    "body",
+    [
+        'loaded = importlib.import_module("{package}.optim")\n'
+        "    return getattr(loaded, name)(x, 1)",
+        'return getattr(importlib.import_module("{package}.optim"), name)(x, 1)',
+        'loaded: object = importlib.import_module(".optim", "{package}")\n'
+        "    return getattr(loaded, name)(x, 1)",
+        'return getattr(__import__("sys").modules["{package}.optim"], name)(x, 1)',
+        "return vars({package}.optim)[name](x, 1)",
+        "return {package}.optim.__dict__[name](x, 1)",
+    ],
+)
+def test_a_module_imported_by_importlib_then_read_by_a_computed_name_is_followed(tmp_path, body):
     def fingerprint(tag, rate=0.1):
         package = f"pkgm_{tag}"
         files = {
             f"{package}/__init__.py": "",
             f"{package}/optim.py": BY_NAME_OPTIM.format(rate=rate),
         }
-        return _files_step(tmp_path / tag, files, IMPORTED_BY_NAME.format(package=package, tag=tag))
+        main = IMPORTED_BY_NAME.replace("{body}", body).format(package=package, tag=tag)
+        return _files_step(tmp_path / tag, files, main)
 
     before, after = fingerprint("a"), fingerprint("b", rate=0.5)
     changed = {

@@ -8,6 +8,7 @@ transitively, without running anything; :mod:`ato.trace` fingerprints each one.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import inspect
 import sys
 import types
@@ -52,7 +53,10 @@ def _attribute_reads(func: Any) -> tuple[dict[str, list[tuple[str, ...]]], dict[
     imported: dict[str, Any] = {}
     for node in ast.walk(tree):
         held = _looked_up_by_a_computed_name(node)
-        if held is not None and held[0] == _OWN_MODULE:
+        if isinstance(held, types.ModuleType):  # getattr(importlib.import_module("m"), n)
+            imported[f"<module {held.__name__}>"] = held
+            reads.setdefault(f"<module {held.__name__}>", []).append(_ANY)
+        elif held is not None and held[0] == _OWN_MODULE:
             # getattr(sys.modules[__name__], name), globals()[name]: its own module's
             home = sys.modules.get(str(getattr(func, "__globals__", {}).get("__name__")))
             if home is not None:
@@ -82,39 +86,76 @@ def _attribute_reads(func: Any) -> tuple[dict[str, list[tuple[str, ...]]], dict[
 
 def _imported_by_name(node: ast.AST) -> tuple[str, Any] | None:
     """``(local name, module)`` for ``name = importlib.import_module("pkg.mod")`` (or
-    ``import_module(...)``) with the module's name written out, when it is loaded."""
-    if not (
-        isinstance(node, ast.Assign)
-        and len(node.targets) == 1
-        and isinstance(node.targets[0], ast.Name)
-        and isinstance(node.value, ast.Call)
-        and node.value.args
-        and isinstance(node.value.args[0], ast.Constant)
-        and isinstance(node.value.args[0].value, str)
-        and not node.value.keywords
-        and len(node.value.args) == 1
+    ``import_module(...)``; annotated, or with ``:=``) with the module's name written
+    out, when it is loaded."""
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target, value = node.targets[0], node.value
+    elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
+        target, value = node.target, node.value
+    else:
+        return None
+    module = _module_loaded_by(value)
+    if not isinstance(target, ast.Name) or module is None:
+        return None
+    return target.id, module
+
+
+def _module_loaded_by(node: ast.expr) -> types.ModuleType | None:
+    """The module ``importlib.import_module("pkg.mod")`` (or ``(".mod", "pkg")``) gives,
+    or ``sys.modules["pkg.mod"]`` names, when it is loaded; never imported here."""
+    name: str | None = None
+    if isinstance(node, ast.Call) and not node.keywords and 1 <= len(node.args) <= 2:
+        called = node.func
+        function = called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", "")
+        texts = [arg.value for arg in node.args if isinstance(arg, ast.Constant)]
+        written = len(texts) == len(node.args) and all(isinstance(t, str) for t in texts)
+        if function == "import_module" and written:
+            try:
+                name = importlib.util.resolve_name(texts[0], texts[1] if texts[1:] else None)  # type: ignore[arg-type]
+            except (ImportError, ValueError, TypeError):  # relative, without its package
+                return None
+    elif (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "modules"
+        and isinstance(node.slice, ast.Constant)
+        and isinstance(node.slice.value, str)
     ):
-        return None
-    called = node.value.func
-    name = called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", None)
-    if name != "import_module":
-        return None
-    module = sys.modules.get(node.value.args[0].value)
-    return None if module is None else (node.targets[0].id, module)
+        name = node.slice.value  # sys.modules["pkg.mod"]
+    module = sys.modules.get(name) if name else None
+    return module if isinstance(module, types.ModuleType) else None
 
 
 _ANY = ("*",)  # an attribute chain: whichever one a name computed as it runs picks
 _OWN_MODULE = "<its own module>"
 
 
-def _looked_up_by_a_computed_name(node: ast.AST) -> tuple[str, tuple[str, ...]] | None:
+def _looked_up_by_a_computed_name(
+    node: ast.AST,
+) -> tuple[str, tuple[str, ...]] | types.ModuleType | None:
     """``(global name, attribute chain)`` of the module whose attributes ``node`` reads by
     a name computed at run time (``getattr(optim, config.opt)`` is ``('optim', ())``,
     ``getattr(pkg.optim, name)`` is ``('pkg', ('optim',))``); :data:`_OWN_MODULE` for the
     function's own module (``getattr(sys.modules[__name__], name)``, ``globals()[name]``,
-    ``globals().get(name)``)."""
+    ``globals().get(name)``); or the module itself when the code names it another way
+    (``getattr(importlib.import_module("pkg.optim"), name)``, ``sys.modules["pkg.optim"]``).
+    ``vars(optim)[name]`` and ``optim.__dict__[name]`` read as ``getattr(optim, name)``."""
     if isinstance(node, ast.Subscript):
-        return (_OWN_MODULE, ()) if _globals_call(node.value) and _computed(node.slice) else None
+        if not _computed(node.slice):
+            return None
+        if _globals_call(node.value):
+            return _OWN_MODULE, ()
+        owner = node.value
+        if (
+            isinstance(owner, ast.Call)
+            and isinstance(owner.func, ast.Name)
+            and owner.func.id == "vars"
+            and len(owner.args) == 1
+        ):
+            return _owner(owner.args[0])
+        if isinstance(owner, ast.Attribute) and owner.attr == "__dict__":
+            return _owner(owner.value)
+        return None
     if not isinstance(node, ast.Call) or not node.args:
         return None
     called = node.func
@@ -122,9 +163,17 @@ def _looked_up_by_a_computed_name(node: ast.AST) -> tuple[str, tuple[str, ...]] 
         return (_OWN_MODULE, ()) if _computed(node.args[0]) else None  # globals().get(name)
     if not (isinstance(called, ast.Name) and called.id == "getattr" and len(node.args) >= 2):
         return None
-    owner, chain = node.args[0], []
     if not _computed(node.args[1]):
         return None
+    return _owner(node.args[0])
+
+
+def _owner(owner: ast.expr) -> tuple[str, tuple[str, ...]] | types.ModuleType | None:
+    """What a lookup by a computed name reads from: see _looked_up_by_a_computed_name."""
+    loaded = _module_loaded_by(owner)
+    if loaded is not None:
+        return loaded
+    chain: list[str] = []
     while isinstance(owner, ast.Attribute):
         chain.append(owner.attr)
         owner = owner.value
