@@ -138,3 +138,17 @@ def test_an_enum_key_is_kept_as_its_text_as_2x_stored_it():
     plain, back = _round_trip({"palette": {Color.RED: 3}})
     assert plain == {"palette": {"Color.RED": 3}} and back == plain
 
+
+
+def test_an_int_key_past_the_decimal_digit_limit_is_logged_and_read_back(tmp_path):
+    from ato.tracking import SQLFinder, SQLLogger
+
+    url = f"sqlite:///{tmp_path / 'big.db'}"
+    config = ADict(experiment=ADict(project_name="big", sql=ADict(db_path=url)))
+    config.w = {2**20000: 1, 3: 2}
+    logger = SQLLogger(config)
+    run_id = int(logger.run())
+    logger.finish()
+    back = SQLFinder(config).find_run(run_id)
+    assert back.config["w"] == config.w
+    assert back.structural_hash == config.get_structural_hash()

@@ -47,6 +47,16 @@ def _entries(mapping: Mapping[object, object]) -> Iterator[tuple[object, object]
     return iter(dict.items(mapping) if isinstance(mapping, dict) else mapping.items())
 
 
+def _key_text(key: object) -> str:
+    """``str(key)``; an int past Python's digit limit in hex (as stored, see config_json)."""
+    try:
+        return f"{key}"
+    except ValueError:
+        if isinstance(key, int):
+            return hex(key)
+        raise
+
+
 def _walk(mapping: Mapping[object, object], prefix: str) -> Iterator[tuple[str, str]]:
     """Every leaf as ``(dotted_key, type_name)``, depth first, in insertion order; with a
     stack of its own, so that no depth is too deep."""
@@ -55,7 +65,8 @@ def _walk(mapping: Mapping[object, object], prefix: str) -> Iterator[tuple[str, 
     while stack:
         entries, at, _ = stack[-1]
         for key, value in entries:
-            dotted = f"{at}.{key}" if at else f"{key}"
+            text = _key_text(key)
+            dotted = f"{at}.{text}" if at else text
             if _is_mapping(value):
                 if id(value) in open_ids:
                     raise ConfigStructureError(
