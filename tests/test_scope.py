@@ -9,6 +9,8 @@ import sys
 import warnings
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ato.adict import ADict
 from ato.errors import (
@@ -599,3 +601,49 @@ def test_digits_that_are_not_how_an_int_prints_name_a_key_of_their_own():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert scope.apply().w == {0: 2.0, "00": 5.0}
+
+
+@given(
+    keys=st.lists(
+        st.one_of(st.integers(-(10**6), 10**6), st.none(), st.booleans(), st.text(min_size=1)),
+        min_size=1,
+        max_size=6,
+        unique_by=lambda key: str(key),
+    ),
+    index=st.integers(0, 5),
+)
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+def test_a_typed_key_overrides_exactly_the_key_whose_text_it_is(keys, index):
+    """``w.<text>=9`` sets the key whose ``str()`` is that text, whatever its type, and no
+    other: the config keeps its keys and their types."""
+    keys = [key for key in keys if isinstance(key, str) is False or _plain_text(key)]
+    if not keys or len({hash(key) for key in keys}) < len(keys):
+        return  # 1 and True are one key to Python
+    target = keys[index % len(keys)]
+    scope = Scope(name="typed_keys", enable_override=True)
+
+    @scope.observe(default=True)
+    def defaults(config):
+        config.w = {key: 0 for key in keys}
+
+    scope.assign([f"w.{target}=9"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        w = scope.apply().w
+    assert list(w) == keys and [type(k) for k in w] == [type(k) for k in keys]
+    assert [w[key] for key in keys] == [9 if key is target else 0 for key in keys]
+
+
+def _plain_text(key: str) -> bool:
+    """A text a command-line key part can be: no dots, brackets, quotes, commas, spaces,
+    '=' or ':', and not the text of a number or None/True/False (those name typed keys)."""
+    odd = set(".[](){},'=:") | {'"', "%", "\\"}
+    if any(char in odd or char.isspace() for char in key):
+        return False
+    if key in ("None", "True", "False") or key.lstrip("-").isdigit():
+        return False
+    try:
+        float(key)
+    except ValueError:
+        return True
+    return False
