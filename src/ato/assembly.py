@@ -298,12 +298,12 @@ def check_command_line_keys(
         if any(source.kind != "command line" for _, source in history.get(path, [])):
             return True
         if under is None:
-            under = _set_elsewhere(history, longest)
+            under = _written_under(history, longest)
         return path in under
 
     known: list[str] | None = None
     shown = f"{scope_name}." if prefixed else ""
-    unwarned: list[str] = []
+    warned, more = 0, []
     for override in overrides:
         path = existing_path(recorder.root, override.path)
         if set_elsewhere(path):
@@ -313,8 +313,8 @@ def check_command_line_keys(
         if _read(recorder.root, path):
             continue  # a view reads it (dataset=... for a lazy view): not a typo
         check_key_characters(override.token, override.key)  # layers[0]=1: refused
-        if not strict and len(unwarned) >= _WARNED_KEYS:
-            unwarned.append(f"{shown}{override.key}")  # said at once, below
+        if not strict and warned >= _WARNED_KEYS:
+            more.append(f"{shown}{override.key}")  # said at once, below
             continue
         if known is None:  # once: a command line of many new keys stays fast
             known = [dotted(p) for p in history if set_elsewhere(p)]
@@ -326,9 +326,8 @@ def check_command_line_keys(
                 f"{message} (scope {scope_name!r} is strict: only keys that a view "
                 f"sets can be overridden)"
             )
-        unwarned.append("")  # counted: warned now
+        warned += 1
         warnings.warn(message, AtoWarning, stacklevel=_stacklevel_outside_ato())
-    more = [key for key in unwarned if key]
     if more:
         listed = ", ".join(more[:5]) + (", ..." if len(more) > 5 else "")
         warnings.warn(
@@ -355,7 +354,7 @@ def _read(root: ADict | None, path: tuple[Any, ...]) -> bool:
     return isinstance(node, ADict) and path[-1] in node.accessed_keys
 
 
-def _set_elsewhere(history: _History, longest: int) -> set[tuple[Any, ...]]:
+def _written_under(history: _History, longest: int) -> set[tuple[Any, ...]]:
     """The paths (of at most ``longest`` parts) that something other than the command
     line wrote, or wrote a key under."""
     found: set[tuple[Any, ...]] = set()
