@@ -760,3 +760,53 @@ def test_a_module_imported_by_importlib_then_read_by_a_computed_name_is_followed
         if before.callees[n] != after.callees.get(n.replace("pkgm_a", "pkgm_b"))
     }
     assert "sgd" in changed and "adam" not in changed
+
+
+COMPUTED_IMPORT = """
+import importlib
+import {package}.models.small
+from ato.scope import Scope
+scope = Scope(name="ci_{tag}")
+
+
+@scope.trace(trace_id="step")
+def step(x, name="small"):
+    {body}
+"""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        'return importlib.import_module(f"{package}.models.{{name}}").build(x)',
+        'module = importlib.import_module("{package}.models." + name)\n    return module.build(x)',
+        'return importlib.import_module("{package}.models.{{}}".format(name)).build(x)',
+        'return importlib.import_module("{package}.models.%s" % name).build(x)',
+        'return importlib.import_module(f".{{name}}", "{package}.models").build(x)',
+    ],
+)
+def test_a_module_imported_by_a_computed_name_counts_when_loaded(tmp_path, body):
+    """import_module(f"models.{name}"): each loaded module under that start may be the
+    one that runs (an edit to it must not read as "same code"); one never loaded did not
+    run, and a module outside that start is not counted."""
+
+    def fingerprint(tag, small=2, big=3):
+        package = f"pkgc_{tag}"
+        files = {
+            f"{package}/__init__.py": "",
+            f"{package}/other.py": "def build(x):\n    return x\n",
+            f"{package}/models/__init__.py": "",
+            f"{package}/models/small.py": f"def build(x):\n    return x * {small}\n",
+            f"{package}/models/big.py": f"def build(x):\n    return x * {big}\n",
+        }
+        main = COMPUTED_IMPORT.replace("{body}", body).format(package=package, tag=tag)
+        return _files_step(tmp_path / tag, files, main)
+
+    def short(found):
+        return {n.split("models.")[-1]: v for n, v in found.callees.items()}
+
+    base = fingerprint("a")
+    assert "small.build" in short(base)
+    assert not any("big" in name or "other" in name for name in base.callees)
+    assert short(fingerprint("b", small=5))["small.build"] != short(base)["small.build"]
+    assert short(fingerprint("c", big=5)) == short(base)  # never loaded: did not run

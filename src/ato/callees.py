@@ -67,6 +67,15 @@ def _attribute_reads(func: Any) -> tuple[dict[str, list[tuple[str, ...]]], dict[
         loaded = _imported_by_name(node)
         if loaded is not None:  # optim = importlib.import_module("pkg.optim")
             imported[loaded[0]] = loaded[1]
+        written = _read_on_an_imported_module(node)
+        if written is not None:  # importlib.import_module("models.small").build(x)
+            held, chain = written
+            imported[f"<module {held.__name__}>"] = held
+            reads.setdefault(f"<module {held.__name__}>", []).append(chain)
+        for candidate in _loaded_under_a_computed_name(node):
+            # importlib.import_module(f"models.{name}"): whichever loaded module it is
+            imported[f"<module {candidate.__name__}>"] = candidate
+            reads.setdefault(f"<module {candidate.__name__}>", []).append(_ANY)
         if isinstance(node, ast.Import):
             for alias in node.names:
                 bound = alias.asname or alias.name.split(".")[0]
@@ -124,6 +133,76 @@ def _module_loaded_by(node: ast.expr) -> types.ModuleType | None:
         name = node.slice.value  # sys.modules["pkg.mod"]
     module = sys.modules.get(name) if name else None
     return module if isinstance(module, types.ModuleType) else None
+
+
+def _read_on_an_imported_module(
+    node: ast.AST,
+) -> tuple[types.ModuleType, tuple[str, ...]] | None:
+    """``(module, attribute chain)`` for ``importlib.import_module("pkg.mod").a.b`` (or
+    ``sys.modules["pkg.mod"].a``) with the module loaded."""
+    if not isinstance(node, ast.Attribute):
+        return None
+    chain: list[str] = []
+    base: ast.expr = node
+    while isinstance(base, ast.Attribute):
+        chain.append(base.attr)
+        base = base.value
+    module = _module_loaded_by(base) if isinstance(base, (ast.Call, ast.Subscript)) else None
+    return (module, tuple(reversed(chain))) if module is not None else None
+
+
+def _loaded_under_a_computed_name(node: ast.AST) -> list[types.ModuleType]:
+    """The program's own loaded modules that ``importlib.import_module`` may give when
+    the module's name is computed after a written start: ``f"models.{name}"``,
+    ``"models." + name``, ``"models.{}".format(name)``, ``"models.%s" % name``, or
+    ``(f".{name}", "pkg.models")``. Each module whose name begins so may be the one it
+    runs; those not loaded (when the fingerprint is taken) did not run."""
+    if not (isinstance(node, ast.Call) and not node.keywords and 1 <= len(node.args) <= 2):
+        return []
+    called = node.func
+    function = called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", "")
+    if function != "import_module" or isinstance(node.args[0], ast.Constant):
+        return []  # a name written out whole: _module_loaded_by
+    start = _written_start(node.args[0])
+    package = node.args[1] if len(node.args) == 2 else None
+    if not start or (package is not None and not isinstance(package, ast.Constant)):
+        return []
+    if start.startswith("."):  # relative to the package named beside it
+        try:
+            start = importlib.util.resolve_name(start + "_", package and package.value)[:-1]  # type: ignore[arg-type]
+        except (ImportError, ValueError, TypeError, AttributeError):
+            return []
+    return [
+        module
+        for name, module in list(sys.modules.items())
+        if name.startswith(start)
+        and isinstance(module, types.ModuleType)
+        and is_user_path(str(getattr(module, "__file__", "") or ""))
+    ]
+
+
+def _written_start(node: ast.expr) -> str:
+    """The text a module name computed at run time begins with, as written ('' if none)."""
+    if isinstance(node, ast.JoinedStr):  # f"models.{name}"
+        first = node.values[0] if node.values else None
+        written = isinstance(first, ast.Constant) and isinstance(first.value, str)
+        return first.value if written else ""  # type: ignore[union-attr]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
+        left = node.left  # "models." + name + suffix: the leftmost operand
+        while isinstance(left, ast.BinOp) and isinstance(left.op, ast.Add):
+            left = left.left
+        if isinstance(left, ast.Constant) and isinstance(left.value, str):
+            return left.value.split("%")[0] if isinstance(node.op, ast.Mod) else left.value
+        return ""
+    if (  # "models.{}".format(name)
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "format"
+        and isinstance(node.func.value, ast.Constant)
+        and isinstance(node.func.value.value, str)
+    ):
+        return node.func.value.value.split("{")[0]
+    return ""
 
 
 _ANY = ("*",)  # an attribute chain: whichever one a name computed as it runs picks
