@@ -398,3 +398,71 @@ def test_a_new_commit_names_the_files_that_differ(tmp_path):
     run(tmp_path)
     verdict = explain(tmp_path)["verdict"]
     assert "git commit " in verdict and "(1 file differs: notes.md)" in verdict, verdict
+
+
+LAZY_IMPORT = """
+import importlib
+import os
+import signal
+from ato.scope import Scope
+from ato.tracking import SQLLogger
+
+scope = Scope(name="train")
+
+@scope.observe(default=True)
+def defaults(config):
+    config.experiment = {"project_name": "demo", "sql": {"db_path": "sqlite:///runs.db"}}
+    config.model = "small"
+    config.die = False
+
+@scope.trace(trace_id="train_step")
+def train_step(x, name):
+    BODY
+
+@scope
+def main(train):
+    logger = SQLLogger(train)
+    logger.run()
+    logger.log_metric("out", train_step(1.0, train.model))
+    if train.die:
+        os.kill(os.getpid(), signal.SIGKILL)
+    logger.finish()
+
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("ending", "body"),
+    [
+        ("finished", 'return importlib.import_module(f"models.{name}").build(x)'),
+        (
+            "killed after its first metric",
+            'return importlib.import_module("models." + name).build(x)',
+        ),
+        ("finished", 'return importlib.import_module("models.small").build(x)'),
+        ("finished", "from models import small\n    return small.build(x)"),
+    ],
+)
+def test_a_module_the_run_imports_while_it_runs_is_its_code(tmp_path, ending, body):
+    """A module a traced function imports as it runs (here, by a name the config
+    chooses) is loaded only once the run has begun: an edit to it is named, whether the
+    run finished or was killed (kill -9) after logging its first metric. It read "Same
+    code ... No recorded cause"."""
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "__init__.py").write_text("")
+    (tmp_path / "models" / "big.py").write_text("def build(x):\n    return x * 3\n")
+    (tmp_path / "train.py").write_text(LAZY_IMPORT.replace("BODY", body))
+    args = ["die=True"] if ending.startswith("killed") else []
+    for factor in ("2", "2.5"):
+        (tmp_path / "models" / "small.py").write_text(f"def build(x):\n    return x * {factor}\n")
+        result = subprocess.run(
+            [sys.executable, "train.py", *args], cwd=tmp_path, capture_output=True, timeout=120
+        )
+        assert result.returncode == (-9 if args else 0), result.stderr
+    report = explain(tmp_path)
+    (change,) = report["code"]
+    assert change["change"] == "callee changed"
+    assert [callee["trace_id"] for callee in change["callees"]] == ["models.small.build"]
+    assert "+    return x * 2.5" in change["callees"][0]["diff"]
+    assert "calls changed code (`models.small.build`)" in report["verdict"]
