@@ -233,12 +233,7 @@ class SQLLogger:
     def _on_traced(self, trace_id: str, fingerprint: Fingerprint) -> None:
         run_id = self._current_run_id
         if self._active and run_id is not None:
-            starting.insert_traced_late(self.engine, run_id, trace_id, fingerprint, self._scopes)
-
-    def _record_code_loaded_meanwhile(self) -> None:
-        run_id = self._current_run_id
-        if run_id is not None:
-            starting.record_code_loaded_meanwhile(self.engine, run_id, self._scopes)
+            starting.insert_traced_late(self.engine, run_id, trace_id, fingerprint)
 
     def log_metric(self, key: str, value: Any, step: int | None = None) -> None:
         """Record ``value`` of metric ``key`` at ``step`` (by default one past the last
@@ -258,9 +253,6 @@ class SQLLogger:
                 step = next(counters[key])
             except (KeyError, TypeError):
                 check_key(key)  # once per key: every key seen has a counter
-                # By a key's first point, the modules its code imports as it runs are
-                # loaded (kept even if the run is killed later).
-                self._record_code_loaded_meanwhile()
                 with self._step_lock:
                     counter = counters.setdefault(key, itertools.count())
                 step = next(counter)
@@ -275,7 +267,6 @@ class SQLLogger:
                 step = step_number(key, step, self._step_min, self._step_max)
             if type(key) is not str or key not in counters:
                 check_key(key)
-                self._record_code_loaded_meanwhile()
             counters[key] = itertools.count(step + 1)
         self.buffer.append((run_id, key, value, step, _clock()))
 
@@ -352,7 +343,6 @@ class SQLLogger:
         try:
             self.buffer.stop()  # waits for the thread's write under way
             self._last_flush()
-            self._record_code_loaded_meanwhile()
         except DatabaseUnreachableError as unreachable:
             ending = unreachable
             raise

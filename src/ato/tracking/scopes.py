@@ -27,10 +27,6 @@ class ScopeRecorder:
         self.scope = scope
         self._scopes: list[Scope] = []
         self._own = False  # whether the chosen scopes assembled the run's config
-        # The static rows the run holds, by trace id, and how many modules were loaded
-        # when they were resolved: a module loaded later may be code they call.
-        self._recorded: dict[str, dict[str, Any]] = {}
-        self._modules_loaded = 0
 
     def choose(self, config: Any) -> None:
         """Pick the scopes of the next run, whose config is ``config``."""
@@ -59,7 +55,6 @@ class ScopeRecorder:
     def static_fingerprints(self) -> tuple[list[dict[str, Any]], dict[str, tuple[str, str]]]:
         """Rows of the fingerprints table (without ``run_id``), one per trace id, and the
         sources of their code (``{own fingerprint: (trace id, source)}``)."""
-        self._modules_loaded = len(sys.modules)
         rows: dict[str, dict[str, Any]] = {}
         sources: dict[str, tuple[str, str]] = {}
         for scope in self._scopes:
@@ -67,32 +62,7 @@ class ScopeRecorder:
             # called already (its latest call then shows in scope.fingerprints).
             for trace_id, fingerprint in scope.tracer.static_fingerprints().items():
                 rows[trace_id] = static_row(trace_id, fingerprint, sources)
-        self._recorded = dict(rows)
         return list(rows.values()), sources
-
-    def recorded(self, row: dict[str, Any]) -> None:
-        """``row`` (a function traced while the run is open) is stored with the run."""
-        self._recorded[row["trace_id"]] = row
-
-    def loaded_since(self) -> tuple[list[dict[str, Any]], dict[str, tuple[str, str]]]:
-        """The static rows that changed since they were recorded because modules were
-        loaded meanwhile (``importlib.import_module(f"models.{name}")`` in a traced
-        function, run once the run has begun), with their sources; none when no module
-        was loaded, which one ``len`` tells."""
-        if len(sys.modules) == self._modules_loaded:
-            return [], {}
-        self._modules_loaded = len(sys.modules)
-        changed: list[dict[str, Any]] = []
-        sources: dict[str, tuple[str, str]] = {}
-        for scope in self._scopes:
-            for trace_id, fingerprint in scope.tracer.static_fingerprints().items():
-                own: dict[str, tuple[str, str]] = {}
-                row = static_row(trace_id, fingerprint, own)
-                if self._recorded.get(trace_id) != row:
-                    changed.append(row)
-                    sources.update(own)
-                    self._recorded[trace_id] = row
-        return changed, sources
 
     def listen(
         self,

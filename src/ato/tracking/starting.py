@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from ato.trace import Fingerprint
 
-__all__ = ["insert_run", "insert_traced_late", "record_code_loaded_meanwhile", "volatile_keys"]
+__all__ = ["insert_run", "insert_traced_late", "volatile_keys"]
 
 
 def insert_run(
@@ -71,26 +71,13 @@ def volatile_keys(config: Any, marked: list[str]) -> list[str]:
 
 
 def insert_traced_late(
-    engine: Engine, run_id: int, trace_id: str, fingerprint: Fingerprint, scopes: ScopeRecorder
+    engine: Engine, run_id: int, trace_id: str, fingerprint: Fingerprint
 ) -> None:
     """The static fingerprint of a function traced while run ``run_id`` is open
     (imported late, defined in a loop): it is this run's code too."""
     sources: dict[str, tuple[str, str]] = {}
     row = static_row(trace_id, fingerprint, sources)
-    scopes.recorded(row)
     write(
         engine,
         partial(writes.insert_static, run_id=run_id, fingerprints=[row], sources=sources),
     )
-
-
-def record_code_loaded_meanwhile(engine: Engine, run_id: int, scopes: ScopeRecorder) -> None:
-    """Store again the static fingerprints of run ``run_id`` that the modules loaded
-    since it began change: what its traced functions import as they run (a module
-    chosen by the config) is code they call, though it was not loaded when it began."""
-    rows, sources = scopes.loaded_since()
-    if rows:
-        write(
-            engine,
-            partial(writes.replace_static, run_id=run_id, fingerprints=rows, sources=sources),
-        )

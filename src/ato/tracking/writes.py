@@ -179,30 +179,6 @@ def insert_static(
     )
 
 
-def replace_static(
-    connection: Connection,
-    run_id: int,
-    fingerprints: Iterable[Mapping[str, Any]],
-    sources: Mapping[str, tuple[str, str]],
-) -> None:
-    """Static fingerprints of a run that replace those it holds under the same trace
-    ids (inserted when it holds none), and their sources as :func:`insert_static`."""
-    added = []
-    for row in fingerprints:
-        statement = (
-            update(Fingerprint)
-            .where(
-                Fingerprint.run_id == run_id,
-                Fingerprint.trace_id == row["trace_id"],
-                Fingerprint.trace_type == "static",
-            )
-            .values(**{key: value for key, value in row.items() if key != "trace_id"})
-        )
-        if connection.execute(statement).rowcount == 0:
-            added.append(row)
-    insert_static(connection, run_id, added, sources)
-
-
 def update_run(connection: Connection, run_id: int | None, values: Mapping[str, Any]) -> None:
     if isinstance(values.get("error"), str):  # a traceback may quote a database URL
         values = {**values, "error": masked_url(values["error"])}
