@@ -783,30 +783,52 @@ def step(x, name="small"):
         'return importlib.import_module("{package}.models.{{}}".format(name)).build(x)',
         'return importlib.import_module("{package}.models.%s" % name).build(x)',
         'return importlib.import_module(f".{{name}}", "{package}.models").build(x)',
+        'return importlib.import_module(name=f".{{name}}", package="{package}.models").build(x)',
+        'return importlib.import_module(f".models.{{name}}", __package__).build(x)',
     ],
 )
-def test_a_module_imported_by_a_computed_name_counts_when_loaded(tmp_path, body):
-    """import_module(f"models.{name}"): each loaded module under that start may be the
-    one that runs (an edit to it must not read as "same code"); one never loaded did not
-    run, and a module outside that start is not counted."""
+def test_a_module_imported_by_a_computed_name_is_code_the_function_may_run(tmp_path, body):
+    """import_module(f"models.{name}"): every module of that package the name fits may be
+    the one that runs, loaded or not (it may be loaded only later): each counts by its
+    file, apart from the callees (the combined fingerprint ignores them: another model
+    is a config change); a comment does not count; a module outside that start does not."""
 
-    def fingerprint(tag, small=2, big=3):
+    def fingerprint(tag, small="2", big="3"):
         package = f"pkgc_{tag}"
         files = {
             f"{package}/__init__.py": "",
             f"{package}/other.py": "def build(x):\n    return x\n",
+            f"{package}/models_old.py": "def build(x):\n    return x\n",
             f"{package}/models/__init__.py": "",
             f"{package}/models/small.py": f"def build(x):\n    return x * {small}\n",
             f"{package}/models/big.py": f"def build(x):\n    return x * {big}\n",
+            f"{package}/train.py": COMPUTED_IMPORT.replace("{body}", body).format(
+                package=package, tag=tag
+            ),
         }
-        main = COMPUTED_IMPORT.replace("{body}", body).format(package=package, tag=tag)
+        main = f"from {package}.train import scope\n"
         return _files_step(tmp_path / tag, files, main)
 
-    def short(found):
-        return {n.split("models.")[-1]: v for n, v in found.callees.items()}
+    def may_run(found):
+        return {n.split("models.")[-1]: v for n, v in found.callees.items() if n.startswith("?")}
 
     base = fingerprint("a")
-    assert "small.build" in short(base)
-    assert not any("big" in name or "other" in name for name in base.callees)
-    assert short(fingerprint("b", small=5))["small.build"] != short(base)["small.build"]
-    assert short(fingerprint("c", big=5)) == short(base)  # never loaded: did not run
+    assert set(may_run(base)) == {"small", "big"}
+    assert not any("other" in name or "models_old" in name for name in base.callees)
+    assert base.combined == combined_fingerprint(base.value, {})  # not counted there
+    edited = fingerprint("b", big="5")
+    assert may_run(edited)["big"] != may_run(base)["big"]
+    assert may_run(edited)["small"] == may_run(base)["small"]
+    commented = fingerprint("c", small="2  # was 3")
+    assert may_run(commented) == may_run(base)
+
+
+def test_a_computed_import_name_with_no_package_in_its_written_start_counts_nothing(tmp_path):
+    """f"m{name}" could be any module at all: no guess is made."""
+    files = {"mlib.py": "def build(x):\n    return x\n"}
+    main = COMPUTED_IMPORT.replace(
+        "{body}", 'return importlib.import_module(f"m{{name}}").build(x)'
+    ).format(package="unused", tag="nopkg")
+    main = main.replace("import unused.models.small\n", "")
+    found = _files_step(tmp_path, files, main)
+    assert not any(name.startswith("?") for name in found.callees)

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ato.canonical import analyse, global_names, unwrap
+from ato.computed_imports import MAY_RUN, ModuleFile, may_import
 from ato.fingerprint import is_user_class, is_user_function, what_runs
 from ato.globals_code import (
     PLAIN_LIMIT,
@@ -39,18 +40,21 @@ def _callee_name(value: Any, name: str, namespace: Mapping[str, Any]) -> str:
     return f"{namespace.get('__name__', '')}.{name}()"
 
 
-def _attribute_reads(func: Any) -> tuple[dict[str, list[tuple[str, ...]]], dict[str, Any]]:
+def _attribute_reads(
+    func: Any,
+) -> tuple[dict[str, list[tuple[str, ...]]], dict[str, Any], list[tuple[str, ModuleFile]]]:
     """What ``func``'s source reads through a name: ``{name: [chain, ...]}`` for each
     ``name.a.b`` (``pkg.ops.clip`` is ``('ops', 'clip')``); and the modules (or what they
     hold) it imports inside its body, by local name, as already loaded (never imported
-    here)."""
+    here); and the modules it may import by a computed name (:mod:`ato.computed_imports`)."""
     try:
         analysis = analyse(func)
         tree = analysis.node if analysis.node is not None else ast.parse(analysis.source)
     except Exception:  # no source, or none that parses: nothing more to find
-        return {}, {}
+        return {}, {}, []
     reads = chains([tree])
     imported: dict[str, Any] = {}
+    may_run: list[tuple[str, ModuleFile]] = []
     for node in ast.walk(tree):
         held = _looked_up_by_a_computed_name(node)
         if isinstance(held, types.ModuleType):  # getattr(importlib.import_module("m"), n)
@@ -72,10 +76,9 @@ def _attribute_reads(func: Any) -> tuple[dict[str, list[tuple[str, ...]]], dict[
             held, chain = written
             imported[f"<module {held.__name__}>"] = held
             reads.setdefault(f"<module {held.__name__}>", []).append(chain)
-        for candidate in _loaded_under_a_computed_name(node):
-            # importlib.import_module(f"models.{name}"): whichever loaded module it is
-            imported[f"<module {candidate.__name__}>"] = candidate
-            reads.setdefault(f"<module {candidate.__name__}>", []).append(_ANY)
+        # import_module(f"models.{name}"), or an import in its body of a module not
+        # loaded yet: code the function may run
+        may_run += may_import(node, getattr(func, "__globals__", {}))
         if isinstance(node, ast.Import):
             for alias in node.names:
                 bound = alias.asname or alias.name.split(".")[0]
@@ -90,7 +93,7 @@ def _attribute_reads(func: Any) -> tuple[dict[str, list[tuple[str, ...]]], dict[
                     found = vars(source).get(alias.name)
                 if found is not None and alias.name != "*":
                     imported[alias.asname or alias.name] = found
-    return reads, imported
+    return reads, imported, may_run
 
 
 def _imported_by_name(node: ast.AST) -> tuple[str, Any] | None:
@@ -149,60 +152,6 @@ def _read_on_an_imported_module(
         base = base.value
     module = _module_loaded_by(base) if isinstance(base, (ast.Call, ast.Subscript)) else None
     return (module, tuple(reversed(chain))) if module is not None else None
-
-
-def _loaded_under_a_computed_name(node: ast.AST) -> list[types.ModuleType]:
-    """The program's own loaded modules that ``importlib.import_module`` may give when
-    the module's name is computed after a written start: ``f"models.{name}"``,
-    ``"models." + name``, ``"models.{}".format(name)``, ``"models.%s" % name``, or
-    ``(f".{name}", "pkg.models")``. Each module whose name begins so may be the one it
-    runs; those not loaded (when the fingerprint is taken) did not run."""
-    if not (isinstance(node, ast.Call) and not node.keywords and 1 <= len(node.args) <= 2):
-        return []
-    called = node.func
-    function = called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", "")
-    if function != "import_module" or isinstance(node.args[0], ast.Constant):
-        return []  # a name written out whole: _module_loaded_by
-    start = _written_start(node.args[0])
-    package = node.args[1] if len(node.args) == 2 else None
-    if not start or (package is not None and not isinstance(package, ast.Constant)):
-        return []
-    if start.startswith("."):  # relative to the package named beside it
-        try:
-            start = importlib.util.resolve_name(start + "_", package and package.value)[:-1]  # type: ignore[arg-type]
-        except (ImportError, ValueError, TypeError, AttributeError):
-            return []
-    return [
-        module
-        for name, module in list(sys.modules.items())
-        if name.startswith(start)
-        and isinstance(module, types.ModuleType)
-        and is_user_path(str(getattr(module, "__file__", "") or ""))
-    ]
-
-
-def _written_start(node: ast.expr) -> str:
-    """The text a module name computed at run time begins with, as written ('' if none)."""
-    if isinstance(node, ast.JoinedStr):  # f"models.{name}"
-        first = node.values[0] if node.values else None
-        written = isinstance(first, ast.Constant) and isinstance(first.value, str)
-        return first.value if written else ""  # type: ignore[union-attr]
-    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
-        left = node.left  # "models." + name + suffix: the leftmost operand
-        while isinstance(left, ast.BinOp) and isinstance(left.op, ast.Add):
-            left = left.left
-        if isinstance(left, ast.Constant) and isinstance(left.value, str):
-            return left.value.split("%")[0] if isinstance(node.op, ast.Mod) else left.value
-        return ""
-    if (  # "models.{}".format(name)
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "format"
-        and isinstance(node.func.value, ast.Constant)
-        and isinstance(node.func.value.value, str)
-    ):
-        return node.func.value.value.split("{")[0]
-    return ""
 
 
 _ANY = ("*",)  # an attribute chain: whichever one a name computed as it runs picks
@@ -362,6 +311,7 @@ def callees(func: Any) -> Iterator[tuple[str, Any]]:
     seen: dict[int, object] = {id(function): function for function in stack}
     parsed = dict(seen)
     data_seen: set[str] = set()
+    may_run_seen: set[str] = set()
     # (globals, names read there, their attribute chains, names imported in the body)
     work: list[
         tuple[Mapping[str, Any], list[str], dict[str, list[tuple[str, ...]]], dict[str, Any]]
@@ -374,7 +324,11 @@ def callees(func: Any) -> Iterator[tuple[str, Any]]:
                 names = global_names(current)
             except Exception:
                 continue
-            reads, imported = _attribute_reads(current)
+            reads, imported, may_run = _attribute_reads(current)
+            for module, file in may_run:
+                if module not in may_run_seen:
+                    may_run_seen.add(module)
+                    yield MAY_RUN + module, file
             work.append(
                 (
                     current.__globals__,

@@ -88,11 +88,14 @@ class Fingerprint:
 
 def combined_fingerprint(own: str, callees: dict[str, str] | None) -> str:
     """The hash of a function together with its callees; its own hash when it has none
-    (so functions that call no user code compare exactly as before)."""
-    if not callees:
+    (so functions that call no user code compare exactly as before). Modules it only may
+    import by a computed name (``?models.big``, see :mod:`ato.computed_imports`) are
+    left out: picking another one is a config change, not a code change."""
+    counted = {k: v for k, v in (callees or {}).items() if not k.startswith("?")}
+    if not counted:
         return own
     digest = hashlib.sha256(own.encode())
-    for trace_id, value in sorted(callees.items()):
+    for trace_id, value in sorted(counted.items()):
         digest.update(f"\0{trace_id}\0{value}".encode())
     return digest.hexdigest()
 
@@ -150,13 +153,15 @@ class _Traced:
 
     def resolve(self, kind: str = "static") -> Fingerprint:
         from ato.callees import callees
+        from ato.computed_imports import ModuleFile
         from ato.fingerprint import fingerprint_function, function_source
         from ato.globals_code import GlobalValue
 
         called: dict[str, str] = {}
         sources: dict[str, str] = {}
         for name, fn in callees(self.func):
-            if isinstance(fn, GlobalValue):  # plain data it reads: SCALE = 2
+            # plain data it reads (SCALE = 2); a module it may import by a computed name
+            if isinstance(fn, (GlobalValue, ModuleFile)):
                 called[name] = fn.fingerprint
                 sources[fn.fingerprint] = fn.text
                 continue
@@ -194,14 +199,15 @@ class Tracer:
     def fingerprints(self) -> dict[str, Fingerprint]:
         """``{trace_id: Fingerprint}``: static ones with their callees resolved now, and
         the latest of each runtime trace."""
-        found = {name: traced.resolve() for name, traced in self._static.items()}
+        # A copy: another thread may trace a function meanwhile.
+        found = {name: traced.resolve() for name, traced in list(self._static.items())}
         found.update(self._runtime)
         return found
 
     def static_fingerprints(self) -> dict[str, Fingerprint]:
         """``{trace_id: Fingerprint}`` of the code of every traced function, runtime
         traced ones included (whose calls :attr:`fingerprints` shows instead)."""
-        return {name: traced.resolve() for name, traced in self._static.items()}
+        return {name: traced.resolve() for name, traced in list(self._static.items())}
 
     def static_fingerprint(self, trace_id: str) -> Fingerprint | None:
         traced = self._static.get(trace_id)

@@ -459,3 +459,41 @@ def test_search_sources_read_with_their_rung():
     assert describe_source(searched) == "search (bracket 0, rung 1)"
     assert describe_source(kept) == "search bookkeeping (rung 2)"
     assert describe_source({"kind": "search", "priority": 3}) == "search (rung 3)"
+
+
+def test_callees_that_only_end_alike_are_different_functions():
+    """models.small.build and models.big.build: another model, not an edit of one (it
+    read as `build` changed, with a diff between two unrelated functions)."""
+    sources = Sources(
+        {"s1": "def build(x):\n    return x\n", "b1": "def build(x):\n    return 3\n"}
+    )
+    a = run(1, code={"step": CodeFacts("f1", "F1", {"models.small.build": "s1"})})
+    b = run(2, code={"step": CodeFacts("f1", "F2", {"models.big.build": "b1"})})
+    (change,) = compare(a, b, sources).code
+    assert [(c.trace_id, c.before, c.after, c.diff) for c in change.callees] == [
+        ("models.big.build", None, "b1", None),
+        ("models.small.build", "s1", None, None),
+    ]
+
+
+def test_a_module_imported_as_it_runs_counts_only_when_both_runs_saw_it_and_it_differs():
+    sources = Sources(
+        {"m1": "def build(x):\n    return x\n", "m2": "def build(x):\n    return 2 * x\n"}
+    )
+    before = {"?models.big": "m1", "?models.small": "m1", "?models.gone": "m1"}
+    after = {"?models.big": "m2", "?models.small": "m1", "?models.new": "m1"}
+    a = run(1, code={"step": CodeFacts("f1", "f1", before)})
+    b = run(2, code={"step": CodeFacts("f1", "f1", after)})
+    report = compare(a, b, sources)
+    (change,) = report.code
+    assert change.change == "callee changed"
+    ((name, may_run, diff),) = [(c.trace_id, c.may_run, c.diff) for c in change.callees]
+    assert (name, may_run) == ("models.big", True)
+    assert "+    return 2 * x" in diff
+    assert "`step` may run changed code of a module it imports as it runs (`models.big`)" in (
+        report.verdict
+    )
+    # another module picked, or one added or removed: no code change
+    b = run(2, code={"step": CodeFacts("f1", "f1", {"?models.small": "m1", "?models.new": "m2"})})
+    assert compare(a, b).code == []
+    assert compare(a, b).verdict.startswith("Same code and environment.")

@@ -398,3 +398,100 @@ def test_a_new_commit_names_the_files_that_differ(tmp_path):
     run(tmp_path)
     verdict = explain(tmp_path)["verdict"]
     assert "git commit " in verdict and "(1 file differs: notes.md)" in verdict, verdict
+
+
+LAZY_IMPORT = """
+import importlib
+import os
+import signal
+from ato.scope import Scope
+from ato.tracking import SQLLogger
+
+scope = Scope(name="train")
+
+@scope.observe(default=True)
+def defaults(config):
+    config.experiment = {"project_name": "demo", "sql": {"db_path": "sqlite:///runs.db"}}
+    config.model = "small"
+    config.die = False
+
+@scope.trace(trace_id="train_step")
+def train_step(x, name):
+    BODY
+
+@scope
+def main(train):
+    logger = SQLLogger(train)
+    logger.run()
+    logger.log_metric("out", train_step(1.0, train.model))
+    if train.die:
+        os.kill(os.getpid(), signal.SIGKILL)
+    logger.finish()
+
+main()
+"""
+
+
+def _lazy_program(folder: Path, body: str, small: str = "2", big: str = "3") -> None:
+    (folder / "models").mkdir(exist_ok=True)
+    (folder / "models" / "__init__.py").write_text("")
+    (folder / "models" / "small.py").write_text(f"def build(x):\n    return x * {small}\n")
+    (folder / "models" / "big.py").write_text(f"def build(x):\n    return x * {big}\n")
+    (folder / "train.py").write_text(LAZY_IMPORT.replace("BODY", body))
+
+
+@pytest.mark.parametrize(
+    ("ending", "body"),
+    [
+        ("finished", 'return importlib.import_module(f"models.{name}").build(x)'),
+        ("killed", 'return importlib.import_module("models." + name).build(x)'),
+        ("finished", 'return importlib.import_module("models.small").build(x)'),
+        ("finished", "from models import small\n    return small.build(x)"),
+    ],
+)
+def test_an_edit_to_a_module_the_run_imports_as_it_runs_is_named(tmp_path, ending, body):
+    """A module a traced function imports as it runs is loaded only after the run began:
+    its file counts from the start, so an edit to it is named (the diff shown), whether
+    the run finished or was killed with kill -9. It read "Same code"."""
+    args = ["die=True"] if ending == "killed" else []
+    for factor in ("2", "2.5"):
+        _lazy_program(tmp_path, body, small=factor)
+        result = subprocess.run(
+            [sys.executable, "train.py", *args], cwd=tmp_path, capture_output=True, timeout=120
+        )
+        assert result.returncode == (-9 if args else 0), result.stderr
+    report = explain(tmp_path)
+    (change,) = report["code"]
+    assert change["change"] == "callee changed"
+    ((callee),) = change["callees"]
+    assert (callee["trace_id"], callee["may_run"]) == ("models.small", True)
+    assert "+    return x * 2.5" in callee["diff"]
+    assert (
+        "may run changed code of a module it imports as it runs (`models.small`)"
+        in (report["verdict"])
+    )
+    text = ato(tmp_path, "explain", "1", "2").stdout
+    assert "may import models.small as it runs: changed" in text
+
+
+def test_choosing_another_module_to_import_is_a_config_change_not_a_code_change(tmp_path):
+    """model=big after model=small, no file edited: the config differs, the code does
+    not, also when one process runs small, big, then small again (big stays loaded)."""
+    _lazy_program(tmp_path, 'return importlib.import_module(f"models.{name}").build(x)')
+    run(tmp_path)
+    run(tmp_path, "model=big")
+    report = explain(tmp_path)
+    assert report["code"] == []
+    assert [c["key"] for c in report["config"]] == ["model"]
+    assert report["verdict"].startswith("Same code and environment."), report["verdict"]
+    sweep = LAZY_IMPORT.replace(
+        "main()\n",
+        "import sys\nfor name in ('small', 'big', 'small'):\n"
+        "    sys.argv[1:] = [f'model={name}']\n    main()\n",
+    )
+    (tmp_path / "train.py").write_text(
+        sweep.replace("BODY", 'return importlib.import_module(f"models.{name}").build(x)')
+    )
+    run(tmp_path)
+    report = explain(tmp_path, "3", "5")
+    assert report["code"] == [] and report["config"] == [], report["verdict"]

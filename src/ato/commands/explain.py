@@ -83,8 +83,12 @@ def render(report: Comparison, out: Output, incidental: bool = False) -> None:
                     if callee.after is None
                     else "changed"
                 )
-                verb = "reads" if is_value(callee) else "calls"
-                out.line(f"  {verb} {callee.trace_id}: {state}")
+                if callee.may_run:
+                    # the module's file differs; whether the run imported it is unknown
+                    out.line(f"  may import {callee.trace_id} as it runs: {state}")
+                else:
+                    verb = "reads" if is_value(callee) else "calls"
+                    out.line(f"  {verb} {callee.trace_id}: {state}")
                 if callee.diff:
                     out.code(callee.diff)
     if report.runtime:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
+from ato.computed_imports import MAY_RUN, is_may_run
 from ato.errors import AtoError
 from ato.explain.facts import Reader, RunFacts, describe_source, flatten
 from ato.structure import structural_items, type_name
@@ -144,10 +145,15 @@ def config_changes(a: RunFacts, b: RunFacts) -> list[KeyChange]:
 
 @dataclass(frozen=True)
 class CalleeChange(_Record):
+    """A function, or a value, a traced function reaches that differs between the runs;
+    ``may_run``: a module it may import by a computed name (``trace_id`` is the module's)
+    whose file differs, which it may not have run."""
+
     trace_id: str
     before: str | None
     after: str | None
     diff: str | None = None
+    may_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -168,28 +174,42 @@ class CodeChange(_Record):
 def _paired(old: Mapping[str, str], new: Mapping[str, str]) -> list[tuple[str | None, str | None]]:
     """The names of one function in two runs (``{name: fingerprint}`` each): the same
     name; else the same fingerprint (renamed, or run from another entry point, which makes
-    ``__main__.step`` ``train.step``); else the one name on each side with the same last
-    part. What is left was only in one run: ``(name, None)`` or ``(None, name)``."""
+    ``__main__.step`` ``train.step``); else the one name on each side that differs only
+    so (``__main__.step`` run as ``train.step``). What is left was only in one run:
+    ``(name, None)`` or ``(None, name)``. A module the code may import by a computed name
+    (``?models.big``) pairs only with itself."""
     pairs: list[tuple[str | None, str | None]] = [(n, n) for n in old.keys() & new.keys()]
     gone, came = sorted(old.keys() - new.keys()), sorted(new.keys() - old.keys())
+    pairs += [(name, None) for name in gone if is_may_run(name)]
+    pairs += [(None, name) for name in came if is_may_run(name)]
+    gone = [name for name in gone if not is_may_run(name)]
+    came = [name for name in came if not is_may_run(name)]
     for name in list(gone):
         match = next((other for other in came if new[other] == old[name]), None)
         if match is not None:
             pairs.append((name, match))
             gone.remove(name)
             came.remove(match)
-
-    def last(name: str) -> str:
-        return name.rsplit(".", 1)[-1]
-
     for name in list(gone):
-        mates = [other for other in came if last(other) == last(name)]
-        if len(mates) == 1 and [last(g) for g in gone].count(last(name)) == 1:
+        mates = [other for other in came if _entry_point_moved(name, other)]
+        if len(mates) == 1 and sum(_entry_point_moved(g, mates[0]) for g in gone) == 1:
             pairs.append((name, mates[0]))
             gone.remove(name)
             came.remove(mates[0])
     pairs += [(name, None) for name in gone] + [(None, name) for name in came]
     return sorted(pairs, key=lambda pair: pair[1] or pair[0] or "")
+
+
+def _entry_point_moved(a: str, b: str) -> bool:
+    """``__main__.step`` and ``train.step`` (or ``pkg.train.step``): one function, run
+    as a script in one run and imported in the other. Names that only end alike
+    (``models.small.build``, ``models.big.build``) are different functions."""
+    return any(
+        script.startswith("__main__.")
+        and not module.startswith("__main__.")
+        and module.endswith(script.removeprefix("__main__"))
+        for script, module in ((a, b), (b, a))
+    )
 
 
 def _unified(reader: Reader | None, before: str | None, after: str | None, name: str) -> str | None:
@@ -230,14 +250,23 @@ def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list
         for before, after in pairs:
             old_fp = old.callees.get(before) if before is not None else None
             new_fp = new.callees.get(after) if after is not None else None
-            if old_fp != new_fp:
-                name = after if after is not None else before
-                assert name is not None
+            name = after if after is not None else before
+            assert name is not None
+            if is_may_run(name):
+                # Seen by one run only: the other ran another module, or the file is new
+                # or gone; neither is a code change. Seen by both and different: may be.
+                if old_fp is not None and new_fp is not None and old_fp != new_fp:
+                    module = name.removeprefix(MAY_RUN)
+                    diff = _unified(reader, old_fp, new_fp, module)
+                    callees.append(CalleeChange(module, old_fp, new_fp, diff, may_run=True))
+            elif old_fp != new_fp:
                 callees.append(
                     CalleeChange(name, old_fp, new_fp, _unified(reader, old_fp, new_fp, name))
                 )
         # Callees found under other names only (another entry point): the same code.
-        names_moved = any(before != after for before, after in pairs)
+        names_moved = any(
+            before != after and not is_may_run(str(before or after)) for before, after in pairs
+        )
         if old.own != new.own:
             diff = _unified(reader, old.own, new.own, new_id)
             changes.append(CodeChange(new_id, "changed", old.own, new.own, diff, callees, was))

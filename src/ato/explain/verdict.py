@@ -192,7 +192,8 @@ def is_value(callee: Any) -> bool:
 
 def _what_it_reads(callees: list[Any]) -> str:
     """'calls changed code (`f`)', 'reads changed values (`SCALE`)', 'no longer reads
-    (`EPS`)', 'now calls (`g`)': what changed among what a function calls and reads."""
+    (`EPS`)', 'now calls (`g`)', 'may run changed code of a module it imports as it runs
+    (`models.big`)': what changed among what a function calls and reads."""
     phrases = {
         (False, "changed"): "calls changed code",
         (False, "removed"): "no longer calls",
@@ -201,11 +202,13 @@ def _what_it_reads(callees: list[Any]) -> str:
         (True, "removed"): "no longer reads",
         (True, "added"): "now reads",
     }
+    may_run = "may run changed code of a module it imports as it runs"
     grouped: dict[str, list[str]] = {}
     for callee in callees:
         how = "added" if callee.before is None else "removed" if callee.after is None else "changed"
-        grouped.setdefault(phrases[(is_value(callee), how)], []).append(f"`{callee.trace_id}`")
-    order = list(phrases.values())  # code before values, changed before removed or added
+        phrase = may_run if getattr(callee, "may_run", False) else phrases[(is_value(callee), how)]
+        grouped.setdefault(phrase, []).append(f"`{callee.trace_id}`")
+    order = [*phrases.values(), may_run]  # code before values, changed before removed or added
     ranked = sorted(grouped.items(), key=lambda item: order.index(item[0]))
     return " and ".join(f"{phrase} ({', '.join(names)})" for phrase, names in ranked)
 

@@ -51,7 +51,13 @@ def _change(before: FingerprintRecord | None, after: FingerprintRecord) -> str |
     if before.fingerprint != after.fingerprint:
         return "the function itself"
     old, new = before.callees or {}, after.callees or {}
-    changed = sorted(name for name in old.keys() | new.keys() if old.get(name) != new.get(name))
+    changed = sorted(
+        name
+        for name in old.keys() | new.keys()
+        if old.get(name) != new.get(name)
+        # a module that may be imported by a computed name: only an edit to it counts
+        and not (name.startswith("?") and (name not in old or name not in new))
+    )
     return "calls " + ", ".join(changed) if changed else None
 
 

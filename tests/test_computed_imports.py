@@ -1,0 +1,149 @@
+"""Modules a function may import as it runs, read from disk (ato.computed_imports)."""
+
+from __future__ import annotations
+
+import ast
+import sys
+import warnings
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ato import computed_imports
+from ato.computed_imports import may_import, module_file
+from ato.errors import AtoWarning
+
+
+@pytest.fixture
+def program(tmp_path, monkeypatch):
+    """A folder on sys.path holding package ``zoo`` with models ``small``, ``big`` and a
+    subpackage ``deep``; forgotten after."""
+    zoo = tmp_path / "zoo"
+    (zoo / "models" / "deep").mkdir(parents=True)
+    (zoo / "__init__.py").write_text("")
+    (zoo / "models" / "__init__.py").write_text("")
+    (zoo / "models" / "small.py").write_text("def build(x):\n    return x\n")
+    (zoo / "models" / "big.py").write_text("def build(x):\n    return 3 * x\n")
+    (zoo / "models" / "deep" / "__init__.py").write_text("def build(x):\n    return 0\n")
+    (zoo / "models" / "notes.txt").write_text("not a module")
+    (zoo / "models_old.py").write_text("def build(x):\n    return x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield zoo
+    for name in [m for m in sys.modules if m.split(".")[0] == "zoo"]:
+        del sys.modules[name]
+
+
+def _found(code: str, home: dict | None = None) -> list[str]:
+    node = ast.parse(code).body[0]
+    call = node.value if isinstance(node, ast.Expr) else node
+    return [name for name, _ in may_import(call, {"__package__": "zoo"} if home is None else home)]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        'import_module(f"zoo.models.{name}")',
+        'importlib.import_module("zoo.models." + name + "")',
+        'import_module("zoo.models.{}".format(name))',
+        'import_module("zoo.models.%s" % name)',
+        'import_module(f".{name}", "zoo.models")',
+        'import_module(package="zoo.models", name=f".{name}")',
+        'import_module(f".models.{name}", __package__)',
+    ],
+)
+def test_a_computed_name_may_import_each_module_of_its_package(program, code):
+    assert _found(code) == ["zoo.models.big", "zoo.models.deep", "zoo.models.small"]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        'import_module(f"z{name}")',  # no package written: could be any module
+        'import_module("zoo" + name)',
+        "import_module(name)",
+        'import_module(f".{name}")',  # relative, and no package beside it
+        'import_module(f".{name}", package)',  # a package computed too
+        'import_module(f"nowhere.{name}")',
+        'load(f"zoo.models.{name}")',
+    ],
+)
+def test_a_name_whose_package_is_unknown_counts_nothing(program, code):
+    assert _found(code, {}) == []
+    if code.startswith('import_module(f".'):
+        assert _found(code) == []  # not the function's own package instead
+
+
+def test_the_written_start_narrows_the_modules(program):
+    assert _found('import_module(f"zoo.models.s{name}")') == ["zoo.models.small"]
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("import zoo.models.small", ["zoo.models.small"]),
+        ("from zoo.models import small, big", ["zoo.models.small", "zoo.models.big"]),
+        ("from zoo.models import build", ["zoo.models"]),  # an attribute of the package
+        ("from .models import small", ["zoo.models.small"]),
+        ('import_module("zoo.models.big")', ["zoo.models.big"]),
+        ("import os", []),  # loaded: followed as a callee instead
+        ("import json.decoder", []),  # a library's
+    ],
+)
+def test_an_import_in_a_body_of_a_module_not_loaded_counts_its_file(program, code, expected):
+    assert _found(code) == expected
+
+
+def test_a_loaded_module_imported_in_a_body_is_not_counted_here(program):
+    import zoo.models.small  # noqa: F401
+
+    assert _found("import zoo.models.small") == []
+
+
+def test_a_module_counts_by_its_logic_not_its_comments_or_layout(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text("def build(x):\n    return x * 2\n")
+    first = module_file(str(path))
+    path.write_text("# a note\ndef build( x ):\n\n    return x*2  # same\n")
+    assert module_file(str(path)).fingerprint == first.fingerprint
+    path.write_text("def build(x):\n    return x * 3\n")
+    edited = module_file(str(path))
+    assert edited.fingerprint != first.fingerprint
+    assert "x * 3" in edited.text
+
+
+def test_a_file_that_does_not_parse_counts_by_its_text_and_a_missing_one_not_at_all(tmp_path):
+    path = tmp_path / "broken.py"
+    path.write_text("def build(x:\n")
+    first = module_file(str(path)).fingerprint
+    path.write_text("def build(x:\n    # other\n")
+    assert module_file(str(path)).fingerprint != first
+    assert module_file(str(tmp_path / "missing.py")) is None
+
+
+def test_an_unreadable_package_folder_counts_nothing(program, monkeypatch):
+    def refuse(folder):
+        raise PermissionError(folder)
+
+    monkeypatch.setattr(computed_imports.os, "listdir", refuse)
+    assert _found('import_module(f"zoo.models.{name}")') == []
+
+
+def test_too_many_modules_keep_a_bounded_number_and_say_so(program, monkeypatch):
+    monkeypatch.setattr(computed_imports, "CANDIDATES_KEPT", 2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = _found('import_module(f"zoo.models.{name}")')
+    assert found == ["zoo.models.big", "zoo.models.deep"]
+    (warning,) = [w for w in caught if issubclass(w.category, AtoWarning)]
+    assert "zoo.models has 3 modules" in str(warning.message)
+
+
+@given(
+    package=st.from_regex(r"[a-z][a-z0-9_]{0,8}(\.[a-z][a-z0-9_]{0,8}){0,2}", fullmatch=True),
+    stem=st.from_regex(r"[a-z0-9_]{0,5}", fullmatch=True),
+    form=st.sampled_from(["f'{p}.{s}{{n}}'", "'{p}.{s}' + n", "'{p}.{s}{{}}'.format(n)"]),
+)
+def test_the_written_start_is_read_whatever_its_form(package, stem, form):
+    node = ast.parse(form.format(p=package, s=stem), mode="eval").body
+    assert computed_imports._written_start(node) == f"{package}.{stem}"
