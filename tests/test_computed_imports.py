@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import os
 import sys
 import warnings
 
@@ -32,6 +34,7 @@ def program(tmp_path, monkeypatch):
     yield zoo
     for name in [m for m in sys.modules if m.split(".")[0] == "zoo"]:
         del sys.modules[name]
+    computed_imports.forget_read_files()
 
 
 def _found(code: str, home: dict | None = None) -> list[str]:
@@ -50,10 +53,13 @@ def _found(code: str, home: dict | None = None) -> list[str]:
         'import_module(f".{name}", "zoo.models")',
         'import_module(package="zoo.models", name=f".{name}")',
         'import_module(f".models.{name}", __package__)',
+        'import_module(f"zoo.models.{name}", __package__)',  # a script's: None
+        'import_module(f"zoo.models.{name}", package=None)',
     ],
 )
 def test_a_computed_name_may_import_each_module_of_its_package(program, code):
-    assert _found(code) == ["zoo.models.big", "zoo.models.deep", "zoo.models.small"]
+    home = {"__package__": None} if "zoo.models" in code and "__package__" in code else None
+    assert _found(code, home) == ["zoo.models.big", "zoo.models.deep", "zoo.models.small"]
 
 
 @pytest.mark.parametrize(
@@ -66,6 +72,8 @@ def test_a_computed_name_may_import_each_module_of_its_package(program, code):
         'import_module(f".{name}", package)',  # a package computed too
         'import_module(f"nowhere.{name}")',
         'load(f"zoo.models.{name}")',
+        'import_module(f"zoo..models.{name}")',
+        'import_module(f"zoo.models/{name}")',
     ],
 )
 def test_a_name_whose_package_is_unknown_counts_nothing(program, code):
@@ -74,8 +82,14 @@ def test_a_name_whose_package_is_unknown_counts_nothing(program, code):
         assert _found(code) == []  # not the function's own package instead
 
 
-def test_the_written_start_narrows_the_modules(program):
+def test_the_written_start_and_end_narrow_the_modules(program):
     assert _found('import_module(f"zoo.models.s{name}")') == ["zoo.models.small"]
+    assert _found('import_module("zoo.models." + name + "ig")') == ["zoo.models.big"]
+    (program / "models" / "deep" / "network.py").write_text("def net():\n    return 1\n")
+    (program / "models" / "my-net.py").write_text("def net():\n    return 2\n")
+    assert _found('import_module(f"zoo.models.{name}.network")') == ["zoo.models.deep.network"]
+    assert _found('import_module("zoo.models.%s.network" % name)') == ["zoo.models.deep.network"]
+    assert "zoo.models.my-net" in _found('import_module(f"zoo.models.{name}")')
 
 
 @pytest.mark.parametrize(
@@ -94,10 +108,21 @@ def test_an_import_in_a_body_of_a_module_not_loaded_counts_its_file(program, cod
     assert _found(code) == expected
 
 
-def test_a_loaded_module_imported_in_a_body_is_not_counted_here(program):
-    import zoo.models.small  # noqa: F401
+def test_a_loaded_module_counts_by_its_file_as_first_read_while_loaded(program):
+    """Loaded or not when a run starts (an earlier run in the process may have imported
+    it), the module counts the same; an edit after it was loaded does not run, so it does
+    not count until the module is loaded again."""
+    first = may_import(ast.parse("import zoo.models.small").body[0], {})
+    import zoo.models.small
 
-    assert _found("import zoo.models.small") == []
+    loaded = may_import(ast.parse("import zoo.models.small").body[0], {})
+    assert [(n, f.fingerprint) for n, f in loaded] == [(n, f.fingerprint) for n, f in first]
+    (program / "models" / "small.py").write_text("def build(x):\n    return -x\n")
+    again = may_import(ast.parse("import zoo.models.small").body[0], {})
+    assert again[0][1].fingerprint == first[0][1].fingerprint  # what runs is the old code
+    importlib.reload(zoo.models.small)
+    reloaded = may_import(ast.parse("import zoo.models.small").body[0], {})
+    assert reloaded[0][1].fingerprint != first[0][1].fingerprint
 
 
 def test_a_module_counts_by_its_logic_not_its_comments_or_layout(tmp_path):
@@ -119,6 +144,22 @@ def test_a_file_that_does_not_parse_counts_by_its_text_and_a_missing_one_not_at_
     path.write_text("def build(x:\n    # other\n")
     assert module_file(str(path)).fingerprint != first
     assert module_file(str(tmp_path / "missing.py")) is None
+
+
+def test_a_fifo_named_like_a_module_is_skipped_not_read(program):
+    os.mkfifo(program / "models" / "pipe.py")
+    assert "zoo.models.pipe" not in _found('import_module(f"zoo.models.{name}")')
+    assert _found("import zoo.models.pipe") == []
+
+
+def test_a_huge_module_counts_by_its_bytes_without_being_parsed(program, monkeypatch):
+    monkeypatch.setattr(computed_imports, "_PARSED_LIMIT", 100)
+    big = program / "models" / "table.py"
+    big.write_text("TABLE = [\n" + "    1,\n" * 100 + "]\n")
+    first = module_file(str(big))
+    assert first.fingerprint.startswith("module:") and "too big to show" in first.text
+    big.write_text("TABLE = [\n" + "    2,\n" * 100 + "]\n")
+    assert module_file(str(big)).fingerprint != first.fingerprint
 
 
 def test_an_unreadable_package_folder_counts_nothing(program, monkeypatch):

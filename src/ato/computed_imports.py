@@ -1,9 +1,12 @@
-"""Modules a function may import as it runs: by a name it computes
+"""Modules a function imports as it runs: by a name it computes
 (``importlib.import_module(f"models.{config.model}")``: which one is known only when it
-runs, so every module of the program whose name fits the written start may be it), or by
-an import in its body of a module not loaded yet. Each counts by its file's canonical
-text (comments and formatting do not count), read from disk without importing anything,
-so a module the run loads only after it started counts from the start.
+runs, so every module of the program whose name fits what is written may be it), or by
+an import in its body (``from models import small``), which may or may not be loaded when
+a run starts, depending on what ran before in the process. Each counts by its file's
+canonical text (comments and formatting do not count), read from disk without importing
+anything, so a module the run loads only after it started counts from the start; a
+module already loaded counts by the text first read while it is loaded (an edit after
+that does not run until it is loaded again).
 
 They are kept apart from the callees proper: a fingerprint lists them under
 :data:`MAY_RUN` + the module's name and leaves them out of the combined hash, because
@@ -18,8 +21,10 @@ import functools
 import hashlib
 import importlib.util
 import os
+import stat
 import sys
 import tokenize
+import types
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -27,11 +32,12 @@ from typing import Any
 from ato.errors import AtoWarning
 from ato.module_code import is_user_path
 
-__all__ = ["MAY_RUN", "ModuleFile", "is_may_run", "may_import"]
+__all__ = ["MAY_RUN", "ModuleFile", "forget_read_files", "is_may_run", "may_import"]
 
-MAY_RUN = "?"  # marks a callee name: a module that may be imported by a computed name
-CANDIDATES_KEPT = 1000  # per call site: each is read once per version of its file
-_TEXT_KEPT = 100_000  # of a module's text stored for a diff
+MAY_RUN = "?"  # marks a callee name: a module the function imports as it runs
+CANDIDATES_KEPT = 500  # per call site; each file is read once per version
+_PARSED_LIMIT = 2_000_000  # bytes: a bigger file counts by its bytes, unparsed
+_TEXT_KEPT = 100_000  # characters of a module's text kept for a diff
 
 
 def is_may_run(name: str) -> bool:
@@ -50,29 +56,29 @@ class ModuleFile:
 
 def may_import(node: ast.AST, home: Mapping[str, Any]) -> list[tuple[str, ModuleFile]]:
     """``[(module name, its file)]`` of the program's modules ``node`` (in a function's
-    body; ``home`` is the function's globals) may import as it runs:
+    body; ``home`` is the function's globals) imports as it runs:
 
     - ``import_module(name)`` (or ``importlib.import_module``) with a name computed after
       a written start: ``f"models.{name}"``, ``"models." + name``,
       ``"models.{}".format(name)``, ``"models.%s" % name``, or relative (``f".{name}"``
       beside ``"pkg.models"``, ``__package__`` or ``__name__``). The start must name a
       package (``f"m{name}"`` could be any module: nothing is counted); its direct
-      modules and subpackages whose names fit count.
-    - ``import models.small``, ``from models import small`` or
-      ``import_module("models.small")`` of a module not loaded yet (one loaded is
-      followed as a callee).
+      modules and subpackages whose names fit count, narrowed by what is written after
+      the computed part (``f"models.{name}.network"``: each one's ``network``).
+    - ``import models.small``, ``from models import small``,
+      ``import_module("models.small")``: loaded or not (a loaded one is followed as a
+      callee too; see :func:`loaded_elsewhere`).
     """
     if isinstance(node, ast.Import):
-        return [found for alias in node.names for found in _not_loaded(alias.name)]
+        return _unique([found for alias in node.names for found in _own(alias.name)])
     if isinstance(node, ast.ImportFrom):
-        package = home.get("__package__")
-        source = _absolute("." * node.level + (node.module or ""), package)
+        source = _absolute("." * node.level + (node.module or ""), home.get("__package__"))
         if source is None:
             return []
         found = []
         for alias in node.names:
-            found += _not_loaded(f"{source}.{alias.name}") or _not_loaded(source)
-        return list(dict(found).items())
+            found += _own(f"{source}.{alias.name}") or _own(source)
+        return _unique(found)
     if not (isinstance(node, ast.Call) and len(node.args) <= 2):
         return []
     called = node.func
@@ -83,44 +89,80 @@ def may_import(node: ast.AST, home: Mapping[str, Any]) -> list[tuple[str, Module
     name = node.args[0] if node.args else keywords.get("name")
     package = node.args[1] if len(node.args) > 1 else keywords.get("package")
     anchor = _package_text(package, home)
-    if name is None or (package is not None and anchor is None):
-        return []  # a package computed as it runs too: any module at all
+    if name is None:
+        return []
     if isinstance(name, ast.Constant) and isinstance(name.value, str):
         whole = _absolute(name.value, anchor)
-        return _not_loaded(whole) if whole is not None else []
-    start = _absolute(_written_start(name) + "_", anchor)
-    if start is None or "." not in start:
+        return _own(whole) if whole is not None else []
+    start, end = _written_start(name), _written_end(name)
+    absolute = _absolute(start + "_", anchor)  # "_": a relative start may end in "."
+    if absolute is None or "." not in absolute:
         return []
-    parent, stem = start[:-1].rsplit(".", 1)
+    parent, stem = absolute[:-1].rsplit(".", 1)
     found = []
-    for module, filename in _modules_under(parent, stem):
-        counted = module_file(filename)
-        if counted is not None:
-            found.append((module, counted))
-    return found
+    for module in _modules_under(parent, stem):
+        if end.startswith("."):  # f"models.{name}.network": each one's network
+            found += _own(module + end)
+        elif module.endswith(end):
+            found += _own(module)
+    return _unique(found)
+
+
+def loaded_elsewhere(callee: str, callees: Mapping[str, str]) -> bool:
+    """Whether ``callee`` lives in a module the function imports as it runs (listed
+    among ``callees`` as :data:`MAY_RUN` + its name): its functions are callees only in
+    a run that starts with the module loaded, which depends on what ran before."""
+    return any(
+        is_may_run(name) and callee.startswith(name[len(MAY_RUN) :] + ".") for name in callees
+    )
+
+
+def _unique(found: list[tuple[str, ModuleFile]]) -> list[tuple[str, ModuleFile]]:
+    return list(dict(found).items())
 
 
 def _absolute(name: str, package: Any) -> str | None:
     """``name`` made absolute (a relative one against ``package``); None when it cannot
-    be (import_module would raise)."""
-    if not name.startswith("."):
-        return name or None
-    try:
-        return importlib.util.resolve_name(name, package)
-    except (ImportError, ValueError, TypeError, AttributeError):
-        return None
+    be (import_module would raise) or names no module (``pkg..models``)."""
+    if name.startswith("."):
+        try:
+            name = importlib.util.resolve_name(name, package)
+        except (ImportError, ValueError, TypeError, AttributeError):
+            return None
+    return name if name and all(name.split(".")) else None
 
 
-def _not_loaded(name: str) -> list[tuple[str, ModuleFile]]:
-    """``[(name, its file)]`` for a module of the program's own that is not loaded."""
-    if not name or name in sys.modules or "*" in name:
+def _own(name: str) -> list[tuple[str, ModuleFile]]:
+    """``[(name, its file)]`` for a module of the program's own; ``[]`` for a library's
+    or a name no file holds."""
+    if "/" in name or os.sep in name:  # import_module("a/b") imports nothing
         return []
+    loaded = sys.modules.get(name)
+    if isinstance(loaded, types.ModuleType):
+        filename = getattr(loaded, "__file__", None)
+        if not isinstance(filename, str) or not is_user_path(filename):
+            return []
+        counted = module_file(filename, loaded)
+        return [(name, counted)] if counted is not None else []
     parent, _, stem = name.rpartition(".")
-    for module, filename in _modules_under(parent, stem) if parent else _top_level(stem):
-        counted = module_file(filename) if module == name else None
-        if counted is not None:
-            return [(name, counted)]
+    folders = _package_folders(parent) if parent else _search_path()
+    for folder in folders:
+        for filename in (
+            os.path.join(folder, stem + ".py"),
+            os.path.join(folder, stem, "__init__.py"),
+        ):
+            if _regular(filename):
+                counted = module_file(filename) if is_user_path(filename) else None
+                return [(name, counted)] if counted is not None else []
     return []
+
+
+def _regular(filename: str) -> bool:
+    """A regular file (a FIFO named ``x.py`` would block the read)."""
+    try:
+        return stat.S_ISREG(os.stat(filename).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def _package_text(node: ast.expr | None, home: Mapping[str, Any]) -> str | None:
@@ -145,15 +187,45 @@ def _written_start(node: ast.expr) -> str:
         if isinstance(left, ast.Constant) and isinstance(left.value, str):
             return left.value.split("%")[0] if isinstance(node.op, ast.Mod) else left.value
         return ""
-    if (  # "models.{}".format(name)
+    text = _format_text(node)
+    return text.split("{")[0] if text is not None else ""
+
+
+def _written_end(node: ast.expr) -> str:
+    """The text a computed module name ends with, as written after its last computed
+    part ('' if none): ``.network`` of ``f"models.{name}.network"``."""
+    if isinstance(node, ast.JoinedStr):
+        last = node.values[-1] if len(node.values) > 1 else None
+        written = isinstance(last, ast.Constant) and isinstance(last.value, str)
+        return last.value if written else ""  # type: ignore[union-attr]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _text(node.right)  # name + ".network": the rightmost operand
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        pattern = _text(node.left)
+        return pattern.rsplit("%s", 1)[-1] if "%s" in pattern else ""
+    text = _format_text(node)
+    return text.rsplit("}", 1)[-1] if text is not None and "}" in text else ""
+
+
+def _text(node: ast.expr) -> str:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else ""
+
+
+def _format_text(node: ast.expr) -> str | None:
+    """The written text of ``"models.{}".format(name)``."""
+    if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
         and node.func.attr == "format"
         and isinstance(node.func.value, ast.Constant)
         and isinstance(node.func.value.value, str)
     ):
-        return node.func.value.value.split("{")[0]
-    return ""
+        return node.func.value.value
+    return None
+
+
+def _search_path() -> list[str]:
+    return [p or os.getcwd() for p in sys.path if isinstance(p, str)]
 
 
 def _package_folders(package: str) -> list[str]:
@@ -172,44 +244,27 @@ def _package_folders(package: str) -> list[str]:
             break
     else:
         depth = 0
-        folders = [p or os.getcwd() for p in sys.path if isinstance(p, str)]
+        folders = _search_path()
     for part in parts[depth:]:
         folders = [os.path.join(folder, part) for folder in folders]
     return [folder for folder in dict.fromkeys(folders) if os.path.isdir(folder)]
 
 
-def _top_level(name: str) -> list[tuple[str, str]]:
-    """``[(name, file)]`` of a top-level module of the program's own, found on sys.path."""
-    for folder in [p or os.getcwd() for p in sys.path if isinstance(p, str)]:
-        for filename in (
-            os.path.join(folder, name + ".py"),
-            os.path.join(folder, name, "__init__.py"),
-        ):
-            if os.path.isfile(filename):
-                return [(name, filename)] if is_user_path(filename) else []
-    return []
-
-
-def _modules_under(package: str, stem: str) -> list[tuple[str, str]]:
-    """``[(module name, file)]`` of the program's own direct modules of ``package`` whose
-    names begin with ``stem``, at most :data:`CANDIDATES_KEPT` (a warning says so)."""
-    found: dict[str, str] = {}
+def _modules_under(package: str, stem: str) -> list[str]:
+    """The names of ``package``'s direct modules and subpackages whose names begin with
+    ``stem`` (at most :data:`CANDIDATES_KEPT`, first by name; a warning says so)."""
+    found: set[str] = set()
     for folder in _package_folders(package):
         try:
-            entries = sorted(os.listdir(folder))
+            entries = os.listdir(folder)
         except OSError:
             continue
         for entry in entries:
             name = entry.removesuffix(".py")
-            path = os.path.join(folder, entry)
-            if entry.endswith(".py") and name != "__init__":
-                filename = path
-            elif "." not in entry and os.path.isfile(os.path.join(path, "__init__.py")):
-                filename = os.path.join(path, "__init__.py")
-            else:
+            if name == "__init__" or "." in name or not name.startswith(stem) or not name:
                 continue
-            if name.isidentifier() and name.startswith(stem) and is_user_path(filename):
-                found.setdefault(f"{package}.{name}", filename)
+            if entry.endswith(".py") or os.path.isfile(os.path.join(folder, entry, "__init__.py")):
+                found.add(f"{package}.{name}")
     if len(found) > CANDIDATES_KEPT:
         warnings.warn(
             f"{package} has {len(found)} modules a computed import_module name may pick; "
@@ -218,22 +273,54 @@ def _modules_under(package: str, stem: str) -> list[tuple[str, str]]:
             AtoWarning,
             stacklevel=2,
         )
-    return sorted(found.items())[:CANDIDATES_KEPT]
+    return sorted(found)[:CANDIDATES_KEPT]
 
 
-def module_file(filename: str) -> ModuleFile | None:
+# A loaded module's file as first read while it was loaded, with the spec it was loaded
+# by (importlib.reload gives it a new one): what runs is that, not a later edit on disk.
+_pinned: dict[str, tuple[object, ModuleFile]] = {}
+
+
+def module_file(filename: str, loaded: types.ModuleType | None = None) -> ModuleFile | None:
+    """``filename`` as code (None when it cannot be read); ``loaded``: the module it was
+    loaded as, whose text is kept from the first read."""
+    spec = getattr(loaded, "__spec__", None) if loaded is not None else None
+    pinned = _pinned.get(filename)
+    if loaded is not None and pinned is not None and pinned[0] is spec:
+        return pinned[1]
     try:
-        stat = os.stat(filename)
-    except OSError:
+        found = os.stat(filename)
+    except (OSError, ValueError):
         return None
-    return _read(filename, stat.st_mtime_ns, stat.st_size)
+    if not stat.S_ISREG(found.st_mode):
+        return None
+    counted = _read(filename, found.st_mtime_ns, found.st_size)
+    if loaded is not None and counted is not None:
+        _pinned[filename] = (spec, counted)
+    return counted
 
 
-@functools.lru_cache(maxsize=4096)
+def forget_read_files() -> None:
+    """Forget every file read (tests start afresh)."""
+    _pinned.clear()
+    _read.cache_clear()
+
+
+@functools.lru_cache(maxsize=1024)
 def _read(filename: str, stamp: int, size: int) -> ModuleFile | None:
     """``stamp`` and ``size`` make an edited file read again."""
     from ato.canonical import canonical_statements
 
+    if size > _PARSED_LIMIT:  # generated tables: hashed as bytes, never held whole
+        digest = hashlib.sha256()
+        try:
+            with open(filename, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError:
+            return None
+        shown = f"# {filename}: {size:,} bytes, too big to show\n"
+        return ModuleFile("module:" + digest.hexdigest(), shown)
     try:
         with tokenize.open(filename) as handle:  # a BOM or a coding cookie, as Python reads
             text = handle.read()
@@ -243,6 +330,6 @@ def _read(filename: str, stamp: int, size: int) -> ModuleFile | None:
         canonical = canonical_statements(ast.parse(text).body)[0]
     except Exception:  # unparsable (it would fail to import): counted by its text
         canonical = "text:" + text
-    digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    digest_text = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
     shown = text if len(text) <= _TEXT_KEPT else text[:_TEXT_KEPT] + "\n..."
-    return ModuleFile("module:" + digest, shown)
+    return ModuleFile("module:" + digest_text, shown)

@@ -88,10 +88,19 @@ class Fingerprint:
 
 def combined_fingerprint(own: str, callees: dict[str, str] | None) -> str:
     """The hash of a function together with its callees; its own hash when it has none
-    (so functions that call no user code compare exactly as before). Modules it only may
-    import by a computed name (``?models.big``, see :mod:`ato.computed_imports`) are
-    left out: picking another one is a config change, not a code change."""
-    counted = {k: v for k, v in (callees or {}).items() if not k.startswith("?")}
+    (so functions that call no user code compare exactly as before). Modules it imports
+    as it runs (``?models.big``, see :mod:`ato.computed_imports`) are left out, and so
+    are their functions: picking another model is a config change, and whether such a
+    module is loaded when a run starts depends on what ran before in its process."""
+    counted = callees or {}
+    if any(name.startswith("?") for name in counted):
+        from ato.computed_imports import is_may_run, loaded_elsewhere
+
+        counted = {
+            k: v
+            for k, v in counted.items()
+            if not is_may_run(k) and not loaded_elsewhere(k, counted)
+        }
     if not counted:
         return own
     digest = hashlib.sha256(own.encode())

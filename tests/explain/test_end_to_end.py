@@ -466,10 +466,10 @@ def test_an_edit_to_a_module_the_run_imports_as_it_runs_is_named(tmp_path, endin
     ((callee),) = change["callees"]
     assert (callee["trace_id"], callee["may_run"]) == ("models.small", True)
     assert "+    return x * 2.5" in callee["diff"]
-    assert (
-        "may run changed code of a module it imports as it runs (`models.small`)"
-        in (report["verdict"])
+    assert "A module imported as it runs differs (a cause if the run imported it): " in (
+        report["verdict"]
     )
+    assert "`models.small` (by `train_step`)" in report["verdict"]
     text = ato(tmp_path, "explain", "1", "2").stdout
     assert "may import models.small as it runs: changed" in text
 
@@ -495,3 +495,38 @@ def test_choosing_another_module_to_import_is_a_config_change_not_a_code_change(
     run(tmp_path)
     report = explain(tmp_path, "3", "5")
     assert report["code"] == [] and report["config"] == [], report["verdict"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "from models import small\n    return small.build(x)",
+        "import models.small\n    return models.small.build(x)",
+        'return importlib.import_module("models.small").build(x)',
+    ],
+)
+def test_a_module_imported_in_the_body_reads_the_same_in_a_fresh_process_and_a_sweep(
+    tmp_path, body
+):
+    """Run 1 starts with models.small not loaded; runs 2 and 3, in one process, start
+    with it loaded by the run before. The same code throughout (it read "now calls
+    models.small.build"); an edit to the file during the sweep does not run (the module
+    is loaded already) and is not reported either."""
+    _lazy_program(tmp_path, body)
+    run(tmp_path)
+    sweep = LAZY_IMPORT.replace(
+        "main()\n",
+        "import pathlib, sys\nmain()\nmain()\n"
+        "pathlib.Path('models/small.py').write_text('def build(x):\\n    return -x\\n')\n"
+        "main()\n",
+    )
+    (tmp_path / "train.py").write_text(sweep.replace("BODY", body))
+    run(tmp_path)
+    for first, second in (("1", "2"), ("1", "3"), ("2", "3"), ("3", "4")):
+        report = explain(tmp_path, first, second)
+        assert report["code"] == [], (first, second, report["verdict"])
+        assert report["verdict"].startswith("Same code and environment. Same config."), (
+            first,
+            second,
+            report["verdict"],
+        )

@@ -75,7 +75,8 @@ def render(report: Comparison, out: Output, incidental: bool = False) -> None:
             out.line(f"{change.trace_id}{was}: {change.change}")
             if change.diff:
                 out.code(change.diff)
-            for callee in change.callees:
+            # what it certainly calls first; modules it imports as it runs after
+            for callee in sorted(change.callees, key=lambda callee: callee.may_run):
                 state = (
                     "added"
                     if callee.before is None

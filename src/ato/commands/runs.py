@@ -172,7 +172,7 @@ def show(finder: Any, args: argparse.Namespace, out: Output) -> int:
     if fingerprints or runtime:
         out.line()
         rows = [
-            [fp["trace_id"], fp["fingerprint"][:12], len(fp.get("callees") or {}), ""]
+            [fp["trace_id"], fp["fingerprint"][:12], _callee_count(fp.get("callees")), ""]
             for fp in fingerprints
         ]
         rows += [[name, "", "", count] for name, count in runtime.items()]
@@ -255,3 +255,11 @@ def traces(finder: Any, args: argparse.Namespace, out: Output) -> int:
     columns += [f"best {args.metric}" if args.metric else "best", "what changed"]
     out.table(columns, rows, title=f"Versions of {args.trace_id} in {args.project}")
     return 0
+
+
+def _callee_count(callees: dict[str, str] | None) -> str:
+    """The functions and values it calls and reads, and apart the modules it imports as
+    it runs (``?models.small``)."""
+    imported = sum(1 for name in callees or {} if name.startswith("?"))
+    count = len(callees or {}) - imported
+    return f"{count} (+{imported} imported as it runs)" if imported else str(count)

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
-from ato.computed_imports import MAY_RUN, is_may_run
+from ato.computed_imports import MAY_RUN, is_may_run, loaded_elsewhere
 from ato.errors import AtoError
 from ato.explain.facts import Reader, RunFacts, describe_source, flatten
 from ato.structure import structural_items, type_name
@@ -212,6 +212,10 @@ def _entry_point_moved(a: str, b: str) -> bool:
     )
 
 
+def _short(fingerprint: str) -> str:
+    return fingerprint.split(":", 1)[-1][:8]  # value:..., module:...: the hash's start
+
+
 def _unified(reader: Reader | None, before: str | None, after: str | None, name: str) -> str | None:
     if reader is None or before is None or after is None:
         return None
@@ -223,8 +227,8 @@ def _unified(reader: Reader | None, before: str | None, after: str | None, name:
         # would glue its last line to the next one in the diff.
         [line + "\n" for line in old.splitlines()],
         [line + "\n" for line in new.splitlines()],
-        f"{name} ({before.removeprefix('value:')[:8]})",
-        f"{name} ({after.removeprefix('value:')[:8]})",
+        f"{name} ({_short(before)})",
+        f"{name} ({_short(after)})",
     )
     return "".join(lines) or None
 
@@ -247,11 +251,19 @@ def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list
         was = old_id if old_id != new_id else None
         pairs = _paired(old.callees, new.callees)
         callees = []
+        loaded_in_one = False
         for before, after in pairs:
             old_fp = old.callees.get(before) if before is not None else None
             new_fp = new.callees.get(after) if after is not None else None
             name = after if after is not None else before
             assert name is not None
+            if (before is None or after is None) and (
+                loaded_elsewhere(name, old.callees) or loaded_elsewhere(name, new.callees)
+            ):
+                # in a module the function imports as it runs, loaded when one run
+                # started (an earlier run in its process imported it): no code change
+                loaded_in_one = True
+                continue
             if is_may_run(name):
                 # Seen by one run only: the other ran another module, or the file is new
                 # or gone; neither is a code change. Seen by both and different: may be.
@@ -264,7 +276,7 @@ def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list
                     CalleeChange(name, old_fp, new_fp, _unified(reader, old_fp, new_fp, name))
                 )
         # Callees found under other names only (another entry point): the same code.
-        names_moved = any(
+        names_moved = loaded_in_one or any(
             before != after and not is_may_run(str(before or after)) for before, after in pairs
         )
         if old.own != new.own:

@@ -161,11 +161,18 @@ def _unfinished(run: RunFacts) -> str:
 def _code_and_environment(report: Comparison) -> str:
     material = [change for change in report.environment if change.material]
     code_words = []
+    imported: dict[str, list[str]] = {}  # module imported as it runs -> by which functions
     for change in report.code:
         name = f"`{change.trace_id}`" + (f" (was `{change.was}`)" if change.was else "")
         if change.change == "renamed":
             continue  # the same code under another name: no cause
-        read = _what_it_reads(change.callees)
+        for callee in change.callees:
+            if callee.may_run:
+                imported.setdefault(callee.trace_id, []).append(name)
+        certain = [callee for callee in change.callees if not callee.may_run]
+        if change.change == "callee changed" and not certain:
+            continue  # only a module it imports as it runs: said apart, below
+        read = _what_it_reads(certain)
         if change.change == "changed":
             code_words.append(f"{name} changed" + (f", and {read}" if read else ""))
         elif change.change == "callee changed":
@@ -174,15 +181,23 @@ def _code_and_environment(report: Comparison) -> str:
             run = report.after if change.change == "added" else report.before
             code_words.append(f"`{change.trace_id}` traced only in {run.label}")
     environment_words = [str(change) for change in material]
+    # Which of them the run imported is not recorded: a possible cause, never the lead.
+    maybe = (
+        " A module imported as it runs differs (a cause if the run imported it): "
+        + _listing([f"`{module}` (by {', '.join(by)})" for module, by in imported.items()])
+        + "."
+        if imported
+        else ""
+    )
     if not code_words and not environment_words:
-        return _SAME if report.environment_known else _ENVIRONMENT_UNKNOWN
+        return (_SAME if report.environment_known else _ENVIRONMENT_UNKNOWN) + maybe
     parts = []
     parts.append(f"Code differs: {_listing(code_words)}." if code_words else "Same code.")
     if environment_words:
         parts.append(f"Environment differs: {_listing(environment_words)}.")
     elif report.environment_known:
         parts.append("Same environment.")
-    return " ".join(parts)
+    return " ".join(parts) + maybe
 
 
 def is_value(callee: Any) -> bool:
@@ -192,8 +207,7 @@ def is_value(callee: Any) -> bool:
 
 def _what_it_reads(callees: list[Any]) -> str:
     """'calls changed code (`f`)', 'reads changed values (`SCALE`)', 'no longer reads
-    (`EPS`)', 'now calls (`g`)', 'may run changed code of a module it imports as it runs
-    (`models.big`)': what changed among what a function calls and reads."""
+    (`EPS`)', 'now calls (`g`)': what changed among what a function calls and reads."""
     phrases = {
         (False, "changed"): "calls changed code",
         (False, "removed"): "no longer calls",
@@ -202,13 +216,11 @@ def _what_it_reads(callees: list[Any]) -> str:
         (True, "removed"): "no longer reads",
         (True, "added"): "now reads",
     }
-    may_run = "may run changed code of a module it imports as it runs"
     grouped: dict[str, list[str]] = {}
     for callee in callees:
         how = "added" if callee.before is None else "removed" if callee.after is None else "changed"
-        phrase = may_run if getattr(callee, "may_run", False) else phrases[(is_value(callee), how)]
-        grouped.setdefault(phrase, []).append(f"`{callee.trace_id}`")
-    order = [*phrases.values(), may_run]  # code before values, changed before removed or added
+        grouped.setdefault(phrases[(is_value(callee), how)], []).append(f"`{callee.trace_id}`")
+    order = list(phrases.values())  # code before values, changed before removed or added
     ranked = sorted(grouped.items(), key=lambda item: order.index(item[0]))
     return " and ".join(f"{phrase} ({', '.join(names)})" for phrase, names in ranked)
 

@@ -8,6 +8,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ato.computed_imports import is_may_run, loaded_elsewhere
+
 if TYPE_CHECKING:
     from ato.tracking.reading import Schema
     from ato.tracking.runs import FingerprintRecord, Run
@@ -55,8 +57,9 @@ def _change(before: FingerprintRecord | None, after: FingerprintRecord) -> str |
         name
         for name in old.keys() | new.keys()
         if old.get(name) != new.get(name)
-        # a module that may be imported by a computed name: only an edit to it counts
-        and not (name.startswith("?") and (name not in old or name not in new))
+        and not is_may_run(name)  # apart from the combined fingerprint: no version
+        and not loaded_elsewhere(name, old)
+        and not loaded_elsewhere(name, new)
     )
     return "calls " + ", ".join(changed) if changed else None
 
