@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from ato.computed_imports import forget_read_files
 
 DATA = Path(__file__).parent / "data"
 
@@ -48,3 +51,23 @@ def postgres_server():
         pytest.skip(f"PostgreSQL not available: {reason}")
     with PostgresServer() as server:
         yield server
+
+
+@pytest.fixture
+def program(tmp_path, monkeypatch):
+    """A folder on sys.path holding package ``zoo`` with models ``small``, ``big`` and a
+    subpackage ``deep`` (modules a function imports as it runs); forgotten after."""
+    zoo = tmp_path / "zoo"
+    (zoo / "models" / "deep").mkdir(parents=True)
+    (zoo / "__init__.py").write_text("")
+    (zoo / "models" / "__init__.py").write_text("")
+    (zoo / "models" / "small.py").write_text("def build(x):\n    return x\n")
+    (zoo / "models" / "big.py").write_text("def build(x):\n    return 3 * x\n")
+    (zoo / "models" / "deep" / "__init__.py").write_text("def build(x):\n    return 0\n")
+    (zoo / "models" / "notes.txt").write_text("not a module")
+    (zoo / "models_old.py").write_text("def build(x):\n    return x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield zoo
+    for name in [m for m in sys.modules if m.split(".")[0] == "zoo"]:
+        del sys.modules[name]
+    forget_read_files()

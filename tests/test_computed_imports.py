@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import importlib
 import os
-import sys
 import warnings
 
 import pytest
@@ -13,28 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ato import computed_imports
-from ato.computed_imports import may_import, module_file
+from ato.computed_imports import may_import
 from ato.errors import AtoWarning
-
-
-@pytest.fixture
-def program(tmp_path, monkeypatch):
-    """A folder on sys.path holding package ``zoo`` with models ``small``, ``big`` and a
-    subpackage ``deep``; forgotten after."""
-    zoo = tmp_path / "zoo"
-    (zoo / "models" / "deep").mkdir(parents=True)
-    (zoo / "__init__.py").write_text("")
-    (zoo / "models" / "__init__.py").write_text("")
-    (zoo / "models" / "small.py").write_text("def build(x):\n    return x\n")
-    (zoo / "models" / "big.py").write_text("def build(x):\n    return 3 * x\n")
-    (zoo / "models" / "deep" / "__init__.py").write_text("def build(x):\n    return 0\n")
-    (zoo / "models" / "notes.txt").write_text("not a module")
-    (zoo / "models_old.py").write_text("def build(x):\n    return x\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    yield zoo
-    for name in [m for m in sys.modules if m.split(".")[0] == "zoo"]:
-        del sys.modules[name]
-    computed_imports.forget_read_files()
 
 
 def _found(code: str, home: dict | None = None) -> list[str]:
@@ -125,41 +104,10 @@ def test_a_loaded_module_counts_by_its_file_as_first_read_while_loaded(program):
     assert reloaded[0][1].fingerprint != first[0][1].fingerprint
 
 
-def test_a_module_counts_by_its_logic_not_its_comments_or_layout(tmp_path):
-    path = tmp_path / "m.py"
-    path.write_text("def build(x):\n    return x * 2\n")
-    first = module_file(str(path))
-    path.write_text("# a note\ndef build( x ):\n\n    return x*2  # same\n")
-    assert module_file(str(path)).fingerprint == first.fingerprint
-    path.write_text("def build(x):\n    return x * 3\n")
-    edited = module_file(str(path))
-    assert edited.fingerprint != first.fingerprint
-    assert "x * 3" in edited.text
-
-
-def test_a_file_that_does_not_parse_counts_by_its_text_and_a_missing_one_not_at_all(tmp_path):
-    path = tmp_path / "broken.py"
-    path.write_text("def build(x:\n")
-    first = module_file(str(path)).fingerprint
-    path.write_text("def build(x:\n    # other\n")
-    assert module_file(str(path)).fingerprint != first
-    assert module_file(str(tmp_path / "missing.py")) is None
-
-
 def test_a_fifo_named_like_a_module_is_skipped_not_read(program):
     os.mkfifo(program / "models" / "pipe.py")
     assert "zoo.models.pipe" not in _found('import_module(f"zoo.models.{name}")')
     assert _found("import zoo.models.pipe") == []
-
-
-def test_a_huge_module_counts_by_its_bytes_without_being_parsed(program, monkeypatch):
-    monkeypatch.setattr(computed_imports, "_PARSED_LIMIT", 100)
-    big = program / "models" / "table.py"
-    big.write_text("TABLE = [\n" + "    1,\n" * 100 + "]\n")
-    first = module_file(str(big))
-    assert first.fingerprint.startswith("module:") and "too big to show" in first.text
-    big.write_text("TABLE = [\n" + "    2,\n" * 100 + "]\n")
-    assert module_file(str(big)).fingerprint != first.fingerprint
 
 
 def test_an_unreadable_package_folder_counts_nothing(program, monkeypatch):
@@ -188,3 +136,12 @@ def test_too_many_modules_keep_a_bounded_number_and_say_so(program, monkeypatch)
 def test_the_written_start_is_read_whatever_its_form(package, stem, form):
     node = ast.parse(form.format(p=package, s=stem), mode="eval").body
     assert computed_imports._written_start(node) == f"{package}.{stem}"
+
+
+def test_a_module_imported_at_the_top_is_settled_and_not_counted_here(program):
+    home = {"__name__": "zoo.train", "__package__": "zoo", "__file__": str(program / "t.py")}
+    (program / "t.py").write_text("import zoo.models.small\nfrom .models import big\n")
+    settled = computed_imports.imported_at_the_top(home)
+    assert {"zoo", "zoo.models", "zoo.models.small", "zoo.models.big", "zoo.train"} <= settled
+    node = ast.parse("from zoo.models import small, big, deep").body[0]
+    assert [name for name, _ in may_import(node, home, settled)] == ["zoo.models.deep"]

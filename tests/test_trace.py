@@ -823,12 +823,20 @@ def test_a_module_imported_by_a_computed_name_is_code_the_function_may_run(tmp_p
     base = fingerprint("a")
     assert set(may_run(base)) == {"small", "big"}
     assert not any("other" in name or "models_old" in name for name in base.callees)
-    assert base.combined == combined_fingerprint(base.value, {})  # not counted there
     edited = fingerprint("b", big="5")
     assert may_run(edited)["big"] != may_run(base)["big"]
     assert may_run(edited)["small"] == may_run(base)["small"]
     commented = fingerprint("c", small="2  # was 3")
     assert may_run(commented) == may_run(base)
+
+
+def test_a_module_imported_as_it_runs_counts_in_the_combined_fingerprint_by_its_file():
+    """Its file counts; what it holds ("?models.small.build") is found only in a run
+    that starts with it loaded, so it does not."""
+    base = combined_fingerprint("own", {"helper": "h", "?models.small": "module:1"})
+    assert combined_fingerprint("own", {"helper": "h", "?models.small": "module:2"}) != base
+    with_loaded = {"helper": "h", "?models.small": "module:1", "?models.small.build": "b"}
+    assert combined_fingerprint("own", with_loaded) == base
 
 
 def test_a_computed_import_name_with_no_package_in_its_written_start_counts_nothing(tmp_path):
@@ -840,3 +848,78 @@ def test_a_computed_import_name_with_no_package_in_its_written_start_counts_noth
     main = main.replace("import unused.models.small\n", "")
     found = _files_step(tmp_path, files, main)
     assert not any(name.startswith("?") for name in found.callees)
+
+
+BODY_IMPORT = """
+{top}
+from ato.scope import Scope
+scope = Scope(name="bi_{tag}")
+
+
+@scope.trace(trace_id="step")
+def step(x):
+    from {package}.helpers import clip
+    from {package}.models import REGISTRY
+    return clip(x) + {package}.models.small.build(x) + len(REGISTRY)
+"""
+
+
+@pytest.mark.parametrize("loaded", [False, True])
+def test_a_helper_imported_only_in_the_body_counts_by_its_file_loaded_or_not(tmp_path, loaded):
+    """from helpers import clip in the body, helpers imported nowhere at the top: loaded
+    when the run starts (an earlier run imported it) or not, the combined fingerprint is
+    the same; what the loaded module holds is marked "?". A module imported at the top
+    (models.small) is followed as always, even beside a body import of its package."""
+
+    def fingerprint(tag, load):
+        package = f"pkgb_{tag}"
+        files = {
+            f"{package}/__init__.py": "",
+            f"{package}/helpers.py": "def clip(x):\n    return min(x, 1.0)\n",
+            f"{package}/models/__init__.py": "REGISTRY = {}\n",
+            f"{package}/models/small.py": "def build(x):\n    return 2 * x\n",
+        }
+        top = f"import {package}.models.small"
+        if load:
+            top += f"\nimport {package}.helpers as _h"
+        main = BODY_IMPORT.format(top=top, package=package, tag=tag)
+        found = _files_step(tmp_path / tag, files, main)
+        return {name.replace(package, "P"): value for name, value in found.callees.items()}
+
+    fresh = fingerprint("a", False)
+    assert "?P.helpers" in fresh and "P.models.small.build" in fresh
+    assert not any(name.startswith("?P.models") for name in fresh)
+    if loaded:  # loaded by the top of the program here: settled, followed as callees
+        again = fingerprint("b", True)
+        assert "P.helpers.clip" in again
+    else:
+        assert not any("clip" in name for name in fresh)
+
+
+def test_what_a_module_loaded_as_it_runs_holds_is_marked_and_left_out_of_the_combined(tmp_path):
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "lazyhelp.py").write_text("def clip(x):\n    return min(x, 1.0)\n")
+    main = """
+from ato.scope import Scope
+scope = Scope(name="lazy_marked")
+
+
+@scope.trace(trace_id="step")
+def step(x):
+    from lazyhelp import clip
+    return clip(x)
+"""
+    sys.path.insert(0, str(folder))
+    try:
+        module = _load(folder / "train.py", main)
+        before = module.scope.fingerprints["step"]
+        module.step(3.0)  # imports lazyhelp, as a first run would
+        after = module.scope.fingerprints["step"]
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop("lazyhelp", None)
+    assert set(before.callees) == {"?lazyhelp"}
+    assert set(after.callees) == {"?lazyhelp", "?lazyhelp.clip"}
+    assert after.callees["?lazyhelp"] == before.callees["?lazyhelp"]
+    assert after.combined == before.combined

@@ -16,7 +16,13 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ato.canonical import analyse, global_names, unwrap
-from ato.computed_imports import MAY_RUN, ModuleFile, may_import
+from ato.computed_imports import (
+    MAY_RUN,
+    ModuleFile,
+    imported_at_the_top,
+    is_own_module,
+    may_import,
+)
 from ato.fingerprint import is_user_class, is_user_function, what_runs
 from ato.globals_code import (
     PLAIN_LIMIT,
@@ -41,59 +47,79 @@ def _callee_name(value: Any, name: str, namespace: Mapping[str, Any]) -> str:
 
 
 def _attribute_reads(
-    func: Any,
-) -> tuple[dict[str, list[tuple[str, ...]]], dict[str, Any], list[tuple[str, ModuleFile]]]:
+    func: Any, as_it_runs: bool = True
+) -> tuple[
+    dict[str, list[tuple[str, ...]]], dict[str, Any], list[tuple[str, ModuleFile]], bool
+]:
     """What ``func``'s source reads through a name: ``{name: [chain, ...]}`` for each
-    ``name.a.b`` (``pkg.ops.clip`` is ``('ops', 'clip')``); and the modules (or what they
+    ``name.a.b`` (``pkg.ops.clip`` is ``('ops', 'clip')``); the modules (or what they
     hold) it imports inside its body, by local name, as already loaded (never imported
-    here); and the modules it may import by a computed name (:mod:`ato.computed_imports`)."""
+    here); the files of the modules it imports as it runs (:mod:`ato.computed_imports`);
+    and whether any of the modules it imports is loaded only as it runs (not by an import
+    at the top of its own module). Those are left out unless ``as_it_runs``."""
     try:
         analysis = analyse(func)
         tree = analysis.node if analysis.node is not None else ast.parse(analysis.source)
     except Exception:  # no source, or none that parses: nothing more to find
-        return {}, {}, []
+        return {}, {}, [], False
     reads = chains([tree])
     imported: dict[str, Any] = {}
+    home = getattr(func, "__globals__", {})
+    settled = imported_at_the_top(home)
+    lazy = False
+
+    def take(name: str, value: Any, module: str) -> None:
+        """Follow ``value``, imported in the body from ``module``, if that module is
+        loaded whatever ran before (imported at the top), or ``as_it_runs``."""
+        nonlocal lazy
+        if module not in settled and is_own_module(module):
+            lazy = True
+            if not as_it_runs:
+                return
+        imported[name] = value
+
     may_run: list[tuple[str, ModuleFile]] = []
     for node in ast.walk(tree):
         held = _looked_up_by_a_computed_name(node)
         if isinstance(held, types.ModuleType):  # getattr(importlib.import_module("m"), n)
-            imported[f"<module {held.__name__}>"] = held
+            take(f"<module {held.__name__}>", held, held.__name__)
             reads.setdefault(f"<module {held.__name__}>", []).append(_ANY)
         elif held is not None and held[0] == _OWN_MODULE:
             # getattr(sys.modules[__name__], name), globals()[name]: its own module's
-            home = sys.modules.get(str(getattr(func, "__globals__", {}).get("__name__")))
-            if home is not None:
-                imported[_OWN_MODULE] = home
+            own = sys.modules.get(str(home.get("__name__")))
+            if own is not None:
+                imported[_OWN_MODULE] = own
                 reads.setdefault(_OWN_MODULE, []).append(_ANY)
         elif held is not None:  # getattr(optim, name), getattr(pkg.optim, name)
             reads.setdefault(held[0], []).append((*held[1], *_ANY))
         loaded = _imported_by_name(node)
         if loaded is not None:  # optim = importlib.import_module("pkg.optim")
-            imported[loaded[0]] = loaded[1]
+            take(loaded[0], loaded[1], loaded[1].__name__)
         written = _read_on_an_imported_module(node)
         if written is not None:  # importlib.import_module("models.small").build(x)
             held, chain = written
-            imported[f"<module {held.__name__}>"] = held
+            take(f"<module {held.__name__}>", held, held.__name__)
             reads.setdefault(f"<module {held.__name__}>", []).append(chain)
-        # import_module(f"models.{name}"), or an import in its body of a module not
-        # loaded yet: code the function may run
-        may_run += may_import(node, getattr(func, "__globals__", {}))
+        # import_module(f"models.{name}"), or an import in its body of a module its
+        # module does not import at the top: code it may run, by the module's file
+        may_run += may_import(node, home, settled)
         if isinstance(node, ast.Import):
             for alias in node.names:
                 bound = alias.asname or alias.name.split(".")[0]
                 module = sys.modules.get(alias.name if alias.asname else bound)
                 if module is not None:
-                    imported[bound] = module
+                    take(bound, module, alias.name)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             source = sys.modules.get(node.module)
             for alias in node.names:
-                found = sys.modules.get(f"{node.module}.{alias.name}")
+                submodule = f"{node.module}.{alias.name}"
+                found = sys.modules.get(submodule)
                 if found is None and source is not None:
                     found = vars(source).get(alias.name)
                 if found is not None and alias.name != "*":
-                    imported[alias.asname or alias.name] = found
-    return reads, imported, may_run
+                    where = submodule if isinstance(found, types.ModuleType) else node.module
+                    take(alias.asname or alias.name, found, where)
+    return reads, imported, may_run, lazy
 
 
 def _imported_by_name(node: ast.AST) -> tuple[str, Any] | None:
@@ -297,12 +323,18 @@ def _is_state(value: Any) -> bool:
     return not isinstance(value, (types.ModuleType, type)) and not callable(value)
 
 
-def callees(func: Any) -> Iterator[tuple[str, Any]]:
+def callees(
+    func: Any, as_it_runs: bool = True, lazy: list[bool] | None = None
+) -> Iterator[tuple[str, Any]]:
     """What runs when ``func`` is called and lives in user code, found transitively, each
     once: the functions, classes, partials and callable instances it names as module
-    globals (directly, through modules, objects or registries); and each module global it
+    globals (directly, through modules, objects or registries); each module global it
     reads that is not a function or class, as a :class:`GlobalValue` (counted by the code
-    that sets it, whose own reads are followed in turn)."""
+    that sets it, whose own reads are followed in turn); and the files of the modules
+    it imports as it runs, as a :class:`~ato.module_files.ModuleFile` under
+    ``MAY_RUN`` + the module's name. What only a module loaded as it runs holds (imported
+    in a body, not at the top of a module) is found when that module is loaded, and left
+    out unless ``as_it_runs``; ``lazy`` gets an item when there is such a module."""
     try:
         stack = [function for _, function in what_runs(func).functions]
     except Exception:
@@ -324,7 +356,9 @@ def callees(func: Any) -> Iterator[tuple[str, Any]]:
                 names = global_names(current)
             except Exception:
                 continue
-            reads, imported, may_run = _attribute_reads(current)
+            reads, imported, may_run, loaded_as_it_runs = _attribute_reads(current, as_it_runs)
+            if loaded_as_it_runs and lazy is not None and not lazy:
+                lazy.append(True)
             for module, file in may_run:
                 if module not in may_run_seen:
                     may_run_seen.add(module)

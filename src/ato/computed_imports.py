@@ -18,45 +18,43 @@ from __future__ import annotations
 
 import ast
 import functools
-import hashlib
 import importlib.util
 import os
 import stat
 import sys
-import tokenize
 import types
 import warnings
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from ato.errors import AtoWarning
 from ato.module_code import is_user_path
+from ato.module_files import ModuleFile, forget_versions, module_file
 
-__all__ = ["MAY_RUN", "ModuleFile", "forget_read_files", "is_may_run", "may_import"]
+__all__ = [
+    "MAY_RUN",
+    "ModuleFile",
+    "forget_read_files",
+    "imported_at_the_top",
+    "is_may_run",
+    "is_own_module",
+    "may_import",
+]
 
 MAY_RUN = "?"  # marks a callee name: a module the function imports as it runs
 CANDIDATES_KEPT = 500  # per call site; each file is read once per version
-_PARSED_LIMIT = 2_000_000  # bytes: a bigger file counts by its bytes, unparsed
-_TEXT_KEPT = 100_000  # characters of a module's text kept for a diff
 
 
 def is_may_run(name: str) -> bool:
     return name.startswith(MAY_RUN)
 
 
-class ModuleFile:
-    """A module's file as code a function may run: ``fingerprint`` ('module:' + hex of
-    its canonical text) and ``text`` (what a diff shows)."""
-
-    __slots__ = ("fingerprint", "text")
-
-    def __init__(self, fingerprint: str, text: str) -> None:
-        self.fingerprint, self.text = fingerprint, text
-
-
-def may_import(node: ast.AST, home: Mapping[str, Any]) -> list[tuple[str, ModuleFile]]:
+def may_import(
+    node: ast.AST, home: Mapping[str, Any], settled: Collection[str] = ()
+) -> list[tuple[str, ModuleFile]]:
     """``[(module name, its file)]`` of the program's modules ``node`` (in a function's
-    body; ``home`` is the function's globals) imports as it runs:
+    body; ``home`` is the function's globals) imports as it runs, but for those in
+    ``settled`` (imported at the top of its module, so loaded whatever ran before):
 
     - ``import_module(name)`` (or ``importlib.import_module``) with a name computed after
       a written start: ``f"models.{name}"``, ``"models." + name``,
@@ -66,18 +64,28 @@ def may_import(node: ast.AST, home: Mapping[str, Any]) -> list[tuple[str, Module
       modules and subpackages whose names fit count, narrowed by what is written after
       the computed part (``f"models.{name}.network"``: each one's ``network``).
     - ``import models.small``, ``from models import small``,
-      ``import_module("models.small")``: loaded or not (a loaded one is followed as a
-      callee too; see :func:`loaded_elsewhere`).
+      ``import_module("models.small")``: loaded or not when a run starts (a loaded
+      one's functions are followed as callees too, see :func:`ato.callees.callees`).
     """
     if isinstance(node, ast.Import):
-        return _unique([found for alias in node.names for found in _own(alias.name)])
+        return _unique(
+            [
+                found
+                for alias in node.names
+                if alias.name not in settled
+                for found in _own(alias.name)
+            ]
+        )
     if isinstance(node, ast.ImportFrom):
         source = _absolute("." * node.level + (node.module or ""), home.get("__package__"))
         if source is None:
             return []
         found = []
         for alias in node.names:
-            found += _own(f"{source}.{alias.name}") or _own(source)
+            if f"{source}.{alias.name}" not in settled:
+                found += _own(f"{source}.{alias.name}") or (
+                    _own(source) if source not in settled else []
+                )
         return _unique(found)
     if not (isinstance(node, ast.Call) and len(node.args) <= 2):
         return []
@@ -93,7 +101,7 @@ def may_import(node: ast.AST, home: Mapping[str, Any]) -> list[tuple[str, Module
         return []
     if isinstance(name, ast.Constant) and isinstance(name.value, str):
         whole = _absolute(name.value, anchor)
-        return _own(whole) if whole is not None else []
+        return _own(whole) if whole is not None and whole not in settled else []
     start, end = _written_start(name), _written_end(name)
     absolute = _absolute(start + "_", anchor)  # "_": a relative start may end in "."
     if absolute is None or "." not in absolute:
@@ -108,13 +116,51 @@ def may_import(node: ast.AST, home: Mapping[str, Any]) -> list[tuple[str, Module
     return _unique(found)
 
 
-def loaded_elsewhere(callee: str, callees: Mapping[str, str]) -> bool:
-    """Whether ``callee`` lives in a module the function imports as it runs (listed
-    among ``callees`` as :data:`MAY_RUN` + its name): its functions are callees only in
-    a run that starts with the module loaded, which depends on what ran before."""
-    return any(
-        is_may_run(name) and callee.startswith(name[len(MAY_RUN) :] + ".") for name in callees
-    )
+def imported_at_the_top(home: Mapping[str, Any]) -> frozenset[str]:
+    """The modules loaded whenever the module whose globals are ``home`` is: itself, its
+    packages, and what its top level imports (``import a.b`` loads ``a`` and ``a.b``)."""
+    name, filename = home.get("__name__"), home.get("__file__")
+    package = home.get("__package__")
+    found = _with_packages(name) if isinstance(name, str) else frozenset()
+    if not isinstance(filename, str):
+        return found
+    try:
+        stamp = os.stat(filename).st_mtime_ns
+    except (OSError, ValueError):
+        return found
+    return found | _top_imports(filename, stamp, package if isinstance(package, str) else None)
+
+
+def is_own_module(name: str) -> bool:
+    """A loaded module of the program's own (not of a library)."""
+    filename = getattr(sys.modules.get(name), "__file__", None)
+    return isinstance(filename, str) and is_user_path(filename)
+
+
+def _with_packages(name: str) -> frozenset[str]:
+    parts = name.split(".")
+    return frozenset(".".join(parts[: i + 1]) for i in range(len(parts)))
+
+
+@functools.lru_cache(maxsize=256)
+def _top_imports(filename: str, stamp: int, package: str | None) -> frozenset[str]:
+    """``stamp``: the file's mtime, so that an edited file is read again."""
+    from ato.module_code import code_of_file, top_level
+
+    code = code_of_file(filename)
+    if code is None:
+        return frozenset()
+    found: set[str] = set()
+    for node in top_level(code.tree.body):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                found |= _with_packages(alias.name)
+        elif isinstance(node, ast.ImportFrom):
+            source = _absolute("." * node.level + (node.module or ""), package)
+            if source is not None:
+                found |= _with_packages(source)
+                found |= {f"{source}.{alias.name}" for alias in node.names}
+    return frozenset(found)
 
 
 def _unique(found: list[tuple[str, ModuleFile]]) -> list[tuple[str, ModuleFile]]:
@@ -276,60 +322,7 @@ def _modules_under(package: str, stem: str) -> list[str]:
     return sorted(found)[:CANDIDATES_KEPT]
 
 
-# A loaded module's file as first read while it was loaded, with the spec it was loaded
-# by (importlib.reload gives it a new one): what runs is that, not a later edit on disk.
-_pinned: dict[str, tuple[object, ModuleFile]] = {}
-
-
-def module_file(filename: str, loaded: types.ModuleType | None = None) -> ModuleFile | None:
-    """``filename`` as code (None when it cannot be read); ``loaded``: the module it was
-    loaded as, whose text is kept from the first read."""
-    spec = getattr(loaded, "__spec__", None) if loaded is not None else None
-    pinned = _pinned.get(filename)
-    if loaded is not None and pinned is not None and pinned[0] is spec:
-        return pinned[1]
-    try:
-        found = os.stat(filename)
-    except (OSError, ValueError):
-        return None
-    if not stat.S_ISREG(found.st_mode):
-        return None
-    counted = _read(filename, found.st_mtime_ns, found.st_size)
-    if loaded is not None and counted is not None:
-        _pinned[filename] = (spec, counted)
-    return counted
-
-
 def forget_read_files() -> None:
-    """Forget every file read (tests start afresh)."""
-    _pinned.clear()
-    _read.cache_clear()
-
-
-@functools.lru_cache(maxsize=1024)
-def _read(filename: str, stamp: int, size: int) -> ModuleFile | None:
-    """``stamp`` and ``size`` make an edited file read again."""
-    from ato.canonical import canonical_statements
-
-    if size > _PARSED_LIMIT:  # generated tables: hashed as bytes, never held whole
-        digest = hashlib.sha256()
-        try:
-            with open(filename, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-        except OSError:
-            return None
-        shown = f"# {filename}: {size:,} bytes, too big to show\n"
-        return ModuleFile("module:" + digest.hexdigest(), shown)
-    try:
-        with tokenize.open(filename) as handle:  # a BOM or a coding cookie, as Python reads
-            text = handle.read()
-    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
-        return None
-    try:
-        canonical = canonical_statements(ast.parse(text).body)[0]
-    except Exception:  # unparsable (it would fail to import): counted by its text
-        canonical = "text:" + text
-    digest_text = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
-    shown = text if len(text) <= _TEXT_KEPT else text[:_TEXT_KEPT] + "\n..."
-    return ModuleFile("module:" + digest_text, shown)
+    """Forget every file read and every module's top-level imports (tests start afresh)."""
+    forget_versions()
+    _top_imports.cache_clear()

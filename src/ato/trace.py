@@ -88,19 +88,15 @@ class Fingerprint:
 
 def combined_fingerprint(own: str, callees: dict[str, str] | None) -> str:
     """The hash of a function together with its callees; its own hash when it has none
-    (so functions that call no user code compare exactly as before). Modules it imports
-    as it runs (``?models.big``, see :mod:`ato.computed_imports`) are left out, and so
-    are their functions: picking another model is a config change, and whether such a
-    module is loaded when a run starts depends on what ran before in its process."""
-    counted = callees or {}
-    if any(name.startswith("?") for name in counted):
-        from ato.computed_imports import is_may_run, loaded_elsewhere
-
-        counted = {
-            k: v
-            for k, v in counted.items()
-            if not is_may_run(k) and not loaded_elsewhere(k, counted)
-        }
+    (so functions that call no user code compare exactly as before). The modules it
+    imports as it runs count by their files (``?models.small``: ``module:...``, see
+    :mod:`ato.computed_imports`); what such a module holds (``?models.small.build``) is
+    left out: it is found only in a run that starts with the module loaded, which
+    depends on what ran before in its process."""
+    # A module's file counts; what it holds is found only when it is loaded ("?name").
+    counted = {
+        k: v for k, v in (callees or {}).items() if not k.startswith("?") or v.startswith("module:")
+    }
     if not counted:
         return own
     digest = hashlib.sha256(own.encode())
@@ -162,13 +158,20 @@ class _Traced:
 
     def resolve(self, kind: str = "static") -> Fingerprint:
         from ato.callees import callees
-        from ato.computed_imports import ModuleFile
         from ato.fingerprint import fingerprint_function, function_source
         from ato.globals_code import GlobalValue
+        from ato.module_files import ModuleFile
 
         called: dict[str, str] = {}
         sources: dict[str, str] = {}
-        for name, fn in callees(self.func):
+        lazy: list[bool] = []
+        found = list(callees(self.func, lazy=lazy))
+        # What only a module loaded as it runs holds is marked "?": found in a run that
+        # starts with the module loaded (by an earlier run in the process), not in others.
+        settled = {name for name, _ in callees(self.func, as_it_runs=False)} if lazy else None
+        for name, fn in found:
+            if settled is not None and name not in settled and not name.startswith("?"):
+                name = "?" + name
             # plain data it reads (SCALE = 2); a module it may import by a computed name
             if isinstance(fn, (GlobalValue, ModuleFile)):
                 called[name] = fn.fingerprint

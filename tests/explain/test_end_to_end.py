@@ -462,14 +462,14 @@ def test_an_edit_to_a_module_the_run_imports_as_it_runs_is_named(tmp_path, endin
         assert result.returncode == (-9 if args else 0), result.stderr
     report = explain(tmp_path)
     (change,) = report["code"]
-    assert change["change"] == "callee changed"
+    assert change["change"] == "may run changed"
     ((callee),) = change["callees"]
     assert (callee["trace_id"], callee["may_run"]) == ("models.small", True)
     assert "+    return x * 2.5" in callee["diff"]
-    assert "A module imported as it runs differs (a cause if the run imported it): " in (
-        report["verdict"]
-    )
-    assert "`models.small` (by `train_step`)" in report["verdict"]
+    assert (
+        "Same code and environment, apart from 1 module imported as it runs, a cause if "
+        "the run imported it: `models.small` (by `train_step`). Same config." in report["verdict"]
+    ), report["verdict"]
     text = ato(tmp_path, "explain", "1", "2").stdout
     assert "may import models.small as it runs: changed" in text
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
-from ato.computed_imports import MAY_RUN, is_may_run, loaded_elsewhere
+from ato.computed_imports import MAY_RUN, is_may_run
 from ato.errors import AtoError
 from ato.explain.facts import Reader, RunFacts, describe_source, flatten
 from ato.structure import structural_items, type_name
@@ -159,8 +159,10 @@ class CalleeChange(_Record):
 @dataclass(frozen=True)
 class CodeChange(_Record):
     """A traced function that differs: 'changed' (its own logic), 'callee changed' (only
-    functions it calls), 'added' or 'removed' (traced in one run only), or 'renamed' (the
-    same code under another name: ``was``, its name in the first run; not a cause)."""
+    functions it calls), 'may run changed' (only modules it imports as it runs, which it
+    may not have imported), 'added' or 'removed' (traced in one run only), or 'renamed'
+    (the same code under another name: ``was``, its name in the first run; not a
+    cause)."""
 
     trace_id: str
     change: str
@@ -257,17 +259,15 @@ def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list
             new_fp = new.callees.get(after) if after is not None else None
             name = after if after is not None else before
             assert name is not None
-            if (before is None or after is None) and (
-                loaded_elsewhere(name, old.callees) or loaded_elsewhere(name, new.callees)
-            ):
-                # in a module the function imports as it runs, loaded when one run
-                # started (an earlier run in its process imported it): no code change
+            if is_may_run(name) and (before is None or after is None):
+                # What a module imported as it runs holds, seen by one run only (it
+                # started with the module loaded by an earlier run in its process), or
+                # a module file one run's package did not have: no code change.
                 loaded_in_one = True
                 continue
             if is_may_run(name):
-                # Seen by one run only: the other ran another module, or the file is new
-                # or gone; neither is a code change. Seen by both and different: may be.
-                if old_fp is not None and new_fp is not None and old_fp != new_fp:
+                # seen by both and different: a cause if the run imported that module
+                if old_fp != new_fp:
                     module = name.removeprefix(MAY_RUN)
                     diff = _unified(reader, old_fp, new_fp, module)
                     callees.append(CalleeChange(module, old_fp, new_fp, diff, may_run=True))
@@ -283,8 +283,10 @@ def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list
             diff = _unified(reader, old.own, new.own, new_id)
             changes.append(CodeChange(new_id, "changed", old.own, new.own, diff, callees, was))
         elif callees or (old.combined != new.combined and not names_moved):
+            certain = any(not callee.may_run for callee in callees) or not callees
+            kind = "callee changed" if certain else "may run changed"
             changes.append(
-                CodeChange(new_id, "callee changed", old.combined, new.combined, None, callees, was)
+                CodeChange(new_id, kind, old.combined, new.combined, None, callees, was)
             )
         elif was is not None:
             changes.append(CodeChange(new_id, "renamed", old.own, new.own, was=was))

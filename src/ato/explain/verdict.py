@@ -166,13 +166,15 @@ def _code_and_environment(report: Comparison) -> str:
         name = f"`{change.trace_id}`" + (f" (was `{change.was}`)" if change.was else "")
         if change.change == "renamed":
             continue  # the same code under another name: no cause
+        files = [c.trace_id for c in change.callees if c.may_run and _is_module_file(c)]
         for callee in change.callees:
-            if callee.may_run:
+            inside = any(callee.trace_id.startswith(module + ".") for module in files)
+            if callee.may_run and not (inside and not _is_module_file(callee)):
+                # a module's file; a function of one named only when its file is not
                 imported.setdefault(callee.trace_id, []).append(name)
-        certain = [callee for callee in change.callees if not callee.may_run]
-        if change.change == "callee changed" and not certain:
-            continue  # only a module it imports as it runs: said apart, below
-        read = _what_it_reads(certain)
+        if change.change == "may run changed":
+            continue  # only modules it imports as it runs: said apart, below
+        read = _what_it_reads([callee for callee in change.callees if not callee.may_run])
         if change.change == "changed":
             code_words.append(f"{name} changed" + (f", and {read}" if read else ""))
         elif change.change == "callee changed":
@@ -182,15 +184,22 @@ def _code_and_environment(report: Comparison) -> str:
             code_words.append(f"`{change.trace_id}` traced only in {run.label}")
     environment_words = [str(change) for change in material]
     # Which of them the run imported is not recorded: a possible cause, never the lead.
+    listed = _listing([f"`{module}` (by {', '.join(by)})" for module, by in imported.items()])
+    if not code_words and not environment_words:
+        if not imported:
+            return _SAME if report.environment_known else _ENVIRONMENT_UNKNOWN
+        same = "Same code and environment" if report.environment_known else "Same code"
+        return (
+            f"{same}, apart from {_plural(len(imported), 'module')} imported as it runs, "
+            f"a cause if the run imported it: {listed}."
+        )
     maybe = (
-        " A module imported as it runs differs (a cause if the run imported it): "
-        + _listing([f"`{module}` (by {', '.join(by)})" for module, by in imported.items()])
-        + "."
+        f" {_plural(len(imported), 'module').capitalize()} imported as it runs "
+        f"{'differs' if len(imported) == 1 else 'differ'} too, a cause if the run imported "
+        f"it: {listed}."
         if imported
         else ""
     )
-    if not code_words and not environment_words:
-        return (_SAME if report.environment_known else _ENVIRONMENT_UNKNOWN) + maybe
     parts = []
     parts.append(f"Code differs: {_listing(code_words)}." if code_words else "Same code.")
     if environment_words:
@@ -198,6 +207,10 @@ def _code_and_environment(report: Comparison) -> str:
     elif report.environment_known:
         parts.append("Same environment.")
     return " ".join(parts) + maybe
+
+
+def _is_module_file(callee: Any) -> bool:
+    return any(str(fp).startswith("module:") for fp in (callee.before, callee.after) if fp)
 
 
 def is_value(callee: Any) -> bool:

@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ato.computed_imports import is_may_run, loaded_elsewhere
+from ato.computed_imports import is_may_run
 
 if TYPE_CHECKING:
     from ato.tracking.reading import Schema
@@ -57,11 +57,14 @@ def _change(before: FingerprintRecord | None, after: FingerprintRecord) -> str |
         name
         for name in old.keys() | new.keys()
         if old.get(name) != new.get(name)
-        and not is_may_run(name)  # apart from the combined fingerprint: no version
-        and not loaded_elsewhere(name, old)
-        and not loaded_elsewhere(name, new)
+        # what a module imported as it runs holds: outside the combined fingerprint
+        and not (is_may_run(name) and not str(old.get(name) or new.get(name)).startswith("module:"))
     )
-    return "calls " + ", ".join(changed) if changed else None
+    words = [
+        f"imports {name.removeprefix('?')} as it runs" if is_may_run(name) else name
+        for name in changed
+    ]
+    return "calls " + ", ".join(words) if words else None
 
 
 def versions(runs: Sequence[Run], trace_id: str, metric: str | None) -> list[dict[str, Any]]:

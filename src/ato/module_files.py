@@ -1,0 +1,180 @@
+"""A module's file as code a function may run (:mod:`ato.computed_imports` says which):
+its canonical text's hash (comments and layout do not count), read once per version of
+the file. A module already loaded counts as the file was when it was loaded, told by its
+``.pyc`` header or by the code of the functions it holds: an edit made after it was
+loaded is not what runs, until the module is loaded again (``importlib.reload``, a new
+process).
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+import importlib.util
+import os
+import stat
+import tokenize
+import types
+import warnings
+from typing import Any
+
+from ato.errors import AtoWarning
+
+__all__ = ["ModuleFile", "forget_versions", "module_file"]
+
+_PARSED_LIMIT = 2_000_000  # bytes: a bigger file counts by its bytes, unparsed
+_TEXT_KEPT = 100_000  # characters of a module's text kept for a diff
+
+
+class ModuleFile:
+    """A module's file as code a function may run: ``fingerprint`` ('module:' + hex of
+    its canonical text), ``text`` (what a diff shows) and ``source`` (the whole text,
+    None for a file too big to parse)."""
+
+    __slots__ = ("fingerprint", "source", "text")
+
+    def __init__(self, fingerprint: str, text: str, source: str | None = None) -> None:
+        self.fingerprint, self.text, self.source = fingerprint, text, source
+
+
+# A loaded module's file as read when it was loaded, by (file, spec it was loaded by:
+# importlib.reload gives it a new one): what runs is that, not a later edit on disk.
+_pinned: dict[tuple[str, int], tuple[object, ModuleFile]] = {}
+# Each version of a file read: {file: {(mtime in whole seconds, size): ModuleFile}}, as
+# a .pyc header records them (32 bits each).
+_versions: dict[str, dict[tuple[int, int], ModuleFile]] = {}
+_warned: set[str] = set()
+
+
+def module_file(filename: str, loaded: types.ModuleType | None = None) -> ModuleFile | None:
+    """``filename`` as code (None when it cannot be read); ``loaded``: the module it was
+    loaded as, counted as the file was then: an edit after that is not what runs."""
+    spec = getattr(loaded, "__spec__", None) if loaded is not None else None
+    key = (filename, id(spec))
+    pinned = _pinned.get(key)
+    if loaded is not None and pinned is not None and pinned[0] is spec:
+        return pinned[1]
+    try:
+        found = os.stat(filename)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(found.st_mode):
+        return None
+    counted = _read(filename, found.st_mtime_ns, found.st_size)
+    if counted is None:
+        return None
+    now = (int(found.st_mtime) & 0xFFFFFFFF, found.st_size & 0xFFFFFFFF)
+    versions = _versions.setdefault(filename, {})
+    versions[now] = counted
+    if loaded is None:
+        return counted
+    loaded_as = _as_loaded(loaded, filename, now, counted, versions)
+    if loaded_as is None:
+        if filename not in _warned:
+            _warned.add(filename)
+            warnings.warn(
+                f"{filename} was edited after it was loaded: the code that runs is not "
+                f"known, so the module is not counted for this run. Start a new process "
+                f"to run (and count) the edit.",
+                AtoWarning,
+                stacklevel=2,
+            )
+        return None
+    _pinned[key] = (spec, loaded_as)
+    return loaded_as
+
+
+def _as_loaded(
+    module: types.ModuleType,
+    filename: str,
+    now: tuple[int, int],
+    counted: ModuleFile,
+    versions: dict[tuple[int, int], ModuleFile],
+) -> ModuleFile | None:
+    """The version of the file ``module`` was loaded from, among those read: told by its
+    ``.pyc`` header, else by the code of the functions it defines; None if not read."""
+    when = _compiled_from(getattr(getattr(module, "__spec__", None), "cached", None))
+    if when is not None:
+        return counted if when == now else versions.get(when)
+    for version in [counted, *(v for v in reversed(versions.values()) if v is not counted)]:
+        if _defines_what_runs(module, filename, version):
+            return version
+    return None
+
+
+def _defines_what_runs(module: types.ModuleType, filename: str, version: ModuleFile) -> bool:
+    """Whether ``version`` of the file compiles to the functions ``module`` holds (what
+    an edit of their text changes); True when that cannot be told."""
+    from ato.canonical import _find_code, _same_code  # the comparison fingerprints use
+
+    if version.source is None:
+        return True
+    try:
+        compiled = compile(version.source, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, TypeError):
+        return True
+    for value in list(vars(module).values()):
+        code = getattr(value, "__code__", None)
+        if not isinstance(value, types.FunctionType) or not isinstance(code, types.CodeType):
+            continue
+        if value.__module__ != module.__name__ or code.co_filename != filename:
+            continue
+        found = _find_code(compiled, code.co_name)
+        if found is None or not _same_code(found, code):
+            return False
+    return True
+
+
+def _compiled_from(cached: Any) -> tuple[int, int] | None:
+    """(mtime, size) of the source a module's ``.pyc`` was compiled from, as its header
+    records them (None: no such file, or one checked by hash, not by time)."""
+    if not isinstance(cached, str):
+        return None
+    try:
+        with open(cached, "rb") as handle:
+            header = handle.read(16)
+    except OSError:
+        return None
+    if len(header) < 16 or header[:4] != importlib.util.MAGIC_NUMBER:
+        return None
+    if int.from_bytes(header[4:8], "little") != 0:  # a hash-based .pyc
+        return None
+    return int.from_bytes(header[8:12], "little"), int.from_bytes(header[12:16], "little")
+
+
+def forget_versions() -> None:
+    """Forget every file read (tests start afresh)."""
+    _pinned.clear()
+    _versions.clear()
+    _warned.clear()
+    _read.cache_clear()
+
+
+@functools.lru_cache(maxsize=1024)
+def _read(filename: str, stamp: int, size: int) -> ModuleFile | None:
+    """``stamp`` and ``size`` make an edited file read again."""
+    from ato.canonical import canonical_statements
+
+    if size > _PARSED_LIMIT:  # generated tables: hashed as bytes, never held whole
+        digest = hashlib.sha256()
+        try:
+            with open(filename, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError:
+            return None
+        shown = f"# {filename}: {size:,} bytes, too big to show\n"
+        return ModuleFile("module:" + digest.hexdigest(), shown)
+    try:
+        with tokenize.open(filename) as handle:  # a BOM or a coding cookie, as Python reads
+            text = handle.read()
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return None
+    try:
+        canonical = canonical_statements(ast.parse(text).body)[0]
+    except Exception:  # unparsable (it would fail to import): counted by its text
+        canonical = "text:" + text
+    digest_text = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    shown = text if len(text) <= _TEXT_KEPT else text[:_TEXT_KEPT] + "\n..."
+    return ModuleFile("module:" + digest_text, shown, text)

@@ -1,0 +1,81 @@
+"""A module's file as code, read once per version, as it was when loaded
+(ato.module_files)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+from ato import module_files
+from ato.module_files import module_file
+
+
+def test_a_module_counts_by_its_logic_not_its_comments_or_layout(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text("def build(x):\n    return x * 2\n")
+    first = module_file(str(path))
+    path.write_text("# a note\ndef build( x ):\n\n    return x*2  # same\n")
+    assert module_file(str(path)).fingerprint == first.fingerprint
+    path.write_text("def build(x):\n    return x * 3\n")
+    edited = module_file(str(path))
+    assert edited.fingerprint != first.fingerprint
+    assert "x * 3" in edited.text
+
+
+def test_a_file_that_does_not_parse_counts_by_its_text_and_a_missing_one_not_at_all(tmp_path):
+    path = tmp_path / "broken.py"
+    path.write_text("def build(x:\n")
+    first = module_file(str(path)).fingerprint
+    path.write_text("def build(x:\n    # other\n")
+    assert module_file(str(path)).fingerprint != first
+    assert module_file(str(tmp_path / "missing.py")) is None
+
+
+def test_a_huge_module_counts_by_its_bytes_without_being_parsed(program, monkeypatch):
+    monkeypatch.setattr(module_files, "_PARSED_LIMIT", 100)
+    big = program / "models" / "table.py"
+    big.write_text("TABLE = [\n" + "    1,\n" * 100 + "]\n")
+    first = module_file(str(big))
+    assert first.fingerprint.startswith("module:") and "too big to show" in first.text
+    big.write_text("TABLE = [\n" + "    2,\n" * 100 + "]\n")
+    assert module_file(str(big)).fingerprint != first.fingerprint
+
+
+def _write(path, text):
+    path.write_text(text)
+    stamp = path.stat().st_mtime_ns + 2_000_000_000  # another second: a .pyc records seconds
+    os.utime(path, ns=(stamp, stamp))
+
+
+def test_an_edit_after_loading_counts_the_version_loaded(program):
+    """The file as read before the module was loaded (a first run that imported it
+    later) is what runs after an edit; never read before: not counted, with a warning."""
+    small = program / "models" / "small.py"
+    before = module_file(str(small))
+    import zoo.models.small
+
+    _write(small, "def build(x):\n    return 7 * x  # edited while loaded\n")
+    assert module_file(str(small), zoo.models.small).fingerprint == before.fingerprint
+    big = program / "models" / "big.py"
+    import zoo.models.big
+
+    _write(big, "def build(x):\n    return 9 * x  # edited while loaded\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert module_file(str(big), zoo.models.big) is None
+    assert any("was edited after it was loaded" in str(w.message) for w in caught)
+
+
+def test_one_file_loaded_under_two_names_keeps_a_pin_for_each(program, monkeypatch):
+    monkeypatch.syspath_prepend(str(program / "models"))
+    import small  # noqa: F401  (the same file as zoo.models.small)
+    import zoo.models.small
+
+    path = str(program / "models" / "small.py")
+    first = module_file(path, sys.modules["small"]).fingerprint
+    assert module_file(path, zoo.models.small).fingerprint == first
+    _write(program / "models" / "small.py", "def build(x):\n    return 5 * x\n")
+    assert module_file(path, sys.modules["small"]).fingerprint == first
+    assert module_file(path, zoo.models.small).fingerprint == first
+    sys.modules.pop("small")
