@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib
 import os
+import sys
 import warnings
 
 import pytest
@@ -145,3 +146,50 @@ def test_a_module_imported_at_the_top_is_settled_and_not_counted_here(program):
     assert {"zoo", "zoo.models", "zoo.models.small", "zoo.models.big", "zoo.train"} <= settled
     node = ast.parse("from zoo.models import small, big, deep").body[0]
     assert [name for name, _ in may_import(node, home, settled)] == ["zoo.models.deep"]
+
+
+@pytest.mark.parametrize(
+    "guard",
+    ["if TYPE_CHECKING:", "if typing.TYPE_CHECKING:", 'if __name__ == "__main__":'],
+)
+def test_an_import_under_a_typing_or_script_guard_is_not_settled(program, guard):
+    """Imported at the top only for type checkers, or only when run as a script: the
+    module is not loaded whenever its importer is."""
+    (program / "t.py").write_text(f"import typing\n{guard}\n    import zoo.models.small\n")
+    home = {"__name__": "zoo.t", "__package__": "zoo", "__file__": str(program / "t.py")}
+    assert "zoo.models.small" not in computed_imports.imported_at_the_top(home)
+    node = ast.parse("from zoo.models import small").body[0]
+    assert _found_in(node, home) == ["zoo.models.small"]
+
+
+def _found_in(node, home):
+    settled = computed_imports.imported_at_the_top(home)
+    return [name for name, _ in may_import(node, home, settled)]
+
+
+class _Proxy:
+    """What a lazy-loading library may put in sys.modules: every attribute raises."""
+
+    def __getattr__(self, name):
+        raise KeyError(name)
+
+
+def test_whatever_sys_modules_holds_never_makes_a_fingerprint_fail(program, monkeypatch):
+    monkeypatch.setitem(sys.modules, "zoo.models", _Proxy())
+    monkeypatch.setitem(sys.modules, "zoo.models.small", _Proxy())
+    for code in ('import_module(f"zoo.models.{name}")', "from zoo.models import small"):
+        assert _found(code) == []
+    assert not computed_imports.is_own_module("zoo.models")
+
+
+def test_from_a_package_import_a_submodule_never_counts_the_package_instead(program, recwarn):
+    """models.small's file as loaded unknown: it is left out, not replaced by the
+    package's __init__."""
+    import zoo.models.small
+
+    small = program / "models" / "small.py"
+    small.write_text("def build(x):\n    return -x  # edited after loading\n")
+    stamp = small.stat().st_mtime_ns + 2_000_000_000
+    os.utime(small, ns=(stamp, stamp))
+    assert zoo.models.small.build(1) == 1
+    assert _found("from zoo.models import small") == []

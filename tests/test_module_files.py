@@ -79,3 +79,20 @@ def test_one_file_loaded_under_two_names_keeps_a_pin_for_each(program, monkeypat
     assert module_file(path, sys.modules["small"]).fingerprint == first
     assert module_file(path, zoo.models.small).fingerprint == first
     sys.modules.pop("small")
+
+
+def test_modules_loaded_without_a_spec_keep_a_pin_each(tmp_path):
+    """A plugin loaded by hand (no __spec__), edited, then loaded again: the second one
+    counts as its own load, not as the first."""
+    import types as _types
+
+    path = tmp_path / "plugin.py"
+    counted = []
+    for factor in ("2", "3000"):
+        _write(path, f"def run(x):\n    return x * {factor}\n")
+        plugin = _types.ModuleType("plugin")
+        plugin.__file__ = str(path)
+        exec(compile(path.read_text(), str(path), "exec"), vars(plugin))
+        plugin.__spec__ = None
+        counted.append(module_file(str(path), plugin).fingerprint)
+    assert counted[0] != counted[1]

@@ -923,3 +923,46 @@ def step(x):
     assert set(after.callees) == {"?lazyhelp", "?lazyhelp.clip"}
     assert after.callees["?lazyhelp"] == before.callees["?lazyhelp"]
     assert after.combined == before.combined
+
+
+def test_a_callee_reached_both_ways_keeps_its_name_once_the_lazy_module_is_loaded(tmp_path):
+    """A registry partial read by a helper (always) and by a module imported as the
+    function runs: its name comes from where it was read, which must not flip to the
+    lazy module's once that is loaded (the combined fingerprint changed)."""
+    folder = tmp_path / "both"
+    (folder / "lzmodels").mkdir(parents=True)
+    (folder / "lzmodels" / "__init__.py").write_text("")
+    (folder / "lzmodels" / "small.py").write_text(
+        "import lzhelpers\n\ndef build(x):\n    return lzhelpers.ACTS['a'](x)\n"
+    )
+    (folder / "lzwrap.py").write_text(
+        "import lzhelpers\n\ndef wrapper(x):\n    return lzhelpers.ACTS['a'](x)\n"
+    )
+    (folder / "lzhelpers.py").write_text(
+        "import functools\n\ndef _act(x, k):\n    return x * k\n\n"
+        "ACTS = {'a': functools.partial(_act, k=2)}\n"
+    )
+    main = """
+import lzwrap
+from ato.scope import Scope
+scope = Scope(name="both_ways")
+
+
+@scope.trace(trace_id="step")
+def step(x):
+    from lzmodels import small
+    return lzwrap.wrapper(x) + small.build(x)
+"""
+    sys.path.insert(0, str(folder))
+    try:
+        module = _load(folder / "train.py", main)
+        before = module.scope.fingerprints["step"]
+        assert module.step(1.0) == 4.0  # loads lzmodels.small, as a first run would
+        after = module.scope.fingerprints["step"]
+    finally:
+        sys.path.remove(str(folder))
+        for name in ("lzwrap", "lzhelpers", "lzmodels", "lzmodels.small"):
+            sys.modules.pop(name, None)
+    assert "lzwrap.ACTS['a']()" in before.callees and "lzwrap.ACTS['a']()" in after.callees
+    assert "?lzmodels.small.build" in after.callees
+    assert after.combined == before.combined

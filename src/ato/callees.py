@@ -356,7 +356,12 @@ def callees(
                 names = global_names(current)
             except Exception:
                 continue
-            reads, imported, may_run, loaded_as_it_runs = _attribute_reads(current, as_it_runs)
+            try:
+                reads, imported, may_run, loaded_as_it_runs = _attribute_reads(
+                    current, as_it_runs
+                )
+            except Exception:  # whatever sys.modules or a module holds: never fail
+                reads, imported, may_run, loaded_as_it_runs = {}, {}, [], False
             if loaded_as_it_runs and lazy is not None and not lazy:
                 lazy.append(True)
             for module, file in may_run:

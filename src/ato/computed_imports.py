@@ -24,7 +24,7 @@ import stat
 import sys
 import types
 import warnings
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 from ato.errors import AtoWarning
@@ -82,10 +82,13 @@ def may_import(
             return []
         found = []
         for alias in node.names:
-            if f"{source}.{alias.name}" not in settled:
-                found += _own(f"{source}.{alias.name}") or (
-                    _own(source) if source not in settled else []
-                )
+            submodule = f"{source}.{alias.name}"
+            if submodule in settled:
+                continue
+            if _file_of(submodule) is not None:  # from models import small: models.small
+                found += _own(submodule)
+            elif source not in settled:  # from models import REGISTRY: models
+                found += _own(source)
         return _unique(found)
     if not (isinstance(node, ast.Call) and len(node.args) <= 2):
         return []
@@ -133,8 +136,17 @@ def imported_at_the_top(home: Mapping[str, Any]) -> frozenset[str]:
 
 def is_own_module(name: str) -> bool:
     """A loaded module of the program's own (not of a library)."""
-    filename = getattr(sys.modules.get(name), "__file__", None)
-    return isinstance(filename, str) and is_user_path(filename)
+    filename = _file_attribute(sys.modules.get(name))
+    return filename is not None and is_user_path(filename)
+
+
+def _file_attribute(module: Any) -> str | None:
+    """``module.__file__``, whatever ``sys.modules`` holds (a proxy may raise anything)."""
+    try:
+        filename = getattr(module, "__file__", None)
+    except Exception:
+        return None
+    return filename if isinstance(filename, str) else None
 
 
 def _with_packages(name: str) -> frozenset[str]:
@@ -145,13 +157,13 @@ def _with_packages(name: str) -> frozenset[str]:
 @functools.lru_cache(maxsize=256)
 def _top_imports(filename: str, stamp: int, package: str | None) -> frozenset[str]:
     """``stamp``: the file's mtime, so that an edited file is read again."""
-    from ato.module_code import code_of_file, top_level
+    from ato.module_code import code_of_file
 
     code = code_of_file(filename)
     if code is None:
         return frozenset()
     found: set[str] = set()
-    for node in top_level(code.tree.body):
+    for node in _run_on_import(code.tree.body):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 found |= _with_packages(alias.name)
@@ -161,6 +173,39 @@ def _top_imports(filename: str, stamp: int, package: str | None) -> frozenset[st
                 found |= _with_packages(source)
                 found |= {f"{source}.{alias.name}" for alias in node.names}
     return frozenset(found)
+
+
+def _run_on_import(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements of a module's top level that run whenever it is imported: into
+    ``if``, ``try`` and ``with``, but not the body of ``if TYPE_CHECKING:`` (typing
+    only) or ``if __name__ == "__main__":`` (run as a script only)."""
+    for node in body:
+        if isinstance(node, ast.If):
+            if not _only_sometimes(node.test):
+                yield from _run_on_import(node.body)
+            yield from _run_on_import(node.orelse)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            yield from _run_on_import(node.body)
+        elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+            yield from _run_on_import(node.body)  # type: ignore[attr-defined]
+            yield from _run_on_import(node.orelse)  # type: ignore[attr-defined]
+            yield from _run_on_import(node.finalbody)  # type: ignore[attr-defined]
+        else:
+            yield node
+
+
+def _only_sometimes(test: ast.expr) -> bool:
+    """``TYPE_CHECKING``, ``typing.TYPE_CHECKING``, ``__name__ == "__main__"``."""
+    if isinstance(test, ast.Name) and test.id == "TYPE_CHECKING":
+        return True
+    if isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING":
+        return True
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+    )
 
 
 def _unique(found: list[tuple[str, ModuleFile]]) -> list[tuple[str, ModuleFile]]:
@@ -179,17 +224,23 @@ def _absolute(name: str, package: Any) -> str | None:
 
 
 def _own(name: str) -> list[tuple[str, ModuleFile]]:
-    """``[(name, its file)]`` for a module of the program's own; ``[]`` for a library's
-    or a name no file holds."""
-    if "/" in name or os.sep in name:  # import_module("a/b") imports nothing
+    """``[(name, its file)]`` for a module of the program's own; ``[]`` for a library's,
+    a name no file holds, or a loaded module whose file as loaded is not known."""
+    loaded = sys.modules.get(name) if "/" not in name and os.sep not in name else None
+    filename = _file_of(name)
+    if filename is None or not is_user_path(filename):
         return []
+    counted = module_file(filename, loaded if isinstance(loaded, types.ModuleType) else None)
+    return [(name, counted)] if counted is not None else []
+
+
+def _file_of(name: str) -> str | None:
+    """The file module ``name`` is (or would be) loaded from; None if none holds it."""
+    if "/" in name or os.sep in name:  # import_module("a/b") imports nothing
+        return None
     loaded = sys.modules.get(name)
-    if isinstance(loaded, types.ModuleType):
-        filename = getattr(loaded, "__file__", None)
-        if not isinstance(filename, str) or not is_user_path(filename):
-            return []
-        counted = module_file(filename, loaded)
-        return [(name, counted)] if counted is not None else []
+    if loaded is not None:
+        return _file_attribute(loaded)
     parent, _, stem = name.rpartition(".")
     folders = _package_folders(parent) if parent else _search_path()
     for folder in folders:
@@ -198,9 +249,8 @@ def _own(name: str) -> list[tuple[str, ModuleFile]]:
             os.path.join(folder, stem, "__init__.py"),
         ):
             if _regular(filename):
-                counted = module_file(filename) if is_user_path(filename) else None
-                return [(name, counted)] if counted is not None else []
-    return []
+                return filename
+    return None
 
 
 def _regular(filename: str) -> bool:
@@ -281,12 +331,13 @@ def _package_folders(package: str) -> list[str]:
     folders: list[str] = []
     for depth in range(len(parts), 0, -1):
         loaded = sys.modules.get(".".join(parts[:depth]))
-        path = getattr(loaded, "__path__", None) if loaded is not None else None
-        if path is not None:
-            try:
+        try:  # whatever sys.modules holds: a proxy may raise anything
+            path = getattr(loaded, "__path__", None) if loaded is not None else None
+            if path is not None:
                 folders = [str(p) for p in list(path)]
-            except Exception:  # a namespace path that cannot be listed
-                return []
+        except Exception:  # a namespace path that cannot be listed
+            return []
+        if path is not None:
             break
     else:
         depth = 0

@@ -50,10 +50,15 @@ _warned: set[str] = set()
 def module_file(filename: str, loaded: types.ModuleType | None = None) -> ModuleFile | None:
     """``filename`` as code (None when it cannot be read); ``loaded``: the module it was
     loaded as, counted as the file was then: an edit after that is not what runs."""
-    spec = getattr(loaded, "__spec__", None) if loaded is not None else None
-    key = (filename, id(spec))
+    try:  # a module of a ModuleType subclass may raise anything
+        spec = getattr(loaded, "__spec__", None) if loaded is not None else None
+    except Exception:
+        spec = None
+    # By its spec (importlib.reload gives it a new one); without one, by the module.
+    holder: object = spec if spec is not None else loaded
+    key = (filename, id(holder))
     pinned = _pinned.get(key)
-    if loaded is not None and pinned is not None and pinned[0] is spec:
+    if loaded is not None and pinned is not None and pinned[0] is holder:
         return pinned[1]
     try:
         found = os.stat(filename)
@@ -69,7 +74,10 @@ def module_file(filename: str, loaded: types.ModuleType | None = None) -> Module
     versions[now] = counted
     if loaded is None:
         return counted
-    loaded_as = _as_loaded(loaded, filename, now, counted, versions)
+    try:
+        loaded_as = _as_loaded(loaded, filename, now, counted, versions)
+    except Exception:  # its attributes raise: what it was loaded from cannot be told
+        loaded_as = counted
     if loaded_as is None:
         if filename not in _warned:
             _warned.add(filename)
@@ -81,7 +89,7 @@ def module_file(filename: str, loaded: types.ModuleType | None = None) -> Module
                 stacklevel=2,
             )
         return None
-    _pinned[key] = (spec, loaded_as)
+    _pinned[key] = (holder, loaded_as)
     return loaded_as
 
 

@@ -166,12 +166,9 @@ class _Traced:
         sources: dict[str, str] = {}
         lazy: list[bool] = []
         found = list(callees(self.func, lazy=lazy))
-        # What only a module loaded as it runs holds is marked "?": found in a run that
-        # starts with the module loaded (by an earlier run in the process), not in others.
-        settled = {name for name, _ in callees(self.func, as_it_runs=False)} if lazy else None
+        if lazy:
+            found = _marked_if_found_as_it_runs(found, list(callees(self.func, as_it_runs=False)))
         for name, fn in found:
-            if settled is not None and name not in settled and not name.startswith("?"):
-                name = "?" + name
             # plain data it reads (SCALE = 2); a module it may import by a computed name
             if isinstance(fn, (GlobalValue, ModuleFile)):
                 called[name] = fn.fingerprint
@@ -183,6 +180,34 @@ class _Traced:
             if text is not None:
                 sources[value] = text
         return Fingerprint(kind, self.own, called, self.basis, self.source, sources)
+
+
+def _marked_if_found_as_it_runs(
+    found: list[tuple[str, Any]], settled: list[tuple[str, Any]]
+) -> list[tuple[str, Any]]:
+    """``found`` (every callee) with what only a module loaded as it runs holds marked
+    "?": it is found in a run that starts with the module loaded (by an earlier run in
+    the process), not in others. What ``settled`` (found without such modules) holds
+    keeps the name it has there: a partial or an instance is named after where it was
+    read, which may differ between the two walks."""
+    from ato.computed_imports import MAY_RUN
+    from ato.globals_code import GlobalValue
+    from ato.module_files import ModuleFile
+
+    def plain(value: Any) -> bool:  # named by what it is, not by the object
+        return isinstance(value, (GlobalValue, ModuleFile))
+
+    by_object = {id(value): name for name, value in settled if not plain(value)}
+    by_name = {name for name, value in settled if plain(value)}
+    marked = []
+    for name, value in found:
+        if name.startswith(MAY_RUN):
+            marked.append((name, value))
+        elif plain(value):
+            marked.append((name if name in by_name else MAY_RUN + name, value))
+        else:
+            marked.append((by_object.get(id(value), MAY_RUN + name), value))
+    return marked
 
 
 def fingerprint_of(func: Any) -> Fingerprint:

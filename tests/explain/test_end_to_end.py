@@ -530,3 +530,13 @@ def test_a_module_imported_in_the_body_reads_the_same_in_a_fresh_process_and_a_s
             second,
             report["verdict"],
         )
+
+
+def test_an_edit_to_a_module_imported_as_it_runs_is_a_new_version_of_the_function(tmp_path):
+    body = "from models import small\n    return small.build(x)"
+    for factor in ("2", "2.5"):
+        _lazy_program(tmp_path, body, small=factor)
+        run(tmp_path)
+    text = ato(tmp_path, "traces", "demo", "train_step").stdout
+    assert "imports models.small as it runs" in text, text
+    assert "?" not in text, text

@@ -7,7 +7,7 @@ from typing import Any
 
 from ato.commands.output import Output
 from ato.explain import Comparison, compare
-from ato.explain.verdict import is_value, short
+from ato.explain.verdict import is_module_file, is_value, short
 
 __all__ = ["explain", "render"]
 
@@ -84,9 +84,12 @@ def render(report: Comparison, out: Output, incidental: bool = False) -> None:
                     if callee.after is None
                     else "changed"
                 )
-                if callee.may_run:
+                if callee.may_run and is_module_file(callee):
                     # the module's file differs; whether the run imported it is unknown
                     out.line(f"  may import {callee.trace_id} as it runs: {state}")
+                elif callee.may_run:  # found in such a module, when it was loaded
+                    verb = "may read" if is_value(callee) else "may call"
+                    out.line(f"  {verb} {callee.trace_id} (a module imported as it runs): {state}")
                 else:
                     verb = "reads" if is_value(callee) else "calls"
                     out.line(f"  {verb} {callee.trace_id}: {state}")

@@ -260,6 +260,6 @@ def traces(finder: Any, args: argparse.Namespace, out: Output) -> int:
 def _callee_count(callees: dict[str, str] | None) -> str:
     """The functions and values it calls and reads, and apart the modules it imports as
     it runs (``?models.small``)."""
-    imported = sum(1 for name in callees or {} if name.startswith("?"))
+    imported = sum(1 for value in (callees or {}).values() if str(value).startswith("module:"))
     count = len(callees or {}) - imported
     return f"{count} (+{imported} imported as it runs)" if imported else str(count)

@@ -166,10 +166,10 @@ def _code_and_environment(report: Comparison) -> str:
         name = f"`{change.trace_id}`" + (f" (was `{change.was}`)" if change.was else "")
         if change.change == "renamed":
             continue  # the same code under another name: no cause
-        files = [c.trace_id for c in change.callees if c.may_run and _is_module_file(c)]
+        files = [c.trace_id for c in change.callees if c.may_run and is_module_file(c)]
         for callee in change.callees:
             inside = any(callee.trace_id.startswith(module + ".") for module in files)
-            if callee.may_run and not (inside and not _is_module_file(callee)):
+            if callee.may_run and not (inside and not is_module_file(callee)):
                 # a module's file; a function of one named only when its file is not
                 imported.setdefault(callee.trace_id, []).append(name)
         if change.change == "may run changed":
@@ -209,7 +209,8 @@ def _code_and_environment(report: Comparison) -> str:
     return " ".join(parts) + maybe
 
 
-def _is_module_file(callee: Any) -> bool:
+def is_module_file(callee: Any) -> bool:
+    """A module's file a function imports as it runs (``module:...``), not a function."""
     return any(str(fp).startswith("module:") for fp in (callee.before, callee.after) if fp)
 
 

@@ -60,11 +60,11 @@ def _change(before: FingerprintRecord | None, after: FingerprintRecord) -> str |
         # what a module imported as it runs holds: outside the combined fingerprint
         and not (is_may_run(name) and not str(old.get(name) or new.get(name)).startswith("module:"))
     )
-    words = [
-        f"imports {name.removeprefix('?')} as it runs" if is_may_run(name) else name
-        for name in changed
-    ]
-    return "calls " + ", ".join(words) if words else None
+    calls = [name for name in changed if not is_may_run(name)]
+    imports = [name.removeprefix("?") for name in changed if is_may_run(name)]
+    words = [f"calls {', '.join(calls)}"] if calls else []
+    words += [f"imports {', '.join(imports)} as it runs"] if imports else []
+    return "; ".join(words) or None
 
 
 def versions(runs: Sequence[Run], trace_id: str, metric: str | None) -> list[dict[str, Any]]:
