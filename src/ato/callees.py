@@ -20,6 +20,7 @@ from ato.computed_imports import (
     MAY_RUN,
     ModuleFile,
     imported_at_the_top,
+    is_import,
     is_own_module,
     may_import,
 )
@@ -65,14 +66,20 @@ def _attribute_reads(
     reads = chains([tree])
     imported: dict[str, Any] = {}
     home = getattr(func, "__globals__", {})
-    settled = imported_at_the_top(home)
+    found_settled: list[frozenset[str]] = []  # read on the first import met
+
+    def settled() -> frozenset[str]:
+        if not found_settled:
+            found_settled.append(imported_at_the_top(home))
+        return found_settled[0]
+
     lazy = False
 
     def take(name: str, value: Any, module: str) -> None:
         """Follow ``value``, imported in the body from ``module``, if that module is
         loaded whatever ran before (imported at the top), or ``as_it_runs``."""
         nonlocal lazy
-        if module not in settled and is_own_module(module):
+        if module not in settled() and is_own_module(module):
             lazy = True
             if not as_it_runs:
                 return
@@ -102,7 +109,8 @@ def _attribute_reads(
             reads.setdefault(f"<module {held.__name__}>", []).append(chain)
         # import_module(f"models.{name}"), or an import in its body of a module its
         # module does not import at the top: code it may run, by the module's file
-        may_run += may_import(node, home, settled)
+        if is_import(node):
+            may_run += may_import(node, home, settled())
         if isinstance(node, ast.Import):
             for alias in node.names:
                 bound = alias.asname or alias.name.split(".")[0]

@@ -36,6 +36,7 @@ __all__ = [
     "ModuleFile",
     "forget_read_files",
     "imported_at_the_top",
+    "is_import",
     "is_may_run",
     "is_own_module",
     "may_import",
@@ -47,6 +48,18 @@ CANDIDATES_KEPT = 500  # per call site; each file is read once per version
 
 def is_may_run(name: str) -> bool:
     return name.startswith(MAY_RUN)
+
+
+def is_import(node: ast.AST) -> bool:
+    """An ``import``, a ``from ... import`` or a call of ``import_module``."""
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return True
+    if not isinstance(node, ast.Call):
+        return False
+    called = node.func
+    return (called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", "")) == (
+        "import_module"
+    )
 
 
 def may_import(
