@@ -193,3 +193,22 @@ def test_from_a_package_import_a_submodule_never_counts_the_package_instead(prog
     os.utime(small, ns=(stamp, stamp))
     assert zoo.models.small.build(1) == 1
     assert _found("from zoo.models import small") == []
+
+
+def test_what_a_module_imported_as_it_runs_imports_at_its_top_counts_too(program):
+    """models/small.py imports models.layers (and a library): an edit to layers may be
+    what changed the run. A module the function's own module imports at the top is
+    followed as a callee instead, and a library never counts."""
+    (program / "models" / "layers.py").write_text("import json\nimport zoo.models.deep\n")
+    (program / "models" / "small.py").write_text(
+        "import os\nfrom zoo.models import layers\n\ndef build(x):\n    return x\n"
+    )
+    found = _found("from zoo.models import small")
+    assert found[0] == "zoo.models.small"
+    assert set(found) == {"zoo.models.small", "zoo.models.layers", "zoo.models", "zoo"} | {
+        "zoo.models.deep"
+    }
+    home = {"__package__": "zoo"}
+    node = ast.parse("from zoo.models import small").body[0]
+    settled = {"zoo", "zoo.models", "zoo.models.layers"}
+    assert [name for name, _ in may_import(node, home, settled)] == ["zoo.models.small"]

@@ -24,12 +24,12 @@ import stat
 import sys
 import types
 import warnings
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from ato.errors import AtoWarning
 from ato.module_code import is_user_path
-from ato.module_files import ModuleFile, forget_versions, module_file
+from ato.module_files import Import, ModuleFile, forget_versions, module_file
 
 __all__ = [
     "MAY_RUN",
@@ -79,7 +79,40 @@ def may_import(
     - ``import models.small``, ``from models import small``,
       ``import_module("models.small")``: loaded or not when a run starts (a loaded
       one's functions are followed as callees too, see :func:`ato.callees.callees`).
+
+    And, in turn, the program's modules those import at their top (``models/small.py``
+    doing ``from models.layers import conv``: ``models.layers``), but for ``settled``.
     """
+    found = _imported_by(node, home, settled)
+    return _with_what_they_import(found, settled) if found else []
+
+
+def _with_what_they_import(
+    found: list[tuple[str, ModuleFile]], settled: Collection[str]
+) -> list[tuple[str, ModuleFile]]:
+    """``found`` and the program's modules they import at their top, transitively (at
+    most :data:`CANDIDATES_KEPT` more; libraries are never followed)."""
+    counted = dict(found)
+    waiting = [name for name, _ in found]
+    while waiting and len(counted) < len(found) + CANDIDATES_KEPT:
+        name = waiting.pop()
+        filename = _file_of(name)
+        if filename is None:
+            continue
+        package = name if os.path.basename(filename) == "__init__.py" else name.rpartition(".")[0]
+        for imported in sorted(_top_imports(filename, package or None)):
+            if imported in counted or imported in settled:
+                continue
+            for module, file in _own(imported):
+                counted[module] = file
+                waiting.append(module)
+    return list(counted.items())
+
+
+def _imported_by(
+    node: ast.AST, home: Mapping[str, Any], settled: Collection[str]
+) -> list[tuple[str, ModuleFile]]:
+    """What ``node`` itself imports: see :func:`may_import`."""
     if isinstance(node, ast.Import):
         return _unique(
             [
@@ -140,11 +173,7 @@ def imported_at_the_top(home: Mapping[str, Any]) -> frozenset[str]:
     found = _with_packages(name) if isinstance(name, str) else frozenset()
     if not isinstance(filename, str):
         return found
-    try:
-        stamp = os.stat(filename).st_mtime_ns
-    except (OSError, ValueError):
-        return found
-    return found | _top_imports(filename, stamp, package if isinstance(package, str) else None)
+    return found | _top_imports(filename, package if isinstance(package, str) else None)
 
 
 def is_own_module(name: str) -> bool:
@@ -167,58 +196,26 @@ def _with_packages(name: str) -> frozenset[str]:
     return frozenset(".".join(parts[: i + 1]) for i in range(len(parts)))
 
 
-@functools.lru_cache(maxsize=256)
-def _top_imports(filename: str, stamp: int, package: str | None) -> frozenset[str]:
-    """``stamp``: the file's mtime, so that an edited file is read again."""
-    from ato.module_code import code_of_file
+def _top_imports(filename: str, package: str | None) -> frozenset[str]:
+    """The modules ``filename``'s top level imports whenever it is imported (read once
+    per version of the file)."""
+    file = module_file(filename)
+    return _names(file.imports, package) if file is not None else frozenset()
 
-    code = code_of_file(filename)
-    if code is None:
-        return frozenset()
+
+@functools.lru_cache(maxsize=4096)
+def _names(imports: tuple[Import, ...], package: str | None) -> frozenset[str]:
     found: set[str] = set()
-    for node in _run_on_import(code.tree.body):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                found |= _with_packages(alias.name)
-        elif isinstance(node, ast.ImportFrom):
-            source = _absolute("." * node.level + (node.module or ""), package)
-            if source is not None:
-                found |= _with_packages(source)
-                found |= {f"{source}.{alias.name}" for alias in node.names}
+    for level, module, names in imports:
+        if level < 0:  # import a.b: loads a and a.b
+            for name in names:
+                found |= _with_packages(name)
+            continue
+        source = _absolute("." * level + module, package)
+        if source is not None:
+            found |= _with_packages(source)
+            found |= {f"{source}.{name}" for name in names}
     return frozenset(found)
-
-
-def _run_on_import(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """The statements of a module's top level that run whenever it is imported: into
-    ``if``, ``try`` and ``with``, but not the body of ``if TYPE_CHECKING:`` (typing
-    only) or ``if __name__ == "__main__":`` (run as a script only)."""
-    for node in body:
-        if isinstance(node, ast.If):
-            if not _only_sometimes(node.test):
-                yield from _run_on_import(node.body)
-            yield from _run_on_import(node.orelse)
-        elif isinstance(node, (ast.With, ast.AsyncWith)):
-            yield from _run_on_import(node.body)
-        elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
-            yield from _run_on_import(node.body)  # type: ignore[attr-defined]
-            yield from _run_on_import(node.orelse)  # type: ignore[attr-defined]
-            yield from _run_on_import(node.finalbody)  # type: ignore[attr-defined]
-        else:
-            yield node
-
-
-def _only_sometimes(test: ast.expr) -> bool:
-    """``TYPE_CHECKING``, ``typing.TYPE_CHECKING``, ``__name__ == "__main__"``."""
-    if isinstance(test, ast.Name) and test.id == "TYPE_CHECKING":
-        return True
-    if isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING":
-        return True
-    return (
-        isinstance(test, ast.Compare)
-        and isinstance(test.left, ast.Name)
-        and test.left.id == "__name__"
-        and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
-    )
 
 
 def _unique(found: list[tuple[str, ModuleFile]]) -> list[tuple[str, ModuleFile]]:
@@ -389,4 +386,4 @@ def _modules_under(package: str, stem: str) -> list[str]:
 def forget_read_files() -> None:
     """Forget every file read and every module's top-level imports (tests start afresh)."""
     forget_versions()
-    _top_imports.cache_clear()
+    _names.cache_clear()

@@ -17,25 +17,83 @@ import stat
 import tokenize
 import types
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 from ato.errors import AtoWarning
 
-__all__ = ["ModuleFile", "forget_versions", "module_file"]
+__all__ = ["Import", "ModuleFile", "forget_versions", "module_file", "run_on_import"]
 
 _PARSED_LIMIT = 2_000_000  # bytes: a bigger file counts by its bytes, unparsed
 _TEXT_KEPT = 100_000  # characters of a module's text kept for a diff
 
 
+# An import statement as written: (level, module or "", imported names); level -1 for
+# "import a.b" (names: the modules named), else "from" with that many dots.
+Import = tuple[int, str, tuple[str, ...]]
+
+
 class ModuleFile:
     """A module's file as code a function may run: ``fingerprint`` ('module:' + hex of
-    its canonical text), ``text`` (what a diff shows) and ``source`` (the whole text,
-    None for a file too big to parse)."""
+    its canonical text), ``text`` (what a diff shows), ``source`` (the whole text, None
+    for a file too big to parse) and ``imports`` (the imports its top level runs
+    whenever it is imported)."""
 
-    __slots__ = ("fingerprint", "source", "text")
+    __slots__ = ("fingerprint", "imports", "source", "text")
 
-    def __init__(self, fingerprint: str, text: str, source: str | None = None) -> None:
+    def __init__(
+        self,
+        fingerprint: str,
+        text: str,
+        source: str | None = None,
+        imports: tuple[Import, ...] = (),
+    ) -> None:
         self.fingerprint, self.text, self.source = fingerprint, text, source
+        self.imports = imports
+
+
+def run_on_import(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements of a module's top level that run whenever it is imported: into
+    ``if``, ``try`` and ``with``, but not the body of ``if TYPE_CHECKING:`` (typing
+    only) or ``if __name__ == "__main__":`` (run as a script only)."""
+    for node in body:
+        if isinstance(node, ast.If):
+            if not _only_sometimes(node.test):
+                yield from run_on_import(node.body)
+            yield from run_on_import(node.orelse)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            yield from run_on_import(node.body)
+        elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+            yield from run_on_import(node.body)  # type: ignore[attr-defined]
+            yield from run_on_import(node.orelse)  # type: ignore[attr-defined]
+            yield from run_on_import(node.finalbody)  # type: ignore[attr-defined]
+        else:
+            yield node
+
+
+def _only_sometimes(test: ast.expr) -> bool:
+    """``TYPE_CHECKING``, ``typing.TYPE_CHECKING``, ``__name__ == "__main__"``."""
+    if isinstance(test, ast.Name) and test.id == "TYPE_CHECKING":
+        return True
+    if isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING":
+        return True
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+    )
+
+
+def _imports(tree: ast.Module) -> tuple[Import, ...]:
+    found: list[Import] = []
+    for node in run_on_import(tree.body):
+        if isinstance(node, ast.Import):
+            found.append((-1, "", tuple(alias.name for alias in node.names)))
+        elif isinstance(node, ast.ImportFrom):
+            names = tuple(alias.name for alias in node.names)
+            found.append((node.level, node.module or "", names))
+    return tuple(found)
 
 
 # A loaded module's file as read when it was loaded, by (file, spec it was loaded by:
@@ -179,10 +237,13 @@ def _read(filename: str, stamp: int, size: int) -> ModuleFile | None:
             text = handle.read()
     except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return None
+    imports: tuple[Import, ...] = ()
     try:
-        canonical = canonical_statements(ast.parse(text).body)[0]
+        tree = ast.parse(text)
+        canonical = canonical_statements(tree.body)[0]
+        imports = _imports(tree)
     except Exception:  # unparsable (it would fail to import): counted by its text
         canonical = "text:" + text
     digest_text = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
     shown = text if len(text) <= _TEXT_KEPT else text[:_TEXT_KEPT] + "\n..."
-    return ModuleFile("module:" + digest_text, shown, text)
+    return ModuleFile("module:" + digest_text, shown, text, imports)
