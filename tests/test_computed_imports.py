@@ -195,20 +195,11 @@ def test_from_a_package_import_a_submodule_never_counts_the_package_instead(prog
     assert _found("from zoo.models import small") == []
 
 
-def test_what_a_module_imported_as_it_runs_imports_at_its_top_counts_too(program):
-    """models/small.py imports models.layers (and a library): an edit to layers may be
-    what changed the run. A module the function's own module imports at the top is
-    followed as a callee instead, and a library never counts."""
-    (program / "models" / "layers.py").write_text("import json\nimport zoo.models.deep\n")
-    (program / "models" / "small.py").write_text(
-        "import os\nfrom zoo.models import layers\n\ndef build(x):\n    return x\n"
+def test_a_script_s_main_block_runs_before_any_run_so_its_imports_are_settled(program):
+    (program / "t.py").write_text(
+        "import typing\nif typing.TYPE_CHECKING:\n    import zoo.models.big\n"
+        'if __name__ == "__main__":\n    import zoo.models.small\n'
     )
-    found = _found("from zoo.models import small")
-    assert found[0] == "zoo.models.small"
-    assert set(found) == {"zoo.models.small", "zoo.models.layers", "zoo.models", "zoo"} | {
-        "zoo.models.deep"
-    }
-    home = {"__package__": "zoo"}
-    node = ast.parse("from zoo.models import small").body[0]
-    settled = {"zoo", "zoo.models", "zoo.models.layers"}
-    assert [name for name, _ in may_import(node, home, settled)] == ["zoo.models.small"]
+    script = {"__name__": "__main__", "__package__": None, "__file__": str(program / "t.py")}
+    settled = computed_imports.imported_at_the_top(script)
+    assert "zoo.models.small" in settled and "zoo.models.big" not in settled

@@ -79,40 +79,7 @@ def may_import(
     - ``import models.small``, ``from models import small``,
       ``import_module("models.small")``: loaded or not when a run starts (a loaded
       one's functions are followed as callees too, see :func:`ato.callees.callees`).
-
-    And, in turn, the program's modules those import at their top (``models/small.py``
-    doing ``from models.layers import conv``: ``models.layers``), but for ``settled``.
     """
-    found = _imported_by(node, home, settled)
-    return _with_what_they_import(found, settled) if found else []
-
-
-def _with_what_they_import(
-    found: list[tuple[str, ModuleFile]], settled: Collection[str]
-) -> list[tuple[str, ModuleFile]]:
-    """``found`` and the program's modules they import at their top, transitively (at
-    most :data:`CANDIDATES_KEPT` more; libraries are never followed)."""
-    counted = dict(found)
-    waiting = [name for name, _ in found]
-    while waiting and len(counted) < len(found) + CANDIDATES_KEPT:
-        name = waiting.pop()
-        filename = _file_of(name)
-        if filename is None:
-            continue
-        package = name if os.path.basename(filename) == "__init__.py" else name.rpartition(".")[0]
-        for imported in sorted(_top_imports(filename, package or None)):
-            if imported in counted or imported in settled:
-                continue
-            for module, file in _own(imported):
-                counted[module] = file
-                waiting.append(module)
-    return list(counted.items())
-
-
-def _imported_by(
-    node: ast.AST, home: Mapping[str, Any], settled: Collection[str]
-) -> list[tuple[str, ModuleFile]]:
-    """What ``node`` itself imports: see :func:`may_import`."""
     if isinstance(node, ast.Import):
         return _unique(
             [
@@ -173,7 +140,9 @@ def imported_at_the_top(home: Mapping[str, Any]) -> frozenset[str]:
     found = _with_packages(name) if isinstance(name, str) else frozenset()
     if not isinstance(filename, str):
         return found
-    return found | _top_imports(filename, package if isinstance(package, str) else None)
+    # Run as a script, its `if __name__ == "__main__":` block ran before any run began.
+    script = name == "__main__"
+    return found | _top_imports(filename, package if isinstance(package, str) else None, script)
 
 
 def is_own_module(name: str) -> bool:
@@ -196,11 +165,13 @@ def _with_packages(name: str) -> frozenset[str]:
     return frozenset(".".join(parts[: i + 1]) for i in range(len(parts)))
 
 
-def _top_imports(filename: str, package: str | None) -> frozenset[str]:
-    """The modules ``filename``'s top level imports whenever it is imported (read once
-    per version of the file)."""
+def _top_imports(filename: str, package: str | None, script: bool = False) -> frozenset[str]:
+    """The modules ``filename``'s top level imports whenever it is imported, or run as a
+    ``script`` (read once per version of the file)."""
     file = module_file(filename)
-    return _names(file.imports, package) if file is not None else frozenset()
+    if file is None:
+        return frozenset()
+    return _names(file.script_imports if script else file.imports, package)
 
 
 @functools.lru_cache(maxsize=4096)

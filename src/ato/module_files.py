@@ -36,10 +36,10 @@ Import = tuple[int, str, tuple[str, ...]]
 class ModuleFile:
     """A module's file as code a function may run: ``fingerprint`` ('module:' + hex of
     its canonical text), ``text`` (what a diff shows), ``source`` (the whole text, None
-    for a file too big to parse) and ``imports`` (the imports its top level runs
-    whenever it is imported)."""
+    for a file too big to parse), ``imports`` (the imports its top level runs whenever
+    it is imported) and ``script_imports`` (those it runs as a script)."""
 
-    __slots__ = ("fingerprint", "imports", "source", "text")
+    __slots__ = ("fingerprint", "imports", "script_imports", "source", "text")
 
     def __init__(
         self,
@@ -47,36 +47,41 @@ class ModuleFile:
         text: str,
         source: str | None = None,
         imports: tuple[Import, ...] = (),
+        script_imports: tuple[Import, ...] = (),
     ) -> None:
         self.fingerprint, self.text, self.source = fingerprint, text, source
-        self.imports = imports
+        self.imports, self.script_imports = imports, script_imports
 
 
-def run_on_import(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """The statements of a module's top level that run whenever it is imported: into
-    ``if``, ``try`` and ``with``, but not the body of ``if TYPE_CHECKING:`` (typing
-    only) or ``if __name__ == "__main__":`` (run as a script only)."""
+def run_on_import(body: list[ast.stmt], script: bool = False) -> Iterator[ast.stmt]:
+    """The statements of a module's top level that run whenever it is imported (or run
+    as a ``script``): into ``if``, ``try`` and ``with``, but not the body of
+    ``if TYPE_CHECKING:`` (typing only), nor, unless ``script``, of
+    ``if __name__ == "__main__":``."""
     for node in body:
         if isinstance(node, ast.If):
-            if not _only_sometimes(node.test):
-                yield from run_on_import(node.body)
-            yield from run_on_import(node.orelse)
+            if not _typing_only(node.test) and (script or not _script_only(node.test)):
+                yield from run_on_import(node.body, script)
+            yield from run_on_import(node.orelse, script)
         elif isinstance(node, (ast.With, ast.AsyncWith)):
-            yield from run_on_import(node.body)
+            yield from run_on_import(node.body, script)
         elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
-            yield from run_on_import(node.body)  # type: ignore[attr-defined]
-            yield from run_on_import(node.orelse)  # type: ignore[attr-defined]
-            yield from run_on_import(node.finalbody)  # type: ignore[attr-defined]
+            yield from run_on_import(node.body, script)  # type: ignore[attr-defined]
+            yield from run_on_import(node.orelse, script)  # type: ignore[attr-defined]
+            yield from run_on_import(node.finalbody, script)  # type: ignore[attr-defined]
         else:
             yield node
 
 
-def _only_sometimes(test: ast.expr) -> bool:
-    """``TYPE_CHECKING``, ``typing.TYPE_CHECKING``, ``__name__ == "__main__"``."""
+def _typing_only(test: ast.expr) -> bool:
+    """``TYPE_CHECKING``, ``typing.TYPE_CHECKING``."""
     if isinstance(test, ast.Name) and test.id == "TYPE_CHECKING":
         return True
-    if isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING":
-        return True
+    return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+
+
+def _script_only(test: ast.expr) -> bool:
+    """``__name__ == "__main__"``."""
     return (
         isinstance(test, ast.Compare)
         and isinstance(test.left, ast.Name)
@@ -85,9 +90,9 @@ def _only_sometimes(test: ast.expr) -> bool:
     )
 
 
-def _imports(tree: ast.Module) -> tuple[Import, ...]:
+def _imports(tree: ast.Module, script: bool = False) -> tuple[Import, ...]:
     found: list[Import] = []
-    for node in run_on_import(tree.body):
+    for node in run_on_import(tree.body, script):
         if isinstance(node, ast.Import):
             found.append((-1, "", tuple(alias.name for alias in node.names)))
         elif isinstance(node, ast.ImportFrom):
@@ -238,12 +243,13 @@ def _read(filename: str, stamp: int, size: int) -> ModuleFile | None:
     except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return None
     imports: tuple[Import, ...] = ()
+    script_imports: tuple[Import, ...] = ()
     try:
         tree = ast.parse(text)
         canonical = canonical_statements(tree.body)[0]
-        imports = _imports(tree)
+        imports, script_imports = _imports(tree), _imports(tree, script=True)
     except Exception:  # unparsable (it would fail to import): counted by its text
         canonical = "text:" + text
     digest_text = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
     shown = text if len(text) <= _TEXT_KEPT else text[:_TEXT_KEPT] + "\n..."
-    return ModuleFile("module:" + digest_text, shown, text, imports)
+    return ModuleFile("module:" + digest_text, shown, text, imports, script_imports)
