@@ -203,3 +203,15 @@ def test_a_script_s_main_block_runs_before_any_run_so_its_imports_are_settled(pr
     script = {"__name__": "__main__", "__package__": None, "__file__": str(program / "t.py")}
     settled = computed_imports.imported_at_the_top(script)
     assert "zoo.models.small" in settled and "zoo.models.big" not in settled
+
+
+def test_what_the_top_imports_import_in_turn_is_settled_too(program):
+    """train.py imports trainer, which imports models.small: models.small is loaded
+    whenever train.py is, so a body import of it is followed as a callee, not counted by
+    its file (an edit to an unused function of it made a new version)."""
+    (program / "trainer.py").write_text("import zoo.models.small\n")
+    (program / "t.py").write_text("from zoo import trainer\n")
+    home = {"__name__": "zoo.t", "__package__": "zoo", "__file__": str(program / "t.py")}
+    settled = computed_imports.imported_at_the_top(home)
+    assert {"zoo.trainer", "zoo.models.small"} <= settled
+    assert "zoo.models.big" not in settled

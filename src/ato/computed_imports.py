@@ -44,6 +44,7 @@ __all__ = [
 
 MAY_RUN = "?"  # marks a callee name: a module the function imports as it runs
 CANDIDATES_KEPT = 500  # per call site; each file is read once per version
+SETTLED_KEPT = 2000  # program modules followed to find what is loaded with a module
 
 
 def is_may_run(name: str) -> bool:
@@ -134,7 +135,8 @@ def may_import(
 
 def imported_at_the_top(home: Mapping[str, Any]) -> frozenset[str]:
     """The modules loaded whenever the module whose globals are ``home`` is: itself, its
-    packages, and what its top level imports (``import a.b`` loads ``a`` and ``a.b``)."""
+    packages, what its top level imports (``import a.b`` loads ``a`` and ``a.b``), and,
+    in turn, what those of the program's own modules import at their top."""
     name, filename = home.get("__name__"), home.get("__file__")
     package = home.get("__package__")
     found = _with_packages(name) if isinstance(name, str) else frozenset()
@@ -142,7 +144,28 @@ def imported_at_the_top(home: Mapping[str, Any]) -> frozenset[str]:
         return found
     # Run as a script, its `if __name__ == "__main__":` block ran before any run began.
     script = name == "__main__"
-    return found | _top_imports(filename, package if isinstance(package, str) else None, script)
+    direct = _top_imports(filename, package if isinstance(package, str) else None, script)
+    return found | _and_what_they_import(direct)
+
+
+@functools.lru_cache(maxsize=1024)  # once per process: the modules loaded stay so
+def _and_what_they_import(names: frozenset[str]) -> frozenset[str]:
+    """``names`` and what the program's own modules among them import at their top,
+    transitively (at most :data:`SETTLED_KEPT` modules are read)."""
+    found = set(names)
+    waiting = sorted(names)
+    read = 0
+    while waiting and read < SETTLED_KEPT:
+        name = waiting.pop()
+        filename = _file_of(name)
+        if filename is None or not is_user_path(filename):
+            continue  # a library's imports are its own business
+        read += 1
+        package = name if os.path.basename(filename) == "__init__.py" else name.rpartition(".")[0]
+        for imported in _top_imports(filename, package or None) - found:
+            found.add(imported)
+            waiting.append(imported)
+    return frozenset(found)
 
 
 def is_own_module(name: str) -> bool:
@@ -358,3 +381,4 @@ def forget_read_files() -> None:
     """Forget every file read and every module's top-level imports (tests start afresh)."""
     forget_versions()
     _names.cache_clear()
+    _and_what_they_import.cache_clear()
