@@ -215,3 +215,53 @@ def test_what_the_top_imports_import_in_turn_is_settled_too(program):
     settled = computed_imports.imported_at_the_top(home)
     assert {"zoo.trainer", "zoo.models.small"} <= settled
     assert "zoo.models.big" not in settled
+
+
+def test_what_a_module_imported_as_it_runs_imports_at_its_top_counts_too(program):
+    """models/small.py imports models.layers (and a library): an edit to layers may be
+    what changed the run. A module the function's own module imports at the top is
+    followed as a callee instead, and a library never counts."""
+    (program / "models" / "layers.py").write_text("import json\nimport zoo.models.deep\n")
+    (program / "models" / "small.py").write_text(
+        "import os\nfrom zoo.models import layers\n\ndef build(x):\n    return x\n"
+    )
+    found = _found("from zoo.models import small")
+    assert found[0] == "zoo.models.small"
+    assert set(found) == {"zoo.models.small", "zoo.models.layers", "zoo.models", "zoo"} | {
+        "zoo.models.deep"
+    }
+    home = {"__package__": "zoo"}
+    node = ast.parse("from zoo.models import small").body[0]
+    settled = {"zoo", "zoo.models", "zoo.models.layers"}
+    assert [name for name, _ in may_import(node, home, settled)] == ["zoo.models.small"]
+
+
+def test_what_a_loaded_module_imports_in_turn_is_read_from_the_version_loaded(program):
+    (program / "models" / "layers.py").write_text("def conv(x):\n    return x\n")
+    (program / "models" / "extra.py").write_text("def other(x):\n    return x\n")
+    small = program / "models" / "small.py"
+    small.write_text("from zoo.models import layers\n\ndef build(x):\n    return x\n")
+    first = _found("from zoo.models import small")
+    import zoo.models.small  # noqa: F401  (loaded, as by an earlier run in the process)
+
+    small.write_text("from zoo.models import extra\n\ndef build(x):\n    return 2 * x\n")
+    stamp = small.stat().st_mtime_ns + 2_000_000_000
+    os.utime(small, ns=(stamp, stamp))
+    assert _found("from zoo.models import small") == first
+    assert "zoo.models.layers" in first and "zoo.models.extra" not in first
+
+
+def test_too_many_modules_imported_in_turn_keep_a_bounded_number_and_say_so(
+    program, monkeypatch
+):
+    chain = program / "chain"
+    chain.mkdir()
+    (chain / "__init__.py").write_text("")
+    for index in range(6):
+        (chain / f"m{index}.py").write_text(f"import zoo.chain.m{index + 1}\n")
+    monkeypatch.setattr(computed_imports, "CANDIDATES_KEPT", 3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = _found("import zoo.chain.m0")
+    assert len(found) <= 1 + 3
+    assert any("do not count" in str(w.message) for w in caught)

@@ -48,7 +48,9 @@ def _callee_name(value: Any, name: str, namespace: Mapping[str, Any]) -> str:
 
 
 def _attribute_reads(
-    func: Any, as_it_runs: bool = True
+    func: Any,
+    as_it_runs: bool = True,
+    memo: dict[str, list[tuple[str, ModuleFile]]] | None = None,
 ) -> tuple[
     dict[str, list[tuple[str, ...]]], dict[str, Any], list[tuple[str, ModuleFile]], bool
 ]:
@@ -57,7 +59,8 @@ def _attribute_reads(
     hold) it imports inside its body, by local name, as already loaded (never imported
     here); the files of the modules it imports as it runs (:mod:`ato.computed_imports`);
     and whether any of the modules it imports is loaded only as it runs (not by an import
-    at the top of its own module). Those are left out unless ``as_it_runs``."""
+    at the top of its own module). Those are left out unless ``as_it_runs``. ``memo``:
+    the modules found by one walk (see :func:`ato.computed_imports.may_import`)."""
     try:
         analysis = analyse(func)
         tree = analysis.node if analysis.node is not None else ast.parse(analysis.source)
@@ -110,7 +113,7 @@ def _attribute_reads(
         # import_module(f"models.{name}"), or an import in its body of a module its
         # module does not import at the top: code it may run, by the module's file
         if is_import(node):
-            may_run += may_import(node, home, settled())
+            may_run += may_import(node, home, settled(), memo)
         if isinstance(node, ast.Import):
             for alias in node.names:
                 bound = alias.asname or alias.name.split(".")[0]
@@ -352,6 +355,7 @@ def callees(
     parsed = dict(seen)
     data_seen: set[str] = set()
     may_run_seen: set[str] = set()
+    modules_found: dict[str, list[tuple[str, ModuleFile]]] = {}
     # (globals, names read there, their attribute chains, names imported in the body)
     work: list[
         tuple[Mapping[str, Any], list[str], dict[str, list[tuple[str, ...]]], dict[str, Any]]
@@ -366,7 +370,7 @@ def callees(
                 continue
             try:
                 reads, imported, may_run, loaded_as_it_runs = _attribute_reads(
-                    current, as_it_runs
+                    current, as_it_runs, modules_found
                 )
             except Exception:  # whatever sys.modules or a module holds: never fail
                 reads, imported, may_run, loaded_as_it_runs = {}, {}, [], False

@@ -64,7 +64,10 @@ def is_import(node: ast.AST) -> bool:
 
 
 def may_import(
-    node: ast.AST, home: Mapping[str, Any], settled: Collection[str] = ()
+    node: ast.AST,
+    home: Mapping[str, Any],
+    settled: Collection[str] = (),
+    memo: dict[str, list[tuple[str, ModuleFile]]] | None = None,
 ) -> list[tuple[str, ModuleFile]]:
     """``[(module name, its file)]`` of the program's modules ``node`` (in a function's
     body; ``home`` is the function's globals) imports as it runs, but for those in
@@ -80,14 +83,61 @@ def may_import(
     - ``import models.small``, ``from models import small``,
       ``import_module("models.small")``: loaded or not when a run starts (a loaded
       one's functions are followed as callees too, see :func:`ato.callees.callees`).
+
+    And, in turn, the program's modules those import at their top (``models/small.py``
+    importing ``models/layers.py``), as the version loaded imports them, but for those
+    in ``settled``. ``memo`` (one per walk of a function's callees) keeps each module
+    found once.
     """
+    memo = {} if memo is None else memo
+    found = _directly(node, home, settled, memo)
+    return _with_what_they_import(found, settled, memo) if found else []
+
+
+def _with_what_they_import(
+    found: list[tuple[str, ModuleFile]],
+    settled: Collection[str],
+    memo: dict[str, list[tuple[str, ModuleFile]]],
+) -> list[tuple[str, ModuleFile]]:
+    """``found`` and the program's modules they import at their top, transitively (at
+    most :data:`CANDIDATES_KEPT` more, with a warning; libraries are never followed)."""
+    counted = dict(found)
+    waiting = list(found)
+    while waiting:
+        name, file = waiting.pop()
+        package = name if file.package else name.rpartition(".")[0]
+        for imported in sorted(_names(file.imports, package or None)):
+            if imported in counted or imported in settled:
+                continue
+            if len(counted) >= len(found) + CANDIDATES_KEPT:
+                warnings.warn(
+                    f"{found[0][0]} leads to more than {CANDIDATES_KEPT} modules of the "
+                    f"program imported in turn; those past them do not count as code the "
+                    f"run may run.",
+                    AtoWarning,
+                    stacklevel=3,
+                )
+                return list(counted.items())
+            for module, its_file in _own(imported, memo):
+                counted[module] = its_file
+                waiting.append((module, its_file))
+    return list(counted.items())
+
+
+def _directly(
+    node: ast.AST,
+    home: Mapping[str, Any],
+    settled: Collection[str],
+    memo: dict[str, list[tuple[str, ModuleFile]]],
+) -> list[tuple[str, ModuleFile]]:
+    """What ``node`` itself imports: see :func:`may_import`."""
     if isinstance(node, ast.Import):
         return _unique(
             [
                 found
                 for alias in node.names
                 if alias.name not in settled
-                for found in _own(alias.name)
+                for found in _own(alias.name, memo)
             ]
         )
     if isinstance(node, ast.ImportFrom):
@@ -100,9 +150,9 @@ def may_import(
             if submodule in settled:
                 continue
             if _file_of(submodule) is not None:  # from models import small: models.small
-                found += _own(submodule)
+                found += _own(submodule, memo)
             elif source not in settled:  # from models import REGISTRY: models
-                found += _own(source)
+                found += _own(source, memo)
         return _unique(found)
     if not (isinstance(node, ast.Call) and len(node.args) <= 2):
         return []
@@ -118,7 +168,7 @@ def may_import(
         return []
     if isinstance(name, ast.Constant) and isinstance(name.value, str):
         whole = _absolute(name.value, anchor)
-        return _own(whole) if whole is not None and whole not in settled else []
+        return _own(whole, memo) if whole is not None and whole not in settled else []
     start, end = _written_start(name), _written_end(name)
     absolute = _absolute(start + "_", anchor)  # "_": a relative start may end in "."
     if absolute is None or "." not in absolute:
@@ -127,9 +177,9 @@ def may_import(
     found = []
     for module in _modules_under(parent, stem):
         if end.startswith("."):  # f"models.{name}.network": each one's network
-            found += _own(module + end)
+            found += _own(module + end, memo)
         elif module.endswith(end):
-            found += _own(module)
+            found += _own(module, memo)
     return _unique(found)
 
 
@@ -227,9 +277,20 @@ def _absolute(name: str, package: Any) -> str | None:
     return name if name and all(name.split(".")) else None
 
 
-def _own(name: str) -> list[tuple[str, ModuleFile]]:
+def _own(
+    name: str, memo: dict[str, list[tuple[str, ModuleFile]]] | None = None
+) -> list[tuple[str, ModuleFile]]:
     """``[(name, its file)]`` for a module of the program's own; ``[]`` for a library's,
-    a name no file holds, or a loaded module whose file as loaded is not known."""
+    a name no file holds, or a loaded module whose file as loaded is not known. Found
+    once per ``memo``."""
+    if memo is None:
+        return _found_own(name)
+    if name not in memo:
+        memo[name] = _found_own(name)
+    return memo[name]
+
+
+def _found_own(name: str) -> list[tuple[str, ModuleFile]]:
     loaded = sys.modules.get(name) if "/" not in name and os.sep not in name else None
     filename = _file_of(name)
     if filename is None or not is_user_path(filename):

@@ -39,7 +39,7 @@ class ModuleFile:
     for a file too big to parse), ``imports`` (the imports its top level runs whenever
     it is imported) and ``script_imports`` (those it runs as a script)."""
 
-    __slots__ = ("fingerprint", "imports", "script_imports", "source", "text")
+    __slots__ = ("fingerprint", "imports", "package", "script_imports", "source", "text")
 
     def __init__(
         self,
@@ -48,9 +48,11 @@ class ModuleFile:
         source: str | None = None,
         imports: tuple[Import, ...] = (),
         script_imports: tuple[Import, ...] = (),
+        package: bool = False,
     ) -> None:
         self.fingerprint, self.text, self.source = fingerprint, text, source
         self.imports, self.script_imports = imports, script_imports
+        self.package = package  # an __init__.py: its relative imports start from it
 
 
 def run_on_import(body: list[ast.stmt], script: bool = False) -> Iterator[ast.stmt]:
@@ -236,7 +238,7 @@ def _read(filename: str, stamp: int, size: int) -> ModuleFile | None:
         except OSError:
             return None
         shown = f"# {filename}: {size:,} bytes, too big to show\n"
-        return ModuleFile("module:" + digest.hexdigest(), shown)
+        return ModuleFile("module:" + digest.hexdigest(), shown)  # imports unknown
     try:
         with tokenize.open(filename) as handle:  # a BOM or a coding cookie, as Python reads
             text = handle.read()
@@ -252,4 +254,5 @@ def _read(filename: str, stamp: int, size: int) -> ModuleFile | None:
         canonical = "text:" + text
     digest_text = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
     shown = text if len(text) <= _TEXT_KEPT else text[:_TEXT_KEPT] + "\n..."
-    return ModuleFile("module:" + digest_text, shown, text, imports, script_imports)
+    package = os.path.basename(filename) == "__init__.py"
+    return ModuleFile("module:" + digest_text, shown, text, imports, script_imports, package)

@@ -540,3 +540,20 @@ def test_an_edit_to_a_module_imported_as_it_runs_is_a_new_version_of_the_functio
     text = ato(tmp_path, "traces", "demo", "train_step").stdout
     assert "imports models.small as it runs" in text, text
     assert "?" not in text, text
+
+
+def test_an_edit_to_what_a_lazily_imported_module_imports_is_named(tmp_path):
+    """models/small.py imports models.layers at its top: an edit to layers is named as
+    a possible cause (it read "No recorded cause")."""
+    body = 'return importlib.import_module(f"models.{name}").build(x)'
+    for factor in ("2", "3"):
+        _lazy_program(tmp_path, body)
+        (tmp_path / "models" / "layers.py").write_text(f"def scale(x):\n    return x * {factor}\n")
+        (tmp_path / "models" / "small.py").write_text(
+            "from models.layers import scale\n\ndef build(x):\n    return scale(x)\n"
+        )
+        run(tmp_path)
+    report = explain(tmp_path)
+    assert "`models.layers` (by `train_step`)" in report["verdict"], report["verdict"]
+    (change,) = report["code"]
+    assert [c["trace_id"] for c in change["callees"]] == ["models.layers"]
