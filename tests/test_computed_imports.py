@@ -16,11 +16,14 @@ from ato import computed_imports
 from ato.computed_imports import may_import
 from ato.errors import AtoWarning
 
+PACKAGES = ("zoo", "zoo.models")  # hold every candidate here: counted with each
 
-def _found(code: str, home: dict | None = None) -> list[str]:
+
+def _found(code: str, home: dict | None = None, packages: bool = False) -> list[str]:
     node = ast.parse(code).body[0]
     call = node.value if isinstance(node, ast.Expr) else node
-    return [name for name, _ in may_import(call, {"__package__": "zoo"} if home is None else home)]
+    found = may_import(call, {"__package__": "zoo"} if home is None else home)
+    return [name for name, _ in found if packages or name not in PACKAGES]
 
 
 @pytest.mark.parametrize(
@@ -67,8 +70,9 @@ def test_the_written_start_and_end_narrow_the_modules(program):
     assert _found('import_module("zoo.models." + name + "ig")') == ["zoo.models.big"]
     (program / "models" / "deep" / "network.py").write_text("def net():\n    return 1\n")
     (program / "models" / "my-net.py").write_text("def net():\n    return 2\n")
-    assert _found('import_module(f"zoo.models.{name}.network")') == ["zoo.models.deep.network"]
-    assert _found('import_module("zoo.models.%s.network" % name)') == ["zoo.models.deep.network"]
+    network = ["zoo.models.deep.network", "zoo.models.deep"]  # and the package holding it
+    assert _found('import_module(f"zoo.models.{name}.network")') == network
+    assert _found('import_module("zoo.models.%s.network" % name)') == network
     assert "zoo.models.my-net" in _found('import_module(f"zoo.models.{name}")')
 
 
@@ -77,7 +81,7 @@ def test_the_written_start_and_end_narrow_the_modules(program):
     [
         ("import zoo.models.small", ["zoo.models.small"]),
         ("from zoo.models import small, big", ["zoo.models.small", "zoo.models.big"]),
-        ("from zoo.models import build", ["zoo.models"]),  # an attribute of the package
+        ("from zoo.models import build", []),  # the package itself (one of PACKAGES)
         ("from .models import small", ["zoo.models.small"]),
         ('import_module("zoo.models.big")', ["zoo.models.big"]),
         ("import os", []),  # loaded: followed as a callee instead
@@ -164,7 +168,7 @@ def test_an_import_under_a_typing_or_script_guard_is_not_settled(program, guard)
 
 def _found_in(node, home):
     settled = computed_imports.imported_at_the_top(home)
-    return [name for name, _ in may_import(node, home, settled)]
+    return [name for name, _ in may_import(node, home, settled) if name not in PACKAGES]
 
 
 class _Proxy:
@@ -225,7 +229,7 @@ def test_what_a_module_imported_as_it_runs_imports_at_its_top_counts_too(program
     (program / "models" / "small.py").write_text(
         "import os\nfrom zoo.models import layers\n\ndef build(x):\n    return x\n"
     )
-    found = _found("from zoo.models import small")
+    found = _found("from zoo.models import small", packages=True)
     assert found[0] == "zoo.models.small"
     assert set(found) == {"zoo.models.small", "zoo.models.layers", "zoo.models", "zoo"} | {
         "zoo.models.deep"
@@ -264,4 +268,17 @@ def test_too_many_modules_imported_in_turn_keep_a_bounded_number_and_say_so(
         warnings.simplefilter("always")
         found = _found("import zoo.chain.m0")
     assert len(found) <= 1 + 3
-    assert any("do not count" in str(w.message) for w in caught)
+    assert any("only the first 3 by name count" in str(w.message) for w in caught)
+
+
+def test_the_packages_that_hold_a_module_imported_as_it_runs_count_too(program):
+    """Importing zoo.models.small runs zoo/__init__.py and zoo/models/__init__.py (and
+    what they import), unless those are loaded anyway."""
+    (program / "models" / "registry.py").write_text("REG = {}\n")
+    (program / "models" / "__init__.py").write_text("from .registry import REG\n")
+    found = _found("from zoo.models import small", packages=True)
+    assert set(found) == {"zoo.models.small", "zoo.models", "zoo", "zoo.models.registry"}
+    home = {"__package__": "zoo"}
+    node = ast.parse("from zoo.models import small").body[0]
+    settled = {"zoo", "zoo.models", "zoo.models.registry"}
+    assert [name for name, _ in may_import(node, home, settled)] == ["zoo.models.small"]

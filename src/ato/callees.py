@@ -19,6 +19,7 @@ from ato.canonical import analyse, global_names, unwrap
 from ato.computed_imports import (
     MAY_RUN,
     ModuleFile,
+    Walk,
     imported_at_the_top,
     is_import,
     is_own_module,
@@ -50,7 +51,7 @@ def _callee_name(value: Any, name: str, namespace: Mapping[str, Any]) -> str:
 def _attribute_reads(
     func: Any,
     as_it_runs: bool = True,
-    memo: dict[str, list[tuple[str, ModuleFile]]] | None = None,
+    walk: Walk | None = None,
 ) -> tuple[
     dict[str, list[tuple[str, ...]]], dict[str, Any], list[tuple[str, ModuleFile]], bool
 ]:
@@ -59,8 +60,8 @@ def _attribute_reads(
     hold) it imports inside its body, by local name, as already loaded (never imported
     here); the files of the modules it imports as it runs (:mod:`ato.computed_imports`);
     and whether any of the modules it imports is loaded only as it runs (not by an import
-    at the top of its own module). Those are left out unless ``as_it_runs``. ``memo``:
-    the modules found by one walk (see :func:`ato.computed_imports.may_import`)."""
+    at the top of its own module). Those are left out unless ``as_it_runs``. ``walk``:
+    what one walk found about modules (see :class:`ato.computed_imports.Walk`)."""
     try:
         analysis = analyse(func)
         tree = analysis.node if analysis.node is not None else ast.parse(analysis.source)
@@ -73,7 +74,7 @@ def _attribute_reads(
 
     def settled() -> frozenset[str]:
         if not found_settled:
-            found_settled.append(imported_at_the_top(home))
+            found_settled.append(imported_at_the_top(home, walk))
         return found_settled[0]
 
     lazy = False
@@ -113,7 +114,7 @@ def _attribute_reads(
         # import_module(f"models.{name}"), or an import in its body of a module its
         # module does not import at the top: code it may run, by the module's file
         if is_import(node):
-            may_run += may_import(node, home, settled(), memo)
+            may_run += may_import(node, home, settled(), walk)
         if isinstance(node, ast.Import):
             for alias in node.names:
                 bound = alias.asname or alias.name.split(".")[0]
@@ -355,7 +356,7 @@ def callees(
     parsed = dict(seen)
     data_seen: set[str] = set()
     may_run_seen: set[str] = set()
-    modules_found: dict[str, list[tuple[str, ModuleFile]]] = {}
+    modules_found = Walk()
     # (globals, names read there, their attribute chains, names imported in the body)
     work: list[
         tuple[Mapping[str, Any], list[str], dict[str, list[tuple[str, ...]]], dict[str, Any]]

@@ -34,6 +34,7 @@ from ato.module_files import Import, ModuleFile, forget_versions, module_file
 __all__ = [
     "MAY_RUN",
     "ModuleFile",
+    "Walk",
     "forget_read_files",
     "imported_at_the_top",
     "is_import",
@@ -45,6 +46,22 @@ __all__ = [
 MAY_RUN = "?"  # marks a callee name: a module the function imports as it runs
 CANDIDATES_KEPT = 500  # per call site; each file is read once per version
 SETTLED_KEPT = 2000  # program modules followed to find what is loaded with a module
+
+
+class Walk:
+    """What one walk of a function's callees found about modules: each module's file as
+    loaded (``files``), the modules loaded with each set of top-level imports
+    (``settled``), what importing a module loads (``reached``), and whether it warned
+    of too many. One per walk: between runs, modules are loaded, reloaded and edited."""
+
+    __slots__ = ("files", "reached", "settled", "warned")
+
+    def __init__(self) -> None:
+        self.files: dict[str, list[tuple[str, ModuleFile]]] = {}
+        self.settled: dict[frozenset[str], frozenset[str]] = {}
+        # (module, id of the set of modules loaded anyway) -> what importing it loads
+        self.reached: dict[tuple[str, int], dict[str, ModuleFile]] = {}
+        self.warned = False
 
 
 def is_may_run(name: str) -> bool:
@@ -67,7 +84,7 @@ def may_import(
     node: ast.AST,
     home: Mapping[str, Any],
     settled: Collection[str] = (),
-    memo: dict[str, list[tuple[str, ModuleFile]]] | None = None,
+    walk: Walk | None = None,
 ) -> list[tuple[str, ModuleFile]]:
     """``[(module name, its file)]`` of the program's modules ``node`` (in a function's
     body; ``home`` is the function's globals) imports as it runs, but for those in
@@ -86,49 +103,73 @@ def may_import(
 
     And, in turn, the program's modules those import at their top (``models/small.py``
     importing ``models/layers.py``), as the version loaded imports them, but for those
-    in ``settled``. ``memo`` (one per walk of a function's callees) keeps each module
-    found once.
+    in ``settled``, and the packages that hold them. ``walk`` (one per walk of a
+    function's callees) keeps each module found once.
     """
-    memo = {} if memo is None else memo
-    found = _directly(node, home, settled, memo)
-    return _with_what_they_import(found, settled, memo) if found else []
+    walk = Walk() if walk is None else walk
+    found = _directly(node, home, settled, walk)
+    return _with_what_they_import(found, settled, walk) if found else []
 
 
 def _with_what_they_import(
-    found: list[tuple[str, ModuleFile]],
-    settled: Collection[str],
-    memo: dict[str, list[tuple[str, ModuleFile]]],
+    found: list[tuple[str, ModuleFile]], settled: Collection[str], walk: Walk
 ) -> list[tuple[str, ModuleFile]]:
-    """``found`` and the program's modules they import at their top, transitively (at
-    most :data:`CANDIDATES_KEPT` more, with a warning; libraries are never followed)."""
+    """``found``, the packages that hold them, and the program's modules they import at
+    their top, transitively (at most :data:`CANDIDATES_KEPT` more, with a warning once
+    per walk; libraries are never followed)."""
+    loaded_anyway = settled if isinstance(settled, (set, frozenset)) else frozenset(settled)
     counted = dict(found)
-    waiting = list(found)
+    for name, file in found:
+        for module, its_file in _reached(name, file, loaded_anyway, walk).items():
+            counted.setdefault(module, its_file)
+    if len(counted) <= len(found) + CANDIDATES_KEPT:
+        return list(counted.items())
+    if not walk.warned:
+        walk.warned = True
+        warnings.warn(
+            f"{found[0][0]} leads to {len(counted) - len(found)} modules of the program "
+            f"imported in turn; only the first {CANDIDATES_KEPT} by name count as code the "
+            f"run may run.",
+            AtoWarning,
+            stacklevel=4,
+        )
+    onward = sorted(name for name in counted if name not in dict(found))[:CANDIDATES_KEPT]
+    return [*found, *((name, counted[name]) for name in onward)]
+
+
+def _reached(
+    name: str, file: ModuleFile, loaded_anyway: frozenset[str] | set[str], walk: Walk
+) -> dict[str, ModuleFile]:
+    """``name`` and the program's modules it leads to (its packages, what they import at
+    their top, in turn), but for ``loaded_anyway``; each once per walk."""
+    key = (name, id(loaded_anyway))
+    if key in walk.reached:
+        return walk.reached[key]
+    reached: dict[str, ModuleFile] = {}
+    seen = {name}
+    waiting = [(name, file)]
     while waiting:
-        name, file = waiting.pop()
-        package = name if file.package else name.rpartition(".")[0]
-        for imported in sorted(_names(file.imports, package or None)):
-            if imported in counted or imported in settled:
+        module, its_file = waiting.pop()
+        reached[module] = its_file
+        package = module if its_file.package else module.rpartition(".")[0]
+        onward = _names(its_file.imports, package or None) | _with_packages(package)
+        for imported in sorted(onward - seen - loaded_anyway):
+            seen.add(imported)
+            known = walk.reached.get((imported, id(loaded_anyway)))
+            if known is not None:  # reached from another call site already
+                reached.update(known)
+                seen |= known.keys()
                 continue
-            if len(counted) >= len(found) + CANDIDATES_KEPT:
-                warnings.warn(
-                    f"{found[0][0]} leads to more than {CANDIDATES_KEPT} modules of the "
-                    f"program imported in turn; those past them do not count as code the "
-                    f"run may run.",
-                    AtoWarning,
-                    stacklevel=3,
-                )
-                return list(counted.items())
-            for module, its_file in _own(imported, memo):
-                counted[module] = its_file
-                waiting.append((module, its_file))
-    return list(counted.items())
+            waiting += _own(imported, walk)
+    walk.reached[key] = reached
+    return reached
 
 
 def _directly(
     node: ast.AST,
     home: Mapping[str, Any],
     settled: Collection[str],
-    memo: dict[str, list[tuple[str, ModuleFile]]],
+    walk: Walk,
 ) -> list[tuple[str, ModuleFile]]:
     """What ``node`` itself imports: see :func:`may_import`."""
     if isinstance(node, ast.Import):
@@ -137,7 +178,7 @@ def _directly(
                 found
                 for alias in node.names
                 if alias.name not in settled
-                for found in _own(alias.name, memo)
+                for found in _own(alias.name, walk)
             ]
         )
     if isinstance(node, ast.ImportFrom):
@@ -150,9 +191,9 @@ def _directly(
             if submodule in settled:
                 continue
             if _file_of(submodule) is not None:  # from models import small: models.small
-                found += _own(submodule, memo)
+                found += _own(submodule, walk)
             elif source not in settled:  # from models import REGISTRY: models
-                found += _own(source, memo)
+                found += _own(source, walk)
         return _unique(found)
     if not (isinstance(node, ast.Call) and len(node.args) <= 2):
         return []
@@ -168,7 +209,7 @@ def _directly(
         return []
     if isinstance(name, ast.Constant) and isinstance(name.value, str):
         whole = _absolute(name.value, anchor)
-        return _own(whole, memo) if whole is not None and whole not in settled else []
+        return _own(whole, walk) if whole is not None and whole not in settled else []
     start, end = _written_start(name), _written_end(name)
     absolute = _absolute(start + "_", anchor)  # "_": a relative start may end in "."
     if absolute is None or "." not in absolute:
@@ -177,16 +218,17 @@ def _directly(
     found = []
     for module in _modules_under(parent, stem):
         if end.startswith("."):  # f"models.{name}.network": each one's network
-            found += _own(module + end, memo)
+            found += _own(module + end, walk)
         elif module.endswith(end):
-            found += _own(module, memo)
+            found += _own(module, walk)
     return _unique(found)
 
 
-def imported_at_the_top(home: Mapping[str, Any]) -> frozenset[str]:
+def imported_at_the_top(home: Mapping[str, Any], walk: Walk | None = None) -> frozenset[str]:
     """The modules loaded whenever the module whose globals are ``home`` is: itself, its
     packages, what its top level imports (``import a.b`` loads ``a`` and ``a.b``), and,
-    in turn, what those of the program's own modules import at their top."""
+    in turn, what those of the program's own modules import at their top, each as the
+    version loaded imports them (found once per ``walk``)."""
     name, filename = home.get("__name__"), home.get("__file__")
     package = home.get("__package__")
     found = _with_packages(name) if isinstance(name, str) else frozenset()
@@ -194,27 +236,41 @@ def imported_at_the_top(home: Mapping[str, Any]) -> frozenset[str]:
         return found
     # Run as a script, its `if __name__ == "__main__":` block ran before any run began.
     script = name == "__main__"
-    direct = _top_imports(filename, package if isinstance(package, str) else None, script)
-    return found | _and_what_they_import(direct)
+    loaded = sys.modules.get(name) if isinstance(name, str) else None
+    package = package if isinstance(package, str) else None
+    direct = _top_imports(filename, package, script, loaded)
+    walk = Walk() if walk is None else walk
+    if direct not in walk.settled:
+        walk.settled[direct] = _and_what_they_import(direct)
+    return found | walk.settled[direct]
 
 
-@functools.lru_cache(maxsize=1024)  # once per process: the modules loaded stay so
 def _and_what_they_import(names: frozenset[str]) -> frozenset[str]:
     """``names`` and what the program's own modules among them import at their top,
-    transitively (at most :data:`SETTLED_KEPT` modules are read)."""
+    transitively (at most :data:`SETTLED_KEPT` modules read, in order of name, with a
+    warning past them)."""
     found = set(names)
-    waiting = sorted(names)
+    waiting = sorted(names, reverse=True)
     read = 0
-    while waiting and read < SETTLED_KEPT:
+    while waiting:
         name = waiting.pop()
         filename = _file_of(name)
         if filename is None or not is_user_path(filename):
             continue  # a library's imports are its own business
+        if read >= SETTLED_KEPT:
+            warnings.warn(
+                f"more than {SETTLED_KEPT} modules of the program are imported at the top "
+                f"of others; those past them are taken as imported as a function runs.",
+                AtoWarning,
+                stacklevel=4,
+            )
+            break
         read += 1
         package = name if os.path.basename(filename) == "__init__.py" else name.rpartition(".")[0]
-        for imported in _top_imports(filename, package or None) - found:
-            found.add(imported)
-            waiting.append(imported)
+        loaded = sys.modules.get(name)
+        onward = _top_imports(filename, package or None, False, loaded) - found
+        found |= onward
+        waiting.extend(sorted(onward, reverse=True))
     return frozenset(found)
 
 
@@ -233,15 +289,21 @@ def _file_attribute(module: Any) -> str | None:
     return filename if isinstance(filename, str) else None
 
 
+@functools.lru_cache(maxsize=4096)
 def _with_packages(name: str) -> frozenset[str]:
     parts = name.split(".")
     return frozenset(".".join(parts[: i + 1]) for i in range(len(parts)))
 
 
-def _top_imports(filename: str, package: str | None, script: bool = False) -> frozenset[str]:
+def _top_imports(
+    filename: str, package: str | None, script: bool = False, loaded: Any = None
+) -> frozenset[str]:
     """The modules ``filename``'s top level imports whenever it is imported, or run as a
-    ``script`` (read once per version of the file)."""
-    file = module_file(filename)
+    ``script``: as the version ``loaded`` (the module loaded from it, if any) imports
+    them, else as the file does now (read once per version of the file)."""
+    module = loaded if isinstance(loaded, types.ModuleType) else None
+    file = module_file(filename, module, warn=False) if module is not None else None
+    file = file or module_file(filename)
     if file is None:
         return frozenset()
     return _names(file.script_imports if script else file.imports, package)
@@ -277,20 +339,20 @@ def _absolute(name: str, package: Any) -> str | None:
     return name if name and all(name.split(".")) else None
 
 
-def _own(
-    name: str, memo: dict[str, list[tuple[str, ModuleFile]]] | None = None
-) -> list[tuple[str, ModuleFile]]:
+def _own(name: str, walk: Walk | None = None) -> list[tuple[str, ModuleFile]]:
     """``[(name, its file)]`` for a module of the program's own; ``[]`` for a library's,
     a name no file holds, or a loaded module whose file as loaded is not known. Found
-    once per ``memo``."""
-    if memo is None:
+    once per ``walk``."""
+    if walk is None:
         return _found_own(name)
-    if name not in memo:
-        memo[name] = _found_own(name)
-    return memo[name]
+    if name not in walk.files:
+        walk.files[name] = _found_own(name)
+    return walk.files[name]
 
 
 def _found_own(name: str) -> list[tuple[str, ModuleFile]]:
+    if not name:
+        return []
     loaded = sys.modules.get(name) if "/" not in name and os.sep not in name else None
     filename = _file_of(name)
     if filename is None or not is_user_path(filename):
@@ -442,4 +504,4 @@ def forget_read_files() -> None:
     """Forget every file read and every module's top-level imports (tests start afresh)."""
     forget_versions()
     _names.cache_clear()
-    _and_what_they_import.cache_clear()
+    _with_packages.cache_clear()

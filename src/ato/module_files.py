@@ -112,9 +112,12 @@ _versions: dict[str, dict[tuple[int, int], ModuleFile]] = {}
 _warned: set[str] = set()
 
 
-def module_file(filename: str, loaded: types.ModuleType | None = None) -> ModuleFile | None:
+def module_file(
+    filename: str, loaded: types.ModuleType | None = None, warn: bool = True
+) -> ModuleFile | None:
     """``filename`` as code (None when it cannot be read); ``loaded``: the module it was
-    loaded as, counted as the file was then: an edit after that is not what runs."""
+    loaded as, counted as the file was then: an edit after that is not what runs (None,
+    with a warning unless not ``warn``, when that version was never read)."""
     try:  # a module of a ModuleType subclass may raise anything
         spec = getattr(loaded, "__spec__", None) if loaded is not None else None
     except Exception:
@@ -144,7 +147,7 @@ def module_file(filename: str, loaded: types.ModuleType | None = None) -> Module
     except Exception:  # its attributes raise: what it was loaded from cannot be told
         loaded_as = counted
     if loaded_as is None:
-        if filename not in _warned:
+        if warn and filename not in _warned:
             _warned.add(filename)
             warnings.warn(
                 f"{filename} was edited after it was loaded: the code that runs is not "
