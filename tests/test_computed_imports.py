@@ -268,7 +268,20 @@ def test_too_many_modules_imported_in_turn_keep_a_bounded_number_and_say_so(
         warnings.simplefilter("always")
         found = _found("import zoo.chain.m0")
     assert len(found) <= 1 + 3
-    assert any("only the first 3 by name count" in str(w.message) for w in caught)
+    assert "zoo.chain.m1" in found and "zoo.chain.m6" not in found  # the nearest kept
+    assert any("only the 3 nearest count" in str(w.message) for w in caught)
+
+
+def test_what_is_loaded_anyway_is_told_apart_by_value_within_a_walk(program):
+    """Two functions of one walk, with different modules loaded anyway, importing the
+    same module: each gets its own answer (keyed by id, a freed set's id came back)."""
+    (program / "models" / "layers.py").write_text("X = 1\n")
+    (program / "models" / "small.py").write_text("import zoo.models.layers\n")
+    walk = computed_imports.Walk()
+    node = ast.parse("import zoo.models.small").body[0]
+    first = [name for name, _ in may_import(node, {}, ["zoo.models.layers"], walk)]
+    second = [name for name, _ in may_import(node, {}, [], walk)]
+    assert "zoo.models.layers" not in first and "zoo.models.layers" in second
 
 
 def test_the_packages_that_hold_a_module_imported_as_it_runs_count_too(program):

@@ -17,6 +17,7 @@ a module only when both runs saw it and its code differs.
 from __future__ import annotations
 
 import ast
+import collections
 import functools
 import importlib.util
 import os
@@ -58,9 +59,9 @@ class Walk:
 
     def __init__(self) -> None:
         self.files: dict[str, list[tuple[str, ModuleFile]]] = {}
-        self.settled: dict[frozenset[str], frozenset[str]] = {}
-        # (module, id of the set of modules loaded anyway) -> what importing it loads
-        self.reached: dict[tuple[str, int], dict[str, ModuleFile]] = {}
+        self.settled: dict[tuple[frozenset[str], frozenset[str]], frozenset[str]] = {}
+        # (module, the modules loaded anyway) -> what importing it loads
+        self.reached: dict[tuple[str, frozenset[str]], dict[str, ModuleFile]] = {}
         self.warned = False
 
 
@@ -117,7 +118,8 @@ def _with_what_they_import(
     """``found``, the packages that hold them, and the program's modules they import at
     their top, transitively (at most :data:`CANDIDATES_KEPT` more, with a warning once
     per walk; libraries are never followed)."""
-    loaded_anyway = settled if isinstance(settled, (set, frozenset)) else frozenset(settled)
+    # By value: an id may be reused once a set is freed, and a set may change.
+    loaded_anyway = settled if isinstance(settled, frozenset) else frozenset(settled)
     counted = dict(found)
     for name, file in found:
         for module, its_file in _reached(name, file, loaded_anyway, walk).items():
@@ -128,39 +130,39 @@ def _with_what_they_import(
         walk.warned = True
         warnings.warn(
             f"{found[0][0]} leads to {len(counted) - len(found)} modules of the program "
-            f"imported in turn; only the first {CANDIDATES_KEPT} by name count as code the "
-            f"run may run.",
+            f"imported in turn; only the {CANDIDATES_KEPT} nearest count as code the run "
+            f"may run.",
             AtoWarning,
             stacklevel=4,
         )
-    onward = sorted(name for name in counted if name not in dict(found))[:CANDIDATES_KEPT]
-    return [*found, *((name, counted[name]) for name in onward)]
+    # Nearest first (as found, breadth first): a helper every model imports stays in.
+    return list(counted.items())[: len(found) + CANDIDATES_KEPT]
 
 
 def _reached(
-    name: str, file: ModuleFile, loaded_anyway: frozenset[str] | set[str], walk: Walk
+    name: str, file: ModuleFile, loaded_anyway: frozenset[str], walk: Walk
 ) -> dict[str, ModuleFile]:
     """``name`` and the program's modules it leads to (its packages, what they import at
-    their top, in turn), but for ``loaded_anyway``; each once per walk."""
-    key = (name, id(loaded_anyway))
+    their top, in turn), nearest first, but for ``loaded_anyway``; each once per walk."""
+    key = (name, loaded_anyway)
     if key in walk.reached:
         return walk.reached[key]
     reached: dict[str, ModuleFile] = {}
     seen = {name}
-    waiting = [(name, file)]
+    waiting = collections.deque([(name, file)])
     while waiting:
-        module, its_file = waiting.pop()
+        module, its_file = waiting.popleft()
         reached[module] = its_file
         package = module if its_file.package else module.rpartition(".")[0]
         onward = _names(its_file.imports, package or None) | _with_packages(package)
         for imported in sorted(onward - seen - loaded_anyway):
             seen.add(imported)
-            known = walk.reached.get((imported, id(loaded_anyway)))
+            known = walk.reached.get((imported, loaded_anyway))
             if known is not None:  # reached from another call site already
-                reached.update(known)
+                reached.update((m, f) for m, f in known.items() if m not in reached)
                 seen |= known.keys()
                 continue
-            waiting += _own(imported, walk)
+            waiting.extend(_own(imported, walk))
     walk.reached[key] = reached
     return reached
 
@@ -240,12 +242,13 @@ def imported_at_the_top(home: Mapping[str, Any], walk: Walk | None = None) -> fr
     package = package if isinstance(package, str) else None
     direct = _top_imports(filename, package, script, loaded)
     walk = Walk() if walk is None else walk
-    if direct not in walk.settled:
-        walk.settled[direct] = _and_what_they_import(direct)
-    return found | walk.settled[direct]
+    key = (found, direct)
+    if key not in walk.settled:  # one object per module: the memo of `reached` shares it
+        walk.settled[key] = found | _and_what_they_import(direct, walk)
+    return walk.settled[key]
 
 
-def _and_what_they_import(names: frozenset[str]) -> frozenset[str]:
+def _and_what_they_import(names: frozenset[str], walk: Walk) -> frozenset[str]:
     """``names`` and what the program's own modules among them import at their top,
     transitively (at most :data:`SETTLED_KEPT` modules read, in order of name, with a
     warning past them)."""
@@ -258,6 +261,9 @@ def _and_what_they_import(names: frozenset[str]) -> frozenset[str]:
         if filename is None or not is_user_path(filename):
             continue  # a library's imports are its own business
         if read >= SETTLED_KEPT:
+            if walk.warned:
+                break
+            walk.warned = True
             warnings.warn(
                 f"more than {SETTLED_KEPT} modules of the program are imported at the top "
                 f"of others; those past them are taken as imported as a function runs.",
