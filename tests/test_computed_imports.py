@@ -295,3 +295,27 @@ def test_the_packages_that_hold_a_module_imported_as_it_runs_count_too(program):
     node = ast.parse("from zoo.models import small").body[0]
     settled = {"zoo", "zoo.models", "zoo.models.registry"}
     assert [name for name, _ in may_import(node, home, settled)] == ["zoo.models.small"]
+
+
+def test_which_modules_past_the_cap_are_kept_does_not_depend_on_what_the_walk_saw_first(
+    program, monkeypatch
+):
+    """zoo.r imports zoo.a (a long chain) and zoo.z (which imports zoo.h): zoo.z and
+    zoo.h are nearest, kept whether or not the walk met zoo.a first (reordering two
+    imports in a body changed the fingerprint)."""
+    (program / "r.py").write_text("import zoo.a\nimport zoo.z\n")
+    (program / "z.py").write_text("import zoo.h\n")
+    (program / "h.py").write_text("")
+    (program / "a.py").write_text("import zoo.c0\n")
+    for index in range(8):
+        (program / f"c{index}.py").write_text(f"import zoo.c{index + 1}\n")
+    monkeypatch.setattr(computed_imports, "CANDIDATES_KEPT", 4)
+    home = {"__package__": "zoo"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AtoWarning)
+        fresh = may_import(ast.parse("import zoo.r").body[0], home, {"zoo"})
+        walk = computed_imports.Walk()
+        may_import(ast.parse("import zoo.a").body[0], home, {"zoo"}, walk)
+        after = may_import(ast.parse("import zoo.r").body[0], home, {"zoo"}, walk)
+    assert [name for name, _ in after] == [name for name, _ in fresh]
+    assert {"zoo.z", "zoo.h"} <= {name for name, _ in after}

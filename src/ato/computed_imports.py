@@ -55,14 +55,15 @@ class Walk:
     (``settled``), what importing a module loads (``reached``), and whether it warned
     of too many. One per walk: between runs, modules are loaded, reloaded and edited."""
 
-    __slots__ = ("files", "reached", "settled", "warned")
+    __slots__ = ("files", "reached", "settled", "warned", "warned_settled")
 
     def __init__(self) -> None:
         self.files: dict[str, list[tuple[str, ModuleFile]]] = {}
         self.settled: dict[tuple[frozenset[str], frozenset[str]], frozenset[str]] = {}
         # (module, the modules loaded anyway) -> what importing it loads
         self.reached: dict[tuple[str, frozenset[str]], dict[str, ModuleFile]] = {}
-        self.warned = False
+        self.warned = False  # of too many modules imported in turn
+        self.warned_settled = False  # of too many modules loaded anyway
 
 
 def is_may_run(name: str) -> bool:
@@ -135,8 +136,30 @@ def _with_what_they_import(
             AtoWarning,
             stacklevel=4,
         )
-    # Nearest first (as found, breadth first): a helper every model imports stays in.
-    return list(counted.items())[: len(found) + CANDIDATES_KEPT]
+    # Nearest first, a helper every model imports stays in. Found afresh: the order of
+    # `counted` depends on what earlier call sites of the walk found.
+    kept = _nearest(found, loaded_anyway, walk, len(found) + CANDIDATES_KEPT)
+    return [(name, counted[name]) for name in kept]
+
+
+def _nearest(
+    found: list[tuple[str, ModuleFile]], loaded_anyway: frozenset[str], walk: Walk, limit: int
+) -> list[str]:
+    """The first ``limit`` modules importing ``found`` loads, breadth first (by name
+    within a depth)."""
+    order = [name for name, _ in found]
+    seen = set(order)
+    waiting = collections.deque(found)
+    while waiting and len(order) < limit:
+        module, its_file = waiting.popleft()
+        package = module if its_file.package else module.rpartition(".")[0]
+        onward = _names(its_file.imports, package or None) | _with_packages(package)
+        for imported in sorted(onward - seen - loaded_anyway):
+            seen.add(imported)
+            for pair in _own(imported, walk):
+                order.append(pair[0])
+                waiting.append(pair)
+    return order[:limit]
 
 
 def _reached(
@@ -261,9 +284,9 @@ def _and_what_they_import(names: frozenset[str], walk: Walk) -> frozenset[str]:
         if filename is None or not is_user_path(filename):
             continue  # a library's imports are its own business
         if read >= SETTLED_KEPT:
-            if walk.warned:
+            if walk.warned_settled:
                 break
-            walk.warned = True
+            walk.warned_settled = True
             warnings.warn(
                 f"more than {SETTLED_KEPT} modules of the program are imported at the top "
                 f"of others; those past them are taken as imported as a function runs.",
