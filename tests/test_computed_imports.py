@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ato import computed_imports
+from ato import computed_imports, module_lookup
 from ato.computed_imports import may_import
 from ato.errors import AtoWarning
 
@@ -119,7 +119,7 @@ def test_an_unreadable_package_folder_counts_nothing(program, monkeypatch):
     def refuse(folder):
         raise PermissionError(folder)
 
-    monkeypatch.setattr(computed_imports.os, "listdir", refuse)
+    monkeypatch.setattr(module_lookup.os, "listdir", refuse)
     assert _found('import_module(f"zoo.models.{name}")') == []
 
 
@@ -183,7 +183,7 @@ def test_whatever_sys_modules_holds_never_makes_a_fingerprint_fail(program, monk
     monkeypatch.setitem(sys.modules, "zoo.models.small", _Proxy())
     for code in ('import_module(f"zoo.models.{name}")', "from zoo.models import small"):
         assert _found(code) == []
-    assert not computed_imports.is_own_module("zoo.models")
+    assert not module_lookup.is_own_module("zoo.models")
 
 
 def test_from_a_package_import_a_submodule_never_counts_the_package_instead(program, recwarn):

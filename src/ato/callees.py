@@ -22,7 +22,6 @@ from ato.computed_imports import (
     Walk,
     imported_at_the_top,
     is_import,
-    is_own_module,
     may_import,
 )
 from ato.fingerprint import is_user_class, is_user_function, what_runs
@@ -35,6 +34,7 @@ from ato.globals_code import (
     global_value,
 )
 from ato.module_code import is_user_path
+from ato.module_lookup import is_own_module
 
 __all__ = ["callees"]
 

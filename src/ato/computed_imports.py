@@ -8,10 +8,13 @@ anything, so a module the run loads only after it started counts from the start;
 module already loaded counts by the text first read while it is loaded (an edit after
 that does not run until it is loaded again).
 
-They are kept apart from the callees proper: a fingerprint lists them under
-:data:`MAY_RUN` + the module's name and leaves them out of the combined hash, because
-choosing another model is a config change, not a code change. ``ato explain`` names such
-a module only when both runs saw it and its code differs.
+A fingerprint lists them among the callees under :data:`MAY_RUN` + the module's name,
+its file's hash counted in the combined one; what such a module holds is found only in
+a run that starts with it loaded, so it is marked the same way and left out of the
+combined hash (see :func:`ato.trace.combined_fingerprint`). ``ato explain`` names such a
+module only when both runs saw it and its code differs: choosing another model is a
+config change, not a code change. Where a module is, without importing it, is
+:mod:`ato.module_lookup`'s.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ import collections
 import functools
 import importlib.util
 import os
-import stat
 import sys
 import types
 import warnings
@@ -31,6 +33,7 @@ from typing import Any
 from ato.errors import AtoWarning
 from ato.module_code import is_user_path
 from ato.module_files import Import, ModuleFile, forget_versions, module_file
+from ato.module_lookup import file_of, modules_under
 
 __all__ = [
     "MAY_RUN",
@@ -40,7 +43,6 @@ __all__ = [
     "imported_at_the_top",
     "is_import",
     "is_may_run",
-    "is_own_module",
     "may_import",
 ]
 
@@ -74,12 +76,13 @@ def is_import(node: ast.AST) -> bool:
     """An ``import``, a ``from ... import`` or a call of ``import_module``."""
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         return True
-    if not isinstance(node, ast.Call):
-        return False
+    return isinstance(node, ast.Call) and _called_name(node) == "import_module"
+
+
+def _called_name(node: ast.Call) -> str:
+    """``f`` of ``f(...)`` and of ``m.f(...)``."""
     called = node.func
-    return (called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", "")) == (
-        "import_module"
-    )
+    return called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", "")
 
 
 def may_import(
@@ -132,7 +135,8 @@ def _with_what_they_import(
         warnings.warn(
             f"{found[0][0]} leads to {len(counted) - len(found)} modules of the program "
             f"imported in turn; only the {CANDIDATES_KEPT} nearest count as code the run "
-            f"may run.",
+            f"may run. Import {found[0][0]} at the top of the module that uses it, so "
+            f"that its code is followed function by function.",
             AtoWarning,
             stacklevel=4,
         )
@@ -152,14 +156,24 @@ def _nearest(
     waiting = collections.deque(found)
     while waiting and len(order) < limit:
         module, its_file = waiting.popleft()
-        package = module if its_file.package else module.rpartition(".")[0]
-        onward = _names(its_file.imports, package or None) | _with_packages(package)
-        for imported in sorted(onward - seen - loaded_anyway):
+        for imported in sorted(_onward(module, its_file) - seen - loaded_anyway):
             seen.add(imported)
             for pair in _own(imported, walk):
                 order.append(pair[0])
                 waiting.append(pair)
     return order[:limit]
+
+
+def _onward(module: str, file: ModuleFile) -> frozenset[str]:
+    """What importing ``module`` (held in ``file``) loads next: its packages and what
+    its top level imports."""
+    package = _package_of(module, file.package)
+    return _names(file.imports, package or None) | _with_packages(package)
+
+
+def _package_of(module: str, is_package: bool) -> str:
+    """The package a module's relative imports start from: itself for a package."""
+    return module if is_package else module.rpartition(".")[0]
 
 
 def _reached(
@@ -176,9 +190,7 @@ def _reached(
     while waiting:
         module, its_file = waiting.popleft()
         reached[module] = its_file
-        package = module if its_file.package else module.rpartition(".")[0]
-        onward = _names(its_file.imports, package or None) | _with_packages(package)
-        for imported in sorted(onward - seen - loaded_anyway):
+        for imported in sorted(_onward(module, its_file) - seen - loaded_anyway):
             seen.add(imported)
             known = walk.reached.get((imported, loaded_anyway))
             if known is not None:  # reached from another call site already
@@ -215,16 +227,14 @@ def _directly(
             submodule = f"{source}.{alias.name}"
             if submodule in settled:
                 continue
-            if _file_of(submodule) is not None:  # from models import small: models.small
+            if file_of(submodule) is not None:  # from models import small: models.small
                 found += _own(submodule, walk)
             elif source not in settled:  # from models import REGISTRY: models
                 found += _own(source, walk)
         return _unique(found)
     if not (isinstance(node, ast.Call) and len(node.args) <= 2):
         return []
-    called = node.func
-    function = called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", "")
-    if function != "import_module":
+    if _called_name(node) != "import_module":
         return []
     keywords = {k.arg: k.value for k in node.keywords if k.arg is not None}
     name = node.args[0] if node.args else keywords.get("name")
@@ -241,7 +251,7 @@ def _directly(
         return []
     parent, stem = absolute[:-1].rsplit(".", 1)
     found = []
-    for module in _modules_under(parent, stem):
+    for module in modules_under(parent, stem, CANDIDATES_KEPT):
         if end.startswith("."):  # f"models.{name}.network": each one's network
             found += _own(module + end, walk)
         elif module.endswith(end):
@@ -280,7 +290,7 @@ def _and_what_they_import(names: frozenset[str], walk: Walk) -> frozenset[str]:
     read = 0
     while waiting:
         name = waiting.pop()
-        filename = _file_of(name)
+        filename = file_of(name)
         if filename is None or not is_user_path(filename):
             continue  # a library's imports are its own business
         if read >= SETTLED_KEPT:
@@ -289,33 +299,20 @@ def _and_what_they_import(names: frozenset[str], walk: Walk) -> frozenset[str]:
             walk.warned_settled = True
             warnings.warn(
                 f"more than {SETTLED_KEPT} modules of the program are imported at the top "
-                f"of others; those past them are taken as imported as a function runs.",
+                f"of others; those past them (by name) are taken as imported as a function "
+                f"runs, so they count by their whole files. Raise "
+                f"ato.computed_imports.SETTLED_KEPT to follow them all.",
                 AtoWarning,
                 stacklevel=4,
             )
             break
         read += 1
-        package = name if os.path.basename(filename) == "__init__.py" else name.rpartition(".")[0]
+        package = _package_of(name, os.path.basename(filename) == "__init__.py")
         loaded = sys.modules.get(name)
         onward = _top_imports(filename, package or None, False, loaded) - found
         found |= onward
         waiting.extend(sorted(onward, reverse=True))
     return frozenset(found)
-
-
-def is_own_module(name: str) -> bool:
-    """A loaded module of the program's own (not of a library)."""
-    filename = _file_attribute(sys.modules.get(name))
-    return filename is not None and is_user_path(filename)
-
-
-def _file_attribute(module: Any) -> str | None:
-    """``module.__file__``, whatever ``sys.modules`` holds (a proxy may raise anything)."""
-    try:
-        filename = getattr(module, "__file__", None)
-    except Exception:
-        return None
-    return filename if isinstance(filename, str) else None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -383,38 +380,11 @@ def _found_own(name: str) -> list[tuple[str, ModuleFile]]:
     if not name:
         return []
     loaded = sys.modules.get(name) if "/" not in name and os.sep not in name else None
-    filename = _file_of(name)
+    filename = file_of(name)
     if filename is None or not is_user_path(filename):
         return []
     counted = module_file(filename, loaded if isinstance(loaded, types.ModuleType) else None)
     return [(name, counted)] if counted is not None else []
-
-
-def _file_of(name: str) -> str | None:
-    """The file module ``name`` is (or would be) loaded from; None if none holds it."""
-    if "/" in name or os.sep in name:  # import_module("a/b") imports nothing
-        return None
-    loaded = sys.modules.get(name)
-    if loaded is not None:
-        return _file_attribute(loaded)
-    parent, _, stem = name.rpartition(".")
-    folders = _package_folders(parent) if parent else _search_path()
-    for folder in folders:
-        for filename in (
-            os.path.join(folder, stem + ".py"),
-            os.path.join(folder, stem, "__init__.py"),
-        ):
-            if _regular(filename):
-                return filename
-    return None
-
-
-def _regular(filename: str) -> bool:
-    """A regular file (a FIFO named ``x.py`` would block the read)."""
-    try:
-        return stat.S_ISREG(os.stat(filename).st_mode)
-    except (OSError, ValueError):
-        return False
 
 
 def _package_text(node: ast.expr | None, home: Mapping[str, Any]) -> str | None:
@@ -474,59 +444,6 @@ def _format_text(node: ast.expr) -> str | None:
     ):
         return node.func.value.value
     return None
-
-
-def _search_path() -> list[str]:
-    return [p or os.getcwd() for p in sys.path if isinstance(p, str)]
-
-
-def _package_folders(package: str) -> list[str]:
-    """Where ``package``'s modules live: its ``__path__`` when loaded, else found on
-    ``sys.path`` folder by folder (never imported: that would run its code)."""
-    parts = package.split(".")
-    folders: list[str] = []
-    for depth in range(len(parts), 0, -1):
-        loaded = sys.modules.get(".".join(parts[:depth]))
-        try:  # whatever sys.modules holds: a proxy may raise anything
-            path = getattr(loaded, "__path__", None) if loaded is not None else None
-            if path is not None:
-                folders = [str(p) for p in list(path)]
-        except Exception:  # a namespace path that cannot be listed
-            return []
-        if path is not None:
-            break
-    else:
-        depth = 0
-        folders = _search_path()
-    for part in parts[depth:]:
-        folders = [os.path.join(folder, part) for folder in folders]
-    return [folder for folder in dict.fromkeys(folders) if os.path.isdir(folder)]
-
-
-def _modules_under(package: str, stem: str) -> list[str]:
-    """The names of ``package``'s direct modules and subpackages whose names begin with
-    ``stem`` (at most :data:`CANDIDATES_KEPT`, first by name; a warning says so)."""
-    found: set[str] = set()
-    for folder in _package_folders(package):
-        try:
-            entries = os.listdir(folder)
-        except OSError:
-            continue
-        for entry in entries:
-            name = entry.removesuffix(".py")
-            if name == "__init__" or "." in name or not name.startswith(stem) or not name:
-                continue
-            if entry.endswith(".py") or os.path.isfile(os.path.join(folder, entry, "__init__.py")):
-                found.add(f"{package}.{name}")
-    if len(found) > CANDIDATES_KEPT:
-        warnings.warn(
-            f"{package} has {len(found)} modules a computed import_module name may pick; "
-            f"only the first {CANDIDATES_KEPT} by name count as code the run may run. "
-            f"Import the module by a name written out, or trace its functions.",
-            AtoWarning,
-            stacklevel=2,
-        )
-    return sorted(found)[:CANDIDATES_KEPT]
 
 
 def forget_read_files() -> None:
