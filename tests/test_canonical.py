@@ -12,6 +12,7 @@ import sys
 import textwrap
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -259,22 +260,28 @@ def cross_python_path(python: str) -> str:
     return f"{ROOT / 'src'}{os.pathsep}{target}"
 
 
-def test_fingerprints_are_identical_on_every_installed_python(tmp_path):
+def on_every_python(script: str, arguments: list[str]) -> dict[str, Any]:
+    """``{python: what script printed, read as JSON}`` for each installed Python, with
+    ato's sources (skipped with fewer than two)."""
     pythons = _pythons()
     if len(pythons) < 2:
         pytest.skip("fewer than two Python versions installed")
-    files = [str(p) for p in _corpus_files(tmp_path)]
     results = {}
     for python in pythons:
         run = subprocess.run(
-            [python, "-c", CROSS_VERSION_SCRIPT, *files],
+            [python, "-c", script, *arguments],
             capture_output=True,
             text=True,
             env={"PYTHONPATH": cross_python_path(python), "PATH": "/usr/bin:/bin"},
         )
         assert run.returncode == 0, (python, run.stderr)
         results[python] = json.loads(run.stdout)
-    reference = results[pythons[0]]
+    return results
+
+
+def test_fingerprints_are_identical_on_every_installed_python(tmp_path):
+    results = on_every_python(CROSS_VERSION_SCRIPT, [str(p) for p in _corpus_files(tmp_path)])
+    reference = next(iter(results.values()))
     assert not {name: seen[1] for name, seen in reference.items() if seen[1]}
     for python, fingerprints in results.items():
         assert fingerprints == reference, python

@@ -3,17 +3,13 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 import warnings
 
-import pytest
-
 from ato import module_files
 from ato.module_files import module_file
-from tests.test_canonical import _corpus_files, _pythons, cross_python_path
+from tests.test_canonical import _corpus_files, on_every_python
 
 
 def test_a_module_counts_by_its_logic_not_its_comments_or_layout(tmp_path):
@@ -112,21 +108,8 @@ print(json.dumps({path: module_file(path).fingerprint for path in sys.argv[1:]})
 
 def test_a_module_file_counts_the_same_on_every_installed_python(tmp_path):
     """A run on Python 3.10 and one on 3.13 read the same file the same."""
-    pythons = _pythons()
-    if len(pythons) < 2:
-        pytest.skip("fewer than two Python versions installed")
-    files = [str(p) for p in _corpus_files(tmp_path)]
-    results = {}
-    for python in pythons:
-        run = subprocess.run(
-            [python, "-c", MODULE_FILES_SCRIPT, *files],
-            capture_output=True,
-            text=True,
-            env={"PYTHONPATH": cross_python_path(python), "PATH": "/usr/bin:/bin"},
-        )
-        assert run.returncode == 0, (python, run.stderr)
-        results[python] = json.loads(run.stdout)
-    reference = results[pythons[0]]
+    results = on_every_python(MODULE_FILES_SCRIPT, [str(p) for p in _corpus_files(tmp_path)])
+    reference = next(iter(results.values()))
     assert len(set(reference.values())) > len(reference) // 2  # they do differ
     for python, fingerprints in results.items():
         assert fingerprints == reference, python

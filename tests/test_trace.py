@@ -798,8 +798,8 @@ def step(x, name="small"):
 def test_a_module_imported_by_a_computed_name_is_code_the_function_may_run(tmp_path, body):
     """import_module(f"models.{name}"): every module of that package the name fits may be
     the one that runs, loaded or not (it may be loaded only later): each counts by its
-    file, apart from the callees (the combined fingerprint ignores them: another model
-    is a config change); a comment does not count; a module outside that start does not."""
+    file, under "?" (explain names one only when both runs saw it: another model is a
+    config change); a comment does not count; a module outside that start does not."""
 
     def fingerprint(tag, small="2", big="3"):
         package = f"pkgc_{tag}"
