@@ -22,7 +22,6 @@ from typing import Any
 
 from ato.canonical import (
     CodeFingerprint,
-    StaleSourceError,
     analyse,
     canonical_form,
     code_object_hash,
@@ -33,6 +32,7 @@ from ato.globals_code import (
     class_body,
     class_node,
 )
+from ato.live_source import StaleSourceError
 from ato.module_code import is_user_path
 
 __all__ = [

@@ -16,7 +16,8 @@ import types
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ato.canonical import canonical_statements, is_trace_decorator
+from ato.canonical import canonical_statements
+from ato.canonical_writer import is_trace_decorator
 from ato.errors import repr_of
 from ato.module_code import (
     ModuleCode,

@@ -182,7 +182,7 @@ def _as_loaded(
 def _defines_what_runs(module: types.ModuleType, filename: str, version: ModuleFile) -> bool:
     """Whether ``version`` of the file compiles to the functions ``module`` holds (what
     an edit of their text changes); True when that cannot be told."""
-    from ato.canonical import _find_code, _same_code  # the comparison fingerprints use
+    from ato.live_source import find_code, same_code  # the comparison fingerprints use
 
     if version.source is None:
         return True
@@ -196,8 +196,8 @@ def _defines_what_runs(module: types.ModuleType, filename: str, version: ModuleF
             continue
         if value.__module__ != module.__name__ or code.co_filename != filename:
             continue
-        found = _find_code(compiled, code.co_name)
-        if found is None or not _same_code(found, code):
+        found = find_code(compiled, code.co_name)
+        if found is None or not same_code(found, code):
             return False
     return True
 
