@@ -113,3 +113,107 @@ def test_a_module_file_counts_the_same_on_every_installed_python(tmp_path):
     assert len(set(reference.values())) > len(reference) // 2  # they do differ
     for python, fingerprints in results.items():
         assert fingerprints == reference, python
+
+
+PYC_SCRIPT = """
+import os, sys, warnings
+sys.path.insert(0, os.getcwd())
+from ato.module_files import module_file
+
+path = os.path.join("models", "small.py")
+
+
+def count(loaded=None):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = module_file(path, loaded)
+    return (found.fingerprint if found else None), [str(w.message) for w in caught]
+
+
+def edit(text):
+    with open(path, "w") as handle:
+        handle.write(text)
+    stamp = os.stat(path).st_mtime_ns + 2_000_000_000  # another second: .pyc stamps
+    os.utime(path, ns=(stamp, stamp))
+
+
+steps = sys.argv[1].split(",")
+seen = {}
+for step in steps:
+    if step == "read":
+        seen.setdefault("read", []).append(count()[0])
+    elif step.startswith("edit:"):
+        edit(step[5:].replace("|", "\\n"))
+    elif step == "touch":
+        stamp = os.stat(path).st_mtime_ns + 2_000_000_000
+        os.utime(path, ns=(stamp, stamp))
+    elif step == "import":
+        import models.small
+    elif step == "loaded":
+        seen["loaded"] = count(sys.modules["models.small"])
+print(repr(seen))
+"""
+
+
+def _pyc_program(tmp_path, first_text):
+    """models/small.py with a .pyc of ``first_text`` left by an earlier process that
+    wrote bytecode."""
+    import subprocess
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "__init__.py").write_text("")
+    (tmp_path / "models" / "small.py").write_text(first_text)
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": ""}
+    subprocess.run([sys.executable, "-c", "import models.small"], cwd=tmp_path, env=env, check=True)
+    assert list((tmp_path / "models" / "__pycache__").glob("small.*.pyc"))
+
+
+def _steps(tmp_path, steps, write_bytecode):
+    import ast as _ast
+    import subprocess
+
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "" if write_bytecode else "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", PYC_SCRIPT, steps], cwd=tmp_path, env=env,
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return _ast.literal_eval(done.stdout.strip().splitlines()[-1])
+
+
+V0 = "def build(x):\n    return 'v0'\n"
+V1 = "def build(x):|    return 'v1'|"
+
+
+def test_a_stale_pyc_python_did_not_rewrite_is_not_taken_for_the_version_loaded(tmp_path):
+    """Bytecode writing off (PYTHONDONTWRITEBYTECODE, python -B): Python compiles the
+    file and leaves an earlier process's .pyc as it was; its header names an older
+    version than the one that runs."""
+    _pyc_program(tmp_path, V0)
+    seen = _steps(tmp_path, f"read,edit:{V1},read,import,loaded", write_bytecode=False)
+    v0, v1 = seen["read"]
+    assert v0 != v1
+    assert seen["loaded"] == (v1, [])
+
+
+def test_a_stale_pyc_and_a_version_never_read_still_count_the_file_that_runs(tmp_path):
+    _pyc_program(tmp_path, V0)
+    seen = _steps(tmp_path, f"edit:{V1},import,read,loaded", write_bytecode=False)
+    assert seen["loaded"] == (seen["read"][0], [])
+
+
+def test_a_loaded_module_whose_file_is_only_touched_still_counts(tmp_path):
+    """An editor saving without a change, or a branch switched and back: the time
+    changes, the text does not."""
+    _pyc_program(tmp_path, V0)
+    seen = _steps(tmp_path, "import,touch,read,loaded", write_bytecode=True)
+    assert seen["loaded"] == (seen["read"][0], [])
+
+
+def test_an_edit_to_a_modules_data_after_loading_is_told_by_its_pyc(tmp_path):
+    """No function changed, so only the .pyc (written as Python loaded it) tells that
+    the file on disk is not what runs."""
+    _pyc_program(tmp_path, "SCALE = 2\n")
+    seen = _steps(tmp_path, "import,edit:SCALE = 3|,loaded", write_bytecode=True)
+    found, warned = seen["loaded"]
+    assert found is None
+    assert any("was edited after it was loaded" in message for message in warned)

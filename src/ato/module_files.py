@@ -12,8 +12,10 @@ import ast
 import functools
 import hashlib
 import importlib.util
+import marshal
 import os
 import stat
+import sys
 import tokenize
 import types
 import warnings
@@ -170,13 +172,48 @@ def _as_loaded(
 ) -> ModuleFile | None:
     """The version of the file ``module`` was loaded from, among those read: told by its
     ``.pyc`` header, else by the code of the functions it defines; None if not read."""
-    when = _compiled_from(getattr(getattr(module, "__spec__", None), "cached", None))
-    if when is not None:
-        return counted if when == now else versions.get(when)
+    cached = getattr(getattr(module, "__spec__", None), "cached", None)
+    when = _compiled_from(cached)
+    if when == now:
+        return counted
+    if when is not None and isinstance(cached, str) and _bytecode_written(cached):
+        # Python rewrites a stale .pyc as it imports: this one holds what was loaded.
+        known = versions.get(when)
+        if known is not None:
+            return known
+        # That version was never read; the .pyc's code says whether it is the text on
+        # disk now (a file touched, not edited: a branch switched and back).
+        return counted if _pyc_compiles_as(cached, counted, filename) else None
+    # No .pyc, or one Python did not rewrite (bytecode writing off): its header may name
+    # an older version than what runs. The functions' code tells.
     for version in [counted, *(v for v in reversed(versions.values()) if v is not counted)]:
         if _defines_what_runs(module, filename, version):
             return version
     return None
+
+
+def _bytecode_written(cached: str) -> bool:
+    """Whether importing writes ``cached`` (a .pyc) when it is stale."""
+    if sys.dont_write_bytecode:
+        return False
+    folder = os.path.dirname(cached)
+    return os.access(folder if os.path.isdir(folder) else os.path.dirname(folder), os.W_OK)
+
+
+def _pyc_compiles_as(cached: str, version: ModuleFile, filename: str) -> bool:
+    """Whether the code in the .pyc ``cached`` is what ``version`` of the file compiles
+    to (names, constants and operators: what an edit changes)."""
+    from ato.live_source import same_code
+
+    if version.source is None:
+        return False
+    try:
+        with open(cached, "rb") as handle:
+            stored = marshal.loads(handle.read()[16:])  # builds code objects, runs nothing
+        compiled = compile(version.source, filename, "exec", dont_inherit=True)
+    except Exception:  # unreadable or from another Python: cannot tell
+        return False
+    return isinstance(stored, types.CodeType) and same_code(stored, compiled)
 
 
 def _defines_what_runs(module: types.ModuleType, filename: str, version: ModuleFile) -> bool:
