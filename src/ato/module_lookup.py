@@ -33,7 +33,6 @@ def file_attribute(module: Any) -> str | None:
     return filename if isinstance(filename, str) else None
 
 
-
 def file_of(name: str) -> str | None:
     """The file module ``name`` is (or would be) loaded from; None if none holds it."""
     if "/" in name or os.sep in name:  # import_module("a/b") imports nothing
@@ -41,16 +40,27 @@ def file_of(name: str) -> str | None:
     loaded = sys.modules.get(name)
     if loaded is not None:
         return file_attribute(loaded)
+    return _locate(name)[0]
+
+
+def _locate(name: str) -> tuple[str | None, list[str]]:
+    """Where Python's path finder would find module ``name`` (not loaded): its file
+    (None for a namespace package) and the folders of its submodules ([] for a plain
+    module). Per folder, a package (``stem/__init__.py``) before a module
+    (``stem.py``); the first found wins, and folders named ``stem`` without an
+    ``__init__.py`` are portions of a namespace package only when none is found."""
     parent, _, stem = name.rpartition(".")
     folders = _package_folders(parent) if parent else _search_path()
+    portions: list[str] = []
     for folder in folders:
-        for filename in (
-            os.path.join(folder, stem + ".py"),
-            os.path.join(folder, stem, "__init__.py"),
-        ):
-            if _regular(filename):
-                return filename
-    return None
+        package = os.path.join(folder, stem)
+        if _regular(os.path.join(package, "__init__.py")):
+            return os.path.join(package, "__init__.py"), [package]
+        if _regular(package + ".py"):
+            return package + ".py", []
+        if os.path.isdir(package):
+            portions.append(package)
+    return None, portions
 
 
 def _regular(filename: str) -> bool:
@@ -61,31 +71,21 @@ def _regular(filename: str) -> bool:
         return False
 
 
-
 def _search_path() -> list[str]:
     return [p or os.getcwd() for p in sys.path if isinstance(p, str)]
 
 
 def _package_folders(package: str) -> list[str]:
-    """Where ``package``'s modules live: its ``__path__`` when loaded, else found on
-    ``sys.path`` folder by folder (never imported: that would run its code)."""
-    parts = package.split(".")
-    folders: list[str] = []
-    for depth in range(len(parts), 0, -1):
-        loaded = sys.modules.get(".".join(parts[:depth]))
-        try:  # whatever sys.modules holds: a proxy may raise anything
-            path = getattr(loaded, "__path__", None) if loaded is not None else None
-            if path is not None:
-                folders = [str(p) for p in list(path)]
-        except Exception:  # a namespace path that cannot be listed
-            return []
-        if path is not None:
-            break
-    else:
-        depth = 0
-        folders = _search_path()
-    for part in parts[depth:]:
-        folders = [os.path.join(folder, part) for folder in folders]
+    """Where ``package``'s modules live: its ``__path__`` when loaded, else where the
+    path finder would find it (never imported: that would run its code)."""
+    loaded = sys.modules.get(package)
+    if loaded is None:
+        return list(dict.fromkeys(_locate(package)[1]))
+    try:  # whatever sys.modules holds: a proxy may raise anything
+        path = getattr(loaded, "__path__", None)
+        folders = [str(p) for p in list(path)] if path is not None else []
+    except Exception:  # a namespace path that cannot be listed
+        return []
     return [folder for folder in dict.fromkeys(folders) if os.path.isdir(folder)]
 
 
