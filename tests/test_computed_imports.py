@@ -136,11 +136,72 @@ def test_too_many_modules_keep_a_bounded_number_and_say_so(program, monkeypatch)
 @given(
     package=st.from_regex(r"[a-z][a-z0-9_]{0,8}(\.[a-z][a-z0-9_]{0,8}){0,2}", fullmatch=True),
     stem=st.from_regex(r"[a-z0-9_]{0,5}", fullmatch=True),
-    form=st.sampled_from(["f'{p}.{s}{{n}}'", "'{p}.{s}' + n", "'{p}.{s}{{}}'.format(n)"]),
+    form=st.sampled_from(
+        ["f'{p}.{s}{{n}}'", "'{p}.{s}' + n", "'{p}.{s}{{}}'.format(n)", "'{p}.{s}%s' % n"]
+    ),
 )
 def test_the_written_start_is_read_whatever_its_form(package, stem, form):
     node = ast.parse(form.format(p=package, s=stem), mode="eval").body
-    assert computed_imports._written_start(node) == f"{package}.{stem}"
+    assert computed_imports._name_pattern(node) == f"{package}.{stem}{computed_imports._COMPUTED}"
+
+
+@given(
+    parts=st.lists(
+        st.one_of(st.none(), st.from_regex(r"[a-z0-9_.]{1,6}", fullmatch=True)),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_every_form_of_a_computed_name_reads_as_the_same_pattern(parts):
+    """Written text and computed parts in any order: an f-string, a sum, .format() and
+    % give the one pattern, written text as written."""
+    computed = computed_imports._COMPUTED
+    expected = "".join(computed if part is None else part for part in parts)
+    forms = [
+        "f'" + "".join("{x}" if p is None else p for p in parts) + "'",
+        " + ".join("x" if p is None else repr(p) for p in parts),
+        "'" + "".join("{}" if p is None else p for p in parts) + "'.format(*x)",
+        "'" + "".join("%s" if p is None else p for p in parts) + "' % x",
+    ]
+    for form in forms:
+        node = ast.parse(form, mode="eval").body
+        assert computed_imports._name_pattern(node) == expected, form
+
+
+def test_each_computed_part_of_a_name_picks_among_the_modules_at_its_level(program):
+    """A name with two computed parts (f"models.{family}.{size}") may import any module
+    two levels down; a written tail after them, each one's."""
+    deep = program / "models" / "deep"
+    (deep / "r50.py").write_text("def build():\n    return 50\n")
+    (deep / "r18").mkdir()
+    (deep / "r18" / "__init__.py").write_text("")
+    (deep / "r18" / "net.py").write_text("def build():\n    return 18\n")
+    two = _found('import_module(f"zoo.models.{family}.{size}")')
+    assert set(two) == {"zoo.models.deep", "zoo.models.deep.r18", "zoo.models.deep.r50"}
+    tail = _found('import_module("zoo.models.%s.%s.net" % (family, size))')
+    assert set(tail) == {"zoo.models.deep", "zoo.models.deep.r18", "zoo.models.deep.r18.net"}
+
+
+def test_a_written_tail_that_goes_deeper_is_followed(program):
+    (program / "models" / "small_v2").mkdir()
+    (program / "models" / "small_v2" / "__init__.py").write_text("")
+    (program / "models" / "small_v2" / "net.py").write_text("def build():\n    return 2\n")
+    found = _found('import_module(f"zoo.models.{name}_v2.net")')
+    assert set(found) == {"zoo.models.small_v2", "zoo.models.small_v2.net"}
+
+
+def test_two_computed_levels_keep_a_bounded_number_and_say_so(program, monkeypatch):
+    monkeypatch.setattr(computed_imports, "CANDIDATES_KEPT", 2)
+    for name in ("a", "b", "c"):
+        (program / "models" / "deep" / f"{name}.py").write_text("")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = _found('import_module(f"zoo.models.{family}.{size}")')
+    assert [name for name in found if name != "zoo.models.deep"] == [
+        "zoo.models.deep.a",
+        "zoo.models.deep.b",
+    ]
+    assert any("only the first 2 by name" in str(w.message) for w in caught)
 
 
 def test_a_module_imported_at_the_top_is_settled_and_not_counted_here(program):
@@ -255,9 +316,7 @@ def test_what_a_loaded_module_imports_in_turn_is_read_from_the_version_loaded(pr
     assert "zoo.models.layers" in first and "zoo.models.extra" not in first
 
 
-def test_too_many_modules_imported_in_turn_keep_a_bounded_number_and_say_so(
-    program, monkeypatch
-):
+def test_too_many_modules_imported_in_turn_keep_a_bounded_number_and_say_so(program, monkeypatch):
     chain = program / "chain"
     chain.mkdir()
     (chain / "__init__.py").write_text("")

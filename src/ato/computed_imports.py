@@ -24,6 +24,8 @@ import collections
 import functools
 import importlib.util
 import os
+import re
+import string
 import sys
 import types
 import warnings
@@ -99,9 +101,10 @@ def may_import(
       a written start: ``f"models.{name}"``, ``"models." + name``,
       ``"models.{}".format(name)``, ``"models.%s" % name``, or relative (``f".{name}"``
       beside ``"pkg.models"``, ``__package__`` or ``__name__``). The start must name a
-      package (``f"m{name}"`` could be any module: nothing is counted); its direct
-      modules and subpackages whose names fit count, narrowed by what is written after
-      the computed part (``f"models.{name}.network"``: each one's ``network``).
+      package (``f"m{name}"`` could be any module: nothing is counted); the modules
+      and subpackages whose names fit count, level by level: ``f"models.{name}_v2.net"``
+      each ``models.*_v2`` package's ``net``, ``f"models.{family}.{size}"`` every module
+      two levels below ``models``.
     - ``import models.small``, ``from models import small``,
       ``import_module("models.small")``: loaded or not when a run starts (a loaded
       one's functions are followed as callees too, see :func:`ato.callees.callees`).
@@ -245,18 +248,47 @@ def _directly(
     if isinstance(name, ast.Constant) and isinstance(name.value, str):
         whole = _absolute(name.value, anchor)
         return _own(whole, walk) if whole is not None and whole not in settled else []
-    start, end = _written_start(name), _written_end(name)
-    absolute = _absolute(start + "_", anchor)  # "_": a relative start may end in "."
-    if absolute is None or "." not in absolute:
+    pattern = _absolute(_name_pattern(name), anchor)
+    return _unique([found for module in _fitting(pattern, walk) for found in _own(module, walk)])
+
+
+def _fitting(pattern: str | None, walk: Walk) -> list[str]:
+    """The program's modules whose names fit ``pattern`` (an absolute module name, each
+    computed part :data:`_COMPUTED`): level by level below the written packages it
+    starts with, at most :data:`CANDIDATES_KEPT` (first by name, with a warning)."""
+    if pattern is None:
         return []
-    parent, stem = absolute[:-1].rsplit(".", 1)
-    found = []
-    for module in modules_under(parent, stem, CANDIDATES_KEPT):
-        if end.startswith("."):  # f"models.{name}.network": each one's network
-            found += _own(module + end, walk)
-        elif module.endswith(end):
-            found += _own(module, walk)
-    return _unique(found)
+    written, *levels = pattern.split(".")
+    if _COMPUTED in written:  # f"m{name}": no package written, could be any module
+        return []
+    current = [written]
+    while levels and _COMPUTED not in levels[0]:
+        current = [f"{current[0]}.{levels.pop(0)}"]
+    if not levels:
+        return []  # nothing computed: an ordinary import, not this one's
+    for level in levels:
+        if _COMPUTED not in level:
+            current = [f"{package}.{level}" for package in current]
+            continue
+        pieces = level.split(_COMPUTED)
+        fits = re.compile(".*".join(re.escape(piece) for piece in pieces) + r"\Z", re.DOTALL)
+        found = sorted(
+            module
+            for package in current
+            for module in modules_under(package, pieces[0], CANDIDATES_KEPT)
+            if fits.match(module.rpartition(".")[2])
+        )
+        if len(found) > CANDIDATES_KEPT:
+            warnings.warn(
+                f"{len(found)} modules fit the computed import_module name "
+                f"{pattern.replace(_COMPUTED, '{...}')!r}; only the first "
+                f"{CANDIDATES_KEPT} by name count as code the run may run. Import the "
+                f"module by a name written out, or trace its functions.",
+                AtoWarning,
+                stacklevel=4,
+            )
+        current = found[:CANDIDATES_KEPT]
+    return current
 
 
 def imported_at_the_top(home: Mapping[str, Any], walk: Walk | None = None) -> frozenset[str]:
@@ -396,45 +428,35 @@ def _package_text(node: ast.expr | None, home: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _written_start(node: ast.expr) -> str:
-    """The text a module name computed at run time begins with, as written ('' if none)."""
-    if isinstance(node, ast.JoinedStr):  # f"models.{name}"
-        first = node.values[0] if node.values else None
-        written = isinstance(first, ast.Constant) and isinstance(first.value, str)
-        return first.value if written else ""  # type: ignore[union-attr]
-    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
-        left = node.left  # "models." + name + suffix: the leftmost operand
-        while isinstance(left, ast.BinOp) and isinstance(left.op, ast.Add):
-            left = left.left
-        if isinstance(left, ast.Constant) and isinstance(left.value, str):
-            return left.value.split("%")[0] if isinstance(node.op, ast.Mod) else left.value
-        return ""
-    text = _format_text(node)
-    return text.split("{")[0] if text is not None else ""
+_COMPUTED = "\x00"  # stands for a computed part of a module name: no name holds it
+# A %-conversion: "%s", "%(name)s", "%-5d"; "%%" is a written "%".
+_CONVERSION = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[a-zA-Z%]")
 
 
-def _written_end(node: ast.expr) -> str:
-    """The text a computed module name ends with, as written after its last computed
-    part ('' if none): ``.network`` of ``f"models.{name}.network"``."""
+def _name_pattern(node: ast.expr) -> str:
+    """A module name as written, each part computed at run time as :data:`_COMPUTED`:
+    ``f"models.{name}.net"``, ``"models." + name``, ``"models.{}".format(name)`` and
+    ``"models.%s" % name`` all read ``models.<computed>...``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
     if isinstance(node, ast.JoinedStr):
-        last = node.values[-1] if len(node.values) > 1 else None
-        written = isinstance(last, ast.Constant) and isinstance(last.value, str)
-        return last.value if written else ""  # type: ignore[union-attr]
+        return "".join(
+            value.value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str)
+            else _COMPUTED
+            for value in node.values
+        )
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        return _text(node.right)  # name + ".network": the rightmost operand
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
-        pattern = _text(node.left)
-        return pattern.rsplit("%s", 1)[-1] if "%s" in pattern else ""
-    text = _format_text(node)
-    return text.rsplit("}", 1)[-1] if text is not None and "}" in text else ""
-
-
-def _text(node: ast.expr) -> str:
-    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else ""
-
-
-def _format_text(node: ast.expr) -> str | None:
-    """The written text of ``"models.{}".format(name)``."""
+        return _name_pattern(node.left) + _name_pattern(node.right)
+    if (
+        isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Mod)
+        and isinstance(node.left, ast.Constant)
+        and isinstance(node.left.value, str)
+    ):
+        return _CONVERSION.sub(
+            lambda found: "%" if found.group() == "%%" else _COMPUTED, node.left.value
+        )
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
@@ -442,8 +464,14 @@ def _format_text(node: ast.expr) -> str | None:
         and isinstance(node.func.value, ast.Constant)
         and isinstance(node.func.value.value, str)
     ):
-        return node.func.value.value
-    return None
+        try:
+            parsed = list(string.Formatter().parse(node.func.value.value))
+        except ValueError:  # "{" unclosed: format() would raise
+            return _COMPUTED
+        return "".join(
+            written + ("" if field is None else _COMPUTED) for written, field, _, _ in parsed
+        )
+    return _COMPUTED
 
 
 def forget_read_files() -> None:
