@@ -378,3 +378,72 @@ def test_which_modules_past_the_cap_are_kept_does_not_depend_on_what_the_walk_sa
         after = may_import(ast.parse("import zoo.r").body[0], home, {"zoo"}, walk)
     assert [name for name, _ in after] == [name for name, _ in fresh]
     assert {"zoo.z", "zoo.h"} <= {name for name, _ in after}
+
+
+def test_which_modules_past_the_cap_are_kept_does_not_depend_on_the_order_of_one_statement(
+    program, monkeypatch
+):
+    """``import zoo.a, zoo.z`` and ``import zoo.z, zoo.a``: one set of modules kept."""
+    (program / "a.py").write_text("".join(f"import zoo.a{i}\n" for i in range(6)))
+    (program / "z.py").write_text("import zoo.z0\nimport zoo.z1\n")
+    for name in [*(f"a{i}" for i in range(6)), "z0", "z1"]:
+        (program / f"{name}.py").write_text(f"X = {name!r}\n")
+    monkeypatch.setattr(computed_imports, "CANDIDATES_KEPT", 4)
+    kept = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AtoWarning)
+        for code in ("import zoo.a, zoo.z", "import zoo.z, zoo.a"):
+            found = may_import(ast.parse(code).body[0], {"__package__": "zoo"}, {"zoo"})
+            kept.append({name for name, _ in found})
+    assert kept[0] == kept[1]
+    assert {"zoo.a0", "zoo.a1", "zoo.a2", "zoo.a3"} <= kept[0]  # nearest, then by name
+
+
+def test_past_the_cap_the_modules_beyond_it_are_not_read(program, monkeypatch):
+    """A module importing 60 others, 5 kept: the other files are not read at all (the
+    cap bounds the work, not only what is kept)."""
+    (program / "fan.py").write_text("".join(f"import zoo.f{i:02}\n" for i in range(60)))
+    for index in range(60):
+        (program / f"f{index:02}.py").write_text(f"X = {index}\n")
+    monkeypatch.setattr(computed_imports, "CANDIDATES_KEPT", 5)
+    read = []
+    real = computed_imports.module_file
+    monkeypatch.setattr(
+        computed_imports,
+        "module_file",
+        lambda path, *a, **k: read.append(path) or real(path, *a, **k),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AtoWarning)
+        found = may_import(ast.parse("import zoo.fan").body[0], {"__package__": "zoo"}, {"zoo"})
+    assert [name for name, _ in found] == [
+        "zoo.fan",
+        "zoo.f00",
+        "zoo.f01",
+        "zoo.f02",
+        "zoo.f03",
+        "zoo.f04",
+    ]
+    assert len(set(read)) <= 1 + 5 + 1
+
+
+def test_what_a_module_imports_at_its_top_is_read_once_per_walk(program, monkeypatch):
+    """Each function's module finds what is loaded anyway; a helper all of them import
+    (with what it imports in turn) is looked up once per walk, not once per module."""
+    (program / "common.py").write_text("".join(f"import zoo.c{i}\n" for i in range(20)))
+    for index in range(20):
+        (program / f"c{index}.py").write_text("")
+    homes = []
+    for index in range(10):
+        path = program / f"user{index}.py"
+        path.write_text("import zoo.common\n")
+        homes.append({"__name__": f"zoo.user{index}", "__file__": str(path), "__package__": "zoo"})
+    looked_up = []
+    real = computed_imports.file_of
+    monkeypatch.setattr(
+        computed_imports, "file_of", lambda name: looked_up.append(name) or real(name)
+    )
+    walk = computed_imports.Walk()
+    for home in homes:
+        assert "zoo.c19" in computed_imports.imported_at_the_top(home, walk)
+    assert looked_up.count("zoo.c19") == 1

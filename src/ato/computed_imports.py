@@ -20,7 +20,6 @@ config change, not a code change. Where a module is, without importing it, is
 from __future__ import annotations
 
 import ast
-import collections
 import functools
 import importlib.util
 import os
@@ -48,6 +47,8 @@ __all__ = [
     "may_import",
 ]
 
+_Found = list[tuple[str, ModuleFile]]  # (module name, its file), nearest first
+
 MAY_RUN = "?"  # marks a callee name: a module the function imports as it runs
 CANDIDATES_KEPT = 500  # per call site; each file is read once per version
 SETTLED_KEPT = 2000  # program modules followed to find what is loaded with a module
@@ -59,13 +60,15 @@ class Walk:
     (``settled``), what importing a module loads (``reached``), and whether it warned
     of too many. One per walk: between runs, modules are loaded, reloaded and edited."""
 
-    __slots__ = ("files", "reached", "settled", "warned", "warned_settled")
+    __slots__ = ("files", "reached", "settled", "tops", "warned", "warned_settled")
 
     def __init__(self) -> None:
         self.files: dict[str, list[tuple[str, ModuleFile]]] = {}
         self.settled: dict[tuple[frozenset[str], frozenset[str]], frozenset[str]] = {}
-        # (module, the modules loaded anyway) -> what importing it loads
-        self.reached: dict[tuple[str, frozenset[str]], dict[str, ModuleFile]] = {}
+        # (modules imported, the modules loaded anyway) -> what importing them loads
+        self.reached: dict[tuple[frozenset[str], frozenset[str]], _Found] = {}
+        # A program module -> what its top level imports (None: a library's, or no file)
+        self.tops: dict[str, frozenset[str] | None] = {}
         self.warned = False  # of too many modules imported in turn
         self.warned_settled = False  # of too many modules loaded anyway
 
@@ -123,47 +126,50 @@ def _with_what_they_import(
     found: list[tuple[str, ModuleFile]], settled: Collection[str], walk: Walk
 ) -> list[tuple[str, ModuleFile]]:
     """``found``, the packages that hold them, and the program's modules they import at
-    their top, transitively (at most :data:`CANDIDATES_KEPT` more, with a warning once
-    per walk; libraries are never followed)."""
+    their top, transitively (at most :data:`CANDIDATES_KEPT` more, the nearest, with a
+    warning once per walk; libraries are never followed)."""
     # By value: an id may be reused once a set is freed, and a set may change.
     loaded_anyway = settled if isinstance(settled, frozenset) else frozenset(settled)
-    counted = dict(found)
-    for name, file in found:
-        for module, its_file in _reached(name, file, loaded_anyway, walk).items():
-            counted.setdefault(module, its_file)
-    if len(counted) <= len(found) + CANDIDATES_KEPT:
-        return list(counted.items())
+    limit = len(found) + CANDIDATES_KEPT
+    key = (frozenset(name for name, _ in found), loaded_anyway)
+    reached = walk.reached.get(key)
+    if reached is None:
+        reached = walk.reached[key] = _nearest(found, loaded_anyway, walk, limit + 1)
+    if len(reached) <= limit:
+        return reached
     if not walk.warned:
         walk.warned = True
         warnings.warn(
-            f"{found[0][0]} leads to {len(counted) - len(found)} modules of the program "
+            f"{found[0][0]} leads to more than {CANDIDATES_KEPT} modules of the program "
             f"imported in turn; only the {CANDIDATES_KEPT} nearest count as code the run "
             f"may run. Import {found[0][0]} at the top of the module that uses it, so "
             f"that its code is followed function by function.",
             AtoWarning,
             stacklevel=4,
         )
-    # Nearest first, a helper every model imports stays in. Found afresh: the order of
-    # `counted` depends on what earlier call sites of the walk found.
-    kept = _nearest(found, loaded_anyway, walk, len(found) + CANDIDATES_KEPT)
-    return [(name, counted[name]) for name in kept]
+    return reached[:limit]
 
 
 def _nearest(
     found: list[tuple[str, ModuleFile]], loaded_anyway: frozenset[str], walk: Walk, limit: int
-) -> list[str]:
-    """The first ``limit`` modules importing ``found`` loads, breadth first (by name
-    within a depth)."""
-    order = [name for name, _ in found]
-    seen = set(order)
-    waiting = collections.deque(found)
-    while waiting and len(order) < limit:
-        module, its_file = waiting.popleft()
-        for imported in sorted(_onward(module, its_file) - seen - loaded_anyway):
-            seen.add(imported)
-            for pair in _own(imported, walk):
-                order.append(pair[0])
-                waiting.append(pair)
+) -> list[tuple[str, ModuleFile]]:
+    """``found``, then the modules importing them loads, breadth first, each depth in
+    order of name as a whole (so which are kept past ``limit`` depends neither on the
+    order of the imports nor on what the walk met before); no file is read past
+    ``limit``."""
+    order = list(found)
+    seen = {name for name, _ in found} | loaded_anyway
+    level = sorted(found, key=lambda pair: pair[0])
+    while level and len(order) < limit:
+        names = sorted(set().union(*(_onward(module, file) for module, file in level)) - seen)
+        seen.update(names)
+        level = []
+        for name in names:
+            if len(order) >= limit:
+                break
+            own = _own(name, walk)
+            level += own
+            order += own
     return order[:limit]
 
 
@@ -177,32 +183,6 @@ def _onward(module: str, file: ModuleFile) -> frozenset[str]:
 def _package_of(module: str, is_package: bool) -> str:
     """The package a module's relative imports start from: itself for a package."""
     return module if is_package else module.rpartition(".")[0]
-
-
-def _reached(
-    name: str, file: ModuleFile, loaded_anyway: frozenset[str], walk: Walk
-) -> dict[str, ModuleFile]:
-    """``name`` and the program's modules it leads to (its packages, what they import at
-    their top, in turn), nearest first, but for ``loaded_anyway``; each once per walk."""
-    key = (name, loaded_anyway)
-    if key in walk.reached:
-        return walk.reached[key]
-    reached: dict[str, ModuleFile] = {}
-    seen = {name}
-    waiting = collections.deque([(name, file)])
-    while waiting:
-        module, its_file = waiting.popleft()
-        reached[module] = its_file
-        for imported in sorted(_onward(module, its_file) - seen - loaded_anyway):
-            seen.add(imported)
-            known = walk.reached.get((imported, loaded_anyway))
-            if known is not None:  # reached from another call site already
-                reached.update((m, f) for m, f in known.items() if m not in reached)
-                seen |= known.keys()
-                continue
-            waiting.extend(_own(imported, walk))
-    walk.reached[key] = reached
-    return reached
 
 
 def _directly(
@@ -322,8 +302,8 @@ def _and_what_they_import(names: frozenset[str], walk: Walk) -> frozenset[str]:
     read = 0
     while waiting:
         name = waiting.pop()
-        filename = file_of(name)
-        if filename is None or not is_user_path(filename):
+        onward = _top_imports_of(name, walk)
+        if onward is None:
             continue  # a library's imports are its own business
         if read >= SETTLED_KEPT:
             if walk.warned_settled:
@@ -339,12 +319,24 @@ def _and_what_they_import(names: frozenset[str], walk: Walk) -> frozenset[str]:
             )
             break
         read += 1
-        package = _package_of(name, os.path.basename(filename) == "__init__.py")
-        loaded = sys.modules.get(name)
-        onward = _top_imports(filename, package or None, False, loaded) - found
+        onward -= found
         found |= onward
         waiting.extend(sorted(onward, reverse=True))
     return frozenset(found)
+
+
+def _top_imports_of(name: str, walk: Walk) -> frozenset[str] | None:
+    """What program module ``name`` imports at its top, as the version loaded does
+    (None for a library's module or a name no file holds); once per walk."""
+    if name in walk.tops:
+        return walk.tops[name]
+    filename = file_of(name)
+    onward = None
+    if filename is not None and is_user_path(filename):
+        package = _package_of(name, os.path.basename(filename) == "__init__.py")
+        onward = _top_imports(filename, package or None, False, sys.modules.get(name))
+    walk.tops[name] = onward
+    return onward
 
 
 @functools.lru_cache(maxsize=4096)
