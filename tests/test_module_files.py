@@ -217,3 +217,20 @@ def test_an_edit_to_a_modules_data_after_loading_is_told_by_its_pyc(tmp_path):
     found, warned = seen["loaded"]
     assert found is None
     assert any("was edited after it was loaded" in message for message in warned)
+
+
+def test_a_program_of_more_files_than_any_cache_bound_is_read_once(tmp_path):
+    """A walk reads its files in the same order each time: a bounded LRU smaller than
+    the program (1,024 files) missed on every file, every walk."""
+    paths = []
+    for index in range(1100):
+        path = tmp_path / f"m{index}.py"
+        path.write_text(f"X = {index}\n")
+        paths.append(str(path))
+    module_files.forget_versions()
+    for path in paths:
+        module_file(path)
+    misses = module_files._read.cache_info().misses
+    for path in paths:
+        module_file(path)
+    assert module_files._read.cache_info().misses == misses
