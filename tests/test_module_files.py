@@ -7,6 +7,8 @@ import os
 import sys
 import warnings
 
+import pytest
+
 from ato import module_files
 from ato.module_files import module_file
 from tests.test_canonical import _corpus_files, on_every_python
@@ -120,7 +122,7 @@ import os, sys, warnings
 sys.path.insert(0, os.getcwd())
 from ato.module_files import module_file
 
-path = os.path.join("models", "small.py")
+path = os.path.abspath(os.path.join("models", "small.py"))  # as file_of gives it
 
 
 def count(loaded=None):
@@ -137,7 +139,7 @@ def edit(text):
     os.utime(path, ns=(stamp, stamp))
 
 
-steps = sys.argv[1].split(",")
+steps = sys.argv[1].split("\t")
 seen = {}
 for step in steps:
     if step == "read":
@@ -149,6 +151,13 @@ for step in steps:
         os.utime(path, ns=(stamp, stamp))
     elif step == "import":
         import models.small
+    elif step.startswith("corrupt:"):  # the .pyc's body, its header kept
+        import glob
+        (pyc,) = glob.glob(os.path.join("models", "__pycache__", "small.*.pyc"))
+        with open(pyc, "rb") as handle:
+            header = handle.read(16)
+        with open(pyc, "wb") as handle:
+            handle.write(header + bytes.fromhex(step[8:]))
     elif step == "loaded":
         seen["loaded"] = count(sys.modules["models.small"])
 print(repr(seen))
@@ -169,15 +178,20 @@ def _pyc_program(tmp_path, first_text):
 
 
 def _steps(tmp_path, steps, write_bytecode):
+    """Run ``steps`` (a list, or a string of them split at commas) in a new process."""
     import ast as _ast
     import subprocess
 
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "" if write_bytecode else "1"}
     done = subprocess.run(
-        [sys.executable, "-c", PYC_SCRIPT, steps], cwd=tmp_path, env=env,
+        [sys.executable, "-c", PYC_SCRIPT, "\t".join(_split(steps))], cwd=tmp_path, env=env,
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     return _ast.literal_eval(done.stdout.strip().splitlines()[-1])
+
+
+def _split(steps):
+    return steps.split(",") if isinstance(steps, str) else steps
 
 
 V0 = "def build(x):\n    return 'v0'\n"
@@ -234,3 +248,64 @@ def test_a_program_of_more_files_than_any_cache_bound_is_read_once(tmp_path):
     for path in paths:
         module_file(path)
     assert module_files._read.cache_info().misses == misses
+
+
+SWAPPED = (
+    "class Net:|    def forward(self, x):|        return x * 2|"
+    "|def loss(a, b):|    return a - b|"
+    "|def gate(x, y):|    return x and y|"
+)
+
+
+@pytest.mark.parametrize("write_bytecode", [True, False])
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("a - b", "b - a"),  # the same names, constants and operators, in another order
+        ("x and y", "x or y"),  # a jump, not an operator
+        ("x * 2", "x * 3"),  # a method's constant
+    ],
+)
+def test_a_loaded_module_edited_before_it_was_read_is_not_taken_for_the_edit(
+    tmp_path, write_bytecode, old, new
+):
+    _pyc_program(tmp_path, SWAPPED.replace("|", "\n"))
+    edited = SWAPPED.replace(old, new)
+    seen = _steps(tmp_path, ["import", f"edit:{edited}", "loaded"], write_bytecode)
+    found, warned = seen["loaded"]
+    assert found is None
+    assert any("was edited after it was loaded" in message for message in warned)
+
+
+def test_a_pyc_rewritten_by_another_process_after_loading_is_not_taken_for_it(tmp_path):
+    """A notebook loaded v1; the file is edited and a test run in another process
+    imports it, rewriting the .pyc: its header names v2, which this process never ran."""
+    _pyc_program(tmp_path, V0)
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": ""}
+    import subprocess
+
+    steps = ["import", f"edit:{V1}", "other", "loaded"]
+    code = PYC_SCRIPT.replace(
+        '    elif step == "import":',
+        '    elif step == "other":\n'
+        "        import subprocess\n"
+        '        subprocess.run([sys.executable, "-c", "import models.small"], check=True)\n'
+        '    elif step == "import":',
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "\t".join(steps)], cwd=tmp_path, env=env,
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    import ast as _ast
+
+    seen = _ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    found, warned = seen["loaded"]
+    assert found is None
+    assert any("was edited after it was loaded" in message for message in warned)
+
+
+@pytest.mark.parametrize("body", [b"", b"\x00garbage\xff" * 4])
+def test_an_unreadable_pyc_body_leaves_a_touched_file_counted(tmp_path, body):
+    _pyc_program(tmp_path, V0)
+    seen = _steps(tmp_path, f"import,corrupt:{body.hex()},touch,read,loaded", True)
+    assert seen["loaded"] == (seen["read"][0], [])

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ato.module_code import ModuleCode
 
-__all__ = ["StaleSourceError", "find_code", "module_definition", "same_code", "source_is_what_runs"]
+__all__ = [
+    "FUTURE_FLAGS",
+    "StaleSourceError",
+    "find_code",
+    "module_definition",
+    "same_code",
+    "source_is_what_runs",
+]
 
 
 class StaleSourceError(OSError):
@@ -25,9 +32,9 @@ class StaleSourceError(OSError):
 
 
 # Future features a module may turn on, which change how a function body compiles.
-_FUTURE_FLAGS = 0
+FUTURE_FLAGS = 0
 for _feature in __import__("__future__").all_feature_names:
-    _FUTURE_FLAGS |= getattr(__import__("__future__"), _feature).compiler_flag
+    FUTURE_FLAGS |= getattr(__import__("__future__"), _feature).compiler_flag
 
 
 def source_is_what_runs(
@@ -72,7 +79,7 @@ def source_is_what_runs(
     try:
         compiled = compile(
             ast.Module(body=[statement], type_ignores=[]), code.co_filename, "exec",
-            flags=code.co_flags & _FUTURE_FLAGS, dont_inherit=True,
+            flags=code.co_flags & FUTURE_FLAGS, dont_inherit=True,
         )  # fmt: skip
     except (SyntaxError, ValueError, TypeError):
         return True  # cannot tell (a construct that only compiles in place): trust it

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ato.errors import AtoWarning
+from ato.live_source import FUTURE_FLAGS
 
 __all__ = ["Import", "ModuleFile", "forget_versions", "module_file", "run_on_import"]
 
@@ -174,16 +175,18 @@ def _as_loaded(
     ``.pyc`` header, else by the code of the functions it defines; None if not read."""
     cached = getattr(getattr(module, "__spec__", None), "cached", None)
     when = _compiled_from(cached)
-    if when == now:
-        return counted
     if when is not None and isinstance(cached, str) and _bytecode_written(cached):
-        # Python rewrites a stale .pyc as it imports: this one holds what was loaded.
-        known = versions.get(when)
-        if known is not None:
-            return known
-        # That version was never read; the .pyc's code says whether it is the text on
-        # disk now (a file touched, not edited: a branch switched and back).
-        return counted if _pyc_compiles_as(cached, counted, filename) else None
+        # Python rewrites a stale .pyc as it imports: its header names what was loaded,
+        # unless another process rewrote it since (the functions' code tells).
+        hint = counted if when == now else versions.get(when)
+        if hint is None:
+            # That version was never read; the .pyc's code says whether it is the text
+            # on disk now (a file touched, not edited: a branch switched and back).
+            same = _pyc_compiles_as(cached, counted, filename)
+            if same is not None:
+                return counted if same else None
+        elif _defines_what_runs(module, filename, hint):
+            return hint
     # No .pyc, or one Python did not rewrite (bytecode writing off): its header may name
     # an older version than what runs. The functions' code tells.
     for version in [counted, *(v for v in reversed(versions.values()) if v is not counted)]:
@@ -200,43 +203,81 @@ def _bytecode_written(cached: str) -> bool:
     return os.access(folder if os.path.isdir(folder) else os.path.dirname(folder), os.W_OK)
 
 
-def _pyc_compiles_as(cached: str, version: ModuleFile, filename: str) -> bool:
+def _pyc_compiles_as(cached: str, version: ModuleFile, filename: str) -> bool | None:
     """Whether the code in the .pyc ``cached`` is what ``version`` of the file compiles
-    to (names, constants and operators: what an edit changes)."""
-    from ato.live_source import same_code
-
+    to; None when that cannot be told (an unreadable .pyc, a file too big to parse)."""
     if version.source is None:
-        return False
+        return None
     try:
         with open(cached, "rb") as handle:
             stored = marshal.loads(handle.read()[16:])  # builds code objects, runs nothing
         compiled = compile(version.source, filename, "exec", dont_inherit=True)
-    except Exception:  # unreadable or from another Python: cannot tell
-        return False
-    return isinstance(stored, types.CodeType) and same_code(stored, compiled)
+    except Exception:  # unreadable, truncated, or from another Python
+        return None
+    # Both compiled from a whole file by one compiler: equal code objects (bytecode,
+    # constants, names, lines) unless the text differs in logic or place.
+    return stored == compiled if isinstance(stored, types.CodeType) else None
 
 
 def _defines_what_runs(module: types.ModuleType, filename: str, version: ModuleFile) -> bool:
-    """Whether ``version`` of the file compiles to the functions ``module`` holds (what
-    an edit of their text changes); True when that cannot be told."""
-    from ato.live_source import find_code, same_code  # the comparison fingerprints use
-
-    if version.source is None:
+    """Whether ``version`` of the file compiles to the code of the functions and methods
+    ``module`` holds, each found by name and first line; True when that cannot be told
+    (a module without functions: an edit to its data alone is not seen here)."""
+    running = list(_running_code(module, filename))
+    if version.source is None or not running:
         return True
+    # With the future features it was compiled with (a module run by exec() may inherit
+    # its caller's): they change the code objects.
+    features = running[0].co_flags & FUTURE_FLAGS
     try:
-        compiled = compile(version.source, filename, "exec", dont_inherit=True)
+        compiled = compile(version.source, filename, "exec", flags=features, dont_inherit=True)
     except (SyntaxError, ValueError, TypeError):
         return True
-    for value in list(vars(module).values()):
-        code = getattr(value, "__code__", None)
-        if not isinstance(value, types.FunctionType) or not isinstance(code, types.CodeType):
-            continue
-        if value.__module__ != module.__name__ or code.co_filename != filename:
-            continue
-        found = find_code(compiled, code.co_name)
-        if found is None or not same_code(found, code):
+    defined: dict[tuple[str, int], list[types.CodeType]] = {}
+    waiting = [compiled]
+    while waiting:
+        for constant in waiting.pop().co_consts:
+            if isinstance(constant, types.CodeType):
+                key = (constant.co_name, constant.co_firstlineno)
+                defined.setdefault(key, []).append(constant)
+                waiting.append(constant)
+    for code in running:
+        if not any(code == twin for twin in defined.get((code.co_name, code.co_firstlineno), ())):
             return False
     return True
+
+
+def _running_code(module: types.ModuleType, filename: str) -> Iterator[types.CodeType]:
+    """The code objects of the functions ``module`` holds, and of the methods of the
+    classes it defines (properties, static and class methods too), compiled from
+    ``filename``."""
+    name = module.__name__
+    seen: set[int] = set()
+    waiting: list[Any] = [module]
+    while waiting:
+        holder = waiting.pop()
+        try:
+            values = list(vars(holder).values())
+        except Exception:  # a class whose __dict__ cannot be listed
+            continue
+        for value in values:
+            if isinstance(value, type):
+                if getattr(value, "__module__", None) == name and id(value) not in seen:
+                    seen.add(id(value))
+                    waiting.append(value)
+                continue
+            if isinstance(value, (staticmethod, classmethod)):
+                value = value.__func__
+            functions = (
+                [value.fget, value.fset, value.fdel] if isinstance(value, property) else [value]
+            )
+            for function in functions:
+                if (
+                    isinstance(function, types.FunctionType)
+                    and function.__code__.co_filename == filename
+                    and function.__module__ == name
+                ):
+                    yield function.__code__
 
 
 def _compiled_from(cached: Any) -> tuple[int, int] | None:
