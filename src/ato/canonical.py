@@ -22,7 +22,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from ato.canonical_writer import NameScope, Writer
+from ato.canonical_writer import NameScope, Writer, is_trace_decorator
 from ato.live_source import StaleSourceError, module_definition, source_is_what_runs
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "canonical_form",
     "code_object_hash",
     "global_names",
+    "is_trace_decorator",
     "name_of",
     "unwrap",
 ]
