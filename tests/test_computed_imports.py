@@ -84,6 +84,8 @@ def test_the_written_start_and_end_narrow_the_modules(program):
         ("from zoo.models import build", []),  # the package itself (one of PACKAGES)
         ("from .models import small", ["zoo.models.small"]),
         ('import_module("zoo.models.big")', ["zoo.models.big"]),
+        ('import_module(f"zoo.models.big")', ["zoo.models.big"]),  # nothing computed
+        ('import_module("zoo.models." + "big")', ["zoo.models.big"]),
         ("import os", []),  # loaded: followed as a callee instead
         ("import json.decoder", []),  # a library's
     ],
@@ -130,7 +132,28 @@ def test_too_many_modules_keep_a_bounded_number_and_say_so(program, monkeypatch)
         found = _found('import_module(f"zoo.models.{name}")')
     assert found == ["zoo.models.big", "zoo.models.deep"]
     (warning,) = [w for w in caught if issubclass(w.category, AtoWarning)]
-    assert "zoo.models has 3 modules" in str(warning.message)
+    assert "3 modules fit the computed import_module name 'zoo.models.{...}'" in str(
+        warning.message
+    )
+
+
+def test_the_cap_counts_the_modules_that_fit_not_those_that_start_alike(program, monkeypatch):
+    """A package of many modules, one of which fits the written end: it is kept."""
+    monkeypatch.setattr(computed_imports, "CANDIDATES_KEPT", 2)
+    for index in range(5):
+        (program / "models" / f"m{index}.py").write_text("")
+    (program / "models" / "zz_v2.py").write_text("")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert _found('import_module(f"zoo.models.{name}_v2")') == ["zoo.models.zz_v2"]
+    assert not [w for w in caught if issubclass(w.category, AtoWarning)]
+
+
+def test_a_computed_level_may_be_a_namespace_package(program):
+    """models/resnet/ without __init__.py is a namespace package Python imports from."""
+    (program / "models" / "resnet").mkdir()
+    (program / "models" / "resnet" / "r50.py").write_text("def build():\n    return 50\n")
+    assert "zoo.models.resnet.r50" in _found('import_module(f"zoo.models.{family}.{size}")')
 
 
 @given(
@@ -447,3 +470,18 @@ def test_what_a_module_imports_at_its_top_is_read_once_per_walk(program, monkeyp
     for home in homes:
         assert "zoo.c19" in computed_imports.imported_at_the_top(home, walk)
     assert looked_up.count("zoo.c19") == 1
+
+
+@pytest.mark.parametrize(
+    ("form", "pattern"),
+    [
+        ('"zoo.models.%ld" % n', "zoo.models.\0"),  # a length modifier Python accepts
+        ('"zoo.models.%(a(b))s" % d', "zoo.models.\0"),  # a key with parentheses
+        ('"zoo.models.%%s%s" % n', "zoo.models.%s\0"),
+        ('"zoo.{0!r:>{w}}".format(n, w=3)', "zoo.\0"),
+        ('f"zoo.{n!s:>{w}}"', "zoo.\0"),
+    ],
+)
+def test_odd_format_fields_read_as_computed_parts(form, pattern):
+    node = ast.parse(form, mode="eval").body
+    assert computed_imports._name_pattern(node) == pattern.replace("\0", computed_imports._COMPUTED)

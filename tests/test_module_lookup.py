@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import itertools
 import sys
 
@@ -86,3 +87,23 @@ def test_a_subpackage_of_a_package_not_loaded_is_found_in_its_own_folder_only(fr
     (second / name / "models" / "other.py").write_text("")
     (first / name / "models" / "small.py").write_text("")
     assert modules_under(f"{name}.models", "", 500) == [f"{name}.models.small"]
+
+
+def test_an_extension_module_beside_a_source_file_is_what_python_imports(fresh):
+    """A compiled build (mypyc, Cython) beside its .py: Python imports the extension,
+    so the .py is not the module's file."""
+    first, _, name = fresh
+    extension = importlib.machinery.EXTENSION_SUFFIXES[0]
+    (first / f"{name}{extension}").write_bytes(b"")  # never loaded: looked up only
+    (first / f"{name}.py").write_text("")
+    spec = importlib.machinery.PathFinder.find_spec(name)
+    assert spec is not None and spec.origin.endswith(extension)
+    assert file_of(name) is None
+
+
+def test_an_extension_module_earlier_on_the_path_hides_a_source_file_later(fresh):
+    first, second, name = fresh
+    extension = importlib.machinery.EXTENSION_SUFFIXES[0]
+    (first / f"{name}{extension}").write_bytes(b"")
+    (second / f"{name}.py").write_text("")
+    assert file_of(name) is None

@@ -229,6 +229,8 @@ def _directly(
         whole = _absolute(name.value, anchor)
         return _own(whole, walk) if whole is not None and whole not in settled else []
     pattern = _absolute(_name_pattern(name), anchor)
+    if pattern is not None and _COMPUTED not in pattern:  # f"models.small": written
+        return _own(pattern, walk) if pattern not in settled else []
     return _unique([found for module in _fitting(pattern, walk) for found in _own(module, walk)])
 
 
@@ -244,18 +246,17 @@ def _fitting(pattern: str | None, walk: Walk) -> list[str]:
     current = [written]
     while levels and _COMPUTED not in levels[0]:
         current = [f"{current[0]}.{levels.pop(0)}"]
-    if not levels:
-        return []  # nothing computed: an ordinary import, not this one's
-    for level in levels:
+    for depth, level in enumerate(levels):
         if _COMPUTED not in level:
             current = [f"{package}.{level}" for package in current]
             continue
         pieces = level.split(_COMPUTED)
         fits = re.compile(".*".join(re.escape(piece) for piece in pieces) + r"\Z", re.DOTALL)
+        deeper = depth + 1 < len(levels)  # a namespace package may hold what follows
         found = sorted(
             module
             for package in current
-            for module in modules_under(package, pieces[0], CANDIDATES_KEPT)
+            for module in modules_under(package, pieces[0], namespaces=deeper)
             if fits.match(module.rpartition(".")[2])
         )
         if len(found) > CANDIDATES_KEPT:
@@ -422,7 +423,9 @@ def _package_text(node: ast.expr | None, home: Mapping[str, Any]) -> str | None:
 
 _COMPUTED = "\x00"  # stands for a computed part of a module name: no name holds it
 # A %-conversion: "%s", "%(name)s", "%-5d"; "%%" is a written "%".
-_CONVERSION = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[a-zA-Z%]")
+_CONVERSION = re.compile(
+    r"%(?:\((?:[^()]|\([^()]*\))*\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?[a-zA-Z%]"
+)
 
 
 def _name_pattern(node: ast.expr) -> str:

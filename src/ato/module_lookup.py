@@ -6,16 +6,22 @@ is read defensively: a lazy-loading library may put a proxy there whose attribut
 
 from __future__ import annotations
 
+import importlib.machinery
 import os
 import stat
 import sys
-import warnings
 from typing import Any
 
-from ato.errors import AtoWarning
 from ato.module_code import is_user_path
 
 __all__ = ["file_attribute", "file_of", "is_own_module", "modules_under"]
+
+# In the order Python's file finder tries them, per folder.
+_SUFFIXES = (
+    *importlib.machinery.EXTENSION_SUFFIXES,
+    *importlib.machinery.SOURCE_SUFFIXES,
+    *importlib.machinery.BYTECODE_SUFFIXES,
+)
 
 
 def is_own_module(name: str) -> bool:
@@ -54,13 +60,26 @@ def _locate(name: str) -> tuple[str | None, list[str]]:
     portions: list[str] = []
     for folder in folders:
         package = os.path.join(folder, stem)
-        if _regular(os.path.join(package, "__init__.py")):
-            return os.path.join(package, "__init__.py"), [package]
-        if _regular(package + ".py"):
-            return package + ".py", []
+        if os.path.isdir(package):
+            init = _first_file(os.path.join(package, "__init__"))
+            if init is not None:
+                return (init if init.endswith(".py") else None), [package]
+        module = _first_file(package)
+        if module is not None:
+            return (module if module.endswith(".py") else None), []
         if os.path.isdir(package):
             portions.append(package)
     return None, portions
+
+
+def _first_file(stem: str) -> str | None:
+    """``stem`` with the first suffix Python's file finder tries that names a file: an
+    extension module's before a source file's (a compiled build beside its .py is what
+    is imported), then a .pyc without source."""
+    for suffix in _SUFFIXES:
+        if _regular(stem + suffix):
+            return stem + suffix
+    return None
 
 
 def _regular(filename: str) -> bool:
@@ -89,9 +108,10 @@ def _package_folders(package: str) -> list[str]:
     return [folder for folder in dict.fromkeys(folders) if os.path.isdir(folder)]
 
 
-def modules_under(package: str, stem: str, kept: int) -> list[str]:
+def modules_under(package: str, stem: str, namespaces: bool = False) -> list[str]:
     """The names of ``package``'s direct modules and subpackages whose names begin with
-    ``stem`` (at most :data:`kept`, first by name; a warning says so)."""
+    ``stem``, in order of name; folders without an ``__init__.py`` (namespace packages)
+    too when ``namespaces``."""
     found: set[str] = set()
     for folder in _package_folders(package):
         try:
@@ -102,14 +122,12 @@ def modules_under(package: str, stem: str, kept: int) -> list[str]:
             name = entry.removesuffix(".py")
             if name == "__init__" or "." in name or not name.startswith(stem) or not name:
                 continue
-            if entry.endswith(".py") or os.path.isfile(os.path.join(folder, entry, "__init__.py")):
+            if entry.endswith(".py"):
                 found.add(f"{package}.{name}")
-    if len(found) > kept:
-        warnings.warn(
-            f"{package} has {len(found)} modules a computed import_module name may pick; "
-            f"only the first {kept} by name count as code the run may run. "
-            f"Import the module by a name written out, or trace its functions.",
-            AtoWarning,
-            stacklevel=2,
-        )
-    return sorted(found)[:kept]
+                continue
+            path = os.path.join(folder, entry)
+            if os.path.isfile(os.path.join(path, "__init__.py")) or (
+                namespaces and name.isidentifier() and name != "__pycache__" and os.path.isdir(path)
+            ):
+                found.add(f"{package}.{name}")
+    return sorted(found)
