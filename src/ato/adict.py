@@ -8,8 +8,9 @@ work) that also:
 - records which keys were read (``accessed_keys``, ``get_minimal_config``);
 - can be frozen (writes raise :class:`~ato.errors.FrozenConfigError`, and so do writes
   to the lists and sets read from it, see :mod:`ato.frozen_values`; ``with
-  config.defrosted():`` opens it for a block) or given a default for missing keys
-  (``ADict.auto()`` builds nested configs on assignment, never on a mere read);
+  config.defrosted():`` opens it for a block; see :mod:`ato.freezing`) or given a
+  default for missing keys (``ADict.auto()`` builds nested configs on assignment, never
+  on a mere read: see :mod:`ato.auto_children`);
 - takes data of any depth, and refuses data that contains itself (see
   :mod:`ato.tree_walk`);
 - hashes its structure (keys and value types, never values): see :mod:`ato.structure`;
@@ -33,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from ato import paths
+from ato.auto_children import attach_pending, pending_child
 from ato.config_io import ConfigIO
 from ato.errors import (
     ArgumentTypeError,
@@ -41,7 +43,7 @@ from ato.errors import (
     FrozenConfigError,
     NoDefaultError,
 )
-from ato.frozen_values import detached
+from ato.freezing import Freezing
 from ato.nodes import (
     ATOMIC,
     AUTO,
@@ -60,7 +62,6 @@ from ato.omegaconf_input import from_omegaconf, is_omegaconf
 
 TYPE_CHECKING = False  # importing typing costs import time; annotations are strings here
 if TYPE_CHECKING:
-    from types import TracebackType
     from typing import Any, TypeVar
 
     _Self = TypeVar("_Self", bound="ADict")
@@ -78,7 +79,7 @@ def _sources(mapping: Any, kwargs: dict[str, Any]) -> Iterator[Mapping[Any, Any]
             yield source if isinstance(source, Mapping) else ADict(source)
 
 
-class ADict(ConfigNode, ConfigIO):
+class ADict(ConfigNode, ConfigIO, Freezing):
     """A config: a dict whose keys are also attributes.
 
     ``ADict(mapping_or_pairs, ..., default=..., **kwargs)`` merges its arguments left to
@@ -174,7 +175,7 @@ class ADict(ConfigNode, ConfigIO):
                 key,
             )
         if default is AUTO:
-            return _pending_child(self, key)
+            return pending_child(self, key)
         if callable(default):
             value: Any = convert(default(), ADict)
         else:
@@ -230,7 +231,7 @@ class ADict(ConfigNode, ConfigIO):
         if state.frozen or state.immutable:
             raise FrozenConfigError.refusing(f"set {key!r}", state.immutable)
         if state.pending is not None:
-            _attach_pending(self)
+            attach_pending(self)
         if type(key) is tuple or type(key) is list:
             self._set_many(key, value)
             return
@@ -403,50 +404,6 @@ class ADict(ConfigNode, ConfigIO):
             return default()
         return clone(default, {})
 
-    # -- freezing --------------------------------------------------------------------
-
-    @property
-    def frozen(self) -> bool:
-        return self._state.frozen
-
-    def freeze(self: _Self) -> _Self:
-        """Refuse writes to this config and every config inside it until ``defrost()``.
-
-        For a temporary change, prefer ``with config.defrosted(): ...``, which freezes
-        again when the block ends, even when it raises.
-        """
-        _set_flag(self, "frozen", True)
-        _detach_containers(self)
-        return self
-
-    def defrost(self: _Self) -> _Self:
-        """Undo ``freeze()`` here and in every config inside (immutability stays).
-
-        ``with config.defrosted():`` does the same for one block only.
-        """
-        _set_flag(self, "frozen", False)
-        return self
-
-    def defrosted(self) -> _Defrosted:
-        """A context manager that defrosts this config for the block, then restores it.
-
-        ::
-
-            with config.defrosted():
-                config.lr = 0.2
-                config.model.depth = 101   # nested configs are writable too
-
-        When the block ends, even by an exception, every config that was frozen before it
-        is frozen again; if this config itself was frozen, so is everything added inside
-        the block. A config that was not frozen is left as the block leaves it.
-        """
-        return _Defrosted(self)
-
-    def convert_to_immutable(self: _Self) -> _Self:
-        """Make this config and every config inside it read-only for good."""
-        _set_flag(self, "immutable", True)
-        return self
-
     # -- access tracking ---------------------------------------------------------------
 
     @property
@@ -572,121 +529,3 @@ def _merge_into(
                 node[key] = value
         else:
             stack.pop()
-
-
-def _pending_child(parent: ADict, key: Any) -> ADict:
-    """The empty auto config a read of the missing ``key`` gives (the same one until it is
-    written to); it joins ``parent`` on its first write (see :func:`_attach_pending`)."""
-    state = parent._state
-    if state.pending_children is None:
-        state.pending_children = {}
-    child = state.pending_children.get(key)
-    if child is None:
-        child = type(parent).auto()
-        child._state.pending = (parent, key)
-        state.pending_children[key] = child
-    return child
-
-
-def _attach_pending(node: ADict) -> None:
-    """Store ``node``, an auto child being written to for the first time, in its parent,
-    and the parent in its own if it is pending too (top first, so an observer sees each
-    level created before what is written into it)."""
-    chain = []
-    while node._state.pending is not None:
-        chain.append(node)
-        node = node._state.pending[0]
-    for child in reversed(chain):
-        state = child._state
-        assert state.pending is not None
-        parent, key = state.pending
-        parent_state = parent._state
-        if parent_state.frozen or parent_state.immutable:
-            raise FrozenConfigError.refusing(
-                f"add {key!r} (read while it was missing, now written to)",
-                parent_state.immutable,
-            )
-        if dict.__contains__(parent, key):
-            raise ConfigStructureError(
-                f"{key!r} was set after it was read while missing, so the empty config that "
-                f"read gave is not part of the config any more. Write through "
-                f"config[{key!r}] (read it again) instead."
-            )
-        state.pending = None
-        if parent_state.pending_children is not None:
-            parent_state.pending_children.pop(key, None)
-        parent_state.reads.pop(key, None)
-        parent_state.accessed[key] = None
-        if parent_state.observer is not None:
-            parent_state.observer.create(parent, parent_state.path, key, child)
-        else:
-            dict.__setitem__(parent, key, child)
-
-
-def _adicts_within(value: Any) -> Iterator[ADict]:
-    """Every ADict in ``value``, itself included, through lists and tuples."""
-    return (node for node, _ in _adicts_at(value))
-
-
-def _adicts_at(value: Any) -> Iterator[tuple[ADict, tuple[Any, ...]]]:
-    """Every ADict in ``value`` with its key path in ``value``."""
-    stack: list[tuple[Any, tuple[Any, ...]]] = [(value, ())]
-    while stack:
-        node, path = stack.pop()
-        if isinstance(node, ADict):
-            yield node, path
-            stack.extend((v, (*path, k)) for k, v in dict.items(node) if type(v) not in ATOMIC)
-        elif isinstance(node, (list, tuple)):
-            stack.extend((v, (*path, i)) for i, v in enumerate(node) if type(v) not in ATOMIC)
-
-
-def _set_flag(value: Any, flag: str, on: bool, *, deep: bool = True) -> None:
-    """Set ``flag`` (frozen, immutable, replaying) on every config in ``value`` (only
-    ``value`` itself unless ``deep``), and drop the read copies the change may outdate."""
-    for node, path in _adicts_at(value) if deep else ((value, value._state.where),):
-        state = node._state
-        setattr(state, flag, on)
-        if on and flag != "replaying":
-            state.where = path
-        state.refresh()
-        state.reads.clear()
-
-
-def _detach_containers(config: Any) -> None:
-    """Give every config inside ``config`` copies of the lists, sets, plain dicts and
-    bytearrays it holds: a reference taken before ``freeze()`` (``layers =
-    config.model.layers``) then no longer reaches into the frozen config."""
-    for node, _ in _adicts_at(config):
-        for key, value in list(dict.items(node)):
-            try:
-                copied = detached(value)
-            except RecursionError:  # lists nested past the stack: left as they are
-                continue
-            if copied is not value:
-                dict.__setitem__(node, key, copied)  # not a write: the same values
-
-
-class _Defrosted:
-    """What ``ADict.defrosted()`` returns (see there)."""
-
-    __slots__ = ("config", "was_frozen")
-
-    def __init__(self, config: Any) -> None:
-        self.config = config
-        self.was_frozen: list[ADict] = []
-
-    def __enter__(self) -> Any:
-        self.was_frozen = [node for node in _adicts_within(self.config) if node.frozen]
-        self.config.defrost()
-        return self.config
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        for node in self.was_frozen:
-            _set_flag(node, "frozen", True, deep=False)
-        if self.was_frozen and self.was_frozen[0] is self.config:
-            self.config.freeze()  # what the block added is frozen with the rest

@@ -30,7 +30,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ato.adict import _ATOMIC, ADict, _convert, _set_flag
+from ato.adict import _ATOMIC, ADict, _convert
+from ato.freezing import set_flag
 
 if TYPE_CHECKING:
     from collections.abc import Hashable
@@ -124,4 +125,4 @@ def node_path(node: ADict) -> KeyPath:
 def set_replaying(config: ADict, replaying: bool) -> None:
     """Mark ``config`` and every ADict inside it as replayed by a scope: their reads of
     lists and dicts then give copies, so that a view run again does not append twice."""
-    _set_flag(config, "replaying", replaying)
+    set_flag(config, "replaying", replaying)
