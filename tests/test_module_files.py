@@ -151,6 +151,12 @@ for step in steps:
         os.utime(path, ns=(stamp, stamp))
     elif step == "import":
         import models.small
+    elif step == "reload":
+        import importlib
+        importlib.reload(models.small)
+    elif step == "other":  # another process imports it (and rewrites a stale .pyc)
+        import subprocess
+        subprocess.run([sys.executable, "-c", "import models.small"], check=True)
     elif step.startswith("corrupt:"):  # the .pyc's body, its header kept
         import glob
         (pyc,) = glob.glob(os.path.join("models", "__pycache__", "small.*.pyc"))
@@ -277,28 +283,13 @@ def test_a_loaded_module_edited_before_it_was_read_is_not_taken_for_the_edit(
     assert any("was edited after it was loaded" in message for message in warned)
 
 
-def test_a_pyc_rewritten_by_another_process_after_loading_is_not_taken_for_it(tmp_path):
-    """A notebook loaded v1; the file is edited and a test run in another process
-    imports it, rewriting the .pyc: its header names v2, which this process never ran."""
+@pytest.mark.parametrize("then", [[], ["touch"]])
+def test_a_pyc_rewritten_by_another_process_after_loading_is_not_taken_for_it(tmp_path, then):
+    """A notebook loaded v0; the file is edited and a test run in another process
+    imports it, rewriting the .pyc: its header names v1, which this process never ran
+    (and, the file touched since, a version never read)."""
     _pyc_program(tmp_path, V0)
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": ""}
-    import subprocess
-
-    steps = ["import", f"edit:{V1}", "other", "loaded"]
-    code = PYC_SCRIPT.replace(
-        '    elif step == "import":',
-        '    elif step == "other":\n'
-        "        import subprocess\n"
-        '        subprocess.run([sys.executable, "-c", "import models.small"], check=True)\n'
-        '    elif step == "import":',
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code, "\t".join(steps)], cwd=tmp_path, env=env,
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    import ast as _ast
-
-    seen = _ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    seen = _steps(tmp_path, ["import", f"edit:{V1}", "other", *then, "loaded"], True)
     found, warned = seen["loaded"]
     assert found is None
     assert any("was edited after it was loaded" in message for message in warned)
@@ -309,3 +300,96 @@ def test_an_unreadable_pyc_body_leaves_a_touched_file_counted(tmp_path, body):
     _pyc_program(tmp_path, V0)
     seen = _steps(tmp_path, f"import,corrupt:{body.hex()},touch,read,loaded", True)
     assert seen["loaded"] == (seen["read"][0], [])
+
+
+LAYOUT = (
+    "def loss(a, b):|    return a - b|||class Net:|    def forward(self, x):|        return x * 2|"
+)
+
+
+@pytest.mark.parametrize("write_bytecode", [True, False])
+@pytest.mark.parametrize(
+    "edited",
+    [
+        "# a comment added above|" + LAYOUT,  # every line moves
+        LAYOUT.replace("a - b", "a-b"),
+        LAYOUT.replace("(a, b):|", '(a, b):|    """Now documented."""|'),
+    ],
+)
+def test_a_layout_comment_or_docstring_edit_after_loading_still_counts(
+    tmp_path, write_bytecode, edited
+):
+    """Nothing that runs changed: the module counts (by the text on disk, the same
+    fingerprint), with no warning."""
+    _pyc_program(tmp_path, LAYOUT.replace("|", "\n"))
+    seen = _steps(tmp_path, ["import", f"edit:{edited}", "read", "loaded"], write_bytecode)
+    assert seen["loaded"] == (seen["read"][0], [])
+
+
+def test_an_edit_to_data_beside_functions_is_told_by_the_pyc(tmp_path):
+    _pyc_program(tmp_path, "LR = 0.1|def rate():|    return LR|".replace("|", "\n"))
+    seen = _steps(tmp_path, ["import", "edit:LR = 0.5|def rate():|    return LR|", "loaded"], True)
+    assert seen["loaded"][0] is None
+
+
+@pytest.mark.parametrize("write_bytecode", [True, False])
+def test_a_reload_after_a_function_was_deleted_counts_the_new_version(tmp_path, write_bytecode):
+    """importlib.reload leaves a deleted function in the module's namespace: it is not
+    the new version's, and does not make the new version unknown."""
+    _pyc_program(
+        tmp_path, "def helper():|    return 1|def build():|    return 2|".replace("|", "\n")
+    )
+    seen = _steps(
+        tmp_path, ["import", "edit:def build():|    return 3|", "reload", "read", "loaded"],
+        write_bytecode,
+    )  # fmt: skip
+    assert seen["loaded"] == (seen["read"][0], [])
+
+
+def test_functions_a_module_makes_with_exec_do_not_make_it_unknown(tmp_path):
+    source = (
+        "exec(compile('def made():\\n    return 1', __file__, 'exec'))|def build():|    return 2|"
+    )
+    _pyc_program(tmp_path, source.replace("|", "\n"))
+    seen = _steps(tmp_path, ["import", "touch", "read", "loaded"], False)
+    assert seen["loaded"] == (seen["read"][0], [])
+
+
+def test_a_module_loaded_by_an_import_hook_that_rewrites_code_counts_its_file(tmp_path):
+    """pytest rewrites a test module's asserts as it imports it: its code is not what
+    the file compiles to, and says nothing of which version was loaded."""
+    import importlib.abc
+    import importlib.machinery
+    import types as _types
+
+    path = tmp_path / "rewritten.py"
+    path.write_text("def check(x):\n    assert x\n")
+
+    class Rewriting(importlib.abc.Loader):  # as pytest's AssertionRewritingHook is
+        pass
+
+    module = _types.ModuleType("rewritten")
+    module.__file__ = str(path)
+    module.__spec__ = importlib.machinery.ModuleSpec("rewritten", Rewriting(), origin=str(path))
+    exec(
+        compile("def check(x):\n    if not x: raise AssertionError\n", str(path), "exec"),
+        vars(module),
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = module_file(str(path), module)
+    assert found is not None and found.fingerprint == module_file(str(path)).fingerprint
+    assert not caught
+
+
+def test_a_class_whose_attributes_raise_does_not_hide_an_edit(tmp_path):
+    source = (
+        "class Meta(type):|    def __getattribute__(cls, name):|"
+        "        if name == '__module__':|            raise RuntimeError('lazy')|"
+        "        return super().__getattribute__(name)|"
+        "class Lazy(metaclass=Meta):|    pass|"
+        "def loss(a, b):|    return a - b|"
+    )
+    _pyc_program(tmp_path, source.replace("|", "\n"))
+    seen = _steps(tmp_path, ["import", "edit:" + source.replace("a - b", "b - a"), "loaded"], False)
+    assert seen["loaded"][0] is None

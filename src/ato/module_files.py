@@ -1,9 +1,8 @@
 """A module's file as code a function may run (:mod:`ato.computed_imports` says which):
 its canonical text's hash (comments and layout do not count), read once per version of
-the file. A module already loaded counts as the file was when it was loaded, told by its
-``.pyc`` header or by the code of the functions it holds: an edit made after it was
-loaded is not what runs, until the module is loaded again (``importlib.reload``, a new
-process).
+the file. A module already loaded counts as the file was when it was loaded (which
+version that is, :mod:`ato.loaded_version` tells): an edit made after it was loaded is
+not what runs, until the module is loaded again (``importlib.reload``, a new process).
 """
 
 from __future__ import annotations
@@ -11,19 +10,15 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
-import importlib.util
-import marshal
 import os
 import stat
-import sys
 import tokenize
 import types
 import warnings
 from collections.abc import Iterator
-from typing import Any
 
 from ato.errors import AtoWarning
-from ato.live_source import FUTURE_FLAGS
+from ato.loaded_version import version_loaded
 
 __all__ = ["Import", "ModuleFile", "forget_versions", "module_file", "run_on_import"]
 
@@ -146,7 +141,7 @@ def module_file(
     if loaded is None:
         return counted
     try:
-        loaded_as = _as_loaded(loaded, filename, now, counted, versions)
+        loaded_as = version_loaded(loaded, filename, now, counted, versions)
     except Exception:  # its attributes raise: what it was loaded from cannot be told
         loaded_as = counted
     if loaded_as is None:
@@ -162,139 +157,6 @@ def module_file(
         return None
     _pinned[key] = (holder, loaded_as)
     return loaded_as
-
-
-def _as_loaded(
-    module: types.ModuleType,
-    filename: str,
-    now: tuple[int, int],
-    counted: ModuleFile,
-    versions: dict[tuple[int, int], ModuleFile],
-) -> ModuleFile | None:
-    """The version of the file ``module`` was loaded from, among those read: told by its
-    ``.pyc`` header, else by the code of the functions it defines; None if not read."""
-    cached = getattr(getattr(module, "__spec__", None), "cached", None)
-    when = _compiled_from(cached)
-    if when is not None and isinstance(cached, str) and _bytecode_written(cached):
-        # Python rewrites a stale .pyc as it imports: its header names what was loaded,
-        # unless another process rewrote it since (the functions' code tells).
-        hint = counted if when == now else versions.get(when)
-        if hint is None:
-            # That version was never read; the .pyc's code says whether it is the text
-            # on disk now (a file touched, not edited: a branch switched and back).
-            same = _pyc_compiles_as(cached, counted, filename)
-            if same is not None:
-                return counted if same else None
-        elif _defines_what_runs(module, filename, hint):
-            return hint
-    # No .pyc, or one Python did not rewrite (bytecode writing off): its header may name
-    # an older version than what runs. The functions' code tells.
-    for version in [counted, *(v for v in reversed(versions.values()) if v is not counted)]:
-        if _defines_what_runs(module, filename, version):
-            return version
-    return None
-
-
-def _bytecode_written(cached: str) -> bool:
-    """Whether importing writes ``cached`` (a .pyc) when it is stale."""
-    if sys.dont_write_bytecode:
-        return False
-    folder = os.path.dirname(cached)
-    return os.access(folder if os.path.isdir(folder) else os.path.dirname(folder), os.W_OK)
-
-
-def _pyc_compiles_as(cached: str, version: ModuleFile, filename: str) -> bool | None:
-    """Whether the code in the .pyc ``cached`` is what ``version`` of the file compiles
-    to; None when that cannot be told (an unreadable .pyc, a file too big to parse)."""
-    if version.source is None:
-        return None
-    try:
-        with open(cached, "rb") as handle:
-            stored = marshal.loads(handle.read()[16:])  # builds code objects, runs nothing
-        compiled = compile(version.source, filename, "exec", dont_inherit=True)
-    except Exception:  # unreadable, truncated, or from another Python
-        return None
-    # Both compiled from a whole file by one compiler: equal code objects (bytecode,
-    # constants, names, lines) unless the text differs in logic or place.
-    return stored == compiled if isinstance(stored, types.CodeType) else None
-
-
-def _defines_what_runs(module: types.ModuleType, filename: str, version: ModuleFile) -> bool:
-    """Whether ``version`` of the file compiles to the code of the functions and methods
-    ``module`` holds, each found by name and first line; True when that cannot be told
-    (a module without functions: an edit to its data alone is not seen here)."""
-    running = list(_running_code(module, filename))
-    if version.source is None or not running:
-        return True
-    # With the future features it was compiled with (a module run by exec() may inherit
-    # its caller's): they change the code objects.
-    features = running[0].co_flags & FUTURE_FLAGS
-    try:
-        compiled = compile(version.source, filename, "exec", flags=features, dont_inherit=True)
-    except (SyntaxError, ValueError, TypeError):
-        return True
-    defined: dict[tuple[str, int], list[types.CodeType]] = {}
-    waiting = [compiled]
-    while waiting:
-        for constant in waiting.pop().co_consts:
-            if isinstance(constant, types.CodeType):
-                key = (constant.co_name, constant.co_firstlineno)
-                defined.setdefault(key, []).append(constant)
-                waiting.append(constant)
-    for code in running:
-        if not any(code == twin for twin in defined.get((code.co_name, code.co_firstlineno), ())):
-            return False
-    return True
-
-
-def _running_code(module: types.ModuleType, filename: str) -> Iterator[types.CodeType]:
-    """The code objects of the functions ``module`` holds, and of the methods of the
-    classes it defines (properties, static and class methods too), compiled from
-    ``filename``."""
-    name = module.__name__
-    seen: set[int] = set()
-    waiting: list[Any] = [module]
-    while waiting:
-        holder = waiting.pop()
-        try:
-            values = list(vars(holder).values())
-        except Exception:  # a class whose __dict__ cannot be listed
-            continue
-        for value in values:
-            if isinstance(value, type):
-                if getattr(value, "__module__", None) == name and id(value) not in seen:
-                    seen.add(id(value))
-                    waiting.append(value)
-                continue
-            if isinstance(value, (staticmethod, classmethod)):
-                value = value.__func__
-            functions = (
-                [value.fget, value.fset, value.fdel] if isinstance(value, property) else [value]
-            )
-            for function in functions:
-                if (
-                    isinstance(function, types.FunctionType)
-                    and function.__code__.co_filename == filename
-                    and function.__module__ == name
-                ):
-                    yield function.__code__
-
-
-def _compiled_from(cached: Any) -> tuple[int, int] | None:
-    """(mtime, size) of the source a module's ``.pyc`` was compiled from, as its header
-    records them (None: no such file, or one checked by hash, not by time)."""
-    if not isinstance(cached, str):
-        return None
-    try:
-        with open(cached, "rb") as handle:
-            header = handle.read(16)
-    except OSError:
-        return None
-    if len(header) < 16 or header[:4] != importlib.util.MAGIC_NUMBER:
-        return None
-    if int.from_bytes(header[4:8], "little") != 0:  # a hash-based .pyc
-        return None
-    return int.from_bytes(header[8:12], "little"), int.from_bytes(header[12:16], "little")
 
 
 def forget_versions() -> None:
