@@ -146,7 +146,7 @@ def test_the_cap_counts_the_modules_that_fit_not_those_that_start_alike(program,
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert _found('import_module(f"zoo.models.{name}_v2")') == ["zoo.models.zz_v2"]
-    assert not [w for w in caught if issubclass(w.category, AtoWarning)]
+    assert not [str(w.message) for w in caught if issubclass(w.category, AtoWarning)]
 
 
 def test_a_computed_level_may_be_a_namespace_package(program):
@@ -485,3 +485,21 @@ def test_what_a_module_imports_at_its_top_is_read_once_per_walk(program, monkeyp
 def test_odd_format_fields_read_as_computed_parts(form, pattern):
     node = ast.parse(form, mode="eval").body
     assert computed_imports._name_pattern(node) == pattern.replace("\0", computed_imports._COMPUTED)
+
+
+def test_folders_on_the_way_that_hold_nothing_fitting_do_not_fill_the_cap(program, monkeypatch):
+    """tasks/ holds one package and many output folders: the model module that fits
+    is kept, with no warning (the folders filled the cap of the level on the way)."""
+    monkeypatch.setattr(computed_imports, "CANDIDATES_KEPT", 3)
+    tasks = program / "tasks"
+    (tasks / "vision").mkdir(parents=True)
+    (tasks / "__init__.py").write_text("")
+    (tasks / "vision" / "__init__.py").write_text("")
+    (tasks / "vision" / "model.py").write_text("def build():\n    return 1\n")
+    for index in range(5):
+        (tasks / f"run_{index:03}").mkdir()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = _found('import_module(f"zoo.tasks.{task}.model")')
+    assert "zoo.tasks.vision.model" in found
+    assert not [str(w.message) for w in caught if issubclass(w.category, AtoWarning)]

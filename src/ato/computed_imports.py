@@ -259,17 +259,25 @@ def _fitting(pattern: str | None, walk: Walk) -> list[str]:
             for module in modules_under(package, pieces[0], namespaces=deeper)
             if fits.match(module.rpartition(".")[2])
         )
-        if len(found) > CANDIDATES_KEPT:
-            warnings.warn(
-                f"{len(found)} modules fit the computed import_module name "
-                f"{pattern.replace(_COMPUTED, '{...}')!r}; only the first "
-                f"{CANDIDATES_KEPT} by name count as code the run may run. Import the "
-                f"module by a name written out, or trace its functions.",
-                AtoWarning,
-                stacklevel=4,
-            )
-        current = found[:CANDIDATES_KEPT]
-    return current
+        # On the way, folders that hold nothing fitting (outputs beside the packages)
+        # must not fill the cap: a level on the way may hold ten times as many.
+        current = _capped(found, CANDIDATES_KEPT * (10 if deeper else 1), pattern)
+    if _COMPUTED not in levels[-1]:  # a written tail: where it exists
+        current = [module for module in current if file_of(module) is not None]
+    return _capped(current, CANDIDATES_KEPT, pattern)
+
+
+def _capped(found: list[str], limit: int, pattern: str) -> list[str]:
+    if len(found) > limit:
+        warnings.warn(
+            f"{len(found)} modules fit the computed import_module name "
+            f"{pattern.replace(_COMPUTED, '{...}')!r}; only the first {limit} by name "
+            f"count as code the run may run. Import the module by a name written out, or "
+            f"trace its functions.",
+            AtoWarning,
+            stacklevel=5,
+        )
+    return found[:limit]
 
 
 def imported_at_the_top(home: Mapping[str, Any], walk: Walk | None = None) -> frozenset[str]:
