@@ -191,3 +191,19 @@ def test_one_element_arrays_and_tensors_are_their_element():
     for text in (np.array(["0.5"]), np.array(["nan"])):  # text, as "0.5" is
         with pytest.raises(MetricValueError, match="a metric is a real number"):
             metric_number("loss", text)
+
+
+@pytest.mark.parametrize("value", [2**53 + 1, -(2**60) - 1])
+def test_an_int_a_float_cannot_hold_exactly_is_stored_with_a_warning(value):
+    """A metric is a 64-bit float: exact for ints up to 2**53; past that the value
+    stored differs from the one logged, and saying nothing would be a silent change."""
+    from ato.errors import AtoWarning
+
+    with pytest.warns(AtoWarning, match=r"'tokens'.*stored as the float"):
+        assert metric_number("tokens", value) == float(value)
+
+
+def test_ints_a_float_holds_exactly_pass_without_a_warning(recwarn):
+    for value in (2**53, -(2**53), 2**60, 10**18):  # 2**60 and 10**18 are floats exactly
+        assert metric_number("tokens", value) == value
+    assert not recwarn.list

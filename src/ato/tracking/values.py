@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import math
+import warnings
 from typing import Any
 
-from ato.errors import MetricValueError
+from ato.errors import AtoWarning, MetricValueError
 
 __all__ = ["MAX_KEY_BYTES", "check_key", "file_facts", "jsonable", "metric_number", "step_number"]
 
@@ -36,6 +37,8 @@ def metric_number(key: Any, value: Any) -> float:
         number = float(value)
         if math.isinf(number) and not value == number:  # 1e4000 as a longdouble, a Decimal
             raise OverflowError
+        if abs(number) >= _EXACT and not isinstance(value, float):
+            _warn_if_inexact(key, value, number)
         return number
     except OverflowError:
         raise MetricValueError(
@@ -48,6 +51,25 @@ def metric_number(key: Any, value: Any) -> float:
             f"number; for an array or tensor log one element, e.g. value.item() or "
             f"value.mean()."
         ) from None
+
+
+_EXACT = float(2**53)  # a float holds every int up to this one
+
+
+def _warn_if_inexact(key: Any, value: Any, number: float) -> None:
+    """Warn when the float stored for an int differs from it (past 2**53)."""
+    try:
+        exact = int(value) == int(number)
+    except (TypeError, ValueError, OverflowError):
+        return
+    if not exact:
+        warnings.warn(
+            f"Metric {key!r}: {value} is stored as the float {number!r} (a metric is a "
+            f"64-bit float, exact for integers up to 2**53). To keep every digit, log it "
+            f"as a tag or in the config.",
+            AtoWarning,
+            stacklevel=4,
+        )
 
 
 def _one_element(value: Any) -> Any:
