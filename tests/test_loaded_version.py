@@ -10,14 +10,19 @@ import json, os, subprocess, sys, tempfile
 
 SOURCE = (
     'def loss(a, b):\n    """Doc."""\n    return a - b\n\n\n'
-    "class Net:\n    def forward(self, x):\n        return x * 2\n"
+    'class Net:\n    """A net."""\n\n    def forward(self, x):\n        return x * 2\n\n\n'
+    "class Encoder:\n    def forward(self, x):\n        return self.net(x)\n\n\n"
+    "class Decoder:\n    def forward(self, x):\n        return self.net(x)\n"
 )
 EDITS = {
     "comment above": "# a note\n" + SOURCE,
     "layout": SOURCE.replace("a - b", "a-b"),
     "docstring": SOURCE.replace("Doc.", "Other."),
+    "class docstring": SOURCE.replace("A net.", "Another net."),
     "operands swapped": SOURCE.replace("a - b", "b - a"),
     "method constant": SOURCE.replace("x * 2", "x * 3"),
+    "one of twins": SOURCE.replace("return self.net(x)\n", "return self.net(x) * 2\n", 1),
+    "function renamed": SOURCE.replace("def loss", "def loss_v2"),
 }
 INNER = """
 import os, sys, warnings
@@ -54,11 +59,11 @@ print(json.dumps(results))
 
 def test_edits_that_change_nothing_that_runs_keep_the_module_on_every_python():
     """A comment, layout or docstring edit after loading changes nothing that runs: the
-    module counts, with no warning; swapped operands or a method's constant do: it is
-    left out, with a warning."""
+    module counts, with no warning; swapped operands, a method's constant (of one of two
+    methods of the same name), a function renamed do: it is left out, with a warning."""
     for python, results in on_every_python(SCRIPT, []).items():
         for case, (counted, warnings) in results.items():
-            changed = case.startswith(("operands", "method"))
+            changed = case.startswith(("operands", "method", "one of", "function renamed"))
             assert (counted, warnings) == (("False", "1") if changed else ("True", "0")), (
                 python,
                 case,

@@ -339,17 +339,26 @@ def test_a_reload_after_a_function_was_deleted_counts_the_new_version(tmp_path, 
     _pyc_program(
         tmp_path, "def helper():|    return 1|def build():|    return 2|".replace("|", "\n")
     )
-    seen = _steps(
-        tmp_path, ["import", "edit:def build():|    return 3|", "reload", "read", "loaded"],
-        write_bytecode,
-    )  # fmt: skip
-    assert seen["loaded"] == (seen["read"][0], [])
+    steps = ["read", "import", "edit:def build():|    return 3|", "reload", "read", "loaded"]
+    seen = _steps(tmp_path, steps, write_bytecode)
+    assert seen["loaded"] == (seen["read"][1], [])
+
+
+@pytest.mark.parametrize("write_bytecode", [True, False])
+def test_a_function_renamed_after_loading_is_not_taken_for_the_new_text(tmp_path, write_bytecode):
+    """The process still runs ``augment`` (by a registry, a getattr); the text on disk
+    no longer defines it."""
+    source = "def augment(x):|    return x * 2|def train(x):|    return augment(x)|"
+    _pyc_program(tmp_path, source.replace("|", "\n"))
+    edited = source.replace("augment", "augment_v2").replace("x * 2", "x * 3")
+    seen = _steps(tmp_path, ["import", f"edit:{edited}", "loaded"], write_bytecode)
+    found, warned = seen["loaded"]
+    assert found is None and warned
 
 
 def test_functions_a_module_makes_with_exec_do_not_make_it_unknown(tmp_path):
-    source = (
-        "exec(compile('def made():\\n    return 1', __file__, 'exec'))|def build():|    return 2|"
-    )
+    made = "exec(compile('def made():\\n    return 1', '<generated>', 'exec'))"
+    source = made + "|def build():|    return 2|"
     _pyc_program(tmp_path, source.replace("|", "\n"))
     seen = _steps(tmp_path, ["import", "touch", "read", "loaded"], False)
     assert seen["loaded"] == (seen["read"][0], [])
@@ -392,4 +401,16 @@ def test_a_class_whose_attributes_raise_does_not_hide_an_edit(tmp_path):
     )
     _pyc_program(tmp_path, source.replace("|", "\n"))
     seen = _steps(tmp_path, ["import", "edit:" + source.replace("a - b", "b - a"), "loaded"], False)
+    assert seen["loaded"][0] is None
+
+
+def test_deeply_nested_code_is_compared_in_time_linear_in_its_size(tmp_path):
+    """Comparing code objects with == takes time exponential in their nesting (30
+    nested lambdas: hours); each is digested once instead."""
+    source = "f = " + "lambda: " * 30 + "1|def train(x):|    return x + 1|"
+    _pyc_program(tmp_path, source.replace("|", "\n"))
+    edited = source.replace("x + 1", "x - 1")
+    seen = _steps(tmp_path, ["import", "touch", "read", "loaded"], False)
+    assert seen["loaded"] == (seen["read"][0], [])
+    seen = _steps(tmp_path, ["import", f"edit:{edited}", "loaded"], False)
     assert seen["loaded"][0] is None
