@@ -12,7 +12,10 @@ SOURCE = (
     'def loss(a, b):\n    """Doc."""\n    return a - b\n\n\n'
     'class Net:\n    """A net."""\n\n    def forward(self, x):\n        return x * 2\n\n\n'
     "class Encoder:\n    def forward(self, x):\n        return self.net(x)\n\n\n"
-    "class Decoder:\n    def forward(self, x):\n        return self.net(x)\n"
+    "class Decoder:\n    def forward(self, x):\n        return self.net(x)\n\n\n"
+    "import functools\n\n\ndef logged(f):\n    @functools.wraps(f)\n"
+    "    def wrapper(*a):\n        return f(*a)\n\n    return wrapper\n\n\n"
+    "@logged\ndef step(x):\n    return x + 1\n"
 )
 EDITS = {
     "comment above": "# a note\n" + SOURCE,
@@ -23,6 +26,7 @@ EDITS = {
     "method constant": SOURCE.replace("x * 2", "x * 3"),
     "one of twins": SOURCE.replace("return self.net(x)\n", "return self.net(x) * 2\n", 1),
     "function renamed": SOURCE.replace("def loss", "def loss_v2"),
+    "wrapper edited": SOURCE.replace("return f(*a)", "return f(*a[::-1])"),
 }
 INNER = """
 import os, sys, warnings
@@ -63,7 +67,7 @@ def test_edits_that_change_nothing_that_runs_keep_the_module_on_every_python():
     methods of the same name), a function renamed do: it is left out, with a warning."""
     for python, results in on_every_python(SCRIPT, []).items():
         for case, (counted, warnings) in results.items():
-            changed = case.startswith(("operands", "method", "one of", "function renamed"))
+            changed = case.startswith(("operands", "method", "one of", "function", "wrapper"))
             assert (counted, warnings) == (("False", "1") if changed else ("True", "0")), (
                 python,
                 case,

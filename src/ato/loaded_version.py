@@ -143,7 +143,8 @@ def _compiled(version: ModuleFile, filename: str, features: int) -> types.CodeTy
         return None
 
 
-_Defined = dict[str, set[bytes]]  # qualified name -> the digest of its code
+# qualified name (and "#" + bare name) -> the digests of the code defined under it
+_Defined = dict[str, set[bytes]]
 
 
 class _Check:
@@ -189,7 +190,9 @@ class _Check:
             for constant in code.co_consts:
                 if isinstance(constant, types.CodeType):
                     name = getattr(constant, "co_qualname", prefix + constant.co_name)
-                    defined.setdefault(name, set()).add(self.digest(constant))
+                    digest = self.digest(constant)
+                    defined.setdefault(name, set()).add(digest)
+                    defined.setdefault("#" + constant.co_name, set()).add(digest)
                     inner = ".<locals>." if constant.co_flags & _CO_OPTIMIZED else "."
                     waiting.append((constant, name + inner))  # 3.10 has no co_qualname
         self.defined[id(compiled)] = (compiled, defined)
@@ -304,6 +307,18 @@ def _running_code(module: types.ModuleType, filename: str) -> Iterator[tuple[str
             yield from code
 
 
+def _qualified_name(function: types.FunctionType) -> str:
+    """The name ``function``'s code is defined under in its file: its code's (3.11+), or
+    its own when that ends in its code's name; else, a wrapper functools.wraps renamed on
+    3.10, by the code's bare name (``#wrapper``)."""
+    code = function.__code__
+    name = getattr(code, "co_qualname", None)
+    if isinstance(name, str):
+        return name
+    own = function.__qualname__
+    return own if own.rpartition(".")[2] == code.co_name else "#" + code.co_name
+
+
 def _code_of(
     value: Any, module: str, filename: str, seen: set[int], waiting: list[Any]
 ) -> list[tuple[str, types.CodeType]]:
@@ -316,7 +331,7 @@ def _code_of(
         value = value.__func__
     functions = [value.fget, value.fset, value.fdel] if isinstance(value, property) else [value]
     return [
-        (function.__qualname__, function.__code__)
+        (_qualified_name(function), function.__code__)
         for function in functions
         if isinstance(function, types.FunctionType)
         and function.__code__.co_filename == filename
