@@ -12,7 +12,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ato import files
+from ato import files, yaml_files
 from ato.adict import ADict
 from ato.errors import ConfigFileError, UnrepresentableValueError, UnsupportedFormatError
 from tests.strategies import configs, texts
@@ -140,7 +140,7 @@ def test_dump_creates_parent_folders(tmp_path, sample):
 
 
 def test_yaml_uses_the_c_loader_when_available():
-    loader, dumper = files._yaml_classes()
+    loader, dumper = yaml_files.yaml_classes()
     if yaml.__with_libyaml__:
         assert issubclass(loader, yaml.CSafeLoader)
         assert issubclass(dumper, yaml.CSafeDumper)

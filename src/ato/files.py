@@ -5,22 +5,20 @@ Writers check every value first and name the key path of one the format cannot h
 then write through a temporary file and an atomic rename, so a failed write never leaves
 a truncated file behind.
 
-YAML is read with PyYAML's safe loader (its C version when available): a tag that would
-build a Python object is refused. Unlike plain PyYAML, ``1e-3`` reads as a float, and
-strings that look like such floats are quoted when written.
+How YAML is read (safely; ``1e-3`` as a float) is :mod:`ato.yaml_files`'s, and strings
+that look like such floats are quoted when written; how every file's text is read,
+:mod:`ato.file_text`'s.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-import math
 import os
 import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from ato.atomic_write import write_text_atomic
@@ -31,6 +29,8 @@ from ato.errors import (
     UnrepresentableValueError,
     UnsupportedFormatError,
 )
+from ato.file_text import OutOfRange, finite, read_text
+from ato.yaml_files import read_yaml, yaml_classes
 
 __all__ = ["FORMATS", "Format", "dumps", "format_for", "read", "write", "write_text_atomic"]
 
@@ -48,54 +48,6 @@ class Format:
 
 
 # -- reading ---------------------------------------------------------------------------
-
-
-def _read_text(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except UnicodeDecodeError as error:
-        raise ConfigFileError(
-            f"not UTF-8 text (byte {error.start}); save the file as UTF-8", path=path
-        ) from None
-    except FileNotFoundError:
-        raise  # ConfigFileNotFoundError is made by the caller, which knows who asked
-    except IsADirectoryError:
-        raise ConfigFileError("is a folder, not a file; name a config file", path=path) from None
-    except OSError as error:
-        raise ConfigFileError(
-            f"cannot be read ({error.strerror or error}); check its permissions", path=path
-        ) from None
-
-
-class _OutOfRange(Exception):
-    """A float literal past a float's range (``1e999``), found while parsing."""
-
-    def __init__(self, word: str, line: int | None = None, column: int | None = None) -> None:
-        super().__init__(word)
-        self.word, self.line, self.column = word, line, column
-
-    def error(self, path: str, text: str) -> ConfigFileError:
-        line = self.line
-        if line is None:  # the parser does not say: the first line that holds the word
-            index = text.find(self.word)
-            line = text.count("\n", 0, index) + 1 if index >= 0 else None
-        return ConfigFileError(
-            f"{self.word[:20]} is beyond a float's range (about 1.8e308); write inf (.inf "
-            f"in YAML, Infinity in JSON) for infinity, or quote it to keep it as text",
-            path=path,
-            line=line,
-            column=self.column,
-        )
-
-
-def _finite(word: str) -> float:
-    """``parse_float`` for JSON and TOML: their own infinity words pass, a finite literal
-    that overflows raises."""
-    value = float(word)
-    if math.isinf(value) and word.lstrip("+-").lower() not in ("inf", "infinity"):
-        raise _OutOfRange(word)
-    return value
 
 
 class _DuplicateKey(Exception):
@@ -119,8 +71,8 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _json_loads(text: str, path: str, line: int | None = None) -> Any:
     """Parse JSON text from ``path`` (``line``: the line of a JSON Lines record)."""
     try:
-        return json.loads(text, object_pairs_hook=_unique_pairs, parse_float=_finite)
-    except _OutOfRange as out:
+        return json.loads(text, object_pairs_hook=_unique_pairs, parse_float=finite)
+    except OutOfRange as out:
         raise out.error(path, text) from None
     except json.JSONDecodeError as error:
         where = "on this line of a JSON Lines file: " if line is not None else ""
@@ -180,11 +132,11 @@ def _duplicate_lines(text: str, key: str) -> tuple[int | None, int | None]:
 
 
 def _read_json(path: str) -> Any:
-    return _json_loads(_read_text(path), path)
+    return _json_loads(read_text(path), path)
 
 
 def _read_json_lines(path: str) -> list[Any]:
-    text = _read_text(path)
+    text = read_text(path)
     if text.lstrip().startswith("["):  # ato 2.x read .jsonl files holding one JSON array
         return _read_json(path)  # type: ignore[no-any-return]
     return [
@@ -192,132 +144,6 @@ def _read_json_lines(path: str) -> list[Any]:
         for number, record in enumerate(text.splitlines(), start=1)
         if record.strip()
     ]
-
-
-# YAML 1.1 (PyYAML) reads 1e-3 as a string because it has no dot; configs mean a float.
-_YAML_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
-_YAML_FLOAT_TAG = "tag:yaml.org,2002:float"
-
-
-def _unique_mapping(self: Any, node: Any, deep: bool = False) -> Any:
-    """A YAML mapping, refusing a key written twice (PyYAML keeps the last silently,
-    so a config would lose a value without a word)."""
-    import yaml
-
-    seen: dict[Any, Any] = {}
-    for key_node, _ in node.value:
-        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
-            continue
-        key = self.construct_object(key_node)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"duplicate key {key!r} (first at line {seen[key].line + 1}); keep one of them",
-                key_node.start_mark,
-            )
-        seen[key] = key_node.start_mark
-    return super(type(self), self).construct_mapping(node, deep)
-
-
-@cache
-def _yaml_classes() -> tuple[type, type]:
-    import yaml
-
-    base_loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    base_dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    loader = type("AtoYamlLoader", (base_loader,), {"construct_mapping": _unique_mapping})
-    dumper = type("AtoYamlDumper", (base_dumper,), {})
-    for cls in (loader, dumper):
-        resolver = list("-+0123456789")
-        cls.add_implicit_resolver(_YAML_FLOAT_TAG, _YAML_EXPONENT_FLOAT, resolver)  # type: ignore[attr-defined]
-    loader.add_constructor(_YAML_FLOAT_TAG, _finite_yaml_float)  # type: ignore[attr-defined]
-    return loader, dumper
-
-
-def _finite_yaml_float(loader: Any, node: Any) -> float:
-    value: float = loader.construct_yaml_float(node)
-    if math.isinf(value) and not str(node.value).lstrip("+-").lower().startswith(".inf"):
-        mark = node.start_mark
-        raise _OutOfRange(str(node.value), mark.line + 1, mark.column + 1)
-    return value
-
-
-def _read_yaml(path: str) -> Any:
-    import yaml
-
-    loader, _ = _yaml_classes()
-    text = _read_text(path)
-    try:
-        data = yaml.load(text, Loader=loader)  # a safe loader subclass
-    except _OutOfRange as out:
-        raise out.error(path, text) from None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        problem = error.problem or "unreadable YAML"
-        if isinstance(error, yaml.constructor.ConstructorError) and "tag" in problem:
-            problem += (
-                ". ato reads YAML with a safe loader, so tags that build Python objects "
-                "(!!python/...) are refused; write plain values instead"
-            )
-        elif error.context:
-            problem = f"{problem} ({error.context})"
-        raise ConfigFileError(
-            f"invalid YAML: {problem}",
-            path=path,
-            line=mark.line + 1 if mark else None,
-            column=mark.column + 1 if mark else None,
-        ) from None
-    except yaml.YAMLError as error:
-        raise ConfigFileError(f"invalid YAML: {error}", path=path) from None
-    _check_aliases(data, path)
-    return {} if data is None else data
-
-
-# A config is copied value by value: aliases that each repeat another many times (a
-# "billion laughs" file of a few hundred bytes) would expand past any memory.
-_ALIAS_LIMIT = 10_000_000
-
-
-def _check_aliases(data: Any, path: str) -> None:
-    """Refuse YAML whose aliases make a container contain itself, or expand to more than
-    ``_ALIAS_LIMIT`` values; each distinct object counted once, so this stays linear (and
-    walks with a stack: a file may nest as deep as the reader allows)."""
-    sizes: dict[int, int] = {}
-    open_now: set[int] = set()
-    written = 1  # values as the file writes them, each alias once
-    stack: list[tuple[Any, bool]] = [(data, False)]
-    while stack:
-        node, done = stack.pop()
-        if not isinstance(node, (dict, list)):
-            continue
-        key = id(node)
-        children = list(node.values() if isinstance(node, dict) else node)
-        if done:  # every child is counted: this container's size
-            open_now.discard(key)
-            total = 1 + sum(
-                sizes[id(child)] if isinstance(child, (dict, list)) else 1 for child in children
-            )
-            if total > _ALIAS_LIMIT and total > 10 * written:  # a big file is not a bomb
-                raise ConfigFileError(
-                    f"YAML aliases expand to more than {_ALIAS_LIMIT:,} values; a config "
-                    f"this large is refused. Write the repeated parts once",
-                    path=path,
-                )
-            sizes[key] = total
-            continue
-        if key in sizes:
-            continue
-        if key in open_now:
-            raise ConfigFileError(
-                "a YAML alias names a mapping or list from inside it, so it contains "
-                "itself; a config must be a tree: copy the values instead",
-                path=path,
-            )
-        open_now.add(key)
-        written += len(children)
-        stack.append((node, True))
-        stack.extend((child, False) for child in reversed(children))
 
 
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
@@ -328,10 +154,10 @@ def _read_toml(path: str) -> Any:
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only
         import tomli as tomllib  # type: ignore[import-not-found]
-    text = _read_text(path)
+    text = read_text(path)
     try:
-        return tomllib.loads(text, parse_float=_finite)
-    except _OutOfRange as out:
+        return tomllib.loads(text, parse_float=finite)
+    except OutOfRange as out:
         raise out.error(path, text) from None
     except tomllib.TOMLDecodeError as error:
         message = str(error)
@@ -347,7 +173,7 @@ def _read_toml(path: str) -> Any:
 def _read_xyz(path: str) -> Any:
     from ato import xyz
 
-    return xyz.loads(_read_text(path), source=path)
+    return xyz.loads(read_text(path), source=path)
 
 
 def _read_python(path: str) -> dict[str, Any]:
@@ -444,7 +270,7 @@ def _dumps_json(data: Any, **options: Any) -> str:
 def _dumps_yaml(data: Any, **options: Any) -> str:
     import yaml
 
-    _, dumper = _yaml_classes()
+    _, dumper = yaml_classes()
     options.setdefault("sort_keys", False)
     options.setdefault("allow_unicode", True)
     options.setdefault("default_flow_style", False)
@@ -482,7 +308,7 @@ FORMATS: dict[str, Format] = {
     for fmt in (
         Format("json", (".json",), _read_json, _dumps_json),
         Format("jsonl", (".jsonl",), _read_json_lines),
-        Format("yaml", (".yaml", ".yml"), _read_yaml, _dumps_yaml),
+        Format("yaml", (".yaml", ".yml"), read_yaml, _dumps_yaml),
         Format("toml", (".toml",), _read_toml, _dumps_toml),
         Format("xyz", (".xyz",), _read_xyz, _dumps_xyz),
         Format("python", (".py",), _read_python),
