@@ -139,7 +139,6 @@ def test_an_enum_key_is_kept_as_its_text_as_2x_stored_it():
     assert plain == {"palette": {"Color.RED": 3}} and back == plain
 
 
-
 def test_an_int_key_past_the_decimal_digit_limit_is_logged_and_read_back(tmp_path):
     from ato.tracking import SQLFinder, SQLLogger
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ato.errors import long_int, shown
+from ato.message_text import long_int, shown
 
 
 def test_a_one_item_tuple_reads_as_one():

@@ -33,8 +33,8 @@ from ato.errors import (
     OverrideTypeError,
     ScopeError,
     UnknownKeyError,
-    close_matches,
 )
+from ato.message_text import close_matches
 from ato.observers import attach_observer, detach_observer
 from ato.parser import Override, check_key_characters
 from ato.paths import set_value

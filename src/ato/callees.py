@@ -52,9 +52,7 @@ def _attribute_reads(
     func: Any,
     as_it_runs: bool = True,
     walk: Walk | None = None,
-) -> tuple[
-    dict[str, list[tuple[str, ...]]], dict[str, Any], list[tuple[str, ModuleFile]], bool
-]:
+) -> tuple[dict[str, list[tuple[str, ...]]], dict[str, Any], list[tuple[str, ModuleFile]], bool]:
     """What ``func``'s source reads through a name: ``{name: [chain, ...]}`` for each
     ``name.a.b`` (``pkg.ops.clip`` is ``('ops', 'clip')``); the modules (or what they
     hold) it imports inside its body, by local name, as already loaded (never imported

@@ -184,7 +184,7 @@ def _database_failure(error: BaseException, args: argparse.Namespace) -> str | N
 
     if not isinstance(error, (DBAPIError, sqlite3.Error)):
         return None
-    from ato.errors import first_line
+    from ato.message_text import first_line
     from ato.tracking.database import RECOVER, is_damaged
     from ato.tracking.secrets import masked_url
     from ato.tracking.settings import database_url

@@ -19,7 +19,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from ato.errors import LONG_INT_BITS
+from ato.message_text import LONG_INT_BITS
 
 __all__ = ["Opaque", "decode", "encode"]
 
@@ -266,9 +266,7 @@ def decode(plain: Any, tags: list[list[Any]] | None) -> Any:
                 parent, key = parent[key], part
             if tag.get("t") == "key":
                 if isinstance(parent, dict) and key in parent:
-                    renames.setdefault(id(parent), (parent, {}))[1][key] = _key_back(
-                        tag.get("key")
-                    )
+                    renames.setdefault(id(parent), (parent, {}))[1][key] = _key_back(tag.get("key"))
             else:
                 parent[key] = _restore(parent[key], tag)
         except Exception:  # a tag that does not fit (a database edited by hand)

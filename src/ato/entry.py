@@ -31,9 +31,8 @@ from ato.errors import (
     UnknownViewError,
     ViewCycleError,
     ViewOrderError,
-    close_matches,
-    did_you_mean,
 )
+from ato.message_text import close_matches, did_you_mean
 from ato.parser import Command, Override, ViewName, parse_command
 from ato.registry import DEFAULT_REGISTRY, ScopeRegistry
 

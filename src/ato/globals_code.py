@@ -18,7 +18,7 @@ from typing import Any
 
 from ato.canonical import canonical_statements
 from ato.canonical_writer import is_trace_decorator
-from ato.errors import repr_of
+from ato.message_text import repr_of
 from ato.module_code import (
     ModuleCode,
     assigned_names,

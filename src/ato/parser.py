@@ -29,12 +29,8 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ato.errors import (
-    InvalidArgumentError,
-    OverrideParseError,
-    UnrepresentableValueError,
-    shown,
-)
+from ato.errors import InvalidArgumentError, OverrideParseError, UnrepresentableValueError
+from ato.message_text import shown
 from ato.paths import split
 from ato.scalars import COMMAND_LINE, format_word, read_word, reads_as_string
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 
-from ato.errors import KeyPathError, did_you_mean
+from ato.errors import KeyPathError
+from ato.message_text import did_you_mean
 
 TYPE_CHECKING = False  # importing typing costs import time; ato.adict imports this module
 if TYPE_CHECKING:

@@ -28,13 +28,8 @@ from typing import Any, ClassVar, TypeVar, overload
 from ato.adict import ADict
 from ato.assembly import LazyBlock, assemble, check_command_line_keys
 from ato.entry import entry_point, parse_args_pythonic
-from ato.errors import (
-    ConfigKeyError,
-    ScopeArgumentError,
-    ScopeError,
-    UnknownViewError,
-    did_you_mean,
-)
+from ato.errors import ConfigKeyError, ScopeArgumentError, ScopeError, UnknownViewError
+from ato.message_text import did_you_mean
 from ato.parser import Command, Override, parse_token
 from ato.paths import split
 from ato.provenance import MISSING, Provenance, Recorder, Source, dotted, leaves

@@ -19,14 +19,8 @@ from typing import Any
 
 from ato.adict import ADict
 from ato.cycles import check_cycle
-from ato.errors import (
-    ScopeArgumentError,
-    UnknownViewError,
-    ViewCycleError,
-    ViewOrderError,
-    did_you_mean,
-    shown,
-)
+from ato.errors import ScopeArgumentError, UnknownViewError, ViewCycleError, ViewOrderError
+from ato.message_text import did_you_mean, shown
 from ato.provenance import Source
 
 __all__ = ["COMMANDS", "View", "order_views", "select_view", "unknown_view"]

@@ -27,7 +27,7 @@ def _finite(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value)
     # Nor does Python write an int of more than 4,300 digits.
-    from ato.errors import LONG_INT_BITS, long_int
+    from ato.message_text import LONG_INT_BITS, long_int
 
     if (
         isinstance(value, int)

@@ -285,9 +285,7 @@ def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list
         elif callees or (old.combined != new.combined and not names_moved):
             certain = any(not callee.may_run for callee in callees) or not callees
             kind = "callee changed" if certain else "may run changed"
-            changes.append(
-                CodeChange(new_id, kind, old.combined, new.combined, None, callees, was)
-            )
+            changes.append(CodeChange(new_id, kind, old.combined, new.combined, None, callees, was))
         elif was is not None:
             changes.append(CodeChange(new_id, "renamed", old.own, new.own, was=was))
     return changes

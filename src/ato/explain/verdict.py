@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from ato.errors import repr_of
 from ato.explain.facts import RunFacts
+from ato.message_text import repr_of
 
 if TYPE_CHECKING:
     from ato.explain import Comparison

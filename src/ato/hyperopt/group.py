@@ -13,8 +13,8 @@ import pickle
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ato.errors import repr_of, shown
 from ato.hyperopt.errors import MissingDependencyError, RankStoppedError, SearchSettingsError
+from ato.message_text import repr_of, shown
 
 __all__ = ["CONTROL_TIMEOUT", "LocalGroup", "ProcessGroup", "TorchGroup", "portable"]
 

@@ -9,8 +9,8 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from ato.errors import shown
 from ato.hyperopt.errors import SearchSettingsError
+from ato.message_text import shown
 from ato.scope import Scope
 
 __all__ = ["MISSING", "check_tracker", "first_difference", "searching"]

@@ -27,12 +27,12 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ato.adict import ADict
-from ato.errors import counted, shown
 from ato.hyperopt.errors import SearchSettingsError
 from ato.hyperopt.group import TorchGroup
 from ato.hyperopt.sampling import points
 from ato.hyperopt.search import HyperOpt, Outcome, Trial
 from ato.hyperopt.space import GRID_LIMIT
+from ato.message_text import counted, shown
 from ato.scope import Scope
 
 if TYPE_CHECKING:

@@ -7,8 +7,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ato.errors import shown
 from ato.hyperopt.errors import TrialResultError
+from ato.message_text import shown
 
 __all__ = ["as_metric", "plain_metric"]
 

@@ -7,7 +7,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from ato.errors import shown
+from ato.message_text import shown
 
 __all__ = ["named_function", "params_text", "project_of"]
 

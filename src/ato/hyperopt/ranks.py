@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ato.errors import first_line, shown
 from ato.hyperopt.errors import RankStoppedError, SearchSettingsError
 from ato.hyperopt.group import ProcessGroup
 from ato.hyperopt.guards import MISSING, first_difference
+from ato.message_text import first_line, shown
 
 __all__ = ["refuse_different_settings", "together"]
 

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ato.adict import ADict
 from ato.entry import call_with_configs, prepare_scopes
-from ato.errors import first_line
 from ato.hyperopt.assembly import PREVIEW_SOURCE, assemble_trial, search_layer, search_source
 from ato.hyperopt.errors import (
     RankStoppedError,
@@ -36,6 +35,7 @@ from ato.hyperopt.progress import SearchProgress
 from ato.hyperopt.ranks import refuse_different_settings, together
 from ato.hyperopt.space import SearchSpace
 from ato.hyperopt.trial_function import check_callable, settings_among
+from ato.message_text import first_line
 from ato.scope import Scope
 
 if TYPE_CHECKING:

@@ -26,8 +26,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, NoReturn
 
-from ato.errors import counted, did_you_mean, shown
 from ato.hyperopt.errors import SearchSpaceError
+from ato.message_text import counted, did_you_mean, shown
 
 __all__ = ["GRID_LIMIT", "Parameter", "SearchSpace"]
 

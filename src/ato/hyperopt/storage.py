@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from ato.errors import LONG_INT_BITS, first_line, long_int, repr_of
+from ato.message_text import LONG_INT_BITS, first_line, long_int, repr_of
 from ato.tracking.database import retried
 from ato.tracking.pids import pid_namespace
 from ato.tracking.schema import Base, utc_now

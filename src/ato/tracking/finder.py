@@ -19,8 +19,8 @@ from ato.errors import (
     ProjectNotFoundError,
     RunNotFoundError,
     TrackerDatabaseError,
-    did_you_mean,
 )
+from ato.message_text import did_you_mean
 from ato.tracking import searches, traces
 from ato.tracking.database import RECOVER, connect_or_refuse, open_engine
 from ato.tracking.reading import RunReader

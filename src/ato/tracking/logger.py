@@ -38,8 +38,8 @@ from ato.errors import (
     MetricValueError,
     NoActiveRunError,
     TrackerConfigError,
-    first_line,
 )
+from ato.message_text import first_line
 from ato.trace import RuntimeCall
 from ato.tracking import starting, writes
 from ato.tracking.buffer import Batch, BufferSetting, MetricBuffer
