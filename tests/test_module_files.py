@@ -414,3 +414,105 @@ def test_deeply_nested_code_is_compared_in_time_linear_in_its_size(tmp_path):
     assert seen["loaded"] == (seen["read"][0], [])
     seen = _steps(tmp_path, ["import", f"edit:{edited}", "loaded"], False)
     assert seen["loaded"][0] is None
+
+
+DECORATED = {
+    "wraps": (
+        "import functools|def deco(f):|    @functools.wraps(f)|    def wrapper(*a):|"
+        "        return f(*a)|    return wrapper|@deco|def evaluate(x):|    return x * 0.1|"
+    ),
+    "lru_cache": (
+        "import functools|@functools.lru_cache(maxsize=None)|def evaluate(x):|    return x * 0.1|"
+    ),
+    "contextmanager": (
+        "import contextlib|@contextlib.contextmanager|def evaluate(x):|    yield x * 0.1|"
+    ),
+    "cached_property": (
+        "import functools|class Model:|    @functools.cached_property|"
+        "    def evaluate(self):|        return 0.1|"
+    ),
+}
+
+
+@pytest.mark.parametrize("write_bytecode", [True, False])
+@pytest.mark.parametrize("kind", sorted(DECORATED))
+def test_an_edit_to_a_decorated_function_after_loading_is_told(tmp_path, kind, write_bytecode):
+    """What the module holds is the decorator's wrapper; the edited body is reached
+    through it (``__wrapped__``, a closure, ``.func``)."""
+    source = DECORATED[kind]
+    _pyc_program(tmp_path, source.replace("|", "\n"))
+    seen = _steps(
+        tmp_path, ["import", "edit:" + source.replace("0.1", "0.5"), "loaded"], write_bytecode
+    )
+    found, warned = seen["loaded"]
+    assert found is None and warned
+
+
+@pytest.mark.parametrize("write_bytecode", [True, False])
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("def f(x):|    return None|", 'def f(x):|    """Added."""|    return None|'),
+        ('def f(x):|    """Removed."""|    return None|', "def f(x):|    return None|"),
+        (
+            "class C:|    def m(self):|        return None|",
+            'class C:|    """Added."""|    def m(self):|        return None|',
+        ),
+    ],
+)
+def test_a_docstring_added_or_removed_after_loading_still_counts(
+    tmp_path, before, after, write_bytecode
+):
+    """A docstring shifts the index of every later constant; what runs is the same."""
+    _pyc_program(tmp_path, before.replace("|", "\n"))
+    seen = _steps(tmp_path, ["import", f"edit:{after}", "read", "loaded"], write_bytecode)
+    assert seen["loaded"] == (seen["read"][0], [])
+
+
+@pytest.mark.parametrize("write_bytecode", [True, False])
+def test_text_saved_with_a_syntax_error_after_loading_is_not_what_runs(tmp_path, write_bytecode):
+    _pyc_program(tmp_path, V0)
+    seen = _steps(tmp_path, ["import", "edit:def build(x:|", "loaded"], write_bytecode)
+    found, warned = seen["loaded"]
+    assert found is None and warned
+
+
+def test_a_function_deleted_after_the_loaded_version_was_read_counts_that_version(tmp_path):
+    two = "def f():|    return 1|def g():|    return 2|"
+    _pyc_program(tmp_path, V0)
+    steps = [f"edit:{two}", "read", "import", "edit:def f():|    return 1|", "loaded"]
+    seen = _steps(tmp_path, steps, False)
+    assert seen["loaded"] == (seen["read"][0], [])
+
+
+def test_a_module_holding_an_int_of_thousands_of_digits_still_tells_an_edit(tmp_path):
+    source = "def f(x):|    return x + 0x" + "7" * 5000 + "|"  # repr() refuses the int
+    _pyc_program(tmp_path, source.replace("|", "\n"))
+    seen = _steps(tmp_path, ["import", "edit:" + source.replace("x +", "x -"), "loaded"], False)
+    assert seen["loaded"][0] is None
+
+
+def test_a_module_of_no_version_read_is_not_checked_again_until_another_is_read(
+    tmp_path, monkeypatch
+):
+    """Finding that none of the versions read is the one loaded compiles each of them:
+    once, not on every run of a long session."""
+    import importlib.util
+
+    path = tmp_path / "unknown_version.py"
+    _write(path, "def f(x):\n    return x + 1\n")
+    spec = importlib.util.spec_from_file_location("unknown_version", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    _write(path, "def f(x):\n    return x - 1\n")
+    checks = []
+    real = module_files.version_loaded
+    monkeypatch.setattr(module_files, "version_loaded", lambda *a: checks.append(a) or real(*a))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert module_file(str(path), module) is None
+        assert module_file(str(path), module) is None
+        assert len(checks) == 1
+        _write(path, "def f(x):\n    return x + 1\n")  # back as it was loaded
+        assert module_file(str(path), module) is not None
+    assert len(checks) == 2

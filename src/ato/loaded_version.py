@@ -1,10 +1,12 @@
 """Which version of a file a loaded module was loaded from: an edit made after loading
 is not what runs until the module is loaded again.
 
-The witnesses, compared without positions (a comment or a blank line added above moves
-every line, and changes nothing that runs) and without function docstrings:
+The witnesses, each digested as instructions with their operands as values (so that
+positions, comments, layout and docstrings count for nothing, and a docstring added
+shifts no other constant):
 
-- the code of the functions and methods the module holds, against each version's text
+- the code of the functions and methods the module holds, past decorators
+  (``__wrapped__``, closures, lru_cache, cached_property), against each version's text
   compiled;
 - the ``.pyc`` Python wrote as it imported the module (only where Python rewrites a
   stale one: with bytecode writing off, an earlier process's ``.pyc`` may name an older
@@ -12,9 +14,10 @@ every line, and changes nothing that runs) and without function docstrings:
 
 A running function the text no longer defines (renamed or deleted since) makes the
 version unknown, unless an earlier version read defines it (``importlib.reload`` leaves
-a deleted function in the namespace). With bytecode writing off, an edit to a module's
-data alone after loading (``LR = 0.1`` made ``0.5``, a default argument, a class
-attribute) is not seen: its functions' code is what is compared.
+a deleted function in the namespace); text that does not compile is no version. With
+bytecode writing off, an edit to a module's data alone after loading (``LR = 0.1`` made
+``0.5``, a default argument, a class attribute) is not seen: its functions' code is
+what is compared.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import importlib.machinery
 import importlib.util
 import marshal
 import os
+import struct
 import sys
 import types
 from collections.abc import Callable, Iterator
@@ -74,24 +78,38 @@ def version_loaded(
     cached = getattr(spec, "cached", None)
     when = compiled_from(cached)
     stored = _pyc_code(cached) if when is not None and isinstance(cached, str) else None
-    if when == now and stored is not None and check.holds(stored, lambda: others(counted)):
+    fresh = when == now and stored is not None and _written_after(cached, filename)
+    if fresh and stored is not None and check.holds(stored, list):
         return counted  # the .pyc of the text on disk holds what runs: nothing to compile
     witness = None  # the .pyc, where it holds the version loaded
     if when is not None and isinstance(cached, str) and _bytecode_written(cached):
         hint = counted if when == now else versions.get(when)
-        if hint is not None and check.holds(compiled_of(hint), lambda: others(hint)):
+        if hint is not None and check.holds(compiled_of(hint), list):
             return hint
         if hint is None:
             witness = stored
-    for version in everything:
-        code = compiled_of(version)
-        if code is None:
-            return version  # too big or not parsed: cannot tell
-        if check.holds(code, functools.partial(others, version)) and (
-            witness is None or check.same(witness, code)
-        ):
-            return version
+    # Each version by itself first; then allowing for what an earlier version read
+    # defines (a function importlib.reload left in the namespace).
+    for lenient in (False, True):
+        for version in everything:
+            if version.source is None:
+                return version  # too big to parse: cannot tell
+            code = compiled_of(version)
+            if code is None:
+                continue  # text that does not compile is not what was loaded
+            leftovers = functools.partial(others, version) if lenient else list
+            if check.holds(code, leftovers) and (witness is None or check.same(witness, code)):
+                return version
     return None
+
+
+def _written_after(cached: Any, filename: str) -> bool:
+    """Whether the .pyc ``cached`` was written after ``filename`` last changed: a same-
+    size edit within the second of an import gives the .pyc's stamp to other text."""
+    try:
+        return os.stat(cached).st_mtime_ns >= os.stat(filename).st_mtime_ns
+    except (OSError, TypeError, ValueError):
+        return False
 
 
 def compiled_from(cached: Any) -> tuple[int, int] | None:
@@ -164,7 +182,7 @@ class _Check:
         not define at all (renamed or deleted since) is a mismatch, unless ``others``
         (earlier versions) define it: left in the namespace by importlib.reload."""
         if compiled is None:
-            return True
+            return False
         defined = self._defined(compiled)
         for name, code in self.running:
             twins = defined.get(name)
@@ -215,75 +233,84 @@ class _Check:
                 waiting.append((node, True))
                 waiting.extend((c, False) for c in inner)
                 continue
-            consts = [_constant_key(c, self.digests) for c in node.co_consts]
-            # A named function's first constant is its docstring or None (3.10 to 3.13).
-            function = node.co_flags & _CO_OPTIMIZED and not node.co_name.startswith("<")
-            if function and consts and isinstance(node.co_consts[0], str):
-                consts[0] = _NONE
-            if not node.co_flags & _CO_OPTIMIZED:
-                for index in _prologue_constants(node):
-                    consts[index] = _NONE
             facts = (
-                node.co_name, node.co_code, node.co_names, node.co_varnames,
+                node.co_name, _instructions(node, self.digests), node.co_varnames,
                 node.co_freevars, node.co_cellvars, node.co_argcount,
                 node.co_posonlyargcount, node.co_kwonlyargcount, node.co_flags,
-                getattr(node, "co_exceptiontable", b""), consts,
             )  # fmt: skip
             self.digests[id(node)] = (node, hashlib.sha256(repr(facts).encode()).digest())
         return self.digests[id(code)][1]
 
 
-_NONE = "NoneType:None"  # what a blanked docstring reads as: as if there were none
+def _instructions(
+    code: types.CodeType, digests: dict[int, tuple[types.CodeType, bytes]]
+) -> list[tuple[str, str]]:
+    """``code``'s instructions with their operands as values, not indexes: a docstring
+    (a constant no instruction reads) then counts for nothing, and adding one shifts no
+    other constant. Jumps point at the instruction they reach, by its place in the list;
+    a class body's or module's first stores of ``__doc__`` and ``__firstlineno__`` are
+    left out (neither runs)."""
+    import dis
+
+    try:
+        listed = list(dis.get_instructions(code))
+    except ValueError:  # a constant whose repr Python refuses (an int of 5,000 digits)
+        return [("code", code.co_code.hex())] + [
+            ("const", _constant_key(constant, digests)) for constant in code.co_consts
+        ]
+    left_out: set[int] = set()
+    if not code.co_flags & _CO_OPTIMIZED:
+        for index, instruction in enumerate(listed[:-1]):
+            after = listed[index + 1]
+            if (
+                instruction.opname == "LOAD_CONST"
+                and after.opname == "STORE_NAME"
+                and after.argval in _PROLOGUE
+            ):
+                left_out.update((index, index + 1))
+    kept = [i for index, i in enumerate(listed) if index not in left_out and i.opname != "CACHE"]
+    place = {instruction.offset: index for index, instruction in enumerate(kept)}
+    out = []
+    for instruction in kept:
+        if instruction.opcode in dis.hasconst:
+            operand = _constant_key(instruction.argval, digests)
+        elif instruction.opcode in _JUMPS:
+            operand = f"to {place.get(instruction.argval, -1)}"
+        else:
+            operand = repr(instruction.argval)
+        out.append((instruction.opname, operand))
+    return out
+
+
+def _jumps() -> frozenset[int]:
+    import dis
+
+    return frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
+
+
+_JUMPS = _jumps()
 
 
 def _constant_key(value: Any, digests: dict[int, tuple[types.CodeType, bytes]]) -> str:
     """A constant as text that tells apart what ``==`` does not (1, 1.0, True; 0.0 and
-    -0.0), a frozenset whatever its order, nested code by its digest."""
+    -0.0; two NaNs of other signs), a frozenset whatever its order, nested code by its
+    digest, an int of any size (``repr`` refuses past 4,300 digits)."""
     if isinstance(value, types.CodeType):
         return "code:" + digests[id(value)][1].hex()
     if isinstance(value, frozenset):
         return "frozenset:" + repr(sorted(_constant_key(item, digests) for item in value))
     if isinstance(value, tuple):
         return "tuple:" + repr([_constant_key(item, digests) for item in value])
+    if isinstance(value, int) and not isinstance(value, bool):
+        return "int:" + hex(value)
+    if isinstance(value, float):
+        return "float:" + struct.pack("<d", value).hex()
     return f"{type(value).__name__}:{value!r}"
 
 
-# What a class body stores first: where it stands (3.13: __firstlineno__) and its
-# docstring, neither of which runs.
+# What a class body or a module stores first: its docstring and (3.13) where it stands,
+# neither of which runs.
 _PROLOGUE = frozenset({"__firstlineno__", "__doc__"})
-
-
-def _prologue_constants(code: types.CodeType) -> list[int]:
-    """Where in a class body's constants its ``__doc__`` and ``__firstlineno__`` are,
-    from its first few instructions (a constant shared with the body, the compiler
-    merging equal ones, is left: blanking it would hide an edit)."""
-    if not _PROLOGUE & set(code.co_names):
-        return []
-    import dis
-
-    found, previous = [], None
-    for count, instruction in enumerate(dis.get_instructions(code)):
-        if count > 16:
-            break
-        stored = instruction.opname == "STORE_NAME" and instruction.argval in _PROLOGUE
-        if stored and previous is not None and previous.opname == "LOAD_CONST":
-            found.append(previous.arg)
-        previous = instruction
-    return [index for index in found if index is not None and _loads(code, index) == 1]
-
-
-def _loads(code: types.CodeType, index: int) -> int:
-    """How many instructions of ``code`` read constant ``index`` (from the raw bytecode:
-    disassembling whole class bodies took four times as long as the rest)."""
-    import dis
-
-    readers = {dis.opmap[name] for name in ("LOAD_CONST", "RETURN_CONST") if name in dis.opmap}
-    count, extended, raw = 0, 0, code.co_code
-    for offset in range(0, len(raw), 2):
-        operation, argument = raw[offset], raw[offset + 1] | extended
-        extended = argument << 8 if operation == dis.EXTENDED_ARG else 0
-        count += operation in readers and argument == index
-    return count
 
 
 def _running_code(module: types.ModuleType, filename: str) -> Iterator[tuple[str, types.CodeType]]:
@@ -319,21 +346,50 @@ def _qualified_name(function: types.FunctionType) -> str:
     return own if own.rpartition(".")[2] == code.co_name else "#" + code.co_name
 
 
+_FOLLOWED = 64  # objects followed from one value of a module: wrappers, closures
+
+
 def _code_of(
     value: Any, module: str, filename: str, seen: set[int], waiting: list[Any]
 ) -> list[tuple[str, types.CodeType]]:
+    """The code of the module's own functions ``value`` is or holds: past decorators
+    (``__wrapped__``, a closure's functions, lru_cache, cached_property, partial) and
+    as properties, static and class methods; a class of the module is queued."""
     if isinstance(value, type):
         if value.__module__ == module and id(value) not in seen:
             seen.add(id(value))
             waiting.append(value)
         return []
-    if isinstance(value, (staticmethod, classmethod)):
-        value = value.__func__
-    functions = [value.fget, value.fset, value.fdel] if isinstance(value, property) else [value]
-    return [
-        (_qualified_name(function), function.__code__)
-        for function in functions
-        if isinstance(function, types.FunctionType)
-        and function.__code__.co_filename == filename
-        and function.__module__ == module
-    ]
+    found = []
+    reach, steps = [value], 0
+    while reach and steps < _FOLLOWED:
+        item = reach.pop()
+        steps += 1
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, (staticmethod, classmethod)):
+            reach.append(item.__func__)
+            continue
+        if isinstance(item, property):
+            reach.extend(f for f in (item.fget, item.fset, item.fdel) if f is not None)
+            continue
+        if isinstance(
+            item, (functools.partial, functools.partialmethod, functools.cached_property)
+        ):
+            reach.append(item.func)
+            continue
+        if isinstance(item, types.FunctionType):
+            if item.__code__.co_filename == filename and item.__module__ == module:
+                found.append((_qualified_name(item), item.__code__))
+            for cell in item.__closure__ or ():
+                try:
+                    contents = cell.cell_contents
+                except ValueError:  # an empty cell
+                    continue
+                if callable(contents) and not isinstance(contents, type):
+                    reach.append(contents)
+        wrapped = getattr(item, "__dict__", {}).get("__wrapped__")  # never __getattr__
+        if wrapped is not None:
+            reach.append(wrapped)
+    return found

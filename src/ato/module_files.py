@@ -108,6 +108,9 @@ _pinned: dict[tuple[str, int], tuple[object, ModuleFile]] = {}
 # a .pyc header records them (32 bits each).
 _versions: dict[str, dict[tuple[int, int], ModuleFile]] = {}
 _warned: set[str] = set()
+# A loaded module whose version is none of those read, by (file, spec), with the file
+# as read then: checked again only once the file changes.
+_unknown: dict[tuple[str, int], tuple[object, ModuleFile]] = {}
 
 
 def module_file(
@@ -140,11 +143,15 @@ def module_file(
     versions[now] = counted
     if loaded is None:
         return counted
+    unknown = _unknown.get(key)
+    if unknown is not None and unknown[0] is holder and unknown[1] is counted:
+        return None  # none of the versions read, as found before: not checked again
     try:
         loaded_as = version_loaded(loaded, filename, now, counted, versions)
     except Exception:  # its attributes raise: what it was loaded from cannot be told
         loaded_as = counted
     if loaded_as is None:
+        _unknown[key] = (holder, counted)
         if warn and filename not in _warned:
             _warned.add(filename)
             warnings.warn(
@@ -162,6 +169,7 @@ def module_file(
 def forget_versions() -> None:
     """Forget every file read (tests start afresh)."""
     _pinned.clear()
+    _unknown.clear()
     _versions.clear()
     _warned.clear()
     _read.cache_clear()
