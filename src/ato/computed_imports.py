@@ -57,8 +57,9 @@ SETTLED_KEPT = 2000  # program modules followed to find what is loaded with a mo
 class Walk:
     """What one walk of a function's callees found about modules: each module's file as
     loaded (``files``), the modules loaded with each set of top-level imports
-    (``settled``), what importing a module loads (``reached``), and whether it warned
-    of too many. One per walk: between runs, modules are loaded, reloaded and edited."""
+    (``settled``), what importing some modules loads (``reached``), what each program
+    module imports at its top (``tops``), and whether it warned of too many. One per
+    walk: between runs, modules are loaded, reloaded and edited."""
 
     __slots__ = ("files", "reached", "settled", "tops", "warned", "warned_settled")
 

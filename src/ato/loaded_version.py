@@ -39,7 +39,7 @@ from ato.live_source import FUTURE_FLAGS
 if TYPE_CHECKING:
     from ato.module_files import ModuleFile
 
-__all__ = ["compiled_from", "version_loaded"]
+__all__ = ["version_loaded"]
 
 _CO_OPTIMIZED = 0x1  # a function's code, not a module's or a class body's (inspect's)
 _PLAIN_LOADERS = (importlib.machinery.SourceFileLoader, importlib.machinery.SourcelessFileLoader)
@@ -75,19 +75,20 @@ def version_loaded(
         return [code for code in found if code is not None]
 
     check = _Check(running)
-    cached = getattr(spec, "cached", None)
-    when = compiled_from(cached)
-    stored = _pyc_code(cached) if when is not None and isinstance(cached, str) else None
-    fresh = when == now and stored is not None and _written_after(cached, filename)
-    if fresh and stored is not None and check.holds(stored, list):
-        return counted  # the .pyc of the text on disk holds what runs: nothing to compile
+    cached: Any = getattr(spec, "cached", None)
+    pyc = _pyc(cached) if isinstance(cached, str) else None
     witness = None  # the .pyc, where it holds the version loaded
-    if when is not None and isinstance(cached, str) and _bytecode_written(cached):
-        hint = counted if when == now else versions.get(when)
-        if hint is not None and check.holds(compiled_of(hint), list):
-            return hint
-        if hint is None:
-            witness = stored
+    if pyc is not None:
+        when, stored = pyc
+        fresh = when == now and _written_after(cached, filename)
+        if fresh and check.holds(stored, list):
+            return counted  # the .pyc of the text on disk holds what runs: no compiling
+        if _bytecode_written(cached):
+            hint = counted if when == now else versions.get(when)
+            if hint is not None and check.holds(compiled_of(hint), list):
+                return hint
+            if hint is None:
+                witness = stored
     # Each version by itself first; then allowing for what an earlier version read
     # defines (a function importlib.reload left in the namespace).
     for lenient in (False, True):
@@ -103,30 +104,36 @@ def version_loaded(
     return None
 
 
-def _written_after(cached: Any, filename: str) -> bool:
+def _written_after(cached: str, filename: str) -> bool:
     """Whether the .pyc ``cached`` was written after ``filename`` last changed: a same-
     size edit within the second of an import gives the .pyc's stamp to other text."""
     try:
         return os.stat(cached).st_mtime_ns >= os.stat(filename).st_mtime_ns
-    except (OSError, TypeError, ValueError):
+    except (OSError, ValueError):
         return False
 
 
-def compiled_from(cached: Any) -> tuple[int, int] | None:
-    """(mtime, size) of the source a module's ``.pyc`` was compiled from, as its header
-    records them (None: no such file, or one checked by hash, not by time)."""
-    if not isinstance(cached, str):
-        return None
+def _pyc(cached: str) -> tuple[tuple[int, int], types.CodeType] | None:
+    """What a module's ``.pyc`` holds, read once: the (mtime, size) of the source it was
+    compiled from, as its header records them, and its module code (built by marshal,
+    which runs nothing). None for no such file, one checked by hash rather than by time,
+    or one that cannot be read (truncated, garbage)."""
     try:
         with open(cached, "rb") as handle:
-            header = handle.read(16)
+            data = handle.read()
     except OSError:
         return None
-    if len(header) < 16 or header[:4] != importlib.util.MAGIC_NUMBER:
+    if len(data) < 16 or data[:4] != importlib.util.MAGIC_NUMBER:
         return None
-    if int.from_bytes(header[4:8], "little") != 0:  # a hash-based .pyc
+    if int.from_bytes(data[4:8], "little") != 0:  # a hash-based .pyc
         return None
-    return int.from_bytes(header[8:12], "little"), int.from_bytes(header[12:16], "little")
+    try:
+        stored = marshal.loads(data[16:])
+    except Exception:
+        return None
+    if not isinstance(stored, types.CodeType):
+        return None
+    return (int.from_bytes(data[8:12], "little"), int.from_bytes(data[12:16], "little")), stored
 
 
 def _bytecode_written(cached: str) -> bool:
@@ -135,16 +142,6 @@ def _bytecode_written(cached: str) -> bool:
         return False
     folder = os.path.dirname(cached)
     return os.access(folder if os.path.isdir(folder) else os.path.dirname(folder), os.W_OK)
-
-
-def _pyc_code(cached: str) -> types.CodeType | None:
-    """The module code a .pyc holds; None if it cannot be read (truncated, garbage)."""
-    try:
-        with open(cached, "rb") as handle:
-            stored = marshal.loads(handle.read()[16:])  # builds code objects, runs nothing
-    except Exception:
-        return None
-    return stored if isinstance(stored, types.CodeType) else None
 
 
 def _compiled(version: ModuleFile, filename: str, features: int) -> types.CodeType | None:
@@ -274,7 +271,7 @@ def _instructions(
     for instruction in kept:
         if instruction.opcode in dis.hasconst:
             operand = _constant_key(instruction.argval, digests)
-        elif instruction.opcode in _JUMPS:
+        elif instruction.opcode in _jumps():
             operand = f"to {place.get(instruction.argval, -1)}"
         else:
             operand = repr(instruction.argval)
@@ -282,13 +279,11 @@ def _instructions(
     return out
 
 
+@functools.cache
 def _jumps() -> frozenset[int]:
-    import dis
+    import dis  # when first needed: not at import
 
     return frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
-
-
-_JUMPS = _jumps()
 
 
 def _constant_key(value: Any, digests: dict[int, tuple[types.CodeType, bytes]]) -> str:

@@ -60,14 +60,14 @@ def _locate(name: str) -> tuple[str | None, list[str]]:
     portions: list[str] = []
     for folder in folders:
         package = os.path.join(folder, stem)
-        if os.path.isdir(package):
-            init = _first_file(os.path.join(package, "__init__"))
-            if init is not None:
-                return (init if init.endswith(".py") else None), [package]
+        folder_of_it = os.path.isdir(package)
+        init = _first_file(os.path.join(package, "__init__")) if folder_of_it else None
+        if init is not None:
+            return (init if init.endswith(".py") else None), [package]
         module = _first_file(package)
         if module is not None:
             return (module if module.endswith(".py") else None), []
-        if os.path.isdir(package):
+        if folder_of_it:
             portions.append(package)
     return None, portions
 
