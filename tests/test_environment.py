@@ -84,7 +84,7 @@ def test_uncommitted_changes_are_named_file_by_file(tmp_path):
     committed(tmp_path, {"train.py": "x = 1\n", "data.py": "x = 1\n"})
     (tmp_path / "data.py").write_text("x = 2\n")
     before = {"git": environment.git_state(str(tmp_path))}
-    (tmp_path / "train.py").write_text("x = 1  # a comment\n")
+    (tmp_path / "train.py").write_text("x = 3\n")
     after = {"git": environment.git_state(str(tmp_path))}
     assert set(after["git"]["modified"]) == {"train.py", "data.py"}
     changes = environment.diff(before, after, incidental=False)
@@ -292,3 +292,111 @@ def test_past_a_hundred_untracked_files_only_the_named_window_is_compared(tmp_pa
         "untracked file data/f005.txt changed",
         "untracked files differ (their names and contents, hashed)",
     ]
+
+
+def states(folder, *texts):
+    """The git state of ``folder`` after each of ``texts``, ``{file: text or None}``
+    (None: remove the file), is written."""
+    found = []
+    for files in texts:
+        for name, text in files.items():
+            if text is None:
+                (folder / name).unlink()
+            else:
+                (folder / name).write_text(text)
+        found.append({"git": environment.git_state(str(folder))})
+    return found
+
+
+def said(before, after, incidental=False):
+    return [str(c) for c in environment.diff(before, after, incidental=incidental)]
+
+
+COMMENTED = "x = 1  # the learning rate\n\n\ny = (\n    2\n)\n"
+
+
+def test_an_uncommitted_edit_to_comments_or_layout_only_is_no_cause(tmp_path):
+    committed(tmp_path, {"train.py": "x = 1\ny = 2\n", "data.txt": "a\n"})
+    clean, commented = states(tmp_path, {}, {"train.py": COMMENTED})
+    assert commented["git"]["dirty"] and "train.py" in commented["git"]["modified"]
+    assert said(clean, commented) == []
+    assert said(commented, clean) == []
+    assert said(clean, commented, incidental=True) == [
+        "git.dirty changed: False -> True",
+        "train.py has uncommitted changes to comments or layout only (none before)",
+    ]
+    change = environment.diff(clean, commented)[-1]
+    assert not change.material and change.to_dict()["cosmetic"] is True
+    # A file that is not Python, edited, still counts whatever the edit.
+    (edited,) = states(tmp_path, {"data.txt": "a  # b\n"})
+    assert said(commented, edited) == ["data.txt has uncommitted changes (none before)"]
+
+
+def test_an_uncommitted_edit_to_what_the_code_does_still_counts(tmp_path):
+    committed(tmp_path, {"train.py": "x = 1\n"})
+    first, second, third, fourth = states(
+        tmp_path,
+        {"train.py": "x = 2\n"},
+        {"train.py": "x = 2  # two\n"},  # the same logic as the first: comments only
+        {"train.py": "x = 3  # three\n"},
+        {"train.py": '"""A docstring counts: a program may read it."""\nx = 3\n'},
+    )
+    assert said(first, second) == []
+    assert said(first, second, incidental=True) == [
+        "train.py's uncommitted changes differ in comments or layout only"
+    ]
+    assert said(second, third) == ["train.py's uncommitted changes differ"]
+    assert said(third, fourth) == ["train.py's uncommitted changes differ"]
+    (broken,) = states(tmp_path, {"train.py": "x = (3  # saved mid-edit\n"})
+    (mended,) = states(tmp_path, {"train.py": "x = (3)  # saved mid-edit\n"})
+    assert said(broken, mended) == ["train.py's uncommitted changes differ"]
+    (gone,) = states(tmp_path, {"train.py": None})
+    assert said(mended, gone) == ["train.py's uncommitted changes differ"]
+
+
+def test_an_untracked_file_edited_in_comments_only_is_no_cause(tmp_path):
+    committed(tmp_path, {"train.py": "x = 1\n"})
+    none, first, second, third = states(
+        tmp_path,
+        {},
+        {"model.py": "act = 'relu'\n"},
+        {"model.py": "# which activation\nact = 'relu'\n"},
+        {"model.py": "act = 'gelu'\n"},
+    )
+    assert said(none, first) == ["untracked file model.py added"]
+    assert said(first, second) == []
+    assert said(first, second, incidental=True) == [
+        "untracked file model.py changed in comments or layout only"
+    ]
+    assert said(second, third) == ["untracked file model.py changed"]
+
+
+def test_logic_known_only_on_one_side_or_at_other_commits_still_counts(tmp_path):
+    committed(tmp_path, {"train.py": "x = 1\n"})
+    clean, commented = states(tmp_path, {}, {"train.py": "x = 1  # c\n"})
+    older = {"git": {k: v for k, v in commented["git"].items() if k != "logic"}}
+    assert said(clean, older) == ["train.py has uncommitted changes (none before)"]
+    elsewhere = copy.deepcopy(clean)
+    elsewhere["git"]["commit"] = "0" * 40  # the file as committed there is not known
+    assert "train.py has uncommitted changes (none before)" in said(elsewhere, commented)
+
+
+def test_only_the_changed_python_files_are_read_and_within_the_deadline(tmp_path):
+    committed(tmp_path, {"train.py": "x = 1\n", "notes.md": "a\n"})
+    (tmp_path / "notes.md").write_text("b\n")
+    (tmp_path / "train.py").write_text("x = 1  # c\n")
+    (tmp_path / "odd\nname.py").write_text("y = 1\n")
+    state = environment.git_state(str(tmp_path))
+    assert set(state["logic"]) == {"train.py", "odd\nname.py"}
+    assert state["logic"]["train.py"][0] == state["logic"]["train.py"][1]
+    assert state["logic"]["odd\nname.py"][0] is None  # untracked: nothing committed
+
+
+def test_files_not_read_within_the_time_allowed_count_as_they_are(tmp_path, monkeypatch):
+    from ato import git_state
+
+    committed(tmp_path, {"train.py": "x = 1\n"})
+    monkeypatch.setattr(git_state, "_LOGIC_BUDGET_S", 0.0)
+    clean, commented = states(tmp_path, {}, {"train.py": "x = 1  # c\n"})
+    assert commented["git"]["logic"] == {}
+    assert said(clean, commented) == ["train.py has uncommitted changes (none before)"]

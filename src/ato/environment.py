@@ -24,7 +24,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from ato.git_state import GIT_DEADLINE_S, commit_files, git_state
+from ato.git_state import GIT_DEADLINE_S, commit_files, git_state, logic_unchanged
 
 __all__ = [
     "DETERMINISM_VARIABLES",
@@ -36,6 +36,7 @@ __all__ = [
     "distributions",
     "git_state",
     "is_material",
+    "logic_unchanged",
 ]
 
 DETERMINISM_VARIABLES = (
@@ -188,12 +189,17 @@ class EnvironmentChange:
     'changed'), ``what`` (e.g. 'package numpy', 'python.version', 'git.commit'), the
     values before and after, and whether it is ``material`` (see :func:`is_material`)."""
 
-    __slots__ = ("after", "before", "files", "kind", "material", "what")
+    __slots__ = ("after", "before", "cosmetic", "files", "kind", "material", "what")
 
     def __init__(self, kind: str, what: str, before: Any, after: Any) -> None:
         self.kind, self.what, self.before, self.after = kind, what, before, after
         self.material = is_material(what)
         self.files: list[str] | None = None  # a commit change: the files that differ
+        # Python files whose comments or layout alone differ: no cause (not material).
+        self.cosmetic = False
+
+    def make_cosmetic(self) -> None:
+        self.cosmetic, self.material = True, False
 
     def to_dict(self) -> dict[str, Any]:
         found = {
@@ -205,22 +211,25 @@ class EnvironmentChange:
         }
         if self.files is not None:
             found["files"] = list(self.files)
+        if self.cosmetic:
+            found["cosmetic"] = True
         return found
 
     def __str__(self) -> str:
+        only = " comments or layout only" if self.cosmetic else ""
         if self.what.startswith(_UNCOMMITTED):
             name = self.what[len(_UNCOMMITTED) :]
             return {
-                "added": f"{name} has uncommitted changes (none before)",
-                "removed": f"{name}'s uncommitted changes are gone",
-            }.get(self.kind, f"{name}'s uncommitted changes differ")
+                "added": f"{name} has uncommitted changes{only and ' to' + only} (none before)",
+                "removed": f"{name}'s uncommitted changes{only and ' to' + only} are gone",
+            }.get(self.kind, f"{name}'s uncommitted changes differ{only and ' in' + only}")
         if self.what == "git.commit" and self.kind == "changed":
             said = f"git commit {str(self.before)[:12]} -> {str(self.after)[:12]}"
             if self.files:
                 listed = ", ".join(self.files[:5]) + (", ..." if len(self.files) > 5 else "")
                 count = len(self.files)
                 files = "1 file differs" if count == 1 else f"{count:,} files differ"
-                said += f" ({files}: {listed})"
+                said += f" ({files}{only and ' in' + only}: {listed})"
             return said
         if self.what == "git.untracked_sha256":  # not named file by file (an older
             # record, or past the first 100 files)
@@ -228,7 +237,8 @@ class EnvironmentChange:
                 return "untracked files differ (their names and contents, hashed)"
             return f"untracked files {'added' if self.after else 'removed'}"
         if self.what.startswith(_UNTRACKED):
-            return f"untracked file {self.what[len(_UNTRACKED) :]} {self.kind}"
+            name = self.what[len(_UNTRACKED) :]
+            return f"untracked file {name} {self.kind}{only and ' in' + only}"
         if self.what == "git" and self.kind in ("added", "removed"):
             return {
                 "added": f"now in a git checkout ({self.after}; before: not in one)",
@@ -323,7 +333,45 @@ def _all_changes(before: dict[str, Any], after: dict[str, Any]) -> list[Environm
             for change in changes
             if change.what not in hashed and change.what != "untracked file"
         ]
+    for change in changes:
+        for prefix in (_UNCOMMITTED, _UNTRACKED):
+            if change.what.startswith(prefix):
+                name = change.what[len(prefix) :]
+                old, new = _logic(before, after, name), _logic(after, before, name)
+                if old is not None and old == new:
+                    change.make_cosmetic()
     return changes
+
+
+def _logic(record: dict[str, Any], other: dict[str, Any], name: str) -> str | None:
+    """What the Python file ``name`` of ``record``'s checkout does (see
+    :mod:`ato.source_logic`), when known: recorded for a changed file; for a file this
+    run left as committed, the other run's record of it as committed, when both runs
+    are at the same commit."""
+    git, theirs = record.get("git"), other.get("git")
+    if not (isinstance(git, dict) and isinstance(theirs, dict)):
+        return None
+    logic = git.get("logic")
+    if not isinstance(logic, dict):  # an older record, or nothing changed
+        logic = {} if "modified" in git else None
+    if logic is None:
+        return None
+    entry = logic.get(name)
+    if isinstance(entry, list) and len(entry) == 2:
+        return entry[1] if isinstance(entry[1], str) else None
+    listed = [git.get("modified"), git.get("untracked_files")]
+    if not all(isinstance(files, dict) and len(files) < 100 for files in listed):
+        return None  # past the first 100 files: changed or not is not known
+    if any(name in files for files in listed if isinstance(files, dict)):
+        return None  # changed, its logic not read (past the deadline, too big)
+    commit = git.get("commit")
+    their_logic = theirs.get("logic")
+    if not commit or commit != theirs.get("commit") or not isinstance(their_logic, dict):
+        return None
+    entry = their_logic.get(name)
+    if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str):
+        return entry[0]  # as committed: this run left it so
+    return None
 
 
 def _summary(path: str, section: dict[str, Any]) -> str:
@@ -339,6 +387,8 @@ def _summary(path: str, section: dict[str, Any]) -> str:
 
 
 def _diff_values(path: str, old: Any, new: Any, changes: list[EnvironmentChange]) -> None:
+    if path == "git.logic":  # not a change of its own: tells which changes are cosmetic
+        return
     if path == "git.modified":
         # File by file only when both runs recorded it (a clean tree records none);
         # against an older record, git.diff_sha256 says whether the changes differ.

@@ -400,6 +400,41 @@ def test_a_new_commit_names_the_files_that_differ(tmp_path):
     assert "git commit " in verdict and "(1 file differs: notes.md)" in verdict, verdict
 
 
+def test_edits_to_comments_and_layout_alone_are_no_cause_committed_or_not(tmp_path):
+    def commit(message):
+        subprocess.run(["git", "add", "-A"], cwd=tmp_path, check=True)
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message],
+            cwd=tmp_path,
+            check=True,
+        )
+
+    write_program(tmp_path)
+    (tmp_path / ".gitignore").write_text("runs.db*\n")
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=tmp_path, check=True)
+    commit("one")
+    run(tmp_path)
+    program = tmp_path / "train.py"
+    text = program.read_text()
+    program.write_text("# Trains the toy model.\n" + text.replace("\n\n\n", "\n\n\n\n"))
+    run(tmp_path)  # 2: uncommitted, comments and blank lines only
+    report = explain(tmp_path, "1", "2")
+    assert report["verdict"].startswith("Same code and environment."), report["verdict"]
+    incidental = ato(tmp_path, "explain", "1", "2", "--incidental").stdout
+    assert "train.py has uncommitted changes to comments or layout only" in incidental
+    commit("two: a comment")
+    run(tmp_path)  # 3: the comment committed
+    report = explain(tmp_path, "1", "3")
+    assert report["verdict"].startswith("Same code and environment."), report["verdict"]
+    incidental = ato(tmp_path, "explain", "1", "3", "--incidental").stdout
+    assert "(1 file differs in comments or layout only: train.py)" in incidental
+    (tmp_path / "notes.md").write_text("not Python: any edit counts\n")
+    commit("three")
+    run(tmp_path)
+    verdict = explain(tmp_path, "3", "4")["verdict"]
+    assert "(1 file differs: notes.md)" in verdict, verdict
+
+
 LAZY_IMPORT = """
 import importlib
 import os

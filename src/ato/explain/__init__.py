@@ -121,6 +121,11 @@ def compare(
         for change in report.environment:
             if change.what == "git.commit" and isinstance(root, str):
                 change.files = environment.commit_files(root, change.before, change.after)
+                files = change.files or []
+                if environment.logic_unchanged(root, change.before, change.after, files):
+                    change.make_cosmetic()  # commits that differ in comments alone
+        if not incidental:
+            report.environment = [change for change in report.environment if change.material]
     report.outcome = metric_outcomes(before, after, reader, tolerance)
     report.command = command_change(before, after)
     return report
