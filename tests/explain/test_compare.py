@@ -525,3 +525,75 @@ def test_functions_of_a_module_imported_as_it_runs_loaded_in_one_run_only_are_no
         "Same code and environment, apart from 1 module imported as it runs, a cause if "
         "the run imported it: `models.small` (by `step`)."
     ), report.verdict
+
+
+STEP = """@scope.trace(trace_id="train_step")
+def train_step(x, lr):
+    # one step
+    return x - lr * {call}(x)
+"""
+
+
+def helper_renamed(call_before, call_after, before, after, helper_before="h1", helper_after="h1"):
+    """Runs whose traced ``train_step`` calls ``call_before`` / ``call_after``, known as
+    the callees ``before`` / ``after`` of the given fingerprints."""
+    sources = Sources({"f1": STEP.format(call=call_before), "f2": STEP.format(call=call_after)})
+    a = run(1, code={"train_step": CodeFacts("f1", "F1", {before: helper_before})})
+    b = run(2, code={"train_step": CodeFacts("f2", "F2", {after: helper_after})})
+    return compare(a, b, sources)
+
+
+@pytest.mark.parametrize(
+    ("call_before", "call_after", "before", "after"),
+    [
+        ("scale", "scale_by", "__main__.scale", "__main__.scale_by"),
+        ("ops.scale", "ops.scale_by", "ops.scale", "ops.scale_by"),
+        ("lib.ops.scale", "lib.ops.scale_by", "lib.ops.scale", "lib.ops.scale_by"),
+        ("scale", "scale_by", "ops.scale", "ops.scale_by"),  # from ops import scale
+    ],
+)
+def test_a_helper_renamed_with_its_calls_and_the_same_code_is_no_cause(
+    call_before, call_after, before, after
+):
+    report = helper_renamed(call_before, call_after, before, after)
+    (change,) = report.code
+    assert (change.trace_id, change.change) == ("train_step", "renamed")
+    assert change.helpers_renamed == {before: after}
+    assert report.verdict == "Same code and environment. Same config."
+
+
+def test_a_renamed_helper_whose_code_changed_too_is_a_cause():
+    report = helper_renamed("scale", "scale_by", "__main__.scale", "__main__.scale_by", "h1", "h2")
+    (change,) = report.code
+    assert change.change == "changed" and "+    return x - lr * scale_by(x)" in change.diff
+
+
+@pytest.mark.parametrize(
+    ("before_text", "after_text"),
+    [
+        # the renamed call and another edit
+        ("return x - lr * scale(x)", "return x + lr * scale_by(x)"),
+        # an attribute of something else that happens to share the helper's name
+        ("return x - lr * scale(x) * cfg.scale", "return x - lr * scale_by(x) * cfg.scale_by"),
+        # the name as a string: getattr(ops, "scale") would find nothing under the new name
+        (
+            'return x - lr * scale(x) + len("scale")',
+            'return x - lr * scale_by(x) + len("scale_by")',
+        ),
+    ],
+)
+def test_a_helper_rename_does_not_hide_another_edit(before_text, after_text):
+    template = "def train_step(x, lr):\n    {}\n"
+    sources = Sources({"f1": template.format(before_text), "f2": template.format(after_text)})
+    a = run(1, code={"train_step": CodeFacts("f1", "F1", {"__main__.scale": "h1"})})
+    b = run(2, code={"train_step": CodeFacts("f2", "F2", {"__main__.scale_by": "h1"})})
+    (change,) = compare(a, b, sources).code
+    assert change.change == "changed"
+    assert "Code differs: `train_step` changed" in compare(a, b, sources).verdict
+
+
+def test_a_helper_renamed_without_stored_sources_stays_a_change():
+    a = run(1, code={"train_step": CodeFacts("f1", "F1", {"__main__.scale": "h1"})})
+    b = run(2, code={"train_step": CodeFacts("f2", "F2", {"__main__.scale_by": "h1"})})
+    (change,) = compare(a, b).code
+    assert change.change == "changed"

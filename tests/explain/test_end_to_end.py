@@ -146,6 +146,24 @@ def test_an_edited_helper_is_named(tmp_path, where):
     assert "`train_step` calls changed code (`__main__.scale`)" in report["verdict"]
 
 
+def test_a_helper_renamed_with_its_call_and_its_code_unchanged_is_no_cause(tmp_path):
+    helper = "def {}(x):\n    return 2 * x\n\n"
+    write_program(tmp_path, body="    return x - lr * scale(x)\n", above=helper.format("scale"))
+    run(tmp_path)
+    body = "    return x - lr * scale_by(x)\n"
+    write_program(tmp_path, body=body, above=helper.format("scale_by"))
+    run(tmp_path)
+    report = explain(tmp_path)
+    assert report["verdict"] == "Same code and environment. Same config.", report["verdict"]
+    (change,) = report["code"]
+    assert change["helpers_renamed"] == {"__main__.scale": "__main__.scale_by"}
+    shown = ato(tmp_path, "explain", "1", "2").stdout
+    assert "train_step: calls __main__.scale_by (was __main__.scale), the same code" in shown
+    write_program(tmp_path, body=body, above=helper.format("scale_by").replace("2 *", "3 *"))
+    run(tmp_path)  # its code edited: a cause again
+    assert "`train_step` changed" in explain(tmp_path, "1", "3")["verdict"]
+
+
 def test_a_runtime_trace_diverging_at_call_2_is_named(tmp_path):
     write_program(tmp_path)
     run(tmp_path)

@@ -68,11 +68,16 @@ def render(report: Comparison, out: Output, incidental: bool = False) -> None:
         out.line()
         out.heading("3. Code")
         for change in report.code:
+            helpers = ", ".join(f"{new} (was {old})" for old, new in change.helpers_renamed.items())
             if change.change == "renamed":
-                out.line(f"{change.trace_id}: {change.was} in run {a.id}, the same code")
+                said = [f"{change.was} in run {a.id}"] if change.was else []
+                said += [f"calls {helpers}"] if helpers else []
+                out.line(f"{change.trace_id}: {', '.join(said)}, the same code")
                 continue
             was = f" (was {change.was} in run {a.id})" if change.was else ""
             out.line(f"{change.trace_id}{was}: {change.change}")
+            if helpers:
+                out.line(f"  calls {helpers}, the same code")
             if change.diff:
                 out.code(change.diff)
             # what it certainly calls first; modules it imports as it runs after

@@ -19,6 +19,7 @@ from typing import Any, cast
 from ato.computed_imports import MAY_RUN, is_may_run
 from ato.errors import AtoError
 from ato.explain.facts import Reader, RunFacts, describe_source, flatten
+from ato.explain.renames import helper_renames, same_but_renamed
 from ato.structure import structural_items, type_name
 from ato.value_hash import value_hash
 
@@ -161,8 +162,8 @@ class CodeChange(_Record):
     """A traced function that differs: 'changed' (its own logic), 'callee changed' (only
     functions it calls), 'may run changed' (only modules it imports as it runs, which it
     may not have imported), 'added' or 'removed' (traced in one run only), or 'renamed'
-    (the same code under another name: ``was``, its name in the first run; not a
-    cause)."""
+    (the same code under another name: ``was``, its name in the first run; or calling
+    helpers renamed with their code the same, ``helpers_renamed``; not a cause)."""
 
     trace_id: str
     change: str
@@ -171,6 +172,8 @@ class CodeChange(_Record):
     diff: str | None = None
     callees: list[CalleeChange] = field(default_factory=list)
     was: str | None = None
+    # Helpers it calls under new names, their code the same: {name in run 1: in run 2}.
+    helpers_renamed: dict[str, str] = field(default_factory=dict)
 
 
 def _paired(old: Mapping[str, str], new: Mapping[str, str]) -> list[tuple[str | None, str | None]]:
@@ -279,15 +282,25 @@ def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list
         names_moved = loaded_in_one or any(
             before != after and not is_may_run(str(before or after)) for before, after in pairs
         )
-        if old.own != new.own:
+        renames = helper_renames(pairs, old.callees, new.callees)
+        own_changed = old.own != new.own
+        if own_changed and same_but_renamed(reader, old.own, new.own, renames):
+            own_changed = False  # it calls the same helpers by their new names
+        else:
+            renames = {}
+        if own_changed:
             diff = _unified(reader, old.own, new.own, new_id)
             changes.append(CodeChange(new_id, "changed", old.own, new.own, diff, callees, was))
         elif callees or (old.combined != new.combined and not names_moved):
             certain = any(not callee.may_run for callee in callees) or not callees
             kind = "callee changed" if certain else "may run changed"
-            changes.append(CodeChange(new_id, kind, old.combined, new.combined, None, callees, was))
-        elif was is not None:
-            changes.append(CodeChange(new_id, "renamed", old.own, new.own, was=was))
+            changes.append(
+                CodeChange(new_id, kind, old.combined, new.combined, None, callees, was, renames)
+            )
+        elif was is not None or renames:
+            changes.append(
+                CodeChange(new_id, "renamed", old.own, new.own, was=was, helpers_renamed=renames)
+            )
     return changes
 
 

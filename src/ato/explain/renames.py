@@ -1,0 +1,103 @@
+"""Helpers renamed between two runs: ``scale`` became ``scale_by``, its code the same,
+and the traced function that calls it changed only by that name. Such a function does
+what it did; its fingerprint differs because a global name counts as it is written
+(code may look a function up by its name, as ``getattr(ops, "scale")``).
+
+Told from the sources the tracker stored: the first run's function, with each renamed
+helper's name written as the second run's, must read as the second run's function, in
+the canonical form of :mod:`ato.canonical_writer` (comments, layout, docstrings and
+local names aside). A name in a string is not rewritten, so code that looks a helper up
+by its name still differs.
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from collections.abc import Mapping
+
+from ato.computed_imports import is_may_run
+from ato.explain.facts import Reader
+
+__all__ = ["helper_renames", "same_but_renamed"]
+
+
+def helper_renames(
+    pairs: list[tuple[str | None, str | None]], before: Mapping[str, str], after: Mapping[str, str]
+) -> dict[str, str]:
+    """``{old name: new name}`` of the callees paired by their equal code under other
+    names in one module (``ops.scale`` and ``ops.scale_by``)."""
+    found = {}
+    for old, new in pairs:
+        if old is None or new is None or old == new or is_may_run(old):
+            continue
+        old_module, _, old_name = old.rpartition(".")
+        new_module, _, new_name = new.rpartition(".")
+        if old_module == new_module and old_name != new_name and before[old] == after[new]:
+            found[old] = new
+    return found
+
+
+def same_but_renamed(
+    reader: Reader | None, before: str, after: str, renames: Mapping[str, str]
+) -> bool:
+    """Whether the function stored under fingerprint ``before``, with the helpers in
+    ``renames`` called by their new names, is the one stored under ``after``."""
+    if reader is None or not renames:
+        return False
+    old, new = _definition(reader.source(before)), _definition(reader.source(after))
+    if old is None or new is None:
+        return False
+    _Rename(renames).visit(old)
+    return _canonical(old) == _canonical(new)
+
+
+def _definition(source: str | None) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    if source is None:
+        return None
+    try:
+        tree = ast.parse(textwrap.dedent(source))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return node
+    return None  # a lambda: its line may hold more than the function
+
+
+def _canonical(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    from ato.canonical_writer import Writer
+
+    writer = Writer()
+    try:
+        writer.function(node, top=True)
+    except (RecursionError, MemoryError):
+        return None
+    return "".join(writer.out)
+
+
+class _Rename(ast.NodeTransformer):
+    """Writes ``scale`` as ``scale_by`` for a helper ``M.scale`` renamed ``M.scale_by``:
+    a bare name (defined in or imported into the function's module) and an attribute of
+    a name ending in ``M``'s last part (``ops.scale``, ``lib.ops.scale``)."""
+
+    def __init__(self, renames: Mapping[str, str]) -> None:
+        self.names: dict[str, str] = {}
+        self.attributes: dict[tuple[str, str], str] = {}
+        for old, new in renames.items():
+            module, _, old_name = old.rpartition(".")
+            new_name = new.rpartition(".")[2]
+            self.names[old_name] = new_name
+            self.attributes[(module.rpartition(".")[2], old_name)] = new_name
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        node.id = self.names.get(node.id, node.id)
+        return node
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.Attribute:
+        self.generic_visit(node)
+        owner = node.value
+        last = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", None)
+        if isinstance(owner, (ast.Name, ast.Attribute)) and last is not None:
+            node.attr = self.attributes.get((last, node.attr), node.attr)
+        return node
