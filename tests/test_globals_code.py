@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import sys
 
+import pytest
+
 from ato.globals_code import class_body, global_value
 
 
@@ -68,3 +70,90 @@ def test_a_global_set_with_others_in_one_statement_counts_by_its_own_part(tmp_pa
         finally:
             sys.modules.pop(f"gc_tuple_{tag}", None)
     assert fingerprints[0] == fingerprints[1]
+
+
+def _value_of(tmp_path, tag, text, name):
+    path = tmp_path / f"gc_{tag}.py"
+    path.write_text(text)
+    module = load(path, f"gc_{tag}")
+    try:
+        found = global_value(vars(module), name)
+        return None if found is None else found[1]
+    finally:
+        sys.modules.pop(f"gc_{tag}", None)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "name", "text"),
+    [
+        ("SCALE, (LO, HI) = 2, (0, 1)", "SCALE, (LO, HI) = 2, (0, 5)", "SCALE", "SCALE = 2"),
+        ("SCALE, (LO, HI) = 2, (0, 1)", "SCALE, (LO, HI) = 2, (7, 1)", "HI", "HI = 1"),
+        ("FIRST, *REST = 1, 2, 3", "FIRST, *REST = 1, 2, 4", "FIRST", "FIRST = 1"),
+        ("*REST, LAST = 1, 2, 3", "*REST, LAST = 0, 2, 3", "LAST", "LAST = 3"),
+        ("A, *MID, Z = 1, 2, 3, 4", "A, *MID, Z = 9, 2, 3, 8", "MID", "MID = [2, 3]"),
+        ("[A, [B, C]] = [1, [2, 3]]", "[A, [B, C]] = [1, [2, 4]]", "B", "B = 2"),
+    ],
+)
+def test_a_global_set_in_a_nested_or_starred_target_counts_by_its_own_part(
+    tmp_path, first, second, name, text
+):
+    one = _value_of(tmp_path, "nest_a", first + "\n", name)
+    two = _value_of(tmp_path, "nest_b", second + "\n", name)
+    assert one.text == two.text == text + "\n"
+    assert one.fingerprint == two.fingerprint
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "name"),
+    [
+        ("SCALE, (LO, HI) = 2, (0, 1)", "SCALE, (LO, HI) = 3, (0, 1)", "SCALE"),
+        ("A, *MID, Z = 1, 2, 3, 4", "A, *MID, Z = 1, 2, 5, 4", "MID"),
+        ("A, *MID, Z = 1, 2, 3, 4", "A, *MID, Z = 1, 2, 3, 4, 5", "MID"),  # one more
+        ("A, (B, C) = 1, PAIR", "A, (B, C) = 1, OTHER", "B"),  # not written out: all of it
+    ],
+)
+def test_an_edit_to_the_part_that_sets_a_global_still_counts(tmp_path, first, second, name):
+    one = _value_of(tmp_path, "edit_a", "PAIR = OTHER = (1, 2)\n" + first + "\n", name)
+    two = _value_of(tmp_path, "edit_b", "PAIR = OTHER = (1, 2)\n" + second + "\n", name)
+    assert one.fingerprint != two.fingerprint
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "name"),
+    [
+        ("for K in (1, 2):\n    pass\n", "for K in (1, 3):\n    pass\n", "K"),
+        (
+            "for K, V in {'a': 1}.items():\n    pass\n",
+            "for K, V in {'a': 2}.items():\n    pass\n",
+            "V",
+        ),
+        (
+            "with open(__file__) as HANDLE:\n    pass\n",
+            "with open(__file__, 'rb') as HANDLE:\n    pass\n",
+            "HANDLE",
+        ),
+    ],
+)
+def test_a_global_set_by_a_loop_or_a_with_counts_by_its_header(tmp_path, first, second, name):
+    one = _value_of(tmp_path, "loop_a", first, name)
+    two = _value_of(tmp_path, "loop_b", second, name)
+    assert one is not None and two is not None, "a global a loop sets was not counted"
+    assert one.fingerprint != two.fingerprint
+    # Its body is not what sets it: an edit there is no edit to the global.
+    body = _value_of(tmp_path, "loop_c", first.replace("pass", "print('x')"), name)
+    assert body.fingerprint == one.fingerprint
+
+
+def test_a_global_filled_by_calls_at_the_top_level_counts_by_them_too(tmp_path):
+    base = "import json\nLAYERS = []\nLAYERS.append({})\nCONFIG = {{}}\nCONFIG.update(lr={})\n"
+    one = _value_of(tmp_path, "fill_a", base.format(3, 0.1), "LAYERS")
+    two = _value_of(tmp_path, "fill_b", base.format(5, 0.1), "LAYERS")
+    assert one.fingerprint != two.fingerprint
+    assert one.text == "LAYERS = []\nLAYERS.append(3)\n"
+    assert _value_of(tmp_path, "fill_c", base.format(3, 0.2), "LAYERS").fingerprint == (
+        one.fingerprint
+    )
+    config = _value_of(tmp_path, "fill_d", base.format(3, 0.2), "CONFIG")
+    assert config.text == "CONFIG = {}\nCONFIG.update(lr=0.2)\n"
+    # A module a call is made on is not data the module sets: it counts by its version.
+    assert _value_of(tmp_path, "fill_e", base.format(3, 0.1) + "json.dumps(1)\n", "json") is None

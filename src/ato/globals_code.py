@@ -170,26 +170,65 @@ def _global_value(namespace: Mapping[str, Any], name: str) -> tuple[str, GlobalV
 
 
 def _narrowed(statement: ast.stmt, name: str) -> ast.stmt:
-    """``DROPOUT, OTHER = 0.1, 3`` as the code that sets ``DROPOUT``: ``DROPOUT = 0.1``
-    (an edit to ``OTHER``'s value is not one to ``DROPOUT``). Other statements as they are."""
+    """The part of ``statement`` that sets ``name``: ``DROPOUT, OTHER = 0.1, 3`` as
+    ``DROPOUT = 0.1`` (an edit to ``OTHER``'s value is not one to ``DROPOUT``), nested
+    and starred targets too (``A, *MID, Z = 1, 2, 3, 4`` sets ``MID = [2, 3]``); a loop
+    or a ``with`` as its header (``for K in KEYS: ...``: its body does not set ``K``).
+    Other statements, and values not written out element by element, as they are."""
+    if isinstance(statement, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
+        header = ast.Expr(value=ast.Constant(value=Ellipsis))
+        if isinstance(statement, (ast.For, ast.AsyncFor)):
+            kind = type(statement)
+            short: ast.stmt = kind(target=statement.target, iter=statement.iter, body=[header],
+                                   orelse=[], type_comment=None)  # fmt: skip
+        else:
+            short = type(statement)(items=statement.items, body=[header], type_comment=None)
+        return ast.fix_missing_locations(ast.copy_location(short, statement))
     if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
         return statement
     target, value = statement.targets[0], statement.value
-    if not (isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List))):
+    if sum(isinstance(n, ast.Name) and n.id == name for n in ast.walk(target)) != 1:
         return statement
-    if (
-        len(target.elts) != len(value.elts)
-        or not all(isinstance(item, ast.Name) for item in target.elts)
-        or any(isinstance(item, ast.Starred) for item in value.elts)
-    ):
+    part = _part(target, value, name)
+    if part is None or part is value:
         return statement
-    names = [item.id for item in target.elts]  # type: ignore[attr-defined]
-    if names.count(name) != 1:
-        return statement
-    single = ast.Assign(
-        targets=[ast.Name(id=name, ctx=ast.Store())], value=value.elts[names.index(name)]
-    )
+    single = ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=part)
     return ast.fix_missing_locations(ast.copy_location(single, statement))
+
+
+def _part(target: ast.expr, value: ast.expr, name: str) -> ast.expr | None:
+    """The expression of ``value`` that target ``name`` (in ``target``) receives, when
+    both are written out alike; None when that cannot be told."""
+    while not isinstance(target, ast.Name):
+        if not (
+            isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List))
+        ):
+            return None
+        if any(isinstance(item, ast.Starred) for item in value.elts):
+            return None
+        targets, values = target.elts, value.elts
+        stars = [i for i, item in enumerate(targets) if isinstance(item, ast.Starred)]
+        if len(stars) > 1 or len(values) < len(targets) - len(stars):
+            return None
+        if not stars and len(values) != len(targets):
+            return None
+        star = stars[0] if stars else len(targets)
+        after = len(targets) - star - 1
+        here = next(
+            i
+            for i, item in enumerate(targets)
+            if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(item))
+        )
+        if here < star:
+            target, value = targets[here], values[here]
+        elif here == star:  # *MID: a list of what the others leave
+            inner = targets[here]
+            assert isinstance(inner, ast.Starred)
+            middle = values[star : len(values) - after]
+            target, value = inner.value, ast.List(elts=middle, ctx=ast.Load())
+        else:
+            target, value = targets[here], values[len(values) - (len(targets) - here)]
+    return value
 
 
 def class_body(cls: type) -> tuple[str, Mapping[str, Any], list[str], Any] | None:

@@ -98,9 +98,13 @@ def _parse(filename: str, stamp: int) -> ModuleCode | None:
     # Lines as the AST counts them: split on newlines only (not on form feeds, \x85...).
     lines = [line + "\n" for line in text.split("\n")]
     code = ModuleCode(filename, text, tree, lines=lines)
-    for node in top_level(tree.body):
+    filled: dict[str, list[ast.stmt]] = {}
+    for node in _with_headers(tree.body):
         for name in assigned_names(node):
             code.assignments.setdefault(name, []).append(node)
+        owner = _filled_name(node)
+        if owner is not None:
+            filled.setdefault(owner, []).append(node)
         if isinstance(node, ast.ImportFrom) and (node.module or node.level):
             source = "." * node.level + (node.module or "")  # relative: resolved by the reader
             for alias in node.names:
@@ -108,6 +112,10 @@ def _parse(filename: str, stamp: int) -> ModuleCode | None:
                     code.star.append(source)
                 elif node.module:
                     code.imported[alias.asname or alias.name] = (source, alias.name)
+    for name, calls in filled.items():  # LAYERS = [] then LAYERS.append(3): both set it
+        if name in code.assignments:
+            both = code.assignments[name] + calls
+            code.assignments[name] = sorted(both, key=lambda n: (n.lineno, n.col_offset))
     _collect_classes(tree.body, "", code.classes)
     for each in ast.walk(tree):
         if isinstance(each, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -181,6 +189,41 @@ def _collect_classes(body: list[ast.stmt], prefix: str, found: dict[str, ast.Cla
             _collect_classes(node.body, f"{name}.", found)
 
 
+def _filled_name(node: ast.stmt) -> str | None:
+    """``LAYERS`` for a call on it as a statement (``LAYERS.append(3)``,
+    ``CONFIG.update(lr=0.1)``): it fills the global when the module is imported."""
+    if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
+        return None
+    owner = node.value.func
+    if not isinstance(owner, ast.Attribute):
+        return None
+    while isinstance(owner, (ast.Attribute, ast.Subscript)):
+        owner = owner.value
+    return owner.id if isinstance(owner, ast.Name) else None
+
+
+def _with_headers(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """:func:`top_level`'s statements and the loops and ``with`` statements around them,
+    each before its body: their targets are globals too (``for K in KEYS:``)."""
+    for node in body:
+        if isinstance(node, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
+            yield node
+            yield from _with_headers(node.body)
+            yield from _with_headers(getattr(node, "orelse", []))
+        elif isinstance(node, (ast.If, ast.While)):
+            yield from _with_headers(node.body)
+            yield from _with_headers(node.orelse)
+        elif isinstance(node, ast.Try) or (
+            sys.version_info >= (3, 11) and type(node).__name__ == "TryStar"
+        ):
+            for part in (node.body, node.orelse, node.finalbody):  # type: ignore[attr-defined]
+                yield from _with_headers(part)
+            for handler in node.handlers:  # type: ignore[attr-defined]
+                yield from _with_headers(handler.body)
+        else:
+            yield node
+
+
 def top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     """Statements of a module or class body, looking into ``if``, ``try``, ``with`` and
     loops (``if cuda: DEVICE = 'cuda'``), not into functions or classes."""
@@ -200,11 +243,14 @@ def top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
 
 
 def assigned_names(node: ast.stmt) -> list[str]:
-    """The names an assignment statement sets (``A, B = 1, 2`` sets both)."""
+    """The names an assignment statement sets (``A, B = 1, 2`` sets both), or the
+    header of a loop or a ``with`` (``for K, V in ...``)."""
     if isinstance(node, ast.Assign):
         targets: list[ast.expr] = list(node.targets)
-    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+    elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
         targets = [node.target]
+    elif isinstance(node, (ast.With, ast.AsyncWith)):
+        targets = [item.optional_vars for item in node.items if item.optional_vars is not None]
     else:
         return []
     return [
