@@ -575,6 +575,10 @@ def test_a_renamed_helper_whose_code_changed_too_is_a_cause():
         ("return x - lr * scale(x)", "return x + lr * scale_by(x)"),
         # an attribute of something else that happens to share the helper's name
         ("return x - lr * scale(x) * cfg.scale", "return x - lr * scale_by(x) * cfg.scale_by"),
+        # a builtin of the old name beside the helper reached through its module
+        ("return ops.round(x) + round(x)", "return ops.quantize(x) + quantize(x)"),
+        # another function imported under the old name: from math import sqrt as scale
+        ("return ops.scale(x) + scale(x)", "return ops.scale_by(x) + scale_by(x)"),
         # the name as a string: getattr(ops, "scale") would find nothing under the new name
         (
             'return x - lr * scale(x) + len("scale")',
@@ -585,11 +589,15 @@ def test_a_renamed_helper_whose_code_changed_too_is_a_cause():
 def test_a_helper_rename_does_not_hide_another_edit(before_text, after_text):
     template = "def train_step(x, lr):\n    {}\n"
     sources = Sources({"f1": template.format(before_text), "f2": template.format(after_text)})
-    a = run(1, code={"train_step": CodeFacts("f1", "F1", {"__main__.scale": "h1"})})
-    b = run(2, code={"train_step": CodeFacts("f2", "F2", {"__main__.scale_by": "h1"})})
-    (change,) = compare(a, b, sources).code
-    assert change.change == "changed"
-    assert "Code differs: `train_step` changed" in compare(a, b, sources).verdict
+    callees = [("__main__.scale", "__main__.scale_by"), ("ops.scale", "ops.scale_by")]
+    if "round" in before_text:
+        callees = [("ops.round", "ops.quantize")]
+    for old, new in callees:
+        a = run(1, code={"train_step": CodeFacts("f1", "F1", {old: "h1"})})
+        b = run(2, code={"train_step": CodeFacts("f2", "F2", {new: "h1"})})
+        (change,) = compare(a, b, sources).code
+        assert change.change == "changed"
+        assert "Code differs: `train_step` changed" in compare(a, b, sources).verdict
 
 
 def test_a_helper_renamed_without_stored_sources_stays_a_change():

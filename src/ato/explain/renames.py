@@ -48,7 +48,7 @@ def same_but_renamed(
     old, new = _definition(reader.source(before)), _definition(reader.source(after))
     if old is None or new is None:
         return False
-    _Rename(renames).visit(old)
+    _Rename(renames, old).visit(old)
     return _canonical(old) == _canonical(new)
 
 
@@ -78,17 +78,26 @@ def _canonical(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
 
 class _Rename(ast.NodeTransformer):
     """Writes ``scale`` as ``scale_by`` for a helper ``M.scale`` renamed ``M.scale_by``:
-    a bare name (defined in or imported into the function's module) and an attribute of
-    a name ending in ``M``'s last part (``ops.scale``, ``lib.ops.scale``)."""
+    an attribute of a name ending in ``M``'s last part (``ops.scale``, ``lib.ops.scale``);
+    or, when the function never reaches it so, a bare name (defined in or imported into
+    its module). Both at once would be two things: ``ops.round(x) + round(x)`` calls a
+    builtin too, and ``round`` is not the helper."""
 
-    def __init__(self, renames: Mapping[str, str]) -> None:
+    def __init__(self, renames: Mapping[str, str], function: ast.AST) -> None:
         self.names: dict[str, str] = {}
         self.attributes: dict[tuple[str, str], str] = {}
+        reached = {
+            (_last(node.value), node.attr)
+            for node in ast.walk(function)
+            if isinstance(node, ast.Attribute)
+        }
         for old, new in renames.items():
             module, _, old_name = old.rpartition(".")
             new_name = new.rpartition(".")[2]
-            self.names[old_name] = new_name
-            self.attributes[(module.rpartition(".")[2], old_name)] = new_name
+            key = (module.rpartition(".")[2], old_name)
+            self.attributes[key] = new_name
+            if key not in reached:
+                self.names[old_name] = new_name
 
     def visit_Name(self, node: ast.Name) -> ast.Name:
         node.id = self.names.get(node.id, node.id)
@@ -96,8 +105,14 @@ class _Rename(ast.NodeTransformer):
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.Attribute:
         self.generic_visit(node)
-        owner = node.value
-        last = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", None)
-        if isinstance(owner, (ast.Name, ast.Attribute)) and last is not None:
+        last = _last(node.value)
+        if last is not None:
             node.attr = self.attributes.get((last, node.attr), node.attr)
         return node
+
+
+def _last(owner: ast.expr) -> str | None:
+    """``ops`` of ``lib.ops`` or of ``ops``: what a helper is reached through."""
+    if isinstance(owner, ast.Attribute):
+        return owner.attr
+    return owner.id if isinstance(owner, ast.Name) else None
