@@ -400,3 +400,25 @@ def test_files_not_read_within_the_time_allowed_count_as_they_are(tmp_path, monk
     clean, commented = states(tmp_path, {}, {"train.py": "x = 1  # c\n"})
     assert commented["git"]["logic"] == {}
     assert said(clean, commented) == ["train.py has uncommitted changes (none before)"]
+
+
+def test_a_folder_named_like_a_python_file_does_not_shift_the_others(tmp_path):
+    committed(tmp_path, {"pkg.py/x.py": "def f():\n    return 42\n", "z.py": "x = 1\n"})
+    before = {"git": environment.git_state(str(tmp_path))}
+    git(tmp_path, "rm", "-rq", "pkg.py")
+    (tmp_path / "pkg.py").write_text("A = 1\n")  # a folder in HEAD, a file now
+    git(tmp_path, "add", "pkg.py")
+    (tmp_path / "z.py").write_text("x = 42\n")  # a real change
+    after = {"git": environment.git_state(str(tmp_path))}
+    assert after["git"]["logic"]["z.py"][0] != after["git"]["logic"]["z.py"][1]
+    assert "z.py has uncommitted changes (none before)" in said(before, after)
+
+
+def test_type_comments_count_and_a_big_file_is_not_parsed():
+    from ato.source_logic import LOGIC_LIMIT, logic_of
+
+    torchscript = "def f(x):\n    # type: (Tensor) -> Tensor\n    return x\n"
+    assert logic_of(torchscript.encode()) != logic_of(
+        torchscript.replace("Tensor)", "int)").encode()
+    )
+    assert logic_of(b"x = 1\n" + b"#" * LOGIC_LIMIT) is None

@@ -163,7 +163,10 @@ def _python_logic(
                 now = handle.read()
         except OSError:  # removed, or unreadable: its logic is unknown
             now = None
-        found[name] = [logic_of(committed.get(name)), logic_of(now)]
+        before = logic_of(committed.get(name))
+        if time.monotonic() > deadline:
+            break
+        found[name] = [before, logic_of(now)]
     return found
 
 
@@ -182,16 +185,20 @@ def _committed_texts(
         return {}
     texts: dict[str, bytes] = {}
     at = 0
-    for name in asked:  # "<object> blob <size>\n<content>\n", or "<name> missing\n"
-        end = (output or b"").find(b"\n", at)
+    output = output or b""
+    for name in asked:  # "<object> <type> <size>\n<content>\n", or "<name> missing\n"
+        end = output.find(b"\n", at)
         if end < 0:
             break
-        header = output[at:end].split() if output else []
+        header = output[at:end].split(b" ")
         at = end + 1
-        if len(header) == 3 and header[1] == b"blob" and header[2].isdigit():
+        if len(header) == 3 and header[2].isdigit():  # any object: a tree (pkg.py/) too
             size = int(header[2])
-            texts[name] = output[at : at + size] if output else b""
+            if header[1] == b"blob":
+                texts[name] = output[at : at + size]
             at += size + 1
+        elif header[-1] not in (b"missing", b"ambiguous"):
+            break  # not understood: the files left count as they are
     return texts
 
 

@@ -5,7 +5,8 @@ has changed; :mod:`ato.environment` compares it.
 
 The syntax tree is dumped as the running Python builds it, so the hash of one text may
 differ between Python versions: such a difference only fails to tell an edit cosmetic,
-it never hides one. Docstrings count (a program may read them).
+it never hides one. Docstrings and type comments count (a program may read them); line
+numbers do not.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import tokenize
 
 __all__ = ["LOGIC_LIMIT", "logic_of"]
 
-#: Bytes: a bigger file (a generated table) is not parsed; its edits count as they are.
-LOGIC_LIMIT = 2_000_000
+#: Bytes: a bigger file (a generated table) is not parsed, and its edits count as they
+#: are. Parsing costs about 1 s per MB, twice per file (as committed and now), at a run's
+#: start.
+LOGIC_LIMIT = 256_000
 
 
 def logic_of(data: bytes | None) -> str | None:
@@ -28,7 +31,8 @@ def logic_of(data: bytes | None) -> str | None:
         return None
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        tree = ast.parse(data.decode(encoding))
+        # Type comments count: TorchScript reads ``# type: (Tensor) -> Tensor``.
+        tree = ast.parse(data.decode(encoding), type_comments=True)
         dumped = ast.dump(tree, include_attributes=False)
     except Exception:  # unparsable, nested past the stack, a bad coding cookie
         return None
