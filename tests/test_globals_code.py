@@ -157,3 +157,27 @@ def test_a_global_filled_by_calls_at_the_top_level_counts_by_them_too(tmp_path):
     assert config.text == "CONFIG = {}\nCONFIG.update(lr=0.2)\n"
     # A module a call is made on is not data the module sets: it counts by its version.
     assert _value_of(tmp_path, "fill_e", base.format(3, 0.1) + "json.dumps(1)\n", "json") is None
+
+
+def test_a_loop_that_may_break_counts_whole_and_a_log_call_is_no_fill(tmp_path):
+    loop = "for DEVICE in ('cpu', 'cuda'):\n    if DEVICE == '{}':\n        break\n"
+    one = _value_of(tmp_path, "brk_a", loop.format("cuda"), "DEVICE")
+    two = _value_of(tmp_path, "brk_b", loop.format("mps"), "DEVICE")
+    assert one.fingerprint != two.fingerprint
+    logged = "import logging\nLOG = logging.getLogger('x')\nLOG.info('{}')\n"
+    one = _value_of(tmp_path, "log_a", logged.format("starting"), "LOG")
+    two = _value_of(tmp_path, "log_b", logged.format("started"), "LOG")
+    assert one.fingerprint == two.fingerprint
+
+
+def test_a_global_imported_then_filled_counts_by_the_calls_and_its_origin(tmp_path):
+    (tmp_path / "gc_registry.py").write_text("LAYERS = []\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        text = "from gc_registry import LAYERS\nLAYERS.append({})\n"
+        one = _value_of(tmp_path, "imp_a", text.format(3), "LAYERS")
+        two = _value_of(tmp_path, "imp_b", text.format(9), "LAYERS")
+        assert one.fingerprint != two.fingerprint and "LAYERS.append(9)" in two.text
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("gc_registry", None)

@@ -173,8 +173,12 @@ def _narrowed(statement: ast.stmt, name: str) -> ast.stmt:
     """The part of ``statement`` that sets ``name``: ``DROPOUT, OTHER = 0.1, 3`` as
     ``DROPOUT = 0.1`` (an edit to ``OTHER``'s value is not one to ``DROPOUT``), nested
     and starred targets too (``A, *MID, Z = 1, 2, 3, 4`` sets ``MID = [2, 3]``); a loop
-    or a ``with`` as its header (``for K in KEYS: ...``: its body does not set ``K``).
+    or a ``with`` as its header (``for K in KEYS: ...``: its body does not set ``K``,
+    unless it may ``break``).
     Other statements, and values not written out element by element, as they are."""
+    loop = isinstance(statement, (ast.For, ast.AsyncFor))
+    if loop and any(isinstance(node, ast.Break) for node in ast.walk(statement)):
+        return statement  # for DEVICE in (...): if ...: break: its body picks the value
     if isinstance(statement, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
         header = ast.Expr(value=ast.Constant(value=Ellipsis))
         if isinstance(statement, (ast.For, ast.AsyncFor)):

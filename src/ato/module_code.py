@@ -113,7 +113,9 @@ def _parse(filename: str, stamp: int) -> ModuleCode | None:
                 elif node.module:
                     code.imported[alias.asname or alias.name] = (source, alias.name)
     for name, calls in filled.items():  # LAYERS = [] then LAYERS.append(3): both set it
-        if name in code.assignments:
+        if name in code.imported:  # from registry import LAYERS; LAYERS.append(3)
+            code.assignments[name] = calls
+        elif name in code.assignments:
             both = code.assignments[name] + calls
             code.assignments[name] = sorted(both, key=lambda n: (n.lineno, n.col_offset))
     _collect_classes(tree.body, "", code.classes)
@@ -189,13 +191,20 @@ def _collect_classes(body: list[ast.stmt], prefix: str, found: dict[str, ast.Cla
             _collect_classes(node.body, f"{name}.", found)
 
 
+# Methods that fill a list, dict, set or deque: a call to another (LOG.info("...")) is
+# no part of the value the global holds.
+_FILLING = frozenset(
+    ("append", "extend", "insert", "update", "add", "setdefault", "appendleft", "extendleft")
+)
+
+
 def _filled_name(node: ast.stmt) -> str | None:
-    """``LAYERS`` for a call on it as a statement (``LAYERS.append(3)``,
+    """``LAYERS`` for a call filling it as a statement (``LAYERS.append(3)``,
     ``CONFIG.update(lr=0.1)``): it fills the global when the module is imported."""
     if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
         return None
     owner = node.value.func
-    if not isinstance(owner, ast.Attribute):
+    if not (isinstance(owner, ast.Attribute) and owner.attr in _FILLING):
         return None
     while isinstance(owner, (ast.Attribute, ast.Subscript)):
         owner = owner.value
