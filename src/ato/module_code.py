@@ -99,7 +99,7 @@ def _parse(filename: str, stamp: int) -> ModuleCode | None:
     lines = [line + "\n" for line in text.split("\n")]
     code = ModuleCode(filename, text, tree, lines=lines)
     filled: dict[str, list[ast.stmt]] = {}
-    for node in _with_headers(tree.body):
+    for node in top_level(tree.body, headers=True):
         for name in assigned_names(node):
             code.assignments.setdefault(name, []).append(node)
         owner = _filled_name(node)
@@ -211,42 +211,24 @@ def _filled_name(node: ast.stmt) -> str | None:
     return owner.id if isinstance(owner, ast.Name) else None
 
 
-def _with_headers(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """:func:`top_level`'s statements and the loops and ``with`` statements around them,
-    each before its body: their targets are globals too (``for K in KEYS:``)."""
-    for node in body:
-        if isinstance(node, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
-            yield node
-            yield from _with_headers(node.body)
-            yield from _with_headers(getattr(node, "orelse", []))
-        elif isinstance(node, (ast.If, ast.While)):
-            yield from _with_headers(node.body)
-            yield from _with_headers(node.orelse)
-        elif isinstance(node, ast.Try) or (
-            sys.version_info >= (3, 11) and type(node).__name__ == "TryStar"
-        ):
-            for part in (node.body, node.orelse, node.finalbody):  # type: ignore[attr-defined]
-                yield from _with_headers(part)
-            for handler in node.handlers:  # type: ignore[attr-defined]
-                yield from _with_headers(handler.body)
-        else:
-            yield node
-
-
-def top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+def top_level(body: list[ast.stmt], headers: bool = False) -> Iterator[ast.stmt]:
     """Statements of a module or class body, looking into ``if``, ``try``, ``with`` and
-    loops (``if cuda: DEVICE = 'cuda'``), not into functions or classes."""
+    loops (``if cuda: DEVICE = 'cuda'``), not into functions or classes; with
+    ``headers``, each loop and ``with`` too, before its body (its targets are globals:
+    ``for K in KEYS:``)."""
     for node in body:
         if isinstance(node, (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith)):
-            yield from top_level(node.body)
-            yield from top_level(getattr(node, "orelse", []))
+            if headers and not isinstance(node, (ast.If, ast.While)):
+                yield node
+            yield from top_level(node.body, headers)
+            yield from top_level(getattr(node, "orelse", []), headers)
         elif isinstance(node, ast.Try) or (
             sys.version_info >= (3, 11) and type(node).__name__ == "TryStar"
         ):
             for part in (node.body, node.orelse, node.finalbody):  # type: ignore[attr-defined]
-                yield from top_level(part)
+                yield from top_level(part, headers)
             for handler in node.handlers:  # type: ignore[attr-defined]
-                yield from top_level(handler.body)
+                yield from top_level(handler.body, headers)
         else:
             yield node
 

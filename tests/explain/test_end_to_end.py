@@ -397,14 +397,19 @@ def test_runs_in_a_git_checkout_beside_their_database_are_the_same(tmp_path):
     assert "untracked file notes.txt added" in explain(tmp_path, "3", "4")["verdict"]
 
 
+def git_commit(folder: Path, message: str) -> None:
+    """Everything in ``folder`` committed."""
+    subprocess.run(["git", "add", "-A"], cwd=folder, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message],
+        cwd=folder,
+        check=True,
+    )
+
+
 def test_a_new_commit_names_the_files_that_differ(tmp_path):
     def commit(message):
-        subprocess.run(["git", "add", "-A"], cwd=tmp_path, check=True)
-        subprocess.run(
-            ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message],
-            cwd=tmp_path,
-            check=True,
-        )
+        git_commit(tmp_path, message)
 
     write_program(tmp_path)
     (tmp_path / ".gitignore").write_text("runs.db*\n")
@@ -420,12 +425,7 @@ def test_a_new_commit_names_the_files_that_differ(tmp_path):
 
 def test_edits_to_comments_and_layout_alone_are_no_cause_committed_or_not(tmp_path):
     def commit(message):
-        subprocess.run(["git", "add", "-A"], cwd=tmp_path, check=True)
-        subprocess.run(
-            ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message],
-            cwd=tmp_path,
-            check=True,
-        )
+        git_commit(tmp_path, message)
 
     write_program(tmp_path)
     (tmp_path / ".gitignore").write_text("runs.db*\n")
