@@ -407,14 +407,19 @@ def git_commit(folder: Path, message: str) -> None:
     )
 
 
+def program_under_git(folder: Path) -> None:
+    """The program in a new repository, committed; its database ignored."""
+    write_program(folder)
+    (folder / ".gitignore").write_text("runs.db*\n")
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=folder, check=True)
+    git_commit(folder, "one")
+
+
 def test_a_new_commit_names_the_files_that_differ(tmp_path):
     def commit(message):
         git_commit(tmp_path, message)
 
-    write_program(tmp_path)
-    (tmp_path / ".gitignore").write_text("runs.db*\n")
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=tmp_path, check=True)
-    commit("one")
+    program_under_git(tmp_path)
     run(tmp_path)
     (tmp_path / "notes.md").write_text("what changed\n")
     commit("two")
@@ -427,10 +432,7 @@ def test_edits_to_comments_and_layout_alone_are_no_cause_committed_or_not(tmp_pa
     def commit(message):
         git_commit(tmp_path, message)
 
-    write_program(tmp_path)
-    (tmp_path / ".gitignore").write_text("runs.db*\n")
-    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=tmp_path, check=True)
-    commit("one")
+    program_under_git(tmp_path)
     run(tmp_path)
     program = tmp_path / "train.py"
     text = program.read_text()
