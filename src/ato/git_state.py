@@ -150,7 +150,8 @@ def _python_logic(
     # Reading costs about 8 ms per 14 kB file: a checkout with hundreds of edited files
     # must not hold up the run's start by more than this.
     deadline = min(deadline, time.monotonic() + _LOGIC_BUDGET_S)
-    committed = _committed_texts(root, commit, tracked, deadline) if tracked else {}
+    asked = [(commit, name) for name in tracked] if commit else []
+    committed = _committed_texts(root, asked, deadline)
     found: dict[str, list[str | None]] = {}
     for name in tracked + untracked:
         if time.monotonic() > deadline:
@@ -163,7 +164,7 @@ def _python_logic(
                 now = handle.read()
         except OSError:  # removed, or unreadable: its logic is unknown
             now = None
-        before = logic_of(committed.get(name))
+        before = logic_of(committed.get((commit or "", name)))
         if time.monotonic() > deadline:
             break
         found[name] = [before, logic_of(now)]
@@ -171,22 +172,24 @@ def _python_logic(
 
 
 def _committed_texts(
-    root: str, commit: str | None, names: list[str], deadline: float
-) -> dict[str, bytes]:
-    """The texts of ``names`` in ``commit``, from one ``git cat-file`` (a name holding a
-    line break cannot be asked for, and a file the commit lacks has none)."""
-    asked = [name for name in names if "\n" not in name]
-    if commit is None or not asked:
+    root: str, files: list[tuple[str, str]], deadline: float
+) -> dict[tuple[str, str], bytes]:
+    """The texts of ``(commit, name)`` pairs, from one ``git cat-file`` (a name holding
+    a line break cannot be asked for, and a file the commit lacks has none)."""
+    asked = [(commit, name) for commit, name in files if "\n" not in name]
+    if not asked:
         return {}
-    request = "".join(f"{commit}:{name}\n" for name in asked).encode("utf-8", "surrogateescape")
+    request = "".join(f"{commit}:{name}\n" for commit, name in asked)
     try:
-        output = _git_bytes(root, ("cat-file", "--batch"), deadline, request)
+        output = _git_bytes(
+            root, ("cat-file", "--batch"), deadline, request.encode("utf-8", "surrogateescape")
+        )
     except _GitTimeout:
         return {}
-    texts: dict[str, bytes] = {}
+    texts: dict[tuple[str, str], bytes] = {}
     at = 0
     output = output or b""
-    for name in asked:  # "<object> <type> <size>\n<content>\n", or "<name> missing\n"
+    for key in asked:  # "<object> <type> <size>\n<content>\n", or "<name> missing\n"
         end = output.find(b"\n", at)
         if end < 0:
             break
@@ -195,7 +198,7 @@ def _committed_texts(
         if len(header) == 3 and header[2].isdigit():  # any object: a tree (pkg.py/) too
             size = int(header[2])
             if header[1] == b"blob":
-                texts[name] = output[at : at + size]
+                texts[key] = output[at : at + size]
             at += size + 1
         elif header[-1] not in (b"missing", b"ambiguous"):
             break  # not understood: the files left count as they are
@@ -301,10 +304,11 @@ def logic_unchanged(root: str, before: str, after: str, files: list[str]) -> boo
     if not files or not all(name.endswith(".py") for name in files):
         return False
     deadline = time.monotonic() + GIT_DEADLINE_S
-    old = _committed_texts(root, before, files, deadline)
-    new = _committed_texts(root, after, files, deadline)
+    texts = _committed_texts(
+        root, [(commit, name) for commit in (before, after) for name in files], deadline
+    )
     for name in files:
-        logic = logic_of(old.get(name))
-        if logic is None or logic != logic_of(new.get(name)):
+        logic = logic_of(texts.get((before, name)))
+        if logic is None or logic != logic_of(texts.get((after, name))):
             return False
     return True

@@ -282,13 +282,12 @@ def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list
         names_moved = loaded_in_one or any(
             before != after and not is_may_run(str(before or after)) for before, after in pairs
         )
-        renames = helper_renames(pairs, old.callees, new.callees)
-        own_changed = old.own != new.own
-        if own_changed and same_but_renamed(reader, old.own, new.own, renames):
-            own_changed = False  # it calls the same helpers by their new names
-        else:
-            renames = {}
-        if own_changed:
+        renames: dict[str, str] = {}
+        if old.own != new.own:  # perhaps only calling the same helpers by new names
+            renames = helper_renames(pairs, old.callees, new.callees)
+            if not same_but_renamed(reader, old.own, new.own, renames):
+                renames = {}
+        if old.own != new.own and not renames:
             diff = _unified(reader, old.own, new.own, new_id)
             changes.append(CodeChange(new_id, "changed", old.own, new.own, diff, callees, was))
         elif callees or (old.combined != new.combined and not names_moved):
