@@ -181,3 +181,17 @@ def test_a_global_imported_then_filled_counts_by_the_calls_and_its_origin(tmp_pa
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("gc_registry", None)
+
+
+def test_a_global_imported_reassigned_and_filled_keeps_every_statement(tmp_path):
+    (tmp_path / "gc_registry2.py").write_text("LAYERS = [1]\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        text = "from gc_registry2 import LAYERS\nLAYERS = LAYERS + [{}]\nLAYERS.append(3)\n"
+        one = _value_of(tmp_path, "both_a", text.format(2), "LAYERS")
+        two = _value_of(tmp_path, "both_b", text.format(5), "LAYERS")
+        assert one.fingerprint != two.fingerprint
+        assert one.text == "LAYERS = LAYERS + [2]\nLAYERS.append(3)\n"
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("gc_registry2", None)

@@ -113,10 +113,9 @@ def _parse(filename: str, stamp: int) -> ModuleCode | None:
                 elif node.module:
                     code.imported[alias.asname or alias.name] = (source, alias.name)
     for name, calls in filled.items():  # LAYERS = [] then LAYERS.append(3): both set it
-        if name in code.imported:  # from registry import LAYERS; LAYERS.append(3)
-            code.assignments[name] = calls
-        elif name in code.assignments:
-            both = code.assignments[name] + calls
+        # (or from registry import LAYERS; LAYERS.append(3))
+        if name in code.assignments or name in code.imported:
+            both = code.assignments.get(name, []) + calls
             code.assignments[name] = sorted(both, key=lambda n: (n.lineno, n.col_offset))
     _collect_classes(tree.body, "", code.classes)
     for each in ast.walk(tree):
