@@ -170,28 +170,25 @@ def test_a_loop_that_may_break_counts_whole_and_a_log_call_is_no_fill(tmp_path):
     assert one.fingerprint == two.fingerprint
 
 
-def test_a_global_imported_then_filled_counts_by_the_calls_and_its_origin(tmp_path):
-    (tmp_path / "gc_registry.py").write_text("LAYERS = []\n")
-    sys.path.insert(0, str(tmp_path))
-    try:
-        text = "from gc_registry import LAYERS\nLAYERS.append({})\n"
-        one = _value_of(tmp_path, "imp_a", text.format(3), "LAYERS")
-        two = _value_of(tmp_path, "imp_b", text.format(9), "LAYERS")
-        assert one.fingerprint != two.fingerprint and "LAYERS.append(9)" in two.text
-    finally:
-        sys.path.remove(str(tmp_path))
-        sys.modules.pop("gc_registry", None)
+@pytest.fixture
+def registry(tmp_path, monkeypatch):
+    """``gc_registry.py`` holding ``LAYERS = [1]``, importable from ``tmp_path``."""
+    (tmp_path / "gc_registry.py").write_text("LAYERS = [1]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield
+    sys.modules.pop("gc_registry", None)
 
 
-def test_a_global_imported_reassigned_and_filled_keeps_every_statement(tmp_path):
-    (tmp_path / "gc_registry2.py").write_text("LAYERS = [1]\n")
-    sys.path.insert(0, str(tmp_path))
-    try:
-        text = "from gc_registry2 import LAYERS\nLAYERS = LAYERS + [{}]\nLAYERS.append(3)\n"
-        one = _value_of(tmp_path, "both_a", text.format(2), "LAYERS")
-        two = _value_of(tmp_path, "both_b", text.format(5), "LAYERS")
-        assert one.fingerprint != two.fingerprint
-        assert one.text == "LAYERS = LAYERS + [2]\nLAYERS.append(3)\n"
-    finally:
-        sys.path.remove(str(tmp_path))
-        sys.modules.pop("gc_registry2", None)
+def test_a_global_imported_then_filled_counts_by_the_calls_and_its_origin(tmp_path, registry):
+    text = "from gc_registry import LAYERS\nLAYERS.append({})\n"
+    one = _value_of(tmp_path, "imp_a", text.format(3), "LAYERS")
+    two = _value_of(tmp_path, "imp_b", text.format(9), "LAYERS")
+    assert one.fingerprint != two.fingerprint and "LAYERS.append(9)" in two.text
+
+
+def test_a_global_imported_reassigned_and_filled_keeps_every_statement(tmp_path, registry):
+    text = "from gc_registry import LAYERS\nLAYERS = LAYERS + [{}]\nLAYERS.append(3)\n"
+    one = _value_of(tmp_path, "both_a", text.format(2), "LAYERS")
+    two = _value_of(tmp_path, "both_b", text.format(5), "LAYERS")
+    assert one.fingerprint != two.fingerprint
+    assert one.text == "LAYERS = LAYERS + [2]\nLAYERS.append(3)\n"
