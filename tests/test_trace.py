@@ -966,3 +966,65 @@ def step(x):
     assert "lzwrap.ACTS['a']()" in before.callees and "lzwrap.ACTS['a']()" in after.callees
     assert "?lzmodels.small.build" in after.callees
     assert after.combined == before.combined
+
+
+ANNOTATED = """
+from __future__ import annotations
+from typing import Optional
+from ato.scope import Scope
+import {package}.nets as nets
+from {package}.nets import Plain
+scope = Scope(name="ann_{tag}")
+
+class Recorder:
+    def record(self, v):
+        return v * {record}
+
+T = int  # an alias: no class of the program's
+
+@scope.trace(trace_id="step")
+def step(x, log: Recorder, net: Optional["nets.Net"] = None, *more: list[Plain], n: T = 0):
+    log.record(x)
+    return net.forward(x)
+"""
+
+NETS = """
+class Net:
+    def forward(self, x):
+        return x + {net}
+
+class Plain:
+    def go(self):
+        return {plain}
+"""
+
+
+def _annotated_step(tmp_path: Path, tag: str, record=1, net=0, plain=0) -> Fingerprint:
+    package = f"annpkg_{tag}"
+    files = {
+        f"{package}/__init__.py": "",
+        f"{package}/nets.py": NETS.format(net=net, plain=plain),
+    }
+    main = ANNOTATED.format(package=package, tag=tag, record=record)
+    return _files_step(tmp_path / tag, files, main)
+
+
+@pytest.mark.parametrize(
+    ("edit", "changed"),
+    [("record", "Recorder"), ("net", "nets.Net"), ("plain", "nets.Plain")],
+)
+def test_the_class_a_parameter_is_annotated_with_counts_as_code_it_calls(tmp_path, edit, changed):
+    """``def step(model: Net)``: the object comes in as an argument, so nothing else names
+    its class; the annotation does (a string, inside Optional[...] or list[...] too)."""
+    before = _annotated_step(tmp_path, "a")
+    after = _annotated_step(tmp_path, "b", **{edit: 2})
+    assert before.value == after.value  # the function's own logic is the same
+    assert before.combined != after.combined
+
+    def short(callees):
+        return {name.split(".", 1)[-1]: value for name, value in callees.items()}
+
+    old, new = short(before.callees), short(after.callees)
+    assert {"Recorder", "nets.Net", "nets.Plain"} <= set(old)
+    assert "T" not in old and "int" not in str(old)  # an alias of a builtin is no code
+    assert [name for name in old if old[name] != new.get(name)] == [changed]

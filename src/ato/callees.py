@@ -1,6 +1,7 @@
 """What runs when a traced function is called, besides itself: the user functions,
 classes, partials and callable instances it reaches (named directly, through modules,
-objects and registries, or looked up by a name computed as it runs), and the module
+objects and registries, looked up by a name computed as it runs, or as the class a
+parameter is annotated with: :mod:`ato.parameter_types`), and the module
 globals it reads, each counted by the code that sets it (:class:`GlobalValue`). Found
 transitively, without running anything; :mod:`ato.trace` fingerprints each one.
 """
@@ -35,6 +36,7 @@ from ato.globals_code import (
 )
 from ato.module_code import is_user_path
 from ato.module_lookup import is_own_module
+from ato.parameter_types import annotated_classes
 
 __all__ = ["callees"]
 
@@ -129,6 +131,10 @@ def _attribute_reads(
                 if found is not None and alias.name != "*":
                     where = submodule if isinstance(found, types.ModuleType) else node.module
                     take(alias.asname or alias.name, found, where)
+    # def step(model: Net): the class of what comes in as an argument, which nothing
+    # else in its module names
+    for annotation, cls in annotated_classes(tree, home):
+        imported.setdefault(f"<annotation {annotation}>", cls)
     return reads, imported, may_run, lazy
 
 

@@ -164,6 +164,46 @@ def test_a_helper_renamed_with_its_call_and_its_code_unchanged_is_no_cause(tmp_p
     assert "`train_step` changed" in explain(tmp_path, "1", "3")["verdict"]
 
 
+MODEL_PROGRAM = """
+from ato.scope import Scope
+from ato.tracking import SQLLogger
+
+scope = Scope(name="train")
+
+@scope.observe(default=True)
+def defaults(config):
+    config.experiment = {{"project_name": "demo", "sql": {{"db_path": "sqlite:///runs.db"}}}}
+
+class Net:
+    def __call__(self, x):
+        return x * {scale}
+
+@scope.trace(trace_id="forward_pass")
+def forward(model: "Net", x):
+    return model(x)
+
+@scope
+def main(train):
+    logger = SQLLogger(train)
+    with logger.run():
+        logger.log_metric("out", forward(Net(), 1.0), step=0)
+
+main()
+"""
+
+
+def test_an_edit_to_the_class_of_a_model_passed_in_is_named_by_its_annotation(tmp_path):
+    for scale in ("2", "3"):
+        (tmp_path / "train.py").write_text(textwrap.dedent(MODEL_PROGRAM.format(scale=scale)))
+        run(tmp_path)
+    report = explain(tmp_path)
+    (change,) = report["code"]
+    assert (change["trace_id"], change["change"]) == ("forward_pass", "callee changed")
+    assert [callee["trace_id"] for callee in change["callees"]] == ["__main__.Net"]
+    assert "+        return x * 3" in change["callees"][0]["diff"]
+    assert "`forward_pass` calls changed code (`__main__.Net`)" in report["verdict"]
+
+
 def test_a_runtime_trace_diverging_at_call_2_is_named(tmp_path):
     write_program(tmp_path)
     run(tmp_path)
