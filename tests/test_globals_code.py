@@ -192,3 +192,51 @@ def test_a_global_imported_reassigned_and_filled_keeps_every_statement(tmp_path,
     two = _value_of(tmp_path, "both_b", text.format(5), "LAYERS")
     assert one.fingerprint != two.fingerprint
     assert one.text == "LAYERS = LAYERS + [2]\nLAYERS.append(3)\n"
+
+
+SETUP = "def setup(size):\n    global MODEL\n{}\nsetup(2)\n"
+LOOP = (
+    "    MODEL = []\n    for {}, ({}, {}) in enumerate([(1, {})]):\n        MODEL.append({} * {})"
+)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("    width = 64\n    MODEL = [width]", "    w = 64\n    MODEL = [w]"),
+        (
+            "    width, (depth, heads) = 64, (3, 2)\n    MODEL = [width, depth, size]",
+            "    w, (d, h) = 64, (3, 2)\n    MODEL = [w, d, size]",
+        ),
+        (
+            "    width, *rest = 64, 3, 2\n    MODEL = [width, rest]",
+            "    w, *r = 64, 3, 2\n    MODEL = [w, r]",
+        ),
+        (
+            LOOP.format("i", "k", "v", 2, "k", "v"),
+            LOOP.format("j", "a", "b", 2, "a", "b"),
+        ),
+    ],
+)
+def test_locals_renamed_in_a_function_that_sets_a_global_are_no_edit(tmp_path, first, second):
+    one = _value_of(tmp_path, "ren_a", SETUP.format(first), "MODEL")
+    two = _value_of(tmp_path, "ren_b", SETUP.format(second), "MODEL")
+    assert one.fingerprint == two.fingerprint
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (
+            LOOP.format("i", "k", "v", 2, "k", "v"),
+            LOOP.format("i", "k", "v", 7, "k", "v"),
+        ),
+        ("    MODEL = {}\n    MODEL.update(lr=0.1)", "    MODEL = {}\n    MODEL.update(lr=0.2)"),
+        ("    width = 64\n    MODEL = [width]", "    width = 64\n    MODEL = [WIDTH]"),
+    ],
+)
+def test_an_edit_to_what_fills_a_global_in_a_function_counts(tmp_path, first, second):
+    head = "WIDTH = 3\n"
+    one = _value_of(tmp_path, "fn_a", head + SETUP.format(first), "MODEL")
+    two = _value_of(tmp_path, "fn_b", head + SETUP.format(second), "MODEL")
+    assert one.fingerprint != two.fingerprint

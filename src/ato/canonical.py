@@ -19,7 +19,7 @@ import ast
 import inspect
 import textwrap
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from ato.canonical_writer import NameScope, Writer, is_trace_decorator
@@ -159,12 +159,17 @@ def _attributes_read(node: ast.AST) -> tuple[list[str], list[str]]:
 
 
 def canonical_statements(
-    statements: list[ast.stmt], class_body: bool = False
+    statements: list[ast.stmt], class_body: bool = False, local: Collection[str] = ()
 ) -> tuple[str, list[str]]:
     """The canonical text of module- or class-level statements (the same on every
-    supported Python, unlike ``ast.unparse``) and the global names they read."""
+    supported Python, unlike ``ast.unparse``) and the global names they read. ``local``:
+    names that are a function's locals there (statements of a ``setup()`` that sets a
+    global), renamed like a function's, so that renaming them is no edit."""
     writer = Writer()
     writer.class_body = class_body
+    if local:
+        writer.scope = NameScope(None, renames=True)
+        writer.scope.bound = set(local)
     for statement in statements:
         writer.node(statement)
     return "".join(writer.out), list(writer.globals_used)

@@ -148,9 +148,11 @@ def _global_value(namespace: Mapping[str, Any], name: str) -> tuple[str, GlobalV
         code.source(statement) if statement is original else ast.unparse(statement)
         for statement, original in zip(narrowed, statements, strict=True)
     )
+    # A function's parameters and locals are no module globals, whatever their names.
+    local = set().union(*(code.locals_of.get(id(s), frozenset()) for s in statements))
     statements = narrowed
     try:
-        canonical, names = canonical_statements(statements)
+        canonical, names = canonical_statements(statements, local=local)
     except RecursionError:  # an expression nested past the stack: its text, as written
         canonical, names = text, []
     if own in names and (own in code.imported or code.star):
@@ -162,8 +164,6 @@ def _global_value(namespace: Mapping[str, Any], name: str) -> tuple[str, GlobalV
     # What the code reads, not what it sets (``A, B = f(x)`` reads f and x).
     targets = {name for statement in statements for name in assigned_names(statement)}
     only_set = targets - names_read(statements, targets)
-    # A function's parameters and locals are no module globals, whatever their names.
-    local = set().union(*(code.locals_of.get(id(s), frozenset()) for s in statements))
     reads = [n for n in names if n != own and n not in local and n not in only_set]
     follow = (home, reads, chains(list(statements)))
     return key, GlobalValue("value:" + digest[:32], text), follow

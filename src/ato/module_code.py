@@ -134,7 +134,8 @@ def _global_assignments(
 ) -> Iterator[tuple[list[ast.stmt], str, frozenset[str]]]:
     """``(statements, name, the function's locals)`` for each module global that
     ``function``'s own body sets after ``global NAME`` (a ``setup()`` that builds the
-    model): the statements that set it and those that set the locals they read, line by
+    model): the statements that set or fill it (``MODEL.append(layer)``) and those that
+    set the locals they read, line by
     line back (``depth = 3`` before ``MODEL = [width, depth]``); not the rest of the
     function, and not its parameters, which its callers pass."""
     declared: set[str] = set()
@@ -158,7 +159,8 @@ def _global_assignments(
                   arguments.vararg, arguments.kwarg)
         if a is not None
     }  # fmt: skip
-    setting = {id(s): set(assigned_names(s)) for s in statements}
+    # MODEL = [] then MODEL.append(k * v) in a loop: the call sets it too
+    setting = {id(s): {*assigned_names(s), *filter(None, [_filled_name(s)])} for s in statements}
     local = frozenset(parameters | set().union(*setting.values()) - declared)
     for name in sorted(declared):
         chosen = [s for s in statements if name in setting[id(s)]]
