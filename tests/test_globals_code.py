@@ -240,3 +240,57 @@ def test_an_edit_to_what_fills_a_global_in_a_function_counts(tmp_path, first, se
     one = _value_of(tmp_path, "fn_a", head + SETUP.format(first), "MODEL")
     two = _value_of(tmp_path, "fn_b", head + SETUP.format(second), "MODEL")
     assert one.fingerprint != two.fingerprint
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "name"),
+    [
+        (
+            "DEVICE = 'cpu'\nif FLAG > 1:\n    DEVICE = 'cuda'\n",
+            "DEVICE = 'cpu'\nif FLAG < 1:\n    DEVICE = 'cuda'\n",
+            "DEVICE",
+        ),
+        (
+            "if FLAG > 1:\n    pass\nelif FLAG > 0:\n    DEVICE = 'cuda'\n",
+            "if FLAG > 1:\n    pass\nelif FLAG > -1:\n    DEVICE = 'cuda'\n",
+            "DEVICE",
+        ),
+        (
+            "L = []\ni = 0\nwhile i < 3:\n    L.append(i)\n    i += 1\n",
+            "L = []\ni = 0\nwhile i < 5:\n    L.append(i)\n    i += 1\n",
+            "L",
+        ),
+        (
+            "L = []\nfor k in (1, 2):\n    if k > 1:\n        L.append(k)\n",
+            "L = []\nfor k in (1, 2):\n    if k > 0:\n        L.append(k)\n",
+            "L",
+        ),
+        (
+            SETUP.format("    MODEL = 1\n    if size > 1:\n        MODEL = 2"),
+            SETUP.format("    MODEL = 1\n    if size > 3:\n        MODEL = 2"),
+            "MODEL",
+        ),
+    ],
+)
+def test_the_condition_a_global_is_set_under_counts_with_it(tmp_path, first, second, name):
+    one = _value_of(tmp_path, "cond_a", "FLAG = 0\n" + first, name)
+    two = _value_of(tmp_path, "cond_b", "FLAG = 0\n" + second, name)
+    assert one.fingerprint != two.fingerprint
+    if first.startswith("DEVICE"):  # shown as written: the branch under its condition
+        assert one.text == first
+    # What the branch does besides setting it is no edit to it.
+    other = first.replace("DEVICE = 'cuda'\n", "DEVICE = 'cuda'\n    print(1)\n")
+    if other != first:
+        assert _value_of(tmp_path, "cond_c", "FLAG = 0\n" + other, name).fingerprint == (
+            one.fingerprint
+        )
+
+
+def test_a_global_set_in_branches_shows_each_under_its_condition(tmp_path):
+    text = (
+        "FLAG = 0\nif FLAG > 1:\n    print(1)\nelif FLAG:\n    D = 'cuda'\nelse:\n    D = 'cpu'\n"
+    )
+    assert _value_of(tmp_path, "branches", text, "D").text == (
+        "if FLAG > 1:\n    ...\nelse:\n    if FLAG:\n        D = 'cuda'\n"
+        "    else:\n        D = 'cpu'\n"
+    )

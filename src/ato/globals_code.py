@@ -144,10 +144,7 @@ def _global_value(namespace: Mapping[str, Any], name: str) -> tuple[str, GlobalV
     key, statements, code, home = found
     own = key.rsplit(".", 1)[-1]
     narrowed = [_narrowed(statement, own) for statement in statements]
-    text = "\n".join(
-        code.source(statement) if statement is original else ast.unparse(statement)
-        for statement, original in zip(narrowed, statements, strict=True)
-    )
+    text = _shown(narrowed, statements, code)
     # A function's parameters and locals are no module globals, whatever their names.
     local = set().union(*(code.locals_of.get(id(s), frozenset()) for s in statements))
     statements = narrowed
@@ -169,6 +166,50 @@ def _global_value(namespace: Mapping[str, Any], name: str) -> tuple[str, GlobalV
     return key, GlobalValue("value:" + digest[:32], text), follow
 
 
+def _shown(narrowed: list[ast.stmt], statements: list[ast.stmt], code: ModuleCode) -> str:
+    """The code that sets a global as ``ato explain`` shows it: a statement under the
+    ``if``, loop or ``with`` it is in (in its ``else:`` when it is there), each block cut
+    to its header and what it holds of that code."""
+    return "\n".join(_lines(list(zip(statements, narrowed, strict=True)), code))
+
+
+_BLOCKS = (ast.If, ast.While, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)
+
+
+def _lines(items: list[tuple[ast.stmt, ast.stmt]], code: ModuleCode) -> list[str]:
+    """Lines of ``(original, narrowed)`` statements in the order of the file, a block's
+    statements (those after it, inside its lines) under it."""
+    out: list[str] = []
+    index = 0
+    while index < len(items):
+        original, statement = items[index]
+        end = index + 1
+        while end < len(items) and _inside(items[end][0], original):
+            end += 1
+        inner = items[index + 1 : end]
+        index = end
+        if statement is original:  # as written; a loop kept whole holds what follows
+            out += code.source(original).split("\n")
+            continue
+        if not inner or not isinstance(original, _BLOCKS):
+            out += ast.unparse(statement).split("\n")
+            continue
+        out.append(ast.unparse(statement).split("\n", 1)[0])  # if CUDA:
+        last = original.body[-1].end_lineno or original.body[-1].lineno
+        body = [item for item in inner if item[0].lineno <= last]
+        rest = inner[len(body) :]
+        out += ["    " + line for line in (_lines(body, code) if body else ["..."])]
+        if rest:
+            out += ["else:"] + ["    " + line for line in _lines(rest, code)]
+    return out
+
+
+def _inside(statement: ast.stmt, block: ast.stmt) -> bool:
+    return isinstance(block, _BLOCKS) and (
+        block.lineno < statement.lineno <= (block.end_lineno or block.lineno)
+    )
+
+
 def _narrowed(statement: ast.stmt, name: str) -> ast.stmt:
     """The part of ``statement`` that sets ``name``: ``DROPOUT, OTHER = 0.1, 3`` as
     ``DROPOUT = 0.1`` (an edit to ``OTHER``'s value is not one to ``DROPOUT``), nested
@@ -176,14 +217,17 @@ def _narrowed(statement: ast.stmt, name: str) -> ast.stmt:
     or a ``with`` as its header (``for K in KEYS: ...``: its body does not set ``K``,
     unless it may ``break``).
     Other statements, and values not written out element by element, as they are."""
-    loop = isinstance(statement, (ast.For, ast.AsyncFor))
+    loop = isinstance(statement, (ast.For, ast.AsyncFor, ast.While))
     if loop and any(isinstance(node, ast.Break) for node in ast.walk(statement)):
         return statement  # for DEVICE in (...): if ...: break: its body picks the value
+    header = ast.Expr(value=ast.Constant(value=Ellipsis))
+    if isinstance(statement, (ast.If, ast.While)):  # if CUDA: DEVICE = "cuda"
+        short: ast.stmt = type(statement)(test=statement.test, body=[header], orelse=[])
+        return ast.fix_missing_locations(ast.copy_location(short, statement))
     if isinstance(statement, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
-        header = ast.Expr(value=ast.Constant(value=Ellipsis))
         if isinstance(statement, (ast.For, ast.AsyncFor)):
             kind = type(statement)
-            short: ast.stmt = kind(target=statement.target, iter=statement.iter, body=[header],
+            short = kind(target=statement.target, iter=statement.iter, body=[header],
                                    orelse=[], type_comment=None)  # fmt: skip
         else:
             short = type(statement)(items=statement.items, body=[header], type_comment=None)

@@ -99,12 +99,13 @@ def _parse(filename: str, stamp: int) -> ModuleCode | None:
     lines = [line + "\n" for line in text.split("\n")]
     code = ModuleCode(filename, text, tree, lines=lines)
     filled: dict[str, list[ast.stmt]] = {}
-    for node in top_level(tree.body, headers=True):
+    for node, guards in _guarded(tree.body):
+        # if CUDA: DEVICE = "cuda": the condition is part of what sets it
         for name in assigned_names(node):
-            code.assignments.setdefault(name, []).append(node)
+            code.assignments.setdefault(name, []).extend([*guards, node])
         owner = _filled_name(node)
         if owner is not None:
-            filled.setdefault(owner, []).append(node)
+            filled.setdefault(owner, []).extend([*guards, node])
         if isinstance(node, ast.ImportFrom) and (node.module or node.level):
             source = "." * node.level + (node.module or "")  # relative: resolved by the reader
             for alias in node.names:
@@ -117,6 +118,8 @@ def _parse(filename: str, stamp: int) -> ModuleCode | None:
         if name in code.assignments or name in code.imported:
             both = code.assignments.get(name, []) + calls
             code.assignments[name] = sorted(both, key=lambda n: (n.lineno, n.col_offset))
+    for name, statements in code.assignments.items():  # a condition shared is said once
+        code.assignments[name] = list({id(s): s for s in statements}.values())
     _collect_classes(tree.body, "", code.classes)
     for each in ast.walk(tree):
         if isinstance(each, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -140,6 +143,7 @@ def _global_assignments(
     function, and not its parameters, which its callers pass."""
     declared: set[str] = set()
     statements: list[ast.stmt] = []
+    blocks: dict[int, ast.stmt] = {}  # a statement's id -> the if, loop or with it is in
     stack: list[ast.AST] = list(function.body)
     while stack:  # its body, not the bodies of functions or classes inside it
         node = stack.pop()
@@ -149,6 +153,9 @@ def _global_assignments(
             declared.update(node.names)
         elif isinstance(node, ast.stmt):
             statements.append(node)
+        if isinstance(node, _BLOCKS):
+            for child in (*node.body, *getattr(node, "orelse", [])):
+                blocks[id(child)] = node
         stack.extend(ast.iter_child_nodes(node))
     if not declared:
         return
@@ -166,12 +173,26 @@ def _global_assignments(
         chosen = [s for s in statements if name in setting[id(s)]]
         if not chosen:
             continue
+        chosen = _with_blocks(chosen, blocks)
         wanted = names_read(chosen, local - parameters)
         while wanted:
             more = [s for s in statements if s not in chosen and setting[id(s)] & wanted]
+            more = [s for s in _with_blocks(more, blocks) if s not in chosen]
             chosen += more
             wanted = names_read(more, local - parameters)
         yield sorted(chosen, key=lambda s: (s.lineno, s.col_offset)), name, local
+
+
+def _with_blocks(statements: list[ast.stmt], blocks: dict[int, ast.stmt]) -> list[ast.stmt]:
+    """``statements`` and the ``if``, loops and ``with`` they are in (``if size > 1:``
+    decides whether ``MODEL = 2`` runs), each once."""
+    found = {id(s): s for s in statements}
+    for statement in statements:
+        block = blocks.get(id(statement))
+        while block is not None and id(block) not in found:
+            found[id(block)] = block
+            block = blocks.get(id(block))
+    return list(found.values())
 
 
 def names_read(statements: Sequence[ast.stmt], among: Collection[str]) -> set[str]:
@@ -212,26 +233,38 @@ def _filled_name(node: ast.stmt) -> str | None:
     return owner.id if isinstance(owner, ast.Name) else None
 
 
-def top_level(body: list[ast.stmt], headers: bool = False) -> Iterator[ast.stmt]:
+_BLOCKS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith)
+
+
+def top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     """Statements of a module or class body, looking into ``if``, ``try``, ``with`` and
-    loops (``if cuda: DEVICE = 'cuda'``), not into functions or classes; with
-    ``headers``, each loop and ``with`` too, before its body (its targets are globals:
-    ``for K in KEYS:``)."""
+    loops (``if cuda: DEVICE = 'cuda'``), not into functions or classes."""
+    for node, _ in _guarded(body):
+        if not isinstance(node, _BLOCKS):
+            yield node
+
+
+def _guarded(
+    body: list[ast.stmt], guards: tuple[ast.stmt, ...] = ()
+) -> Iterator[tuple[ast.stmt, tuple[ast.stmt, ...]]]:
+    """``(statement, the blocks it is in)`` for the statements of ``body`` as
+    :func:`top_level` finds them, each ``if``, loop and ``with`` too, before its body
+    (a loop's targets are globals: ``for K in KEYS:``)."""
     for node in body:
-        if isinstance(node, (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith)):
-            if headers and not isinstance(node, (ast.If, ast.While)):
-                yield node
-            yield from top_level(node.body, headers)
-            yield from top_level(getattr(node, "orelse", []), headers)
+        if isinstance(node, _BLOCKS):
+            yield node, guards
+            inner = (*guards, node)
+            yield from _guarded(node.body, inner)
+            yield from _guarded(getattr(node, "orelse", []), inner)
         elif isinstance(node, ast.Try) or (
             sys.version_info >= (3, 11) and type(node).__name__ == "TryStar"
         ):
             for part in (node.body, node.orelse, node.finalbody):  # type: ignore[attr-defined]
-                yield from top_level(part, headers)
+                yield from _guarded(part, guards)
             for handler in node.handlers:  # type: ignore[attr-defined]
-                yield from top_level(handler.body, headers)
+                yield from _guarded(handler.body, guards)
         else:
-            yield node
+            yield node, guards
 
 
 def assigned_names(node: ast.stmt) -> list[str]:
