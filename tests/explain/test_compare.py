@@ -605,3 +605,43 @@ def test_a_helper_renamed_without_stored_sources_stays_a_change():
     b = run(2, code={"train_step": CodeFacts("f2", "F2", {"__main__.scale_by": "h1"})})
     (change,) = compare(a, b).code
     assert change.change == "changed"
+
+
+def test_with_no_recorded_cause_what_is_called_on_an_unannotated_argument_is_named():
+    source = (
+        "def step(self, model, log, batch: Batch, opt=OPT, n=0):\n"
+        "    log.history.append(n)\n    opt.step()\n    batch.to('cpu')\n"
+        "    return model(batch)\n"
+    )
+    code = {"step": CodeFacts("s1", "s1")}
+    a = run(1, code=code, metrics={"loss": MetricFacts(3, 0.2, 1.0, 0.2, 2)})
+    b = run(2, code=code, metrics={"loss": MetricFacts(3, 0.3, 1.0, 0.3, 2)})
+    report = compare(a, b, Sources({"s1": source}))
+    assert report.unseen == {"step": {"model": "model(...)", "log": "log.history.append(...)"}}
+    assert report.verdict.endswith(
+        "No recorded cause; metrics differ: loss 0.2 -> 0.3. Not seen: what `step` calls on "
+        "its arguments model (model(...)), log (log.history.append(...)), whose classes no "
+        "annotation names; if one is the program's own, annotate it (model: TheClass) so that "
+        "an edit to it counts."
+    )
+    assert report.to_dict()["unseen"] == report.unseen
+    # With a recorded cause, or metrics the same, nothing more is said.
+    same = compare(a, run(2, code=code, metrics=a.metrics), Sources({"s1": source}))
+    assert "Not seen" not in same.verdict
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def step(model: Net, x):\n    return model(x)\n",  # annotated
+        "def step(x, model=MODEL):\n    return model(x)\n",  # its default names it
+        "def step(model, x):\n    model = build()\n    return model(x)\n",  # rebound
+        "def step(x):\n    return x + 1\n",  # nothing called on it
+        "lambda x: x()\n",  # no def
+        "def (:\n",  # no Python
+    ],
+)
+def test_arguments_whose_class_is_named_or_never_called_are_not_listed(source):
+    from ato.explain.unseen import called_arguments
+
+    assert called_arguments(source) == {}

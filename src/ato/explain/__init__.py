@@ -59,6 +59,8 @@ class Comparison:
     environment_known: bool = True
     outcome: list[MetricOutcome] = field(default_factory=list)
     command: CommandChange | None = None
+    # {traced function: {argument: what it calls on it}}: code its fingerprint cannot see
+    unseen: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def causes(self) -> list[KeyChange]:
@@ -89,6 +91,7 @@ class Comparison:
             },
             "outcome": [change.to_dict() for change in self.outcome],
             "command": self.command.to_dict() if self.command else None,
+            "unseen": self.unseen,
         }
 
 
@@ -128,7 +131,22 @@ def compare(
             report.environment = [change for change in report.environment if change.material]
     report.outcome = metric_outcomes(before, after, reader, tolerance)
     report.command = command_change(before, after)
+    report.unseen = _unseen(after, reader)
     return report
+
+
+def _unseen(run: RunFacts, reader: Reader | None) -> dict[str, dict[str, str]]:
+    """What each function traced in ``run`` calls on arguments whose class nothing names
+    (see :mod:`ato.explain.unseen`)."""
+    from ato.explain.unseen import called_arguments
+
+    found = {}
+    for trace_id, facts in sorted(run.code.items()) if reader is not None else ():
+        source = reader.source(facts.own) if reader is not None else None
+        called = called_arguments(source) if source else {}
+        if called:
+            found[trace_id] = called
+    return found
 
 
 def compare_runs(

@@ -102,6 +102,8 @@ def verdict(report: Comparison) -> str:
                 )
                 + "."
             )
+            if uncaused and report.unseen:
+                sentences.append(_unseen(report.unseen))
     unfinished = [_unfinished(run) for run in (before, after) if run.status in _UNFINISHED]
     return " ".join([*unfinished, *sentences])
 
@@ -149,6 +151,25 @@ def _cut_short(outcomes: list[Any], before: RunFacts, after: RunFacts) -> str:
             f"on to step {high})"
         )
     return f"Curves agree on every step both runs logged: {_listing(items)}."
+
+
+def _unseen(unseen: dict[str, dict[str, str]]) -> str:
+    """Not seen: what `step` calls on its argument model (model(...)), whose class no
+    annotation names; ..."""
+    items, count = [], 0
+    for trace_id, called in unseen.items():
+        count += len(called)
+        listed = ", ".join(f"{name} ({what})" for name, what in called.items())
+        items.append(
+            f"what `{trace_id}` calls on its argument{'s' if len(called) > 1 else ''} {listed}"
+        )
+    first = next(iter(next(iter(unseen.values()))))
+    whose = "whose classes no annotation names" if count > 1 else "whose class no annotation names"
+    which = "one is" if count > 1 else "it is"
+    return (
+        f"Not seen: {_listing(items)}, {whose}; if {which} the program's own, annotate it "
+        f"({first}: TheClass) so that an edit to it counts."
+    )
 
 
 def _unfinished(run: RunFacts) -> str:
