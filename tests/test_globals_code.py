@@ -294,3 +294,22 @@ def test_a_global_set_in_branches_shows_each_under_its_condition(tmp_path):
         "if FLAG > 1:\n    ...\nelse:\n    if FLAG:\n        D = 'cuda'\n"
         "    else:\n        D = 'cpu'\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("C = [1, 2]\ndel C[0]\n", "C = [1, 2]\ndel C[1]\n"),
+        ("C = K()\nsetattr(C, 'lr', 1)\n", "C = K()\nsetattr(C, 'lr', 2)\n"),
+        ("C = K()\nC.lr = 1\ndelattr(C, 'lr')\n", "C = K()\nC.lr = 1\n"),
+        ("C = [3, 1]\nC.sort()\n", "C = [3, 1]\nC.sort(reverse=True)\n"),
+        ("C = [3, 1]\nC.pop()\n", "C = [3, 1]\nC.pop(0)\n"),
+        ("C = {1, 2}\nC.discard(1)\n", "C = {1, 2}\nC.discard(2)\n"),
+        ("C = {'a': 1}\nC.clear()\n", "C = {'a': 1}\n"),
+    ],
+)
+def test_a_global_changed_in_place_at_the_top_level_counts_by_that_code(tmp_path, first, second):
+    head = "class K:\n    pass\n"
+    one = _value_of(tmp_path, "mut_a", head + first, "C")
+    two = _value_of(tmp_path, "mut_b", head + second, "C")
+    assert one.fingerprint != two.fingerprint

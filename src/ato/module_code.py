@@ -213,21 +213,38 @@ def _collect_classes(body: list[ast.stmt], prefix: str, found: dict[str, ast.Cla
             _collect_classes(node.body, f"{name}.", found)
 
 
-# Methods that fill a list, dict, set or deque: a call to another (LOG.info("...")) is
-# no part of the value the global holds.
+# Methods that change a list, dict, set or deque in place: a call to another
+# (LOG.info("...")) is no part of the value the global holds.
 _FILLING = frozenset(
-    ("append", "extend", "insert", "update", "add", "setdefault", "appendleft", "extendleft")
+    (
+        *("append", "extend", "insert", "update", "add", "setdefault", "appendleft"),
+        *("extendleft", "pop", "popitem", "popleft", "remove", "discard", "clear", "sort"),
+        *("reverse", "difference_update", "intersection_update", "symmetric_difference_update"),
+        *("rotate", "move_to_end", "__setitem__", "__delitem__"),
+    )
 )
 
 
 def _filled_name(node: ast.stmt) -> str | None:
-    """``LAYERS`` for a call filling it as a statement (``LAYERS.append(3)``,
-    ``CONFIG.update(lr=0.1)``): it fills the global when the module is imported."""
-    if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
+    """``LAYERS`` for a statement that changes it in place (``LAYERS.append(3)``,
+    ``CONFIG.update(lr=0.1)``, ``LAYERS.sort()``, ``del LAYERS[0]``, ``setattr(CONFIG,
+    "lr", 0.1)``): it changes the global when the module is imported."""
+    if isinstance(node, ast.Delete) and node.targets:  # del LAYERS[0], del CONFIG.lr
+        owner: ast.expr = node.targets[0]
+        if isinstance(owner, ast.Name):
+            return None  # del LAYERS: no value is left to read
+    elif not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
         return None
-    owner = node.value.func
-    if not (isinstance(owner, ast.Attribute) and owner.attr in _FILLING):
-        return None
+    elif (  # setattr(CONFIG, "lr", 0.1), delattr(CONFIG, "lr")
+        isinstance(node.value.func, ast.Name)
+        and node.value.func.id in ("setattr", "delattr")
+        and node.value.args
+    ):
+        owner = node.value.args[0]
+    else:
+        owner = node.value.func
+        if not (isinstance(owner, ast.Attribute) and owner.attr in _FILLING):
+            return None
     while isinstance(owner, (ast.Attribute, ast.Subscript)):
         owner = owner.value
     return owner.id if isinstance(owner, ast.Name) else None
