@@ -313,3 +313,56 @@ def test_a_global_changed_in_place_at_the_top_level_counts_by_that_code(tmp_path
     one = _value_of(tmp_path, "mut_a", head + first, "C")
     two = _value_of(tmp_path, "mut_b", head + second, "C")
     assert one.fingerprint != two.fingerprint
+
+
+def _found(tmp_path, tag, text, name):
+    path = tmp_path / f"gc_{tag}.py"
+    path.write_text(text)
+    module = load(path, f"gc_{tag}")
+    try:
+        return global_value(vars(module), name)
+    finally:
+        sys.modules.pop(f"gc_{tag}", None)
+
+
+def test_a_global_a_setup_fills_without_declaring_it_stays_a_global_it_reads(tmp_path):
+    text = (
+        "REGISTRY = [1, 2]\ndef setup():\n    global MODEL\n    REGISTRY.append(3)\n"
+        "    MODEL = sum(REGISTRY)\nsetup()\n"
+    )
+    _, _, (_, reads, _) = _found(tmp_path, "fills_other", text, "MODEL")
+    assert "REGISTRY" in reads  # so an edit to REGISTRY = [1, 2] is followed
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "name"),
+    [
+        (  # X = 3 moved from the else: into the if
+            "if A:\n    Y = 2\nelse:\n    X = 3\n",
+            "if A:\n    X = 3\nelse:\n    Y = 2\n",
+            "X",
+        ),
+        ("if A:\n    X = 1\nelse:\n    X = 3\n", "if A:\n    X = 3\nelse:\n    X = 1\n", "X"),
+        (  # an if above a try, in a setup()
+            "def setup():\n    global X\n    if A:\n        try:\n            X = 2\n"
+            "        except Exception:\n            pass\nsetup()\n",
+            "def setup():\n    global X\n    if not A:\n        try:\n            X = 2\n"
+            "        except Exception:\n            pass\nsetup()\n",
+            "X",
+        ),
+    ],
+)
+def test_which_branch_a_global_is_set_in_counts(tmp_path, first, second, name):
+    head = "A = True\nX = 1\n"
+    one = _value_of(tmp_path, "br_a", head + first, name)
+    two = _value_of(tmp_path, "br_b", head + second, name)
+    assert one.fingerprint != two.fingerprint
+
+
+def test_a_with_is_no_condition_and_a_one_line_if_shows_its_branch(tmp_path):
+    timer = "import contextlib\ntimer = contextlib.nullcontext\nwith timer({!r}):\n    DATA = [1]\n"
+    one = _value_of(tmp_path, "with_a", timer.format("load"), "DATA")
+    two = _value_of(tmp_path, "with_b", timer.format("loading data"), "DATA")
+    assert one.fingerprint == two.fingerprint  # a timer's label is no part of DATA
+    shown = _value_of(tmp_path, "oneline", "FAST = 2\nSCALE = 2\nif FAST > 1: SCALE = 3\n", "SCALE")
+    assert shown.text == "SCALE = 2\nif FAST > 1:\n    SCALE = 3\n"

@@ -147,9 +147,10 @@ def _global_value(namespace: Mapping[str, Any], name: str) -> tuple[str, GlobalV
     text = _shown(narrowed, statements, code)
     # A function's parameters and locals are no module globals, whatever their names.
     local = set().union(*(code.locals_of.get(id(s), frozenset()) for s in statements))
+    placed = _placed(narrowed, statements)
     statements = narrowed
     try:
-        canonical, names = canonical_statements(statements, local=local)
+        canonical, names = canonical_statements(placed, local=local)
     except RecursionError:  # an expression nested past the stack: its text, as written
         canonical, names = text, []
     if own in names and (own in code.imported or code.star):
@@ -205,9 +206,33 @@ def _lines(items: list[tuple[ast.stmt, ast.stmt]], code: ModuleCode) -> list[str
 
 
 def _inside(statement: ast.stmt, block: ast.stmt) -> bool:
-    return isinstance(block, _BLOCKS) and (
-        block.lineno < statement.lineno <= (block.end_lineno or block.lineno)
-    )
+    return isinstance(block, _BLOCKS) and _start(block) < _start(statement) <= _end(block)
+
+
+def _start(node: ast.stmt) -> tuple[int, int]:
+    return node.lineno, node.col_offset
+
+
+def _end(node: ast.stmt) -> tuple[int, int]:
+    return node.end_lineno or node.lineno, node.end_col_offset or 0
+
+
+def _placed(narrowed: list[ast.stmt], statements: list[ast.stmt]) -> list[ast.stmt]:
+    """``narrowed``, each statement inside a block of the list after a marker that says
+    which blocks and which of their branches it is in: moving ``X = 3`` from an ``else:``
+    into the ``if`` is an edit, though the statements read the same."""
+    placed: list[ast.stmt] = []
+    for index, (statement, original) in enumerate(zip(narrowed, statements, strict=True)):
+        path = [
+            f"{where}{'' if _start(original) <= _end(block.body[-1]) else ' else'}"
+            for where, block in enumerate(statements[:index])
+            if _inside(original, block) and block.body
+        ]
+        if path:
+            marker = ast.Expr(value=ast.Constant(value=f"in block {', '.join(map(str, path))}"))
+            placed.append(ast.fix_missing_locations(ast.copy_location(marker, original)))
+        placed.append(statement)
+    return placed
 
 
 def _narrowed(statement: ast.stmt, name: str) -> ast.stmt:

@@ -143,7 +143,7 @@ def _global_assignments(
     function, and not its parameters, which its callers pass."""
     declared: set[str] = set()
     statements: list[ast.stmt] = []
-    blocks: dict[int, ast.stmt] = {}  # a statement's id -> the if, loop or with it is in
+    blocks: dict[int, ast.stmt] = {}  # a node's id -> the if or loop it is in
     stack: list[ast.AST] = list(function.body)
     while stack:  # its body, not the bodies of functions or classes inside it
         node = stack.pop()
@@ -153,10 +153,12 @@ def _global_assignments(
             declared.update(node.names)
         elif isinstance(node, ast.stmt):
             statements.append(node)
-        if isinstance(node, _BLOCKS):
-            for child in (*node.body, *getattr(node, "orelse", [])):
-                blocks[id(child)] = node
-        stack.extend(ast.iter_child_nodes(node))
+        # through try, with and match too: an if above them decides what runs in them
+        outer = node if isinstance(node, _GUARDS) else blocks.get(id(node))
+        for child in ast.iter_child_nodes(node):
+            if outer is not None:
+                blocks[id(child)] = outer
+            stack.append(child)
     if not declared:
         return
     arguments = function.args
@@ -166,26 +168,29 @@ def _global_assignments(
                   arguments.vararg, arguments.kwarg)
         if a is not None
     }  # fmt: skip
-    # MODEL = [] then MODEL.append(k * v) in a loop: the call sets it too
-    setting = {id(s): {*assigned_names(s), *filter(None, [_filled_name(s)])} for s in statements}
-    local = frozenset(parameters | set().union(*setting.values()) - declared)
+    assigning = {id(s): set(assigned_names(s)) for s in statements}
+    local = frozenset(parameters | set().union(*assigning.values()) - declared)
+    # MODEL = [] then MODEL.append(k * v) in a loop: the call sets it too (a global it
+    # fills without declaring it, REGISTRY.append(3), stays a global it reads)
+    setting = {id(s): {*assigning[id(s)], *filter(None, [_filled_name(s)])} for s in statements}
     for name in sorted(declared):
-        chosen = [s for s in statements if name in setting[id(s)]]
+        chosen = _with_blocks([s for s in statements if name in setting[id(s)]], blocks)
         if not chosen:
             continue
-        chosen = _with_blocks(chosen, blocks)
+        taken = {id(s) for s in chosen}
         wanted = names_read(chosen, local - parameters)
         while wanted:
-            more = [s for s in statements if s not in chosen and setting[id(s)] & wanted]
-            more = [s for s in _with_blocks(more, blocks) if s not in chosen]
+            more = [s for s in statements if id(s) not in taken and setting[id(s)] & wanted]
+            more = [s for s in _with_blocks(more, blocks) if id(s) not in taken]
             chosen += more
+            taken.update(id(s) for s in more)
             wanted = names_read(more, local - parameters)
         yield sorted(chosen, key=lambda s: (s.lineno, s.col_offset)), name, local
 
 
 def _with_blocks(statements: list[ast.stmt], blocks: dict[int, ast.stmt]) -> list[ast.stmt]:
-    """``statements`` and the ``if``, loops and ``with`` they are in (``if size > 1:``
-    decides whether ``MODEL = 2`` runs), each once."""
+    """``statements`` and the ``if`` and loops they are in (``if size > 1:`` decides
+    whether ``MODEL = 2`` runs), each once."""
     found = {id(s): s for s in statements}
     for statement in statements:
         block = blocks.get(id(statement))
@@ -251,6 +256,9 @@ def _filled_name(node: ast.stmt) -> str | None:
 
 
 _BLOCKS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith)
+# What decides whether (or how often) a statement runs: not a with, whose header (a
+# timer's label) is no part of what the statements in it set.
+_GUARDS = (ast.If, ast.For, ast.AsyncFor, ast.While)
 
 
 def top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
@@ -264,13 +272,13 @@ def top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
 def _guarded(
     body: list[ast.stmt], guards: tuple[ast.stmt, ...] = ()
 ) -> Iterator[tuple[ast.stmt, tuple[ast.stmt, ...]]]:
-    """``(statement, the blocks it is in)`` for the statements of ``body`` as
+    """``(statement, the if and loops it is in)`` for the statements of ``body`` as
     :func:`top_level` finds them, each ``if``, loop and ``with`` too, before its body
     (a loop's targets are globals: ``for K in KEYS:``)."""
     for node in body:
         if isinstance(node, _BLOCKS):
             yield node, guards
-            inner = (*guards, node)
+            inner = (*guards, node) if isinstance(node, _GUARDS) else guards
             yield from _guarded(node.body, inner)
             yield from _guarded(getattr(node, "orelse", []), inner)
         elif isinstance(node, ast.Try) or (
