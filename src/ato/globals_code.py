@@ -222,16 +222,20 @@ def _placed(narrowed: list[ast.stmt], statements: list[ast.stmt]) -> list[ast.st
     which blocks and which of their branches it is in: moving ``X = 3`` from an ``else:``
     into the ``if`` is an edit, though the statements read the same."""
     placed: list[ast.stmt] = []
+    # The blocks the statement met last is in, with their places in the list: statements
+    # come in the order of the file, so a block that does not hold one holds none after.
+    around: list[tuple[int, ast.stmt, ast.stmt]] = []
     for index, (statement, original) in enumerate(zip(narrowed, statements, strict=True)):
-        path = [
-            f"{where}{'' if _start(original) <= _end(block.body[-1]) else ' else'}"
-            for where, block in enumerate(statements[:index])
-            if _inside(original, block) and block.body
-        ]
+        around = [item for item in around if _inside(original, item[1])]
+        path = [f"{where}{'' if _start(original) <= _end(last) else ' else'}"
+                for where, _, last in around]  # fmt: skip
         if path:
-            marker = ast.Expr(value=ast.Constant(value=f"in block {', '.join(map(str, path))}"))
+            marker = ast.Expr(value=ast.Constant(value=f"in block {', '.join(path)}"))
             placed.append(ast.fix_missing_locations(ast.copy_location(marker, original)))
         placed.append(statement)
+        body: list[ast.stmt] = getattr(original, "body", [])
+        if isinstance(original, _BLOCKS) and body:
+            around.append((index, original, body[-1]))
     return placed
 
 
