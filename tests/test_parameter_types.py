@@ -15,6 +15,14 @@ class Model:
         pass
 
 
+class Small(Model):
+    pass
+
+
+class Tiny(Small):
+    pass
+
+
 class Meta(type):
     def __getattribute__(cls, name):
         raise RuntimeError("no attribute reads here")
@@ -36,7 +44,12 @@ def test_names_strings_dotted_names_and_nested_classes_are_found_once():
         "a: Model, b: 'Model', c: list['nets.Model'], *d: 'Optional[\"Model.Head\"]'",
         {"Model": Model, "nets": module},
     )
-    assert found == [("Model", Model), ("Model.Head", Model.Head)]
+    assert found == [
+        ("Model", Model),
+        ("Model (Small)", Small),  # model: Model may be given a Small, or a Tiny
+        ("Model (Tiny)", Tiny),
+        ("Model.Head", Model.Head),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -52,7 +65,12 @@ def test_names_strings_dotted_names_and_nested_classes_are_found_once():
         "Odd",  # a metaclass whose attribute reads raise
         "Odd.anything",
         "f().g",  # a call: never made
+        "Literal['Model']",  # a value, no type
+        "typing.Annotated[int, 'Model']",  # a note, no type
+        "'lambda: Model'",
+        "Annotated[()]",
     ],
 )
 def test_what_is_no_class_of_the_program_is_left_out_and_never_raises(annotation):
-    assert _classes(f"x: {annotation}", {"T": 3, "Odd": Odd}) == []
+    namespace = {"T": 3, "Odd": Odd, "Model": Model, "typing": __import__("typing")}
+    assert _classes(f"x: {annotation}", namespace) == []

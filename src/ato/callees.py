@@ -36,7 +36,7 @@ from ato.globals_code import (
 )
 from ato.module_code import is_user_path
 from ato.module_lookup import is_own_module
-from ato.parameter_types import annotated_classes
+from ato.parameter_types import ANNOTATED, annotated_classes
 
 __all__ = ["callees"]
 
@@ -443,7 +443,9 @@ def callees(
             user_class = is_user_class(value)
             if not functions and not user_class:
                 continue
-            yield _callee_name(value, name, namespace), value
+            # found through an annotation alone: marked (see ato.parameter_types)
+            mark = ANNOTATED if name.startswith("<annotation ") else ""
+            yield mark + _callee_name(value, name, namespace), value
             if user_class:  # its body's reads: hidden: int = HIDDEN counts HIDDEN
                 body = class_body(value)
                 if body is not None:

@@ -18,7 +18,16 @@ from typing import Any
 
 from ato.canonical import unwrap
 
-__all__ = ["annotated_classes"]
+__all__ = ["ANNOTATED", "annotated_classes", "is_annotated"]
+
+# Marks a callee name: a class found only through a parameter's annotation. Adding or
+# removing the annotation changes what is counted, not what runs: no cause by itself.
+ANNOTATED = "annotated:"
+
+
+def is_annotated(name: str) -> bool:
+    return name.startswith(ANNOTATED)
+
 
 _TEXT_LIMIT = 1_000  # a string annotation longer than this is no forward reference
 _DEPTH = 3  # strings inside strings: "Optional['Net']"
@@ -27,9 +36,10 @@ _DEPTH = 3  # strings inside strings: "Optional['Net']"
 def annotated_classes(tree: ast.AST, namespace: Mapping[str, Any]) -> list[tuple[str, type]]:
     """``(as written, class)`` for each of the program's classes that a parameter of a
     function in ``tree`` is annotated with (``log: Recorder``, ``net: Optional["nets.Net"]``,
-    ``*layers: list[Layer]``), looked up in ``namespace`` (the function's globals). A
-    name not found there (imported under ``if TYPE_CHECKING:``), a library's class, or
-    anything else than a class is left out."""
+    ``*layers: list[Layer]``), and the program's subclasses of each (the object passed
+    may be one), looked up in ``namespace`` (the function's globals). A name not found
+    there (imported under ``if TYPE_CHECKING:``), a library's class, or anything else
+    than a class is left out."""
     from ato.fingerprint import is_user_class
 
     found: dict[int, tuple[str, type]] = {}
@@ -50,16 +60,47 @@ def annotated_classes(tree: ast.AST, namespace: Mapping[str, Any]) -> list[tuple
                 try:  # type(): a metaclass may make any attribute read raise
                     if issubclass(type(value), type) and is_user_class(value):
                         found.setdefault(id(value), (written, value))
+                        _add_subclasses(value, written, found)
                 except Exception:
                     continue
     return list(found.values())
 
 
+_SUBCLASSES = 200  # of one annotated class: past that, a framework's base, not a model's
+
+
+def _add_subclasses(cls: type, written: str, found: dict[int, tuple[str, type]]) -> None:
+    """The program's subclasses of ``cls`` (``model: Base`` may be given a ``Net(Base)``),
+    transitively, each once."""
+    from ato.fingerprint import is_user_class
+
+    stack, seen = [cls], 0
+    while stack and seen < _SUBCLASSES:
+        current = stack.pop()
+        subclasses: list[type] = type.__subclasses__(current)  # not a metaclass's own
+        for sub in subclasses:
+            seen += 1
+            if id(sub) not in found and is_user_class(sub):
+                found[id(sub)] = (f"{written} ({sub.__qualname__})", sub)
+                stack.append(sub)
+
+
 def _named(
     annotation: ast.expr, namespace: Mapping[str, Any], depth: int
 ) -> Iterator[tuple[str, Any]]:
-    """What each name or dotted name in ``annotation`` stands for."""
-    for node in ast.walk(annotation):
+    """What each name or dotted name in ``annotation`` stands for; not the values of a
+    ``Literal[...]`` or the notes of an ``Annotated[...]``, which are no types."""
+    stack: list[ast.AST] = [annotation]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Subscript) and _last_name(node.value) in ("Literal", "Annotated"):
+            if _last_name(node.value) == "Annotated":  # Annotated[Net, "a note"]: Net
+                items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+                stack.extend(items[:1])
+            continue
+        if isinstance(node, ast.Lambda):  # "lambda: Unused": no type
+            continue
+        stack.extend(ast.iter_child_nodes(node))
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             if depth > 0 and len(node.value) <= _TEXT_LIMIT:
                 try:
@@ -77,6 +118,13 @@ def _named(
             value = _looked_up(namespace.get(current.id), reversed(chain))
             if value is not None:
                 yield ".".join([current.id, *reversed(chain)]), value
+
+
+def _last_name(node: ast.expr) -> str | None:
+    """``Literal`` for ``Literal``, ``typing.Literal`` or ``t.Literal``."""
+    if isinstance(node, ast.Name):
+        return node.id
+    return node.attr if isinstance(node, ast.Attribute) else None
 
 
 def _looked_up(value: Any, chain: Iterator[str]) -> Any:

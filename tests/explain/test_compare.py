@@ -620,9 +620,9 @@ def test_with_no_recorded_cause_what_is_called_on_an_unannotated_argument_is_nam
     assert report.unseen == {"step": {"model": "model(...)", "log": "log.history.append(...)"}}
     assert report.verdict.endswith(
         "No recorded cause; metrics differ: loss 0.2 -> 0.3. Not seen: what `step` calls on "
-        "its arguments model (model(...)), log (log.history.append(...)), whose classes no "
-        "annotation names; if one is the program's own, annotate it (model: TheClass) so that "
-        "an edit to it counts."
+        "its arguments model (model(...)), log (log.history.append(...)), which no signature "
+        "names. Name it there so that an edit to it counts: a class as the annotation "
+        "(model: Net), a function as the default (fn=loss_fn)."
     )
     assert report.to_dict()["unseen"] == report.unseen
     # With a recorded cause, or metrics the same, nothing more is said.
@@ -636,6 +636,8 @@ def test_with_no_recorded_cause_what_is_called_on_an_unannotated_argument_is_nam
         "def step(model: Net, x):\n    return model(x)\n",  # annotated
         "def step(x, model=MODEL):\n    return model(x)\n",  # its default names it
         "def step(model, x):\n    model = build()\n    return model(x)\n",  # rebound
+        "def step(model, x):\n    def inner(model):\n        return model(x)\n",  # its own
+        "def step(fn, x):\n    return list(map(lambda fn: fn(x), [len]))\n",
         "def step(x):\n    return x + 1\n",  # nothing called on it
         "lambda x: x()\n",  # no def
         "def (:\n",  # no Python

@@ -193,7 +193,7 @@ main()
 
 
 def test_an_edit_to_the_class_of_a_model_passed_in_is_named_by_its_annotation(tmp_path):
-    for scale, annotation in (("2", ""), ("3", ""), ("2", ': "Net"'), ("3", ': "Net"')):
+    for scale, annotation in (("2", ""), ("3", ""), ("3", ': "Net"'), ("2", ': "Net"')):
         source = MODEL_PROGRAM.format(scale=scale, annotation=annotation)
         (tmp_path / "train.py").write_text(textwrap.dedent(source))
         run(tmp_path)
@@ -201,14 +201,18 @@ def test_an_edit_to_the_class_of_a_model_passed_in_is_named_by_its_annotation(tm
     assert unannotated["code"] == []  # its class is known only once it is called
     assert unannotated["verdict"].endswith(
         "No recorded cause; metrics differ: out 2.0 -> 3.0. Not seen: what `forward_pass` calls "
-        "on its argument model (model(...)), whose class no annotation names; if it is the "
-        "program's own, annotate it (model: TheClass) so that an edit to it counts."
+        "on its argument model (model(...)), which nothing in its signature names. Name it "
+        "there so that an edit to it counts: a class as the annotation (model: Net), a "
+        "function as the default (fn=loss_fn)."
     )
+    hinted = explain(tmp_path, "2", "3")  # the annotation added, the class the same
+    assert hinted["code"] == []
+    assert hinted["verdict"] == "Same code and environment. Same config.", hinted["verdict"]
     report = explain(tmp_path, "3", "4")
     (change,) = report["code"]
     assert (change["trace_id"], change["change"]) == ("forward_pass", "callee changed")
     assert [callee["trace_id"] for callee in change["callees"]] == ["__main__.Net"]
-    assert "+        return x * 3" in change["callees"][0]["diff"]
+    assert "+        return x * 2" in change["callees"][0]["diff"]
     assert "`forward_pass` calls changed code (`__main__.Net`)" in report["verdict"]
 
 

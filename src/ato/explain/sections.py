@@ -20,6 +20,7 @@ from ato.computed_imports import MAY_RUN, is_may_run
 from ato.errors import AtoError
 from ato.explain.facts import Reader, RunFacts, describe_source, flatten
 from ato.explain.renames import helper_renames, same_but_renamed
+from ato.parameter_types import ANNOTATED, is_annotated
 from ato.structure import structural_items, type_name
 from ato.value_hash import value_hash
 
@@ -262,6 +263,9 @@ def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list
             new_fp = new.callees.get(after) if after is not None else None
             name = after if after is not None else before
             assert name is not None
+            if is_annotated(name) and (before is None or after is None):
+                loaded_in_one = True  # an annotation added or removed: no code change
+                continue
             if is_may_run(name) and (before is None or after is None):
                 # What a module imported as it runs holds, seen by one run only (it
                 # started with the module loaded by an earlier run in its process), or
@@ -275,6 +279,7 @@ def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list
                     diff = _unified(reader, old_fp, new_fp, module)
                     callees.append(CalleeChange(module, old_fp, new_fp, diff, may_run=True))
             elif old_fp != new_fp:
+                name = name.removeprefix(ANNOTATED)
                 callees.append(
                     CalleeChange(name, old_fp, new_fp, _unified(reader, old_fp, new_fp, name))
                 )

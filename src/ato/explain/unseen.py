@@ -43,6 +43,16 @@ def called_arguments(source: str) -> dict[str, str]:
     rebound = {  # model = build(): calls on it are on what the body made
         n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
     }
+    for inner in ast.walk(function):  # def inner(model): a name of its own, not the argument
+        if inner is not function and isinstance(
+            inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+        ):
+            own = inner.args
+            rebound.update(
+                a.arg
+                for a in (*own.posonlyargs, *own.args, *own.kwonlyargs, own.vararg, own.kwarg)
+                if a is not None
+            )
     unnamed = [name for name in unnamed if name not in rebound]
     found: dict[str, str] = {}
     for node in ast.walk(function):

@@ -154,8 +154,8 @@ def _cut_short(outcomes: list[Any], before: RunFacts, after: RunFacts) -> str:
 
 
 def _unseen(unseen: dict[str, dict[str, str]]) -> str:
-    """Not seen: what `step` calls on its argument model (model(...)), whose class no
-    annotation names; ..."""
+    """Not seen: what `step` calls on its argument model (model(...)), which nothing in
+    its signature names; ..."""
     items, count = [], 0
     for trace_id, called in unseen.items():
         count += len(called)
@@ -163,12 +163,10 @@ def _unseen(unseen: dict[str, dict[str, str]]) -> str:
         items.append(
             f"what `{trace_id}` calls on its argument{'s' if len(called) > 1 else ''} {listed}"
         )
-    first = next(iter(next(iter(unseen.values()))))
-    whose = "whose classes no annotation names" if count > 1 else "whose class no annotation names"
-    which = "one is" if count > 1 else "it is"
+    which = "which nothing in its signature names" if count == 1 else "which no signature names"
     return (
-        f"Not seen: {_listing(items)}, {whose}; if {which} the program's own, annotate it "
-        f"({first}: TheClass) so that an edit to it counts."
+        f"Not seen: {_listing(items)}, {which}. Name it there so that an edit to it counts: "
+        f"a class as the annotation (model: Net), a function as the default (fn=loss_fn)."
     )
 
 
