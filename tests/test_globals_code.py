@@ -300,6 +300,7 @@ def test_a_global_set_in_branches_shows_each_under_its_condition(tmp_path):
     ("first", "second"),
     [
         ("C = [1, 2]\ndel C[0]\n", "C = [1, 2]\ndel C[1]\n"),
+        ("C = [1, 2]\nT = 0\ndel T, C[0]\n", "C = [1, 2]\nT = 0\ndel T, C[1]\n"),
         ("C = K()\nsetattr(C, 'lr', 1)\n", "C = K()\nsetattr(C, 'lr', 2)\n"),
         ("C = K()\nC.lr = 1\ndelattr(C, 'lr')\n", "C = K()\nC.lr = 1\n"),
         ("C = [3, 1]\nC.sort()\n", "C = [3, 1]\nC.sort(reverse=True)\n"),

@@ -234,10 +234,11 @@ def _filled_name(node: ast.stmt) -> str | None:
     """``LAYERS`` for a statement that changes it in place (``LAYERS.append(3)``,
     ``CONFIG.update(lr=0.1)``, ``LAYERS.sort()``, ``del LAYERS[0]``, ``setattr(CONFIG,
     "lr", 0.1)``): it changes the global when the module is imported."""
-    if isinstance(node, ast.Delete) and node.targets:  # del LAYERS[0], del CONFIG.lr
-        owner: ast.expr = node.targets[0]
-        if isinstance(owner, ast.Name):
-            return None  # del LAYERS: no value is left to read
+    if isinstance(node, ast.Delete):  # del LAYERS[0], del CONFIG.lr (del TMP: no value left)
+        parts = [target for target in node.targets if not isinstance(target, ast.Name)]
+        if not parts:
+            return None
+        owner: ast.expr = parts[0]
     elif not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
         return None
     elif (  # setattr(CONFIG, "lr", 0.1), delattr(CONFIG, "lr")
