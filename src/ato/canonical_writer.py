@@ -69,7 +69,7 @@ def _bound_names(node: ast.AST, params_too: bool) -> tuple[set[str], set[str]]:
     bound: set[str] = set()
     outer: set[str] = set()
     if params_too and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-        bound.update(a.arg for a in _all_args(node.args))
+        bound.update(a.arg for a in all_args(node.args))
     if isinstance(node, _COMPREHENSIONS):
         for generator in node.generators:
             bound.update(_target_names(generator.target))
@@ -117,7 +117,8 @@ def _target_names(target: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
 
 
-def _all_args(args: ast.arguments) -> list[ast.arg]:
+def all_args(args: ast.arguments) -> list[ast.arg]:
+    """Every parameter of a signature: positional-only, plain, keyword-only, *args, **kwargs."""
     found = [*args.posonlyargs, *args.args, *args.kwonlyargs]
     if args.vararg:
         found.append(args.vararg)
@@ -180,7 +181,7 @@ class Writer:
         if top:
             # Parameters of the traced function keep their names: configs are injected by
             # parameter name, so renaming one changes behaviour.
-            scope.kept = {a.arg for a in _all_args(node.args)}
+            scope.kept = {a.arg for a in all_args(node.args)}
         self._arguments(node.args, keep_names=top)
         was_class_body, self.class_body = self.class_body, False  # a method's own body
         self._field("body", _without_docstring(node.body))

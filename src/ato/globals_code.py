@@ -20,6 +20,7 @@ from ato.canonical import canonical_statements
 from ato.canonical_writer import is_trace_decorator
 from ato.message_text import repr_of
 from ato.module_code import (
+    BLOCKS,
     ModuleCode,
     assigned_names,
     is_user_path,
@@ -174,9 +175,6 @@ def _shown(narrowed: list[ast.stmt], statements: list[ast.stmt], code: ModuleCod
     return "\n".join(_lines(list(zip(statements, narrowed, strict=True)), code))
 
 
-_BLOCKS = (ast.If, ast.While, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)
-
-
 def _lines(items: list[tuple[ast.stmt, ast.stmt]], code: ModuleCode) -> list[str]:
     """Lines of ``(original, narrowed)`` statements in the order of the file, a block's
     statements (those after it, inside its lines) under it."""
@@ -192,7 +190,7 @@ def _lines(items: list[tuple[ast.stmt, ast.stmt]], code: ModuleCode) -> list[str
         if statement is original:  # as written; a loop kept whole holds what follows
             out += code.source(original).split("\n")
             continue
-        if not inner or not isinstance(original, _BLOCKS):
+        if not inner or not isinstance(original, BLOCKS):
             out += ast.unparse(statement).split("\n")
             continue
         out.append(ast.unparse(statement).split("\n", 1)[0])  # if CUDA:
@@ -206,7 +204,7 @@ def _lines(items: list[tuple[ast.stmt, ast.stmt]], code: ModuleCode) -> list[str
 
 
 def _inside(statement: ast.stmt, block: ast.stmt) -> bool:
-    return isinstance(block, _BLOCKS) and _start(block) < _start(statement) <= _end(block)
+    return isinstance(block, BLOCKS) and _start(block) < _start(statement) <= _end(block)
 
 
 def _start(node: ast.stmt) -> tuple[int, int]:
@@ -234,7 +232,7 @@ def _placed(narrowed: list[ast.stmt], statements: list[ast.stmt]) -> list[ast.st
             placed.append(ast.fix_missing_locations(ast.copy_location(marker, original)))
         placed.append(statement)
         body: list[ast.stmt] = getattr(original, "body", [])
-        if isinstance(original, _BLOCKS) and body:
+        if isinstance(original, BLOCKS) and body:
             around.append((index, original, body[-1]))
     return placed
 

@@ -17,7 +17,10 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ato.canonical_writer import all_args
+
 __all__ = [
+    "BLOCKS",
     "ModuleCode",
     "assigned_names",
     "is_user_path",
@@ -161,13 +164,7 @@ def _global_assignments(
             stack.append(child)
     if not declared:
         return
-    arguments = function.args
-    parameters = {
-        a.arg
-        for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
-                  arguments.vararg, arguments.kwarg)
-        if a is not None
-    }  # fmt: skip
+    parameters = {argument.arg for argument in all_args(function.args)}
     assigning = {id(s): set(assigned_names(s)) for s in statements}
     local = frozenset(parameters | set().union(*assigning.values()) - declared)
     # MODEL = [] then MODEL.append(k * v) in a loop: the call sets it too (a global it
@@ -256,7 +253,8 @@ def _filled_name(node: ast.stmt) -> str | None:
     return owner.id if isinstance(owner, ast.Name) else None
 
 
-_BLOCKS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith)
+# Statements whose bodies hold statements of the same level: a global set in one is one.
+BLOCKS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith)
 # What decides whether (or how often) a statement runs: not a with, whose header (a
 # timer's label) is no part of what the statements in it set.
 _GUARDS = (ast.If, ast.For, ast.AsyncFor, ast.While)
@@ -266,7 +264,7 @@ def top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     """Statements of a module or class body, looking into ``if``, ``try``, ``with`` and
     loops (``if cuda: DEVICE = 'cuda'``), not into functions or classes."""
     for node, _ in _guarded(body):
-        if not isinstance(node, _BLOCKS):
+        if not isinstance(node, BLOCKS):
             yield node
 
 
@@ -277,7 +275,7 @@ def _guarded(
     :func:`top_level` finds them, each ``if``, loop and ``with`` too, before its body
     (a loop's targets are globals: ``for K in KEYS:``)."""
     for node in body:
-        if isinstance(node, _BLOCKS):
+        if isinstance(node, BLOCKS):
             yield node, guards
             inner = (*guards, node) if isinstance(node, _GUARDS) else guards
             yield from _guarded(node.body, inner)

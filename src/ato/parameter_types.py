@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ato.canonical import unwrap
+from ato.canonical_writer import all_args
 
 __all__ = ["ANNOTATED", "annotated_classes", "is_annotated"]
 
@@ -46,15 +47,8 @@ def annotated_classes(tree: ast.AST, namespace: Mapping[str, Any]) -> list[tuple
     for node in ast.walk(tree):
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             continue
-        arguments = node.args
-        for argument in (
-            *arguments.posonlyargs,
-            *arguments.args,
-            *arguments.kwonlyargs,
-            arguments.vararg,
-            arguments.kwarg,
-        ):
-            if argument is None or argument.annotation is None:
+        for argument in all_args(node.args):
+            if argument.annotation is None:
                 continue
             for written, value in _named(argument.annotation, namespace, _DEPTH):
                 try:  # type(): a metaclass may make any attribute read raise

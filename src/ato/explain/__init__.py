@@ -140,9 +140,11 @@ def _unseen(run: RunFacts, reader: Reader | None) -> dict[str, dict[str, str]]:
     (see :mod:`ato.explain.unseen`)."""
     from ato.explain.unseen import called_arguments
 
-    found = {}
-    for trace_id, facts in sorted(run.code.items()) if reader is not None else ():
-        source = reader.source(facts.own) if reader is not None else None
+    found: dict[str, dict[str, str]] = {}
+    if reader is None:
+        return found
+    for trace_id, facts in sorted(run.code.items()):
+        source = reader.source(facts.own)
         called = called_arguments(source) if source else {}
         if called:
             found[trace_id] = called

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 import textwrap
 
+from ato.canonical_writer import all_args
+
 __all__ = ["called_arguments"]
 
 
@@ -47,12 +49,7 @@ def called_arguments(source: str) -> dict[str, str]:
         if inner is not function and isinstance(
             inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
         ):
-            own = inner.args
-            rebound.update(
-                a.arg
-                for a in (*own.posonlyargs, *own.args, *own.kwonlyargs, own.vararg, own.kwarg)
-                if a is not None
-            )
+            rebound.update(argument.arg for argument in all_args(inner.args))
     unnamed = [name for name in unnamed if name not in rebound]
     found: dict[str, str] = {}
     for node in ast.walk(function):
