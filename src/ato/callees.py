@@ -37,6 +37,7 @@ from ato.globals_code import (
 from ato.module_code import is_user_path
 from ato.module_lookup import is_own_module
 from ato.parameter_types import ANNOTATED, annotated_classes
+from ato.registry_entries import RegistryKey, entry_name, is_markable
 
 __all__ = ["callees"]
 
@@ -339,6 +340,18 @@ def _is_state(value: Any) -> bool:
     return not isinstance(value, (types.ModuleType, type)) and not callable(value)
 
 
+# (globals, names read there, their attribute chains, names imported in the body, the
+# registry entry they are reached through, what is already found there)
+_Work = tuple[
+    Mapping[str, Any],
+    list[str],
+    dict[str, list[tuple[str, ...]]],
+    dict[str, Any],
+    RegistryKey | None,
+    list[tuple[str, Any]],
+]
+
+
 def callees(
     func: Any, as_it_runs: bool = True, lazy: list[bool] | None = None
 ) -> Iterator[tuple[str, Any]]:
@@ -350,25 +363,32 @@ def callees(
     it imports as it runs, as a :class:`~ato.module_files.ModuleFile` under
     ``MAY_RUN`` + the module's name. What only a module loaded as it runs holds (imported
     in a body, not at the top of a module) is found when that module is loaded, and left
-    out unless ``as_it_runs``; ``lazy`` gets an item when there is such a module."""
+    out unless ``as_it_runs``; ``lazy`` gets an item when there is such a module.
+
+    What only a registry's entry reaches (``MODELS["vit"]``, what ``vit`` calls and reads)
+    is named as that entry (:mod:`ato.registry_entries`): all that ``func`` reaches
+    otherwise is found first, so anything it also reaches directly keeps its own name."""
     try:
-        stack = [function for _, function in what_runs(func).functions]
+        first = [function for _, function in what_runs(func).functions]
     except Exception:
         return
+    # Functions to parse, each with the registry entry it is reached through (None: directly).
+    stack: list[tuple[Any, RegistryKey | None]] = [(function, None) for function in first]
     # Keyed by id, holding the objects so that no id is reused while this runs.
-    seen: dict[int, object] = {id(function): function for function in stack}
+    seen: dict[int, object] = {id(function): function for function in first}
     parsed = dict(seen)
     data_seen: set[str] = set()
     may_run_seen: set[str] = set()
     modules_found = Walk()
-    # (globals, names read there, their attribute chains, names imported in the body)
-    work: list[
-        tuple[Mapping[str, Any], list[str], dict[str, list[tuple[str, ...]]], dict[str, Any]]
-    ]
-    work = []
-    while stack or work:
+    # Registry entries met while what is reached directly is still being found.
+    entries: list[tuple[RegistryKey, Any, Mapping[str, Any]]] = []
+    work: list[_Work] = []
+    while stack or work or entries:
+        if not work and not stack:
+            key, value, namespace = entries.pop(0)
+            work.append((namespace, [], {}, {}, key, [(key, value)]))
         if not work:
-            current = stack.pop()
+            current, through = stack.pop()
             try:
                 names = global_names(current)
             except Exception:
@@ -391,10 +411,11 @@ def callees(
                     [*names, *(n for n in imported if n not in names)],
                     reads,
                     imported,
+                    through,
+                    [],
                 )
             )
-        namespace, names, reads, imported = work.pop()
-        found: list[tuple[str, Any]] = []
+        namespace, names, reads, imported, through, found = work.pop()
         for name in names:
             value = unwrap(namespace.get(name) if name not in imported else imported[name])
             counted = False
@@ -402,7 +423,7 @@ def callees(
                 # SCALE = 2, model = MLP(64), schedule = make_schedule(0.1): by the code
                 # that sets it (a def, a class or an import sets none); what that code
                 # reads is followed (HIDDEN = BASE * 4 counts BASE, MLP counts)
-                counted = _read_global(namespace, name, data_seen, work, found)
+                counted = _read_global(namespace, name, data_seen, work, found, through)
             if counted and not isinstance(value, (types.FunctionType, type, types.ModuleType)):
                 # An object made by that code (an instance, a partial): its code is what
                 # the assignment reads, followed above. What it holds now is state (a
@@ -423,18 +444,29 @@ def callees(
                 found.append((name, value))
         for name, value in found:
             if isinstance(value, GlobalValue):
-                yield name, value
+                yield _through(through, name), value
                 continue
             if isinstance(value, tuple) and len(value) == 2 and value[0] is _DATA:
                 # a module's own global reached through it: ops.OFFSET, models.MODELS
                 home: Mapping[str, Any] = value[1]
                 late: list[tuple[str, Any]] = []
-                _read_global(home, name, data_seen, work, late)
-                yield from late
+                _read_global(home, name, data_seen, work, late, through)
+                for data_name, data in late:
+                    yield _through(through, data_name), data
                 found.extend(_registry(unwrap(home.get(name)), name))
                 continue
             if id(value) in seen or not callable(value) or isinstance(value, types.ModuleType):
                 continue
+            tag = through
+            if isinstance(name, RegistryKey) and is_markable(name.key):
+                if through is None:
+                    # one entry of a registry: named as such unless reached directly too,
+                    # which is known once all that is reached directly has been found
+                    entries.append((name, value, namespace))
+                    continue
+                # an entry's code reads its registry again (@register fills it): each
+                # entry met there by its own key
+                tag = name
             seen[id(value)] = value
             try:
                 functions = [f for _, f in what_runs(value).functions if is_user_function(f)]
@@ -445,15 +477,21 @@ def callees(
                 continue
             # found through an annotation alone: marked (see ato.parameter_types)
             mark = ANNOTATED if name.startswith("<annotation ") else ""
-            yield mark + _callee_name(value, name, namespace), value
+            called = _callee_name(value, name, namespace)
+            yield _through(tag, mark + called), value
             if user_class:  # its body's reads: hidden: int = HIDDEN counts HIDDEN
                 body = class_body(value)
                 if body is not None:
-                    work.append((body[1], body[2], body[3], {}))
+                    work.append((body[1], body[2], body[3], {}, tag, []))
             for function in functions:
                 if id(function) not in parsed:
                     parsed[id(function)] = function
-                    stack.append(function)
+                    stack.append((function, tag))
+
+
+def _through(entry: RegistryKey | None, name: str) -> str:
+    """``name`` as reached through registry ``entry`` (see :mod:`ato.registry_entries`)."""
+    return name if entry is None else entry_name(entry.registry, entry.key, name)
 
 
 def _read_global(
@@ -462,9 +500,10 @@ def _read_global(
     data_seen: set[str],
     work: list[Any],
     found: list[tuple[str, Any]],
+    through: RegistryKey | None = None,
 ) -> bool:
     """Add global ``name``'s :class:`GlobalValue` to ``found`` (once), and what its code
-    reads to ``work``; whether code sets it."""
+    reads to ``work`` (reached through ``through``); whether code sets it."""
     counted = global_value(namespace, name)
     if counted is None:
         return False
@@ -475,7 +514,16 @@ def _read_global(
     found.append((key, value))
     if follow is not None:
         home, names, chains = follow
-        work.append((home, names, chains, {}))
+        # MODELS = {"resnet": resnet, "vit": vit}: its entries are found as entries (by
+        # the caller, from the registry), not as names its code reads
+        entries = {
+            id(item)
+            for entry, item in _registry(unwrap(namespace.get(name)), name)
+            if isinstance(entry, RegistryKey) and is_markable(entry.key)
+        }
+        if entries:
+            names = [n for n in names if id(unwrap(home.get(n))) not in entries]
+        work.append((home, names, chains, {}, through, []))
     return True
 
 
@@ -488,7 +536,7 @@ def _registry(value: Any, name: str) -> list[tuple[str, Any]]:
         return []
     items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
     return [
-        (f"{name}[{key!r}]", unwrap(item))
+        (RegistryKey(name, key), unwrap(item))
         for key, item in items
         if callable(item) and getattr(item, "__name__", "") != "<lambda>"
     ]

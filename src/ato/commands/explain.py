@@ -81,7 +81,7 @@ def render(report: Comparison, out: Output, incidental: bool = False) -> None:
             if change.diff:
                 out.code(change.diff)
             # what it certainly calls first; modules it imports as it runs after
-            for callee in sorted(change.callees, key=lambda callee: callee.may_run):
+            for callee in sorted(change.callees, key=lambda callee: not callee.certain):
                 state = (
                     "added"
                     if callee.before is None
@@ -95,6 +95,12 @@ def render(report: Comparison, out: Output, incidental: bool = False) -> None:
                 elif callee.may_run:  # found in such a module, when it was loaded
                     verb = "may read" if is_value(callee) else "may call"
                     out.line(f"  {verb} {callee.trace_id} (a module imported as it runs): {state}")
+                elif callee.entry is not None:  # a registry entry neither run picked
+                    verb = "may read" if is_value(callee) else "may call"
+                    out.line(
+                        f"  {verb} {callee.trace_id} (through {callee.entry}, a key neither "
+                        f"run's config nor code names): {state}"
+                    )
                 else:
                     verb = "reads" if is_value(callee) else "calls"
                     out.line(f"  {verb} {callee.trace_id}: {state}")

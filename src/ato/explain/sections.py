@@ -18,9 +18,11 @@ from typing import Any, cast
 
 from ato.computed_imports import MAY_RUN, is_may_run
 from ato.errors import AtoError
-from ato.explain.facts import Reader, RunFacts, describe_source, flatten
+from ato.explain.entries import picked
+from ato.explain.facts import CodeFacts, Reader, RunFacts, describe_source, flatten
 from ato.explain.renames import helper_renames, same_but_renamed
 from ato.parameter_types import ANNOTATED, is_annotated
+from ato.registry_entries import Entry, parse_entry, plain_name
 from ato.structure import structural_items, type_name
 from ato.value_hash import value_hash
 
@@ -149,22 +151,32 @@ def config_changes(a: RunFacts, b: RunFacts) -> list[KeyChange]:
 class CalleeChange(_Record):
     """A function, or a value, a traced function reaches that differs between the runs;
     ``may_run``: a module it may import by a computed name (``trace_id`` is the module's)
-    whose file differs, which it may not have run."""
+    whose file differs, which it may not have run; ``entry``: the registry entry
+    (``MODELS['vit']``) it is reached through, when neither run picked it (see
+    :mod:`ato.explain.entries`)."""
 
     trace_id: str
     before: str | None
     after: str | None
     diff: str | None = None
     may_run: bool = False
+    entry: str | None = None
+
+    @property
+    def certain(self) -> bool:
+        """Whether the run surely ran it (not a module it may import, nor an entry of a
+        registry neither run picked)."""
+        return not self.may_run and self.entry is None
 
 
 @dataclass(frozen=True)
 class CodeChange(_Record):
     """A traced function that differs: 'changed' (its own logic), 'callee changed' (only
     functions it calls), 'may run changed' (only modules it imports as it runs, which it
-    may not have imported), 'added' or 'removed' (traced in one run only), or 'renamed'
-    (the same code under another name: ``was``, its name in the first run; or calling
-    helpers renamed with their code the same, ``helpers_renamed``; not a cause)."""
+    may not have imported, or registry entries neither run picked), 'added' or 'removed'
+    (traced in one run only), or 'renamed' (the same code under another name: ``was``,
+    its name in the first run; or calling helpers renamed with their code the same,
+    ``helpers_renamed``; not a cause)."""
 
     trace_id: str
     change: str
@@ -192,6 +204,13 @@ def _paired(old: Mapping[str, str], new: Mapping[str, str]) -> list[tuple[str | 
     came = [name for name in came if not is_may_run(name)]
     for name in list(gone):
         match = next((other for other in came if new[other] == old[name]), None)
+        if match is not None:
+            pairs.append((name, match))
+            gone.remove(name)
+            came.remove(match)
+    for name in list(gone):  # reached directly in one run, as a registry entry in the other
+        match = next((o for o in came if plain_name(o) == plain_name(name) != name), None)
+        match = match or next((o for o in came if plain_name(o) == name != o), None)
         if match is not None:
             pairs.append((name, match))
             gone.remove(name)
@@ -239,6 +258,47 @@ def _unified(reader: Reader | None, before: str | None, after: str | None, name:
     return "".join(lines) or None
 
 
+class _Unpicked:
+    """Whether neither run picked a registry entry (see :mod:`ato.explain.entries`), from
+    the runs' configs and the sources both recorded for one traced function (read once,
+    when an entry first asks; without a reader, every entry counts as picked)."""
+
+    def __init__(
+        self, a: RunFacts, b: RunFacts, old: CodeFacts, new: CodeFacts, reader: Reader | None
+    ) -> None:
+        self.configs, self.code, self.reader = (a.config, b.config), (old, new), reader
+        self.sources: list[tuple[str, str]] | None = None  # (callee name or "", text)
+
+    def __call__(self, entry: Entry) -> bool:
+        if self.reader is None:
+            return False
+        if self.sources is None:
+            self.sources = []
+            for facts in self.code:
+                named = [("", facts.own), *facts.callees.items()]
+                for name, fingerprint in named:
+                    text = None
+                    if not str(fingerprint).startswith("module:"):
+                        text = self.reader.source(fingerprint)
+                    if text is not None:
+                        self.sources.append((name, text))
+        # Left out: the registry's own code (MODELS = {"vit": vit}) and the entry's own
+        # (@register("vit")), which name the key whether or not a run picks it.
+        registry = entry.registry.rsplit(".", 1)[-1]
+        texts = [
+            text
+            for name, text in self.sources
+            if not plain_name(name).endswith(("." + registry, "." + registry + "()"))
+            and not _same_entry(name, entry)
+        ]
+        return not picked(entry, self.configs, texts)
+
+
+def _same_entry(name: str, entry: Entry) -> bool:
+    found = parse_entry(name)
+    return found is not None and (found.registry, found.key) == (entry.registry, entry.key)
+
+
 def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list[CodeChange]:
     changes = []
     owns = ({k: v.own for k, v in a.code.items()}, {k: v.own for k, v in b.code.items()})
@@ -258,6 +318,7 @@ def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list
         pairs = _paired(old.callees, new.callees)
         callees = []
         loaded_in_one = False
+        unpicked = _Unpicked(a, b, old, new, reader)
         for before, after in pairs:
             old_fp = old.callees.get(before) if before is not None else None
             new_fp = new.callees.get(after) if after is not None else None
@@ -265,6 +326,16 @@ def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list
             assert name is not None
             if is_annotated(name) and (before is None or after is None):
                 loaded_in_one = True  # an annotation added or removed: no code change
+                continue
+            entry = parse_entry(name)
+            if entry is not None and unpicked(entry):
+                if before is None or after is None:
+                    loaded_in_one = True  # an entry neither run picked: no code change
+                elif old_fp != new_fp:
+                    diff = _unified(reader, old_fp, new_fp, entry.callee)
+                    callees.append(
+                        CalleeChange(entry.callee, old_fp, new_fp, diff, entry=entry.shown)
+                    )
                 continue
             if is_may_run(name) and (before is None or after is None):
                 # What a module imported as it runs holds, seen by one run only (it
@@ -279,7 +350,7 @@ def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list
                     diff = _unified(reader, old_fp, new_fp, module)
                     callees.append(CalleeChange(module, old_fp, new_fp, diff, may_run=True))
             elif old_fp != new_fp:
-                name = name.removeprefix(ANNOTATED)
+                name = plain_name(name.removeprefix(ANNOTATED))
                 callees.append(
                     CalleeChange(name, old_fp, new_fp, _unified(reader, old_fp, new_fp, name))
                 )
@@ -296,7 +367,7 @@ def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list
             diff = _unified(reader, old.own, new.own, new_id)
             changes.append(CodeChange(new_id, "changed", old.own, new.own, diff, callees, was))
         elif callees or (old.combined != new.combined and not names_moved):
-            certain = any(not callee.may_run for callee in callees) or not callees
+            certain = any(callee.certain for callee in callees) or not callees
             kind = "callee changed" if certain else "may run changed"
             changes.append(
                 CodeChange(new_id, kind, old.combined, new.combined, None, callees, was, renames)

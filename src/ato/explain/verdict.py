@@ -180,7 +180,10 @@ def _unfinished(run: RunFacts) -> str:
 def _code_and_environment(report: Comparison) -> str:
     material = [change for change in report.environment if change.material]
     code_words = []
-    imported: dict[str, list[str]] = {}  # module imported as it runs -> by which functions
+    # (module imported as it runs, None) -> by which functions; likewise (callee, its
+    # registry entry) for an entry neither run picked
+    imported: dict[tuple[str, str | None], list[str]] = {}
+    unpicked: dict[tuple[str, str | None], list[str]] = {}
     for change in report.code:
         name = f"`{change.trace_id}`" + (f" (was `{change.was}`)" if change.was else "")
         if change.change == "renamed":
@@ -190,10 +193,12 @@ def _code_and_environment(report: Comparison) -> str:
             inside = any(callee.trace_id.startswith(module + ".") for module in files)
             if callee.may_run and not (inside and not is_module_file(callee)):
                 # a module's file; a function of one named only when its file is not
-                imported.setdefault(callee.trace_id, []).append(name)
+                imported.setdefault((callee.trace_id, None), []).append(name)
+            elif callee.entry is not None:
+                unpicked.setdefault((callee.trace_id, callee.entry), []).append(name)
         if change.change == "may run changed":
-            continue  # only modules it imports as it runs: said apart, below
-        read = _what_it_reads([callee for callee in change.callees if not callee.may_run])
+            continue  # only code it may not have run: said apart, below
+        read = _what_it_reads([callee for callee in change.callees if callee.certain])
         if change.change == "changed":
             code_words.append(f"{name} changed" + (f", and {read}" if read else ""))
         elif change.change == "callee changed":
@@ -202,22 +207,43 @@ def _code_and_environment(report: Comparison) -> str:
             run = report.after if change.change == "added" else report.before
             code_words.append(f"`{change.trace_id}` traced only in {run.label}")
     environment_words = [str(change) for change in material]
-    # Which of them the run imported is not recorded: a possible cause, never the lead.
-    listed = _listing([f"`{module}` (by {', '.join(by)})" for module, by in imported.items()])
+    # Whether a run imported such a module, or picked such an entry, is not recorded: a
+    # possible cause, never the lead.
+    possible = [
+        (
+            f"{_plural(len(found), what)} {whose}",
+            f"a cause if {condition}: "
+            + _listing(
+                [
+                    f"`{callee}` ({f'{entry}, ' if entry else ''}by {', '.join(by)})"
+                    for (callee, entry), by in found.items()
+                ]
+            ),
+            len(found),
+        )
+        for found, what, whose, condition in (
+            (imported, "module", "imported as it runs", "the run imported it"),
+            (
+                unpicked,
+                "registry entry",
+                "whose key neither run's config nor code names",
+                "a run picked it",
+            ),
+        )
+        if found
+    ]
     if not code_words and not environment_words:
-        if not imported:
+        if not possible:
             return _SAME if report.environment_known else _ENVIRONMENT_UNKNOWN
         same = "Same code and environment" if report.environment_known else "Same code"
         return (
-            f"{same}, apart from {_plural(len(imported), 'module')} imported as it runs, "
-            f"a cause if the run imported it: {listed}."
+            f"{same}, apart from "
+            + "; and ".join(f"{what}, {listed}" for what, listed, _ in possible)
+            + "."
         )
-    maybe = (
-        f" {_plural(len(imported), 'module').capitalize()} imported as it runs "
-        f"{'differs' if len(imported) == 1 else 'differ'} too, a cause if the run imported "
-        f"it: {listed}."
-        if imported
-        else ""
+    maybe = "".join(
+        f" {what[0].upper()}{what[1:]} {'differs' if count == 1 else 'differ'} too, {listed}."
+        for what, listed, count in possible
     )
     parts = []
     parts.append(f"Code differs: {_listing(code_words)}." if code_words else "Same code.")

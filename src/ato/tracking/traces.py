@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ato.computed_imports import is_may_run
 from ato.parameter_types import ANNOTATED
+from ato.registry_entries import plain_name
 
 if TYPE_CHECKING:
     from ato.tracking.reading import Schema
@@ -61,7 +62,7 @@ def _change(before: FingerprintRecord | None, after: FingerprintRecord) -> str |
         # what a module imported as it runs holds: outside the combined fingerprint
         and not (is_may_run(name) and not str(old.get(name) or new.get(name)).startswith("module:"))
     )
-    calls = [name.removeprefix(ANNOTATED) for name in changed if not is_may_run(name)]
+    calls = [plain_name(name.removeprefix(ANNOTATED)) for name in changed if not is_may_run(name)]
     imports = [name.removeprefix("?") for name in changed if is_may_run(name)]
     words = [f"calls {', '.join(calls)}"] if calls else []
     words += [f"imports {', '.join(imports)} as it runs"] if imports else []

@@ -1,0 +1,195 @@
+"""`ato explain` on an edit to a registry entry (``MODELS[config.model](x)``): a cause
+when a run picked it (by its config, by a key in the code, or by reading every entry),
+a possible cause only, never the lead, when neither did. Real programs, run twice."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ato.explain.entries import picked
+from ato.registry_entries import Entry
+from tests.explain.test_end_to_end import ato, explain, run
+
+PROGRAM = """
+from ato.scope import Scope
+from ato.tracking import SQLLogger
+
+scope = Scope(name="train")
+
+def block(x):
+    return x + {block}
+
+def resnet(x):
+    return x * 2
+
+def vit(x):
+    return block(x) * {vit}
+
+MODELS = {{"resnet": resnet, "vit": vit}}
+{extra}
+@scope.observe(default=True)
+def defaults(config):
+    config.experiment = {{"project_name": "demo", "sql": {{"db_path": "sqlite:///runs.db"}}}}
+    config.model = "resnet"
+
+@scope.trace(trace_id="forward")
+def forward(x, config):
+{body}
+
+@scope
+def main(train):
+    logger = SQLLogger(train)
+    with logger.run():
+        logger.log_metric("loss", forward(1.0, train), step=0)
+
+main()
+"""
+
+PICK = "    return MODELS[config.model](x)\n"
+
+
+def write(folder: Path, body: str = PICK, vit: int = 3, block: int = 0, extra: str = "") -> None:
+    text = PROGRAM.format(body=body, vit=vit, block=block, extra=extra)
+    (folder / "train.py").write_text(textwrap.dedent(text))
+
+
+def two_runs(folder: Path, *args: str, body: str = PICK, extra: str = "", **edit: int) -> dict:
+    write(folder, body=body, extra=extra)
+    run(folder)
+    write(folder, body=body, extra=extra, **edit)
+    run(folder, *args)
+    return explain(folder)
+
+
+def _forward(report: dict) -> dict:
+    (change,) = report["code"]
+    assert change["trace_id"] == "forward"
+    return change
+
+
+@pytest.mark.parametrize("edit", [{"vit": 4}, {"block": 1}])
+def test_an_entry_neither_run_picked_is_a_possible_cause_only(tmp_path, edit):
+    report = two_runs(tmp_path, **edit)
+    change = _forward(report)
+    assert change["change"] == "may run changed"
+    (callee,) = change["callees"]
+    assert callee["entry"] == "MODELS['vit']"
+    assert callee["trace_id"] == ("__main__.vit" if "vit" in edit else "__main__.block")
+    assert report["verdict"].startswith("Same code and environment, apart from 1 registry entry")
+    assert "`forward`" in report["verdict"] and "MODELS['vit']" in report["verdict"]
+    text = ato(tmp_path, "explain", "1", "2").stdout
+    assert "may call __main__.vit (through MODELS['vit']" in text or "block" in str(edit)
+
+
+@pytest.mark.parametrize(
+    ("args", "body", "extra"),
+    [
+        (("model=vit",), PICK, ""),  # the second run picks it on the command line
+        ((), "    return MODELS['vit'](x)\n", ""),  # a key in the code
+        ((), "    return MODELS[DEFAULT](x)\n", 'DEFAULT = "vit"\n'),  # a key in a global
+        ((), "    return sum(f(x) for f in MODELS.values())\n", ""),  # every entry runs
+        ((), "    return MODELS[config.model](x) + vit(x)\n", ""),  # called directly too
+    ],
+    ids=["config", "literal", "global", "every entry", "direct"],
+)
+def test_an_entry_a_run_picked_or_may_have_picked_is_a_cause(tmp_path, args, body, extra):
+    report = two_runs(tmp_path, *args, body=body, extra=extra, vit=4)
+    change = _forward(report)
+    assert change["change"] == "callee changed"
+    (callee,) = change["callees"]
+    assert callee["trace_id"] == "__main__.vit" and callee["entry"] is None
+    assert report["verdict"].startswith("Code differs: `forward`")
+
+
+def test_a_registry_filled_by_a_decorator_names_its_key_in_no_counted_code(tmp_path):
+    registry = """
+    MODELS = {}
+
+    def register(name):
+        def put(cls):
+            MODELS[name] = cls
+            return cls
+        return put
+
+    @register("small")
+    class Small:
+        def __call__(self, x):
+            return x
+
+    @register("big")
+    class Big:
+        def __call__(self, x):
+            return x * {big}
+    """
+    body = """
+    from ato.scope import Scope
+    from ato.tracking import SQLLogger
+    from registry import MODELS
+
+    scope = Scope(name="train")
+
+    @scope.observe(default=True)
+    def defaults(config):
+        config.experiment = {"project_name": "demo", "sql": {"db_path": "sqlite:///runs.db"}}
+        config.model = "small"
+
+    @scope.trace(trace_id="forward")
+    def forward(x, config):
+        return MODELS[config.model]()(x)
+
+    @scope
+    def main(train):
+        logger = SQLLogger(train)
+        with logger.run():
+            logger.log_metric("loss", forward(1.0, train), step=0)
+
+    main()
+    """
+    (tmp_path / "train.py").write_text(textwrap.dedent(body))
+    for big, args in ((2, ()), (3, ()), (3, ("model=big",))):
+        (tmp_path / "registry.py").write_text(textwrap.dedent(registry.replace("{big}", str(big))))
+        run(tmp_path, *args)
+    unpicked = explain(tmp_path, "1", "2")
+    (callee,) = _forward(unpicked)["callees"]
+    assert (callee["trace_id"], callee["entry"]) == ("registry.Big", "MODELS['big']")
+    assert _forward(unpicked)["change"] == "may run changed"
+    # run 3 picks it: against run 1, the edit counts (beside the config's change)
+    picked = explain(tmp_path, "1", "3")
+    assert _forward(picked)["change"] == "callee changed"
+    assert _forward(picked)["callees"][0]["entry"] is None
+
+
+# -- picked(), on its own ------------------------------------------------------------------
+
+VIT = Entry("MODELS", "vit", "m.vit")
+
+
+@pytest.mark.parametrize(
+    ("configs", "sources", "expected"),
+    [
+        ([{"model": "resnet"}], ["def f(c):\n    return MODELS[c.model]()\n"], False),
+        ([{"model": "resnet"}, {"model": "vit"}], ["MODELS[c.model]"], True),
+        ([{"models": ["resnet", "vit"]}], ["MODELS[c.model]"], True),  # a list names it
+        ([{"model": {"name": "vit"}}], ["MODELS[c.model.name]"], True),  # nested
+        ([{}], ["MODELS.get(c.model)"], False),
+        ([{}], ["models.MODELS[c.model]"], False),
+        ([{}], ["MODELS['vit']"], True),
+        ([{}], ["for f in MODELS.values():\n    f()\n"], True),
+        ([{}], ["build(MODELS, c)"], True),  # passed on: what happens there is unseen
+        ([{}], ["MODELS[1:]"], True),  # a slice of a list runs several
+        ([{}], ["def f(:"], True),  # unreadable
+        ([{}], ["def f(c):\n    return c\n"], True),  # the registry named nowhere
+        ([{}], [], True),
+    ],
+)
+def test_picked_counts_what_cannot_be_shown_unpicked(configs, sources, expected):
+    assert picked(VIT, configs, sources) is expected
+
+
+def test_an_int_key_is_not_named_by_true_nor_by_its_text():
+    second = Entry("ACTS", 1, "m.tanh")
+    assert not picked(second, [{"flag": True, "name": "1"}], ["ACTS[c.act]"])
+    assert picked(second, [{"act": 1}], ["ACTS[c.act]"])
