@@ -168,6 +168,11 @@ def test_a_loop_that_may_break_counts_whole_and_a_log_call_is_no_fill(tmp_path):
     one = _value_of(tmp_path, "log_a", logged.format("starting"), "LOG")
     two = _value_of(tmp_path, "log_b", logged.format("started"), "LOG")
     assert one.fingerprint == two.fingerprint
+    # what is only reported (printed, logged) is not changed by it
+    shown = "import logging\nC = [1]\nprint('{}', C)\nlogging.info('%s', C)\n"
+    one = _value_of(tmp_path, "show_a", shown.format("C is"), "C")
+    two = _value_of(tmp_path, "show_b", shown.format("C:"), "C")
+    assert one.text == "C = [1]\n" and one.fingerprint == two.fingerprint
 
 
 @pytest.fixture
@@ -307,6 +312,11 @@ def test_a_global_set_in_branches_shows_each_under_its_condition(tmp_path):
         ("C = [3, 1]\nC.pop()\n", "C = [3, 1]\nC.pop(0)\n"),
         ("C = {1, 2}\nC.discard(1)\n", "C = {1, 2}\nC.discard(2)\n"),
         ("C = {'a': 1}\nC.clear()\n", "C = {'a': 1}\n"),
+        ("C = [3, 1]\nFIRST = C.pop()\n", "C = [3, 1]\nFIRST = C.pop(0)\n"),  # as a value
+        ("C = K()\nvars(C).update(lr=1)\n", "C = K()\nvars(C).update(lr=2)\n"),
+        ("import random\nC = [1, 2]\nrandom.shuffle(C)\n", "import random\nC = [1, 2]\n"),
+        ("C = [1]\ndef fill(x):\n    x.append(2)\nfill(C)\n", "C = [1]\n"),  # given
+        ("C = [1]\ndef fill(items):\n    items.append(2)\nfill(items=C)\n", "C = [1]\n"),
     ],
 )
 def test_a_global_changed_in_place_at_the_top_level_counts_by_that_code(tmp_path, first, second):

@@ -106,8 +106,7 @@ def _parse(filename: str, stamp: int) -> ModuleCode | None:
         # if CUDA: DEVICE = "cuda": the condition is part of what sets it
         for name in assigned_names(node):
             code.assignments.setdefault(name, []).extend([*guards, node])
-        owner = _filled_name(node)
-        if owner is not None:
+        for owner in _filled_names(node):
             filled.setdefault(owner, []).extend([*guards, node])
         if isinstance(node, ast.ImportFrom) and (node.module or node.level):
             source = "." * node.level + (node.module or "")  # relative: resolved by the reader
@@ -169,7 +168,7 @@ def _global_assignments(
     local = frozenset(parameters | set().union(*assigning.values()) - declared)
     # MODEL = [] then MODEL.append(k * v) in a loop: the call sets it too (a global it
     # fills without declaring it, REGISTRY.append(3), stays a global it reads)
-    setting = {id(s): {*assigning[id(s)], *filter(None, [_filled_name(s)])} for s in statements}
+    setting = {id(s): {*assigning[id(s)], *_filled_names(s)} for s in statements}
     for name in sorted(declared):
         chosen = _with_blocks([s for s in statements if name in setting[id(s)]], blocks)
         if not chosen:
@@ -227,30 +226,66 @@ _FILLING = frozenset(
 )
 
 
-def _filled_name(node: ast.stmt) -> str | None:
-    """``LAYERS`` for a statement that changes it in place (``LAYERS.append(3)``,
+# Calls made for their effect that only report what they are given: print(LAYERS) and
+# LOG.info(LAYERS) change nothing.
+_REPORTING = frozenset(
+    (
+        *("print", "pprint", "display", "debug", "info", "warning", "warn", "error"),
+        *("exception", "critical", "log"),
+    )
+)
+
+
+def _filled_names(node: ast.stmt) -> list[str]:
+    """The globals a statement may change in place: ``LAYERS.append(3)``,
     ``CONFIG.update(lr=0.1)``, ``LAYERS.sort()``, ``del LAYERS[0]``, ``setattr(CONFIG,
-    "lr", 0.1)``): it changes the global when the module is imported."""
+    "lr", 0.1)``, ``vars(CONFIG).update(...)``, ``first = QUEUE.pop()``, and what a call
+    made for its effect is given (``random.shuffle(KEYS)``, ``fill(LAYERS)``): each changes
+    the global when the module is imported."""
     if isinstance(node, ast.Delete):  # del LAYERS[0], del CONFIG.lr (del TMP: no value left)
         parts = [target for target in node.targets if not isinstance(target, ast.Name)]
-        if not parts:
-            return None
-        owner: ast.expr = parts[0]
-    elif not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
-        return None
-    elif (  # setattr(CONFIG, "lr", 0.1), delattr(CONFIG, "lr")
-        isinstance(node.value.func, ast.Name)
-        and node.value.func.id in ("setattr", "delattr")
-        and node.value.args
-    ):
-        owner = node.value.args[0]
-    else:
-        owner = node.value.func
-        if not (isinstance(owner, ast.Attribute) and owner.attr in _FILLING):
-            return None
-    while isinstance(owner, (ast.Attribute, ast.Subscript)):
-        owner = owner.value
-    return owner.id if isinstance(owner, ast.Name) else None
+        return [name for name in [_root(parts[0])] if name] if parts else []
+    effect = isinstance(node, ast.Expr)
+    if not (isinstance(node, (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign))):
+        return []
+    call = node.value
+    if not isinstance(call, ast.Call):
+        return []
+    func, owners = call.func, []
+    if isinstance(func, ast.Name) and func.id in ("setattr", "delattr") and call.args:
+        owners.append(call.args[0])  # setattr(CONFIG, "lr", 0.1), delattr(CONFIG, "lr")
+    elif isinstance(func, ast.Attribute) and func.attr in _FILLING:
+        owners.append(func.value)
+    if effect and _called_name(func) not in _REPORTING:
+        arguments = [*call.args, *(keyword.value for keyword in call.keywords)]
+        owners += [
+            argument.value if isinstance(argument, ast.Starred) else argument
+            for argument in arguments
+        ]
+    names = [_root(owner) for owner in owners]
+    return list(dict.fromkeys(name for name in names if name))
+
+
+def _called_name(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Name):
+        return func.id
+    return func.attr if isinstance(func, ast.Attribute) else None
+
+
+def _root(owner: ast.expr) -> str | None:
+    """``LAYERS`` of ``LAYERS``, ``LAYERS[0].items``, ``vars(CONFIG)``."""
+    while True:
+        if isinstance(owner, (ast.Attribute, ast.Subscript)):
+            owner = owner.value
+        elif (
+            isinstance(owner, ast.Call)
+            and isinstance(owner.func, ast.Name)
+            and owner.func.id in ("vars", "getattr")
+            and owner.args
+        ):
+            owner = owner.args[0]
+        else:
+            return owner.id if isinstance(owner, ast.Name) else None
 
 
 # Statements whose bodies hold statements of the same level: a global set in one is one.
