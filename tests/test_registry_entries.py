@@ -18,15 +18,15 @@ from ato.registry_entries import (
     plain_name,
 )
 
-keys = st.one_of(st.text(), st.integers())
-registries = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,20}", fullmatch=True)
-callee_names = st.text(min_size=1).filter(lambda text: "\0" not in text)
+registries = st.from_regex(r"[A-Za-z_][A-Za-z0-9_.]{0,20}", fullmatch=True)
+pairs = st.lists(st.tuples(registries, st.text()), min_size=1, max_size=4)
+callee_names = st.text(min_size=1)
 
 
-@given(registries, keys, callee_names)
-def test_an_entry_name_reads_back_whatever_the_key_and_callee(registry, key, callee):
-    name = entry_name(registry, key, callee)
-    assert parse_entry(name) == Entry(registry, key, callee)
+@given(pairs, callee_names)
+def test_an_entry_name_reads_back_whatever_the_keys_and_callee(keys, callee):
+    name = entry_name(keys, callee)
+    assert parse_entry(name) == Entry(tuple(keys), callee)
     assert plain_name(name) == callee
 
 
@@ -38,15 +38,23 @@ def test_any_other_name_is_no_entry_and_is_its_own_plain_name(name):
 
 
 def test_malformed_marks_are_no_entries():
-    for name in ("entry:", "entry:MODELS", 'entry:MODELS["a"', "entry:M[true]:x", "entry:M[1.5]:x"):
-        assert parse_entry(name) is None
+    for name in (
+        "entry:",
+        "entry:MODELS",
+        'entry:[["M", "a"]]',  # no callee
+        "entry:[]:x",
+        'entry:[["M", 1]]:x',  # a key that is no string
+        'entry:[["M"]]:x',
+        'entry:{"M": "a"}:x',
+    ):
+        assert parse_entry(name) is None, name
 
 
-def test_only_str_and_int_keys_are_marked():
-    assert is_markable("vit") and is_markable(3)
-    assert not is_markable(True) and not is_markable(1.0) and not is_markable(("a", 1))
+def test_only_string_keys_are_entries():
+    assert is_markable("vit")
+    assert not is_markable(3) and not is_markable(True) and not is_markable(("a", 1))
     assert RegistryKey("ACTS", "relu") == "ACTS['relu']"
-    assert Entry("ACTS", "relu", "m.relu").shown == "ACTS['relu']"
+    assert Entry((("ACTS", "relu"), ("NORMS", "bn")), "m.f").shown == "ACTS['relu'], NORMS['bn']"
 
 
 def _module(tmp_path, name, source):
@@ -86,10 +94,40 @@ def test_what_only_an_entry_reaches_is_named_as_that_entry(tmp_path):
         """,
     )
     found = dict(callees(module.forward))
-    assert {plain_name(name) for name in found} >= {"entries_reach.block", "entries_reach.big"}
     assert "entries_reach.shared" in found  # reached directly too: its own name
-    assert 'entry:MODELS["big"]:entries_reach.big' in found
-    assert 'entry:MODELS["big"]:entries_reach.block' in found  # only big calls it
-    assert 'entry:MODELS["big"]:entries_reach.SCALE' in found  # only block reads it
-    assert 'entry:MODELS["small"]:entries_reach.small' in found
+    assert 'entry:[["MODELS", "big"]]:entries_reach.big' in found
+    assert 'entry:[["MODELS", "big"]]:entries_reach.block' in found  # only big calls it
+    assert 'entry:[["MODELS", "big"]]:entries_reach.SCALE' in found  # only block reads it
+    assert 'entry:[["MODELS", "small"]]:entries_reach.small' in found
     assert "entries_reach.MODELS" in found  # the registry's own code, read directly
+
+
+def test_what_several_entries_reach_is_named_by_each_and_lists_are_no_registries(tmp_path):
+    module = _module(
+        tmp_path,
+        "entries_shared",
+        """
+        def block(x):
+            return x
+
+        def resnet(x):
+            return block(x)
+
+        def vit(x):
+            return block(x) * 2
+
+        def first(x):
+            return x
+
+        MODELS = {"resnet": resnet, "vit": vit, "vit_base": vit}
+        LAYERS = [first]
+
+        def forward(x, name):
+            return MODELS[name](x) + LAYERS[0](x)
+        """,
+    )
+    found = dict(callees(module.forward))
+    both = '[["MODELS", "resnet"], ["MODELS", "vit"], ["MODELS", "vit_base"]]'
+    assert f"entry:{both}:entries_shared.block" in found
+    assert 'entry:[["MODELS", "vit"], ["MODELS", "vit_base"]]:entries_shared.vit' in found
+    assert "entries_shared.first" in found  # a list's item: called, as a loop would

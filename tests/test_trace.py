@@ -963,7 +963,7 @@ def step(x):
         sys.path.remove(str(folder))
         for name in ("lzwrap", "lzhelpers", "lzmodels", "lzmodels.small"):
             sys.modules.pop(name, None)
-    name = "entry:ACTS[\"a\"]:lzwrap.ACTS['a']()"  # a registry's entry (ato.registry_entries)
+    name = 'entry:[["ACTS", "a"]]:lzwrap.ACTS[\'a\']()'  # an entry (ato.registry_entries)
     assert name in before.callees and name in after.callees
     assert "?lzmodels.small.build" in after.callees
     assert after.combined == before.combined

@@ -13,7 +13,7 @@ import importlib.util
 import inspect
 import sys
 import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from typing import Any
 
 from ato.canonical import analyse, global_names, unwrap
@@ -37,7 +37,7 @@ from ato.globals_code import (
 from ato.module_code import is_user_path
 from ato.module_lookup import is_own_module
 from ato.parameter_types import ANNOTATED, annotated_classes
-from ato.registry_entries import RegistryKey, entry_name, is_markable
+from ato.registry_entries import EntryGraph, RegistryKey, is_markable
 
 __all__ = ["callees"]
 
@@ -340,14 +340,15 @@ def _is_state(value: Any) -> bool:
     return not isinstance(value, (types.ModuleType, type)) and not callable(value)
 
 
-# (globals, names read there, their attribute chains, names imported in the body, the
-# registry entry they are reached through, what is already found there)
+# (globals, names read there, their attribute chains, names imported in the body, what
+# reads them: None while what is reached directly is found, then a node of the
+# EntryGraph; what is already found there)
 _Work = tuple[
     Mapping[str, Any],
     list[str],
     dict[str, list[tuple[str, ...]]],
     dict[str, Any],
-    RegistryKey | None,
+    Hashable | None,
     list[tuple[str, Any]],
 ]
 
@@ -365,30 +366,42 @@ def callees(
     in a body, not at the top of a module) is found when that module is loaded, and left
     out unless ``as_it_runs``; ``lazy`` gets an item when there is such a module.
 
-    What only a registry's entry reaches (``MODELS["vit"]``, what ``vit`` calls and reads)
-    is named as that entry (:mod:`ato.registry_entries`): all that ``func`` reaches
-    otherwise is found first, so anything it also reaches directly keeps its own name."""
+    What only a registry's entries reach (``MODELS["vit"]``, what ``vit`` calls and
+    reads) is named by those entries (:mod:`ato.registry_entries`): all that ``func``
+    reaches otherwise is found first, so anything it also reaches directly keeps its own
+    name."""
     try:
         first = [function for _, function in what_runs(func).functions]
     except Exception:
         return
-    # Functions to parse, each with the registry entry it is reached through (None: directly).
-    stack: list[tuple[Any, RegistryKey | None]] = [(function, None) for function in first]
+    # Functions to parse, each with what reaches it (None: reached directly).
+    stack: list[tuple[Any, Hashable | None]] = [(function, None) for function in first]
     # Keyed by id, holding the objects so that no id is reused while this runs.
     seen: dict[int, object] = {id(function): function for function in first}
     parsed = dict(seen)
     data_seen: set[str] = set()
+    data_direct: set[str] = set()
     may_run_seen: set[str] = set()
     modules_found = Walk()
-    # Registry entries met while what is reached directly is still being found.
-    entries: list[tuple[RegistryKey, Any, Mapping[str, Any]]] = []
+    graph = EntryGraph()
+    direct = True  # until every entry met is followed, after all that is reached directly
     work: list[_Work] = []
-    while stack or work or entries:
+
+    def data(home: Mapping[str, Any], name: str, into: list[Any], origin: Any) -> bool:
+        """Global ``name`` of ``home`` by its code (see _read_global), and the edge from
+        what reads it; whether code sets it."""
+        key = _read_global(home, name, data_seen, work, into, direct)
+        if key is not None and origin is not None and key not in data_direct:
+            graph.edge(origin, ("data", key))
+        return key is not None
+
+    while stack or work or graph.waiting:
         if not work and not stack:
-            key, value, namespace = entries.pop(0)
-            work.append((namespace, [], {}, {}, key, [(key, value)]))
+            direct = False
+            key, value, namespace = graph.waiting.pop(0)
+            work.append((namespace, [], {}, {}, None, [(key, value)]))
         if not work:
-            current, through = stack.pop()
+            current, origin = stack.pop()
             try:
                 names = global_names(current)
             except Exception:
@@ -411,11 +424,11 @@ def callees(
                     [*names, *(n for n in imported if n not in names)],
                     reads,
                     imported,
-                    through,
+                    origin,
                     [],
                 )
             )
-        namespace, names, reads, imported, through, found = work.pop()
+        namespace, names, reads, imported, origin, found = work.pop()
         for name in names:
             value = unwrap(namespace.get(name) if name not in imported else imported[name])
             counted = False
@@ -423,7 +436,7 @@ def callees(
                 # SCALE = 2, model = MLP(64), schedule = make_schedule(0.1): by the code
                 # that sets it (a def, a class or an import sets none); what that code
                 # reads is followed (HIDDEN = BASE * 4 counts BASE, MLP counts)
-                counted = _read_global(namespace, name, data_seen, work, found, through)
+                counted = data(namespace, name, found, origin)
             if counted and not isinstance(value, (types.FunctionType, type, types.ModuleType)):
                 # An object made by that code (an instance, a partial): its code is what
                 # the assignment reads, followed above. What it holds now is state (a
@@ -443,31 +456,37 @@ def callees(
             elif value is not None:
                 found.append((name, value))
         for name, value in found:
-            if isinstance(value, GlobalValue):
-                yield _through(through, name), value
-                continue
             if isinstance(value, tuple) and len(value) == 2 and value[0] is _DATA:
                 # a module's own global reached through it: ops.OFFSET, models.MODELS
                 home: Mapping[str, Any] = value[1]
-                late: list[tuple[str, Any]] = []
-                _read_global(home, name, data_seen, work, late, through)
-                for data_name, data in late:
-                    yield _through(through, data_name), data
+                data(home, name, found, origin)
                 found.extend(_registry(unwrap(home.get(name)), name))
+                continue
+            if isinstance(value, GlobalValue):
+                if direct:
+                    data_direct.add(name)
+                    yield name, value
+                else:
+                    graph.pending[("data", name)] = (name, value)
                 continue
             if id(value) in seen or not callable(value) or isinstance(value, types.ModuleType):
                 continue
-            tag = through
+            reached_from = origin
             if isinstance(name, RegistryKey) and is_markable(name.key):
-                if through is None:
+                if direct:
                     # one entry of a registry: named as such unless reached directly too,
                     # which is known once all that is reached directly has been found
-                    entries.append((name, value, namespace))
+                    graph.waiting.append((name, value, namespace))
                     continue
-                # an entry's code reads its registry again (@register fills it): each
-                # entry met there by its own key
-                tag = name
-            seen[id(value)] = value
+                # reached through its entry alone, even where an entry's code reads its
+                # registry again (@register fills it)
+                reached_from = graph.root(name)
+            node = id(value)
+            if not direct:
+                assert reached_from is not None
+                graph.edge(reached_from, node)
+                if node in graph.pending:
+                    continue
             try:
                 functions = [f for _, f in what_runs(value).functions if is_user_function(f)]
             except Exception:
@@ -477,21 +496,24 @@ def callees(
                 continue
             # found through an annotation alone: marked (see ato.parameter_types)
             mark = ANNOTATED if name.startswith("<annotation ") else ""
-            called = _callee_name(value, name, namespace)
-            yield _through(tag, mark + called), value
+            called = mark + _callee_name(value, name, namespace)
+            if direct:
+                seen[node] = value
+                yield called, value
+            else:
+                graph.pending[node] = (called, value)
+            inside = None if direct else node
             if user_class:  # its body's reads: hidden: int = HIDDEN counts HIDDEN
                 body = class_body(value)
                 if body is not None:
-                    work.append((body[1], body[2], body[3], {}, tag, []))
+                    work.append((body[1], body[2], body[3], {}, inside, []))
             for function in functions:
+                if not direct:
+                    graph.edge(node, id(function))
                 if id(function) not in parsed:
                     parsed[id(function)] = function
-                    stack.append((function, tag))
-
-
-def _through(entry: RegistryKey | None, name: str) -> str:
-    """``name`` as reached through registry ``entry`` (see :mod:`ato.registry_entries`)."""
-    return name if entry is None else entry_name(entry.registry, entry.key, name)
+                    stack.append((function, None if direct else id(function)))
+    yield from graph.names()
 
 
 def _read_global(
@@ -500,16 +522,17 @@ def _read_global(
     data_seen: set[str],
     work: list[Any],
     found: list[tuple[str, Any]],
-    through: RegistryKey | None = None,
-) -> bool:
+    direct: bool = True,
+) -> str | None:
     """Add global ``name``'s :class:`GlobalValue` to ``found`` (once), and what its code
-    reads to ``work`` (reached through ``through``); whether code sets it."""
+    reads to ``work`` (read by the global, unless ``direct``); its key, when code sets
+    it."""
     counted = global_value(namespace, name)
     if counted is None:
-        return False
+        return None
     key, value, follow = counted
     if key in data_seen:
-        return True
+        return key
     data_seen.add(key)
     found.append((key, value))
     if follow is not None:
@@ -523,8 +546,8 @@ def _read_global(
         }
         if entries:
             names = [n for n in names if id(unwrap(home.get(n))) not in entries]
-        work.append((home, names, chains, {}, through, []))
-    return True
+        work.append((home, names, chains, {}, None if direct else ("data", key), []))
+    return key
 
 
 def _registry(value: Any, name: str) -> list[tuple[str, Any]]:

@@ -1,23 +1,27 @@
-"""Callees reached only through a registry: a dict, list or tuple of functions or classes
-that the code indexes (``MODELS[config.model](...)``) runs the one entry its key picks,
-as it runs. An edit to an entry that neither of two runs picked is no cause of their
-difference, so the callee's name keeps the registry and the key it was found under::
+"""Callees reached only through a registry: a dict of functions or classes that the code
+indexes by a name (``MODELS[config.model](...)``) runs the entry its key picks, as it
+runs. An edit to an entry that neither of two runs picked is no cause of their
+difference, so the callee's name keeps the entries it is reached through::
 
-    entry:MODELS["vit"]:train.vit      (the key as JSON: a str or an int)
+    entry:[["MODELS","vit"]]:train.vit
+    entry:[["MODELS","resnet"],["MODELS","vit"]]:train.block   (called by both)
 
-:mod:`ato.callees` writes the names; :mod:`ato.explain.entries` reads them. What such an
-entry calls or reads, and nothing else reaches, is marked with the same entry.
+:mod:`ato.callees` finds them (with :class:`EntryGraph`); :mod:`ato.explain.entries`
+reads them. Only keys that are strings are entries: a list or tuple of functions is
+as often run whole (``for layer in LAYERS``) as indexed, so its items count as called.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
     "ENTRY",
     "Entry",
+    "EntryGraph",
     "RegistryKey",
     "entry_name",
     "is_markable",
@@ -43,25 +47,24 @@ class RegistryKey(str):
 
 @dataclass(frozen=True)
 class Entry:
-    """A parsed entry name: ``registry`` (``MODELS``), ``key`` (``'vit'``), ``callee``
-    (the name the callee has when reached directly: ``train.vit``)."""
+    """A parsed entry name: ``keys`` (``(("MODELS", "vit"),)``: every entry the callee is
+    reached through) and ``callee`` (its name when reached directly: ``train.vit``)."""
 
-    registry: str
-    key: str | int
+    keys: tuple[tuple[str, str], ...]
     callee: str
 
     @property
     def shown(self) -> str:
-        return f"{self.registry}[{self.key!r}]"
+        return ", ".join(f"{registry}[{key!r}]" for registry, key in self.keys)
 
 
 def is_markable(key: Any) -> bool:
-    """A key a config or a source can name: a str or an int (a list's index), not a bool."""
-    return type(key) in (str, int)
+    """A key a config or a source names: a string."""
+    return type(key) is str
 
 
-def entry_name(registry: str, key: str | int, callee: str) -> str:
-    return f"{ENTRY}{registry}[{json.dumps(key)}]:{callee}"
+def entry_name(keys: list[tuple[str, str]], callee: str) -> str:
+    return f"{ENTRY}{json.dumps([list(pair) for pair in keys])}:{callee}"
 
 
 def parse_entry(name: str) -> Entry | None:
@@ -69,19 +72,57 @@ def parse_entry(name: str) -> Entry | None:
     if not name.startswith(ENTRY):
         return None
     rest = name[len(ENTRY) :]
-    registry, bracket, tail = rest.partition("[")
-    if not bracket:
-        return None
     try:
-        key, end = json.JSONDecoder().raw_decode(tail)
+        keys, end = json.JSONDecoder().raw_decode(rest)
     except ValueError:
         return None
-    if not is_markable(key) or not tail.startswith("]:", end):
+    if not (isinstance(keys, list) and keys and rest.startswith(":", end)):
         return None
-    return Entry(registry, key, tail[end + 2 :])
+    pairs = []
+    for pair in keys:
+        if not (isinstance(pair, list) and len(pair) == 2 and all(map(is_markable, pair))):
+            return None
+        pairs.append((pair[0], pair[1]))
+    return Entry(tuple(pairs), rest[end + 1 :])
 
 
 def plain_name(name: str) -> str:
     """``name`` without an entry's mark: the callee's own name."""
     entry = parse_entry(name)
     return entry.callee if entry is not None else name
+
+
+class EntryGraph:
+    """What registry entries reach, found after all that is reached directly: the roots
+    (one per entry), the edges between what is found, and the callees waiting for their
+    names, which are known once every entry has been followed (a helper two entries
+    call is named by both)."""
+
+    def __init__(self) -> None:
+        self.waiting: list[tuple[RegistryKey, Any, Any]] = []  # (key, value, namespace)
+        self._roots: dict[Hashable, tuple[str, str]] = {}
+        self._edges: dict[Hashable, set[Hashable]] = {}
+        self.pending: dict[Hashable, tuple[str, Any]] = {}  # node -> (name, value)
+
+    def root(self, key: RegistryKey) -> Hashable:
+        node = ("entry", key.registry, key.key)
+        self._roots.setdefault(node, (key.registry, key.key))
+        return node
+
+    def edge(self, origin: Hashable, node: Hashable) -> None:
+        self._edges.setdefault(origin, set()).add(node)
+
+    def names(self) -> Iterator[tuple[str, Any]]:
+        """Each waiting callee, named by every entry it is reached through."""
+        reached: dict[Hashable, set[tuple[str, str]]] = {}
+        for root, pair in self._roots.items():
+            stack, seen = [root], {root}
+            while stack:
+                for node in self._edges.get(stack.pop(), ()):
+                    if node not in seen:
+                        seen.add(node)
+                        stack.append(node)
+                        reached.setdefault(node, set()).add(pair)
+        for node, (name, value) in self.pending.items():
+            keys = sorted(reached.get(node, ()))
+            yield (entry_name(keys, name) if keys else name), value

@@ -104,6 +104,44 @@ def test_an_entry_a_run_picked_or_may_have_picked_is_a_cause(tmp_path, args, bod
     assert report["verdict"].startswith("Code differs: `forward`")
 
 
+def test_a_helper_a_picked_entry_calls_is_a_cause_though_an_unpicked_one_calls_it_too(
+    tmp_path,
+):
+    # resnet calls block too: found first, block must not be named by resnet alone
+    extra = "def resnet2(x):\n    return block(x)\nMODELS['resnet'] = resnet2\n"
+    report = two_runs(tmp_path, "model=vit", extra=extra, block=1)
+    change = _forward(report)
+    assert change["change"] == "callee changed"
+    assert [c["trace_id"] for c in change["callees"]] == ["__main__.block"]
+
+
+def test_one_function_under_two_keys_is_picked_by_either(tmp_path):
+    extra = "MODELS['vit_base'] = vit\n"
+    report = two_runs(tmp_path, "model=vit_base", extra=extra, vit=4)
+    assert _forward(report)["change"] == "callee changed"
+    assert report["verdict"].startswith("Code differs: `forward`")
+
+
+def test_an_annotation_added_inside_a_picked_entry_is_no_cause(tmp_path):
+    head = "class Norm:\n    def __call__(self, x):\n        return x\n"
+    write(tmp_path, extra=head)
+    path = tmp_path / "train.py"
+    path.write_text(path.read_text().replace("def vit(x):", "def vit(x, norm=None):"))
+    run(tmp_path, "model=vit")
+    path.write_text(path.read_text().replace("norm=None", 'norm: "Norm" = None'))
+    run(tmp_path, "model=vit")
+    report = explain(tmp_path)
+    assert "annotated:" not in str(report)
+    assert report["verdict"].startswith("Same code"), report["verdict"]
+
+
+def test_a_list_of_functions_is_no_registry_each_counts(tmp_path):
+    extra = "LAYERS = [resnet, vit]\n"
+    body = "    return sum(LAYERS[i](x) for i in range(2))\n"
+    report = two_runs(tmp_path, body=body, extra=extra, vit=4)
+    assert _forward(report)["change"] == "callee changed"
+
+
 def test_a_registry_filled_by_a_decorator_names_its_key_in_no_counted_code(tmp_path):
     registry = """
     MODELS = {}
@@ -164,7 +202,7 @@ def test_a_registry_filled_by_a_decorator_names_its_key_in_no_counted_code(tmp_p
 
 # -- picked(), on its own ------------------------------------------------------------------
 
-VIT = Entry("MODELS", "vit", "m.vit")
+VIT = Entry((("MODELS", "vit"),), "m.vit")
 
 
 @pytest.mark.parametrize(
@@ -189,7 +227,10 @@ def test_picked_counts_what_cannot_be_shown_unpicked(configs, sources, expected)
     assert picked(VIT, configs, sources) is expected
 
 
-def test_an_int_key_is_not_named_by_true_nor_by_its_text():
-    second = Entry("ACTS", 1, "m.tanh")
-    assert not picked(second, [{"flag": True, "name": "1"}], ["ACTS[c.act]"])
-    assert picked(second, [{"act": 1}], ["ACTS[c.act]"])
+def test_a_config_names_a_key_as_a_key_too_and_any_of_several_keys_counts():
+    assert picked(VIT, [{"losses": {"vit": 0.5}}], ["MODELS[name]"])  # losses.items()
+    both = Entry((("MODELS", "vit"), ("MODELS", "vit_base")), "m.vit")
+    assert picked(both, [{"model": "vit_base"}], ["MODELS[c.model]"])
+    assert not picked(both, [{"model": "resnet"}], ["MODELS[c.model]"])
+    other = Entry((("NORMS", "bn"), ("MODELS", "vit")), "m.f")
+    assert picked(other, [{}], ["NORMS[c.norm]", "MODELS['vit']"])  # one key named

@@ -14,30 +14,54 @@ import ast
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ato.explain.facts import flatten
 from ato.registry_entries import Entry
 
 __all__ = ["picked"]
 
 
 def picked(entry: Entry, configs: Iterable[Mapping[str, Any]], sources: Iterable[str]) -> bool:
-    """Whether a run may have picked ``entry``: a config holds its key (``model=vit``);
-    a recorded source names the key (``MODELS["vit"]``, ``DEFAULT = "vit"``); or the
-    registry is read otherwise than by a key, or is named in no recorded source."""
-    if any(_holds(value, entry.key) for config in configs for _, value in flatten(config)):
+    """Whether a run may have picked one of ``entry``'s keys: a config holds it, as a
+    value, in a list or as a key (``model=vit``, ``losses.vit=0.5``); a recorded source
+    names it (``MODELS["vit"]``, ``DEFAULT = "vit"``); or the registry is read otherwise
+    than by a key, or is named in no recorded source."""
+    words: set[str] = set()
+    for config in configs:
+        _words(config, words)
+    if any(key in words for _, key in entry.keys):
         return True
-    registry = entry.registry.rsplit(".", 1)[-1]
+    try:
+        trees = [ast.parse(text) for text in sources]
+    except (SyntaxError, ValueError):
+        return True  # unreadable: what it does with the registry is not known
+    return any(_in_code(registry, key, trees) for registry, key in entry.keys)
+
+
+def _words(value: Any, into: set[str], depth: int = 0) -> None:
+    """The strings a config holds: its keys and values, in lists too."""
+    if depth > 100:  # deeper than any config: what is below is not looked at
+        return
+    if isinstance(value, str):
+        into.add(value)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _words(key, into, depth + 1)
+            _words(item, into, depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _words(item, into, depth + 1)
+
+
+def _in_code(registry: str, key: str, trees: list[ast.Module]) -> bool:
+    """Whether code names ``key``, or reads ``registry`` otherwise than by one key, or
+    does not name it at all."""
+    name = registry.rsplit(".", 1)[-1]
     named = False
-    for text in sources:
-        try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError):
-            return True  # unreadable: what it does with the registry is not known
+    for tree in trees:
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and _same(node.value, entry.key):
+            if isinstance(node, ast.Constant) and _same(node.value, key):
                 return True
             for child in ast.iter_child_nodes(node):
-                if not _names(child, registry):
+                if not _names(child, name):
                     continue
                 named = True
                 if not _by_key(node, child):
@@ -45,15 +69,8 @@ def picked(entry: Entry, configs: Iterable[Mapping[str, Any]], sources: Iterable
     return not named
 
 
-def _holds(value: Any, key: str | int) -> bool:
-    if isinstance(value, (list, tuple)):
-        return any(_same(item, key) for item in value)
-    return _same(value, key)
-
-
-def _same(value: Any, key: str | int) -> bool:
-    # 1 == True, and "1" is no 1: the key's own type only
-    return type(value) is type(key) and value == key
+def _same(value: Any, key: str) -> bool:
+    return type(value) is str and value == key
 
 
 def _names(node: ast.AST, registry: str) -> bool:

@@ -282,21 +282,20 @@ class _Unpicked:
                         text = self.reader.source(fingerprint)
                     if text is not None:
                         self.sources.append((name, text))
-        # Left out: the registry's own code (MODELS = {"vit": vit}) and the entry's own
-        # (@register("vit")), which name the key whether or not a run picks it.
-        registry = entry.registry.rsplit(".", 1)[-1]
+        # Left out: the registries' own code (MODELS = {"vit": vit}) and the entries' own
+        # (@register("vit")), which name the keys whether or not a run picks them.
+        registries = tuple("." + registry.rsplit(".", 1)[-1] for registry, _ in entry.keys)
         texts = [
             text
             for name, text in self.sources
-            if not plain_name(name).endswith(("." + registry, "." + registry + "()"))
-            and not _same_entry(name, entry)
+            if not plain_name(name).endswith(registries) and not _shares_a_key(name, entry)
         ]
         return not picked(entry, self.configs, texts)
 
 
-def _same_entry(name: str, entry: Entry) -> bool:
+def _shares_a_key(name: str, entry: Entry) -> bool:
     found = parse_entry(name)
-    return found is not None and (found.registry, found.key) == (entry.registry, entry.key)
+    return found is not None and bool(set(found.keys) & set(entry.keys))
 
 
 def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list[CodeChange]:
@@ -324,7 +323,7 @@ def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list
             new_fp = new.callees.get(after) if after is not None else None
             name = after if after is not None else before
             assert name is not None
-            if is_annotated(name) and (before is None or after is None):
+            if is_annotated(plain_name(name)) and (before is None or after is None):
                 loaded_in_one = True  # an annotation added or removed: no code change
                 continue
             entry = parse_entry(name)
@@ -332,10 +331,9 @@ def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list
                 if before is None or after is None:
                     loaded_in_one = True  # an entry neither run picked: no code change
                 elif old_fp != new_fp:
-                    diff = _unified(reader, old_fp, new_fp, entry.callee)
-                    callees.append(
-                        CalleeChange(entry.callee, old_fp, new_fp, diff, entry=entry.shown)
-                    )
+                    callee = entry.callee.removeprefix(ANNOTATED)
+                    diff = _unified(reader, old_fp, new_fp, callee)
+                    callees.append(CalleeChange(callee, old_fp, new_fp, diff, entry=entry.shown))
                 continue
             if is_may_run(name) and (before is None or after is None):
                 # What a module imported as it runs holds, seen by one run only (it
@@ -350,7 +348,7 @@ def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list
                     diff = _unified(reader, old_fp, new_fp, module)
                     callees.append(CalleeChange(module, old_fp, new_fp, diff, may_run=True))
             elif old_fp != new_fp:
-                name = plain_name(name.removeprefix(ANNOTATED))
+                name = plain_name(name).removeprefix(ANNOTATED)
                 callees.append(
                     CalleeChange(name, old_fp, new_fp, _unified(reader, old_fp, new_fp, name))
                 )

@@ -54,7 +54,10 @@ def _change(before: FingerprintRecord | None, after: FingerprintRecord) -> str |
         return None
     if before.fingerprint != after.fingerprint:
         return "the function itself"
-    old, new = before.callees or {}, after.callees or {}
+    # by their own names: one callee reached directly in one run and through a registry
+    # entry in the other (or found by an older ato) is the same callee
+    old = {plain_name(name): value for name, value in (before.callees or {}).items()}
+    new = {plain_name(name): value for name, value in (after.callees or {}).items()}
     changed = sorted(
         name
         for name in old.keys() | new.keys()
@@ -62,7 +65,7 @@ def _change(before: FingerprintRecord | None, after: FingerprintRecord) -> str |
         # what a module imported as it runs holds: outside the combined fingerprint
         and not (is_may_run(name) and not str(old.get(name) or new.get(name)).startswith("module:"))
     )
-    calls = [plain_name(name.removeprefix(ANNOTATED)) for name in changed if not is_may_run(name)]
+    calls = [name.removeprefix(ANNOTATED) for name in changed if not is_may_run(name)]
     imports = [name.removeprefix("?") for name in changed if is_may_run(name)]
     words = [f"calls {', '.join(calls)}"] if calls else []
     words += [f"imports {', '.join(imports)} as it runs"] if imports else []
