@@ -14,9 +14,10 @@ import ast
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ato.registry_entries import Entry
+from ato.explain.facts import CodeFacts, Reader, RunFacts
+from ato.registry_entries import Entry, parse_entry, plain_name
 
-__all__ = ["picked"]
+__all__ = ["Unpicked", "picked"]
 
 
 def picked(entry: Entry, configs: Iterable[Mapping[str, Any]], sources: Iterable[str]) -> bool:
@@ -87,3 +88,43 @@ def _by_key(parent: ast.AST, node: ast.AST) -> bool:
     if isinstance(parent, ast.Subscript) and parent.value is node:
         return not isinstance(parent.slice, ast.Slice)
     return isinstance(parent, ast.Attribute) and parent.attr == "get"
+
+
+class Unpicked:
+    """Whether neither run picked a registry entry (see :mod:`ato.explain.entries`), from
+    the runs' configs and the sources both recorded for one traced function (read once,
+    when an entry first asks; without a reader, every entry counts as picked)."""
+
+    def __init__(
+        self, a: RunFacts, b: RunFacts, old: CodeFacts, new: CodeFacts, reader: Reader | None
+    ) -> None:
+        self.configs, self.code, self.reader = (a.config, b.config), (old, new), reader
+        self.sources: list[tuple[str, str]] | None = None  # (callee name or "", text)
+
+    def __call__(self, entry: Entry) -> bool:
+        if self.reader is None:
+            return False
+        if self.sources is None:
+            self.sources = []
+            for facts in self.code:
+                named = [("", facts.own), *facts.callees.items()]
+                for name, fingerprint in named:
+                    text = None
+                    if not str(fingerprint).startswith("module:"):
+                        text = self.reader.source(fingerprint)
+                    if text is not None:
+                        self.sources.append((name, text))
+        # Left out: the registries' own code (MODELS = {"vit": vit}) and the entries' own
+        # (@register("vit")), which name the keys whether or not a run picks them.
+        registries = tuple("." + registry.rsplit(".", 1)[-1] for registry, _ in entry.keys)
+        texts = [
+            text
+            for name, text in self.sources
+            if not plain_name(name).endswith(registries) and not _shares_a_key(name, entry)
+        ]
+        return not picked(entry, self.configs, texts)
+
+
+def _shares_a_key(name: str, entry: Entry) -> bool:
+    found = parse_entry(name)
+    return found is not None and bool(set(found.keys) & set(entry.keys))

@@ -18,11 +18,11 @@ from typing import Any, cast
 
 from ato.computed_imports import MAY_RUN, is_may_run
 from ato.errors import AtoError
-from ato.explain.entries import picked
-from ato.explain.facts import CodeFacts, Reader, RunFacts, describe_source, flatten
+from ato.explain.entries import Unpicked
+from ato.explain.facts import Reader, RunFacts, describe_source, flatten
 from ato.explain.renames import helper_renames, same_but_renamed
 from ato.parameter_types import ANNOTATED, is_annotated
-from ato.registry_entries import Entry, parse_entry, plain_name
+from ato.registry_entries import parse_entry, plain_name
 from ato.structure import structural_items, type_name
 from ato.value_hash import value_hash
 
@@ -258,46 +258,6 @@ def _unified(reader: Reader | None, before: str | None, after: str | None, name:
     return "".join(lines) or None
 
 
-class _Unpicked:
-    """Whether neither run picked a registry entry (see :mod:`ato.explain.entries`), from
-    the runs' configs and the sources both recorded for one traced function (read once,
-    when an entry first asks; without a reader, every entry counts as picked)."""
-
-    def __init__(
-        self, a: RunFacts, b: RunFacts, old: CodeFacts, new: CodeFacts, reader: Reader | None
-    ) -> None:
-        self.configs, self.code, self.reader = (a.config, b.config), (old, new), reader
-        self.sources: list[tuple[str, str]] | None = None  # (callee name or "", text)
-
-    def __call__(self, entry: Entry) -> bool:
-        if self.reader is None:
-            return False
-        if self.sources is None:
-            self.sources = []
-            for facts in self.code:
-                named = [("", facts.own), *facts.callees.items()]
-                for name, fingerprint in named:
-                    text = None
-                    if not str(fingerprint).startswith("module:"):
-                        text = self.reader.source(fingerprint)
-                    if text is not None:
-                        self.sources.append((name, text))
-        # Left out: the registries' own code (MODELS = {"vit": vit}) and the entries' own
-        # (@register("vit")), which name the keys whether or not a run picks them.
-        registries = tuple("." + registry.rsplit(".", 1)[-1] for registry, _ in entry.keys)
-        texts = [
-            text
-            for name, text in self.sources
-            if not plain_name(name).endswith(registries) and not _shares_a_key(name, entry)
-        ]
-        return not picked(entry, self.configs, texts)
-
-
-def _shares_a_key(name: str, entry: Entry) -> bool:
-    found = parse_entry(name)
-    return found is not None and bool(set(found.keys) & set(entry.keys))
-
-
 def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list[CodeChange]:
     changes = []
     owns = ({k: v.own for k, v in a.code.items()}, {k: v.own for k, v in b.code.items()})
@@ -317,7 +277,7 @@ def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list
         pairs = _paired(old.callees, new.callees)
         callees = []
         loaded_in_one = False
-        unpicked = _Unpicked(a, b, old, new, reader)
+        unpicked = Unpicked(a, b, old, new, reader)
         for before, after in pairs:
             old_fp = old.callees.get(before) if before is not None else None
             new_fp = new.callees.get(after) if after is not None else None
