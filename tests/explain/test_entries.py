@@ -16,24 +16,13 @@ from tests.explain.test_end_to_end import ato, explain, run
 PROGRAM = """
 from ato.scope import Scope
 from ato.tracking import SQLLogger
-
+{models}
 scope = Scope(name="train")
 
-def block(x):
-    return x + {block}
-
-def resnet(x):
-    return x * 2
-
-def vit(x):
-    return block(x) * {vit}
-
-MODELS = {{"resnet": resnet, "vit": vit}}
-{extra}
 @scope.observe(default=True)
 def defaults(config):
     config.experiment = {{"project_name": "demo", "sql": {{"db_path": "sqlite:///runs.db"}}}}
-    config.model = "resnet"
+    config.model = "{default}"
 
 @scope.trace(trace_id="forward")
 def forward(x, config):
@@ -48,11 +37,26 @@ def main(train):
 main()
 """
 
+MODELS = """
+def block(x):
+    return x + {block}
+
+def resnet(x):
+    return x * 2
+
+def vit(x):
+    return block(x) * {vit}
+
+MODELS = {{"resnet": resnet, "vit": vit}}
+{extra}
+"""
+
 PICK = "    return MODELS[config.model](x)\n"
 
 
 def write(folder: Path, body: str = PICK, vit: int = 3, block: int = 0, extra: str = "") -> None:
-    text = PROGRAM.format(body=body, vit=vit, block=block, extra=extra)
+    models = MODELS.format(vit=vit, block=block, extra=extra)
+    text = PROGRAM.format(models=models, body=body, default="resnet")
     (folder / "train.py").write_text(textwrap.dedent(text))
 
 
@@ -162,30 +166,8 @@ def test_a_registry_filled_by_a_decorator_names_its_key_in_no_counted_code(tmp_p
         def __call__(self, x):
             return x * {big}
     """
-    body = """
-    from ato.scope import Scope
-    from ato.tracking import SQLLogger
-    from registry import MODELS
-
-    scope = Scope(name="train")
-
-    @scope.observe(default=True)
-    def defaults(config):
-        config.experiment = {"project_name": "demo", "sql": {"db_path": "sqlite:///runs.db"}}
-        config.model = "small"
-
-    @scope.trace(trace_id="forward")
-    def forward(x, config):
-        return MODELS[config.model]()(x)
-
-    @scope
-    def main(train):
-        logger = SQLLogger(train)
-        with logger.run():
-            logger.log_metric("loss", forward(1.0, train), step=0)
-
-    main()
-    """
+    models = "from registry import MODELS\n"
+    body = PROGRAM.format(models=models, body=PICK.replace("](x)", "]()(x)"), default="small")
     (tmp_path / "train.py").write_text(textwrap.dedent(body))
     for big, args in ((2, ()), (3, ()), (3, ("model=big",))):
         (tmp_path / "registry.py").write_text(textwrap.dedent(registry.replace("{big}", str(big))))
