@@ -170,7 +170,7 @@ def callees(
     while stack or work or graph.waiting:
         if not work and not stack:
             direct = False
-            key, value, namespace = graph.waiting.pop(0)
+            key, value, namespace = graph.waiting.popleft()
             work.append((namespace, [], {}, {}, None, [(key, value)]))
         if not work:
             current, origin = stack.pop()
@@ -314,7 +314,7 @@ def _read_global(
         entries = {
             id(item)
             for entry, item in _registry(unwrap(namespace.get(name)), name)
-            if isinstance(entry, RegistryKey) and is_markable(entry.key)
+            if is_markable(entry.key)
         }
         if entries:
             names = [n for n in names if id(unwrap(home.get(n))) not in entries]
@@ -322,7 +322,7 @@ def _read_global(
     return key
 
 
-def _registry(value: Any, name: str) -> list[tuple[str, Any]]:
+def _registry(value: Any, name: str) -> list[tuple[RegistryKey, Any]]:
     """The callables an exact dict, list or tuple holds (ACTS["relu"](x) runs one), each
     under a name of its own; lambdas there are code of the assignment, counted with it."""
     if type(value) not in (dict, list, tuple) or not isinstance(value, (dict, list, tuple)):

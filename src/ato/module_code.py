@@ -242,26 +242,23 @@ def _filled_names(node: ast.stmt) -> list[str]:
     "lr", 0.1)``, ``vars(CONFIG).update(...)``, ``first = QUEUE.pop()``, and what a call
     made for its effect is given (``random.shuffle(KEYS)``, ``fill(LAYERS)``): each changes
     the global when the module is imported."""
+    owners: list[ast.expr] = []
     if isinstance(node, ast.Delete):  # del LAYERS[0], del CONFIG.lr (del TMP: no value left)
-        parts = [target for target in node.targets if not isinstance(target, ast.Name)]
-        return [name for name in [_root(parts[0])] if name] if parts else []
-    effect = isinstance(node, ast.Expr)
-    if not (isinstance(node, (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign))):
-        return []
-    call = node.value
-    if not isinstance(call, ast.Call):
-        return []
-    func, owners = call.func, []
-    if isinstance(func, ast.Name) and func.id in ("setattr", "delattr") and call.args:
-        owners.append(call.args[0])  # setattr(CONFIG, "lr", 0.1), delattr(CONFIG, "lr")
-    elif isinstance(func, ast.Attribute) and func.attr in _FILLING:
-        owners.append(func.value)
-    if effect and _called_name(func) not in _REPORTING:
-        arguments = [*call.args, *(keyword.value for keyword in call.keywords)]
-        owners += [
-            argument.value if isinstance(argument, ast.Starred) else argument
-            for argument in arguments
-        ]
+        owners = [target for target in node.targets if not isinstance(target, ast.Name)][:1]
+    elif isinstance(node, (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign)) and isinstance(
+        node.value, ast.Call
+    ):
+        call, func = node.value, node.value.func
+        if isinstance(func, ast.Name) and func.id in ("setattr", "delattr") and call.args:
+            owners.append(call.args[0])  # setattr(CONFIG, "lr", 0.1), delattr(CONFIG, "lr")
+        elif isinstance(func, ast.Attribute) and func.attr in _FILLING:
+            owners.append(func.value)
+        if isinstance(node, ast.Expr) and _called_name(func) not in _REPORTING:
+            arguments = [*call.args, *(keyword.value for keyword in call.keywords)]
+            owners += [
+                argument.value if isinstance(argument, ast.Starred) else argument
+                for argument in arguments
+            ]
     names = [_root(owner) for owner in owners]
     return list(dict.fromkeys(name for name in names if name))
 

@@ -13,6 +13,7 @@ as often run whole (``for layer in LAYERS``) as indexed, so its items count as c
 
 from __future__ import annotations
 
+import collections
 import json
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
@@ -99,14 +100,15 @@ class EntryGraph:
     call is named by both)."""
 
     def __init__(self) -> None:
-        self.waiting: list[tuple[RegistryKey, Any, Any]] = []  # (key, value, namespace)
-        self._roots: dict[Hashable, tuple[str, str]] = {}
+        # (key, value, namespace) of each entry met before all that is reached directly
+        self.waiting: collections.deque[tuple[RegistryKey, Any, Any]] = collections.deque()
+        self._roots: set[tuple[str, str, str]] = set()  # ("entry", registry, key)
         self._edges: dict[Hashable, set[Hashable]] = {}
         self.pending: dict[Hashable, tuple[str, Any]] = {}  # node -> (name, value)
 
     def root(self, key: RegistryKey) -> Hashable:
         node = ("entry", key.registry, key.key)
-        self._roots.setdefault(node, (key.registry, key.key))
+        self._roots.add(node)
         return node
 
     def edge(self, origin: Hashable, node: Hashable) -> None:
@@ -115,8 +117,10 @@ class EntryGraph:
     def names(self) -> Iterator[tuple[str, Any]]:
         """Each waiting callee, named by every entry it is reached through."""
         reached: dict[Hashable, set[tuple[str, str]]] = {}
-        for root, pair in self._roots.items():
-            stack, seen = [root], {root}
+        for root in self._roots:
+            pair = (root[1], root[2])
+            stack: list[Hashable] = [root]
+            seen: set[Hashable] = {root}
             while stack:
                 for node in self._edges.get(stack.pop(), ()):
                     if node not in seen:

@@ -25,16 +25,30 @@ def picked(entry: Entry, configs: Iterable[Mapping[str, Any]], sources: Iterable
     value, in a list or as a key (``model=vit``, ``losses.vit=0.5``); a recorded source
     names it (``MODELS["vit"]``, ``DEFAULT = "vit"``); or the registry is read otherwise
     than by a key, or is named in no recorded source."""
+    return _picked(entry, _config_words(configs), [_tree(text) for text in sources])
+
+
+def _picked(entry: Entry, words: set[str], trees: list[ast.Module | None]) -> bool:
+    if any(key in words for _, key in entry.keys):
+        return True
+    if any(tree is None for tree in trees):
+        return True  # unreadable: what it does with the registry is not known
+    readable = [tree for tree in trees if tree is not None]
+    return any(_in_code(registry, key, readable) for registry, key in entry.keys)
+
+
+def _tree(text: str) -> ast.Module | None:
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _config_words(configs: Iterable[Mapping[str, Any]]) -> set[str]:
     words: set[str] = set()
     for config in configs:
         _words(config, words)
-    if any(key in words for _, key in entry.keys):
-        return True
-    try:
-        trees = [ast.parse(text) for text in sources]
-    except (SyntaxError, ValueError):
-        return True  # unreadable: what it does with the registry is not known
-    return any(_in_code(registry, key, trees) for registry, key in entry.keys)
+    return words
 
 
 def _words(value: Any, into: set[str], depth: int = 0) -> None:
@@ -92,37 +106,41 @@ def _by_key(parent: ast.AST, node: ast.AST) -> bool:
 
 class Unpicked:
     """Whether neither run picked a registry entry (see :mod:`ato.explain.entries`), from
-    the runs' configs and the sources both recorded for one traced function (read once,
-    when an entry first asks; without a reader, every entry counts as picked)."""
+    the runs' configs and the sources both recorded for one traced function (read and
+    parsed once, when an entry first asks; without a reader, every entry counts as
+    picked)."""
 
     def __init__(
         self, a: RunFacts, b: RunFacts, old: CodeFacts, new: CodeFacts, reader: Reader | None
     ) -> None:
         self.configs, self.code, self.reader = (a.config, b.config), (old, new), reader
-        self.sources: list[tuple[str, str]] | None = None  # (callee name or "", text)
+        self.words: set[str] | None = None
+        self.sources: list[tuple[str, ast.Module | None]] = []  # (callee name or "", tree)
 
     def __call__(self, entry: Entry) -> bool:
         if self.reader is None:
             return False
-        if self.sources is None:
-            self.sources = []
-            for facts in self.code:
-                named = [("", facts.own), *facts.callees.items()]
-                for name, fingerprint in named:
-                    text = None
-                    if not str(fingerprint).startswith("module:"):
-                        text = self.reader.source(fingerprint)
-                    if text is not None:
-                        self.sources.append((name, text))
+        if self.words is None:
+            self.words = _config_words(self.configs)
+            # by fingerprint, both runs sharing most: [] when no source is stored
+            parsed: dict[str, list[ast.Module | None]] = {}
+            named = {(name, fp) for facts in self.code for name, fp in facts.callees.items()}
+            named |= {("", facts.own) for facts in self.code}
+            for name, fingerprint in sorted(named):
+                if fingerprint not in parsed:
+                    module = str(fingerprint).startswith("module:")
+                    text = None if module else self.reader.source(fingerprint)
+                    parsed[fingerprint] = [] if text is None else [_tree(text)]
+                self.sources += [(name, tree) for tree in parsed[fingerprint]]
         # Left out: the registries' own code (MODELS = {"vit": vit}) and the entries' own
         # (@register("vit")), which name the keys whether or not a run picks them.
         registries = tuple("." + registry.rsplit(".", 1)[-1] for registry, _ in entry.keys)
-        texts = [
-            text
-            for name, text in self.sources
+        trees = [
+            tree
+            for name, tree in self.sources
             if not plain_name(name).endswith(registries) and not _shares_a_key(name, entry)
         ]
-        return not picked(entry, self.configs, texts)
+        return not _picked(entry, self.words, trees)
 
 
 def _shares_a_key(name: str, entry: Entry) -> bool:

@@ -8,6 +8,9 @@ helper's name written as the second run's, must read as the second run's functio
 the canonical form of :mod:`ato.canonical_writer` (comments, layout, docstrings and
 local names aside). A name in a string is not rewritten, so code that looks a helper up
 by its name still differs.
+
+Before that, :func:`paired_names` pairs a function's names in the two runs (the same
+function renamed, run from another entry point, or reached through a registry entry).
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from collections.abc import Mapping
 
 from ato.computed_imports import is_may_run
 from ato.explain.facts import Reader
+from ato.registry_entries import plain_name
 
-__all__ = ["helper_renames", "same_but_renamed"]
+__all__ = ["helper_renames", "paired_names", "same_but_renamed"]
 
 
 def helper_renames(
@@ -116,3 +120,53 @@ def _last(owner: ast.expr) -> str | None:
     if isinstance(owner, ast.Attribute):
         return owner.attr
     return owner.id if isinstance(owner, ast.Name) else None
+
+
+def paired_names(
+    old: Mapping[str, str], new: Mapping[str, str]
+) -> list[tuple[str | None, str | None]]:
+    """The names of one function in two runs (``{name: fingerprint}`` each): the same
+    name; else the same fingerprint (renamed, or run from another entry point, which makes
+    ``__main__.step`` ``train.step``); else the one name on each side that differs only
+    so (``__main__.step`` run as ``train.step``). What is left was only in one run:
+    ``(name, None)`` or ``(None, name)``. A module the code may import by a computed name
+    (``?models.big``) pairs only with itself."""
+    pairs: list[tuple[str | None, str | None]] = [(n, n) for n in old.keys() & new.keys()]
+    gone, came = sorted(old.keys() - new.keys()), sorted(new.keys() - old.keys())
+    pairs += [(name, None) for name in gone if is_may_run(name)]
+    pairs += [(None, name) for name in came if is_may_run(name)]
+    gone = [name for name in gone if not is_may_run(name)]
+    came = [name for name in came if not is_may_run(name)]
+    for name in list(gone):
+        match = next((other for other in came if new[other] == old[name]), None)
+        if match is not None:
+            pairs.append((name, match))
+            gone.remove(name)
+            came.remove(match)
+    for name in list(gone):  # reached directly in one run, as a registry entry in the other
+        match = next((o for o in came if plain_name(o) == plain_name(name) != name), None)
+        match = match or next((o for o in came if plain_name(o) == name != o), None)
+        if match is not None:
+            pairs.append((name, match))
+            gone.remove(name)
+            came.remove(match)
+    for name in list(gone):
+        mates = [other for other in came if _entry_point_moved(name, other)]
+        if len(mates) == 1 and sum(_entry_point_moved(g, mates[0]) for g in gone) == 1:
+            pairs.append((name, mates[0]))
+            gone.remove(name)
+            came.remove(mates[0])
+    pairs += [(name, None) for name in gone] + [(None, name) for name in came]
+    return sorted(pairs, key=lambda pair: pair[1] or pair[0] or "")
+
+
+def _entry_point_moved(a: str, b: str) -> bool:
+    """``__main__.step`` and ``train.step`` (or ``pkg.train.step``): one function, run
+    as a script in one run and imported in the other. Names that only end alike
+    (``models.small.build``, ``models.big.build``) are different functions."""
+    return any(
+        script.startswith("__main__.")
+        and not module.startswith("__main__.")
+        and module.endswith(script.removeprefix("__main__"))
+        for script, module in ((a, b), (b, a))
+    )

@@ -20,7 +20,7 @@ from ato.computed_imports import MAY_RUN, is_may_run
 from ato.errors import AtoError
 from ato.explain.entries import Unpicked
 from ato.explain.facts import Reader, RunFacts, describe_source, flatten
-from ato.explain.renames import helper_renames, same_but_renamed
+from ato.explain.renames import helper_renames, paired_names, same_but_renamed
 from ato.parameter_types import ANNOTATED, is_annotated
 from ato.registry_entries import parse_entry, plain_name
 from ato.structure import structural_items, type_name
@@ -189,54 +189,6 @@ class CodeChange(_Record):
     helpers_renamed: dict[str, str] = field(default_factory=dict)
 
 
-def _paired(old: Mapping[str, str], new: Mapping[str, str]) -> list[tuple[str | None, str | None]]:
-    """The names of one function in two runs (``{name: fingerprint}`` each): the same
-    name; else the same fingerprint (renamed, or run from another entry point, which makes
-    ``__main__.step`` ``train.step``); else the one name on each side that differs only
-    so (``__main__.step`` run as ``train.step``). What is left was only in one run:
-    ``(name, None)`` or ``(None, name)``. A module the code may import by a computed name
-    (``?models.big``) pairs only with itself."""
-    pairs: list[tuple[str | None, str | None]] = [(n, n) for n in old.keys() & new.keys()]
-    gone, came = sorted(old.keys() - new.keys()), sorted(new.keys() - old.keys())
-    pairs += [(name, None) for name in gone if is_may_run(name)]
-    pairs += [(None, name) for name in came if is_may_run(name)]
-    gone = [name for name in gone if not is_may_run(name)]
-    came = [name for name in came if not is_may_run(name)]
-    for name in list(gone):
-        match = next((other for other in came if new[other] == old[name]), None)
-        if match is not None:
-            pairs.append((name, match))
-            gone.remove(name)
-            came.remove(match)
-    for name in list(gone):  # reached directly in one run, as a registry entry in the other
-        match = next((o for o in came if plain_name(o) == plain_name(name) != name), None)
-        match = match or next((o for o in came if plain_name(o) == name != o), None)
-        if match is not None:
-            pairs.append((name, match))
-            gone.remove(name)
-            came.remove(match)
-    for name in list(gone):
-        mates = [other for other in came if _entry_point_moved(name, other)]
-        if len(mates) == 1 and sum(_entry_point_moved(g, mates[0]) for g in gone) == 1:
-            pairs.append((name, mates[0]))
-            gone.remove(name)
-            came.remove(mates[0])
-    pairs += [(name, None) for name in gone] + [(None, name) for name in came]
-    return sorted(pairs, key=lambda pair: pair[1] or pair[0] or "")
-
-
-def _entry_point_moved(a: str, b: str) -> bool:
-    """``__main__.step`` and ``train.step`` (or ``pkg.train.step``): one function, run
-    as a script in one run and imported in the other. Names that only end alike
-    (``models.small.build``, ``models.big.build``) are different functions."""
-    return any(
-        script.startswith("__main__.")
-        and not module.startswith("__main__.")
-        and module.endswith(script.removeprefix("__main__"))
-        for script, module in ((a, b), (b, a))
-    )
-
-
 def _short(fingerprint: str) -> str:
     return fingerprint.split(":", 1)[-1][:8]  # value:..., module:...: the hash's start
 
@@ -261,7 +213,7 @@ def _unified(reader: Reader | None, before: str | None, after: str | None, name:
 def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list[CodeChange]:
     changes = []
     owns = ({k: v.own for k, v in a.code.items()}, {k: v.own for k, v in b.code.items()})
-    for old_id, new_id in _paired(*owns):
+    for old_id, new_id in paired_names(*owns):
         old = a.code[old_id] if old_id is not None else None
         new = b.code[new_id] if new_id is not None else None
         if old is None or new is None:
@@ -274,7 +226,7 @@ def code_changes(a: RunFacts, b: RunFacts, reader: Reader | None = None) -> list
             continue
         assert old_id is not None and new_id is not None
         was = old_id if old_id != new_id else None
-        pairs = _paired(old.callees, new.callees)
+        pairs = paired_names(old.callees, new.callees)
         callees = []
         loaded_in_one = False
         unpicked = Unpicked(a, b, old, new, reader)
