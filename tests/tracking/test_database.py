@@ -344,3 +344,33 @@ def test_once_the_process_is_being_stopped_a_write_waits_little_for_the_lock(eng
     with pytest.raises(TrackerDatabaseError, match="stayed locked"):
         write(engine, body)
     assert time.monotonic() - start < 5
+
+
+def test_opening_waits_for_a_lock_another_process_holds_and_says_so_past_the_deadline(
+    tmp_path, monkeypatch
+):
+    """A 2.x database being migrated by another process is locked while that runs: a
+    second tracker waits its turn, as its writes do, and is never told the path is bad."""
+    import threading
+
+    from ato.errors import TrackerDatabaseError
+    from ato.tracking import database
+    from ato.tracking.database import connect_or_refuse, open_engine
+
+    path = tmp_path / "busy.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    release = threading.Timer(0.3, lambda: holder.execute("COMMIT"))
+    release.start()
+    url = f"sqlite:///{path}"
+    try:
+        connect_or_refuse(open_engine(url, writer=True), url)  # waits, then connects
+        holder.execute("BEGIN EXCLUSIVE")
+        monkeypatch.setattr(database, "BUSY_TIMEOUT_S", 0.1)
+        with pytest.raises(TrackerDatabaseError, match=r"stayed locked .* another process"):
+            connect_or_refuse(open_engine(url, writer=True), url)
+    finally:
+        release.join()
+        holder.execute("ROLLBACK")
+        holder.close()

@@ -96,10 +96,19 @@ def _unknown_scheme(
 
 def connect_or_refuse(engine: Engine, url: str, origin: Origin = CONFIG_URL) -> None:
     """Connect once, turning what stops a connection (a server that does not answer, a
-    file SQLite cannot open) into a :class:`TrackerDatabaseError` that says what to do."""
-    try:
+    file SQLite cannot open) into a :class:`TrackerDatabaseError` that says what to do.
+    An SQLite file another process holds locked (migrating it, writing) is waited for,
+    as a write waits (see :func:`retry`)."""
+
+    def connect() -> None:
         with engine.connect():
             pass
+
+    try:
+        if is_sqlite(engine):
+            retry(connect)
+        else:
+            connect()
     except DBAPIError as error:
         engine.dispose()
         refusal = not_a_database(error, url, origin) or _cannot_connect(error, url, origin)
@@ -112,6 +121,13 @@ def _cannot_connect(error: DBAPIError, url: str, origin: Origin) -> TrackerDatab
     shown = origin.given(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        if is_busy(error):
+            return TrackerDatabaseError(
+                f"The tracker database {shown} stayed locked for as long as opening it "
+                f"waited ({first}): another process holds it (migrating it, a long "
+                f"transaction, an open sqlite3 shell, a writer stopped with SIGSTOP). End "
+                f"it and start again; for many writers at once, log to PostgreSQL."
+            )
         if is_damaged(first):
             return TrackerDatabaseError(
                 f"The tracker database {shown} is damaged ({first}). {RECOVER}; or "
