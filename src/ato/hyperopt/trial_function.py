@@ -44,6 +44,17 @@ def check_callable(
             f"instead of yielding it."
         )
     parameters = signature.parameters
+    if name in kwargs or _given_by_position(signature, name, args, kwargs):
+        how = f"{name}=..." if name in kwargs else "by position"
+        called = getattr(func, "__name__", "train")
+        raise SearchSettingsError(
+            f"The trial function {named_function(func)} was called with a config "
+            f"({how}); the search gives it each trial's config as {name!r} (the scope's "
+            f"assembly with the searched values), and a config passed in would stand in "
+            f"for every trial's. Call it without one: {called}(). For other starting "
+            f"values, set them in a view of the scope (@scope.observe(default=True)) or "
+            f"on the command line."
+        )
     takes_config = name in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
     positional, keywords = arguments_with_configs(signature, {name: None}, args, kwargs)
     try:
@@ -88,6 +99,30 @@ def settings_among(
         f"#{i}": value for i, value in enumerate(args) if i >= len(names) or names[i] not in filled
     }
     return {**positional, **{k: v for k, v in kwargs.items() if k not in filled}}
+
+
+def _given_by_position(
+    signature: inspect.Signature, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> bool:
+    """Whether the caller's own positional arguments reach the config's parameter: the
+    function takes them without the config the search adds, but not with it."""
+    parameter = signature.parameters.get(name)
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if parameter is None or parameter.kind not in positional:
+        return False
+    index = list(signature.parameters).index(name)
+    if len(args) <= index:
+        return False
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError:
+        return False
+    with_config, keywords = arguments_with_configs(signature, {name: None}, args, kwargs)
+    try:
+        signature.bind(*with_config, **keywords)
+    except TypeError:
+        return True
+    return False
 
 
 def _wrapper_takes(func: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> bool:
