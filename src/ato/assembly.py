@@ -28,6 +28,7 @@ from ato.errors import (
     AtoWarning,
     CommandLineError,
     KeyPathError,
+    LayerPathError,
     OverridePathError,
     OverrideReplacedError,
     OverrideTypeError,
@@ -132,8 +133,7 @@ def assemble(
         for source, values in layers:
             recorder.source = source
             for key, value in _dotted_leaves(values):
-                written = Override(key, value, f"{key}=<{source.kind}>")
-                _set_override(config, written, scope_name)
+                _set_layer_value(config, key, value, source, recorder, scope_name)
         assembly.phase = "replay"
         for view in assembly.views_with_lazy_blocks:
             assembly.view = view
@@ -274,6 +274,32 @@ def _set_override(config: ADict, override: Override, scope_name: str) -> None:
         raise OverridePathError(
             f"Cannot apply {override.token!r}: {error.where!r} in scope {scope_name!r} holds "
             f"{error.found!r:.40}, not a mapping. Override {error.where!r} itself instead."
+        ) from None
+
+
+def _set_layer_value(
+    config: ADict, key: str, value: Any, source: Source, recorder: Recorder, scope_name: str
+) -> None:
+    override = Override(key, value, f"{key}=<{source.kind}>")
+    try:
+        set_value(config, existing_path(config, override.path), value, factory=ADict)
+    except KeyPathError as error:
+        setters = recorder.sources(tuple(error.parts[: (error.depth or 0) + 1]))
+        by = ""
+        if setters:
+            last = setters[-1]
+            named = last.kind in ("view", "lazy view", "lazy block")
+            by = f" (set by the {last.kind} {last.name!r})" if named else f" (set by {last})"
+        fix = (
+            f"search {error.where!r} itself (a CATEGORY of whole sections), or"
+            if source.kind == "search"
+            else "set it itself, or"
+        )
+        setter = "The search" if source.kind == "search" else source.name
+        raise LayerPathError(
+            f"{setter} sets {key!r}, but {error.where!r} in scope {scope_name!r} holds "
+            f"{error.found!r:.40}{by}, not a section of keys. To fix it, {fix} have the "
+            f"views make {error.where!r} a section."
         ) from None
 
 

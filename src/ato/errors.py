@@ -26,6 +26,7 @@ written as ``except KeyError`` or ``except ValueError`` keeps working::
     │   │   ├── OverrideReplacedError                   strict: a value a lazy view overwrote
     │   │   └── OverridePathError (ConfigStructureError) a key path through a non-mapping
     │   ├── OverrideTypeError   (TypeError)                 strict: a value of another type
+    │   ├── LayerPathError (ConfigStructureError)           a searched key through a non-mapping
     │   ├── ArgparsePlacementError (RuntimeError)           parse_args() where it cannot work
     │   ├── ScopeArgumentError  (TypeError)                 an argument of the wrong kind given
     │   │                                                   to Scope, MultiScope or their methods
@@ -78,6 +79,7 @@ __all__ = [
     "InheritanceCycleError",
     "InvalidArgumentError",
     "KeyPathError",
+    "LayerPathError",
     "MetricValueError",
     "NoActiveRunError",
     "NoDefaultError",
@@ -291,6 +293,11 @@ class OverrideReplacedError(CommandLineError):
 
 class OverridePathError(CommandLineError, ConfigStructureError):
     """A command-line key path that goes through a value that is not a mapping."""
+
+
+class LayerPathError(ScopeError, ConfigStructureError):
+    """A key of a layer written after the command line (a searched key, another parser's
+    config) whose path goes through a value that is not a mapping."""
 
 
 class OverrideTypeError(ScopeError, TypeError):
