@@ -430,7 +430,13 @@ def _parameters(spec: Mapping[str, Any]) -> Iterator[Parameter]:
                 f"{key}=ADict(param_type='FLOAT', param_range=(0.0, 1.0), num_samples=5).",
                 name,
             )
-        if "param_type" in value or set(value) & _ALL_KEYS or not value:
+        # A section's every value is a spec or a section (a mapping); a spec always has
+        # a value that is none (its range, its categories): model=ADict(base=ADict(...))
+        # is a section, however its keys are named.
+        section = "param_type" not in value and all(
+            isinstance(child, Mapping) for child in value.values()
+        )
+        if not value or (not section and ("param_type" in value or set(value) & _ALL_KEYS)):
             yield Parameter(name, value)
         elif len(stack) >= DEPTH_LIMIT:
             raise SearchSpaceError(
