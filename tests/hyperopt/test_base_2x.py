@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ato.adict import ADict
 
 
@@ -35,3 +37,14 @@ def test_distributed_mixin_alone():
     mixin = DistributedMixIn(rank=0, world_size=1)
     assert mixin.is_root and mixin.all_gather_object(5) == [5]
     assert mixin.broadcast_object_from_root("x") == "x"
+
+
+def test_prepare_distributions_refuses_a_searched_key_under_a_value_readably():
+    from ato.hyperopt.base import GridSpaceMixIn
+    from ato.hyperopt.errors import SearchSpaceError
+
+    spaces = ADict(
+        {"optimizer.lr": ADict(param_type="FLOAT", param_range=(0.1, 1.0), num_samples=2)}
+    )
+    with pytest.raises(SearchSpaceError, match=r"'optimizer.lr'.*'optimizer'.*'adam'.*itself"):
+        GridSpaceMixIn.prepare_distributions(ADict(optimizer="adam"), spaces)

@@ -6,9 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from ato.adict import ADict
+from ato.errors import KeyPathError, SearchSpaceError
 from ato.hyperopt.group import ProcessGroup, TorchGroup
 from ato.hyperopt.search import HyperOpt
 from ato.hyperopt.space import SearchSpace
+from ato.paths import set_value
 from ato.scope import Scope
 
 __all__ = ["DistributedHyperOpt", "DistributedMixIn", "GridSpaceMixIn"]
@@ -25,11 +27,15 @@ class GridSpaceMixIn:
         for point in SearchSpace(search_spaces).grid():
             config = base_config.clone()
             for key, value in point.items():
-                node = config
-                *parents, last = key.split(".")
-                for part in parents:
-                    node = node.setdefault(part, ADict())
-                node[last] = value
+                try:
+                    set_value(config, key, value, factory=ADict)
+                except KeyPathError as error:
+                    raise SearchSpaceError(
+                        f"Search space of {key!r}: base_config[{error.where!r}] holds "
+                        f"{error.found!r:.40}, not a section of keys. Search {error.where!r} "
+                        f"itself, or make it a section of base_config.",
+                        key,
+                    ) from None
             configs.append(config)
         return configs
 
