@@ -10,7 +10,7 @@ from fractions import Fraction
 import pytest
 
 from ato.adict import ADict
-from ato.errors import AtoWarning
+from ato.errors import AtoError, AtoWarning
 from ato.hyperopt.errors import SearchSettingsError, TrialFailedError, TrialResultError
 from ato.hyperopt.hyperband import BracketHyperBand, HyperBand
 from ato.scope import Scope
@@ -822,3 +822,105 @@ def test_a_final_rung_of_nan_metrics_chooses_no_config(scope, spaces):
     hyperband = HyperBand(scope, spaces, 0.5, 2, progress=False)
     with pytest.raises(TrialFailedError, match="returned NaN or an infinity"):
         hyperband.main(lambda config: math.nan)()
+
+
+@pytest.mark.parametrize("how", ["keyword", "position"])
+def test_a_config_passed_to_the_search_is_refused_not_searched_over(scope, spaces, how):
+    calls = []
+
+    @HyperBand(scope, spaces, 0.5, 2, progress=False).main
+    def train(config):
+        calls.append(config.lr)
+        return lr_score(config)
+
+    given = ADict(lr=0.2)
+    with pytest.raises(SearchSettingsError) as caught:
+        train(config=given) if how == "keyword" else train(given)
+    message = str(caught.value)
+    assert "'config'" in message and "train()" in message and "view" in message
+    assert calls == []
+
+
+def test_a_searched_key_under_a_value_that_is_no_section_is_refused_naming_who_set_it(scope):
+    @scope.observe(default=True)
+    def optimizer(config):
+        config.optimizer = "adam"
+
+    spaces = ADict(
+        {"optimizer.lr": ADict(param_type="FLOAT", param_range=(0.1, 1.0), num_samples=2)}
+    )
+    hyperband = HyperBand(scope, spaces, 0.5, 1, progress=False)
+    with pytest.raises(AtoError) as caught:  # not SystemExit: a library call raises
+        hyperband.main(lambda config: 1.0)()
+    message = str(caught.value)
+    assert "'optimizer.lr'" in message and "'adam'" in message and "view 'optimizer'" in message
+    assert "search 'optimizer' itself" in message
+
+
+def test_a_section_whose_keys_are_spec_words_is_a_section(scope):
+    spec = ADict(param_type="FLOAT", param_range=(0.1, 1.0), num_samples=2)
+    for child in ("base", "categories", "num_samples", "param_range"):
+        hyperband = HyperBand(scope, ADict(model=ADict({child: spec})), 0.5, 1)
+        assert hyperband.space.names == [f"model.{child}"]
+
+
+def test_an_unknown_keyword_names_the_class_and_the_likely_one(scope, spaces):
+    with pytest.raises(SearchSettingsError, match=r"HyperBand.*'max_budgte'.*max_budget"):
+        HyperBand(scope, spaces, 0.5, 1, max_budgte=27)
+    with pytest.raises(SearchSettingsError, match=r"BracketHyperBand.*'etaa'.*'eta'"):
+        BracketHyperBand(scope, spaces, 27, etaa=3)
+
+
+@pytest.mark.parametrize(("kwargs", "fragment"), [
+    (dict(scope=None), "scope is None"),
+    (dict(scope="config"), "scope is 'config'"),
+    (dict(group="nonsense"), "group is 'nonsense'"),
+])  # fmt: skip
+def test_a_scope_or_group_of_another_kind_is_refused(scope, spaces, kwargs, fragment):
+    arguments = dict(scope=scope, search_spaces=spaces, halving_rate=0.5, num_min_samples=1)
+    with pytest.raises(SearchSettingsError, match=fragment):
+        HyperBand(**{**arguments, **kwargs})
+
+
+def test_a_trial_that_exits_quietly_is_said_to_have_stopped_the_search(scope, spaces, capsys):
+    def train(config):
+        if config.model == "vit":
+            sys.exit(0)
+        return lr_score(config)
+
+    with pytest.raises(SystemExit):
+        HyperBand(scope, spaces, 0.5, 2, progress=False).main(train)()
+    said = capsys.readouterr().err
+    assert "stopped" in said and "SystemExit(0)" in said and "'model': 'vit'" in said
+
+
+def test_a_rung_where_every_trial_failed_stops_the_search_before_larger_budgets(scope, spaces):
+    budgets = []
+    hyperband = HyperBand(scope, spaces, 0.5, 2, max_budget=8, progress=False)
+
+    @hyperband.main
+    def train(config):
+        budgets.append(config.__budget__)
+        raise RuntimeError("CUDA out of memory")
+
+    with pytest.raises(TrialFailedError, match=r"(?s)rung 0 raised.*CUDA out of memory"):
+        train()
+    assert len(budgets) == hyperband.rung_sizes[0]  # none trained at a larger budget
+
+
+def test_a_bracket_whose_rung_all_failed_ends_there_and_the_others_run(scope):
+    spaces = ADict(lr=ADict(param_type="FLOAT", param_range=(1e-4, 1.0), space_type="LOG"))
+    hyperband = BracketHyperBand(scope, spaces, max_budget=9, eta=3, progress=False)
+    seen = []
+
+    @hyperband.main
+    def train(config):
+        seen.append(config.__budget__)
+        if config.__budget__ == 1:
+            raise RuntimeError("too short to measure")
+        return -abs(math.log10(config.lr) + 2)
+
+    result = train()
+    assert hyperband.brackets() == [[(9, 1), (3, 3), (1, 9)], [(5, 3), (1, 9)], [(3, 9)]]
+    assert seen == [1] * 9 + [3] * 5 + [9] + [9] * 3  # bracket 0 ended after its rung 0
+    assert result.config.__budget__ == 9 and len(result.logs) == 4

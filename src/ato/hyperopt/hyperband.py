@@ -200,11 +200,12 @@ class HyperBand(HyperOpt):
             ranked = self.best_first(run_rung(trials))
             logs.append([outcome.snapshot for outcome in ranked])
             if rung + 1 < len(self.rung_sizes):
+                self._refuse_all_failed(ranked[0], f"rung {rung}", more=True)
                 keep = self.group.broadcast(
                     [outcome.trial.index for outcome in ranked[: self.rung_sizes[rung + 1]]]
                 )
                 candidates = [(index, self.grid[index]) for index in sorted(keep)]
-        return self._result(ranked[0], logs)
+        return self._result(ranked[0], logs, "the final rung")
 
 
 class DistributedHyperBand(HyperBand):
@@ -392,10 +393,12 @@ class BracketHyperBand(HyperOpt):
                 trials = [Trial(bracket, rung, i, params, budget) for i, params in candidates]
                 ranked = self.best_first(run_rung(trials))
                 logs.append([outcome.snapshot for outcome in ranked])
+                if self.failed(ranked[0]):
+                    break  # larger budgets are not worth configs that all failed
                 if rung + 1 < len(rungs):
                     keep = self.group.broadcast(
                         [outcome.trial.index for outcome in ranked[: rungs[rung + 1][0]]]
                     )
                     candidates = [(index, samples[index]) for index in sorted(keep)]
             finalists.append(ranked[0])
-        return self._result(self.best_first(finalists)[0], logs)
+        return self._result(self.best_first(finalists)[0], logs, "every bracket's last rung")

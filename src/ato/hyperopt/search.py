@@ -13,6 +13,7 @@ import functools
 import inspect
 import logging
 import math
+import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -35,7 +36,7 @@ from ato.hyperopt.progress import SearchProgress
 from ato.hyperopt.ranks import refuse_different_settings, together
 from ato.hyperopt.space import SearchSpace
 from ato.hyperopt.trial_function import check_callable, settings_among
-from ato.message_text import first_line
+from ato.message_text import did_you_mean, first_line, shown
 from ato.scope import Scope
 
 if TYPE_CHECKING:
@@ -91,6 +92,22 @@ class _Session:
     progress: SearchProgress
 
 
+def _refuse_unknown(cls: type, name: str) -> None:
+    """An argument no class of the search takes: named with the likely one."""
+    known = {
+        parameter.name
+        for owner in cls.__mro__
+        if "__init__" in vars(owner)
+        for parameter in inspect.signature(vars(owner)["__init__"]).parameters.values()
+        if parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
+        and parameter.name != "self"
+    }
+    raise SearchSettingsError(
+        f"{cls.__name__}() takes no argument {name!r}.{did_you_mean(name, sorted(known))} "
+        f"It takes: {', '.join(sorted(known))}."
+    )
+
+
 class HyperOpt:
     """A search over ``search_spaces`` with trials run through ``scope`` (2.x base class)."""
 
@@ -106,7 +123,22 @@ class HyperOpt:
         on_error: str = "continue",
         progress: bool = True,
         group: ProcessGroup | None = None,
+        **unknown: Any,
     ) -> None:
+        if unknown:
+            _refuse_unknown(type(self), next(iter(unknown)))
+        if not isinstance(scope, Scope):
+            raise SearchSettingsError(
+                f"scope is {shown(scope)}; give the Scope whose config each trial gets: "
+                f"scope = Scope(name='config'), then {type(self).__name__}(scope, "
+                f"search_spaces, ...)."
+            )
+        if group is not None and not isinstance(group, ProcessGroup):
+            raise SearchSettingsError(
+                f"group is {shown(group)}; leave it out (one process), or use "
+                f"DistributedHyperBand(..., rank=dist.get_rank(), "
+                f"world_size=dist.get_world_size()) to share the trials among processes."
+            )
         if mode not in ("min", "max"):
             raise SearchSettingsError(f"mode is {mode!r}; it must be 'max' or 'min'.")
         if on_error not in ("continue", "raise"):
@@ -415,6 +447,13 @@ class HyperOpt:
                 interrupted = isinstance(halt, KeyboardInterrupt)
                 text = "".join(traceback.format_exception(halt))
                 logger.finish("killed" if interrupted else "failed", text)
+            if isinstance(halt, SystemExit):  # sys.exit(0) would end the program unsaid
+                resumes = " Started again, the search resumes." if session.store else ""
+                print(
+                    f"ato: the search stopped: trial {params_text(trial.params)} (rung "
+                    f"{trial.rung}) raised SystemExit({halt.code!r}).{resumes}",
+                    file=sys.stderr,
+                )
             if local:
                 raise
             self._halted = halt
@@ -452,17 +491,35 @@ class HyperOpt:
 
         return [outcome for _, outcome in sorted(enumerate(outcomes), key=key)]
 
-    def _result(self, best: Outcome, logs: list[list[ADict]]) -> ADict:
+    @staticmethod
+    def failed(outcome: Outcome) -> bool:
+        """Whether ``outcome`` chooses nothing: its trial raised, or gave NaN or an
+        infinity (ranked last; the best of a rung failed, so did all of it)."""
+        return outcome.error is not None or not math.isfinite(outcome.metric)
+
+    def _refuse_all_failed(self, best: Outcome, where: str, more: bool = False) -> None:
+        """Raise when ``best``, the best of ``where``, failed. ``more``: larger budgets
+        were to follow, which failed configs are not worth."""
+        if not self.failed(best):
+            return
+        stops = (
+            " The search stops rather than train configs that failed at larger budgets."
+            if more
+            else ""
+        )
         if best.error is not None:
             raise TrialFailedError(
-                f"Every trial of the final rung raised; the first:\n{best.error}"
+                f"Every trial of {where} raised; no config can be chosen.{stops} The "
+                f"first:\n{best.error}"
             )
-        if not math.isfinite(best.metric):  # ranked last, so every one of them is
-            raise TrialFailedError(
-                f"Every trial of the final rung returned NaN or an infinity (the first, "
-                f"{params_text(best.trial.params)}: {best.metric}); no config can be "
-                f"chosen. Check the metric {self._trial_name} returns."
-            )
+        raise TrialFailedError(
+            f"Every trial of {where} returned NaN or an infinity (the first, "
+            f"{params_text(best.trial.params)}: {best.metric}); no config can be "
+            f"chosen.{stops} Check the metric {self._trial_name} returns."
+        )
+
+    def _result(self, best: Outcome, logs: list[list[ADict]], where: str) -> ADict:
+        self._refuse_all_failed(best, where)
         # The scope ends holding the best trial's assembly: scope.explain(key) and
         # scope.sources() tell where each of its values came from.
         self._assemble(best.trial)
