@@ -8,12 +8,14 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from ato.adict import ADict
+from ato.errors import AtoWarning
 from ato.hyperopt.hyperband import HyperBand
 from ato.hyperopt.storage import searches, trials
 from ato.tracking import SQLFinder, SQLLogger
@@ -593,3 +595,32 @@ def test_a_postgresql_server_lost_mid_search_is_a_tracker_error_naming_it(postgr
         assert "127.0.0.1" in str(error.value) and "search started again resumes" in str(
             error.value
         )
+
+
+def test_a_changed_search_names_the_unfinished_one_it_does_not_resume(scope, spaces, tmp_path):
+    url = f"sqlite:///{tmp_path}/runs.db"
+
+    def stops_at_vit(config):
+        if config.model == "vit":
+            raise KeyboardInterrupt
+        return lr_score(config)
+
+    first = HyperBand(scope, spaces, 0.5, 2, tracker=url, progress=False)
+    first.compute_optimized_initial_training_steps(8)
+    with pytest.raises(KeyboardInterrupt):
+        first.main(stops_at_vit)()
+    changed = HyperBand(scope, spaces, 0.5, 2, tracker=url, progress=False)
+    changed.compute_optimized_initial_training_steps(9)
+    with pytest.warns(AtoWarning) as caught:
+        changed.main(lr_score)()
+    said = str(caught[0].message)
+    assert first.search_id[:12] in said and "budgets_for 8 → 9" in said and "anew" in said
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same search again: it is no other's change
+        same = HyperBand(scope, spaces, 0.5, 2, tracker=url, progress=False)
+        same.compute_optimized_initial_training_steps(9)
+        same.main(lr_score)()
+    edited = HyperBand(scope, spaces, 0.5, 2, tracker=url, progress=False)
+    edited.compute_optimized_initial_training_steps(8)
+    with pytest.warns(AtoWarning, match="same arguments.*code, search space, views"):
+        edited.main(lambda config: lr_score(config) * 2)()

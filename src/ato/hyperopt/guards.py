@@ -5,15 +5,17 @@ tracker that is none."""
 from __future__ import annotations
 
 import contextlib
+import inspect
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 from ato.hyperopt.errors import SearchSettingsError
-from ato.message_text import shown
+from ato.hyperopt.group import ProcessGroup
+from ato.message_text import did_you_mean, shown
 from ato.scope import Scope
 
-__all__ = ["MISSING", "check_tracker", "first_difference", "searching"]
+__all__ = ["MISSING", "check_arguments", "check_tracker", "first_difference", "searching"]
 
 #: What :func:`first_difference` gives for a key one side lacks.
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>"})()
@@ -71,3 +73,37 @@ def check_tracker(tracker: Any) -> None:
             f"tracker is {shown(tracker)}; give an SQLLogger, a database URL such as "
             f"'sqlite:///experiments.db', or None (not tracked)."
         )
+
+
+def check_arguments(cls: type, scope: Any, group: Any, unknown: dict[str, Any]) -> None:
+    """Refuse an argument no class of the search takes, and a scope or a process group
+    of another kind (each would fail at the first trial, in ato's own code)."""
+    if unknown:
+        _refuse_unknown(cls, next(iter(unknown)))
+    if not isinstance(scope, Scope):
+        raise SearchSettingsError(
+            f"scope is {shown(scope)}; give the Scope whose config each trial gets: "
+            f"scope = Scope(name='config'), then {cls.__name__}(scope, search_spaces, ...)."
+        )
+    if group is not None and not isinstance(group, ProcessGroup):
+        raise SearchSettingsError(
+            f"group is {shown(group)}; leave it out (one process), or use "
+            f"DistributedHyperBand(..., rank=dist.get_rank(), "
+            f"world_size=dist.get_world_size()) to share the trials among processes."
+        )
+
+
+def _refuse_unknown(cls: type, name: str) -> None:
+    """An argument no class of the search takes: named with the likely one."""
+    known = {
+        parameter.name
+        for owner in cls.__mro__
+        if "__init__" in vars(owner)
+        for parameter in inspect.signature(vars(owner)["__init__"]).parameters.values()
+        if parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
+        and parameter.name != "self"
+    }
+    raise SearchSettingsError(
+        f"{cls.__name__}() takes no argument {name!r}.{did_you_mean(name, sorted(known))} "
+        f"It takes: {', '.join(sorted(known))}."
+    )

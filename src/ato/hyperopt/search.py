@@ -16,7 +16,7 @@ import math
 import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ato.adict import ADict
@@ -29,14 +29,15 @@ from ato.hyperopt.errors import (
     TrialResultError,
 )
 from ato.hyperopt.group import ProcessGroup, portable
-from ato.hyperopt.guards import check_tracker, searching
+from ato.hyperopt.guards import check_arguments, check_tracker, searching
 from ato.hyperopt.metric import as_metric, plain_metric
 from ato.hyperopt.naming import named_function, params_text, project_of
+from ato.hyperopt.outcomes import Outcome, Position, Trial
 from ato.hyperopt.progress import SearchProgress
 from ato.hyperopt.ranks import refuse_different_settings, together
 from ato.hyperopt.space import SearchSpace
 from ato.hyperopt.trial_function import check_callable, settings_among
-from ato.message_text import did_you_mean, first_line, shown
+from ato.message_text import first_line
 from ato.scope import Scope
 
 if TYPE_CHECKING:
@@ -52,36 +53,6 @@ BOOKKEEPING_KEYS = ("__num_halved__", "__budget__", "__search_id__")
 #: Keys the search writes into its result's configs and logs.
 RESULT_KEYS = ("__metric__",)
 
-Position = tuple[int, int, int]  # (bracket, rung, trial)
-
-
-@dataclass(frozen=True)
-class Trial:
-    """One evaluation to run: searched values at a rung of a bracket, with its budget."""
-
-    bracket: int
-    rung: int
-    index: int
-    params: Mapping[str, Any]
-    budget: float | None = None
-
-    @property
-    def position(self) -> Position:
-        return (self.bracket, self.rung, self.index)
-
-
-@dataclass
-class Outcome:
-    """A trial's result: its metric (NaN when it raised), traceback, config snapshot."""
-
-    trial: Trial
-    metric: float
-    error: str | None
-    snapshot: ADict = field(repr=False)
-    resumed: bool = False
-    fatal: bool = False  # the trial function returned no number: the search stops
-    stopped: str | None = None  # it raised SystemExit or KeyboardInterrupt: so does the search
-
 
 @dataclass
 class _Session:
@@ -90,22 +61,6 @@ class _Session:
     store: SearchStore | None
     stored: dict[Position, StoredTrial]
     progress: SearchProgress
-
-
-def _refuse_unknown(cls: type, name: str) -> None:
-    """An argument no class of the search takes: named with the likely one."""
-    known = {
-        parameter.name
-        for owner in cls.__mro__
-        if "__init__" in vars(owner)
-        for parameter in inspect.signature(vars(owner)["__init__"]).parameters.values()
-        if parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
-        and parameter.name != "self"
-    }
-    raise SearchSettingsError(
-        f"{cls.__name__}() takes no argument {name!r}.{did_you_mean(name, sorted(known))} "
-        f"It takes: {', '.join(sorted(known))}."
-    )
 
 
 class HyperOpt:
@@ -125,20 +80,7 @@ class HyperOpt:
         group: ProcessGroup | None = None,
         **unknown: Any,
     ) -> None:
-        if unknown:
-            _refuse_unknown(type(self), next(iter(unknown)))
-        if not isinstance(scope, Scope):
-            raise SearchSettingsError(
-                f"scope is {shown(scope)}; give the Scope whose config each trial gets: "
-                f"scope = Scope(name='config'), then {type(self).__name__}(scope, "
-                f"search_spaces, ...)."
-            )
-        if group is not None and not isinstance(group, ProcessGroup):
-            raise SearchSettingsError(
-                f"group is {shown(group)}; leave it out (one process), or use "
-                f"DistributedHyperBand(..., rank=dist.get_rank(), "
-                f"world_size=dist.get_world_size()) to share the trials among processes."
-            )
+        check_arguments(type(self), scope, group, unknown)
         if mode not in ("min", "max"):
             raise SearchSettingsError(f"mode is {mode!r}; it must be 'max' or 'min'.")
         if on_error not in ("continue", "raise"):
@@ -294,7 +236,7 @@ class HyperOpt:
     ) -> tuple[SQLLogger | None, SearchStore | None]:
         if self.tracker is None:
             return None, None
-        from ato.hyperopt.storage import SearchStore
+        from ato.hyperopt.storage import SearchStore, warn_not_resumed
         from ato.tracking import SQLLogger
         from ato.tracking.settings import Origin
 
@@ -310,6 +252,10 @@ class HyperOpt:
         described = {**self._arguments(), "mode": self.mode, "total_trials": self.total_trials()}
         store.open(logger.project_name, self.algorithm, described)
         opened.append(store)
+        if store.created:
+            other = store.unfinished_other(logger.project_name, self.algorithm)
+            if other is not None:
+                warn_not_resumed(other, described)
         return logger, store
 
     def _project(self) -> str:

@@ -20,12 +20,15 @@ import logging
 import math
 import os
 import socket
+import sys
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     delete,
+    func,
     insert,
     select,
     update,
@@ -33,12 +36,13 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from ato.message_text import LONG_INT_BITS, first_line, long_int, repr_of
+from ato.errors import AtoWarning
+from ato.message_text import LONG_INT_BITS, first_line, long_int, repr_of, shown
 from ato.tracking.database import retried
 from ato.tracking.pids import pid_namespace
 from ato.tracking.schema import Base, utc_now
 
-__all__ = ["SearchStore", "StoredTrial"]
+__all__ = ["SearchStore", "StoredTrial", "warn_not_resumed"]
 
 log = logging.getLogger(__name__)
 searches = Base.metadata.tables["hpo_searches"]
@@ -67,6 +71,7 @@ class SearchStore:
         self.engine, self.search_id, self.owner = engine, search_id, owner
         self._since: _dt.datetime | None = None  # when this process first wrote the row
         self.completed = False  # the search had completed when this process opened it
+        self.created = False  # this process wrote the search's row: it is a new search
 
     def open(self, project: str | None, algorithm: str, arguments: Mapping[str, Any]) -> None:
         """Record the search, unless a process started it before (this or another rank)."""
@@ -77,6 +82,7 @@ class SearchStore:
                     select(searches.c.status).where(searches.c.id == self.search_id)
                 ).first()
                 self.completed = found is not None and found.status == "completed"
+                self.created = found is None
                 if found is None:
                     connection.execute(
                         insert(searches).values(
@@ -106,6 +112,37 @@ class SearchStore:
             if self.owner:
                 self._refuse_if_running_elsewhere()
                 retried(self.engine, write)
+
+    def unfinished_other(self, project: str | None, algorithm: str) -> dict[str, Any] | None:
+        """The latest other search of ``project`` and ``algorithm`` that stopped before
+        its end with trials done, as ``{'id', 'arguments', 'trials'}``: the one a changed
+        search started again does not resume."""
+        from ato.tracking.searches import live_owner
+
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(searches.c.id, searches.c.arguments)
+                .where(
+                    searches.c.id != self.search_id,
+                    searches.c.project == project,
+                    searches.c.algorithm == algorithm,
+                    searches.c.status != "completed",
+                )
+                .order_by(searches.c.created_at.desc())
+                .limit(20)  # the latest: an older one is unlikely to be the one meant
+            ).all()
+            counts: dict[str, int] = dict(
+                connection.execute(
+                    select(trials.c.search_id, func.count())
+                    .where(trials.c.search_id.in_([row.id for row in rows]))
+                    .group_by(trials.c.search_id)
+                ).all()
+            )
+        for row in rows:  # judged outside the read: judging may take the write lock
+            if counts.get(row.id) and live_owner(self.engine, row.id) is None:
+                arguments = row.arguments if isinstance(row.arguments, dict) else {}
+                return {"id": row.id, "arguments": arguments, "trials": counts[row.id]}
+        return None
 
     def _refuse_if_running_elsewhere(self) -> None:
         """Two processes running one search would each run all of its trials, and store
@@ -272,3 +309,43 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else repr(value)
     return repr_of(value)
+
+
+def warn_not_resumed(other: Mapping[str, Any], described: Mapping[str, Any]) -> None:
+    """Warn that a new search does not resume ``other`` (see
+    :meth:`SearchStore.unfinished_other`), saying how the two differ."""
+    warnings.warn(_not_resumed(other, described), AtoWarning, stacklevel=_outside())
+
+
+def _not_resumed(other: Mapping[str, Any], described: Mapping[str, Any]) -> str:
+    """Why a new search does not resume ``other``, an unfinished one of its project."""
+    before = other["arguments"]
+    changes = [
+        f"{key} {shown(before.get(key))} → {shown(described.get(key))}"
+        for key in sorted(set(before) | set(described), key=str)
+        if key != "total_trials" and before.get(key) != described.get(key)
+    ]
+    how = (
+        f"differs in {', '.join(changes)}"
+        if changes
+        else "has the same arguments: its code, search space, views or the arguments "
+        "the trial function was called with differ"
+    )
+    total = before.get("total_trials")
+    done = f"{other['trials']} of {total}" if total else str(other["trials"])
+    return (
+        f"Search {other['id'][:12]} of this project stopped unfinished ({done} trials "
+        f"done); this one {how}, so it starts anew instead of resuming it. To resume that "
+        f"search, start it as it was."
+    )
+
+
+def _outside() -> int:
+    """The ``stacklevel`` of the caller's first frame outside ato: a warning names the
+    line of the program that started the search."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    frame: Any = sys._getframe(1)
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(root):
+        frame, level = frame.f_back, level + 1
+    return level
