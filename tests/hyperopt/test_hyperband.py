@@ -924,3 +924,10 @@ def test_a_bracket_whose_rung_all_failed_ends_there_and_the_others_run(scope):
     assert hyperband.brackets() == [[(9, 1), (3, 3), (1, 9)], [(5, 3), (1, 9)], [(3, 9)]]
     assert seen == [1] * 9 + [3] * 5 + [9] + [9] * 3  # bracket 0 ended after its rung 0
     assert result.config.__budget__ == 9 and len(result.logs) == 4
+
+
+@pytest.mark.parametrize("max_steps", [1.0, 27.0, 1e18])
+def test_budgets_of_a_whole_float_max_steps_are_all_ints(scope, spaces, max_steps):
+    budgets = HyperBand(scope, spaces, 0.5, 2).compute_optimized_initial_training_steps(max_steps)
+    assert all(type(budget) is int for budget in budgets)  # range(budget) works in each rung
+    assert budgets[-1] == max_steps

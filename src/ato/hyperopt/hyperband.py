@@ -163,7 +163,7 @@ class HyperBand(HyperOpt):
         (0.5 of a dataset) are that fraction, to 12 digits. None exceeds ``max_steps``."""
         rate = _exact(self.halving_rate)  # exact: a huge int max_steps overflows no float
         whole = isinstance(max_steps, int) or float(max_steps).is_integer()
-        budgets, share = [max_steps], Fraction(1)
+        budgets, share = [int(max_steps) if whole else max_steps], Fraction(1)
         for _ in range(len(self.rung_sizes) - 1):  # from the last rung down
             share *= rate
             if whole:
