@@ -13,7 +13,8 @@ one), ``ATO_TEST_PG_TIMEOUT`` (the process group's timeout, in seconds),
 pid: rank 0's first trial of that rung sends SIGINT to every rank a second later),
 ``ATO_TEST_BAD_DB_ON_RANK`` (a rank whose tracker URL names a missing folder) and
 ``ATO_TEST_LAMBDA`` (a view puts a lambda in the config, which pickle refuses),
-``ATO_TEST_ON_ERROR`` (the search's ``on_error``).
+``ATO_TEST_ON_ERROR`` (the search's ``on_error``), ``ATO_TEST_START_AT`` (a
+``time.time()`` to start the search at, spinning until then).
 With ``RANK``/``WORLD_SIZE``/``MASTER_PORT`` set, it runs ``DistributedHyperBand`` over
 gloo. It prints the result as JSON on its last line.
 """
@@ -128,6 +129,9 @@ def main() -> None:
             return "oops"
         return score(config)
 
+    start_at = os.environ.get("ATO_TEST_START_AT")  # several processes at one instant
+    while start_at and time.time() < float(start_at):
+        pass
     result = train()
     if world_size > 1:
         import torch.distributed as dist

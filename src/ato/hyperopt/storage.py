@@ -33,7 +33,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from ato.errors import AtoWarning
@@ -78,9 +78,16 @@ class SearchStore:
 
         def write() -> None:
             with self.engine.begin() as connection:
+                # Read, judged and claimed in one transaction (SQLite's write lock, the
+                # row's lock on a server): two processes started at once both claimed
+                # it when the judging came before.
                 found = connection.execute(
-                    select(searches.c.status).where(searches.c.id == self.search_id)
+                    select(searches.c.status)
+                    .where(searches.c.id == self.search_id)
+                    .with_for_update()
                 ).first()
+                if found is not None and found.status == "running":
+                    self._refuse_if_running_elsewhere(connection)
                 self.completed = found is not None and found.status == "completed"
                 self.created = found is None
                 if found is None:
@@ -104,14 +111,10 @@ class SearchStore:
                         )
                     )
 
-        if self.owner:
-            self._refuse_if_running_elsewhere()
         try:
             retried(self.engine, write)
-        except IntegrityError:  # another rank, or another process, inserted it meanwhile
-            if self.owner:
-                self._refuse_if_running_elsewhere()
-                retried(self.engine, write)
+        except IntegrityError:  # another process inserted it meanwhile: judged now
+            retried(self.engine, write)
 
     def unfinished_other(self, project: str | None, algorithm: str) -> dict[str, Any] | None:
         """The latest other search of ``project`` and ``algorithm`` that stopped before
@@ -119,38 +122,44 @@ class SearchStore:
         search started again does not resume."""
         from ato.tracking.searches import live_owner
 
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(searches.c.id, searches.c.arguments)
-                .where(
-                    searches.c.id != self.search_id,
-                    searches.c.project == project,
-                    searches.c.algorithm == algorithm,
-                    searches.c.status != "completed",
-                )
-                .order_by(searches.c.created_at.desc())
-                .limit(20)  # the latest: an older one is unlikely to be the one meant
-            ).all()
-            counts: dict[str, int] = dict(
-                connection.execute(
-                    select(trials.c.search_id, func.count())
-                    .where(trials.c.search_id.in_([row.id for row in rows]))
-                    .group_by(trials.c.search_id)
+        def read() -> dict[str, Any] | None:
+            # The writer's engine takes the write lock for a read too: retried while
+            # another process writes (a training run logging its metrics).
+            with self.engine.connect() as connection:
+                rows = connection.execute(
+                    select(searches.c.id, searches.c.arguments)
+                    .where(
+                        searches.c.id != self.search_id,
+                        searches.c.project == project,
+                        searches.c.algorithm == algorithm,
+                        searches.c.status != "completed",
+                    )
+                    .order_by(searches.c.created_at.desc())
+                    .limit(20)  # the latest: an older one is unlikely to be the one meant
                 ).all()
-            )
-        for row in rows:  # judged outside the read: judging may take the write lock
-            if counts.get(row.id) and live_owner(self.engine, row.id) is None:
-                arguments = row.arguments if isinstance(row.arguments, dict) else {}
-                return {"id": row.id, "arguments": arguments, "trials": counts[row.id]}
-        return None
+                counts: dict[str, int] = dict(
+                    connection.execute(
+                        select(trials.c.search_id, func.count())
+                        .where(trials.c.search_id.in_([row.id for row in rows]))
+                        .group_by(trials.c.search_id)
+                    ).all()
+                )
+                for row in rows:
+                    done = counts.get(row.id)
+                    if done and live_owner(self.engine, row.id, connection=connection) is None:
+                        arguments = row.arguments if isinstance(row.arguments, dict) else {}
+                        return {"id": row.id, "arguments": arguments, "trials": done}
+            return None
 
-    def _refuse_if_running_elsewhere(self) -> None:
+        return retried(self.engine, read)
+
+    def _refuse_if_running_elsewhere(self, connection: Connection) -> None:
         """Two processes running one search would each run all of its trials, and store
         results the other did not choose from."""
         from ato.errors import SearchRunningError
         from ato.tracking.searches import live_owner
 
-        owner = live_owner(self.engine, self.search_id)
+        owner = live_owner(self.engine, self.search_id, connection=connection)
         if owner is None:
             return
         here = owner["host"] == socket.gethostname() and owner["pid"] == os.getpid()
@@ -185,10 +194,16 @@ class SearchStore:
 
     def finished_trials(self) -> dict[tuple[int, int, int], StoredTrial]:
         """Every stored trial of this search, by ``(bracket, rung, trial)``."""
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(trials).where(trials.c.search_id == self.search_id)
-            ).all()
+
+        def read() -> list[Any]:  # retried: the writer's engine locks for a read too
+            with self.engine.connect() as connection:
+                return list(
+                    connection.execute(
+                        select(trials).where(trials.c.search_id == self.search_id)
+                    ).all()
+                )
+
+        rows = retried(self.engine, read)
         found = {}
         for row in rows:
             metric = math.nan if row.metric is None else float(row.metric)

@@ -15,13 +15,14 @@ heartbeat grace). Started again, it resumes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import math
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from ato.errors import SearchNotFoundError
 from ato.tracking.reading import Schema
@@ -61,7 +62,13 @@ def _search(row: Any, engine: Engine, grace: float) -> dict[str, Any]:
     return search
 
 
-def _status(engine: Engine, search: dict[str, Any], row: Any, grace: float) -> str:
+def _status(
+    engine: Engine,
+    search: dict[str, Any],
+    row: Any,
+    grace: float,
+    connection: Connection | None = None,
+) -> str:
     """The search's status; a stored 'running' whose process is gone is 'interrupted'.
 
     The row names the process that last started, resumed or recorded a trial of the
@@ -69,7 +76,7 @@ def _status(engine: Engine, search: dict[str, Any], row: Any, grace: float) -> s
     elsewhere). A trial of hours on another host records nothing meanwhile, so a run of
     the search still running counts too. A row from before migration 6 names no
     process: then the newest runs of the search tell, by their processes and their
-    times."""
+    times. ``connection``: read through it (one in a transaction), not a new one."""
     if search["status"] != "running":
         return str(search["status"])
     host, pid, namespace, since, heartbeat = row[8:13]
@@ -82,8 +89,9 @@ def _status(engine: Engine, search: dict[str, Any], row: Any, grace: float) -> s
             return "running"
     tag = {"tag": f'%"search:{search["id"]}"%'}
     columns = "status, heartbeat_at, host, pid, pid_namespace, start_time, end_time"
-    with engine.connect() as connection:
-        running = connection.execute(
+    reading = contextlib.nullcontext(connection) if connection else engine.connect()
+    with reading as source:
+        running = source.execute(
             text(
                 f"SELECT {columns} FROM experiments "
                 f"WHERE status = 'running' AND CAST(tags AS TEXT) LIKE :tag"
@@ -92,7 +100,7 @@ def _status(engine: Engine, search: dict[str, Any], row: Any, grace: float) -> s
         ).all()
         newest: Sequence[Any] = ()
         if heartbeat is None:
-            newest = connection.execute(
+            newest = source.execute(
                 text(
                     f"SELECT {columns} FROM experiments WHERE CAST(tags AS TEXT) LIKE :tag "
                     f"ORDER BY id DESC LIMIT 64"
@@ -118,19 +126,23 @@ def _status(engine: Engine, search: dict[str, Any], row: Any, grace: float) -> s
     return "interrupted"
 
 
-def live_owner(engine: Engine, search_id: str, grace: float = 30.0) -> dict[str, Any] | None:
+def live_owner(
+    engine: Engine, search_id: str, grace: float = 30.0, connection: Connection | None = None
+) -> dict[str, Any] | None:
     """The process running search ``search_id`` now, as ``{'host', 'pid', 'heartbeat_at'}``,
     judged as ``ato searches`` judges it; None when none does (or the search is unknown).
-    For a writer of the current schema."""
+    For a writer of the current schema. ``connection``: read through it (the transaction
+    that claims the search, so that no other process claims it meanwhile)."""
     columns = ", ".join(_SEARCH_COLUMNS)
-    with engine.connect() as connection:
-        row = connection.execute(
+    reading = contextlib.nullcontext(connection) if connection else engine.connect()
+    with reading as source:
+        row = source.execute(
             text(f"SELECT {columns} FROM hpo_searches WHERE id = :id"), {"id": search_id}
         ).first()
     if row is None or row[4] != "running":
         return None
     search = {"id": row[0], "status": row[4], "created_at": as_utc(row[6])}
-    if _status(engine, search, row, grace) != "running":
+    if _status(engine, search, row, grace, connection) != "running":
         return None
     return {"host": row[8], "pid": row[9], "heartbeat_at": as_utc(row[12])}
 
