@@ -11,7 +11,8 @@ one), ``ATO_TEST_PG_TIMEOUT`` (the process group's timeout, in seconds),
 ``ATO_TEST_WORLD_ARG`` (the world_size passed, if not the group's),
 ``ATO_TEST_SIGINT_AT_RUNG`` with ``ATO_TEST_PIDS`` (a folder where each rank leaves its
 pid: rank 0's first trial of that rung sends SIGINT to every rank a second later),
-``ATO_TEST_BAD_DB_ON_RANK`` (a rank whose tracker URL names a missing folder) and
+``ATO_TEST_BAD_DB_ON_RANK`` (a rank whose tracker URL names a missing folder),
+``ATO_TEST_DB_ON_RANK`` (``rank:url``, a rank given another tracker; no URL: none) and
 ``ATO_TEST_LAMBDA`` (a view puts a lambda in the config, which pickle refuses),
 ``ATO_TEST_ON_ERROR`` (the search's ``on_error``), ``ATO_TEST_START_AT`` (a
 ``time.time()`` to start the search at, spinning until then).
@@ -62,6 +63,9 @@ def main() -> None:
     tracker = os.environ.get("ATO_TEST_DB") or None
     if os.environ.get("ATO_TEST_BAD_DB_ON_RANK") == str(rank):
         tracker = "sqlite:////nonexistent-folder/runs.db"
+    odd_rank, _, odd_db = os.environ.get("ATO_TEST_DB_ON_RANK", "").partition(":")
+    if odd_rank == str(rank):
+        tracker = odd_db or None
     pids = os.environ.get("ATO_TEST_PIDS")
     if pids:
         with open(os.path.join(pids, str(rank)), "w") as handle:

@@ -219,6 +219,23 @@ def test_a_rank_that_cannot_open_the_tracker_stops_every_rank_at_once(tmp_path):
         assert connection.execute(text("SELECT status FROM hpo_searches")).scalar() == "failed"
 
 
+def test_a_rank_without_the_tracker_the_others_have_is_refused_on_every_rank(tmp_path):
+    url = f"sqlite:///{tmp_path}/d.db"
+    for status, err in _errors(start_ranks(2, ATO_TEST_DB=url, ATO_TEST_DB_ON_RANK="1:")):
+        assert status != 0 and "SearchSettingsError" in err and "tracked is False on rank 1" in err
+
+
+def test_ranks_tracking_to_different_databases_are_refused_on_every_rank(tmp_path):
+    url, other = f"sqlite:///{tmp_path}/d.db", f"sqlite:///{tmp_path}/other.db"
+    (status0, err0), (status1, err1) = _errors(
+        start_ranks(2, ATO_TEST_DB=url, ATO_TEST_DB_ON_RANK=f"1:{other}")
+    )
+    assert status1 != 0 and "SearchSettingsError" in err1 and "same database" in err1
+    assert status0 != 0 and "Rank 1 of the distributed search stopped" in err0
+    with create_engine(other).connect() as connection:  # no trial stored where none finds it
+        assert connection.execute(text("SELECT count(*) FROM hpo_trials")).scalar() == 0
+
+
 def test_ctrl_c_on_every_rank_while_one_waits_is_a_killed_search(tmp_path):
     """Rank 0 is in the final rung's trial, rank 1 waits for it: both are interrupted,
     both stop (rank 1 with its own KeyboardInterrupt, or with the RankStoppedError that

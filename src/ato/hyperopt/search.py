@@ -164,7 +164,11 @@ class HyperOpt:
         every = together(
             self.group,
             "comparing the ranks' settings",
-            lambda: (self._facts(), self.space.readable(), self._identity(code)),
+            lambda: (
+                {**self._facts(), "tracked": self.tracker is not None},
+                self.space.readable(),
+                self._identity(code),
+            ),
             share=True,
         )
         refuse_different_settings([(facts, readable) for facts, readable, _ in every])
@@ -173,6 +177,11 @@ class HyperOpt:
         try:
             logger, store = together(
                 self.group, "opening the search's tracking", lambda: self._open_tracking(opened)
+            )
+            together(
+                self.group,
+                "checking that the ranks track to one database",
+                lambda: store.check_shared() if store is not None else None,
             )
             stored = together(
                 self.group,

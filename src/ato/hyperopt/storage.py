@@ -116,6 +116,32 @@ class SearchStore:
         except IntegrityError:  # another process inserted it meanwhile: judged now
             retried(self.engine, write)
 
+    def check_shared(self) -> None:
+        """On a rank but 0: refuse a database that lacks the search rank 0 opened (called
+        once it has). The ranks track to different databases: this rank's trials would
+        be stored where a resumed search does not find them."""
+        if self.owner:
+            return
+
+        def read() -> bool:
+            with self.engine.connect() as connection:
+                found = connection.execute(
+                    select(searches.c.id).where(searches.c.id == self.search_id)
+                ).first()
+                return found is not None
+
+        if not retried(self.engine, read):
+            from ato.hyperopt.errors import SearchSettingsError
+
+            raise SearchSettingsError(
+                f"This rank's tracker database ({self.engine.url.render_as_string()}) does "
+                f"not hold search {self.search_id[:12]}, which rank 0 opened in its own: "
+                f"the ranks track to different databases (different URLs, or a relative "
+                f"SQLite path on several machines), and this rank's trials would be stored "
+                f"where a resumed search does not look. Give every rank the same database: "
+                f"a PostgreSQL server, or an SQLite file on a filesystem every rank shares."
+            )
+
     def unfinished_other(self, project: str | None, algorithm: str) -> dict[str, Any] | None:
         """The latest other search of ``project`` and ``algorithm`` that stopped before
         its end with trials done, as ``{'id', 'arguments', 'trials'}``: the one a changed
