@@ -641,8 +641,15 @@ def test_a_changed_search_names_the_unfinished_one_it_does_not_resume(scope, spa
         same.main(lr_score)()
     edited = HyperBand(scope, spaces, 0.5, 2, tracker=url, progress=False)
     edited.compute_optimized_initial_training_steps(8)
-    with pytest.warns(AtoWarning, match="same arguments.*code, search space, views"):
+    with pytest.warns(AtoWarning, match="the same arguments but another trial code, so"):
         edited.main(lambda config: lr_score(config) * 2)()
+    wider = HyperBand(scope, ADict(spaces, lr=ADict(spaces.lr, num_samples=5)), 0.5, 2,
+                      tracker=url, progress=False)  # fmt: skip
+    wider.compute_optimized_initial_training_steps(8)
+    with pytest.warns(
+        AtoWarning, match="the same arguments but another trial code and search space, so"
+    ):
+        wider.main(lr_score)()  # beside the first: another code too
 
 
 def test_a_search_waits_for_a_database_another_process_is_writing(scope, spaces, tmp_path):

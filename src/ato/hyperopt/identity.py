@@ -40,11 +40,14 @@ def search_identity(
     trial: Callable[..., Any] | None = None,
     searched: Sequence[str] = (),
     arguments: Mapping[str, Any] | None = None,
+    parts: dict[str, str] | None = None,
 ) -> str:
     """A 32-digit hex id of ``facts`` (JSON-able settings), the ``config`` trials start
     from (without tracker settings, ``volatile`` keys and the ``searched`` keys, whose
     starting values no trial sees), ``trial``'s logic and the plain values it carries,
-    and the plain values among the ``arguments`` it is called with."""
+    and the plain values among the ``arguments`` it is called with. ``parts``, when
+    given, gets a short digest of each of these, by name: what tells two searches'
+    differences apart."""
     from ato.config_json import encode
     from ato.explain.facts import flatten
     from ato.explain.sections import key_category
@@ -67,8 +70,14 @@ def search_identity(
         whole["code"] = fingerprint_of(trial).combined
         whole["carried"] = carried_values(trial)
         whole["called with"] = plain_values(arguments or {})
-    text = ADDRESS.sub("", json.dumps(whole, sort_keys=True, default=repr))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    if parts is not None:
+        parts.update({name: _digest(value)[:12] for name, value in whole.items()})
+    return _digest(whole)[:32]
+
+
+def _digest(value: Any) -> str:
+    text = ADDRESS.sub("", json.dumps(value, sort_keys=True, default=repr))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _immutable(value: Any) -> bool:

@@ -104,6 +104,7 @@ class HyperOpt:
         self.search_id: str | None = None
         self._trial_name = "the trial function"
         self._called_with: dict[str, Any] = {}  # what the decorated trial was called with
+        self._parts: dict[str, str] = {}  # digests of what makes the search's identity
         # What stopped a trial on this rank (SystemExit...), raised once every rank knows.
         self._halted: BaseException | None = None
         # With on_error='raise', what this rank's trials raised (by position): the rank
@@ -222,6 +223,7 @@ class HyperOpt:
         from ato.hyperopt.identity import search_identity, view_logic
 
         facts = self._facts()
+        self._parts.clear()
         if self.tracker is None:  # nothing to resume: the id only labels the trials
             return search_identity(facts, {})
         # Its runs belong to a project: the same search filed elsewhere is another one.
@@ -238,7 +240,9 @@ class HyperOpt:
         marked = list(getattr(self.tracker, "volatile", None) or ())
         volatile = volatile_keys(base, marked)
         names = self.space.names
-        return search_identity(facts, base, volatile, trial_code, names, self._called_with)
+        return search_identity(
+            facts, base, volatile, trial_code, names, self._called_with, self._parts
+        )
 
     def _open_tracking(
         self, opened: list[SearchStore]
@@ -259,6 +263,7 @@ class HyperOpt:
             return logger, SearchStore(logger.engine, self.search_id, owner=False)
         store = SearchStore(logger.engine, self.search_id)
         described = {**self._arguments(), "mode": self.mode, "total_trials": self.total_trials()}
+        described["parts"] = dict(self._parts)  # read by a changed search's warning
         store.open(logger.project_name, self.algorithm, described)
         opened.append(store)
         if store.created:

@@ -358,20 +358,50 @@ def warn_not_resumed(other: Mapping[str, Any], described: Mapping[str, Any]) -> 
     warnings.warn(_not_resumed(other, described), AtoWarning, stacklevel=_outside())
 
 
+#: What each part of a search's identity is, in a warning (see search_identity).
+_PART_NAMES = {
+    "algorithm": "algorithm",
+    "arguments": "arguments",
+    "space": "search space",
+    "mode": "mode",
+    "scope": "scope",
+    "assigned": "views named on the command line",
+    "views": "views' code",
+    "config": "config the trials start from",
+    "types": "config the trials start from",
+    "code": "trial code",
+    "carried": "values the trial code carries",
+    "called with": "arguments the trial function was called with",
+}
+
+
 def _not_resumed(other: Mapping[str, Any], described: Mapping[str, Any]) -> str:
     """Why a new search does not resume ``other``, an unfinished one of its project."""
     before = other["arguments"]
     changes = [
         f"{key} {shown(before.get(key))} → {shown(described.get(key))}"
         for key in sorted(set(before) | set(described), key=str)
-        if key != "total_trials" and before.get(key) != described.get(key)
+        if key not in ("total_trials", "parts") and before.get(key) != described.get(key)
     ]
-    how = (
-        f"differs in {', '.join(changes)}"
-        if changes
-        else "has the same arguments: its code, search space, views or the arguments "
-        "the trial function was called with differ"
-    )
+    old, new = before.get("parts"), described.get("parts")
+    if not changes and isinstance(old, dict) and new:
+        differing = [
+            _PART_NAMES.get(name, name)
+            for name in sorted(set(old) | set(new))
+            if old.get(name) != new.get(name)
+        ]
+        changes = list(dict.fromkeys(differing))  # config and types say one thing
+        listed = " and ".join([", ".join(changes[:-1]), changes[-1]] if changes[1:] else changes)
+        how = f"has the same arguments but another {listed}" if changes else ""
+    elif changes:
+        how = f"differs in {', '.join(changes)}"
+    else:
+        how = ""
+    if not how:  # stored by an ato that kept no parts
+        how = (
+            "has the same arguments: its code, search space, views or the arguments "
+            "the trial function was called with differ"
+        )
     total = before.get("total_trials")
     done = f"{other['trials']} of {total}" if total else str(other["trials"])
     return (

@@ -52,6 +52,7 @@ def _search(row: Any, engine: Engine, grace: float) -> dict[str, Any]:
         "algorithm": row[2],
         "mode": arguments.pop("mode", None),
         "total_trials": arguments.pop("total_trials", None),
+        "parts": arguments.pop("parts", None),  # digests: what a changed search compares
         "arguments": arguments,
         "status": row[4],
         "result": loads(row[5], f"search {row[0]}'s result"),
