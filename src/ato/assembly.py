@@ -38,7 +38,7 @@ from ato.errors import (
 from ato.message_text import close_matches
 from ato.observers import attach_observer, detach_observer
 from ato.parser import Override, check_key_characters
-from ato.paths import set_value
+from ato.paths import set_value, split
 from ato.provenance import Provenance, Recorder, Source, dotted
 from ato.views import View
 
@@ -280,9 +280,9 @@ def _set_override(config: ADict, override: Override, scope_name: str) -> None:
 def _set_layer_value(
     config: ADict, key: str, value: Any, source: Source, recorder: Recorder, scope_name: str
 ) -> None:
-    override = Override(key, value, f"{key}=<{source.kind}>")
     try:
-        set_value(config, existing_path(config, override.path), value, factory=ADict)
+        path = existing_path(config, split(key, allow_empty=True))
+        set_value(config, path, value, factory=ADict)
     except KeyPathError as error:
         setters = recorder.sources(tuple(error.parts[: (error.depth or 0) + 1]))
         by = ""
@@ -293,7 +293,7 @@ def _set_layer_value(
         fix = (
             f"search {error.where!r} itself (a CATEGORY of whole sections), or"
             if source.kind == "search"
-            else "set it itself, or"
+            else f"set {error.where!r} itself, or"
         )
         setter = "The search" if source.kind == "search" else source.name
         raise LayerPathError(

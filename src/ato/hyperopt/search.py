@@ -445,7 +445,7 @@ class HyperOpt:
 
         def key(item: tuple[int, Outcome]) -> tuple[int, float, int]:
             order, outcome = item
-            if outcome.error is not None or not math.isfinite(outcome.metric):
+            if self.failed(outcome):
                 return (1, 0.0, order)
             return (0, sign * outcome.metric, order)
 

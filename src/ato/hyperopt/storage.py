@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from ato.errors import AtoWarning
+from ato.hyperopt.errors import SearchSettingsError
 from ato.message_text import LONG_INT_BITS, first_line, long_int, repr_of, shown
 from ato.tracking.database import retried
 from ato.tracking.pids import pid_namespace
@@ -131,8 +132,6 @@ class SearchStore:
                 return found is not None
 
         if not retried(self.engine, read):
-            from ato.hyperopt.errors import SearchSettingsError
-
             raise SearchSettingsError(
                 f"This rank's tracker database ({self.engine.url.render_as_string()}) does "
                 f"not hold search {self.search_id[:12]}, which rank 0 opened in its own: "
@@ -383,21 +382,18 @@ def _not_resumed(other: Mapping[str, Any], described: Mapping[str, Any]) -> str:
         for key in sorted(set(before) | set(described), key=str)
         if key not in ("total_trials", "parts") and before.get(key) != described.get(key)
     ]
-    old, new = before.get("parts"), described.get("parts")
-    if not changes and isinstance(old, dict) and new:
-        differing = [
-            _PART_NAMES.get(name, name)
-            for name in sorted(set(old) | set(new))
-            if old.get(name) != new.get(name)
-        ]
-        changes = list(dict.fromkeys(differing))  # config and types say one thing
-        listed = " and ".join([", ".join(changes[:-1]), changes[-1]] if changes[1:] else changes)
-        how = f"has the same arguments but another {listed}" if changes else ""
-    elif changes:
+    old, new = before.get("parts"), described.get("parts") or {}
+    parts = list(dict.fromkeys(  # 'config' and 'types' name one part
+        _PART_NAMES.get(name, name)
+        for name in sorted(set(old) | set(new))
+        if old.get(name) != new.get(name)
+    )) if isinstance(old, dict) else []  # fmt: skip
+    if changes:
         how = f"differs in {', '.join(changes)}"
-    else:
-        how = ""
-    if not how:  # stored by an ato that kept no parts
+    elif parts:
+        listed = f"{', '.join(parts[:-1])} and {parts[-1]}" if parts[1:] else parts[0]
+        how = f"has the same arguments but another {listed}"
+    else:  # stored by an ato that kept no digests of its parts
         how = (
             "has the same arguments: its code, search space, views or the arguments "
             "the trial function was called with differ"

@@ -46,13 +46,13 @@ _TRIAL_COLUMNS = "bracket, rung, trial, params, budget, metric, status, run_id"
 
 def _search(row: Any, engine: Engine, grace: float) -> dict[str, Any]:
     arguments = dict(loads(row[3], f"search {row[0]}'s arguments", dict) or {})
+    arguments.pop("parts", None)  # digests a changed search compares, not arguments
     search = {
         "id": row[0],
         "project": row[1],
         "algorithm": row[2],
         "mode": arguments.pop("mode", None),
         "total_trials": arguments.pop("total_trials", None),
-        "parts": arguments.pop("parts", None),  # digests: what a changed search compares
         "arguments": arguments,
         "status": row[4],
         "result": loads(row[5], f"search {row[0]}'s result"),
