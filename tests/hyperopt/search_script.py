@@ -9,8 +9,10 @@ whose trials raise), ``ATO_TEST_RETURN_ON_RANK`` (a rank whose trials return no 
 one), ``ATO_TEST_PG_TIMEOUT`` (the process group's timeout, in seconds),
 ``ATO_TEST_RATE_ON_RANK`` (``rank:rate``, a rank given another halving rate),
 ``ATO_TEST_WORLD_ARG`` (the world_size passed, if not the group's),
-``ATO_TEST_SIGINT_AT_RUNG`` with ``ATO_TEST_PIDS`` (a folder where each rank leaves its
-pid: rank 0's first trial of that rung sends SIGINT to every rank a second later),
+``ATO_TEST_KILL_ON_RANK`` (``rank:n``, a rank that kills itself with SIGKILL as its
+n-th trial starts), ``ATO_TEST_SIGINT_AT_RUNG`` with ``ATO_TEST_PIDS`` (a folder where
+each rank leaves its pid: rank 0's first trial of that rung sends SIGINT to every rank
+a second later),
 ``ATO_TEST_BAD_DB_ON_RANK`` (a rank whose tracker URL names a missing folder),
 ``ATO_TEST_DB_ON_RANK`` (``rank:url``, a rank given another tracker; no URL: none) and
 ``ATO_TEST_LAMBDA`` (a view puts a lambda in the config, which pickle refuses),
@@ -102,6 +104,13 @@ def main() -> None:
         if marks:
             with open(marks, "a") as handle:
                 handle.write(f"{rank} {config.__num_halved__} {config.lr} {config.model}\n")
+        # Counted in the environment: a counter the trial function carried would count
+        # in the search's identity.
+        ran = os.environ["ATO_TEST_RAN"] = str(int(os.environ.get("ATO_TEST_RAN", "0")) + 1)
+        if os.environ.get("ATO_TEST_KILL_ON_RANK") == f"{rank}:{ran}":
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
         if interrupt_rung == str(config.__num_halved__) and rank == 0 and pids:
             import signal
             import threading

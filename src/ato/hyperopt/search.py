@@ -289,14 +289,25 @@ class HyperOpt:
             if self.algorithm == "bracket_hyperband":
                 where = f"bracket {trials[0].bracket} · {where}"
             session.progress.rung(where)
-        share = trials[group.rank :: group.world_size]
+        # Stored trials are rebuilt on every rank (each read the same rows), and only
+        # the others are shared out: after a resume, the trials a killed rank left are
+        # spread over every rank rather than run again where they were.
+        kept: dict[Position, Outcome] = {}
+        pending = []
+        for trial in trials:
+            outcome = self._stored_outcome(session, trial)
+            if outcome is None:
+                pending.append(trial)
+            else:
+                kept[trial.position] = outcome
         mine = []
-        for trial in share:
+        for trial in pending[group.rank :: group.world_size]:
             mine.append(self._run_trial(session, trial, local))
             if mine[-1].stopped is not None:
                 break  # no more trials here; the other ranks learn of it at the gather
         if local:
-            outcomes = mine
+            ran = {outcome.trial.position: outcome for outcome in mine}
+            outcomes = [kept.get(trial.position) or ran[trial.position] for trial in trials]
         else:
             try:
                 shares = group.gather([replace(o, snapshot=portable(o.snapshot)) for o in mine])
@@ -309,8 +320,9 @@ class HyperOpt:
                 raise
             self._stop_if_a_rank_stopped(shares)
             by_position = {o.trial.position: o for share in shares for o in share}
+            by_position.update(kept)
             outcomes = [by_position[trial.position] for trial in trials]
-            done_here = {outcome.trial.position for outcome in mine}
+            done_here = {outcome.trial.position for outcome in [*mine, *kept.values()]}
             for outcome in outcomes:
                 if outcome.trial.position not in done_here:
                     session.progress.update(outcome.metric, outcome.trial.budget)
@@ -358,21 +370,24 @@ class HyperOpt:
         source = search_source(trial.rung, bracket)
         return assemble_trial(self.scope, trial.params, source, bookkeeping)
 
-    def _run_trial(self, session: _Session, trial: Trial, local: bool) -> Outcome:
-        config = self._assemble(trial)
+    def _stored_outcome(self, session: _Session, trial: Trial) -> Outcome | None:
+        """The outcome of ``trial`` as a resumed search stored it, or None to run it."""
         stored = session.stored.get(trial.position)
+        if stored is None:
+            return None
         if (
-            stored is not None
-            and stored.error is not None
+            stored.error is not None
             and self.on_error == "raise"
             and not (session.store is not None and session.store.completed)
         ):
-            stored = None  # the search stopped at this failure: try the trial again
-        if stored is not None:
-            snapshot = config.clone()
-            snapshot["__metric__"] = stored.metric
-            session.progress.update(stored.metric, trial.budget)
-            return Outcome(trial, stored.metric, stored.error, snapshot, resumed=True)
+            return None  # the search stopped at this failure: try the trial again
+        snapshot = self._assemble(trial).clone()
+        snapshot["__metric__"] = stored.metric
+        session.progress.update(stored.metric, trial.budget)
+        return Outcome(trial, stored.metric, stored.error, snapshot, resumed=True)
+
+    def _run_trial(self, session: _Session, trial: Trial, local: bool) -> Outcome:
+        config = self._assemble(trial)
         # The config as the trial gets it (what a resumed search can rebuild without it).
         snapshot = config.clone()
         logger, run_id = session.logger, None
