@@ -680,3 +680,31 @@ def test_a_search_waits_for_a_database_another_process_is_writing(scope, spaces,
     finally:
         stop.set()
         thread.join()
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_a_search_ended_by_sigterm_or_sighup_reads_killed_and_resumes(tmp_path, name):
+    """A scheduler preempting the job: the trial's run and the search both read 'killed'
+    at once (before, the search read 'running' until its heartbeat grew old, and was
+    refused meanwhile when started again on another host); started again, it resumes."""
+    url = f"sqlite:///{tmp_path}/ended.db"
+    marks = tmp_path / "marks.txt"
+    env = {"ATO_TEST_DB": url, "ATO_TEST_MARKS": str(marks), "ATO_TEST_SLEEP": "0.3"}
+    process = _run_script(env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if marks.exists() and len(marks.read_text().splitlines()) >= 5:
+            break
+        time.sleep(0.05)
+    signum = getattr(signal, name)
+    process.send_signal(signum)
+    process.communicate(timeout=60)
+    assert process.returncode == -signum  # it still dies of the signal, as senders expect
+    with create_engine(url).connect() as connection:
+        row = connection.execute(text("SELECT status, result FROM hpo_searches")).one()
+        assert row.status == "killed" and name in row.result
+        runs = connection.execute(text("SELECT status FROM experiments")).scalars().all()
+    assert runs[-1] == "killed" and set(runs[:-1]) == {"completed"}
+    before = len(marks.read_text().splitlines())
+    _result(_run_script({"ATO_TEST_DB": url, "ATO_TEST_MARKS": str(marks)}))
+    assert len(marks.read_text().splitlines()) - before == 22 - (len(runs) - 1)

@@ -41,7 +41,7 @@ from ato.message_text import first_line
 from ato.scope import Scope
 
 if TYPE_CHECKING:
-    from ato.hyperopt.storage import SearchStore, StoredTrial
+    from ato.hyperopt.storage import SearchEnding, SearchStore, StoredTrial
     from ato.tracking import SQLLogger
 
 __all__ = ["BOOKKEEPING_KEYS", "HyperOpt", "Outcome", "Trial"]
@@ -175,10 +175,17 @@ class HyperOpt:
         refuse_different_settings([(facts, readable) for facts, readable, _ in every])
         self.search_id = every[0][2]  # rank 0's: a rank's own device or paths may differ
         opened: list[SearchStore] = []  # to mark stopped, whichever step fails
+        ending: SearchEnding | None = None
         try:
             logger, store = together(
                 self.group, "opening the search's tracking", lambda: self._open_tracking(opened)
             )
+            if store is not None and store.owner:
+                from ato.hyperopt.storage import SearchEnding
+                from ato.tracking.process import hooks
+
+                ending = SearchEnding(store)
+                hooks.run_starting(ending)  # a SIGTERM marks the search as it does a run
             together(
                 self.group,
                 "checking that the ranks track to one database",
@@ -202,6 +209,11 @@ class HyperOpt:
             for each in opened:
                 each.stop(stopped)  # a no-op unless this process runs the search now
             raise
+        finally:
+            if ending is not None:
+                from ato.tracking.process import hooks
+
+                hooks.run_ended(ending)
         result["search_id"] = self.search_id
         if store is not None and self.group.rank == 0:
             store.close({"metric": plain_metric(result["metric"])})

@@ -19,10 +19,11 @@ import datetime as _dt
 import logging
 import math
 import os
+import signal
 import socket
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,7 @@ from ato.hyperopt.errors import SearchSettingsError
 from ato.message_text import LONG_INT_BITS, first_line, long_int, repr_of, shown
 from ato.tracking.database import retried
 from ato.tracking.pids import pid_namespace
+from ato.tracking.process import main_writes
 from ato.tracking.schema import Base, utc_now
 
 __all__ = ["SearchStore", "StoredTrial", "warn_not_resumed"]
@@ -113,9 +115,9 @@ class SearchStore:
                     )
 
         try:
-            retried(self.engine, write)
+            _written(self.engine, write)
         except IntegrityError:  # another process inserted it meanwhile: judged now
-            retried(self.engine, write)
+            _written(self.engine, write)
 
     def check_shared(self) -> None:
         """On a rank but 0: refuse a database that lacks the search rank 0 opened (called
@@ -291,7 +293,7 @@ class SearchStore:
                 )
 
         with contextlib.suppress(IntegrityError):  # already recorded by another rank
-            retried(self.engine, write)
+            _written(self.engine, write)
 
     def close(self, result: Mapping[str, Any]) -> None:
         def write() -> None:
@@ -302,17 +304,20 @@ class SearchStore:
                     .values(status="completed", result=dict(result), finished_at=utc_now())
                 )
 
-        retried(self.engine, write)
+        _written(self.engine, write)
 
     def stop(self, error: BaseException) -> None:
         """The search ended before its last trial: 'killed' by Ctrl-C (on any rank), else
         'failed' (its first line kept; the trial's run has the traceback). Never raises: the
         error that stopped the search is the one to see."""
+        interrupted = isinstance(error, KeyboardInterrupt) or getattr(error, "interrupted", False)
+        self.mark_stopped("killed" if interrupted else "failed", first_line(error))
+
+    def mark_stopped(self, status: str, reason: str) -> None:
+        """Mark the search ``status`` ('killed' or 'failed') for ``reason``, if this
+        process runs it. Never raises (see :meth:`stop`)."""
         if not self.owner:
             return
-        interrupted = isinstance(error, KeyboardInterrupt) or getattr(error, "interrupted", False)
-        status = "killed" if interrupted else "failed"
-        reason = first_line(error)
         me = self._this_process()
 
         def write() -> None:
@@ -330,9 +335,46 @@ class SearchStore:
                 )
 
         try:
-            retried(self.engine, write)
+            _written(self.engine, write)
         except Exception as failure:  # e.g. the database is what failed
             log.warning("Could not mark search %s as %s: %s", self.search_id, status, failure)
+
+
+class SearchEnding:
+    """The search's row, for the hooks that end open runs when the process is ended
+    (:data:`ato.tracking.process.hooks`, which take it as a logger with an open run):
+    SIGTERM or SIGHUP (a scheduler preempting the job, a closed terminal) marks it
+    'killed' at once. Else the row would read 'running' until its heartbeat grew old,
+    and the search started again on another host would be refused meanwhile."""
+
+    sqlite_path = None  # the logger's file is the one a forked child must not use
+
+    def __init__(self, store: SearchStore) -> None:
+        self.store: SearchStore | None = store
+
+    def after_fork_in_child(self) -> None:
+        self.store = None  # the parent runs the search, not its child
+
+    def end_run_on_signal(self, signum: int) -> None:
+        if self.store is not None:
+            self.store.mark_stopped("killed", f"terminated by {signal.Signals(signum).name}")
+
+    def note_signal(self, signum: int) -> None:
+        """The program's own handler decides whether the search ends."""
+
+    def end_run_at_exit(self, error: BaseException | None) -> None:
+        # The program ends while the search runs (in a thread the main one did not wait
+        # for): what remains is resumed when it starts again.
+        if self.store is not None:
+            reason = first_line(error) if error is not None else "the program ended"
+            self.store.mark_stopped("failed", reason)
+
+
+def _written(engine: Engine, write: Callable[[], None]) -> None:
+    """A write of the search's rows: a SIGTERM that lands meanwhile in the main thread
+    waits for its end (its handler writes the row too, and would wait on this lock)."""
+    with main_writes.marked():
+        retried(engine, write)
 
 
 def _plain(value: Any) -> Any:
