@@ -70,3 +70,25 @@ def test_quickstart_search_shows_the_best_config_and_its_provenance():
     assert "<- search (rung 3) <- defaults" in out
     assert "model.hidden          = 128" in out and "<- wide <- defaults" in out
     assert "rungs: [16, 8, 4, 2] trials" in out
+
+
+def test_a_bracket_that_ends_early_takes_its_trials_off_the_total(scope, monkeypatch):
+    from ato.adict import ADict
+    from ato.hyperopt.hyperband import BracketHyperBand
+
+    pytest.importorskip("rich")
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    spaces = ADict(lr=ADict(param_type="FLOAT", param_range=(1e-4, 1.0), space_type="LOG"))
+    hyperband = BracketHyperBand(scope, spaces, max_budget=9, eta=3)
+
+    @hyperband.main
+    def train(config):
+        if config.__budget__ == 1:  # bracket 0 ends after its rung 0: 4 trials fewer
+            raise RuntimeError("too short to measure")
+        return -abs(config.lr - 0.01)
+
+    train()
+    assert hyperband.total_trials() == 22
+    last = terminal.getvalue().rsplit("\r", 1)[-1]  # the display as it ends
+    assert "18/18" in last

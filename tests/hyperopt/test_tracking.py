@@ -708,3 +708,20 @@ def test_a_search_ended_by_sigterm_or_sighup_reads_killed_and_resumes(tmp_path, 
     before = len(marks.read_text().splitlines())
     _result(_run_script({"ATO_TEST_DB": url, "ATO_TEST_MARKS": str(marks)}))
     assert len(marks.read_text().splitlines()) - before == 22 - (len(runs) - 1)
+
+
+@pytest.mark.parametrize("tracked", [True, False])
+def test_ctrl_c_says_what_was_done_and_what_a_start_again_does(
+    scope, spaces, tmp_path, capsys, tracked
+):
+    def trial(config):
+        if config.model == "vit":  # the third trial of rung 0
+            raise KeyboardInterrupt
+        return lr_score(config)
+
+    tracker = f"sqlite:///{tmp_path}/runs.db" if tracked else None
+    with pytest.raises(KeyboardInterrupt):  # still raised: the program decides
+        HyperBand(scope, spaces, 0.5, 2, tracker=tracker, progress=False).main(trial)()
+    said = capsys.readouterr().err
+    assert "interrupted (Ctrl-C) after 2 of 22 trials" in said
+    assert ("it resumes" in said) is tracked and ("starts over" in said) is not tracked

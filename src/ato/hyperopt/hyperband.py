@@ -394,7 +394,9 @@ class BracketHyperBand(HyperOpt):
                 ranked = self.best_first(run_rung(trials))
                 logs.append([outcome.snapshot for outcome in ranked])
                 if self.failed(ranked[0]):
-                    break  # larger budgets are not worth configs that all failed
+                    # Larger budgets are not worth configs that all failed.
+                    self._skipped(sum(size for size, _ in rungs[rung + 1 :]))
+                    break
                 if rung + 1 < len(rungs):
                     keep = self.group.broadcast(
                         [outcome.trial.index for outcome in ranked[: rungs[rung + 1][0]]]

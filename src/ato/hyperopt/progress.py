@@ -52,6 +52,12 @@ class SearchProgress:
         self.where = where
         self._refresh()
 
+    def skip(self, count: int) -> None:
+        """``count`` of the planned trials will not run: the total drops."""
+        self.total -= count
+        if self._progress is not None:
+            self._progress.update(self._task, total=self.total)
+
     def update(self, metric: float, budget: float | None) -> None:
         self.done += 1
         self.spent += budget or 0.0

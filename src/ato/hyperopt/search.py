@@ -107,6 +107,7 @@ class HyperOpt:
         self._parts: dict[str, str] = {}  # digests of what makes the search's identity
         # What stopped a trial on this rank (SystemExit...), raised once every rank knows.
         self._halted: BaseException | None = None
+        self._progress: SearchProgress | None = None  # the display of the search under way
         # With on_error='raise', what this rank's trials raised (by position): the rank
         # whose trial stops the search raises the trial's own error, as a local search does.
         self._raised: dict[Any, Exception] = {}
@@ -203,13 +204,20 @@ class HyperOpt:
                 self.group.session(),
                 SearchProgress(self.total_trials(), enabled, self.mode) as progress,
             ):
+                self._progress = progress
                 session = _Session(evaluate, logger, store, stored, progress)
                 result = self._search(functools.partial(self._run_rung, session))
         except BaseException as stopped:  # Ctrl-C too: the row must not say 'running'
             for each in opened:
                 each.stop(stopped)  # a no-op unless this process runs the search now
+            interrupted = isinstance(stopped, KeyboardInterrupt) or getattr(
+                stopped, "interrupted", False
+            )
+            if interrupted and self.group.rank == 0 and self._progress is not None:
+                self._say_interrupted(self._progress, tracked=bool(opened))
             raise
         finally:
+            self._progress = None
             if ending is not None:
                 from ato.tracking.process import hooks
 
@@ -218,6 +226,26 @@ class HyperOpt:
         if store is not None and self.group.rank == 0:
             store.close({"metric": plain_metric(result["metric"])})
         return result
+
+    @staticmethod
+    def _say_interrupted(progress: SearchProgress, tracked: bool) -> None:
+        """Ctrl-C: what was done and what a start again does, above Python's traceback."""
+        then = (
+            "Started again with the same arguments, it resumes: finished trials are not "
+            "run again."
+            if tracked
+            else "It is not tracked (no tracker=), so started again it starts over."
+        )
+        print(
+            f"ato: the search was interrupted (Ctrl-C) after {progress.done} of "
+            f"{progress.total} trials. {then}",
+            file=sys.stderr,
+        )
+
+    def _skipped(self, count: int) -> None:
+        """``count`` planned trials will not run (a bracket ended early)."""
+        if self._progress is not None:
+            self._progress.skip(count)
 
     def _facts(self) -> dict[str, Any]:
         """The settings that make the search's plan: its trials and rungs."""
