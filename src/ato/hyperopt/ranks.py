@@ -10,9 +10,11 @@ from typing import Any
 from ato.hyperopt.errors import RankStoppedError, SearchSettingsError
 from ato.hyperopt.group import ProcessGroup
 from ato.hyperopt.guards import MISSING, first_difference
+from ato.hyperopt.naming import params_text
+from ato.hyperopt.outcomes import Outcome
 from ato.message_text import first_line, shown
 
-__all__ = ["refuse_different_settings", "together"]
+__all__ = ["rank_stopped", "refuse_different_settings", "together"]
 
 
 def together(
@@ -70,3 +72,20 @@ def _on_rank(value: Any, rank: int, readable: bool) -> str:
     if value is MISSING:
         return f"missing on rank {rank}"
     return f"{value if readable else shown(value)} on rank {rank}"
+
+
+def rank_stopped(shares: list[list[Outcome]]) -> RankStoppedError | None:
+    """When a trial of one rank raised SystemExit or KeyboardInterrupt (seen in every
+    rank's gathered ``shares``), the error that stops the search on the others."""
+    for rank, share in enumerate(shares):
+        for outcome in share:
+            if outcome.stopped is None:
+                continue
+            trial = outcome.trial
+            return RankStoppedError(
+                f"Rank {rank} stopped the search in rung {trial.rung}: its trial "
+                f"{params_text(trial.params)} raised {outcome.stopped}. Every rank stops "
+                f"with it; see rank {rank}'s output. Started again, the search resumes.",
+                interrupted=outcome.stopped.startswith("KeyboardInterrupt"),
+            )
+    return None

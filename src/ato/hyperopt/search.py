@@ -32,9 +32,16 @@ from ato.hyperopt.group import ProcessGroup, portable
 from ato.hyperopt.guards import check_arguments, check_tracker, searching
 from ato.hyperopt.metric import as_metric, plain_metric
 from ato.hyperopt.naming import named_function, params_text, project_of
-from ato.hyperopt.outcomes import Outcome, Position, Trial
+from ato.hyperopt.outcomes import (
+    Outcome,
+    Position,
+    Trial,
+    best_first,
+    failed,
+    refuse_all_failed,
+)
 from ato.hyperopt.progress import SearchProgress
-from ato.hyperopt.ranks import refuse_different_settings, together
+from ato.hyperopt.ranks import rank_stopped, refuse_different_settings, together
 from ato.hyperopt.space import SearchSpace
 from ato.hyperopt.trial_function import check_callable, settings_among
 from ato.message_text import first_line
@@ -214,7 +221,7 @@ class HyperOpt:
                 stopped, "interrupted", False
             )
             if interrupted and self.group.rank == 0 and self._progress is not None:
-                self._say_interrupted(self._progress, tracked=bool(opened))
+                self._progress.say_interrupted(tracked=bool(opened))
             raise
         finally:
             self._progress = None
@@ -226,21 +233,6 @@ class HyperOpt:
         if store is not None and self.group.rank == 0:
             store.close({"metric": plain_metric(result["metric"])})
         return result
-
-    @staticmethod
-    def _say_interrupted(progress: SearchProgress, tracked: bool) -> None:
-        """Ctrl-C: what was done and what a start again does, above Python's traceback."""
-        then = (
-            "Started again with the same arguments, it resumes: finished trials are not "
-            "run again."
-            if tracked
-            else "It is not tracked (no tracker=), so started again it starts over."
-        )
-        print(
-            f"ato: the search was interrupted (Ctrl-C) after {progress.done} of "
-            f"{progress.total} trials. {then}",
-            file=sys.stderr,
-        )
 
     def _skipped(self, count: int) -> None:
         """``count`` planned trials will not run (a bracket ended early)."""
@@ -351,14 +343,17 @@ class HyperOpt:
         else:
             try:
                 shares = group.gather([replace(o, snapshot=portable(o.snapshot)) for o in mine])
+                stopped = rank_stopped(shares)
+                if stopped is not None:
+                    raise stopped
             except RankStoppedError:
-                # A Ctrl-C reaches every rank: one that stopped its own trial re-raises
-                # that, even when another rank left before the gather.
+                # A trial's SystemExit or KeyboardInterrupt stops every rank: its own rank
+                # re-raises it (a Ctrl-C reaches every rank: so too when another rank
+                # left before the gather), the others the error naming that rank.
                 if self._halted is not None:
                     halted, self._halted = self._halted, None
                     raise halted from None
                 raise
-            self._stop_if_a_rank_stopped(shares)
             by_position = {o.trial.position: o for share in shares for o in share}
             by_position.update(kept)
             outcomes = [by_position[trial.position] for trial in trials]
@@ -382,24 +377,6 @@ class HyperOpt:
                     f"on_error='raise':\n{error}"
                 )
         return outcomes
-
-    def _stop_if_a_rank_stopped(self, shares: list[list[Outcome]]) -> None:
-        """A trial that raised SystemExit or KeyboardInterrupt stops the whole search:
-        its own rank raises it, the others a RankStoppedError naming that rank."""
-        for rank, share in enumerate(shares):
-            for outcome in share:
-                if outcome.stopped is None:
-                    continue
-                if self._halted is not None:
-                    halted, self._halted = self._halted, None
-                    raise halted
-                trial = outcome.trial
-                raise RankStoppedError(
-                    f"Rank {rank} stopped the search in rung {trial.rung}: its trial "
-                    f"{params_text(trial.params)} raised {outcome.stopped}. Every rank stops "
-                    f"with it; see rank {rank}'s output. Started again, the search resumes.",
-                    interrupted=outcome.stopped.startswith("KeyboardInterrupt"),
-                )
 
     def _assemble(self, trial: Trial) -> ADict:
         bookkeeping: dict[str, Any] = {"__num_halved__": trial.rung}
@@ -496,42 +473,12 @@ class HyperOpt:
 
     def best_first(self, outcomes: Sequence[Outcome]) -> list[Outcome]:
         """Best first; NaN, infinite and failed trials last, ties in trial order."""
-        sign = -1.0 if self.mode == "max" else 1.0
+        return best_first(outcomes, self.mode)
 
-        def key(item: tuple[int, Outcome]) -> tuple[int, float, int]:
-            order, outcome = item
-            if self.failed(outcome):
-                return (1, 0.0, order)
-            return (0, sign * outcome.metric, order)
-
-        return [outcome for _, outcome in sorted(enumerate(outcomes), key=key)]
-
-    @staticmethod
-    def failed(outcome: Outcome) -> bool:
-        """Whether ``outcome`` chooses nothing: its trial raised, or gave NaN or an
-        infinity (ranked last; the best of a rung failed, so did all of it)."""
-        return outcome.error is not None or not math.isfinite(outcome.metric)
+    failed = staticmethod(failed)
 
     def _refuse_all_failed(self, best: Outcome, where: str, more: bool = False) -> None:
-        """Raise when ``best``, the best of ``where``, failed. ``more``: larger budgets
-        were to follow, which failed configs are not worth."""
-        if not self.failed(best):
-            return
-        stops = (
-            " The search stops rather than train configs that failed at larger budgets."
-            if more
-            else ""
-        )
-        if best.error is not None:
-            raise TrialFailedError(
-                f"Every trial of {where} raised; no config can be chosen.{stops} The "
-                f"first:\n{best.error}"
-            )
-        raise TrialFailedError(
-            f"Every trial of {where} returned NaN or an infinity (the first, "
-            f"{params_text(best.trial.params)}: {best.metric}); no config can be "
-            f"chosen.{stops} Check the metric {self._trial_name} returns."
-        )
+        refuse_all_failed(best, where, self._trial_name, more)
 
     def _result(self, best: Outcome, logs: list[list[ADict]], where: str) -> ADict:
         self._refuse_all_failed(best, where)
