@@ -257,8 +257,16 @@ def test_sections_nest_up_to_the_limit_and_deeper_is_refused_up_front():
         SearchSpace(nested(5000))
 
 
-def test_a_narrow_integer_range_with_a_huge_num_samples_is_refused_not_built():
-    spec = dict(param_type="INTEGER", param_range=(0, 10), num_samples=10**9)
+def test_a_narrow_integer_range_with_a_huge_num_samples_is_every_integer_not_built():
+    """Up to the limit or past it, more points than the range holds are all of it (the
+    limit refused 1,000,001 points on a range of 3 while it took 1,000,000)."""
+    for count in (10**6, 10**6 + 1, 10**9):
+        spec = dict(param_type="INTEGER", param_range=(0, 10), num_samples=count)
+        assert Parameter("n", spec).grid() == list(range(11))
+
+
+def test_a_wide_integer_range_with_a_huge_num_samples_is_refused_not_built():
+    spec = dict(param_type="INTEGER", param_range=(0, 10**12), num_samples=10**9)
     with pytest.raises(SearchSpaceError, match="num_samples is 1,000,000,000"):
         Parameter("n", spec).grid()
 

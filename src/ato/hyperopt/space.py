@@ -144,6 +144,11 @@ class Parameter:
             self._fail("num_samples is missing; a grid needs it (e.g. num_samples=8)")
         count = self.num_samples
         assert count is not None
+        size = int(self.high) - int(self.low) + 1 if self.kind == "INTEGER" else None
+        if size is not None and size <= min(count, GRID_LIMIT):
+            # As many points as the range holds, or more: every integer of it, at any
+            # num_samples (as grid_size counts it).
+            return list(range(int(self.low), int(self.high) + 1))
         if count > GRID_LIMIT:  # each point is computed before duplicates are dropped
             self._fail(
                 f"num_samples is {counted(count)}; a grid takes at most {GRID_LIMIT:,} points"
