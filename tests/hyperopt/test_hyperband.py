@@ -505,6 +505,14 @@ def test_brackets_too_many_to_run_are_refused_with_how_to_fix(scope, kwargs):
     assert "1,000,000" in message and "min_budget" in message and "eta" in message
 
 
+def test_an_eta_near_1_is_refused_for_its_rungs_in_all_not_its_first_bracket(scope):
+    """It said 'about 10**1.4 trials in the first' bracket: true, and no reason."""
+    with pytest.raises(SearchSettingsError) as caught:
+        BracketHyperBand(scope, FLOAT_SPACE, max_budget=27, eta=1.0000001)
+    assert "32,958,371 brackets and 543," in str(caught.value)
+    assert "rungs in all, each of one trial or more" in str(caught.value)
+
+
 def test_huge_int_budgets_are_exact(scope):
     big = 10**300
     hyperband = BracketHyperBand(scope, FLOAT_SPACE, max_budget=9 * big, min_budget=big, eta=3)

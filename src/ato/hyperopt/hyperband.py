@@ -319,9 +319,10 @@ class BracketHyperBand(HyperOpt):
         s_max, eta = self.s_max, self.eta
         # Bracket s has s + 1 rungs of at least one trial, the first bracket eta**s_max
         # trials: refuse before counting what would take hours to count, or to run.
-        if (s_max + 1) * (s_max + 2) // 2 > GRID_LIMIT or s_max * math.log(eta) > math.log(
-            GRID_LIMIT
-        ):
+        rungs_in_all = (s_max + 1) * (s_max + 2) // 2
+        if rungs_in_all > GRID_LIMIT:  # eta near 1: a great many brackets of few trials
+            self._too_many(f"{counted(rungs_in_all)} rungs in all, each of one trial or more")
+        if s_max * math.log(eta) > math.log(GRID_LIMIT):
             self._too_many(f"about 10**{s_max * math.log10(eta):.1f} trials in the first")
         budgets = self._budgets()
         plan = []
