@@ -10,8 +10,10 @@ one), ``ATO_TEST_PG_TIMEOUT`` (the process group's timeout, in seconds),
 ``ATO_TEST_RATE_ON_RANK`` (``rank:rate``, a rank given another halving rate),
 ``ATO_TEST_WORLD_ARG`` (the world_size passed, if not the group's),
 ``ATO_TEST_KILL_ON_RANK`` (``rank:n``, a rank that kills itself with SIGKILL as its
-n-th trial starts), ``ATO_TEST_SIGINT_AT_RUNG`` with ``ATO_TEST_PIDS`` (a folder where
-each rank leaves its pid: rank 0's first trial of that rung sends SIGINT to every rank
+n-th trial starts), ``ATO_TEST_STALE_READ_ON_RANK`` (a rank whose reading of the stored
+trials misses the last one, as one made before a straggler stored it),
+``ATO_TEST_SIGINT_AT_RUNG`` with ``ATO_TEST_PIDS`` (a folder where each rank leaves its
+pid: rank 0's first trial of that rung sends SIGINT to every rank
 a second later),
 ``ATO_TEST_BAD_DB_ON_RANK`` (a rank whose tracker URL names a missing folder),
 ``ATO_TEST_DB_ON_RANK`` (``rank:url``, a rank given another tracker; no URL: none) and
@@ -68,6 +70,16 @@ def main() -> None:
     odd_rank, _, odd_db = os.environ.get("ATO_TEST_DB_ON_RANK", "").partition(":")
     if odd_rank == str(rank):
         tracker = odd_db or None
+    if os.environ.get("ATO_TEST_STALE_READ_ON_RANK") == str(rank):
+        from ato.hyperopt.storage import SearchStore
+
+        reading = SearchStore.finished_trials
+
+        def stale(self):
+            found = reading(self)
+            return dict(list(found.items())[:-1])
+
+        SearchStore.finished_trials = stale  # type: ignore[method-assign]
     pids = os.environ.get("ATO_TEST_PIDS")
     if pids:
         with open(os.path.join(pids, str(rank)), "w") as handle:

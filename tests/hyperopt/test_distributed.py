@@ -256,11 +256,14 @@ def test_a_config_value_pickle_refuses_reaches_the_other_ranks_as_its_repr(tmp_p
     assert results[0] == results[1] and results[0]["config"]["model"] == "resnet101"
 
 
-def test_a_resumed_search_shares_a_killed_ranks_unfinished_trials_over_every_rank(tmp_path):
+@pytest.mark.parametrize("stale", [{}, {"ATO_TEST_STALE_READ_ON_RANK": "1"}], ids=["", "stale"])
+def test_a_resumed_search_shares_a_killed_ranks_unfinished_trials_over_every_rank(tmp_path, stale):
     """Rank 1 dies (kill -9) as its second trial of rung 0 starts; rank 0 runs its own
     six and stops at the gather. Started again, the five trials rank 1 left are shared
     by both ranks (before, rank 1 ran all five while rank 0 waited), and the result is
-    the uninterrupted one."""
+    the uninterrupted one; also when rank 1 would have read fewer stored trials than
+    rank 0 (every rank shares out what rank 0 read: each rank's own reading gave a
+    KeyError and trials run twice)."""
     url = f"sqlite:///{tmp_path}/d.db"
     marks = tmp_path / "marks.txt"
     for status, _ in _errors(
@@ -268,8 +271,9 @@ def test_a_resumed_search_shares_a_killed_ranks_unfinished_trials_over_every_ran
     ):
         assert status != 0
     before = len(marks.read_text().splitlines())
-    results = strip(run_ranks(2, ATO_TEST_DB=url, ATO_TEST_MARKS=str(marks)))
+    results = strip(run_ranks(2, ATO_TEST_DB=url, ATO_TEST_MARKS=str(marks), **stale))
     assert results[0] == results[1] == expected(tmp_path)
     restarted = [line.split() for line in marks.read_text().splitlines()[before:]]
     rung_0 = [rank for rank, rung, *_ in restarted if rung == "0"]
     assert sorted(rung_0) == ["0", "0", "0", "1", "1"]
+    assert len(restarted) == 22 - 7  # each trial ran once

@@ -725,3 +725,28 @@ def test_ctrl_c_says_what_was_done_and_what_a_start_again_does(
     said = capsys.readouterr().err
     assert "interrupted (Ctrl-C) after 2 of 22 trials" in said
     assert ("it resumes" in said) is tracked and ("starts over" in said) is not tracked
+
+
+@pytest.mark.parametrize(
+    ("when", "status", "code"),
+    [("read", "killed", -signal.SIGTERM), ("close", "completed", -signal.SIGTERM),
+     ("handler", "killed", 143)],
+)  # fmt: skip
+def test_a_sigterm_at_an_awkward_moment_leaves_the_search_as_it_is(tmp_path, when, status, code):
+    """Inside the read of the stored trials (it held the lock the handler's write waited
+    on: the row read 'running'), inside the write that completes the search (the handler
+    was gone: the process died mid-write, 'running'), and taken by the program's own
+    handler that exits ('failed', while the trial's run read 'killed')."""
+    url = f"sqlite:///{tmp_path}/signals.db"
+    script = Path(__file__).with_name("signal_script.py")
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}", "ATO_TEST_DB": url,
+           "ATO_TEST_WHEN": when}  # fmt: skip
+    ended = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert ended.returncode == code, ended.stderr[-3000:]
+    with create_engine(url).connect() as connection:
+        row = connection.execute(text("SELECT status, result FROM hpo_searches")).one()
+    assert row.status == status, row
+    if status == "killed":
+        assert "SIGTERM" in row.result

@@ -48,7 +48,7 @@ from ato.message_text import first_line
 from ato.scope import Scope
 
 if TYPE_CHECKING:
-    from ato.hyperopt.storage import SearchEnding, SearchStore, StoredTrial
+    from ato.hyperopt.storage import SearchStore, StoredTrial
     from ato.tracking import SQLLogger
 
 __all__ = ["BOOKKEEPING_KEYS", "HyperOpt", "Outcome", "Trial"]
@@ -183,27 +183,23 @@ class HyperOpt:
         refuse_different_settings([(facts, readable) for facts, readable, _ in every])
         self.search_id = every[0][2]  # rank 0's: a rank's own device or paths may differ
         opened: list[SearchStore] = []  # to mark stopped, whichever step fails
-        ending: SearchEnding | None = None
         try:
             logger, store = together(
                 self.group, "opening the search's tracking", lambda: self._open_tracking(opened)
             )
-            if store is not None and store.owner:
-                from ato.hyperopt.storage import SearchEnding
-                from ato.tracking.process import hooks
-
-                ending = SearchEnding(store)
-                hooks.run_starting(ending)  # a SIGTERM marks the search as it does a run
             together(
                 self.group,
                 "checking that the ranks track to one database",
                 lambda: store.check_shared() if store is not None else None,
             )
+            # Rank 0's reading, on every rank: they share out the trials it leaves to run
+            # (a straggler of a killed job may store one between two ranks' readings).
             stored = together(
                 self.group,
                 "reading the search's stored trials",
-                lambda: store.finished_trials() if store is not None else {},
+                lambda: store.finished_trials() if store and store.owner else {},
             )
+            stored = self.group.broadcast(stored, "sharing the search's stored trials")
             if store is not None:  # as rank 0 found it
                 store.completed = self.group.broadcast(store.completed, "opening the search")
             enabled = self.show_progress and self.group.rank == 0
@@ -214,6 +210,9 @@ class HyperOpt:
                 self._progress = progress
                 session = _Session(evaluate, logger, store, stored, progress)
                 result = self._search(functools.partial(self._run_rung, session))
+            result["search_id"] = self.search_id
+            if store is not None and store.owner:  # a SIGTERM meanwhile waits for the write
+                store.close({"metric": plain_metric(result["metric"])})
         except BaseException as stopped:  # Ctrl-C too: the row must not say 'running'
             for each in opened:
                 each.stop(stopped)  # a no-op unless this process runs the search now
@@ -225,13 +224,8 @@ class HyperOpt:
             raise
         finally:
             self._progress = None
-            if ending is not None:
-                from ato.tracking.process import hooks
-
-                hooks.run_ended(ending)
-        result["search_id"] = self.search_id
-        if store is not None and self.group.rank == 0:
-            store.close({"metric": plain_metric(result["metric"])})
+            for each in opened:
+                each.unwatch_signals()
         return result
 
     def _skipped(self, count: int) -> None:
@@ -294,10 +288,11 @@ class HyperOpt:
         if self.group.rank != 0:  # rank 0 writes the search's row; the others find it
             return logger, SearchStore(logger.engine, self.search_id, owner=False)
         store = SearchStore(logger.engine, self.search_id)
+        opened.append(store)
+        store.watch_signals()  # a SIGTERM marks the search killed, as it does a run
         described = {**self._arguments(), "mode": self.mode, "total_trials": self.total_trials()}
         described["parts"] = dict(self._parts)  # read by a changed search's warning
         store.open(logger.project_name, self.algorithm, described)
-        opened.append(store)
         if store.created:
             other = store.unfinished_other(logger.project_name, self.algorithm)
             if other is not None:
@@ -337,6 +332,13 @@ class HyperOpt:
             mine.append(self._run_trial(session, trial, local))
             if mine[-1].stopped is not None:
                 break  # no more trials here; the other ranks learn of it at the gather
+        if kept and not local:
+            # Rank 0's configs: a resumed trial's config reads as the one each rank
+            # gathers of a trial run now (a view may set a device or a path by rank).
+            kept = group.broadcast(
+                {at: replace(o, snapshot=portable(o.snapshot)) for at, o in kept.items()},
+                "sharing the configs of stored trials",
+            )
         if local:
             ran = {outcome.trial.position: outcome for outcome in mine}
             outcomes = [kept.get(trial.position) or ran[trial.position] for trial in trials]

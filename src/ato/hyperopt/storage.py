@@ -25,7 +25,7 @@ import sys
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     delete,
@@ -42,12 +42,13 @@ from ato.hyperopt.errors import SearchSettingsError
 from ato.message_text import LONG_INT_BITS, first_line, long_int, repr_of, shown
 from ato.tracking.database import retried
 from ato.tracking.pids import pid_namespace
-from ato.tracking.process import main_writes
+from ato.tracking.process import hooks, main_writes
 from ato.tracking.schema import Base, utc_now
 
 __all__ = ["SearchStore", "StoredTrial", "warn_not_resumed"]
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 searches = Base.metadata.tables["hpo_searches"]
 trials = Base.metadata.tables["hpo_trials"]
 
@@ -75,6 +76,19 @@ class SearchStore:
         self._since: _dt.datetime | None = None  # when this process first wrote the row
         self.completed = False  # the search had completed when this process opened it
         self.created = False  # this process wrote the search's row: it is a new search
+        self.signalled: int | None = None  # a SIGTERM or SIGHUP the program's handler took
+        self._ending: SearchEnding | None = None
+
+    def watch_signals(self) -> None:
+        """Until :meth:`unwatch_signals`, a SIGTERM or SIGHUP marks the search 'killed'
+        (before this process writes its row: a no-op, as for a row another one runs)."""
+        self._ending = SearchEnding(self)
+        hooks.run_starting(self._ending)
+
+    def unwatch_signals(self) -> None:
+        if self._ending is not None:
+            hooks.run_ended(self._ending)
+            self._ending = None
 
     def open(self, project: str | None, algorithm: str, arguments: Mapping[str, Any]) -> None:
         """Record the search, unless a process started it before (this or another rank)."""
@@ -115,9 +129,9 @@ class SearchStore:
                     )
 
         try:
-            _written(self.engine, write)
+            _held(self.engine, write)
         except IntegrityError:  # another process inserted it meanwhile: judged now
-            _written(self.engine, write)
+            _held(self.engine, write)
 
     def check_shared(self) -> None:
         """On a rank but 0: refuse a database that lacks the search rank 0 opened (called
@@ -133,7 +147,7 @@ class SearchStore:
                 ).first()
                 return found is not None
 
-        if not retried(self.engine, read):
+        if not _held(self.engine, read):
             raise SearchSettingsError(
                 f"This rank's tracker database ({self.engine.url.render_as_string()}) does "
                 f"not hold search {self.search_id[:12]}, which rank 0 opened in its own: "
@@ -178,7 +192,7 @@ class SearchStore:
                         return {"id": row.id, "arguments": arguments, "trials": done}
             return None
 
-        return retried(self.engine, read)
+        return _held(self.engine, read)
 
     def _refuse_if_running_elsewhere(self, connection: Connection) -> None:
         """Two processes running one search would each run all of its trials, and store
@@ -230,7 +244,7 @@ class SearchStore:
                     ).all()
                 )
 
-        rows = retried(self.engine, read)
+        rows = _held(self.engine, read)
         found = {}
         for row in rows:
             metric = math.nan if row.metric is None else float(row.metric)
@@ -293,7 +307,7 @@ class SearchStore:
                 )
 
         with contextlib.suppress(IntegrityError):  # already recorded by another rank
-            _written(self.engine, write)
+            _held(self.engine, write)
 
     def close(self, result: Mapping[str, Any]) -> None:
         def write() -> None:
@@ -304,14 +318,20 @@ class SearchStore:
                     .values(status="completed", result=dict(result), finished_at=utc_now())
                 )
 
-        _written(self.engine, write)
+        _held(self.engine, write)
 
     def stop(self, error: BaseException) -> None:
-        """The search ended before its last trial: 'killed' by Ctrl-C (on any rank), else
-        'failed' (its first line kept; the trial's run has the traceback). Never raises: the
-        error that stopped the search is the one to see."""
+        """The search ended before its last trial: 'killed' by Ctrl-C (on any rank) or
+        after a SIGTERM the program's own handler took, else 'failed' (its first line
+        kept; the trial's run has the traceback). Never raises: the error that stopped
+        the search is the one to see."""
         interrupted = isinstance(error, KeyboardInterrupt) or getattr(error, "interrupted", False)
-        self.mark_stopped("killed" if interrupted else "failed", first_line(error))
+        reason = first_line(error)
+        if self.signalled is not None and not interrupted:
+            interrupted = True
+            name = signal.Signals(self.signalled).name
+            reason = f"terminated by {name}; the program's own handler ran, then: {reason}"
+        self.mark_stopped("killed" if interrupted else "failed", reason)
 
     def mark_stopped(self, status: str, reason: str) -> None:
         """Mark the search ``status`` ('killed' or 'failed') for ``reason``, if this
@@ -335,7 +355,7 @@ class SearchStore:
                 )
 
         try:
-            _written(self.engine, write)
+            _held(self.engine, write)
         except Exception as failure:  # e.g. the database is what failed
             log.warning("Could not mark search %s as %s: %s", self.search_id, status, failure)
 
@@ -360,7 +380,10 @@ class SearchEnding:
             self.store.mark_stopped("killed", f"terminated by {signal.Signals(signum).name}")
 
     def note_signal(self, signum: int) -> None:
-        """The program's own handler decides whether the search ends."""
+        """The program's own handler decides whether the search ends; if it does, the
+        search was killed."""
+        if self.store is not None:
+            self.store.signalled = signum
 
     def end_run_at_exit(self, error: BaseException | None) -> None:
         # The program ends while the search runs (in a thread the main one did not wait
@@ -370,11 +393,12 @@ class SearchEnding:
             self.store.mark_stopped("failed", reason)
 
 
-def _written(engine: Engine, write: Callable[[], None]) -> None:
-    """A write of the search's rows: a SIGTERM that lands meanwhile in the main thread
-    waits for its end (its handler writes the row too, and would wait on this lock)."""
+def _held(engine: Engine, action: Callable[[], _T]) -> _T:
+    """A read or write of the search's rows (the writer's engine locks for a read too):
+    a SIGTERM that lands meanwhile in the main thread waits for its end (its handler
+    writes the row, and would wait on this lock)."""
     with main_writes.marked():
-        retried(engine, write)
+        return retried(engine, action)
 
 
 def _plain(value: Any) -> Any:

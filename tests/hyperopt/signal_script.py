@@ -1,0 +1,59 @@
+"""A tracked search that a SIGTERM reaches at an awkward moment (for test_tracking.py).
+
+``ATO_TEST_DB``: the database URL; ``ATO_TEST_WHEN``: where the SIGTERM lands:
+``read`` (inside the read of the search's stored trials, which holds SQLite's write
+lock), ``close`` (inside the write that marks the search completed) or ``handler`` (in a
+trial, with the program's own handler installed, which calls ``sys.exit(143)``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from sqlalchemy import event
+
+from ato.adict import ADict
+from ato.hyperopt.hyperband import HyperBand
+from ato.scope import Scope
+from ato.tracking import SQLLogger
+
+
+def main() -> None:
+    when = os.environ["ATO_TEST_WHEN"]
+    scope = Scope()
+
+    @scope.observe(default=True)
+    def defaults(config):
+        config.lr = 0.001
+
+    logger = SQLLogger.open(os.environ["ATO_TEST_DB"], "signals")
+    landed = []
+
+    @event.listens_for(logger.engine, "before_cursor_execute")
+    def land(connection, cursor, statement, parameters, context, many):
+        # Sent to itself, the signal is handled at the next bytecode: inside the statement.
+        if landed:
+            return
+        reading = when == "read" and statement.startswith("SELECT hpo_trials.")
+        closing = when == "close" and statement.startswith("UPDATE hpo_searches")
+        closing = closing and "completed" in repr(parameters) and "host" not in statement
+        if reading or closing:
+            landed.append(statement)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    if when == "handler":
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
+
+    def trial(config):
+        if when == "handler" and config.lr > 0.01:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return config.lr
+
+    spaces = ADict(lr=ADict(param_type="FLOAT", param_range=(1e-4, 1e-1), num_samples=4))
+    HyperBand(scope, spaces, 0.5, 2, tracker=logger, progress=False).run(trial)
+
+
+if __name__ == "__main__":
+    main()
