@@ -10,6 +10,7 @@ import contextlib
 import datetime
 import operator
 import pickle
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -20,6 +21,15 @@ __all__ = ["CONTROL_TIMEOUT", "LocalGroup", "ProcessGroup", "TorchGroup", "porta
 
 #: How long a rank waits for the others' trials of a rung.
 CONTROL_TIMEOUT = datetime.timedelta(days=30)
+
+
+def backend_said(line: str) -> str:
+    """The first sentence of a torch backend's error line, without the source file it
+    starts with (gloo: ``[.../pair.cc:553] Connection closed by peer [127.0.0.1]:23980.
+    This is typically caused by ... GLHF!``): what a user reads and a search stores."""
+    line = re.sub(r"^\[[^\]]*\]\s*", "", line.strip())
+    sentence = re.match(r"(.+?\.)(?:\s|$)", line)
+    return sentence.group(1) if sentence else line
 
 
 class ProcessGroup:
@@ -111,6 +121,7 @@ class TorchGroup(ProcessGroup):
         except RuntimeError as error:  # torch's DistBackendError is one
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
             timed_out = "timed out" in first.lower() or "timeout" in first.lower()
+            first = backend_said(first)
             if timed_out and self._control is None:  # before the search: the caller's group
                 problem = (
                     "waited for the other ranks longer than the process group's timeout: "
