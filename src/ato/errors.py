@@ -89,13 +89,16 @@ __all__ = [
     "OverrideReplacedError",
     "OverrideTypeError",
     "ProjectNotFoundError",
+    "RankStoppedError",
     "RunNotFoundError",
     "ScopeArgumentError",
     "ScopeError",
     "SearchError",
     "SearchNotFoundError",
+    "SearchRunningError",
     "SearchSettingsError",
     "SearchSpaceError",
+    "SearchStoppedError",
     "StoredValueError",
     "TrackerConfigError",
     "TrackerDatabaseError",
@@ -401,6 +404,15 @@ class SearchSpaceError(SearchError, ValueError):
 class SearchRunningError(SearchError, RuntimeError):
     """The search is running already, in another process: two would each run every
     trial of it."""
+
+
+class SearchStoppedError(SearchError, RuntimeError):
+    """A SIGTERM or SIGHUP reached a tracked search and the program's own handler let
+    the program go on: the search stops there (the trial under way may have been cut
+    short, so it is not stored) and resumes when started again. ``interrupted``: always
+    (the search reads 'killed')."""
+
+    interrupted = True
 
 
 class SearchSettingsError(SearchError, ValueError):

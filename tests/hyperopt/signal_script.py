@@ -2,8 +2,11 @@
 
 ``ATO_TEST_DB``: the database URL; ``ATO_TEST_WHEN``: where the SIGTERM lands:
 ``read`` (inside the read of the search's stored trials, which holds SQLite's write
-lock), ``close`` (inside the write that marks the search completed) or ``handler`` (in a
-trial, with the program's own handler installed, which calls ``sys.exit(143)``).
+lock), ``close`` (inside the write that marks the search completed), ``handler`` (in a
+trial, with the program's own handler installed, which calls ``sys.exit(143)``), ``flag``
+(in a trial, with the program's own handler installed, which asks training to stop
+early: the trial returns -1 then) or ``none`` (no signal). It prints the result's
+metric on its last line.
 """
 
 from __future__ import annotations
@@ -45,14 +48,22 @@ def main() -> None:
 
     if when == "handler":
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
+    if when == "flag":
+        signal.signal(signal.SIGTERM, lambda signum, frame: STOP.append(signum))
 
     def trial(config):
-        if when == "handler" and config.lr > 0.01:
+        # Read when called: a value the trial function carried would count in the
+        # search's identity, and the run started again has no signal.
+        if os.environ["ATO_TEST_WHEN"] in ("handler", "flag") and config.lr > 0.09:
             os.kill(os.getpid(), signal.SIGTERM)
-        return config.lr
+        return -1.0 if STOP else config.lr  # cut short: what it had learnt so far
 
     spaces = ADict(lr=ADict(param_type="FLOAT", param_range=(1e-4, 1e-1), num_samples=4))
-    HyperBand(scope, spaces, 0.5, 2, tracker=logger, progress=False).run(trial)
+    result = HyperBand(scope, spaces, 0.5, 2, tracker=logger, progress=False).run(trial)
+    print(result.metric)
+
+
+STOP: list[int] = []  # the program's own handler asks training to stop
 
 
 if __name__ == "__main__":

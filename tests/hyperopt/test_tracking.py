@@ -750,3 +750,33 @@ def test_a_sigterm_at_an_awkward_moment_leaves_the_search_as_it_is(tmp_path, whe
     assert row.status == status, row
     if status == "killed":
         assert "SIGTERM" in row.result
+
+
+def test_a_sigterm_the_programs_handler_takes_stops_the_search_before_storing_a_cut_trial(
+    tmp_path,
+):
+    """A handler that asks training to stop early (as trainers do on preemption): the
+    cut trial returned -1 and was stored as finished, and every later trial too, so the
+    search completed, and resumed, with what the cut trials returned."""
+    url = f"sqlite:///{tmp_path}/flag.db"
+    script = Path(__file__).with_name("signal_script.py")
+
+    def run(when: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}", "ATO_TEST_DB": url,
+               "ATO_TEST_WHEN": when}  # fmt: skip
+        return subprocess.run(
+            [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+        )
+
+    stopped = run("flag")
+    assert stopped.returncode == 1 and "SearchStoppedError" in stopped.stderr
+    assert "SIGTERM reached the program during trial {'lr': 0.1}" in stopped.stderr
+    with create_engine(url).connect() as connection:
+        search = connection.execute(text("SELECT status FROM hpo_searches")).scalar()
+        metrics = connection.execute(text("SELECT metric FROM hpo_trials")).scalars().all()
+        runs = connection.execute(text("SELECT status FROM experiments")).scalars().all()
+    assert search == "killed" and -1.0 not in metrics and len(metrics) == 3
+    assert runs == ["completed"] * 3 + ["killed"]
+    resumed = run("none")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert float(resumed.stdout.strip().splitlines()[-1]) == 0.1

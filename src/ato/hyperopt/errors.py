@@ -11,6 +11,7 @@ from ato.errors import (
     SearchRunningError,
     SearchSettingsError,
     SearchSpaceError,
+    SearchStoppedError,
     TrialFailedError,
     TrialResultError,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "SearchRunningError",
     "SearchSettingsError",
     "SearchSpaceError",
+    "SearchStoppedError",
     "TrialFailedError",
     "TrialResultError",
 ]

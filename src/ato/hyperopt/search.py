@@ -42,6 +42,7 @@ from ato.hyperopt.outcomes import (
 )
 from ato.hyperopt.progress import SearchProgress
 from ato.hyperopt.ranks import rank_stopped, refuse_different_settings, together
+from ato.hyperopt.signals import stop_if_signalled
 from ato.hyperopt.space import SearchSpace
 from ato.hyperopt.trial_function import check_callable, settings_among
 from ato.message_text import first_line
@@ -216,10 +217,10 @@ class HyperOpt:
         except BaseException as stopped:  # Ctrl-C too: the row must not say 'running'
             for each in opened:
                 each.stop(stopped)  # a no-op unless this process runs the search now
-            interrupted = isinstance(stopped, KeyboardInterrupt) or getattr(
-                stopped, "interrupted", False
+            ctrl_c = isinstance(stopped, KeyboardInterrupt) or (
+                isinstance(stopped, RankStoppedError) and stopped.interrupted
             )
-            if interrupted and self.group.rank == 0 and self._progress is not None:
+            if ctrl_c and self.group.rank == 0 and self._progress is not None:
                 self._progress.say_interrupted(tracked=bool(opened))
             raise
         finally:
@@ -406,6 +407,7 @@ class HyperOpt:
         return Outcome(trial, stored.metric, stored.error, snapshot, resumed=True)
 
     def _run_trial(self, session: _Session, trial: Trial, local: bool) -> Outcome:
+        stop_if_signalled(session.store, trial, started=False)
         config = self._assemble(trial)
         # The config as the trial gets it (what a resumed search can rebuild without it).
         snapshot = config.clone()
@@ -458,6 +460,7 @@ class HyperOpt:
             if math.isfinite(metric):
                 logger.log_metric("metric", metric, step=trial.rung)
             logger.finish("failed" if error is not None else "completed", error)
+        stop_if_signalled(session.store, trial, started=True)
         if session.store is not None:
             session.store.record_trial(
                 trial.position, trial.params, trial.budget, metric, error, run_id

@@ -77,11 +77,13 @@ class SearchStore:
         self.completed = False  # the search had completed when this process opened it
         self.created = False  # this process wrote the search's row: it is a new search
         self.signalled: int | None = None  # a SIGTERM or SIGHUP the program's handler took
-        self._ending: SearchEnding | None = None
+        self._ending: Any = None  # a SearchEnding while signals are watched
 
     def watch_signals(self) -> None:
         """Until :meth:`unwatch_signals`, a SIGTERM or SIGHUP marks the search 'killed'
         (before this process writes its row: a no-op, as for a row another one runs)."""
+        from ato.hyperopt.signals import SearchEnding
+
         self._ending = SearchEnding(self)
         hooks.run_starting(self._ending)
 
@@ -358,39 +360,6 @@ class SearchStore:
             _held(self.engine, write)
         except Exception as failure:  # e.g. the database is what failed
             log.warning("Could not mark search %s as %s: %s", self.search_id, status, failure)
-
-
-class SearchEnding:
-    """The search's row, for the hooks that end open runs when the process is ended
-    (:data:`ato.tracking.process.hooks`, which take it as a logger with an open run):
-    SIGTERM or SIGHUP (a scheduler preempting the job, a closed terminal) marks it
-    'killed' at once. Else the row would read 'running' until its heartbeat grew old,
-    and the search started again on another host would be refused meanwhile."""
-
-    sqlite_path = None  # the logger's file is the one a forked child must not use
-
-    def __init__(self, store: SearchStore) -> None:
-        self.store: SearchStore | None = store
-
-    def after_fork_in_child(self) -> None:
-        self.store = None  # the parent runs the search, not its child
-
-    def end_run_on_signal(self, signum: int) -> None:
-        if self.store is not None:
-            self.store.mark_stopped("killed", f"terminated by {signal.Signals(signum).name}")
-
-    def note_signal(self, signum: int) -> None:
-        """The program's own handler decides whether the search ends; if it does, the
-        search was killed."""
-        if self.store is not None:
-            self.store.signalled = signum
-
-    def end_run_at_exit(self, error: BaseException | None) -> None:
-        # The program ends while the search runs (in a thread the main one did not wait
-        # for): what remains is resumed when it starts again.
-        if self.store is not None:
-            reason = first_line(error) if error is not None else "the program ended"
-            self.store.mark_stopped("failed", reason)
 
 
 def _held(engine: Engine, action: Callable[[], _T]) -> _T:

@@ -1,0 +1,70 @@
+"""What a tracked search does when SIGTERM or SIGHUP reaches its process (a scheduler
+preempting the job, a closed terminal): its row reads 'killed' at once, as the trial's
+run does, and a signal that the program's own handler takes stops the search before it
+stores a trial that may have been cut short. Either way, started again, it resumes."""
+
+from __future__ import annotations
+
+import signal
+from typing import TYPE_CHECKING
+
+from ato.hyperopt.errors import SearchStoppedError
+from ato.hyperopt.naming import params_text
+from ato.message_text import first_line
+
+if TYPE_CHECKING:
+    from ato.hyperopt.outcomes import Trial
+    from ato.hyperopt.storage import SearchStore
+
+__all__ = ["SearchEnding", "stop_if_signalled"]
+
+
+class SearchEnding:
+    """The search's row, for the hooks that end open runs when the process is ended
+    (:data:`ato.tracking.process.hooks`, which take it as a logger with an open run):
+    SIGTERM or SIGHUP (a scheduler preempting the job, a closed terminal) marks it
+    'killed' at once. Else the row would read 'running' until its heartbeat grew old,
+    and the search started again on another host would be refused meanwhile."""
+
+    sqlite_path = None  # the logger's file is the one a forked child must not use
+
+    def __init__(self, store: SearchStore) -> None:
+        self.store: SearchStore | None = store
+
+    def after_fork_in_child(self) -> None:
+        self.store = None  # the parent runs the search, not its child
+
+    def end_run_on_signal(self, signum: int) -> None:
+        if self.store is not None:
+            self.store.mark_stopped("killed", f"terminated by {signal.Signals(signum).name}")
+
+    def note_signal(self, signum: int) -> None:
+        """The program's own handler decides whether the search ends; if it does, the
+        search was killed."""
+        if self.store is not None:
+            self.store.signalled = signum
+
+    def end_run_at_exit(self, error: BaseException | None) -> None:
+        # The program ends while the search runs (in a thread the main one did not wait
+        # for): what remains is resumed when it starts again.
+        if self.store is not None:
+            reason = first_line(error) if error is not None else "the program ended"
+            self.store.mark_stopped("failed", reason)
+
+
+def stop_if_signalled(store: SearchStore | None, trial: Trial, started: bool) -> None:
+    """Raise a :class:`SearchStoppedError` once a SIGTERM or SIGHUP that the program's
+    own handler took has reached the search (``started``: during ``trial``, else before
+    it): a handler that asks training to stop early cuts the trial short, so it is not
+    stored, nor is another started."""
+    signalled = store.signalled if store is not None else None
+    if signalled is None:
+        return
+    name = signal.Signals(signalled).name
+    where = "during" if started else "before"
+    raise SearchStoppedError(
+        f"The search stopped: {name} reached the program {where} trial "
+        f"{params_text(trial.params)} (rung {trial.rung}), and the program's own handler "
+        f"let it go on. That trial may have been cut short, so it is not stored. Started "
+        f"again, the search resumes from the trials stored before it."
+    )
