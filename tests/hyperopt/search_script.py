@@ -12,6 +12,8 @@ one), ``ATO_TEST_PG_TIMEOUT`` (the process group's timeout, in seconds),
 ``ATO_TEST_KILL_ON_RANK`` (``rank:n``, a rank that kills itself with SIGKILL as its
 n-th trial starts), ``ATO_TEST_STALE_READ_ON_RANK`` (a rank whose reading of the stored
 trials misses the last one, as one made before a straggler stored it),
+``ATO_TEST_TERM_FLAG_ON_RANK`` (a rank with a SIGTERM handler that asks training to
+stop, whose second trial sends it SIGTERM and then returns -1234.5),
 ``ATO_TEST_SIGINT_AT_RUNG`` with ``ATO_TEST_PIDS`` (a folder where each rank leaves its
 pid: rank 0's first trial of that rung sends SIGINT to every rank
 a second later),
@@ -110,6 +112,10 @@ def main() -> None:
     failing = os.environ.get("ATO_TEST_FAIL")
     returning_nothing = os.environ.get("ATO_TEST_RETURN_ON_RANK") == str(rank)
     exiting = os.environ.get("ATO_TEST_EXIT_ON_RANK") == str(rank)
+    if os.environ.get("ATO_TEST_TERM_FLAG_ON_RANK") == str(rank):
+        import signal
+
+        signal.signal(signal.SIGTERM, lambda signum, frame: STOP.append(signum))
 
     @hyperband.main
     def train(config):
@@ -140,6 +146,12 @@ def main() -> None:
             time.sleep(float(os.environ.get("ATO_TEST_SLEEP", "0")))
         if exiting:
             raise SystemExit(3)
+        if os.environ.get("ATO_TEST_TERM_FLAG_ON_RANK") == f"{rank}" and ran == "2":
+            import signal
+
+            os.kill(os.getpid(), signal.SIGTERM)
+        if STOP:
+            return -1234.5  # cut short by the program's own handler
         if world_size > 1:
             import torch
             import torch.distributed as dist
@@ -168,6 +180,9 @@ def main() -> None:
     made = config.pop("make", None)  # a lambda where it ran, its repr on the other ranks
     assert made is None or callable(made) or "lambda" in made
     print(json.dumps({"config": config, "metric": result.metric}))
+
+
+STOP: list[int] = []  # the program's own SIGTERM handler asks training to stop
 
 
 if __name__ == "__main__":

@@ -195,6 +195,19 @@ def test_system_exit_in_a_trial_on_one_rank_stops_every_rank_saying_which(tmp_pa
     )
 
 
+def test_a_sigterm_one_ranks_own_handler_takes_stops_the_search_storing_no_cut_trial(tmp_path):
+    url = f"sqlite:///{tmp_path}/d.db"
+    (status0, err0), (status1, err1) = _errors(
+        start_ranks(2, ATO_TEST_DB=url, ATO_TEST_TERM_FLAG_ON_RANK="1")
+    )
+    assert status1 != 0 and "SearchStoppedError: The search stopped: SIGTERM" in err1
+    assert status0 != 0 and "RankStoppedError" in err0
+    with create_engine(url).connect() as connection:
+        metrics = connection.execute(text("SELECT metric FROM hpo_trials")).scalars().all()
+        search = connection.execute(text("SELECT status FROM hpo_searches")).scalar()
+    assert -1234.5 not in metrics and search == "failed"  # rank 0 lost rank 1
+
+
 def test_on_error_raise_raises_the_trials_own_error_on_its_rank_as_in_one_process(tmp_path):
     ended = _errors(start_ranks(2, ATO_TEST_DB="", ATO_TEST_FAIL="vit", ATO_TEST_ON_ERROR="raise"))
     assert all(status != 0 for status, _ in ended)

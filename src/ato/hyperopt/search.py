@@ -286,11 +286,13 @@ class HyperOpt:
             logger = SQLLogger.open(logger, self._project(), _origin=origin)
             self.tracker = logger
         assert self.search_id is not None
-        if self.group.rank != 0:  # rank 0 writes the search's row; the others find it
-            return logger, SearchStore(logger.engine, self.search_id, owner=False)
-        store = SearchStore(logger.engine, self.search_id)
+        # Rank 0 writes the search's row, the others find it; on every rank, a SIGTERM
+        # marks the search killed (rank 0's), as it does a run, or stops it.
+        store = SearchStore(logger.engine, self.search_id, owner=self.group.rank == 0)
         opened.append(store)
-        store.watch_signals()  # a SIGTERM marks the search killed, as it does a run
+        store.watch_signals()
+        if not store.owner:
+            return logger, store
         described = {**self._arguments(), "mode": self.mode, "total_trials": self.total_trials()}
         described["parts"] = dict(self._parts)  # read by a changed search's warning
         store.open(logger.project_name, self.algorithm, described)
