@@ -1,12 +1,12 @@
 """A tracked search that a SIGTERM reaches at an awkward moment (for test_tracking.py).
 
-``ATO_TEST_DB``: the database URL; ``ATO_TEST_WHEN``: where the SIGTERM lands:
-``read`` (inside the read of the search's stored trials, which holds SQLite's write
-lock), ``close`` (inside the write that marks the search completed), ``handler`` (in a
-trial, with the program's own handler installed, which calls ``sys.exit(143)``), ``flag``
-(in a trial, with the program's own handler installed, which asks training to stop
-early: the trial returns -1 then) or ``none`` (no signal). It prints the result's
-metric on its last line.
+``ATO_TEST_DB``: the database URL; ``ATO_TEST_WHEN``: where the SIGTERM lands: ``read``
+(inside the read of the search's stored trials, which holds SQLite's write lock),
+``finish`` (inside the write that ends the third trial's run), ``close`` (inside the
+write that marks the search completed), ``handler`` (in a trial, with the program's own
+handler installed, which calls ``sys.exit(143)``), ``flag`` (in a trial, with the
+program's own handler installed, which asks training to stop early: the trial returns -1
+then) or ``none`` (no signal). It prints the result's metric on its last line.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ def main() -> None:
 
     logger = SQLLogger.open(os.environ["ATO_TEST_DB"], "signals")
     landed = []
+    trials_run: list[float] = []
 
     @event.listens_for(logger.engine, "before_cursor_execute")
     def land(connection, cursor, statement, parameters, context, many):
@@ -42,7 +43,9 @@ def main() -> None:
         reading = when == "read" and statement.startswith("SELECT hpo_trials.")
         closing = when == "close" and statement.startswith("UPDATE hpo_searches")
         closing = closing and "completed" in repr(parameters) and "host" not in statement
-        if reading or closing:
+        finishing = when == "finish" and statement.startswith("UPDATE experiments")
+        finishing = finishing and "end_time" in statement and len(trials_run) == 3
+        if reading or closing or finishing:
             landed.append(statement)
             os.kill(os.getpid(), signal.SIGTERM)
 
@@ -56,6 +59,7 @@ def main() -> None:
         # search's identity, and the run started again has no signal.
         if os.environ["ATO_TEST_WHEN"] in ("handler", "flag") and config.lr > 0.09:
             os.kill(os.getpid(), signal.SIGTERM)
+        trials_run.append(config.lr)
         return -1.0 if STOP else config.lr  # cut short: what it had learnt so far
 
     spaces = ADict(lr=ADict(param_type="FLOAT", param_range=(1e-4, 1e-1), num_samples=4))

@@ -729,14 +729,16 @@ def test_ctrl_c_says_what_was_done_and_what_a_start_again_does(
 
 @pytest.mark.parametrize(
     ("when", "status", "code"),
-    [("read", "killed", -signal.SIGTERM), ("close", "completed", -signal.SIGTERM),
-     ("handler", "killed", 143)],
+    [("read", "killed", -signal.SIGTERM), ("finish", "killed", -signal.SIGTERM),
+     ("close", "completed", -signal.SIGTERM), ("handler", "killed", 143)],
 )  # fmt: skip
 def test_a_sigterm_at_an_awkward_moment_leaves_the_search_as_it_is(tmp_path, when, status, code):
     """Inside the read of the stored trials (it held the lock the handler's write waited
-    on: the row read 'running'), inside the write that completes the search (the handler
-    was gone: the process died mid-write, 'running'), and taken by the program's own
-    handler that exits ('failed', while the trial's run read 'killed')."""
+    on: the row read 'running'), inside the write that ends a trial's run (the run read
+    completed, its trial was not stored and ran again), inside the write that completes
+    the search (the handler was gone: the process died mid-write, 'running'), and taken
+    by the program's own handler that exits ('failed', while the trial's run read
+    'killed')."""
     url = f"sqlite:///{tmp_path}/signals.db"
     script = Path(__file__).with_name("signal_script.py")
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}", "ATO_TEST_DB": url,
@@ -750,6 +752,12 @@ def test_a_sigterm_at_an_awkward_moment_leaves_the_search_as_it_is(tmp_path, whe
     assert row.status == status, row
     if status == "killed":
         assert "SIGTERM" in row.result
+    with create_engine(url).connect() as connection:  # each finished run's trial is stored
+        completed = connection.execute(
+            text("SELECT count(*) FROM experiments WHERE status = 'completed'")
+        ).scalar()
+        stored = connection.execute(text("SELECT count(*) FROM hpo_trials")).scalar()
+    assert stored == completed
 
 
 def test_a_sigterm_the_programs_handler_takes_stops_the_search_before_storing_a_cut_trial(

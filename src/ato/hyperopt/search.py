@@ -47,6 +47,7 @@ from ato.hyperopt.space import SearchSpace
 from ato.hyperopt.trial_function import check_callable, settings_among
 from ato.message_text import first_line
 from ato.scope import Scope
+from ato.tracking.process import main_writes
 
 if TYPE_CHECKING:
     from ato.hyperopt.storage import SearchStore, StoredTrial
@@ -335,9 +336,7 @@ class HyperOpt:
             mine.append(self._run_trial(session, trial, local))
             if mine[-1].stopped is not None:
                 break  # no more trials here; the other ranks learn of it at the gather
-        if kept and not local:
-            # Rank 0's configs: a resumed trial's config reads as the one each rank
-            # gathers of a trial run now (a view may set a device or a path by rank).
+        if kept and not local:  # rank 0's configs, as for trials run now (gathered)
             kept = group.broadcast(
                 {at: replace(o, snapshot=portable(o.snapshot)) for at, o in kept.items()},
                 "sharing the configs of stored trials",
@@ -458,15 +457,17 @@ class HyperOpt:
             what = first_line(halt)
             return Outcome(trial, math.nan, what, snapshot, stopped=what)
         snapshot["__metric__"] = metric
-        if logger is not None:
-            if math.isfinite(metric):
-                logger.log_metric("metric", metric, step=trial.rung)
-            logger.finish("failed" if error is not None else "completed", error)
-        stop_if_signalled(session.store, trial, started=True)
-        if session.store is not None:
-            session.store.record_trial(
-                trial.position, trial.params, trial.budget, metric, error, run_id
-            )
+        # A SIGTERM meanwhile waits: a completed run whose trial is not stored runs again.
+        with main_writes.marked():
+            if logger is not None:
+                if math.isfinite(metric):
+                    logger.log_metric("metric", metric, step=trial.rung)
+                logger.finish("failed" if error is not None else "completed", error)
+            stop_if_signalled(session.store, trial, started=True)
+            if session.store is not None:
+                session.store.record_trial(
+                    trial.position, trial.params, trial.budget, metric, error, run_id
+                )
         session.progress.update(metric, trial.budget)
         return Outcome(trial, metric, error, snapshot)
 
