@@ -6,7 +6,8 @@
 write that marks the search completed), ``handler`` (in a trial, with the program's own
 handler installed, which calls ``sys.exit(143)``), ``flag`` (in a trial, with the
 program's own handler installed, which asks training to stop early: the trial returns -1
-then) or ``none`` (no signal). It prints the result's metric on its last line.
+then; ``flag-none``: it returns None), ``hup`` (a SIGHUP in a trial, with a handler of the
+program's that ignores it) or ``none`` (no signal). It prints the result's metric on its last line.
 """
 
 from __future__ import annotations
@@ -51,15 +52,20 @@ def main() -> None:
 
     if when == "handler":
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
-    if when == "flag":
+    if when in ("flag", "flag-none"):
         signal.signal(signal.SIGTERM, lambda signum, frame: STOP.append(signum))
+    if when == "hup":
+        signal.signal(signal.SIGHUP, lambda signum, frame: None)  # a program that stays up
 
     def trial(config):
         # Read when called: a value the trial function carried would count in the
         # search's identity, and the run started again has no signal.
-        if os.environ["ATO_TEST_WHEN"] in ("handler", "flag") and config.lr > 0.09:
-            os.kill(os.getpid(), signal.SIGTERM)
+        now = os.environ["ATO_TEST_WHEN"]
+        if now in ("handler", "flag", "flag-none", "hup") and config.lr > 0.09:
+            os.kill(os.getpid(), signal.SIGHUP if now == "hup" else signal.SIGTERM)
         trials_run.append(config.lr)
+        if STOP and now == "flag-none":
+            return None  # cut short before it measured anything
         return -1.0 if STOP else config.lr  # cut short: what it had learnt so far
 
     spaces = ADict(lr=ADict(param_type="FLOAT", param_range=(1e-4, 1e-1), num_samples=4))

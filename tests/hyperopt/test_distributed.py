@@ -201,11 +201,12 @@ def test_a_sigterm_one_ranks_own_handler_takes_stops_the_search_storing_no_cut_t
         start_ranks(2, ATO_TEST_DB=url, ATO_TEST_TERM_FLAG_ON_RANK="1")
     )
     assert status1 != 0 and "SearchStoppedError: The search stopped: SIGTERM" in err1
-    assert status0 != 0 and "RankStoppedError" in err0
+    assert status0 != 0 and "RankStoppedError: Rank 1 stopped the search" in err0
+    assert "SearchStoppedError: The search stopped: SIGTERM" in err0  # not 'lost a rank'
     with create_engine(url).connect() as connection:
         metrics = connection.execute(text("SELECT metric FROM hpo_trials")).scalars().all()
         search = connection.execute(text("SELECT status FROM hpo_searches")).scalar()
-    assert -1234.5 not in metrics and search == "failed"  # rank 0 lost rank 1
+    assert -1234.5 not in metrics and search == "killed"
 
 
 def test_on_error_raise_raises_the_trials_own_error_on_its_rank_as_in_one_process(tmp_path):

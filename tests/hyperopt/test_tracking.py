@@ -760,8 +760,9 @@ def test_a_sigterm_at_an_awkward_moment_leaves_the_search_as_it_is(tmp_path, whe
     assert stored == completed
 
 
+@pytest.mark.parametrize("when", ["flag", "flag-none"])
 def test_a_sigterm_the_programs_handler_takes_stops_the_search_before_storing_a_cut_trial(
-    tmp_path,
+    tmp_path, when
 ):
     """A handler that asks training to stop early (as trainers do on preemption): the
     cut trial returned -1 and was stored as finished, and every later trial too, so the
@@ -776,8 +777,9 @@ def test_a_sigterm_the_programs_handler_takes_stops_the_search_before_storing_a_
             [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
         )
 
-    stopped = run("flag")
+    stopped = run(when)
     assert stopped.returncode == 1 and "SearchStoppedError" in stopped.stderr
+    assert "TrialResultError" not in stopped.stderr  # a cut trial, not the function's bug
     assert "SIGTERM reached the program during trial {'lr': 0.1}" in stopped.stderr
     with create_engine(url).connect() as connection:
         search = connection.execute(text("SELECT status FROM hpo_searches")).scalar()
@@ -788,3 +790,19 @@ def test_a_sigterm_the_programs_handler_takes_stops_the_search_before_storing_a_
     resumed = run("none")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert float(resumed.stdout.strip().splitlines()[-1]) == 0.1
+
+
+def test_a_sighup_the_program_ignores_by_a_handler_of_its_own_lets_the_search_go_on(tmp_path):
+    """A program that survives its terminal (as nohup does) with a handler of its own:
+    nothing was cut short, and the search completes."""
+    url = f"sqlite:///{tmp_path}/hup.db"
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}", "ATO_TEST_DB": url,
+           "ATO_TEST_WHEN": "hup"}  # fmt: skip
+    script = Path(__file__).with_name("signal_script.py")
+    ended = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert ended.returncode == 0, ended.stderr[-3000:]
+    assert float(ended.stdout.strip().splitlines()[-1]) == 0.1
+    with create_engine(url).connect() as connection:
+        assert connection.execute(text("SELECT status FROM hpo_searches")).scalar() == "completed"

@@ -118,6 +118,20 @@ def test_sigterm_with_a_handler_of_the_programs_notes_the_runs_then_chains(at_ex
     hooks.run_ended(second)
 
 
+def test_a_program_that_goes_on_after_its_own_handler_waits_for_locks_as_ever(
+    at_exit, user_sigterm
+):
+    """Writes stop waiting for a lock soon while the process is ending; a program whose
+    handler returned is not ending (its writes gave up after 3 s ever after)."""
+    hooks, logger = ProcessHooks(), StandIn("logger")
+    hooks.run_starting(logger)
+    assert main_writes.stopping is False
+    os.kill(os.getpid(), signal.SIGTERM)
+    wait_until(lambda: user_sigterm)
+    assert logger.events == ["noted sigterm"] and main_writes.stopping is False
+    hooks.run_ended(logger)
+
+
 def test_a_sigterm_inside_a_write_of_the_main_thread_waits_for_its_end(at_exit, user_sigterm):
     hooks, logger = ProcessHooks(), StandIn("logger")
     hooks.run_starting(logger)

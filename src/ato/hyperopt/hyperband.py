@@ -396,7 +396,8 @@ class BracketHyperBand(HyperOpt):
                 logs.append([outcome.snapshot for outcome in ranked])
                 if self.failed(ranked[0]):
                     # Larger budgets are not worth configs that all failed.
-                    self._skipped(sum(size for size, _ in rungs[rung + 1 :]))
+                    if self._progress is not None:  # its other rungs leave the total
+                        self._progress.skip(sum(size for size, _ in rungs[rung + 1 :]))
                     break
                 if rung + 1 < len(rungs):
                     keep = self.group.broadcast(

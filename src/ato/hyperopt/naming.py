@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ato.message_text import shown
 
-__all__ = ["named_function", "params_text", "project_of"]
+if TYPE_CHECKING:
+    from ato.hyperopt.outcomes import Trial
+
+__all__ = ["named_function", "params_text", "project_of", "trial_tags"]
 
 
 def params_text(params: Mapping[str, Any]) -> str:
@@ -46,3 +49,14 @@ def project_of(config: Any) -> str:
     if isinstance(experiment, Mapping) and isinstance(experiment.get("project_name"), str):
         return str(experiment["project_name"])
     return "hyperopt"
+
+
+def trial_tags(search_id: str | None, algorithm: str, trial: Trial) -> list[str]:
+    """The tags of a trial's run: its search (how a search's running trials are found),
+    algorithm, bracket and rung."""
+    return [
+        f"search:{search_id}",
+        f"algorithm:{algorithm}",
+        f"bracket:{trial.bracket}",
+        f"rung:{trial.rung}",
+    ]

@@ -31,7 +31,7 @@ from ato.hyperopt.errors import (
 from ato.hyperopt.group import ProcessGroup, portable
 from ato.hyperopt.guards import check_arguments, check_tracker, searching
 from ato.hyperopt.metric import as_metric, plain_metric
-from ato.hyperopt.naming import named_function, params_text, project_of
+from ato.hyperopt.naming import named_function, params_text, project_of, trial_tags
 from ato.hyperopt.outcomes import (
     Outcome,
     Position,
@@ -42,7 +42,7 @@ from ato.hyperopt.outcomes import (
 )
 from ato.hyperopt.progress import SearchProgress
 from ato.hyperopt.ranks import rank_stopped, refuse_different_settings, together
-from ato.hyperopt.signals import stop_if_signalled
+from ato.hyperopt.signals import signal_stop
 from ato.hyperopt.space import SearchSpace
 from ato.hyperopt.trial_function import check_callable, settings_among
 from ato.message_text import first_line
@@ -230,11 +230,6 @@ class HyperOpt:
                 each.unwatch_signals()
         return result
 
-    def _skipped(self, count: int) -> None:
-        """``count`` planned trials will not run (a bracket ended early)."""
-        if self._progress is not None:
-            self._progress.skip(count)
-
     def _facts(self) -> dict[str, Any]:
         """The settings that make the search's plan: its trials and rungs."""
         return {
@@ -408,14 +403,16 @@ class HyperOpt:
         return Outcome(trial, stored.metric, stored.error, snapshot, resumed=True)
 
     def _run_trial(self, session: _Session, trial: Trial, local: bool) -> Outcome:
-        stop_if_signalled(session.store, trial, started=False)
+        stopping = signal_stop(session.store, trial, started=False)
+        if stopping is not None:
+            return self._stopped(stopping, trial, ADict(), local)
         config = self._assemble(trial)
         # The config as the trial gets it (what a resumed search can rebuild without it).
         snapshot = config.clone()
         logger, run_id = session.logger, None
         if logger is not None:
             logger.config = config
-            run_id = int(logger.run(tags=self._tags(trial)))
+            run_id = int(logger.run(tags=trial_tags(self.search_id, self.algorithm, trial)))
         error: str | None = None
         try:
             with self.group.trial():
@@ -424,6 +421,10 @@ class HyperOpt:
         except TrialResultError as bad:
             if logger is not None:
                 logger.finish("failed", str(bad))
+            stopping = signal_stop(session.store, trial, started=True)
+            if stopping is not None:  # cut short before it had a metric: not its bug
+                stopping.__suppress_context__ = True
+                return self._stopped(stopping, trial, snapshot, local)
             if local:
                 raise
             return Outcome(trial, math.nan, str(bad), snapshot, fatal=True)
@@ -451,11 +452,7 @@ class HyperOpt:
                     f"{trial.rung}) raised SystemExit({halt.code!r}).{resumes}",
                     file=sys.stderr,
                 )
-            if local:
-                raise
-            self._halted = halt
-            what = first_line(halt)
-            return Outcome(trial, math.nan, what, snapshot, stopped=what)
+            return self._stopped(halt, trial, snapshot, local)
         snapshot["__metric__"] = metric
         # A SIGTERM meanwhile waits: a completed run whose trial is not stored runs again.
         with main_writes.marked():
@@ -463,21 +460,24 @@ class HyperOpt:
                 if math.isfinite(metric):
                     logger.log_metric("metric", metric, step=trial.rung)
                 logger.finish("failed" if error is not None else "completed", error)
-            stop_if_signalled(session.store, trial, started=True)
-            if session.store is not None:
+            stopping = signal_stop(session.store, trial, started=True)
+            if stopping is None and session.store is not None:
                 session.store.record_trial(
                     trial.position, trial.params, trial.budget, metric, error, run_id
                 )
+        if stopping is not None:
+            return self._stopped(stopping, trial, snapshot, local)
         session.progress.update(metric, trial.budget)
         return Outcome(trial, metric, error, snapshot)
 
-    def _tags(self, trial: Trial) -> list[str]:
-        return [
-            f"search:{self.search_id}",
-            f"algorithm:{self.algorithm}",
-            f"bracket:{trial.bracket}",
-            f"rung:{trial.rung}",
-        ]
+    def _stopped(self, halt: BaseException, trial: Trial, snapshot: ADict, local: bool) -> Outcome:
+        """``halt`` stops the search: raised here in one process, else raised once every
+        rank has learnt of it at the gather (the others raise a RankStoppedError)."""
+        if local:
+            raise halt
+        self._halted = halt
+        what = first_line(halt)
+        return Outcome(trial, math.nan, what, snapshot, stopped=what)
 
     def best_first(self, outcomes: Sequence[Outcome]) -> list[Outcome]:
         """Best first; NaN, infinite and failed trials last, ties in trial order."""

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ato.hyperopt.outcomes import Trial
     from ato.hyperopt.storage import SearchStore
 
-__all__ = ["SearchEnding", "stop_if_signalled"]
+__all__ = ["SearchEnding", "signal_stop"]
 
 
 class SearchEnding:
@@ -39,9 +39,11 @@ class SearchEnding:
             self.store.mark_stopped("killed", f"terminated by {signal.Signals(signum).name}")
 
     def note_signal(self, signum: int) -> None:
-        """The program's own handler decides whether the search ends; if it does, the
-        search was killed."""
-        if self.store is not None:
+        """The program's own handler decides whether the program ends; if it goes on
+        after a SIGTERM, the search stops at the trial under way (see
+        :func:`signal_stop`). A SIGHUP handled so is a program surviving its terminal
+        (as ``nohup``): the search goes on."""
+        if self.store is not None and signum == signal.SIGTERM:
             self.store.signalled = signum
 
     def end_run_at_exit(self, error: BaseException | None) -> None:
@@ -52,19 +54,28 @@ class SearchEnding:
             self.store.mark_stopped("failed", reason)
 
 
-def stop_if_signalled(store: SearchStore | None, trial: Trial, started: bool) -> None:
-    """Raise a :class:`SearchStoppedError` once a SIGTERM or SIGHUP that the program's
-    own handler took has reached the search (``started``: during ``trial``, else before
-    it): a handler that asks training to stop early cuts the trial short, so it is not
-    stored, nor is another started."""
+def signal_stop(store: SearchStore | None, trial: Trial, started: bool) -> Exception | None:
+    """A :class:`SearchStoppedError` once a SIGTERM that the program's own handler took
+    has reached the search (``started``: during ``trial``, else before it), to stop it
+    there: a handler that asks training to stop early cuts the trial short, so it is
+    not stored, nor is another started. None while no such signal came."""
     signalled = store.signalled if store is not None else None
     if signalled is None:
-        return
+        return None
     name = signal.Signals(signalled).name
-    where = "during" if started else "before"
-    raise SearchStoppedError(
-        f"The search stopped: {name} reached the program {where} trial "
-        f"{params_text(trial.params)} (rung {trial.rung}), and the program's own handler "
-        f"let it go on. That trial may have been cut short, so it is not stored. Started "
-        f"again, the search resumes from the trials stored before it."
+    if started:
+        what = (
+            f"during trial {params_text(trial.params)} (rung {trial.rung}), and the "
+            f"program's own handler let it go on. That trial may have been cut short, "
+            f"so it is not stored."
+        )
+    else:
+        what = (
+            f"and the program's own handler let it go on; trial "
+            f"{params_text(trial.params)} (rung {trial.rung}) was not started."
+        )
+    return SearchStoppedError(
+        f"The search stopped: {name} reached the program {what} Started again, the "
+        f"search resumes from the trials stored. (A program that means to ignore "
+        f"SIGTERM sets signal.SIG_IGN for it.)"
     )

@@ -287,7 +287,7 @@ class ProcessHooks:
                 signal.signal(signum, previous)
 
     def _on_signal(self, signum: int, frame: Any) -> None:
-        main_writes.stopping = True
+        stopping, main_writes.stopping = main_writes.stopping, True
         if main_writes.depth:
             # The main thread was interrupted inside a write (of any logger), holding
             # its lock and transaction: ending runs now would wait on them. They end
@@ -303,6 +303,9 @@ class ProcessHooks:
                 _each(self.running(), lambda logger: logger.note_signal(signum))
             finally:
                 previous(signum, frame)
+            # Its handler returned: the program goes on, and its writes wait for locks
+            # as ever (they gave up soon, to end before a supervisor's SIGKILL).
+            main_writes.stopping = stopping
             return
         try:
             _each(self.running(), lambda logger: logger.end_run_on_signal(signum))
