@@ -6,7 +6,8 @@ this process runs), ``ATO_TEST_SLEEP`` (seconds per trial), ``ATO_TEST_FAIL`` (a
 whose trials raise), ``ATO_TEST_RETURN_ON_RANK`` (a rank whose trials return no number),
 ``ATO_TEST_EXIT_ON_RANK`` (a rank whose first trial raises ``SystemExit(3)``),
 ``ATO_TEST_SLEEP_RUNG`` (the rung whose trials sleep ``ATO_TEST_SLEEP``; default every
-one), ``ATO_TEST_PG_TIMEOUT`` (the process group's timeout, in seconds),
+one), ``ATO_TEST_SLEEP_ON_RANK`` (the rank whose trials sleep; default every one),
+``ATO_TEST_PG_TIMEOUT`` (the process group's timeout, in seconds),
 ``ATO_TEST_RATE_ON_RANK`` (``rank:rate``, a rank given another halving rate),
 ``ATO_TEST_WORLD_ARG`` (the world_size passed, if not the group's),
 ``ATO_TEST_KILL_ON_RANK`` (``rank:n``, a rank that kills itself with SIGKILL as its
@@ -142,7 +143,10 @@ def main() -> None:
         # Read here, not captured: a value the trial function carries counts in the
         # search's identity, and the killed run sleeps where the resumed one does not.
         sleep_rung = os.environ.get("ATO_TEST_SLEEP_RUNG")
-        if sleep_rung is None or int(sleep_rung) == config.__num_halved__:
+        sleep_rank = os.environ.get("ATO_TEST_SLEEP_ON_RANK", str(rank))
+        if (sleep_rung is None or int(sleep_rung) == config.__num_halved__) and sleep_rank == str(
+            rank
+        ):
             time.sleep(float(os.environ.get("ATO_TEST_SLEEP", "0")))
         if exiting:
             raise SystemExit(3)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
+import time
 
 import pytest
 from sqlalchemy import create_engine, select, text
@@ -291,3 +293,26 @@ def test_a_resumed_search_shares_a_killed_ranks_unfinished_trials_over_every_ran
     rung_0 = [rank for rank, rung, *_ in restarted if rung == "0"]
     assert sorted(rung_0) == ["0", "0", "0", "1", "1"]
     assert len(restarted) == 22 - 7  # each trial ran once
+
+
+def test_a_sigterm_ends_a_rank_waiting_for_the_others_trials_at_once(tmp_path):
+    """Rank 1 has run its share of rung 0 and waits while rank 0's trial takes a minute:
+    a SIGTERM ends it at once (blocked in gloo, it ran only once that trial was over)."""
+    marks = tmp_path / "marks.txt"
+    ranks = start_ranks(2, ATO_TEST_DB=f"sqlite:///{tmp_path}/d.db", ATO_TEST_MARKS=str(marks),
+                        ATO_TEST_SLEEP="60", ATO_TEST_SLEEP_ON_RANK="0")  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # rank 1's six trials, rank 0's first
+            lines = marks.read_text().splitlines() if marks.exists() else []
+            if len(lines) >= 7:
+                break
+            time.sleep(0.05)
+        time.sleep(1.0)  # rank 1 is in the gather
+        ranks[1].send_signal(signal.SIGTERM)
+        ranks[1].communicate(timeout=30)  # not the minute rank 0's trial takes
+        assert ranks[1].returncode == -signal.SIGTERM
+    finally:
+        for process in ranks:
+            process.kill()
+            process.communicate()

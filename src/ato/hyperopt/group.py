@@ -11,7 +11,8 @@ import datetime
 import operator
 import pickle
 import re
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ato.hyperopt.errors import MissingDependencyError, RankStoppedError, SearchSettingsError
@@ -101,7 +102,7 @@ class TorchGroup(ProcessGroup):
             return [value]
         gathered: list[Any] = [None] * self.world_size
         with self._talking(what):
-            self._dist.all_gather_object(gathered, value, group=self._control)
+            self._waiting(lambda: self._dist.all_gather_object(gathered, value, self._control))
         return gathered
 
     def broadcast(self, value: Any, what: str = "sharing rank 0's decision") -> Any:
@@ -109,8 +110,40 @@ class TorchGroup(ProcessGroup):
             return value
         box = [value]
         with self._talking(what):
-            self._dist.broadcast_object_list(box, src=0, group=self._control)
+            self._waiting(lambda: self._dist.broadcast_object_list(box, 0, self._control))
         return box[0]
+
+    def _waiting(self, collective: Callable[[], None]) -> None:
+        """``collective()`` over the search's own gloo group runs in a thread while the
+        main thread waits in short steps, so that a signal handler runs meanwhile: a
+        SIGTERM ends a rank waiting for the others' trials at once (blocked in gloo, it
+        ran only once the slowest trial was over). What a handler raises meanwhile (a
+        Ctrl-C) is raised once the collective is over, as before. Before the search, on
+        the caller's group (nccl, say: its device is the calling thread's), the call is
+        direct."""
+        if self._control is None or threading.current_thread() is not threading.main_thread():
+            collective()
+            return
+        failed: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                collective()
+            except BaseException as error:  # raised in the main thread below
+                failed.append(error)
+
+        worker = threading.Thread(target=run, name="ato-search-collective", daemon=True)
+        worker.start()
+        raised: BaseException | None = None
+        while worker.is_alive():
+            try:
+                worker.join(0.2)
+            except BaseException as error:  # a handler's: once the others are heard
+                raised = raised or error
+        if raised is not None:
+            raise raised
+        if failed:
+            raise failed[0]
 
     @contextlib.contextmanager
     def _talking(self, what: str) -> Iterator[None]:
