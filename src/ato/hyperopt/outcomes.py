@@ -11,7 +11,15 @@ from ato.adict import ADict
 from ato.hyperopt.errors import TrialFailedError
 from ato.hyperopt.naming import params_text
 
-__all__ = ["Outcome", "Position", "Trial", "best_first", "failed", "refuse_all_failed"]
+__all__ = [
+    "Outcome",
+    "Position",
+    "Trial",
+    "best_first",
+    "failed",
+    "interrupted",
+    "refuse_all_failed",
+]
 
 Position = tuple[int, int, int]  # (bracket, rung, trial)
 
@@ -42,6 +50,14 @@ class Outcome:
     resumed: bool = False
     fatal: bool = False  # the trial function returned no number: the search stops
     stopped: str | None = None  # it raised SystemExit or KeyboardInterrupt: so does the search
+    interrupted: bool = False  # what stopped it reads 'killed' (see :func:`interrupted`)
+
+
+def interrupted(error: BaseException) -> bool:
+    """Whether ``error`` stopping the search makes it 'killed' rather than 'failed': a
+    Ctrl-C, or an error that says so (a SIGTERM the program's handler took, a rank
+    stopped by either)."""
+    return isinstance(error, KeyboardInterrupt) or bool(getattr(error, "interrupted", False))
 
 
 def failed(outcome: Outcome) -> bool:

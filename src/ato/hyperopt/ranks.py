@@ -82,11 +82,10 @@ def rank_stopped(shares: list[list[Outcome]]) -> RankStoppedError | None:
             if outcome.stopped is None:
                 continue
             trial = outcome.trial
-            kind = outcome.stopped.split(":", 1)[0]  # ato.errors.SearchStoppedError, say
             return RankStoppedError(
                 f"Rank {rank} stopped the search in rung {trial.rung}: its trial "
                 f"{params_text(trial.params)} raised {outcome.stopped}. Every rank stops "
                 f"with it; see rank {rank}'s output. Started again, the search resumes.",
-                interrupted=kind.endswith(("KeyboardInterrupt", "SearchStoppedError")),
+                interrupted=outcome.interrupted,
             )
     return None

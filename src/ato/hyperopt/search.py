@@ -38,6 +38,7 @@ from ato.hyperopt.outcomes import (
     Trial,
     best_first,
     failed,
+    interrupted,
     refuse_all_failed,
 )
 from ato.hyperopt.progress import SearchProgress
@@ -200,8 +201,8 @@ class HyperOpt:
                 self.group,
                 "reading the search's stored trials",
                 lambda: store.finished_trials() if store and store.owner else {},
-            )
-            stored = self.group.broadcast(stored, "sharing the search's stored trials")
+                share=True,
+            )[0]
             if store is not None:  # as rank 0 found it
                 store.completed = self.group.broadcast(store.completed, "opening the search")
             enabled = self.show_progress and self.group.rank == 0
@@ -477,7 +478,7 @@ class HyperOpt:
             raise halt
         self._halted = halt
         what = first_line(halt)
-        return Outcome(trial, math.nan, what, snapshot, stopped=what)
+        return Outcome(trial, math.nan, what, snapshot, stopped=what, interrupted=interrupted(halt))
 
     def best_first(self, outcomes: Sequence[Outcome]) -> list[Outcome]:
         """Best first; NaN, infinite and failed trials last, ties in trial order."""

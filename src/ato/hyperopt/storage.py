@@ -39,6 +39,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ato.errors import AtoWarning
 from ato.hyperopt.errors import SearchSettingsError
+from ato.hyperopt.outcomes import interrupted
 from ato.message_text import LONG_INT_BITS, first_line, long_int, repr_of, shown
 from ato.tracking.database import retried
 from ato.tracking.pids import pid_namespace
@@ -327,13 +328,12 @@ class SearchStore:
         after a SIGTERM the program's own handler took, else 'failed' (its first line
         kept; the trial's run has the traceback). Never raises: the error that stopped
         the search is the one to see."""
-        interrupted = isinstance(error, KeyboardInterrupt) or getattr(error, "interrupted", False)
-        reason = first_line(error)
-        if self.signalled is not None and not interrupted:
-            interrupted = True
+        killed, reason = interrupted(error), first_line(error)
+        if self.signalled is not None and not killed:
+            killed = True
             name = signal.Signals(self.signalled).name
             reason = f"terminated by {name}; the program's own handler ran, then: {reason}"
-        self.mark_stopped("killed" if interrupted else "failed", reason)
+        self.mark_stopped("killed" if killed else "failed", reason)
 
     def mark_stopped(self, status: str, reason: str) -> None:
         """Mark the search ``status`` ('killed' or 'failed') for ``reason``, if this
