@@ -429,11 +429,12 @@ class TrialFailedError(SearchError, RuntimeError):
 class RankStoppedError(SearchError, RuntimeError):
     """A distributed search stopped because one of its ranks did (a trial raised
     ``SystemExit`` or ``KeyboardInterrupt`` there, or its process ended); the message
-    names the rank. ``interrupted``: by ``KeyboardInterrupt``."""
+    names the rank (``rank``, when known). ``interrupted``: by ``KeyboardInterrupt``, or
+    by a SIGTERM the program's handler took there."""
 
-    def __init__(self, message: str, interrupted: bool = False) -> None:
+    def __init__(self, message: str, interrupted: bool = False, rank: int | None = None) -> None:
         super().__init__(message)
-        self.interrupted = interrupted
+        self.interrupted, self.rank = interrupted, rank
 
 
 class TrialResultError(SearchError, TypeError):

@@ -205,6 +205,7 @@ def test_a_sigterm_one_ranks_own_handler_takes_stops_the_search_storing_no_cut_t
     assert status1 != 0 and "SearchStoppedError: The search stopped: SIGTERM" in err1
     assert status0 != 0 and "RankStoppedError: Rank 1 stopped the search" in err0
     assert "SearchStoppedError: The search stopped: SIGTERM" in err0  # not 'lost a rank'
+    assert "interrupted (on rank 1) after" in err0 and "Ctrl-C" not in err0
     with create_engine(url).connect() as connection:
         metrics = connection.execute(text("SELECT metric FROM hpo_trials")).scalars().all()
         search = connection.execute(text("SELECT status FROM hpo_searches")).scalar()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ato.adict import ADict
-from ato.hyperopt.errors import TrialFailedError
+from ato.hyperopt.errors import RankStoppedError, TrialFailedError
 from ato.hyperopt.naming import params_text
 
 __all__ = [
@@ -58,6 +58,16 @@ def interrupted(error: BaseException) -> bool:
     Ctrl-C, or an error that says so (a SIGTERM the program's handler took, a rank
     stopped by either)."""
     return isinstance(error, KeyboardInterrupt) or bool(getattr(error, "interrupted", False))
+
+
+def interruption(error: BaseException) -> str | None:
+    """How ``error`` interrupted the search, for the line a person reads ('Ctrl-C', or
+    the rank whose Ctrl-C or SIGTERM stopped it); None when it did not."""
+    if isinstance(error, KeyboardInterrupt):
+        return "Ctrl-C"
+    if isinstance(error, RankStoppedError) and error.interrupted:
+        return "Ctrl-C" if error.rank is None else f"on rank {error.rank}"
+    return None
 
 
 def failed(outcome: Outcome) -> bool:

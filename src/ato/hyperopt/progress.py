@@ -52,15 +52,16 @@ class SearchProgress:
         self.where = where
         self._refresh()
 
-    def say_interrupted(self, tracked: bool) -> None:
-        """Ctrl-C: what was done and what a start again does, above Python's traceback."""
+    def say_interrupted(self, tracked: bool, how: str = "Ctrl-C") -> None:
+        """Interrupted (``how``: Ctrl-C, or on which rank): what was done and what a start
+        again does, above Python's traceback."""
         then = (
             "Started again with the same arguments, it resumes: finished trials are not run again."
             if tracked
             else "It is not tracked (no tracker=), so started again it starts over."
         )
         print(
-            f"ato: the search was interrupted (Ctrl-C) after {self.done} of {self.total} "
+            f"ato: the search was interrupted ({how}) after {self.done} of {self.total} "
             f"trials. {then}",
             file=sys.stderr,
         )

@@ -39,7 +39,8 @@ def together(
         if reported is not None:
             raise RankStoppedError(
                 f"Rank {rank} of the distributed search stopped {what}: {reported}. "
-                f"Every rank stops with it; see rank {rank}'s output."
+                f"Every rank stops with it; see rank {rank}'s output.",
+                rank=rank,
             )
     return group.gather(value, what) if share else value
 
@@ -87,5 +88,6 @@ def rank_stopped(shares: list[list[Outcome]]) -> RankStoppedError | None:
                 f"{params_text(trial.params)} raised {outcome.stopped}. Every rank stops "
                 f"with it; see rank {rank}'s output. Started again, the search resumes.",
                 interrupted=outcome.interrupted,
+                rank=rank,
             )
     return None

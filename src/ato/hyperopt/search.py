@@ -39,6 +39,7 @@ from ato.hyperopt.outcomes import (
     best_first,
     failed,
     interrupted,
+    interruption,
     refuse_all_failed,
 )
 from ato.hyperopt.progress import SearchProgress
@@ -219,11 +220,9 @@ class HyperOpt:
         except BaseException as stopped:  # Ctrl-C too: the row must not say 'running'
             for each in opened:
                 each.stop(stopped)  # a no-op unless this process runs the search now
-            ctrl_c = isinstance(stopped, KeyboardInterrupt) or (
-                isinstance(stopped, RankStoppedError) and stopped.interrupted
-            )
-            if ctrl_c and self.group.rank == 0 and self._progress is not None:
-                self._progress.say_interrupted(tracked=bool(opened))
+            how = interruption(stopped)
+            if how and self.group.rank == 0 and self._progress is not None:
+                self._progress.say_interrupted(tracked=bool(opened), how=how)
             raise
         finally:
             self._progress = None
