@@ -6,7 +6,9 @@
 write that marks the search completed), ``handler`` (in a trial, with the program's own
 handler installed, which calls ``sys.exit(143)``), ``flag`` (in a trial, with the
 program's own handler installed, which asks training to stop early: the trial returns -1
-then; ``flag-none``: it returns None), ``hup`` (a SIGHUP in a trial, with a handler of the
+then; ``flag-none``: it returns None), ``raise`` (in a trial, with the program's own
+handler installed, which raises the program's own ``Preempted``, caught around the
+search: exit status 7), ``hup`` (a SIGHUP in a trial, with a handler of the
 program's that ignores it) or ``none`` (no signal). It prints the result's metric on its last line.
 """
 
@@ -54,6 +56,12 @@ def main() -> None:
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
     if when in ("flag", "flag-none"):
         signal.signal(signal.SIGTERM, lambda signum, frame: STOP.append(signum))
+    if when == "raise":
+
+        def preempted(signum, frame):
+            raise Preempted(f"signal {signum}")
+
+        signal.signal(signal.SIGTERM, preempted)
     if when == "hup":
         signal.signal(signal.SIGHUP, lambda signum, frame: None)  # a program that stays up
 
@@ -61,7 +69,7 @@ def main() -> None:
         # Read when called: a value the trial function carried would count in the
         # search's identity, and the run started again has no signal.
         now = os.environ["ATO_TEST_WHEN"]
-        if now in ("handler", "flag", "flag-none", "hup") and config.lr > 0.09:
+        if now in ("handler", "flag", "flag-none", "raise", "hup") and config.lr > 0.09:
             os.kill(os.getpid(), signal.SIGHUP if now == "hup" else signal.SIGTERM)
         trials_run.append(config.lr)
         if STOP and now == "flag-none":
@@ -69,11 +77,19 @@ def main() -> None:
         return -1.0 if STOP else config.lr  # cut short: what it had learnt so far
 
     spaces = ADict(lr=ADict(param_type="FLOAT", param_range=(1e-4, 1e-1), num_samples=4))
-    result = HyperBand(scope, spaces, 0.5, 2, tracker=logger, progress=False).run(trial)
+    try:
+        result = HyperBand(scope, spaces, 0.5, 2, tracker=logger, progress=False).run(trial)
+    except Preempted as preemption:  # as a program that saves its state on preemption
+        print(f"caught {preemption!r}")
+        sys.exit(7)
     print(result.metric)
 
 
 STOP: list[int] = []  # the program's own handler asks training to stop
+
+
+class Preempted(Exception):
+    """The program's own: its SIGTERM handler raises it."""
 
 
 if __name__ == "__main__":

@@ -792,6 +792,37 @@ def test_a_sigterm_the_programs_handler_takes_stops_the_search_before_storing_a_
     assert float(resumed.stdout.strip().splitlines()[-1]) == 0.1
 
 
+def test_a_sigterm_handler_raising_the_programs_own_error_stops_the_search_with_it(tmp_path):
+    """The handler raises an Exception of the program's (on_error='continue' would log a
+    trial's error and go on): that error reaches the program's own ``except``, the cut
+    trial is not stored, the search reads 'killed', and started again it resumes."""
+    url = f"sqlite:///{tmp_path}/raise.db"
+    script = Path(__file__).with_name("signal_script.py")
+
+    def run(when: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}", "ATO_TEST_DB": url,
+               "ATO_TEST_WHEN": when}  # fmt: skip
+        return subprocess.run(
+            [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+        )
+
+    stopped = run("raise")
+    assert stopped.returncode == 7, stopped.stderr[-3000:]
+    assert "caught Preempted('signal 15')" in stopped.stdout
+    said = "trial {'lr': 0.1} (rung 0) was running when SIGTERM reached the program, then "
+    said += "raised Preempted: signal 15. Started again, the search resumes."
+    assert said in stopped.stderr and "SearchStoppedError" not in stopped.stderr
+    with create_engine(url).connect() as connection:
+        search = connection.execute(text("SELECT status, result FROM hpo_searches")).one()
+        metrics = connection.execute(text("SELECT metric FROM hpo_trials")).scalars().all()
+        runs = connection.execute(text("SELECT status FROM experiments")).scalars().all()
+    assert search.status == "killed" and "Preempted" in search.result
+    assert len(metrics) == 3 and runs == ["completed"] * 3 + ["killed"]
+    resumed = run("none")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert float(resumed.stdout.strip().splitlines()[-1]) == 0.1
+
+
 def test_a_sighup_the_program_ignores_by_a_handler_of_its_own_lets_the_search_go_on(tmp_path):
     """A program that survives its terminal (as nohup does) with a handler of its own:
     nothing was cut short, and the search completes."""

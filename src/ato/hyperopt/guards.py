@@ -75,11 +75,21 @@ def check_tracker(tracker: Any) -> None:
         )
 
 
-def check_arguments(cls: type, scope: Any, group: Any, unknown: dict[str, Any]) -> None:
-    """Refuse an argument no class of the search takes, and a scope or a process group
-    of another kind (each would fail at the first trial, in ato's own code)."""
+def check_arguments(
+    cls: type, scope: Any, group: Any, unknown: dict[str, Any], *, mode: Any, on_error: Any
+) -> None:
+    """Refuse an argument no class of the search takes, a ``mode`` or ``on_error`` it
+    does not know, and a scope or a process group of another kind (each would fail at
+    the first trial, in ato's own code)."""
     if unknown:
         _refuse_unknown(cls, next(iter(unknown)))
+    if mode not in ("min", "max"):
+        raise SearchSettingsError(f"mode is {mode!r}; it must be 'max' or 'min'.")
+    if on_error not in ("continue", "raise"):
+        raise SearchSettingsError(
+            f"on_error is {on_error!r}; it must be 'continue' (a raising trial ranks "
+            f"last) or 'raise' (the search stops)."
+        )
     if not isinstance(scope, Scope):
         raise SearchSettingsError(
             f"scope is {shown(scope)}; give the Scope whose config each trial gets: "

@@ -13,7 +13,6 @@ import functools
 import inspect
 import logging
 import math
-import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -44,7 +43,7 @@ from ato.hyperopt.outcomes import (
 )
 from ato.hyperopt.progress import SearchProgress
 from ato.hyperopt.ranks import rank_stopped, refuse_different_settings, together
-from ato.hyperopt.signals import signal_stop
+from ato.hyperopt.signals import say_stopped, signal_stop
 from ato.hyperopt.space import SearchSpace
 from ato.hyperopt.trial_function import check_callable, settings_among
 from ato.message_text import first_line
@@ -91,14 +90,7 @@ class HyperOpt:
         group: ProcessGroup | None = None,
         **unknown: Any,
     ) -> None:
-        check_arguments(type(self), scope, group, unknown)
-        if mode not in ("min", "max"):
-            raise SearchSettingsError(f"mode is {mode!r}; it must be 'max' or 'min'.")
-        if on_error not in ("continue", "raise"):
-            raise SearchSettingsError(
-                f"on_error is {on_error!r}; it must be 'continue' (a raising trial ranks "
-                f"last) or 'raise' (the search stops)."
-            )
+        check_arguments(type(self), scope, group, unknown, mode=mode, on_error=on_error)
         check_tracker(tracker)
         self.scope, self.search_spaces, self.tracker = scope, search_spaces, tracker
         self.mode, self.on_error, self.show_progress = mode, on_error, progress
@@ -244,6 +236,7 @@ class HyperOpt:
     def _identity(self, trial_code: Callable[..., Any]) -> str:
         """Equal for two starts of the same search (see :mod:`ato.hyperopt.identity`)."""
         from ato.hyperopt.identity import search_identity, view_logic
+        from ato.tracking.starting import volatile_keys
 
         facts = self._facts()
         self._parts.clear()
@@ -254,8 +247,6 @@ class HyperOpt:
         # The logic of the views that assemble each trial: a lazy view's branch that the
         # starting config below does not take is code all the same.
         facts["views"] = view_logic(self.scope)
-        from ato.tracking.starting import volatile_keys
-
         # What every trial starts from, its searched keys at a fixed point (their low
         # ends), so that a lazy view deriving a value from one does not see its default.
         fixed = self.space.sample([0.0] * len(self.space.parameters))
@@ -431,6 +422,13 @@ class HyperOpt:
         except Exception as exception:
             error = "".join(traceback.format_exception(exception))
             metric = math.nan
+            if signal_stop(session.store, trial, started=True) is not None:
+                # The program's SIGTERM handler raised its own error (or the cut trial
+                # did): the search stops with it, for the program's own `except`.
+                if logger is not None:
+                    logger.finish("killed", error)
+                say_stopped(trial, exception, bool(session.store))
+                return self._stopped(exception, trial, snapshot, local, killed=True)
             log.warning(
                 "Trial %s (rung %d) raised:\n%s", params_text(trial.params), trial.rung, error
             )
@@ -446,12 +444,7 @@ class HyperOpt:
                 text = "".join(traceback.format_exception(halt))
                 logger.finish("killed" if interrupted else "failed", text)
             if isinstance(halt, SystemExit):  # sys.exit(0) would end the program unsaid
-                resumes = " Started again, the search resumes." if session.store else ""
-                print(
-                    f"ato: the search stopped: trial {params_text(trial.params)} (rung "
-                    f"{trial.rung}) raised SystemExit({halt.code!r}).{resumes}",
-                    file=sys.stderr,
-                )
+                say_stopped(trial, halt, bool(session.store))
             return self._stopped(halt, trial, snapshot, local)
         snapshot["__metric__"] = metric
         # A SIGTERM meanwhile waits: a completed run whose trial is not stored runs again.
@@ -470,14 +463,17 @@ class HyperOpt:
         session.progress.update(metric, trial.budget)
         return Outcome(trial, metric, error, snapshot)
 
-    def _stopped(self, halt: BaseException, trial: Trial, snapshot: ADict, local: bool) -> Outcome:
+    def _stopped(
+        self, halt: BaseException, trial: Trial, snapshot: ADict, local: bool, killed: bool = False
+    ) -> Outcome:
         """``halt`` stops the search: raised here in one process, else raised once every
-        rank has learnt of it at the gather (the others raise a RankStoppedError)."""
+        rank has learnt of it at the gather (the others raise a RankStoppedError).
+        ``killed``: it reads 'killed' whatever ``halt`` is (a SIGTERM came first)."""
         if local:
             raise halt
         self._halted = halt
-        what = first_line(halt)
-        return Outcome(trial, math.nan, what, snapshot, stopped=what, interrupted=interrupted(halt))
+        what, killed = first_line(halt), killed or interrupted(halt)
+        return Outcome(trial, math.nan, what, snapshot, stopped=what, interrupted=killed)
 
     def best_first(self, outcomes: Sequence[Outcome]) -> list[Outcome]:
         """Best first; NaN, infinite and failed trials last, ties in trial order."""

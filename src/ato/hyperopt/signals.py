@@ -6,6 +6,7 @@ stores a trial that may have been cut short. Either way, started again, it resum
 from __future__ import annotations
 
 import signal
+import sys
 from typing import TYPE_CHECKING
 
 from ato.hyperopt.errors import SearchStoppedError
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from ato.hyperopt.outcomes import Trial
     from ato.hyperopt.storage import SearchStore
 
-__all__ = ["SearchEnding", "signal_stop"]
+__all__ = ["SearchEnding", "say_stopped", "signal_stop"]
 
 
 class SearchEnding:
@@ -78,4 +79,20 @@ def signal_stop(store: SearchStore | None, trial: Trial, started: bool) -> Excep
         f"The search stopped: {name} reached the program {what} Started again, the "
         f"search resumes from the trials stored. (A program that means to ignore "
         f"SIGTERM sets signal.SIG_IGN for it.)"
+    )
+
+
+def say_stopped(trial: Trial, halt: BaseException, tracked: bool) -> None:
+    """On stderr: the search stopped because ``trial`` raised ``halt`` (SystemExit, or
+    an error of the program's after a SIGTERM), which the program's own handling of
+    that error may never say; and whether a start again resumes."""
+    if isinstance(halt, SystemExit):
+        what = f"raised SystemExit({halt.code!r})"
+    else:
+        what = f"was running when SIGTERM reached the program, then raised {first_line(halt)}"
+    resumes = " Started again, the search resumes." if tracked else ""
+    print(
+        f"ato: the search stopped: trial {params_text(trial.params)} (rung {trial.rung}) "
+        f"{what}.{resumes}",
+        file=sys.stderr,
     )
