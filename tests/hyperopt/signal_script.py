@@ -8,8 +8,11 @@ handler installed, which calls ``sys.exit(143)``), ``flag`` (in a trial, with th
 program's own handler installed, which asks training to stop early: the trial returns -1
 then; ``flag-none``: it returns None), ``raise`` (in a trial, with the program's own
 handler installed, which raises the program's own ``Preempted``, caught around the
-search: exit status 7), ``hup`` (a SIGHUP in a trial, with a handler of the
-program's that ignores it) or ``none`` (no signal). It prints the result's metric on its last line.
+search: exit status 7; ``start``: the same handler, the SIGTERM inside the insert of
+the third trial's run), ``hup`` (a SIGHUP in a trial, with a handler of the
+program's that ignores it) or ``none`` (no signal). ``ATO_TEST_OWN_RUN=1``: each trial
+starts a run of its own on the search's tracker first. It prints the result's metric on
+its last line.
 """
 
 from __future__ import annotations
@@ -48,7 +51,9 @@ def main() -> None:
         closing = closing and "completed" in repr(parameters) and "host" not in statement
         finishing = when == "finish" and statement.startswith("UPDATE experiments")
         finishing = finishing and "end_time" in statement and len(trials_run) == 3
-        if reading or closing or finishing:
+        starting = when == "start" and statement.startswith("INSERT INTO experiments")
+        starting = starting and len(trials_run) == 2
+        if reading or closing or finishing or starting:
             landed.append(statement)
             os.kill(os.getpid(), signal.SIGTERM)
 
@@ -56,7 +61,7 @@ def main() -> None:
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
     if when in ("flag", "flag-none"):
         signal.signal(signal.SIGTERM, lambda signum, frame: STOP.append(signum))
-    if when == "raise":
+    if when in ("raise", "start"):
 
         def preempted(signum, frame):
             raise Preempted(f"signal {signum}")
@@ -69,6 +74,8 @@ def main() -> None:
         # Read when called: a value the trial function carried would count in the
         # search's identity, and the run started again has no signal.
         now = os.environ["ATO_TEST_WHEN"]
+        if os.environ.get("ATO_TEST_OWN_RUN"):
+            logger.run(tags=["mine"])  # a program tracked before it was searched
         if now in ("handler", "flag", "flag-none", "raise", "hup") and config.lr > 0.09:
             os.kill(os.getpid(), signal.SIGHUP if now == "hup" else signal.SIGTERM)
         trials_run.append(config.lr)
@@ -80,7 +87,7 @@ def main() -> None:
     try:
         result = HyperBand(scope, spaces, 0.5, 2, tracker=logger, progress=False).run(trial)
     except Preempted as preemption:  # as a program that saves its state on preemption
-        print(f"caught {preemption!r}")
+        print(f"caught {preemption!r}; open run: {logger.active_run_id}")
         sys.exit(7)
     print(result.metric)
 

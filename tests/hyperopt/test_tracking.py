@@ -823,6 +823,48 @@ def test_a_sigterm_handler_raising_the_programs_own_error_stops_the_search_with_
     assert float(resumed.stdout.strip().splitlines()[-1]) == 0.1
 
 
+def _signal_script(url: str, when: str, **more: str) -> subprocess.CompletedProcess[str]:
+    script = Path(__file__).with_name("signal_script.py")
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}", "ATO_TEST_DB": url,
+           "ATO_TEST_WHEN": when, **more}  # fmt: skip
+    return subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def _statuses(url: str) -> tuple[str, list[str], list[str]]:
+    """The search's status, its trials' runs' statuses and those of the trials' own."""
+    with create_engine(url).connect() as connection:
+        search = connection.execute(text("SELECT status FROM hpo_searches")).scalar()
+        runs = connection.execute(text("SELECT status, tags FROM experiments")).all()
+    return (
+        search,
+        [status for status, tags in runs if "search:" in tags],
+        [status for status, tags in runs if "mine" in tags],
+    )
+
+
+def test_a_sigterm_handler_exiting_during_a_trial_with_its_own_run_kills_both_runs(tmp_path):
+    url = f"sqlite:///{tmp_path}/own.db"
+    ended = _signal_script(url, "handler", ATO_TEST_OWN_RUN="1")
+    assert ended.returncode == 143, ended.stderr[-3000:]
+    search, searched, own = _statuses(url)
+    assert search == "killed"
+    assert searched == ["completed"] * 3 + ["killed"] and own == searched
+
+
+def test_a_sigterm_handler_raising_as_a_trials_run_begins_leaves_no_run_open(tmp_path):
+    url = f"sqlite:///{tmp_path}/start.db"
+    stopped = _signal_script(url, "start")
+    assert stopped.returncode == 7, stopped.stderr[-3000:]
+    assert "open run: None" in stopped.stdout  # the program may start a run, or search again
+    search, searched, _ = _statuses(url)
+    assert search == "killed" and searched == ["completed"] * 2 + ["killed"]
+    resumed = _signal_script(url, "none")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert float(resumed.stdout.strip().splitlines()[-1]) == 0.1
+
+
 def test_a_sighup_the_program_ignores_by_a_handler_of_its_own_lets_the_search_go_on(tmp_path):
     """A program that survives its terminal (as nohup does) with a handler of its own:
     nothing was cut short, and the search completes."""

@@ -15,7 +15,7 @@ import logging
 import math
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ato.adict import ADict
@@ -43,15 +43,21 @@ from ato.hyperopt.outcomes import (
 )
 from ato.hyperopt.progress import SearchProgress
 from ato.hyperopt.ranks import rank_stopped, refuse_different_settings, together
+from ato.hyperopt.session import SearchSession
 from ato.hyperopt.signals import say_stopped, signal_stop
 from ato.hyperopt.space import SearchSpace
 from ato.hyperopt.trial_function import check_callable, settings_among
+from ato.hyperopt.trial_runs import (
+    logger_kept,
+    refuse_open_run,
+    start_trial_run,
+)
 from ato.message_text import first_line
 from ato.scope import Scope
 from ato.tracking.process import main_writes
 
 if TYPE_CHECKING:
-    from ato.hyperopt.storage import SearchStore, StoredTrial
+    from ato.hyperopt.storage import SearchStore
     from ato.tracking import SQLLogger
 
 __all__ = ["BOOKKEEPING_KEYS", "HyperOpt", "Outcome", "Trial"]
@@ -62,15 +68,6 @@ log = logging.getLogger("ato.hyperopt")
 BOOKKEEPING_KEYS = ("__num_halved__", "__budget__", "__search_id__")
 #: Keys the search writes into its result's configs and logs.
 RESULT_KEYS = ("__metric__",)
-
-
-@dataclass
-class _Session:
-    evaluate: Callable[[ADict], Any]
-    logger: SQLLogger | None
-    store: SearchStore | None
-    stored: dict[Position, StoredTrial]
-    progress: SearchProgress
 
 
 class HyperOpt:
@@ -153,7 +150,7 @@ class HyperOpt:
         """Run the search with ``evaluate(config) -> metric``; return the result.
         ``trial_code`` is the function whose logic the trials run (default: ``evaluate``):
         a tracked search started again resumes only if it is unchanged."""
-        with searching(self.scope):
+        with searching(self.scope), logger_kept(self.tracker):
             return self._run(evaluate, trial_code)
 
     def _run(
@@ -204,7 +201,7 @@ class HyperOpt:
                 SearchProgress(self.total_trials(), enabled, self.mode) as progress,
             ):
                 self._progress = progress
-                session = _Session(evaluate, logger, store, stored, progress)
+                session = SearchSession(evaluate, code, logger, store, stored, progress)
                 result = self._search(functools.partial(self._run_rung, session))
             result["search_id"] = self.search_id
             if store is not None and store.owner:  # a SIGTERM meanwhile waits for the write
@@ -272,6 +269,7 @@ class HyperOpt:
             origin = Origin(f"tracker={{}} (of {type(self).__name__})", "pass tracker={}")
             logger = SQLLogger.open(logger, self._project(), _origin=origin)
             self.tracker = logger
+        refuse_open_run(logger, type(self).__name__)
         assert self.search_id is not None
         # Rank 0 writes the search's row, the others find it; on every rank, a SIGTERM
         # marks the search killed (rank 0's), as it does a run, or stops it.
@@ -296,7 +294,7 @@ class HyperOpt:
             return project_of(self.scope.config)
         return self.tracker.project_name
 
-    def _run_rung(self, session: _Session, trials: list[Trial]) -> list[Outcome]:
+    def _run_rung(self, session: SearchSession, trials: list[Trial]) -> list[Outcome]:
         """Run ``trials`` (this rank's share of them) and return every rank's outcomes
         in the order of ``trials``."""
         group = self.group
@@ -377,7 +375,7 @@ class HyperOpt:
         source = search_source(trial.rung, bracket)
         return assemble_trial(self.scope, trial.params, source, bookkeeping)
 
-    def _stored_outcome(self, session: _Session, trial: Trial) -> Outcome | None:
+    def _stored_outcome(self, session: SearchSession, trial: Trial) -> Outcome | None:
         """The outcome of ``trial`` as a resumed search stored it, or None to run it."""
         stored = session.stored.get(trial.position)
         if stored is None:
@@ -393,7 +391,7 @@ class HyperOpt:
         session.progress.update(stored.metric, trial.budget)
         return Outcome(trial, stored.metric, stored.error, snapshot, resumed=True)
 
-    def _run_trial(self, session: _Session, trial: Trial, local: bool) -> Outcome:
+    def _run_trial(self, session: SearchSession, trial: Trial, local: bool) -> Outcome:
         stopping = signal_stop(session.store, trial, started=False)
         if stopping is not None:
             return self._stopped(stopping, trial, ADict(), local)
@@ -401,17 +399,16 @@ class HyperOpt:
         # The config as the trial gets it (what a resumed search can rebuild without it).
         snapshot = config.clone()
         logger, run_id = session.logger, None
-        if logger is not None:
+        if logger is not None:  # the search's run for the trial: the logger's current run
             logger.config = config
-            run_id = int(logger.run(tags=trial_tags(self.search_id, self.algorithm, trial)))
+            run_id = start_trial_run(logger, trial_tags(self.search_id, self.algorithm, trial))
         error: str | None = None
         try:
             with self.group.trial():
                 value = session.evaluate(config)
             metric = as_metric(value, self._trial_name)
         except TrialResultError as bad:
-            if logger is not None:
-                logger.finish("failed", str(bad))
+            session.end_run(trial, run_id, "failed", str(bad))
             stopping = signal_stop(session.store, trial, started=True)
             if stopping is not None:  # cut short before it had a metric: not its bug
                 stopping.__suppress_context__ = True
@@ -425,34 +422,28 @@ class HyperOpt:
             if signal_stop(session.store, trial, started=True) is not None:
                 # The program's SIGTERM handler raised its own error (or the cut trial
                 # did): the search stops with it, for the program's own `except`.
-                if logger is not None:
-                    logger.finish("killed", error)
+                session.end_run(trial, run_id, "killed", error)
                 say_stopped(trial, exception, bool(session.store))
                 return self._stopped(exception, trial, snapshot, local, killed=True)
             log.warning(
                 "Trial %s (rung %d) raised:\n%s", params_text(trial.params), trial.rung, error
             )
             if local and self.on_error == "raise":
-                if logger is not None:
-                    logger.finish("failed", error)
+                session.end_run(trial, run_id, "failed", error)
                 raise
             if self.on_error == "raise":
                 self._raised[trial.position] = exception
         except BaseException as halt:  # SystemExit, KeyboardInterrupt: the search stops
-            if logger is not None:
-                interrupted = isinstance(halt, KeyboardInterrupt)
-                text = "".join(traceback.format_exception(halt))
-                logger.finish("killed" if interrupted else "failed", text)
+            status = "killed" if isinstance(halt, KeyboardInterrupt) else "failed"
+            session.end_run(trial, run_id, status, "".join(traceback.format_exception(halt)))
             if isinstance(halt, SystemExit):  # sys.exit(0) would end the program unsaid
                 say_stopped(trial, halt, bool(session.store))
             return self._stopped(halt, trial, snapshot, local)
         snapshot["__metric__"] = metric
         # A SIGTERM meanwhile waits: a completed run whose trial is not stored runs again.
         with main_writes.marked():
-            if logger is not None:
-                if math.isfinite(metric):
-                    logger.log_metric("metric", metric, step=trial.rung)
-                logger.finish("failed" if error is not None else "completed", error)
+            status = "failed" if error is not None else "completed"
+            session.end_run(trial, run_id, status, error, metric=metric, step=trial.rung)
             stopping = signal_stop(session.store, trial, started=True)
             if stopping is None and session.store is not None:
                 session.store.record_trial(

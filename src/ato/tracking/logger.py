@@ -24,7 +24,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Mapping
 from functools import partial
 from time import time as _clock
@@ -45,6 +44,7 @@ from ato.tracking import starting, writes
 from ato.tracking.buffer import Batch, BufferSetting, MetricBuffer
 from ato.tracking.database import is_sqlite, open_engine, write
 from ato.tracking.handle import ActiveRun
+from ato.tracking.last_flush import last_flush
 from ato.tracking.migrations import migrate, step_range
 from ato.tracking.process import ending, hooks, interrupts_held, main_writes
 from ato.tracking.schema import Experiment, Project, utc_now
@@ -66,9 +66,6 @@ __all__ = ["SQLLogger"]
 #: How long a run that is ending waits, Ctrl-C held back, for the background thread's
 #: write under way (its points are lost if the program ends before it commits).
 LAST_WRITE_WAIT_S = 10.0
-#: How long a run that is ending waits for a database server it lost (a restart, a
-#: network blip) before its last points are given up.
-RECONNECT_WAIT_S = 60.0
 
 
 class SQLLogger:
@@ -142,6 +139,9 @@ class SQLLogger:
         self._current_run_id: int | None = None
         self._active = False
         self._inherited_from: int | None = None  # the parent's pid, in a forked child
+        #: A run whose end another part of ato writes (a search's run for the trial under
+        #: way): a run() meanwhile leaves it 'running' rather than ending it 'completed'.
+        self.held_run_id: int | None = None
         self._signalled: int | None = None  # a signal the program's own handler took
         self._steps: dict[str, itertools.count[int]] = {}  # the next step of each key
         # The next index of each runtime trace's calls in the current run.
@@ -160,6 +160,11 @@ class SQLLogger:
 
     def get_current_run_id(self) -> int | None:
         return self._current_run_id
+
+    @property
+    def active_run_id(self) -> int | None:
+        """The id of the run under way (started by :meth:`run`, not yet finished)."""
+        return self._current_run_id if self._active else None
 
     def get_current_run(self) -> Experiment | None:
         if self._current_run_id is None:
@@ -188,7 +193,7 @@ class SQLLogger:
     def _start(self, tags: list[str] | str | None) -> ActiveRun:
         refuse_forked_sqlite(self.db_path)  # this logger came from the parent, in a fork
         if self._active:
-            self.finish("completed")
+            self._finish("completed", None, held=self._current_run_id == self.held_run_id)
         # Before the run's row exists: a SIGTERM from here on ends it as 'killed' (it
         # waits, like any signal inside a write, until run() is done).
         hooks.run_starting(self)
@@ -277,6 +282,12 @@ class SQLLogger:
                 f"process ({self._inherited_from}), which forked this one. Start a run "
                 f"here with logger.run(), or log from the parent."
             )
+        if self.held_run_id is not None:  # in a search's trial, which ended its run
+            return NoActiveRunError(
+                f"{call} inside a search's trial, after logger.finish() ended run "
+                f"{self.held_run_id}, the search's run for the trial. Leave the run to the "
+                f"search, which ends it when the trial returns: log without logger.finish()."
+            )
         return NoActiveRunError(
             f"{call} needs a run: call logger.run() first"
             + (" (the last run was finished)." if self._current_run_id is not None else ".")
@@ -327,7 +338,9 @@ class SQLLogger:
         with main_writes.marked():  # a SIGTERM meanwhile waits: the run is ending anyway
             self._finish(status, error)
 
-    def _finish(self, status: str, error: str | None) -> None:
+    def _finish(self, status: str, error: str | None, held: bool = False) -> None:
+        """End the run; ``held``: this logger's part only (its points are written), the
+        row is left 'running' for its holder to end."""
         if self._current_run_id is None or not self._active:
             return
         if self._signalled is not None:  # whatever the program did after its handler
@@ -342,7 +355,9 @@ class SQLLogger:
         ending: BaseException | None = None  # what ends the program, if anything
         try:
             self.buffer.stop()  # waits for the thread's write under way
-            self._last_flush()
+            last_flush(
+                self.flush, lambda: len(self.buffer._points), self.db_path, self._current_run_id
+            )
         except DatabaseUnreachableError as unreachable:
             ending = unreachable
             raise
@@ -375,44 +390,15 @@ class SQLLogger:
             try:
                 with holding:
                     now = utc_now()
-                    self._update_run(status=status, end_time=now, heartbeat_at=now, error=error)
+                    if held:
+                        self._update_run(heartbeat_at=now)
+                    else:
+                        self._update_run(status=status, end_time=now, heartbeat_at=now, error=error)
             except (DatabaseUnreachableError, KeyboardInterrupt):
                 if ending is None:
                     raise  # else what is raised already says why the program ends
             finally:
                 hooks.run_ended(self)
-
-    def _last_flush(self) -> None:
-        """The flush of a run that is ending: a database server it lost is waited for
-        (:data:`RECONNECT_WAIT_S`), as the background thread would have retried."""
-        give_up = time.monotonic() + RECONNECT_WAIT_S
-        said = False
-        while True:
-            try:
-                self.flush()
-                return
-            except DatabaseUnreachableError as error:
-                if time.monotonic() >= give_up or main_writes.stopping:
-                    pending = len(self.buffer._points)
-                    raise DatabaseUnreachableError(
-                        f"Lost the tracker database {masked_url(self.db_path)!r} "
-                        f"({error.reason}) while run {self._current_run_id} was ending, and "
-                        f"it did not come back within {RECONNECT_WAIT_S:g} s. What was "
-                        f"committed is kept; the {pending} points not yet written are lost "
-                        f"when this program ends, and the run will read 'crashed'.",
-                        reason=error.reason,
-                    ) from error
-                if not said:
-                    print(
-                        f"ato: run {self._current_run_id} is ending, but its database "
-                        f"{masked_url(self.db_path)!r} cannot be reached ({error.reason}). "
-                        f"Waiting up to {RECONNECT_WAIT_S:g} s for it, to write the last "
-                        f"points (Ctrl-C stops waiting).",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                    said = True
-                time.sleep(0.5)
 
     def _update_run(self, **values: Any) -> None:
         write(self.engine, partial(writes.update_run, run_id=self._current_run_id, values=values))
