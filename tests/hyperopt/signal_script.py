@@ -1,18 +1,22 @@
-"""A tracked search that a SIGTERM reaches at an awkward moment (for test_tracking.py).
+"""A search that a SIGTERM reaches at an awkward moment (for test_tracking.py).
 
-``ATO_TEST_DB``: the database URL; ``ATO_TEST_WHEN``: where the SIGTERM lands: ``read``
-(inside the read of the search's stored trials, which holds SQLite's write lock),
-``finish`` (inside the write that ends the third trial's run), ``close`` (inside the
-write that marks the search completed), ``handler`` (in a trial, with the program's own
-handler installed, which calls ``sys.exit(143)``), ``flag`` (in a trial, with the
-program's own handler installed, which asks training to stop early: the trial returns -1
-then; ``flag-none``: it returns None), ``raise`` (in a trial, with the program's own
-handler installed, which raises the program's own ``Preempted``, caught around the
-search: exit status 7; ``start``: the same handler, the SIGTERM inside the insert of
-the third trial's run), ``hup`` (a SIGHUP in a trial, with a handler of the
-program's that ignores it) or ``none`` (no signal). ``ATO_TEST_OWN_RUN=1``: each trial
-starts a run of its own on the search's tracker first. It prints the result's metric on
-its last line.
+``ATO_TEST_DB``: the database URL (empty: no tracker). ``ATO_TEST_WHEN``: where the
+SIGTERM lands:
+
+- ``read``: inside the read of the search's stored trials (holding SQLite's write lock);
+- ``finish``: inside the write that ends the third trial's run;
+- ``close``: inside the write that marks the search completed;
+- ``handler``: in a trial, with the program's own handler, which calls sys.exit(143);
+- ``flag``: in a trial, with the program's own handler, which asks training to stop
+  early: the trial returns -1 then (``flag-none``: it returns None);
+- ``raise``: in a trial, with the program's own handler, which raises the program's
+  own ``Preempted``, caught around the search: exit status 7 (``start``: the same
+  handler, the SIGTERM inside the insert of the third trial's run);
+- ``hup``: a SIGHUP in a trial, with a handler of the program's that ignores it;
+- ``none``: no signal.
+
+``ATO_TEST_OWN_RUN=1``: each trial starts a run of its own on the search's tracker
+first. It prints the result's metric on its last line.
 """
 
 from __future__ import annotations
@@ -37,11 +41,11 @@ def main() -> None:
     def defaults(config):
         config.lr = 0.001
 
-    logger = SQLLogger.open(os.environ["ATO_TEST_DB"], "signals")
+    url = os.environ["ATO_TEST_DB"]  # empty: an untracked search
+    logger = SQLLogger.open(url, "signals") if url else None
     landed = []
     trials_run: list[float] = []
 
-    @event.listens_for(logger.engine, "before_cursor_execute")
     def land(connection, cursor, statement, parameters, context, many):
         # Sent to itself, the signal is handled at the next bytecode: inside the statement.
         if landed:
@@ -57,6 +61,8 @@ def main() -> None:
             landed.append(statement)
             os.kill(os.getpid(), signal.SIGTERM)
 
+    if logger is not None:
+        event.listen(logger.engine, "before_cursor_execute", land)
     if when == "handler":
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
     if when in ("flag", "flag-none"):
@@ -74,7 +80,7 @@ def main() -> None:
         # Read when called: a value the trial function carried would count in the
         # search's identity, and the run started again has no signal.
         now = os.environ["ATO_TEST_WHEN"]
-        if os.environ.get("ATO_TEST_OWN_RUN"):
+        if os.environ.get("ATO_TEST_OWN_RUN") and logger is not None:
             logger.run(tags=["mine"])  # a program tracked before it was searched
         if now in ("handler", "flag", "flag-none", "raise", "hup") and config.lr > 0.09:
             os.kill(os.getpid(), signal.SIGHUP if now == "hup" else signal.SIGTERM)
@@ -87,7 +93,7 @@ def main() -> None:
     try:
         result = HyperBand(scope, spaces, 0.5, 2, tracker=logger, progress=False).run(trial)
     except Preempted as preemption:  # as a program that saves its state on preemption
-        print(f"caught {preemption!r}; open run: {logger.active_run_id}")
+        print(f"caught {preemption!r}; open run: {logger and logger.active_run_id}")
         sys.exit(7)
     print(result.metric)
 

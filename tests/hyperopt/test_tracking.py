@@ -865,6 +865,19 @@ def test_a_sigterm_handler_raising_as_a_trials_run_begins_leaves_no_run_open(tmp
     assert float(resumed.stdout.strip().splitlines()[-1]) == 0.1
 
 
+def test_an_untracked_search_stops_too_on_a_sigterm_the_programs_handler_takes():
+    """Nothing to store or resume, but the program asked to stop: the search does not
+    rank the cut trial nor start another, and says a start again starts over."""
+    stopped = _signal_script("", "flag")
+    assert stopped.returncode == 1 and "SearchStoppedError" in stopped.stderr
+    assert "That trial may have been cut short, and it is not ranked." in stopped.stderr
+    assert "It is not tracked (no tracker=), so started again it starts over." in stopped.stderr
+    raised = _signal_script("", "raise")
+    assert raised.returncode == 7, raised.stderr[-3000:]
+    assert "caught Preempted('signal 15')" in raised.stdout
+    assert "then raised Preempted: signal 15." in raised.stderr and "resumes" not in raised.stderr
+
+
 def test_a_sighup_the_program_ignores_by_a_handler_of_its_own_lets_the_search_go_on(tmp_path):
     """A program that survives its terminal (as nohup does) with a handler of its own:
     nothing was cut short, and the search completes."""

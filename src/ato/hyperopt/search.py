@@ -44,7 +44,7 @@ from ato.hyperopt.outcomes import (
 from ato.hyperopt.progress import SearchProgress
 from ato.hyperopt.ranks import rank_stopped, refuse_different_settings, together
 from ato.hyperopt.session import SearchSession
-from ato.hyperopt.signals import say_stopped, signal_stop
+from ato.hyperopt.signals import say_stopped, unwatch, watch_untracked
 from ato.hyperopt.space import SearchSpace
 from ato.hyperopt.trial_function import check_callable, settings_among
 from ato.hyperopt.trial_runs import (
@@ -176,6 +176,7 @@ class HyperOpt:
         refuse_different_settings([(facts, readable) for facts, readable, _ in every])
         self.search_id = every[0][2]  # rank 0's: a rank's own device or paths may differ
         opened: list[SearchStore] = []  # to mark stopped, whichever step fails
+        ending = None if self.tracker is not None else watch_untracked()
         try:
             logger, store = together(
                 self.group, "opening the search's tracking", lambda: self._open_tracking(opened)
@@ -201,7 +202,7 @@ class HyperOpt:
                 SearchProgress(self.total_trials(), enabled, self.mode) as progress,
             ):
                 self._progress = progress
-                session = SearchSession(evaluate, code, logger, store, stored, progress)
+                session = SearchSession(evaluate, code, logger, store, stored, progress, ending)
                 result = self._search(functools.partial(self._run_rung, session))
             result["search_id"] = self.search_id
             if store is not None and store.owner:  # a SIGTERM meanwhile waits for the write
@@ -217,6 +218,8 @@ class HyperOpt:
             self._progress = None
             for each in opened:
                 each.unwatch_signals()
+            if ending is not None:
+                unwatch(ending)
         return result
 
     def _facts(self) -> dict[str, Any]:
@@ -392,7 +395,7 @@ class HyperOpt:
         return Outcome(trial, stored.metric, stored.error, snapshot, resumed=True)
 
     def _run_trial(self, session: SearchSession, trial: Trial, local: bool) -> Outcome:
-        stopping = signal_stop(session.store, trial, started=False)
+        stopping = session.signal_stop(trial, started=False)
         if stopping is not None:
             return self._stopped(stopping, trial, ADict(), local)
         config = self._assemble(trial)
@@ -409,7 +412,7 @@ class HyperOpt:
             metric = as_metric(value, self._trial_name)
         except TrialResultError as bad:
             session.end_run(trial, run_id, "failed", str(bad))
-            stopping = signal_stop(session.store, trial, started=True)
+            stopping = session.signal_stop(trial, started=True)
             if stopping is not None:  # cut short before it had a metric: not its bug
                 stopping.__suppress_context__ = True
                 return self._stopped(stopping, trial, snapshot, local)
@@ -419,7 +422,7 @@ class HyperOpt:
         except Exception as exception:
             error = "".join(traceback.format_exception(exception))
             metric = math.nan
-            if signal_stop(session.store, trial, started=True) is not None:
+            if session.signal_stop(trial, started=True) is not None:
                 # The program's SIGTERM handler raised its own error (or the cut trial
                 # did): the search stops with it, for the program's own `except`.
                 session.end_run(trial, run_id, "killed", error)
@@ -444,7 +447,7 @@ class HyperOpt:
         with main_writes.marked():
             status = "failed" if error is not None else "completed"
             session.end_run(trial, run_id, status, error, metric=metric, step=trial.rung)
-            stopping = signal_stop(session.store, trial, started=True)
+            stopping = session.signal_stop(trial, started=True)
             if stopping is None and session.store is not None:
                 session.store.record_trial(
                     trial.position, trial.params, trial.budget, metric, error, run_id

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ato.adict import ADict
 from ato.hyperopt.outcomes import Position, Trial
 from ato.hyperopt.progress import SearchProgress
+from ato.hyperopt.signals import SearchEnding, signal_stop
 from ato.hyperopt.trial_runs import end_trial_run, warn_own_runs
 
 if TYPE_CHECKING:
@@ -29,7 +30,18 @@ class SearchSession:
     store: SearchStore | None
     stored: dict[Position, StoredTrial]
     progress: SearchProgress
+    ending: SearchEnding | None = None  # an untracked search's watch of signals
     warned: bool = False  # of a trial that ended its run itself (once per search)
+
+    @property
+    def signalled(self) -> int | None:
+        """A SIGTERM the program's own handler took during the search, if one came."""
+        watch = self.store if self.store is not None else self.ending
+        return watch.signalled if watch is not None else None
+
+    def signal_stop(self, trial: Trial, started: bool) -> Exception | None:
+        """See :func:`signal_stop`."""
+        return signal_stop(self.signalled, trial, started, tracked=self.store is not None)
 
     def end_run(
         self, trial: Trial, run_id: int | None, status: str, error: str | None = None, **more: Any
@@ -37,8 +49,7 @@ class SearchSession:
         """End the trial's run, if tracked (see :func:`end_trial_run`)."""
         if self.logger is None or run_id is None:
             return
-        signalled = self.store.signalled if self.store is not None else None
-        what = end_trial_run(self.logger, run_id, status, error, signalled=signalled, **more)
+        what = end_trial_run(self.logger, run_id, status, error, signalled=self.signalled, **more)
         if what is not None and not self.warned:
             self.warned = True
             warn_own_runs(trial, run_id, what, self.code)
