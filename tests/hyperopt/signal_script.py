@@ -13,10 +13,12 @@ SIGTERM lands:
   own ``Preempted``, caught around the search: exit status 7 (``start``: the same
   handler, the SIGTERM inside the insert of the third trial's run);
 - ``hup``: a SIGHUP in a trial, with a handler of the program's that ignores it;
+- ``default``: a SIGTERM in a trial, with no handler of the program's: it dies of it;
 - ``none``: no signal.
 
 ``ATO_TEST_OWN_RUN=1``: each trial starts a run of its own on the search's tracker
-first. It prints the result's metric on its last line.
+first (``finish``: it finishes the search's run for it). It prints the result's metric
+on its last line.
 """
 
 from __future__ import annotations
@@ -80,9 +82,12 @@ def main() -> None:
         # Read when called: a value the trial function carried would count in the
         # search's identity, and the run started again has no signal.
         now = os.environ["ATO_TEST_WHEN"]
-        if os.environ.get("ATO_TEST_OWN_RUN") and logger is not None:
+        own = os.environ.get("ATO_TEST_OWN_RUN") if logger is not None else None
+        if own == "finish":
+            logger.finish()
+        elif own:
             logger.run(tags=["mine"])  # a program tracked before it was searched
-        if now in ("handler", "flag", "flag-none", "raise", "hup") and config.lr > 0.09:
+        if now in ("handler", "flag", "flag-none", "raise", "hup", "default") and config.lr > 0.09:
             os.kill(os.getpid(), signal.SIGHUP if now == "hup" else signal.SIGTERM)
         trials_run.append(config.lr)
         if STOP and now == "flag-none":

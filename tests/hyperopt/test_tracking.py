@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -853,6 +854,18 @@ def test_a_sigterm_handler_exiting_during_a_trial_with_its_own_run_kills_both_ru
     assert searched == ["completed"] * 3 + ["killed"] and own == searched
 
 
+@pytest.mark.parametrize("own", ["1", "finish"])
+def test_a_sigterm_ending_a_trial_that_left_the_searchs_run_kills_that_run(tmp_path, own):
+    """No handler of the program's: it dies of the signal. The search's run for the cut
+    trial, which the trial left (a run of its own, or finish()), reads 'killed' too."""
+    url = f"sqlite:///{tmp_path}/own.db"
+    ended = _signal_script(url, "default", ATO_TEST_OWN_RUN=own)
+    assert ended.returncode == -signal.SIGTERM, ended.stderr[-3000:]
+    search, searched, mine = _statuses(url)
+    assert search == "killed" and searched == ["completed"] * 3 + ["killed"]
+    assert mine == (searched if own == "1" else [])
+
+
 def test_a_sigterm_handler_raising_as_a_trials_run_begins_leaves_no_run_open(tmp_path):
     url = f"sqlite:///{tmp_path}/start.db"
     stopped = _signal_script(url, "start")
@@ -876,6 +889,22 @@ def test_an_untracked_search_stops_too_on_a_sigterm_the_programs_handler_takes()
     assert raised.returncode == 7, raised.stderr[-3000:]
     assert "caught Preempted('signal 15')" in raised.stdout
     assert "then raised Preempted: signal 15." in raised.stderr and "resumes" not in raised.stderr
+
+
+def test_an_untracked_search_in_a_thread_warns_of_nothing(scope, spaces):
+    """Signals can be watched only from the main thread: no warning of a run it lacks."""
+    ended = []
+
+    def search():
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            ended.append(HyperBand(scope, spaces, 0.5, 2, progress=False).main(lr_score)())
+        ended.append([str(warning.message) for warning in said])
+
+    thread = threading.Thread(target=search)
+    thread.start()
+    thread.join(timeout=60)
+    assert ended[0].metric == 1.0 and ended[1] == []
 
 
 def test_a_sighup_the_program_ignores_by_a_handler_of_its_own_lets_the_search_go_on(tmp_path):

@@ -3,6 +3,10 @@ tracker itself: a run left open around the search, or runs started inside a tria
 
 from __future__ import annotations
 
+import functools
+import time
+import warnings
+
 import pytest
 from sqlalchemy import text
 
@@ -114,14 +118,97 @@ def test_the_searchs_run_stays_running_while_the_trials_own_run_is_open(scope, s
 
     def trial(config):
         searched = logger.active_run_id
-        logger.run(tags=["mine"])
+        if config.model == "vit":
+            logger.finish("failed", "the program's own word")  # a success all the same
+        else:
+            logger.run(tags=["mine"])
         seen.append(dict((run[0], run[1]) for run in _runs(logger))[searched])
         return lr_score(config)
 
     with pytest.warns(AtoWarning):
         HyperBand(scope, spaces, 0.5, 2, tracker=logger, progress=False).main(trial)()
     assert set(seen) == {"running"}
-    assert {run[1] for run in _runs(logger)} == {"completed"}
+    failed = [run for run in _runs(logger) if run[1] != "completed"]
+    assert failed and {(run[1], run[3]) for run in failed} == {("failed", "the program's own word")}
+
+
+def test_the_searchs_run_beats_while_the_trials_own_run_is_open(scope, spaces, tmp_path):
+    """Seen from another host, a run without a recent heartbeat reads 'crashed'."""
+    logger = SQLLogger.open(f"sqlite:///{tmp_path}/runs.db", "p", heartbeat_interval=0.05)
+    beats = []
+
+    def beat_of(run_id):
+        with logger.engine.connect() as connection:
+            query = text("SELECT heartbeat_at FROM experiments WHERE id = :id")
+            return connection.execute(query, {"id": run_id}).scalar()
+
+    def trial(config):
+        searched = logger.active_run_id
+        logger.run(tags=["mine"])
+        before = beat_of(searched)
+        time.sleep(0.4)
+        beats.append(beat_of(searched) > before)
+        return lr_score(config)
+
+    search = HyperBand(scope, spaces, 0.5, 100, tracker=logger, progress=False)
+    with pytest.warns(AtoWarning):
+        search.main(trial)()
+    assert beats and all(beats)
+
+
+class _Trainer:
+    def __init__(self, logger):
+        self.logger = logger
+
+    def __call__(self, config):
+        self.logger.run(tags=["mine"])
+        return lr_score(config)
+
+
+def _wrapped(function):
+    @functools.wraps(function)
+    def wrapper(config):
+        return function(config)
+
+    return wrapper
+
+
+@pytest.mark.parametrize("kind", ["partial", "object", "wrapped"])
+def test_the_warning_points_at_the_programs_own_trial_code(scope, spaces, tmp_path, kind):
+    logger = SQLLogger.open(f"sqlite:///{tmp_path}/runs.db", "p")
+
+    def own(config, offset=0.0):
+        logger.run(tags=["mine"])
+        return lr_score(config) + offset
+
+    function, line = {
+        "partial": (functools.partial(own, offset=1.0), own.__code__.co_firstlineno),
+        "object": (_Trainer(logger), _Trainer.__call__.__code__.co_firstlineno),
+        "wrapped": (_wrapped(own), own.__code__.co_firstlineno),
+    }[kind]
+    search = HyperBand(scope, spaces, 0.5, 2, tracker=logger, progress=False)
+    with pytest.warns(AtoWarning, match="started a run of its own") as said:
+        search.run(function)
+    assert (said[0].filename, said[0].lineno) == (__file__, line)
+
+
+def test_a_warning_raised_as_an_error_comes_after_the_trial_is_stored(
+    scope, spaces, tmp_path, recwarn
+):
+    logger = SQLLogger.open(f"sqlite:///{tmp_path}/runs.db", "p")
+
+    def trial(config):
+        logger.run(tags=["mine"])
+        return lr_score(config)
+
+    search = HyperBand(scope, spaces, 0.5, 2, tracker=logger, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AtoWarning)
+        with pytest.raises(AtoWarning):
+            search.main(trial)()
+    with logger.engine.connect() as connection:
+        stored = connection.execute(text("SELECT run_id FROM hpo_trials")).scalars().all()
+    assert stored == [1]  # the first trial's, stored before the warning stopped the search
 
 
 def test_a_trial_that_only_finishes_the_searchs_run_is_told_so(scope, spaces, tmp_path):
@@ -142,7 +229,7 @@ def test_after_the_search_the_logger_has_the_programs_config_again(scope, spaces
     logger = SQLLogger.open(f"sqlite:///{tmp_path}/runs.db", "p")
     before = logger.config
     HyperBand(scope, spaces, 0.5, 2, tracker=logger, progress=False).main(lr_score)()
-    assert logger.config is before and logger.held_run_id is None
+    assert logger.config is before and logger.held.run_id is None
 
 
 def test_logging_after_finishing_the_searchs_run_says_to_leave_it_to_the_search(
@@ -156,6 +243,20 @@ def test_logging_after_finishing_the_searchs_run_says_to_leave_it_to_the_search(
         return lr_score(config)
 
     search = HyperBand(scope, spaces, 0.5, 2, tracker=logger, progress=False, on_error="raise")
-    refused = pytest.raises(NoActiveRunError, match=r"after logger.finish\(\) ended run 1, the")
-    with refused, pytest.warns(AtoWarning, match="ended it"):
+    with pytest.raises(NoActiveRunError, match=r"after logger.finish\(\) ended run 1, the"):
+        search.main(trial)()
+
+
+def test_logging_after_the_trials_own_run_ended_names_that_run(scope, spaces, tmp_path):
+    logger = SQLLogger.open(f"sqlite:///{tmp_path}/runs.db", "p")
+
+    def trial(config):
+        with logger.run(tags=["mine"]):
+            pass
+        logger.log_metric("loss", config.lr)
+        return lr_score(config)
+
+    search = HyperBand(scope, spaces, 0.5, 2, tracker=logger, progress=False, on_error="raise")
+    said = r"after the trial's own run 2 ended \(the search's run for the trial is run 1\)"
+    with pytest.raises(NoActiveRunError, match=said):
         search.main(trial)()

@@ -218,8 +218,7 @@ class HyperOpt:
             self._progress = None
             for each in opened:
                 each.unwatch_signals()
-            if ending is not None:
-                unwatch(ending)
+            unwatch(ending)
         return result
 
     def _facts(self) -> dict[str, Any]:
@@ -455,6 +454,7 @@ class HyperOpt:
         if stopping is not None:
             return self._stopped(stopping, trial, snapshot, local)
         session.progress.update(metric, trial.budget)
+        session.say()
         return Outcome(trial, metric, error, snapshot)
 
     def _stopped(

@@ -32,6 +32,7 @@ class SearchSession:
     progress: SearchProgress
     ending: SearchEnding | None = None  # an untracked search's watch of signals
     warned: bool = False  # of a trial that ended its run itself (once per search)
+    _unsaid: tuple[Trial, int, str] | None = None
 
     @property
     def signalled(self) -> int | None:
@@ -51,5 +52,11 @@ class SearchSession:
             return
         what = end_trial_run(self.logger, run_id, status, error, signalled=self.signalled, **more)
         if what is not None and not self.warned:
-            self.warned = True
-            warn_own_runs(trial, run_id, what, self.code)
+            self.warned, self._unsaid = True, (trial, run_id, what)
+
+    def say(self) -> None:
+        """Warn of a trial that left its run (see :func:`warn_own_runs`): once the trial
+        is stored, since a warning may be raised as an error."""
+        if self._unsaid is not None:
+            unsaid, self._unsaid = self._unsaid, None
+            warn_own_runs(*unsaid, self.code)

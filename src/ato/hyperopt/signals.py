@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 from typing import TYPE_CHECKING
 
 from ato.hyperopt.errors import SearchStoppedError
@@ -62,16 +63,20 @@ class SearchEnding:
             self.store.mark_stopped("failed", reason)
 
 
-def watch_untracked() -> SearchEnding:
+def watch_untracked() -> SearchEnding | None:
     """Until :func:`unwatch`, note a SIGTERM the program's own handler takes during a
-    search with no tracker (a tracked one watches through its store)."""
+    search with no tracker (a tracked one watches through its store). Not from a thread
+    other than the main one: Python sets and runs handlers only there."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
     ending = SearchEnding(None)
     hooks.run_starting(ending)
     return ending
 
 
-def unwatch(ending: SearchEnding) -> None:
-    hooks.run_ended(ending)
+def unwatch(ending: SearchEnding | None) -> None:
+    if ending is not None:
+        hooks.run_ended(ending)
 
 
 def signal_stop(

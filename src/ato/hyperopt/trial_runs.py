@@ -10,6 +10,7 @@ the trial."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import signal
 import time
@@ -48,7 +49,8 @@ def logger_kept(tracker: Any) -> Iterator[None]:
     finally:
         if config is not None:
             tracker.config = config
-            tracker.held_run_id = None
+            if tracker.held.run_id is not None:
+                tracker.held.release()
 
 
 def refuse_open_run(logger: SQLLogger, search: str) -> None:
@@ -78,7 +80,7 @@ def start_trial_run(logger: SQLLogger, tags: list[str]) -> int:
             "killed" if isinstance(halt, KeyboardInterrupt) else "failed", first_line(halt)
         )
         raise
-    logger.held_run_id = run_id
+    logger.held.hold(run_id)
     return run_id
 
 
@@ -93,51 +95,52 @@ def end_trial_run(
     signalled: int | None = None,
 ) -> str | None:
     """End the trial's run ``run_id`` as ``status`` with its ``metric`` (at ``step``, the
-    rung), whether the logger still has it under way or the trial ended it already
-    (``signalled``: a signal the program's handler took, which makes it 'killed', as the
-    logger does). What the trial did to the run, or None when it left it alone."""
-    logger.held_run_id = None
-    if logger.active_run_id == run_id:
+    rung), whether the logger still has it under way or the trial left it (``signalled``:
+    a signal the program's handler took, which makes it 'killed', as the logger does).
+    What the trial did to the run, or None when it left it alone."""
+    held = logger.held
+    if held.is_current():
+        held.release()
         if math.isfinite(metric):
             logger.log_metric("metric", metric, step=step)
         logger.finish(status, error)
         return None
-    logger.finish(status, error)  # a run the trial left open ends with it
-    if signalled is not None:
-        name = signal.Signals(signalled).name
-        status = "killed"
-        error = f"terminated by {name}; the program's own handler ran, then it ended the run"
-    from ato.tracking.database import write
+    finished = logger.get_current_run_id() == run_id
+    what = "ended it (logger.finish())" if finished else "started a run of its own (logger.run())"
+    try:
+        logger.finish(status, error)  # a run the trial left open ends with it
+        if status == "completed" and held.asked is not None:
+            status, error = held.asked  # what its finish() said, when the trial succeeded
+        if signalled is not None:
+            name = signal.Signals(signalled).name
+            status = "killed"
+            error = f"terminated by {name}; the program's own handler ran, then it ended the run"
+        from ato.tracking.database import write
 
-    return write(
-        logger.engine, lambda connection: _end(connection, run_id, status, error, metric, step)
-    )
+        write(
+            logger.engine, lambda connection: _end(connection, run_id, status, error, metric, step)
+        )
+    finally:
+        held.release()
+    return what
 
 
 def _end(
     connection: Connection, run_id: int, status: str, error: str | None, metric: float, step: int
-) -> str:
-    from sqlalchemy import select
-
+) -> None:
     from ato.tracking import writes
-    from ato.tracking.schema import Experiment, utc_now
+    from ato.tracking.schema import utc_now
 
     if math.isfinite(metric):
         writes.insert_points(connection, [(run_id, "metric", metric, step, time.time())])
     now = utc_now()
-    held = connection.execute(select(Experiment.status).where(Experiment.id == run_id)).scalar()
-    if held == "running":  # left so when the trial started a run of its own
-        values: dict[str, Any] = {"status": status, "end_time": now, "error": error}
-        writes.update_run(connection, run_id, {**values, "heartbeat_at": now})
-        return "started a run of its own (logger.run())"
-    if status != "completed":  # the trial's logger.finish() said what it knew then
-        writes.update_run(connection, run_id, {"status": status, "error": error})
-    return "ended it (logger.finish())"
+    values = {"status": status, "error": error, "end_time": now, "heartbeat_at": now}
+    writes.update_run(connection, run_id, values)
 
 
 def warn_own_runs(trial: Trial, run_id: int, what: str, code: Any) -> None:
-    """Once per search: a trial ``what`` to the run the search started for it, on the
-    search's own tracker; said at the trial function ``code``."""
+    """A trial ``what`` to the run the search started for it, on the search's own
+    tracker; said at the trial function ``code`` (once per search: the caller's)."""
     message = (
         f"Trial {params_text(trial.params)} (rung {trial.rung}) {what} on the search's own "
         f"tracker, while run {run_id} was the search's run for it. Nothing is lost: the "
@@ -146,8 +149,27 @@ def warn_own_runs(trial: Trial, run_id: int, what: str, code: Any) -> None:
         f"logger.run() or logger.finish(): during a trial, the logger's current run is the "
         f"trial's. (Said once per search.)"
     )
-    where = getattr(code, "__code__", None)
+    where = _code_of(code)
     if where is None:
         warnings.warn(message, AtoWarning, stacklevel=2)
     else:
         warnings.warn_explicit(message, AtoWarning, where.co_filename, where.co_firstlineno)
+
+
+def _code_of(function: Any) -> Any:
+    """The code object of the user's ``function`` (through decorators, partials and
+    callable objects), or None."""
+    for _ in range(100):  # a cycle of wrappers ends somewhere
+        if isinstance(function, functools.partial):
+            function = function.func
+        elif hasattr(function, "__wrapped__"):
+            function = function.__wrapped__
+        elif hasattr(function, "__func__"):
+            function = function.__func__
+        elif hasattr(function, "__code__"):
+            return function.__code__
+        elif callable(function) and not isinstance(function, type):
+            function = type(function).__call__  # a callable object: its method
+        else:
+            return None
+    return None

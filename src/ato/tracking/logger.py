@@ -44,6 +44,7 @@ from ato.tracking import starting, writes
 from ato.tracking.buffer import Batch, BufferSetting, MetricBuffer
 from ato.tracking.database import is_sqlite, open_engine, write
 from ato.tracking.handle import ActiveRun
+from ato.tracking.held_run import HeldRun
 from ato.tracking.last_flush import last_flush
 from ato.tracking.migrations import migrate, step_range
 from ato.tracking.process import ending, hooks, interrupts_held, main_writes
@@ -140,8 +141,8 @@ class SQLLogger:
         self._active = False
         self._inherited_from: int | None = None  # the parent's pid, in a forked child
         #: A run whose end another part of ato writes (a search's run for the trial under
-        #: way): a run() meanwhile leaves it 'running' rather than ending it 'completed'.
-        self.held_run_id: int | None = None
+        #: way): a run() or finish() meanwhile leaves it 'running', not 'completed'.
+        self.held = HeldRun(self)
         self._signalled: int | None = None  # a signal the program's own handler took
         self._steps: dict[str, itertools.count[int]] = {}  # the next step of each key
         # The next index of each runtime trace's calls in the current run.
@@ -193,7 +194,7 @@ class SQLLogger:
     def _start(self, tags: list[str] | str | None) -> ActiveRun:
         refuse_forked_sqlite(self.db_path)  # this logger came from the parent, in a fork
         if self._active:
-            self._finish("completed", None, held=self._current_run_id == self.held_run_id)
+            self._finish("completed", None, held=self.held.is_current())
         # Before the run's row exists: a SIGTERM from here on ends it as 'killed' (it
         # waits, like any signal inside a write, until run() is done).
         hooks.run_starting(self)
@@ -282,11 +283,18 @@ class SQLLogger:
                 f"process ({self._inherited_from}), which forked this one. Start a run "
                 f"here with logger.run(), or log from the parent."
             )
-        if self.held_run_id is not None:  # in a search's trial, which ended its run
+        held = self.held.run_id
+        if held is not None:  # in a search's trial, which left the search's run for it
+            ended = (
+                f"logger.finish() ended run {held}, the search's run for the trial"
+                if self._current_run_id == held
+                else f"the trial's own run {self._current_run_id} ended (the search's run "
+                f"for the trial is run {held})"
+            )
             return NoActiveRunError(
-                f"{call} inside a search's trial, after logger.finish() ended run "
-                f"{self.held_run_id}, the search's run for the trial. Leave the run to the "
-                f"search, which ends it when the trial returns: log without logger.finish()."
+                f"{call} inside a search's trial, after {ended}. Leave the run to the "
+                f"search, which ends it when the trial returns: log without logger.run() "
+                f"or logger.finish()."
             )
         return NoActiveRunError(
             f"{call} needs a run: call logger.run() first"
@@ -336,7 +344,10 @@ class SQLLogger:
         """End the current run: write every pending point, then its status and end
         time (the status even when the points cannot be written: the error is raised)."""
         with main_writes.marked():  # a SIGTERM meanwhile waits: the run is ending anyway
-            self._finish(status, error)
+            held = self.held.is_current()
+            if held:
+                self.held.asked = (status, error)
+            self._finish(status, error, held=held)
 
     def _finish(self, status: str, error: str | None, held: bool = False) -> None:
         """End the run; ``held``: this logger's part only (its points are written), the
@@ -398,7 +409,8 @@ class SQLLogger:
                 if ending is None:
                     raise  # else what is raised already says why the program ends
             finally:
-                hooks.run_ended(self)
+                if self.held.run_id is None:  # else the process's end still ends that one
+                    hooks.run_ended(self)
 
     def _update_run(self, **values: Any) -> None:
         write(self.engine, partial(writes.update_run, run_id=self._current_run_id, values=values))
@@ -422,6 +434,8 @@ class SQLLogger:
                 writes.insert_runtime_calls(connection, run_id, batch.calls)
             if batch.beat and self._active:
                 writes.beat(connection, run_id)
+            if batch.beat:
+                self.held.beat(connection)
 
         write(self.engine, body, after_commit=batch.taken)
 
@@ -429,9 +443,11 @@ class SQLLogger:
 
     def end_run_on_signal(self, signum: int) -> None:
         """Finish the open run as 'killed': the process is going down (SIGTERM, SIGHUP)."""
+        said = f"terminated by {signal.Signals(signum).name}"
         if self._active:
             self._legacy.settle(commit=False)
-            self.finish("killed", error=f"terminated by {signal.Signals(signum).name}")
+            self.finish("killed", error=said)
+        self.held.mark("killed", said)
 
     def _background_trouble(self, error: BaseException | None) -> None:
         """Say on stderr that the background writes fail (a full disk, a lock held), and
@@ -453,6 +469,7 @@ class SQLLogger:
     def note_signal(self, signum: int) -> None:
         """A signal the program handles itself: write what is buffered (the handler may
         end the process) and end the run as 'killed' when it ends."""
+        self.held.mark("killed", f"terminated by {signal.Signals(signum).name}", ended=False)
         if self._active:
             self._signalled = signum
             self.flush()
@@ -466,9 +483,12 @@ class SQLLogger:
 
     def end_run_at_exit(self, error: BaseException | None) -> None:
         """Finish the open run with the status of the program's end (``error``)."""
-        if not self._active or os.getpid() != self._pid:
+        if os.getpid() != self._pid:
             return
         try:
+            self.held.mark(*ending(error))
+            if not self._active:
+                return
             self._legacy.settle(commit=False)
             self.finish(*ending(error))
         except Exception as failure:  # too late to raise: say so, in one line
