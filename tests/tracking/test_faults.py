@@ -401,10 +401,10 @@ def test_a_postgresql_server_back_while_the_run_ends_loses_nothing(postgres_serv
 
 def test_a_postgresql_server_that_stays_away_says_what_is_lost(postgres_server, monkeypatch):
     from ato.errors import DatabaseUnreachableError
-    from ato.tracking import last_flush as last_flush_module
+    from ato.tracking import trouble as trouble_module
     from tests.pg_server import PostgresServer
 
-    monkeypatch.setattr(last_flush_module, "RECONNECT_WAIT_S", 2.0)
+    monkeypatch.setattr(trouble_module, "RECONNECT_WAIT_S", 2.0)
     del postgres_server
     with PostgresServer() as server:
         logger, run_id = _outage_at_finish(server, back_after=None)

@@ -32,28 +32,25 @@ from typing import TYPE_CHECKING, Any
 from ato.adict import ADict
 from ato.errors import (
     ArgumentTypeError,
-    AtoError,
     DatabaseUnreachableError,
     MetricValueError,
     NoActiveRunError,
     TrackerConfigError,
 )
-from ato.message_text import first_line
 from ato.trace import RuntimeCall
 from ato.tracking import starting, writes
 from ato.tracking.buffer import Batch, BufferSetting, MetricBuffer
 from ato.tracking.database import is_sqlite, open_engine, write
 from ato.tracking.handle import ActiveRun
 from ato.tracking.held_run import HeldRun
-from ato.tracking.last_flush import last_flush
 from ato.tracking.migrations import migrate, step_range
 from ato.tracking.process import ending, hooks, interrupts_held, main_writes
 from ato.tracking.schema import Experiment, Project, utc_now
 from ato.tracking.scopes import ScopeRecorder
-from ato.tracking.secrets import masked_url
 from ato.tracking.session import LegacySession
 from ato.tracking.settings import CONFIG_URL, Origin, tracker_settings
 from ato.tracking.sqlite_files import refuse_forked_sqlite, sqlite_file
+from ato.tracking.trouble import last_flush, say_background_trouble
 from ato.tracking.values import check_key, metric_number, step_number
 
 if TYPE_CHECKING:
@@ -450,21 +447,8 @@ class SQLLogger:
         self.held.mark("killed", said)
 
     def _background_trouble(self, error: BaseException | None) -> None:
-        """Say on stderr that the background writes fail (a full disk, a lock held), and
-        when they work again: the thread cannot raise to the program."""
-        where = f"ato: run {self._current_run_id} in {masked_url(self.db_path)}"
-        if error is None:
-            message = f"{where}: points are written again; none was lost."
-        else:
-            said = str(error) if isinstance(error, AtoError) else first_line(error)
-            message = (
-                f"{where}: writing points failed. {said} Retried every "
-                f"{self.buffer.flush_interval:g} s; points still in memory are lost if "
-                f"the process dies first."
-            )
-        # A line on stderr, as at exit: a warning from this thread would print its own
-        # source line, and a filter set for the program's warnings could hide it.
-        print(message, file=sys.stderr, flush=True)
+        interval = self.buffer.flush_interval
+        say_background_trouble(self._current_run_id, self.db_path, interval, error)
 
     def note_signal(self, signum: int) -> None:
         """A signal the program handles itself: write what is buffered (the handler may
