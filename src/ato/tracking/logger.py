@@ -489,6 +489,7 @@ class SQLLogger:
             self._inherited_from = self._pid
         self._pid = os.getpid()
         self._active = False
+        self.held = HeldRun(self)  # the parent's search ends it, not a signal to the child
         self.buffer.reset()
         self._step_lock = threading.Lock()
         self.engine.dispose(close=False)
