@@ -761,6 +761,15 @@ def test_a_sigterm_at_an_awkward_moment_leaves_the_search_as_it_is(tmp_path, whe
     assert stored == completed
 
 
+def _signal_script(url: str, when: str, **more: str) -> subprocess.CompletedProcess[str]:
+    script = Path(__file__).with_name("signal_script.py")
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}", "ATO_TEST_DB": url,
+           "ATO_TEST_WHEN": when, **more}  # fmt: skip
+    return subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
 @pytest.mark.parametrize("when", ["flag", "flag-none"])
 def test_a_sigterm_the_programs_handler_takes_stops_the_search_before_storing_a_cut_trial(
     tmp_path, when
@@ -769,16 +778,7 @@ def test_a_sigterm_the_programs_handler_takes_stops_the_search_before_storing_a_
     cut trial returned -1 and was stored as finished, and every later trial too, so the
     search completed, and resumed, with what the cut trials returned."""
     url = f"sqlite:///{tmp_path}/flag.db"
-    script = Path(__file__).with_name("signal_script.py")
-
-    def run(when: str) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}", "ATO_TEST_DB": url,
-               "ATO_TEST_WHEN": when}  # fmt: skip
-        return subprocess.run(
-            [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
-        )
-
-    stopped = run(when)
+    stopped = _signal_script(url, when)
     assert stopped.returncode == 1 and "SearchStoppedError" in stopped.stderr
     assert "TrialResultError" not in stopped.stderr  # a cut trial, not the function's bug
     assert "SIGTERM reached the program during trial {'lr': 0.1}" in stopped.stderr
@@ -788,7 +788,7 @@ def test_a_sigterm_the_programs_handler_takes_stops_the_search_before_storing_a_
         runs = connection.execute(text("SELECT status FROM experiments")).scalars().all()
     assert search == "killed" and -1.0 not in metrics and len(metrics) == 3
     assert runs == ["completed"] * 3 + ["killed"]
-    resumed = run("none")
+    resumed = _signal_script(url, "none")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert float(resumed.stdout.strip().splitlines()[-1]) == 0.1
 
@@ -798,16 +798,7 @@ def test_a_sigterm_handler_raising_the_programs_own_error_stops_the_search_with_
     trial's error and go on): that error reaches the program's own ``except``, the cut
     trial is not stored, the search reads 'killed', and started again it resumes."""
     url = f"sqlite:///{tmp_path}/raise.db"
-    script = Path(__file__).with_name("signal_script.py")
-
-    def run(when: str) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}", "ATO_TEST_DB": url,
-               "ATO_TEST_WHEN": when}  # fmt: skip
-        return subprocess.run(
-            [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
-        )
-
-    stopped = run("raise")
+    stopped = _signal_script(url, "raise")
     assert stopped.returncode == 7, stopped.stderr[-3000:]
     assert "caught Preempted('signal 15')" in stopped.stdout
     said = "trial {'lr': 0.1} (rung 0) was running when SIGTERM reached the program, then "
@@ -819,18 +810,9 @@ def test_a_sigterm_handler_raising_the_programs_own_error_stops_the_search_with_
         runs = connection.execute(text("SELECT status FROM experiments")).scalars().all()
     assert search.status == "killed" and "Preempted" in search.result
     assert len(metrics) == 3 and runs == ["completed"] * 3 + ["killed"]
-    resumed = run("none")
+    resumed = _signal_script(url, "none")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert float(resumed.stdout.strip().splitlines()[-1]) == 0.1
-
-
-def _signal_script(url: str, when: str, **more: str) -> subprocess.CompletedProcess[str]:
-    script = Path(__file__).with_name("signal_script.py")
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}", "ATO_TEST_DB": url,
-           "ATO_TEST_WHEN": when, **more}  # fmt: skip
-    return subprocess.run(
-        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
-    )
 
 
 def _statuses(url: str) -> tuple[str, list[str], list[str]]:
